@@ -1,0 +1,120 @@
+//! PUBLISH: an application message, in either direction. `[MQTT-3.3]`
+
+use crate::codec::properties::PublishProperties;
+use crate::codec::wire::{Reader, Writer, prefixed_len};
+use crate::codec::{Body, PacketId, PacketType, ProtocolVersion, QoS};
+use crate::error::{DecodeError, EncodeError, TopicError};
+
+const DUP: u8 = 0x08;
+const QOS_SHIFT: u8 = 1;
+const RETAIN: u8 = 0x01;
+
+/// PUBLISH: an application message. `[MQTT-3.3]`
+///
+/// `packet_id` is present exactly when `qos` is 1 or 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Publish<'a> {
+    /// This is a redelivery of a message sent before (QoS 1 and 2 only).
+    pub dup: bool,
+    /// Quality of service of this delivery.
+    pub qos: QoS,
+    /// Retain the message on the server (client to server), or it is a retained message (server to client).
+    pub retain: bool,
+    /// Topic name. May be empty in 5.0 when `properties.topic_alias` stands for it.
+    pub topic: &'a str,
+    /// Packet identifier, for QoS 1 and 2.
+    pub packet_id: Option<PacketId>,
+    /// MQTT 5.0 properties (must be empty in 3.1.1).
+    pub properties: PublishProperties<'a>,
+    /// The application message.
+    pub payload: &'a [u8],
+}
+
+impl<'a> Publish<'a> {
+    pub(crate) fn decode(r: &mut Reader<'a>, flags: u8, version: ProtocolVersion) -> Result<Self, DecodeError> {
+        let qos = QoS::from_u8((flags >> QOS_SHIFT) & 0x03)?;
+        let dup = flags & DUP != 0;
+        if dup && qos == QoS::AtMostOnce {
+            return Err(DecodeError::DupOnQoS0);
+        }
+        let topic = r.string()?;
+        let packet_id = match qos {
+            QoS::AtMostOnce => None,
+            QoS::AtLeastOnce | QoS::ExactlyOnce => Some(r.packet_id()?),
+        };
+        let properties = match version {
+            ProtocolVersion::V5 => PublishProperties::decode(r)?,
+            ProtocolVersion::V311 => PublishProperties::default(),
+        };
+        if topic.is_empty() {
+            if version == ProtocolVersion::V311 {
+                return Err(DecodeError::InvalidTopicName(TopicError::Empty));
+            }
+            if properties.topic_alias.is_none() {
+                return Err(DecodeError::EmptyTopicWithoutAlias);
+            }
+        } else if topic.bytes().any(|b| b == b'+' || b == b'#') {
+            return Err(DecodeError::InvalidTopicName(TopicError::WildcardInName));
+        }
+        Ok(Self {
+            dup,
+            qos,
+            retain: flags & RETAIN != 0,
+            topic,
+            packet_id,
+            properties,
+            payload: r.rest(),
+        })
+    }
+}
+
+impl Body for Publish<'_> {
+    fn body_len(&self, version: ProtocolVersion) -> usize {
+        let mut len = prefixed_len(self.topic.len()) + self.payload.len();
+        if self.packet_id.is_some() {
+            len += 2;
+        }
+        if version == ProtocolVersion::V5 {
+            len += self.properties.encoded_len();
+        }
+        len
+    }
+
+    fn flags(&self) -> u8 {
+        let mut flags = u8::from(self.qos) << QOS_SHIFT;
+        if self.dup {
+            flags |= DUP;
+        }
+        if self.retain {
+            flags |= RETAIN;
+        }
+        flags
+    }
+
+    fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {
+        if (self.qos == QoS::AtMostOnce) != self.packet_id.is_none() {
+            return Err(EncodeError::PacketIdMismatch);
+        }
+        if self.dup && self.qos == QoS::AtMostOnce {
+            return Err(EncodeError::DupOnQoS0);
+        }
+        if version == ProtocolVersion::V311 && !self.properties.is_empty() {
+            return Err(EncodeError::NotInProtocolVersion {
+                packet,
+                what: "properties",
+            });
+        }
+        Ok(())
+    }
+
+    fn write_body(&self, version: ProtocolVersion, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        w.string(self.topic)?;
+        if let Some(packet_id) = self.packet_id {
+            w.u16(packet_id.get())?;
+        }
+        if version == ProtocolVersion::V5 {
+            self.properties.write(w)?;
+        }
+        w.bytes(self.payload)
+    }
+}

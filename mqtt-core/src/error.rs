@@ -1,0 +1,238 @@
+//! Error types, grouped by who is to blame.
+//!
+//! Every error here is small, `Copy` and comparable, carries no allocation, and names the rule that was broken so
+//! that a log line is enough to find the clause in the specification.
+
+use crate::codec::PacketType;
+
+/// Bytes received from the peer break a rule of the MQTT specification.
+///
+/// The peer is at fault. A client that gets this from bytes sent by its broker closes the connection (in 5.0 with a
+/// DISCONNECT carrying [`DecodeError::reason_code`]) and lets the reconnect policy decide what happens next.
+///
+/// Incomplete input is never an error: [`decode`](crate::codec::decode) returns `Ok(None)` until a whole packet is
+/// there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The packet type nibble is 0, or 15 (AUTH) in MQTT 3.1.1. `[MQTT-2.2.1]`
+    #[error("invalid packet type {0}")]
+    InvalidPacketType(u8),
+    /// The fixed header's flag bits differ from the values the specification reserves for this packet type.
+    /// `[MQTT-2.2.2-1]`, `[MQTT-3.6.1-1]`, `[MQTT-3.8.1-1]`, `[MQTT-3.10.1-1]`
+    #[error("reserved flag bits {flags:#06b} in the fixed header of {packet}")]
+    InvalidFixedHeaderFlags {
+        /// The packet whose header was wrong.
+        packet: PacketType,
+        /// The four flag bits that were received.
+        flags: u8,
+    },
+    /// A Variable Byte Integer has a fifth byte, which puts it above 268,435,455. `[MQTT-1.5.5]`
+    #[error("variable byte integer longer than 4 bytes")]
+    VarIntTooLong,
+    /// A Variable Byte Integer uses more bytes than its value needs. `[MQTT-1.5.5-1]`
+    #[error("variable byte integer not encoded in the minimum number of bytes")]
+    NonMinimalVarInt,
+    /// The packet is larger than the maximum packet size in force. Detected from the fixed header alone, before the
+    /// body is buffered. `[MQTT-3.1.2-24]`
+    #[error("packet of {size} bytes exceeds the maximum packet size of {max} bytes")]
+    PacketTooLarge {
+        /// The size the fixed header announced, header included (saturated at `u32::MAX`).
+        size: u32,
+        /// The limit in force.
+        max: u32,
+    },
+    /// A field runs past the end of the packet that its remaining length delimits.
+    #[error("{packet}: a field runs past the end of the packet")]
+    UnexpectedEnd {
+        /// The packet being decoded.
+        packet: PacketType,
+    },
+    /// Bytes are left over after the last field of the packet.
+    #[error("{packet}: {extra} unexpected bytes after the last field")]
+    TrailingBytes {
+        /// The packet being decoded.
+        packet: PacketType,
+        /// How many bytes were left.
+        extra: u32,
+    },
+    /// A UTF-8 Encoded String is not well-formed UTF-8 (surrogate code points included). `[MQTT-1.5.4-1]`
+    #[error("string is not valid UTF-8")]
+    InvalidUtf8,
+    /// A UTF-8 Encoded String contains U+0000. `[MQTT-1.5.4-2]`
+    #[error("string contains the null character U+0000")]
+    NullCharacter,
+    /// A packet identifier is zero. `[MQTT-2.2.1-3]`
+    #[error("packet identifier 0 in {packet}")]
+    ZeroPacketId {
+        /// The packet carrying the identifier.
+        packet: PacketType,
+    },
+    /// A QoS field holds 3. `[MQTT-3.3.1-4]`
+    #[error("QoS 3 is not a quality of service")]
+    InvalidQoS,
+    /// A QoS 0 PUBLISH has the DUP flag set. `[MQTT-3.3.1-2]`
+    #[error("DUP flag set on a QoS 0 PUBLISH")]
+    DupOnQoS0,
+    /// The topic name of a PUBLISH (or will) is not a valid topic name.
+    #[error("invalid topic name: {0}")]
+    InvalidTopicName(#[source] TopicError),
+    /// A topic filter of a SUBSCRIBE or UNSUBSCRIBE is not a valid topic filter.
+    #[error("invalid topic filter: {0}")]
+    InvalidTopicFilter(#[source] TopicError),
+    /// A SUBSCRIBE or UNSUBSCRIBE carries no topic filter. `[MQTT-3.8.3-3]`, `[MQTT-3.10.3-2]`
+    #[error("{packet} without any topic filter")]
+    NoTopicFilter {
+        /// SUBSCRIBE or UNSUBSCRIBE.
+        packet: PacketType,
+    },
+    /// Subscription options use reserved bits, or Retain Handling is 3. `[MQTT-3.8.3-5]`
+    #[error("reserved bits set in subscription options {0:#04x}")]
+    InvalidSubscriptionOptions(u8),
+    /// A subscription sets No Local on a shared subscription. `[MQTT-3.8.3-4]`
+    #[error("No Local set on a shared subscription")]
+    NoLocalOnSharedSubscription,
+    /// A property identifier that MQTT 5.0 does not define.
+    #[error("unknown property identifier {0:#04x}")]
+    UnknownProperty(u8),
+    /// A property that the specification does not allow on this packet. `[MQTT-2.2.2-2]`
+    #[error("property {property:#04x} is not allowed on {packet}")]
+    PropertyNotAllowed {
+        /// The packet (or will) the property appeared on.
+        packet: PacketType,
+        /// The property identifier.
+        property: u8,
+    },
+    /// A property that may appear at most once appears twice.
+    #[error("property {0:#04x} appears more than once")]
+    DuplicateProperty(u8),
+    /// A property has a value outside its allowed range (for example Receive Maximum 0 or a flag that is not 0 or 1).
+    #[error("property {0:#04x} has a value outside its allowed range")]
+    InvalidPropertyValue(u8),
+    /// The CONNECT protocol name is not `MQTT`. `[MQTT-3.1.2-1]`
+    #[error("protocol name is not \"MQTT\"")]
+    InvalidProtocolName,
+    /// The CONNECT protocol level is neither 4 (3.1.1) nor 5 (5.0). `[MQTT-3.1.2-2]`
+    #[error("unsupported protocol level {0}")]
+    UnsupportedProtocolLevel(u8),
+    /// The CONNECT protocol level differs from the version the decoder was asked to use.
+    #[error("CONNECT for protocol level {found} decoded as level {expected}")]
+    ProtocolVersionMismatch {
+        /// The level the decoder was given.
+        expected: u8,
+        /// The level the packet carries.
+        found: u8,
+    },
+    /// The reserved bit 0 of the CONNECT flags is set. `[MQTT-3.1.2-3]`
+    #[error("reserved CONNECT flag bit 0 is set")]
+    ReservedConnectFlag,
+    /// Will QoS or Will Retain is set without the Will Flag, or Will QoS is 3. `[MQTT-3.1.2-11]`, `[MQTT-3.1.2-13]`,
+    /// `[MQTT-3.1.2-15]`
+    #[error("will QoS or will retain set without the will flag")]
+    WillFlagsInconsistent,
+    /// In MQTT 3.1.1 the password flag is set without the user name flag. `[MQTT-3.1.2-22]`
+    #[error("password without user name (not allowed in MQTT 3.1.1)")]
+    PasswordWithoutUserName,
+    /// The reserved bits of the CONNACK acknowledge flags are set. `[MQTT-3.2.2-1]`
+    #[error("reserved CONNACK acknowledge flag bits {0:#04x}")]
+    InvalidConnAckFlags(u8),
+    /// A PUBLISH has an empty topic name and no Topic Alias. `[MQTT-4.7.3-1]`, `[MQTT-3.3.2-1]`
+    #[error("PUBLISH with an empty topic name and no topic alias")]
+    EmptyTopicWithoutAlias,
+}
+
+impl DecodeError {
+    /// The MQTT 5.0 reason code that a DISCONNECT closing the connection because of this error carries.
+    ///
+    /// `0x95` Packet too large for an oversized packet, `0x81` Malformed Packet for broken bytes, and `0x82`
+    /// Protocol Error for well-formed packets that break a protocol rule.
+    pub fn reason_code(&self) -> crate::codec::ReasonCode {
+        use crate::codec::ReasonCode;
+        match self {
+            Self::PacketTooLarge { .. } => ReasonCode::PACKET_TOO_LARGE,
+            Self::DuplicateProperty(_)
+            | Self::InvalidPropertyValue(_)
+            | Self::UnsupportedProtocolLevel(_)
+            | Self::ProtocolVersionMismatch { .. }
+            | Self::EmptyTopicWithoutAlias
+            | Self::NoLocalOnSharedSubscription => ReasonCode::PROTOCOL_ERROR,
+            Self::InvalidTopicName(_) => ReasonCode::TOPIC_NAME_INVALID,
+            Self::InvalidTopicFilter(_) => ReasonCode::TOPIC_FILTER_INVALID,
+            _ => ReasonCode::MALFORMED_PACKET,
+        }
+    }
+}
+
+/// A packet cannot be encoded.
+///
+/// The caller is at fault: either the buffer is too small (ask [`encoded_len`](crate::codec::Packet::encoded_len)
+/// first) or a field does not fit the wire format. Nothing is written when this is returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The output buffer is smaller than the encoded packet.
+    #[error("buffer of {available} bytes is too small for a packet of {needed} bytes")]
+    BufferTooSmall {
+        /// Bytes the packet needs ([`Packet::encoded_len`](crate::codec::Packet::encoded_len)).
+        needed: usize,
+        /// Bytes the buffer has.
+        available: usize,
+    },
+    /// The remaining length would exceed 268,435,455 bytes, the largest an MQTT packet can have.
+    #[error("packet body of {0} bytes exceeds the MQTT limit of 268,435,455")]
+    PacketTooLarge(usize),
+    /// A string or binary field is longer than 65,535 bytes.
+    #[error("field of {0} bytes exceeds the 65,535-byte limit of a length-prefixed field")]
+    FieldTooLong(usize),
+    /// A value exceeds 268,435,455, the largest Variable Byte Integer (for example a subscription identifier).
+    #[error("value {0} exceeds the largest variable byte integer")]
+    VarIntOutOfRange(u32),
+    /// A PUBLISH has QoS 1 or 2 without a packet identifier, or QoS 0 with one. `[MQTT-2.2.1-2]`
+    #[error("PUBLISH QoS and packet identifier disagree")]
+    PacketIdMismatch,
+    /// A QoS 0 PUBLISH with the DUP flag set. `[MQTT-3.3.1-2]`
+    #[error("DUP flag set on a QoS 0 PUBLISH")]
+    DupOnQoS0,
+    /// A SUBSCRIBE or UNSUBSCRIBE without any topic filter. `[MQTT-3.8.3-3]`
+    #[error("SUBSCRIBE or UNSUBSCRIBE without any topic filter")]
+    NoTopicFilter,
+    /// The packet uses a feature that the protocol version cannot carry: AUTH, properties or a reason code other than
+    /// success in MQTT 3.1.1.
+    #[error("{packet} uses a feature that MQTT 3.1.1 cannot carry ({what})")]
+    NotInProtocolVersion {
+        /// The packet being encoded.
+        packet: PacketType,
+        /// What could not be carried.
+        what: &'static str,
+    },
+}
+
+/// A topic name or topic filter breaks the rules of MQTT section 4.7.
+///
+/// The caller (or, inside [`DecodeError`], the peer) is at fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TopicError {
+    /// Topic names and topic filters are at least one character long. `[MQTT-4.7.3-1]`
+    #[error("topic is empty")]
+    Empty,
+    /// Topic names and filters are at most 65,535 bytes long. `[MQTT-4.7.3-3]`
+    #[error("topic is longer than 65,535 bytes")]
+    TooLong,
+    /// Topic names and filters do not contain U+0000. `[MQTT-4.7.3-2]`
+    #[error("topic contains the null character U+0000")]
+    NullCharacter,
+    /// A topic name contains `+` or `#`. `[MQTT-3.3.2-2]`, `[MQTT-4.7.1-1]`
+    #[error("topic name contains a wildcard ('+' or '#')")]
+    WildcardInName,
+    /// `#` is not alone in the last level of a filter. `[MQTT-4.7.1-2]`
+    #[error("'#' must be the last character and occupy a whole level")]
+    MisplacedMultiLevelWildcard,
+    /// `+` does not occupy a whole level of a filter. `[MQTT-4.7.1-3]`
+    #[error("'+' must occupy a whole level")]
+    MisplacedSingleLevelWildcard,
+    /// A `$share/` filter lacks a share name or a filter, or its share name contains `+`, `#` or `/`.
+    /// `[MQTT-4.8.2-1]`, `[MQTT-4.8.2-2]`
+    #[error("malformed shared subscription (expected $share/<share name>/<filter>)")]
+    InvalidSharedSubscription,
+}
