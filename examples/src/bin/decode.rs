@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use mqtt_core::codec::{self, ProtocolVersion};
+use mqtt_core::codec::{self, Packet, ProtocolVersion};
 
 fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace() && *b != b',').collect();
@@ -47,10 +47,13 @@ fn main() -> ExitCode {
         match codec::decode(rest, version, u32::MAX) {
             Ok(Some((packet, used))) => {
                 println!("{} ({used} bytes): {packet:#?}", packet.packet_type());
+                if let Packet::Publish(publish) = packet {
+                    println!("payload as text: {:?}", String::from_utf8_lossy(publish.payload));
+                }
                 rest = &rest[used..];
             }
             Ok(None) => {
-                println!("incomplete packet: {} more bytes needed at least", 1);
+                println!("incomplete packet: the last {} bytes do not hold a whole packet", rest.len());
                 return ExitCode::FAILURE;
             }
             Err(e) => {
