@@ -1,18 +1,59 @@
 //! Topic names and topic filters (MQTT section 4.7): validation, matching and shared subscriptions.
+//!
+//! A *topic name* labels a published message (`sport/tennis/player1`); a *topic filter* selects messages in a
+//! subscription and may use the wildcards `+` (exactly one level) and `#` (any number of levels, last). A filter of
+//! the form `$share/<share name>/<filter>` is an MQTT 5.0 shared subscription (section 4.8.2) whose messages
+//! are spread over the clients of the share.
+//!
+//! ```
+//! use mqtt_core::topic::{self, SharedSubscription};
+//!
+//! topic::validate_name("sport/tennis/player1")?;
+//! topic::validate_filter("$share/scores/sport/+/player1/#")?;
+//!
+//! assert!(topic::matches("sport/+/player1/#", "sport/tennis/player1"));
+//! assert_eq!(
+//!     topic::parse_shared("$share/scores/sport/#")?,
+//!     Some(SharedSubscription { share_name: "scores", filter: "sport/#" }),
+//! );
+//! # Ok::<(), mqtt_core::TopicError>(())
+//! ```
+//!
+//! Spec numbers differ between the versions for the same rule; the docs here give both where they differ.
 
 use crate::error::TopicError;
 
+/// The longest topic name or filter, in bytes. `[MQTT-4.7.3-3]`
 const MAX_LEN: usize = 65_535;
+/// What a shared subscription filter starts with. `[MQTT-4.8.2-1]`
 const SHARE_PREFIX: &str = "$share/";
 
-/// Checks that `name` is a valid topic name: 1 to 65,535 bytes, no U+0000, no wildcards.
+/// Checks that `name` is a valid topic name: 1 to 65,535 bytes, no U+0000, no wildcard character.
+///
+/// `$` names such as `$SYS/uptime` are valid: they are reserved for the server by convention, not by a rule.
+/// PUBLISH packets of MQTT 5.0 may carry an empty topic name when they use a Topic Alias; that case is the
+/// codec's business, not this function's, and an empty name is an error here.
 ///
 /// # Errors
 ///
-/// The [`TopicError`] naming the broken rule.
+/// The [`TopicError`] naming the first broken rule, checked in this order: [`Empty`](TopicError::Empty),
+/// [`TooLong`](TopicError::TooLong), [`NullCharacter`](TopicError::NullCharacter),
+/// [`WildcardInName`](TopicError::WildcardInName).
+///
+/// # Spec
+///
+/// `[MQTT-4.7.3-1]` (at least one character), `[MQTT-4.7.3-3]` (65,535 bytes), `[MQTT-4.7.3-2]` (no U+0000), and
+/// no wildcard in a name: `[MQTT-3.3.2-2]`, `[MQTT-4.7.1-1]` in 3.1.1, `[MQTT-4.7.0-1]` in 5.0.
+///
+/// ```
+/// use mqtt_core::{TopicError, topic};
+///
+/// assert_eq!(topic::validate_name("sport/tennis/player1"), Ok(()));
+/// assert_eq!(topic::validate_name("sport/tennis/+"), Err(TopicError::WildcardInName));
+/// ```
 pub fn validate_name(name: &str) -> Result<(), TopicError> {
     check_common(name)?;
-    if name.bytes().any(|b| b == b'+' || b == b'#') {
+    if is_wildcard(name) {
         return Err(TopicError::WildcardInName);
     }
     Ok(())
@@ -20,19 +61,35 @@ pub fn validate_name(name: &str) -> Result<(), TopicError> {
 
 /// Checks that `filter` is a valid topic filter, including `$share/<share name>/<filter>` shared subscriptions.
 ///
+/// `+` must be a whole level and `#` a whole level that is the last one. A filter starting with `$share/` must be a
+/// well-formed shared subscription (see [`parse_shared`]), and its filter part obeys the same wildcard rules.
+///
 /// # Errors
 ///
-/// The [`TopicError`] naming the broken rule.
+/// The [`TopicError`] naming the first broken rule, checked in this order: [`Empty`](TopicError::Empty),
+/// [`TooLong`](TopicError::TooLong), [`NullCharacter`](TopicError::NullCharacter),
+/// [`InvalidSharedSubscription`](TopicError::InvalidSharedSubscription), then level by level from the left
+/// [`MisplacedMultiLevelWildcard`](TopicError::MisplacedMultiLevelWildcard) (which wins for a level such as `+#`)
+/// and [`MisplacedSingleLevelWildcard`](TopicError::MisplacedSingleLevelWildcard).
+///
+/// # Spec
+///
+/// `[MQTT-4.7.3-1]`, `[MQTT-4.7.3-2]`, `[MQTT-4.7.3-3]`; `#` placement: `[MQTT-4.7.1-2]` in 3.1.1,
+/// `[MQTT-4.7.1-1]` in 5.0; `+` placement: `[MQTT-4.7.1-3]` in 3.1.1, `[MQTT-4.7.1-2]` in 5.0; shared
+/// subscriptions: `[MQTT-4.8.2-1]`, `[MQTT-4.8.2-2]`.
+///
+/// ```
+/// use mqtt_core::{TopicError, topic};
+///
+/// assert_eq!(topic::validate_filter("sport/+/player1/#"), Ok(()));
+/// assert_eq!(topic::validate_filter("sport/tennis#"), Err(TopicError::MisplacedMultiLevelWildcard));
+/// assert_eq!(topic::validate_filter("sport+"), Err(TopicError::MisplacedSingleLevelWildcard));
+/// assert_eq!(topic::validate_filter("$share//sport"), Err(TopicError::InvalidSharedSubscription));
+/// ```
 pub fn validate_filter(filter: &str) -> Result<(), TopicError> {
     check_common(filter)?;
-    let filter = match filter.strip_prefix(SHARE_PREFIX) {
-        Some(rest) => {
-            let (share, inner) = rest.split_once('/').ok_or(TopicError::InvalidSharedSubscription)?;
-            if share.is_empty() || inner.is_empty() || share.bytes().any(|b| b == b'+' || b == b'#') {
-                return Err(TopicError::InvalidSharedSubscription);
-            }
-            inner
-        }
+    let filter = match parse_shared(filter)? {
+        Some(shared) => shared.filter,
         None => filter,
     };
     let mut levels = filter.split('/').peekable();
@@ -47,9 +104,162 @@ pub fn validate_filter(filter: &str) -> Result<(), TopicError> {
     Ok(())
 }
 
-/// Whether `filter` is a shared subscription (`$share/...`).
+/// Whether `filter` is a shared subscription, that is whether it starts with `$share/`.
+///
+/// This only looks at the prefix: a malformed filter such as `$share/` is shared too, and [`validate_filter`]
+/// rejects it. Use [`parse_shared`] to get the share name and the filter.
+///
+/// # Spec
+///
+/// `[MQTT-4.8.2-1]`. Shared subscriptions are an MQTT 5.0 feature; many 3.1.1 brokers accept them as well.
+///
+/// ```
+/// use mqtt_core::topic;
+///
+/// assert!(topic::is_shared("$share/group/sport/#"));
+/// assert!(!topic::is_shared("$SYS/#"));
+/// ```
+#[must_use]
 pub fn is_shared(filter: &str) -> bool {
     filter.starts_with(SHARE_PREFIX)
+}
+
+/// The parts of a shared subscription filter `$share/<share name>/<filter>`.
+///
+/// Messages whose topic name matches [`filter`](Self::filter) are delivered to one of the sessions subscribed with
+/// the same [`share_name`](Self::share_name) rather than to each of them.
+///
+/// # Spec
+///
+/// MQTT 5.0 section 4.8.2, `[MQTT-4.8.2-1]`, `[MQTT-4.8.2-2]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SharedSubscription<'a> {
+    /// The share name: at least one character, without `/`, `+` or `#`.
+    pub share_name: &'a str,
+    /// The topic filter that messages are matched against (everything after the share name and its `/`).
+    pub filter: &'a str,
+}
+
+/// Splits a shared subscription filter `$share/<share name>/<filter>` into its parts.
+///
+/// Returns `Ok(None)` for a filter that does not start with `$share/` (including `$share` alone, which is an
+/// ordinary filter). Only the shared subscription syntax is checked here: whether the filter part is itself a valid
+/// topic filter (wildcard placement, U+0000, length) is left to [`validate_filter`], which calls this function.
+///
+/// # Errors
+///
+/// [`TopicError::InvalidSharedSubscription`] if the filter starts with `$share/` but the share name is empty or
+/// contains `+` or `#`, or no `/` and non-empty filter follow the share name.
+///
+/// # Spec
+///
+/// `[MQTT-4.8.2-1]`: the share name is at least one character long. `[MQTT-4.8.2-2]`: it contains no `/`, `+` or
+/// `#`, and is followed by `/` and a topic filter (which, `[MQTT-4.7.3-1]`, is at least one character long).
+///
+/// ```
+/// use mqtt_core::{TopicError, topic::{self, SharedSubscription}};
+///
+/// assert_eq!(
+///     topic::parse_shared("$share/consumer1//finance"),
+///     Ok(Some(SharedSubscription { share_name: "consumer1", filter: "/finance" })),
+/// );
+/// assert_eq!(topic::parse_shared("sport/#"), Ok(None));
+/// assert_eq!(topic::parse_shared("$share/consumer1"), Err(TopicError::InvalidSharedSubscription));
+/// ```
+pub fn parse_shared(filter: &str) -> Result<Option<SharedSubscription<'_>>, TopicError> {
+    let Some(rest) = filter.strip_prefix(SHARE_PREFIX) else {
+        return Ok(None);
+    };
+    let (share_name, filter) = rest
+        .split_once('/')
+        .ok_or(TopicError::InvalidSharedSubscription)?;
+    if share_name.is_empty() || filter.is_empty() || share_name.contains(['+', '#']) {
+        return Err(TopicError::InvalidSharedSubscription);
+    }
+    Ok(Some(SharedSubscription { share_name, filter }))
+}
+
+/// Whether `filter` contains a wildcard, so that it can match more than one topic name.
+///
+/// Useful before subscribing to an MQTT 5.0 server whose CONNACK carries Wildcard Subscription Available (`0x28`)
+/// set to 0. For a shared subscription, only the filter part can hold wildcards (a share name cannot). The answer is
+/// meaningful for a valid filter; for any string it is whether `+` or `#` occurs in it.
+///
+/// # Spec
+///
+/// MQTT 5.0 section 4.7.1, and the CONNACK property Wildcard Subscription Available, which lets a server refuse
+/// wildcard subscriptions with reason code `0xA2`.
+///
+/// ```
+/// use mqtt_core::topic;
+///
+/// assert!(topic::is_wildcard("sport/+/player1"));
+/// assert!(topic::is_wildcard("$share/group/#"));
+/// assert!(!topic::is_wildcard("sport/tennis/player1"));
+/// ```
+#[must_use]
+pub fn is_wildcard(filter: &str) -> bool {
+    filter.contains(['+', '#'])
+}
+
+/// Whether the topic filter `filter` matches the topic name `name`.
+///
+/// Both are split into levels on `/`, and empty levels count: `a//b` has three levels and `/finance` two.
+/// A level of the filter matches the same level of the name character for character (no case folding, no Unicode
+/// normalization); `+` matches any one level, empty included; `#` matches any number of remaining levels,
+/// zero included, so `sport/#` matches `sport` as well as `sport/tennis`. A filter that starts with a wildcard
+/// does not match a name that starts with `$`, so `#` does not match `$SYS/uptime`. A shared subscription
+/// `$share/<share name>/<filter>` matches as its filter part, and that part's first character decides the `$` rule.
+///
+/// This does not validate its arguments (call [`validate_filter`] and [`validate_name`] for that) and runs in time
+/// linear in their lengths without allocating. For an invalid filter or name the answer is unspecified, but it is
+/// never a panic; a malformed shared subscription and a `#` that is not the last level match nothing.
+///
+/// Note that a *name* that starts with `$share/` does not match itself used as a filter, since the filter is a
+/// shared subscription to the rest: `$share/g/x` matches `x`.
+///
+/// # Spec
+///
+/// MQTT 5.0 sections 4.7.1.2 and 4.7.1.3 (wildcards, non-normative examples), `[MQTT-4.7.2-1]` (`$` topics),
+/// `[MQTT-4.7.3-4]` (no normalization), and section 4.8.2 (shared subscriptions); 3.1.1 sections 4.7.1 to 4.7.3.
+///
+/// ```
+/// use mqtt_core::topic::matches;
+///
+/// assert!(matches("sport/tennis/+", "sport/tennis/player1"));
+/// assert!(!matches("sport/tennis/+", "sport/tennis/player1/ranking"));
+/// assert!(matches("sport/#", "sport"));
+/// assert!(!matches("sport/+", "sport"));
+/// assert!(matches("sport/+", "sport/"));
+/// assert!(!matches("#", "$SYS/monitor/Clients"));
+/// assert!(matches("$SYS/#", "$SYS/monitor/Clients"));
+/// assert!(matches("$share/group/sport/#", "sport/tennis"));
+/// ```
+#[must_use]
+pub fn matches(filter: &str, name: &str) -> bool {
+    let filter = match parse_shared(filter) {
+        Ok(Some(shared)) => shared.filter,
+        Ok(None) => filter,
+        Err(_) => return false,
+    };
+    if name.starts_with('$') && filter.starts_with(['+', '#']) {
+        return false;
+    }
+    let mut filter_levels = filter.split('/');
+    let mut name_levels = name.split('/');
+    while let Some(level) = filter_levels.next() {
+        if level == "#" {
+            // Zero or more levels, the parent included; only valid as the last level.
+            return filter_levels.next().is_none();
+        }
+        let Some(name_level) = name_levels.next() else {
+            return false;
+        };
+        if level != "+" && level != name_level {
+            return false;
+        }
+    }
+    name_levels.next().is_none()
 }
 
 fn check_common(topic: &str) -> Result<(), TopicError> {
@@ -59,7 +269,7 @@ fn check_common(topic: &str) -> Result<(), TopicError> {
     if topic.len() > MAX_LEN {
         return Err(TopicError::TooLong);
     }
-    if topic.bytes().any(|b| b == 0) {
+    if topic.contains('\0') {
         return Err(TopicError::NullCharacter);
     }
     Ok(())

@@ -198,7 +198,7 @@ impl Body for Subscribe<'_> {
         if version == ProtocolVersion::V5 {
             self.properties.write(w)?;
         }
-        for subscription in self.filters.iter() {
+        for subscription in &self.filters {
             w.string(subscription.filter)?;
             w.u8(subscription.options.to_byte())?;
         }
@@ -257,7 +257,7 @@ impl Body for SubAck<'_> {
         if version == ProtocolVersion::V5 {
             self.properties.write(w)?;
         }
-        for code in self.reasons.iter() {
+        for code in &self.reasons {
             w.u8(code.0)?;
         }
         Ok(())

@@ -73,7 +73,7 @@ impl Body for Unsubscribe<'_> {
         if version == ProtocolVersion::V5 {
             self.properties.write(w)?;
         }
-        for filter in self.filters.iter() {
+        for filter in &self.filters {
             w.string(filter)?;
         }
         Ok(())
@@ -132,7 +132,7 @@ impl Body for UnsubAck<'_> {
         w.u16(self.packet_id.get())?;
         if version == ProtocolVersion::V5 {
             self.properties.write(w)?;
-            for code in self.reasons.iter() {
+            for code in &self.reasons {
                 w.u8(code.0)?;
             }
         }

@@ -253,7 +253,8 @@ mod tests {
             let mut buf = [0u8; 4];
             let mut w = Writer::new(&mut buf);
             w.var_int(value as usize).unwrap();
-            assert_eq!(&buf[..w.position()], bytes);
+            let written = w.position();
+            assert_eq!(&buf[..written], bytes);
         }
     }
 
