@@ -126,8 +126,8 @@ pub enum DecodeError {
     /// The reserved bit 0 of the CONNECT flags is set. `[MQTT-3.1.2-3]`
     #[error("reserved CONNECT flag bit 0 is set")]
     ReservedConnectFlag,
-    /// Will QoS or Will Retain is set without the Will Flag, or Will QoS is 3. `[MQTT-3.1.2-11]`, `[MQTT-3.1.2-13]`,
-    /// `[MQTT-3.1.2-15]`
+    /// Will QoS or Will Retain is set without the Will Flag (a will QoS of 3 is [`DecodeError::InvalidQoS`]).
+    /// `[MQTT-3.1.2-11]`, `[MQTT-3.1.2-13]`, `[MQTT-3.1.2-15]`
     #[error("will QoS or will retain set without the will flag")]
     WillFlagsInconsistent,
     /// In MQTT 3.1.1 the password flag is set without the user name flag. `[MQTT-3.1.2-22]`
@@ -150,11 +150,16 @@ impl DecodeError {
         use crate::codec::ReasonCode;
         match self {
             Self::PacketTooLarge { .. } => ReasonCode::PACKET_TOO_LARGE,
+            // Topic Alias 0: 5.0 §3.3.4 names 0x94.
+            Self::InvalidPropertyValue(0x23) => ReasonCode::TOPIC_ALIAS_INVALID,
+            // Retain Handling 3 without reserved bits: a Protocol Error (5.0 §3.8.3.1).
+            Self::InvalidSubscriptionOptions(options) if options & 0xf0 == 0x30 => ReasonCode::PROTOCOL_ERROR,
             Self::DuplicateProperty(_)
             | Self::InvalidPropertyValue(_)
             | Self::UnsupportedProtocolLevel(_)
             | Self::ProtocolVersionMismatch { .. }
             | Self::EmptyTopicWithoutAlias
+            | Self::NoTopicFilter { .. } // `[MQTT-3.8.3-2]`, `[MQTT-3.10.3-2]`
             | Self::NoLocalOnSharedSubscription => ReasonCode::PROTOCOL_ERROR,
             Self::InvalidTopicName(_) => ReasonCode::TOPIC_NAME_INVALID,
             Self::InvalidTopicFilter(_) => ReasonCode::TOPIC_FILTER_INVALID,
@@ -235,4 +240,139 @@ pub enum TopicError {
     /// `[MQTT-4.8.2-1]`, `[MQTT-4.8.2-2]`
     #[error("malformed shared subscription (expected $share/<share name>/<filter>)")]
     InvalidSharedSubscription,
+}
+
+/// The broker broke the protocol. The session closes the connection (in 5.0 with a DISCONNECT carrying
+/// [`ProtocolError::reason_code`]) and the reconnect policy decides what happens next.
+///
+/// The broker is at fault. The error stays available from the session until the next successful connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The broker sent bytes that are not a valid packet.
+    #[error("malformed packet: {0}")]
+    Malformed(#[source] DecodeError),
+    /// The broker sent a packet a server never sends, or one that is not expected now (for example a second
+    /// CONNACK).
+    #[error("unexpected {0} from the broker")]
+    UnexpectedPacket(PacketType),
+    /// An acknowledgement for a packet identifier that nothing is waiting for.
+    #[error("{packet} for packet identifier {packet_id}, which is not in flight")]
+    UnknownPacketId {
+        /// The acknowledgement.
+        packet: PacketType,
+        /// Its identifier.
+        packet_id: u16,
+    },
+    /// A message arrived with a higher QoS than its subscription was granted. `[MQTT-3.8.4-8]`
+    #[error("message with QoS {received} on a subscription granted QoS {granted}")]
+    QoSAboveGranted {
+        /// QoS of the message.
+        received: u8,
+        /// QoS of the subscription.
+        granted: u8,
+    },
+    /// More incoming QoS 2 messages await PUBREL than the session's Receive Maximum allows. `[MQTT-3.3.4-9]`
+    #[error("more QoS 2 messages in flight than the receive maximum of {0}")]
+    ReceiveMaximumExceeded(u16),
+    /// A topic alias of 0, above the advertised maximum, or not yet defined. `[MQTT-3.3.2-8]`, `[MQTT-3.3.2-9]`
+    #[error("topic alias {0} is invalid or not defined")]
+    TopicAliasInvalid(u16),
+    /// A topic alias stands for a topic longer than the session can remember (see `Config::topic_alias_len`).
+    #[error(
+        "topic alias {alias} would stand for a topic of {len} bytes, more than the configured slot"
+    )]
+    TopicAliasTooLong {
+        /// The alias.
+        alias: u16,
+        /// The topic's length.
+        len: usize,
+    },
+    /// A SUBACK or UNSUBACK has a different number of reason codes than its request had filters.
+    #[error("{packet} with {received} reason codes for {expected} topic filters")]
+    ReasonCountMismatch {
+        /// SUBACK or UNSUBACK.
+        packet: PacketType,
+        /// Filters in the request.
+        expected: u16,
+        /// Codes received.
+        received: u16,
+    },
+}
+
+impl ProtocolError {
+    /// The MQTT 5.0 reason code the closing DISCONNECT carries.
+    pub fn reason_code(&self) -> crate::codec::ReasonCode {
+        use crate::codec::ReasonCode;
+        match self {
+            Self::Malformed(e) => e.reason_code(),
+            Self::ReceiveMaximumExceeded(_) => ReasonCode::RECEIVE_MAXIMUM_EXCEEDED,
+            Self::TopicAliasInvalid(_) => ReasonCode::TOPIC_ALIAS_INVALID,
+            Self::TopicAliasTooLong { .. } => ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR,
+            _ => ReasonCode::PROTOCOL_ERROR,
+        }
+    }
+}
+
+/// `publish` refused a message. Nothing was queued.
+///
+/// The caller is at fault (invalid message) or must wait (full queue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The topic is not a valid topic name.
+    #[error("invalid topic name: {0}")]
+    InvalidTopic(#[source] TopicError),
+    /// The PUBLISH packet would exceed the maximum packet size (the broker's, or what the outbox can hold).
+    #[error(
+        "message too large: the PUBLISH packet of {size} bytes exceeds the limit of {max} bytes"
+    )]
+    TooLarge {
+        /// Size of the PUBLISH packet.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The outbox is full: too many messages await sending or acknowledgement. Retry after some complete.
+    #[error("the outgoing queue is full")]
+    QueueFull,
+    /// The broker does not support this QoS (5.0 Maximum QoS).
+    #[error("the broker accepts at most QoS {max}")]
+    QoSNotSupported {
+        /// The broker's maximum.
+        max: u8,
+    },
+    /// The broker does not support retained messages (5.0 Retain Available).
+    #[error("the broker does not support retained messages")]
+    RetainNotSupported,
+    /// The session was closed by `disconnect` (or gave up); reconnect first.
+    #[error("the session is closed")]
+    Closed,
+    /// 5.0 properties on a 3.1.1 session.
+    #[error("MQTT 3.1.1 cannot carry message properties")]
+    PropertiesNotSupported,
+}
+
+/// `subscribe` or `unsubscribe` refused a request. Nothing was queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubscribeError {
+    /// A topic filter is invalid.
+    #[error("invalid topic filter: {0}")]
+    InvalidFilter(#[source] TopicError),
+    /// The request has no topic filter.
+    #[error("no topic filter given")]
+    NoFilters,
+    /// The subscription table is full.
+    #[error("the subscription table is full")]
+    TableFull,
+    /// More than 65,535 filters, or a request too large for one packet.
+    #[error("the request is too large for one packet")]
+    TooLarge,
+    /// 5.0 options or properties on a 3.1.1 session, or No Local on a shared subscription.
+    #[error("subscription options not allowed here: {0}")]
+    InvalidOptions(&'static str),
+    /// The session was closed by `disconnect` (or gave up); reconnect first.
+    #[error("the session is closed")]
+    Closed,
 }

@@ -9,8 +9,13 @@ use proptest::prelude::*;
 fn encode(packet: &Packet<'_>, version: ProtocolVersion) -> Vec<u8> {
     let len = packet.encoded_len(version);
     let mut buf = vec![0u8; len];
-    let written = packet.encode(version, &mut buf).expect("generated packets are encodable");
-    assert_eq!(written, len, "encoded_len disagrees with encode for {packet:?}");
+    let written = packet
+        .encode(version, &mut buf)
+        .expect("generated packets are encodable");
+    assert_eq!(
+        written, len,
+        "encoded_len disagrees with encode for {packet:?}"
+    );
     buf
 }
 
@@ -20,7 +25,9 @@ fn decode_stream(chunks: &[&[u8]], version: ProtocolVersion, mut each: impl FnMu
     for chunk in chunks {
         pending.extend_from_slice(chunk);
         let mut start = 0;
-        while let Some((packet, used)) = codec::decode(&pending[start..], version, u32::MAX).expect("valid stream") {
+        while let Some((packet, used)) =
+            codec::decode(&pending[start..], version, u32::MAX).expect("valid stream")
+        {
             each(packet);
             start += used;
         }
@@ -149,7 +156,10 @@ fn remaining_length_of_256_mb_is_refused_before_buffering() {
         })
     );
     // Without a configured limit the protocol's own applies, and the body is simply awaited.
-    assert_eq!(codec::decode(&header, ProtocolVersion::V5, u32::MAX), Ok(None));
+    assert_eq!(
+        codec::decode(&header, ProtocolVersion::V5, u32::MAX),
+        Ok(None)
+    );
 }
 
 #[test]
@@ -165,5 +175,11 @@ fn both_versions_agree_on_packets_without_5_0_features() {
     let v5 = encode(&p, ProtocolVersion::V5);
     // 5.0 adds exactly one byte: the empty property length.
     assert_eq!(v5.len(), v311.len() + 1);
-    assert_eq!(codec::decode(&v311, ProtocolVersion::V311, u32::MAX).unwrap().unwrap().0, p);
+    assert_eq!(
+        codec::decode(&v311, ProtocolVersion::V311, u32::MAX)
+            .unwrap()
+            .unwrap()
+            .0,
+        p
+    );
 }

@@ -39,7 +39,10 @@ impl<'a> Ack<'a> {
         }
     }
 
-    pub(crate) fn decode(r: &mut Reader<'a>, version: ProtocolVersion) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(
+        r: &mut Reader<'a>,
+        version: ProtocolVersion,
+    ) -> Result<Self, DecodeError> {
         let packet_id = r.packet_id()?;
         let mut ack = Self::new(packet_id);
         // 5.0: the reason code may be left out when it is success and there are no properties, and the property
@@ -74,7 +77,9 @@ impl Body for Ack<'_> {
     }
 
     fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {
-        if version == ProtocolVersion::V311 && (self.reason != ReasonCode::SUCCESS || !self.properties.is_empty()) {
+        if version == ProtocolVersion::V311
+            && (self.reason != ReasonCode::SUCCESS || !self.properties.is_empty())
+        {
             return Err(EncodeError::NotInProtocolVersion {
                 packet,
                 what: "reason code or properties",

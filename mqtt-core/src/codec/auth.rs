@@ -1,6 +1,5 @@
 //! AUTH: a step of MQTT 5.0 extended authentication. `[MQTT-3.15]`
 
-use crate::codec::disconnect::reason_and_properties_len;
 use crate::codec::properties::AuthProperties;
 use crate::codec::reason::ReasonCode;
 use crate::codec::wire::{Reader, Writer};
@@ -20,6 +19,7 @@ impl<'a> Auth<'a> {
     pub(crate) fn decode(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
         let mut auth = Self::default();
         // The reason code and property length may be left out when they are success and empty. `[MQTT-3.15.2.1]`
+        // A reason code without a property length is tolerated, as for DISCONNECT.
         if !r.is_empty() {
             auth.reason = ReasonCode(r.u8()?);
             if !r.is_empty() {
@@ -31,8 +31,14 @@ impl<'a> Auth<'a> {
 }
 
 impl Body for Auth<'_> {
+    /// Both the reason code and the property length are left out for success without properties; otherwise
+    /// both are written (AUTH has no reason-only form, unlike DISCONNECT). `[MQTT-3.15.2.1]`
     fn body_len(&self, _: ProtocolVersion) -> usize {
-        reason_and_properties_len(self.reason, self.properties.is_empty(), || self.properties.encoded_len())
+        if self.reason == ReasonCode::SUCCESS && self.properties.is_empty() {
+            0
+        } else {
+            1 + self.properties.encoded_len()
+        }
     }
 
     fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {

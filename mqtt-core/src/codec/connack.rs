@@ -19,7 +19,10 @@ pub struct ConnAck<'a> {
 }
 
 impl<'a> ConnAck<'a> {
-    pub(crate) fn decode(r: &mut Reader<'a>, version: ProtocolVersion) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(
+        r: &mut Reader<'a>,
+        version: ProtocolVersion,
+    ) -> Result<Self, DecodeError> {
         let flags = r.u8()?;
         if flags & 0xfe != 0 {
             return Err(DecodeError::InvalidConnAckFlags(flags));

@@ -54,7 +54,10 @@ pub struct Will<'a> {
 }
 
 impl<'a> Connect<'a> {
-    pub(crate) fn decode(r: &mut Reader<'a>, version: ProtocolVersion) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(
+        r: &mut Reader<'a>,
+        version: ProtocolVersion,
+    ) -> Result<Self, DecodeError> {
         if r.binary()? != PROTOCOL_NAME {
             return Err(DecodeError::InvalidProtocolName);
         }
@@ -160,10 +163,7 @@ impl Body for Connect<'_> {
 
     fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {
         if version == ProtocolVersion::V311 {
-            let not_in_311 = |what| EncodeError::NotInProtocolVersion {
-                packet,
-                what,
-            };
+            let not_in_311 = |what| EncodeError::NotInProtocolVersion { packet, what };
             if self.password.is_some() && self.username.is_none() {
                 return Err(not_in_311("password without user name"));
             }

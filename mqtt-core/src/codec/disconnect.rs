@@ -16,7 +16,10 @@ pub struct Disconnect<'a> {
 }
 
 impl<'a> Disconnect<'a> {
-    pub(crate) fn decode(r: &mut Reader<'a>, version: ProtocolVersion) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(
+        r: &mut Reader<'a>,
+        version: ProtocolVersion,
+    ) -> Result<Self, DecodeError> {
         let mut disconnect = Self::default();
         // 5.0: both the reason code and the property length may be left out. `[MQTT-3.14.2.1]`
         if version == ProtocolVersion::V5 && !r.is_empty() {
@@ -33,14 +36,18 @@ impl Body for Disconnect<'_> {
     fn body_len(&self, version: ProtocolVersion) -> usize {
         match version {
             ProtocolVersion::V311 => 0,
-            ProtocolVersion::V5 => reason_and_properties_len(self.reason, self.properties.is_empty(), || {
-                self.properties.encoded_len()
-            }),
+            ProtocolVersion::V5 => {
+                reason_and_properties_len(self.reason, self.properties.is_empty(), || {
+                    self.properties.encoded_len()
+                })
+            }
         }
     }
 
     fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {
-        if version == ProtocolVersion::V311 && (self.reason != ReasonCode::SUCCESS || !self.properties.is_empty()) {
+        if version == ProtocolVersion::V311
+            && (self.reason != ReasonCode::SUCCESS || !self.properties.is_empty())
+        {
             return Err(EncodeError::NotInProtocolVersion {
                 packet,
                 what: "reason code or properties",
@@ -61,9 +68,9 @@ impl Body for Disconnect<'_> {
     }
 }
 
-/// Body length of DISCONNECT and AUTH in their shortest form: nothing when the reason is success and there are no
+/// Body length of DISCONNECT in its shortest form: nothing when the reason is success and there are no
 /// properties, the reason alone when there are no properties, else both.
-pub(crate) fn reason_and_properties_len(
+fn reason_and_properties_len(
     reason: ReasonCode,
     properties_empty: bool,
     properties_len: impl FnOnce() -> usize,

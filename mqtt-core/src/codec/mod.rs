@@ -287,8 +287,8 @@ impl FixedHeader {
         };
         let nibble = first >> 4;
         let flags = first & 0x0f;
-        let packet_type =
-            PacketType::from_nibble(nibble, version).ok_or(DecodeError::InvalidPacketType(nibble))?;
+        let packet_type = PacketType::from_nibble(nibble, version)
+            .ok_or(DecodeError::InvalidPacketType(nibble))?;
         if let Some(required) = packet_type.required_flags()
             && flags != required
         {
@@ -398,7 +398,11 @@ fn encode_body<B: Body>(
     w.u8(((packet_type as u8) << 4) | flags)?;
     w.var_int(body_len)?;
     body.write_body(version, &mut w)?;
-    debug_assert_eq!(w.position(), total, "{packet_type}: body_len disagrees with write_body");
+    debug_assert_eq!(
+        w.position(),
+        total,
+        "{packet_type}: body_len disagrees with write_body"
+    );
     Ok(w.position())
 }
 
@@ -545,7 +549,8 @@ pub fn decode(
 /// # Errors
 ///
 /// [`DecodeError::InvalidPacketType`] if the packet is not a CONNECT, [`DecodeError::InvalidProtocolName`] or
-/// [`DecodeError::UnsupportedProtocolLevel`] for a protocol this crate does not speak.
+/// [`DecodeError::UnsupportedProtocolLevel`] for a protocol this crate does not speak, [`DecodeError::UnexpectedEnd`]
+/// for a CONNECT too short to hold its protocol name and level.
 pub fn connect_version(buf: &[u8]) -> Result<Option<ProtocolVersion>, DecodeError> {
     let Some(header) = FixedHeader::parse(buf, ProtocolVersion::V5, u32::MAX)? else {
         return Ok(None);
@@ -553,8 +558,9 @@ pub fn connect_version(buf: &[u8]) -> Result<Option<ProtocolVersion>, DecodeErro
     if header.packet_type != PacketType::Connect {
         return Err(DecodeError::InvalidPacketType(header.packet_type as u8));
     }
-    // Protocol name (2 + 4 bytes) and level.
-    let Some(start) = buf.get(header.header_len..header.header_len + 7) else {
+    // Protocol name (2 + 4 bytes) and level, never past the end of this packet.
+    let end = header.header_len + header.remaining_len.min(7);
+    let Some(start) = buf.get(header.header_len..end) else {
         return Ok(None);
     };
     let mut r = Reader::new(start, PacketType::Connect);

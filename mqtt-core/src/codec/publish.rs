@@ -31,7 +31,11 @@ pub struct Publish<'a> {
 }
 
 impl<'a> Publish<'a> {
-    pub(crate) fn decode(r: &mut Reader<'a>, flags: u8, version: ProtocolVersion) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(
+        r: &mut Reader<'a>,
+        flags: u8,
+        version: ProtocolVersion,
+    ) -> Result<Self, DecodeError> {
         let qos = QoS::from_u8((flags >> QOS_SHIFT) & 0x03)?;
         let dup = flags & DUP != 0;
         if dup && qos == QoS::AtMostOnce {

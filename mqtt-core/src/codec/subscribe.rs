@@ -86,7 +86,9 @@ impl SubscriptionOptions {
     }
 
     fn is_v311(self) -> bool {
-        !self.no_local && !self.retain_as_published && self.retain_handling == RetainHandling::SendAtSubscribe
+        !self.no_local
+            && !self.retain_as_published
+            && self.retain_handling == RetainHandling::SendAtSubscribe
     }
 }
 
@@ -138,7 +140,10 @@ pub struct Subscribe<'a> {
 }
 
 impl<'a> Subscribe<'a> {
-    pub(crate) fn decode(r: &mut Reader<'a>, version: ProtocolVersion) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(
+        r: &mut Reader<'a>,
+        version: ProtocolVersion,
+    ) -> Result<Self, DecodeError> {
         let packet_id = r.packet_id()?;
         let properties = match version {
             ProtocolVersion::V5 => SubscribeProperties::decode(r)?,
@@ -175,7 +180,11 @@ impl Body for Subscribe<'_> {
         if version == ProtocolVersion::V5 {
             len += self.properties.encoded_len();
         }
-        len + self.filters.iter().map(|s| prefixed_len(s.filter.len()) + 1).sum::<usize>()
+        len + self
+            .filters
+            .iter()
+            .map(|s| prefixed_len(s.filter.len()) + 1)
+            .sum::<usize>()
     }
 
     fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {
@@ -218,7 +227,10 @@ pub struct SubAck<'a> {
 }
 
 impl<'a> SubAck<'a> {
-    pub(crate) fn decode(r: &mut Reader<'a>, version: ProtocolVersion) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(
+        r: &mut Reader<'a>,
+        version: ProtocolVersion,
+    ) -> Result<Self, DecodeError> {
         let packet_id = r.packet_id()?;
         let properties = match version {
             ProtocolVersion::V5 => SubAckProperties::decode(r)?,

@@ -20,7 +20,10 @@ pub struct Unsubscribe<'a> {
 }
 
 impl<'a> Unsubscribe<'a> {
-    pub(crate) fn decode(r: &mut Reader<'a>, version: ProtocolVersion) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(
+        r: &mut Reader<'a>,
+        version: ProtocolVersion,
+    ) -> Result<Self, DecodeError> {
         let packet_id = r.packet_id()?;
         let properties = match version {
             ProtocolVersion::V5 => UnsubscribeProperties::decode(r)?,
@@ -52,7 +55,11 @@ impl Body for Unsubscribe<'_> {
         if version == ProtocolVersion::V5 {
             len += self.properties.encoded_len();
         }
-        len + self.filters.iter().map(|f| prefixed_len(f.len())).sum::<usize>()
+        len + self
+            .filters
+            .iter()
+            .map(|f| prefixed_len(f.len()))
+            .sum::<usize>()
     }
 
     fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {
@@ -92,7 +99,10 @@ pub struct UnsubAck<'a> {
 }
 
 impl<'a> UnsubAck<'a> {
-    pub(crate) fn decode(r: &mut Reader<'a>, version: ProtocolVersion) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(
+        r: &mut Reader<'a>,
+        version: ProtocolVersion,
+    ) -> Result<Self, DecodeError> {
         let packet_id = r.packet_id()?;
         let (properties, reasons) = match version {
             ProtocolVersion::V5 => {
@@ -119,7 +129,9 @@ impl Body for UnsubAck<'_> {
     }
 
     fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {
-        if version == ProtocolVersion::V311 && (!self.properties.is_empty() || !self.reasons.is_empty()) {
+        if version == ProtocolVersion::V311
+            && (!self.properties.is_empty() || !self.reasons.is_empty())
+        {
             return Err(EncodeError::NotInProtocolVersion {
                 packet,
                 what: "properties or reason codes",

@@ -248,7 +248,11 @@ mod tests {
             (268_435_455, &[0xff, 0xff, 0xff, 0x7f]),
         ];
         for &(value, bytes) in cases {
-            assert_eq!(read_var_int(bytes), Ok(Some((value, bytes.len()))), "{value}");
+            assert_eq!(
+                read_var_int(bytes),
+                Ok(Some((value, bytes.len()))),
+                "{value}"
+            );
             assert_eq!(var_int_len(value as usize), bytes.len());
             let mut buf = [0u8; 4];
             let mut w = Writer::new(&mut buf);
@@ -260,10 +264,22 @@ mod tests {
 
     #[test]
     fn var_int_rejects_fifth_byte_and_non_minimal_forms() {
-        assert_eq!(read_var_int(&[0xff, 0xff, 0xff, 0xff, 0x01]), Err(DecodeError::VarIntTooLong));
-        assert_eq!(read_var_int(&[0x80, 0x80, 0x80, 0x80]), Err(DecodeError::VarIntTooLong));
-        assert_eq!(read_var_int(&[0x80, 0x00]), Err(DecodeError::NonMinimalVarInt));
-        assert_eq!(read_var_int(&[0xff, 0x80, 0x00]), Err(DecodeError::NonMinimalVarInt));
+        assert_eq!(
+            read_var_int(&[0xff, 0xff, 0xff, 0xff, 0x01]),
+            Err(DecodeError::VarIntTooLong)
+        );
+        assert_eq!(
+            read_var_int(&[0x80, 0x80, 0x80, 0x80]),
+            Err(DecodeError::VarIntTooLong)
+        );
+        assert_eq!(
+            read_var_int(&[0x80, 0x00]),
+            Err(DecodeError::NonMinimalVarInt)
+        );
+        assert_eq!(
+            read_var_int(&[0xff, 0x80, 0x00]),
+            Err(DecodeError::NonMinimalVarInt)
+        );
         assert_eq!(read_var_int(&[0x80, 0x80]), Ok(None));
         assert_eq!(read_var_int(&[]), Ok(None));
     }
@@ -280,7 +296,10 @@ mod tests {
             })
         );
         let mut w = Writer::new(&mut buf);
-        assert_eq!(w.var_int(268_435_456), Err(EncodeError::VarIntOutOfRange(268_435_456)));
+        assert_eq!(
+            w.var_int(268_435_456),
+            Err(EncodeError::VarIntOutOfRange(268_435_456))
+        );
     }
 
     #[test]
