@@ -5,11 +5,31 @@
 // Nothing reachable from peer bytes or caller arguments may panic.
 #![cfg_attr(
     not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
 )]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod buffer;
 pub mod codec;
+pub mod config;
 pub mod error;
+pub mod reconnect;
+pub mod session;
+pub mod time;
 pub mod topic;
 
+pub use buffer::{Buf, Buffers};
+pub use config::{Config, ConfigError, SessionLostPolicy};
 pub use error::{DecodeError, EncodeError, TopicError};
+pub use error::{ProtocolError, PublishError, SubscribeError};
+pub use session::{Event, Session, SessionState, Stats, Ticket, TransportAction};
+pub use time::Instant;

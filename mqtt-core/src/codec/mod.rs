@@ -46,7 +46,7 @@ mod publish;
 mod reason;
 mod subscribe;
 mod unsubscribe;
-mod wire;
+pub(crate) mod wire;
 
 use core::fmt;
 
@@ -62,6 +62,7 @@ pub use properties::{
     UnsubscribeProperties, UserProperty, WillProperties,
 };
 pub use publish::Publish;
+pub(crate) use publish::{patch_publish, publish_topic_range};
 pub use reason::ReasonCode;
 pub use subscribe::{RetainHandling, SubAck, Subscribe, Subscription, SubscriptionOptions};
 pub use unsubscribe::{UnsubAck, Unsubscribe};
@@ -376,7 +377,7 @@ pub(crate) trait Body {
 }
 
 /// Writes a whole packet (fixed header and body) of type `packet_type`.
-fn encode_body<B: Body>(
+pub(crate) fn encode_body<B: Body>(
     body: &B,
     packet_type: PacketType,
     version: ProtocolVersion,

@@ -1,7 +1,7 @@
 //! PUBLISH: an application message, in either direction. `[MQTT-3.3]`
 
 use crate::codec::properties::PublishProperties;
-use crate::codec::wire::{Reader, Writer, prefixed_len};
+use crate::codec::wire::{Reader, Writer, prefixed_len, read_var_int};
 use crate::codec::{Body, PacketId, PacketType, ProtocolVersion, QoS};
 use crate::error::{DecodeError, EncodeError, TopicError};
 
@@ -121,4 +121,32 @@ impl Body for Publish<'_> {
         }
         w.bytes(self.payload)
     }
+}
+
+/// Where the topic of an encoded PUBLISH starts (after its length prefix) and how long it is.
+pub(crate) fn publish_topic_range(bytes: &[u8]) -> Option<core::ops::Range<usize>> {
+    let (_, len_bytes) = read_var_int(bytes.get(1..)?).ok()??;
+    let at = 1 + len_bytes;
+    let len = bytes.get(at..at + 2)?;
+    let len = usize::from(u16::from_be_bytes([*len.first()?, *len.get(1)?]));
+    Some(at + 2..at + 2 + len)
+}
+
+/// Sets the DUP flag and the packet identifier of an encoded QoS 1 or 2 PUBLISH in place.
+pub(crate) fn patch_publish(bytes: &mut [u8], dup: bool, packet_id: PacketId) -> bool {
+    let Some(topic) = publish_topic_range(bytes) else {
+        return false;
+    };
+    let Some(id) = bytes.get_mut(topic.end..topic.end + 2) else {
+        return false;
+    };
+    id.copy_from_slice(&packet_id.get().to_be_bytes());
+    if let Some(first) = bytes.first_mut() {
+        if dup {
+            *first |= DUP;
+        } else {
+            *first &= !DUP;
+        }
+    }
+    true
 }

@@ -1,0 +1,91 @@
+//! Caller-owned memory for a [`Session`](crate::session::Session).
+//!
+//! A session allocates nothing: every byte it keeps (received packets, messages awaiting acknowledgement, the
+//! offline queue, subscriptions) lives in the [`Buffers`] it is given. On a microcontroller these are `static`
+//! arrays; with the `alloc` feature they can be heap memory that the session owns.
+
+use core::ops::{Deref, DerefMut};
+
+/// One region of memory: borrowed, or (with the `alloc` feature) owned.
+#[derive(Debug)]
+pub enum Buf<'b> {
+    /// Memory the caller keeps ownership of.
+    Borrowed(&'b mut [u8]),
+    /// Memory the session owns.
+    #[cfg(feature = "alloc")]
+    Owned(alloc::boxed::Box<[u8]>),
+}
+
+impl Buf<'_> {
+    /// A zero-filled owned buffer of `len` bytes.
+    #[cfg(feature = "alloc")]
+    pub fn owned(len: usize) -> Buf<'static> {
+        Buf::Owned(alloc::vec![0u8; len].into_boxed_slice())
+    }
+}
+
+impl Deref for Buf<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Borrowed(b) => b,
+            #[cfg(feature = "alloc")]
+            Self::Owned(b) => b,
+        }
+    }
+}
+
+impl DerefMut for Buf<'_> {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match self {
+            Self::Borrowed(b) => b,
+            #[cfg(feature = "alloc")]
+            Self::Owned(b) => b,
+        }
+    }
+}
+
+impl<'b> From<&'b mut [u8]> for Buf<'b> {
+    fn from(b: &'b mut [u8]) -> Self {
+        Self::Borrowed(b)
+    }
+}
+
+impl<'b, const N: usize> From<&'b mut [u8; N]> for Buf<'b> {
+    fn from(b: &'b mut [u8; N]) -> Self {
+        Self::Borrowed(b)
+    }
+}
+
+/// The memory of a session.
+///
+/// Sizing:
+/// - `rx` holds received bytes until they are processed; it must fit the largest packet the broker may send. Its
+///   length is advertised to a 5.0 broker as the Maximum Packet Size (unless the configuration says less).
+/// - `store` holds the CONNECT packet (re-sent on every reconnect), the identifiers of incoming QoS 2 messages
+///   awaiting PUBREL, and, taking the rest, every outgoing message until it is acknowledged: the inflight window
+///   and the offline queue. A full store makes `publish` fail with a queue-full error.
+/// - `subscriptions` holds the subscriptions the session re-establishes when a broker has lost them, and the
+///   SUBSCRIBE and UNSUBSCRIBE requests awaiting acknowledgement: about 12 bytes plus the filter per entry.
+#[derive(Debug)]
+pub struct Buffers<'b> {
+    /// Received bytes.
+    pub rx: Buf<'b>,
+    /// CONNECT, QoS 2 receive state and outgoing messages.
+    pub store: Buf<'b>,
+    /// Subscription table.
+    pub subscriptions: Buf<'b>,
+}
+
+impl Buffers<'_> {
+    /// Owned buffers of the given sizes.
+    #[cfg(feature = "alloc")]
+    pub fn owned(rx: usize, store: usize, subscriptions: usize) -> Buffers<'static> {
+        Buffers {
+            rx: Buf::owned(rx),
+            store: Buf::owned(store),
+            subscriptions: Buf::owned(subscriptions),
+        }
+    }
+}

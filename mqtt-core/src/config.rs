@@ -1,0 +1,133 @@
+//! Session configuration.
+
+use core::time::Duration;
+
+use crate::codec::{List, ProtocolVersion, UserProperty, Will};
+use crate::reconnect::ReconnectPolicy;
+
+/// What a session does with unacknowledged QoS 1 and 2 messages when it reconnects and the broker no longer has
+/// the session (CONNACK with session present = 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SessionLostPolicy {
+    /// Publish them again as new messages (new packet identifiers, DUP clear). The default: nothing is lost,
+    /// duplicates are possible.
+    #[default]
+    Republish,
+    /// Drop them and report each as [`PublishFailure::SessionLost`](crate::session::PublishFailure::SessionLost).
+    Report,
+}
+
+/// Everything a [`Session`](crate::session::Session) needs to know before it connects.
+///
+/// Strings are borrowed only by [`Session::new`](crate::session::Session::new), which copies what it keeps into
+/// the session's own memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Config<'a> {
+    /// MQTT 3.1.1 or 5.0. Default 5.0.
+    pub version: ProtocolVersion,
+    /// The client identifier. May be empty if the broker is to assign one (with `clean_start` in 3.1.1).
+    pub client_id: &'a str,
+    /// Start every connection without session state (3.1.1 Clean Session, 5.0 Clean Start). Default `true`.
+    pub clean_start: bool,
+    /// 5.0 Session Expiry Interval in seconds: how long the broker keeps the session after a disconnection.
+    /// Default 0 (3.1.1 brokers keep non-clean sessions regardless).
+    pub session_expiry_interval: u32,
+    /// Keep alive: the longest time without a packet sent before the client sends PINGREQ. Whole seconds up to
+    /// 65,535; zero turns keep alive off. Default 60 s.
+    pub keep_alive: Duration,
+    /// User name.
+    pub username: Option<&'a str>,
+    /// Password (in 3.1.1 only together with a user name).
+    pub password: Option<&'a [u8]>,
+    /// Will message.
+    pub will: Option<Will<'a>>,
+    /// User properties of CONNECT (5.0).
+    pub user_properties: List<'a, UserProperty<'a>>,
+    /// Time allowed for opening the transport and receiving CONNACK. Default 30 s.
+    pub connect_timeout: Duration,
+    /// Time allowed for PINGRESP after PINGREQ before the connection counts as lost. Default 10 s.
+    pub ping_timeout: Duration,
+    /// Longest wait for outgoing messages to be acknowledged after a graceful disconnect was asked for, before
+    /// DISCONNECT is sent anyway. Default 5 s.
+    pub disconnect_timeout: Duration,
+    /// Outgoing QoS 1 and 2 messages in flight at most (the broker's Receive Maximum may lower it). Default 64.
+    pub max_inflight: u16,
+    /// Incoming QoS 2 messages that may await PUBREL at once; advertised to 5.0 brokers as Receive Maximum.
+    /// Default 32.
+    pub receive_maximum: u16,
+    /// Largest packet accepted from the broker; advertised to 5.0 brokers. `None`: the length of the rx buffer.
+    pub max_packet_size: Option<u32>,
+    /// Topic aliases accepted from the broker (5.0 Topic Alias Maximum). Default 0: none.
+    pub topic_alias_maximum: u16,
+    /// Topic aliases the session assigns on its own to outgoing messages, within the broker's Topic Alias
+    /// Maximum (5.0). Default 0: none.
+    pub outgoing_topic_aliases: u16,
+    /// Longest topic, in bytes, that a topic alias can stand for. Default 64.
+    pub topic_alias_len: u16,
+    /// When and how often to reconnect.
+    pub reconnect: ReconnectPolicy,
+    /// What happens to unacknowledged messages when the broker lost the session.
+    pub on_session_lost: SessionLostPolicy,
+}
+
+impl<'a> Config<'a> {
+    /// A configuration with the defaults listed on each field.
+    pub fn new(client_id: &'a str) -> Self {
+        Self {
+            version: ProtocolVersion::V5,
+            client_id,
+            clean_start: true,
+            session_expiry_interval: 0,
+            keep_alive: Duration::from_secs(60),
+            username: None,
+            password: None,
+            will: None,
+            user_properties: List::default(),
+            connect_timeout: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(10),
+            disconnect_timeout: Duration::from_secs(5),
+            max_inflight: 64,
+            receive_maximum: 32,
+            max_packet_size: None,
+            topic_alias_maximum: 0,
+            outgoing_topic_aliases: 0,
+            topic_alias_len: 64,
+            reconnect: ReconnectPolicy::default(),
+            on_session_lost: SessionLostPolicy::default(),
+        }
+    }
+}
+
+/// A configuration that cannot work, found by [`Session::new`](crate::session::Session::new).
+///
+/// The caller is at fault; the message says which setting to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The store buffer cannot hold the CONNECT packet, the QoS 2 and topic alias tables and a minimal outbox.
+    #[error("store buffer of {available} bytes is too small: at least {needed} bytes are needed")]
+    StoreTooSmall {
+        /// Bytes needed at least.
+        needed: usize,
+        /// Bytes given.
+        available: usize,
+    },
+    /// The rx buffer is too small to receive even a CONNACK.
+    #[error("rx buffer of {0} bytes is too small (at least 64 bytes)")]
+    RxTooSmall(usize),
+    /// The keep alive does not fit MQTT's 16-bit number of seconds.
+    #[error("keep alive of {0} s exceeds 65,535 s")]
+    KeepAliveTooLong(u64),
+    /// `max_inflight` or `receive_maximum` is zero.
+    #[error("max_inflight and receive_maximum must be at least 1")]
+    ZeroWindow,
+    /// The CONNECT packet cannot be encoded (a field is too long, or uses 5.0 features in 3.1.1).
+    #[error("the CONNECT packet cannot be encoded: {0}")]
+    Connect(#[source] crate::error::EncodeError),
+    /// The will topic is not a valid topic name.
+    #[error("invalid will topic: {0}")]
+    WillTopic(#[source] crate::error::TopicError),
+    /// In MQTT 3.1.1 a password needs a user name. `[MQTT-3.1.2-22]`
+    #[error("a password without a user name is not allowed in MQTT 3.1.1")]
+    PasswordWithoutUserName,
+}

@@ -1,0 +1,959 @@
+//! The sans-IO MQTT session: every protocol behaviour of the client, driven by bytes, commands and time.
+//!
+//! A [`Session`] takes input (bytes received, transport up/down, timeouts, application commands), each with the
+//! current time, and produces output (bytes to send, transport actions, application events, its next deadline).
+//! It never performs I/O, reads a clock or allocates.
+//!
+//! # Driving a session
+//!
+//! 1. After every command or input, drain [`poll_transport`](Session::poll_transport), then
+//!    [`poll_transmit`](Session::poll_transmit) until it returns `None`, then [`poll_event`](Session::poll_event)
+//!    until it returns `None`, and read [`poll_timeout`](Session::poll_timeout) last. Processing received packets
+//!    (in `poll_event`) can queue acknowledgements, so repeat until all three are empty.
+//! 2. `now` never goes backwards. A spurious [`handle_timeout`](Session::handle_timeout) is harmless.
+//! 3. Every call does a bounded amount of work.
+//! 4. A protocol error by the broker closes the connection (with a 5.0 DISCONNECT carrying a reason code), is
+//!    reported as [`Event::ConnectionLost`], stays readable from [`Session::error`] until the next successful
+//!    connection, and the reconnect policy applies.
+//! 5. Broker refusals of individual requests are events ([`Event::PublishFailed`], failure codes in
+//!    [`Event::Subscribed`]), not errors of the command.
+
+mod event;
+mod outbox;
+mod receive;
+mod store;
+mod subscriptions;
+mod transmit;
+
+use core::time::Duration;
+
+pub use event::{ConnectRefusal, Disconnection, Event, PublishFailure, Ticket};
+
+use crate::buffer::Buffers;
+use crate::codec::{
+    self, List, PacketId, ProtocolVersion, Publish, QoS, ReasonCode, Subscription,
+    SubscriptionOptions,
+};
+use crate::config::{Config, ConfigError, SessionLostPolicy};
+use crate::error::{ProtocolError, PublishError, SubscribeError};
+use crate::reconnect::Backoff;
+use crate::time::Instant;
+use crate::topic;
+use event::OwnedEvent;
+use outbox::Outbox;
+use store::Store;
+use subscriptions::Subscriptions;
+
+/// What the binding should do with its transport, from [`Session::poll_transport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportAction {
+    /// Open a new connection to the broker, then call [`Session::handle_transport_up`] (or
+    /// [`Session::handle_transport_down`] if that fails).
+    Open,
+    /// Close the current connection. The session already considers it closed.
+    Close,
+}
+
+/// Where the session is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionState {
+    /// Not started: call [`Session::connect`].
+    Idle,
+    /// Waiting for the reconnect timer.
+    Waiting,
+    /// The transport is being opened.
+    Opening,
+    /// CONNECT sent (or about to be), waiting for CONNACK.
+    Connecting,
+    /// Connected: messages flow.
+    Connected,
+    /// Closing the connection after a protocol error (sending DISCONNECT first).
+    Closing,
+    /// Disconnecting at the application's request: flushing, then DISCONNECT.
+    Disconnecting,
+    /// Stopped: disconnected by the application, or gave up. A call to `connect` starts again.
+    Closed,
+}
+
+/// Counters of a session's life, as device APIs report them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// When the first connection was accepted.
+    pub first_connected_at: Option<Instant>,
+    /// When the latest connection was accepted.
+    pub last_connected_at: Option<Instant>,
+    /// When the latest connection ended.
+    pub last_disconnected_at: Option<Instant>,
+    /// Established connections that ended.
+    pub disconnections: u32,
+    /// Bytes received.
+    pub bytes_received: u64,
+    /// PUBLISH packets received.
+    pub messages_received: u64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// PUBLISH packets sent (resends included).
+    pub messages_sent: u64,
+}
+
+/// Timers, each with at most one deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    /// Next connection attempt.
+    Reconnect,
+    /// Transport open and CONNACK.
+    Connect,
+    /// PINGRESP.
+    Ping,
+    /// Graceful disconnect gives up waiting for acknowledgements.
+    Disconnect,
+}
+
+const TIMERS: usize = 4;
+
+/// What a 5.0 broker said about itself in CONNACK (3.1.1: the permissive defaults).
+#[derive(Debug, Clone, Copy)]
+struct ServerLimits {
+    receive_maximum: u16,
+    max_packet_size: u32,
+    topic_alias_maximum: u16,
+    max_qos: QoS,
+    retain_available: bool,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            receive_maximum: u16::MAX,
+            max_packet_size: u32::MAX,
+            topic_alias_maximum: 0,
+            max_qos: QoS::ExactlyOnce,
+            retain_available: true,
+        }
+    }
+}
+
+/// A response to an incoming packet waiting to be sent (PUBACK, PUBREC, PUBREL, PUBCOMP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PendingAck {
+    packet: codec::PacketType,
+    packet_id: PacketId,
+    reason: ReasonCode,
+}
+
+const ACKS: usize = 32;
+const EVENTS: usize = 16;
+
+/// A fixed-capacity FIFO.
+#[derive(Debug, Clone)]
+struct Fifo<T: Copy, const N: usize> {
+    items: [Option<T>; N],
+    head: usize,
+    len: usize,
+}
+
+impl<T: Copy, const N: usize> Fifo<T, N> {
+    const fn new() -> Self {
+        Self {
+            items: [None; N],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    fn free(&self) -> usize {
+        N - self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn push(&mut self, item: T) -> bool {
+        if self.len == N {
+            return false;
+        }
+        if let Some(slot) = self.items.get_mut((self.head + self.len) % N) {
+            *slot = Some(item);
+            self.len += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        if self.len == 0 {
+            return None;
+        }
+        let item = self.items.get_mut(self.head).and_then(Option::take);
+        self.head = (self.head + 1) % N;
+        self.len -= 1;
+        item
+    }
+
+    fn peek(&self) -> Option<T> {
+        if self.len == 0 {
+            None
+        } else {
+            self.items.get(self.head).copied().flatten()
+        }
+    }
+
+    fn clear(&mut self) {
+        *self = Self::new();
+    }
+}
+
+/// A transmit that did not fit the caller's buffer and continues in the next `poll_transmit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Partial {
+    /// The stored CONNECT, from this offset.
+    Connect(usize),
+    /// The outbox record at `pos`, from `offset` into its packet.
+    Record { pos: usize, offset: usize },
+}
+
+/// The settings a session keeps from its [`Config`].
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    keep_alive: Duration,
+    connect_timeout: Duration,
+    ping_timeout: Duration,
+    disconnect_timeout: Duration,
+    max_inflight: u16,
+    max_packet_size: u32,
+    outgoing_topic_aliases: u16,
+    on_session_lost: SessionLostPolicy,
+    retry_on_auth_failure: bool,
+}
+
+/// The MQTT client session: the state machine every binding drives. See the [module docs](self) for the contract.
+#[derive(Debug)]
+pub struct Session<'b> {
+    version: ProtocolVersion,
+    settings: Settings,
+    state: SessionState,
+    now: Instant,
+    rx: crate::buffer::Buf<'b>,
+    rx_start: usize,
+    rx_end: usize,
+    /// Bytes of the packet handed out by the last `poll_event`, released by the next call.
+    rx_release: usize,
+    store: Store<'b>,
+    subscriptions_buf: crate::buffer::Buf<'b>,
+    subscriptions: Subscriptions,
+    outbox: Outbox,
+    backoff: Backoff,
+    timers: [Option<Instant>; TIMERS],
+    acks: Fifo<PendingAck, ACKS>,
+    events: Fifo<OwnedEvent, EVENTS>,
+    transport: Fifo<TransportAction, 2>,
+    server: ServerLimits,
+    /// Keep alive in force on this connection (the server may override the configured one).
+    keep_alive: Duration,
+    next_packet_id: u16,
+    next_ticket: u32,
+    inflight: u16,
+    send_connect: bool,
+    send_ping: bool,
+    ping_outstanding: bool,
+    send_disconnect: Option<ReasonCode>,
+    partial: Option<Partial>,
+    last_sent: Instant,
+    error: Option<ProtocolError>,
+    stats: Stats,
+}
+
+impl<'b> Session<'b> {
+    /// Creates a session from its configuration and memory. Nothing happens until [`connect`](Self::connect).
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] if the configuration cannot work or the buffers are too small for it.
+    pub fn new(config: &Config<'_>, buffers: Buffers<'b>) -> Result<Self, ConfigError> {
+        let keep_alive_secs = config.keep_alive.as_secs();
+        if keep_alive_secs > u64::from(u16::MAX) {
+            return Err(ConfigError::KeepAliveTooLong(keep_alive_secs));
+        }
+        if config.max_inflight == 0 || config.receive_maximum == 0 {
+            return Err(ConfigError::ZeroWindow);
+        }
+        if buffers.rx.len() < 64 {
+            return Err(ConfigError::RxTooSmall(buffers.rx.len()));
+        }
+        let rx_len = u32::try_from(buffers.rx.len()).unwrap_or(u32::MAX);
+        let max_packet_size = config.max_packet_size.map_or(rx_len, |m| m.min(rx_len));
+        let store = Store::new(config, buffers.store, max_packet_size)?;
+        let settings = Settings {
+            keep_alive: Duration::from_secs(keep_alive_secs),
+            connect_timeout: config.connect_timeout,
+            ping_timeout: config.ping_timeout,
+            disconnect_timeout: config.disconnect_timeout,
+            max_inflight: config.max_inflight,
+            max_packet_size,
+            outgoing_topic_aliases: config.outgoing_topic_aliases,
+            on_session_lost: config.on_session_lost,
+            retry_on_auth_failure: config.reconnect.retry_on_auth_failure,
+        };
+        Ok(Self {
+            version: config.version,
+            settings,
+            state: SessionState::Idle,
+            now: Instant::ZERO,
+            rx: buffers.rx,
+            rx_start: 0,
+            rx_end: 0,
+            rx_release: 0,
+            store,
+            subscriptions_buf: buffers.subscriptions,
+            subscriptions: Subscriptions::default(),
+            outbox: Outbox::default(),
+            backoff: Backoff::new(config.reconnect),
+            timers: [None; TIMERS],
+            acks: Fifo::new(),
+            events: Fifo::new(),
+            transport: Fifo::new(),
+            server: ServerLimits::default(),
+            keep_alive: Duration::from_secs(keep_alive_secs),
+            next_packet_id: 1,
+            next_ticket: 1,
+            inflight: 0,
+            send_connect: false,
+            send_ping: false,
+            ping_outstanding: false,
+            send_disconnect: None,
+            partial: None,
+            last_sent: Instant::ZERO,
+            error: None,
+            stats: Stats::default(),
+        })
+    }
+
+    // ----- getters -----
+
+    /// The protocol version of this session.
+    pub fn version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    /// Where the session is in its life.
+    pub fn state(&self) -> SessionState {
+        self.state
+    }
+
+    /// Whether the broker has accepted the current connection.
+    pub fn is_connected(&self) -> bool {
+        matches!(
+            self.state,
+            SessionState::Connected | SessionState::Disconnecting
+        )
+    }
+
+    /// Whether [`poll_transmit`](Self::poll_transmit) has bytes to give (drives write interest in poll loops).
+    pub fn wants_write(&self) -> bool {
+        self.partial.is_some()
+            || match self.state {
+                SessionState::Connecting => self.send_connect,
+                SessionState::Closing => self.send_disconnect.is_some(),
+                SessionState::Connected | SessionState::Disconnecting => {
+                    !self.acks.is_empty()
+                        || self.send_ping
+                        || self.send_disconnect.is_some()
+                        || self.has_subscription_work()
+                        || self.outbox_can_send()
+                        || self.disconnect_due()
+                }
+                _ => false,
+            }
+    }
+
+    /// Outgoing QoS 1 and 2 messages sent and not yet acknowledged.
+    pub fn inflight(&self) -> u16 {
+        self.inflight
+    }
+
+    /// Outgoing messages held: in flight, queued, or awaiting a report.
+    pub fn queued(&self) -> usize {
+        self.outbox.records()
+    }
+
+    /// The counters of this session.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The protocol error that closed the last connection, until the next successful connection.
+    pub fn error(&self) -> Option<ProtocolError> {
+        self.error
+    }
+
+    /// The keep alive in force (the broker may have overridden the configured one).
+    pub fn keep_alive(&self) -> Duration {
+        self.keep_alive
+    }
+
+    /// The client identifier the broker assigned (5.0), if it assigned one.
+    pub fn assigned_client_id(&self) -> Option<&str> {
+        self.store.assigned_client_id()
+    }
+
+    // ----- commands -----
+
+    /// Starts connecting (from [`SessionState::Idle`] or [`SessionState::Closed`]); a no-op otherwise.
+    pub fn connect(&mut self, now: Instant) {
+        self.now = now;
+        if matches!(self.state, SessionState::Idle | SessionState::Closed) {
+            self.backoff.reset();
+            self.open(now);
+        }
+    }
+
+    /// Drops the current connection, if any, and connects again now, without waiting for the reconnect timer.
+    pub fn reconnect(&mut self, now: Instant) {
+        self.now = now;
+        if self.has_transport() {
+            self.transport.push(TransportAction::Close);
+            self.end_connection(now);
+        }
+        self.backoff.reset();
+        self.open(now);
+    }
+
+    /// Disconnects gracefully: stops accepting messages, waits (up to the configured disconnect timeout) until the
+    /// outbox is acknowledged, sends DISCONNECT and closes. [`Event::Disconnected`] follows.
+    ///
+    /// Messages still queued stay in the outbox and go out if the session is connected again.
+    pub fn disconnect(&mut self, now: Instant) {
+        self.now = now;
+        match self.state {
+            SessionState::Connected => {
+                self.state = SessionState::Disconnecting;
+                self.set_timer(
+                    Timer::Disconnect,
+                    Some(now + self.settings.disconnect_timeout),
+                );
+            }
+            SessionState::Disconnecting | SessionState::Closed => {}
+            SessionState::Idle => self.state = SessionState::Closed,
+            _ => {
+                if self.has_transport() {
+                    self.transport.push(TransportAction::Close);
+                    self.end_connection(now);
+                }
+                self.close_for_good();
+                self.events.push(OwnedEvent::Disconnected);
+            }
+        }
+    }
+
+    /// Queues a message. It goes out as soon as the connection and the inflight window allow; QoS 1 and 2
+    /// messages are kept until acknowledged and survive reconnects.
+    ///
+    /// The completion of a QoS 1 or 2 message arrives as [`Event::Published`] or [`Event::PublishFailed`] with the
+    /// returned ticket. QoS 0 messages complete when written and produce no event. `packet_id` and `dup` of
+    /// `message` are ignored: the session assigns them.
+    ///
+    /// # Errors
+    ///
+    /// A [`PublishError`] when the message is invalid, larger than the broker or the outbox accepts, or the outbox
+    /// is full (backpressure: nothing is dropped, retry later).
+    pub fn publish(&mut self, message: &Publish<'_>, now: Instant) -> Result<Ticket, PublishError> {
+        self.now = now;
+        if matches!(
+            self.state,
+            SessionState::Disconnecting | SessionState::Closed
+        ) {
+            return Err(PublishError::Closed);
+        }
+        topic::validate_name(message.topic).map_err(PublishError::InvalidTopic)?;
+        if self.version == ProtocolVersion::V311 && !message.properties.is_empty() {
+            return Err(PublishError::PropertiesNotSupported);
+        }
+        if message.properties.topic_alias.is_some()
+            || !message.properties.subscription_identifiers.is_empty()
+        {
+            return Err(PublishError::PropertiesNotSupported);
+        }
+        if self.is_connected() {
+            if message.qos > self.server.max_qos {
+                return Err(PublishError::QoSNotSupported {
+                    max: self.server.max_qos as u8,
+                });
+            }
+            if message.retain && !self.server.retain_available {
+                return Err(PublishError::RetainNotSupported);
+            }
+        }
+        let stored = Publish {
+            dup: false,
+            packet_id: (message.qos != QoS::AtMostOnce).then_some(PacketId::MIN),
+            ..*message
+        };
+        let size = codec::Packet::Publish(stored).encoded_len(self.version);
+        let max = (self.server.max_packet_size as usize)
+            .min(self.store.ring_len().saturating_sub(outbox::HEADER));
+        if size > max {
+            return Err(PublishError::TooLarge { size, max });
+        }
+        let ticket = self.next_ticket();
+        let version = self.version;
+        let pushed = self
+            .outbox
+            .push(self.store.ring_mut(), message.qos, ticket.0, size, |buf| {
+                codec::Packet::Publish(stored).encode(version, buf) == Ok(size)
+            });
+        if pushed {
+            Ok(ticket)
+        } else {
+            Err(PublishError::QueueFull)
+        }
+    }
+
+    /// Subscribes to one or more topic filters in one SUBSCRIBE. The outcome arrives as [`Event::Subscribed`]
+    /// with the returned ticket. The subscriptions are remembered and restored if a broker loses the session.
+    ///
+    /// # Errors
+    ///
+    /// A [`SubscribeError`] for an invalid request or a full subscription table.
+    pub fn subscribe(
+        &mut self,
+        subscriptions: &[Subscription<'_>],
+        now: Instant,
+    ) -> Result<Ticket, SubscribeError> {
+        self.now = now;
+        if matches!(
+            self.state,
+            SessionState::Disconnecting | SessionState::Closed
+        ) {
+            return Err(SubscribeError::Closed);
+        }
+        if subscriptions.is_empty() {
+            return Err(SubscribeError::NoFilters);
+        }
+        let mut bytes = 0;
+        for s in subscriptions {
+            topic::validate_filter(s.filter).map_err(SubscribeError::InvalidFilter)?;
+            if self.version == ProtocolVersion::V311
+                && s.options
+                    != (SubscriptionOptions {
+                        qos: s.options.qos,
+                        ..Default::default()
+                    })
+            {
+                return Err(SubscribeError::InvalidOptions(
+                    "MQTT 3.1.1 has only the QoS option",
+                ));
+            }
+            if s.options.no_local && topic::is_shared(s.filter) {
+                return Err(SubscribeError::InvalidOptions(
+                    "No Local on a shared subscription",
+                ));
+            }
+            bytes += s.filter.len();
+        }
+        let request = codec::Packet::Subscribe(codec::Subscribe {
+            packet_id: PacketId::MIN,
+            properties: codec::SubscribeProperties::default(),
+            filters: List::new(subscriptions),
+        });
+        if subscriptions.len() > usize::from(u16::MAX)
+            || request.encoded_len(self.version) > self.server.max_packet_size as usize
+        {
+            return Err(SubscribeError::TooLarge);
+        }
+        let ticket = self.next_ticket();
+        // A filter subscribed again replaces the old entry.
+        let buf = &mut self.subscriptions_buf;
+        let freed: usize = subscriptions
+            .iter()
+            .filter(|s| self.subscriptions.find(buf, s.filter).is_some())
+            .count();
+        if !self
+            .subscriptions
+            .fits(buf, bytes, subscriptions.len().saturating_sub(freed))
+        {
+            return Err(SubscribeError::TableFull);
+        }
+        for s in subscriptions {
+            if let Some(pos) = self.subscriptions.find(buf, s.filter) {
+                self.subscriptions.remove(buf, pos);
+            }
+        }
+        for s in subscriptions {
+            let pushed = self.subscriptions.push(
+                buf,
+                s.filter,
+                s.options,
+                subscriptions::State::SubscribeQueued,
+                ticket.0,
+            );
+            debug_assert!(pushed, "space was checked");
+        }
+        Ok(ticket)
+    }
+
+    /// Unsubscribes from one or more topic filters in one UNSUBSCRIBE. The outcome arrives as
+    /// [`Event::Unsubscribed`] with the returned ticket.
+    ///
+    /// # Errors
+    ///
+    /// A [`SubscribeError`] for an invalid request or a full subscription table.
+    pub fn unsubscribe(
+        &mut self,
+        filters: &[&str],
+        now: Instant,
+    ) -> Result<Ticket, SubscribeError> {
+        self.now = now;
+        if matches!(
+            self.state,
+            SessionState::Disconnecting | SessionState::Closed
+        ) {
+            return Err(SubscribeError::Closed);
+        }
+        if filters.is_empty() {
+            return Err(SubscribeError::NoFilters);
+        }
+        if filters.len() > usize::from(u16::MAX) {
+            return Err(SubscribeError::TooLarge);
+        }
+        for f in filters {
+            topic::validate_filter(f).map_err(SubscribeError::InvalidFilter)?;
+        }
+        let bytes: usize = filters.iter().map(|f| f.len()).sum();
+        let existing = filters
+            .iter()
+            .filter(|f| {
+                self.subscriptions
+                    .find(&self.subscriptions_buf, f)
+                    .is_some()
+            })
+            .count();
+        if !self
+            .subscriptions
+            .fits(&self.subscriptions_buf, bytes, filters.len() - existing)
+        {
+            return Err(SubscribeError::TableFull);
+        }
+        let ticket = self.next_ticket();
+        let buf = &mut self.subscriptions_buf;
+        for f in filters {
+            // Re-append so that the request's entries are contiguous and in order.
+            let options = match self.subscriptions.find(buf, f) {
+                Some(pos) => {
+                    let options = self
+                        .subscriptions
+                        .get(buf, pos)
+                        .map(|(e, _)| e.options)
+                        .unwrap_or_default();
+                    self.subscriptions.remove(buf, pos);
+                    options
+                }
+                None => SubscriptionOptions::default(),
+            };
+            let pushed = self.subscriptions.push(
+                buf,
+                f,
+                options,
+                subscriptions::State::UnsubscribeQueued,
+                ticket.0,
+            );
+            debug_assert!(pushed, "space was checked");
+        }
+        Ok(ticket)
+    }
+
+    // ----- inputs -----
+
+    /// The transport the session asked for ([`TransportAction::Open`]) is open: CONNECT goes out next.
+    pub fn handle_transport_up(&mut self, now: Instant) {
+        self.now = now;
+        if self.state == SessionState::Opening {
+            self.state = SessionState::Connecting;
+            self.send_connect = true;
+            self.partial = None;
+            self.last_sent = now;
+        }
+    }
+
+    /// The transport closed or failed (or could not be opened). The reconnect policy decides what follows.
+    pub fn handle_transport_down(&mut self, now: Instant) {
+        self.now = now;
+        match self.state {
+            SessionState::Opening | SessionState::Connecting => {
+                self.fail_attempt(Disconnection::TransportClosed, now);
+            }
+            SessionState::Connected => self.lose(Disconnection::TransportClosed, now),
+            SessionState::Closing => self.finish_closing(now),
+            SessionState::Disconnecting => {
+                self.end_connection(now);
+                self.close_for_good();
+                self.events.push(OwnedEvent::Disconnected);
+            }
+            SessionState::Idle | SessionState::Waiting | SessionState::Closed => {}
+        }
+    }
+
+    /// Processes time passing: reconnect, connect timeout, keep alive and ping timeout, disconnect timeout.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        if self.expired(Timer::Reconnect, now) {
+            self.set_timer(Timer::Reconnect, None);
+            if self.state == SessionState::Waiting {
+                self.open(now);
+            }
+        }
+        if self.expired(Timer::Connect, now) {
+            self.set_timer(Timer::Connect, None);
+            if matches!(self.state, SessionState::Opening | SessionState::Connecting) {
+                self.transport.push(TransportAction::Close);
+                self.fail_attempt(Disconnection::ConnectTimeout, now);
+            }
+        }
+        if self.expired(Timer::Ping, now) {
+            self.set_timer(Timer::Ping, None);
+            if self.ping_outstanding && self.is_connected() {
+                self.transport.push(TransportAction::Close);
+                self.lose(Disconnection::KeepAliveTimeout, now);
+            }
+        }
+        if self.expired(Timer::Disconnect, now) {
+            self.set_timer(Timer::Disconnect, None);
+            if self.state == SessionState::Disconnecting && self.send_disconnect.is_none() {
+                self.send_disconnect = Some(ReasonCode::NORMAL_DISCONNECTION);
+            }
+        }
+        if let Some(due) = self.keep_alive_due()
+            && now >= due
+        {
+            self.send_ping = true;
+            self.ping_outstanding = true;
+            self.set_timer(Timer::Ping, Some(now + self.settings.ping_timeout));
+        }
+    }
+
+    /// Copies received bytes in and returns how many were taken. Fewer than offered means the receive buffer is
+    /// full: drain [`poll_event`](Self::poll_event), then offer the rest again.
+    pub fn handle_bytes(&mut self, bytes: &[u8], now: Instant) -> usize {
+        let free = self.read_buf();
+        let n = bytes.len().min(free.len());
+        if let (Some(dst), Some(src)) = (free.get_mut(..n), bytes.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.commit_read(n, now);
+        n
+    }
+
+    /// The free part of the receive buffer, to read into directly; follow with [`commit_read`](Self::commit_read).
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        self.release_rx();
+        if self.rx_end == self.rx.len() && self.rx_start > 0 {
+            self.rx.copy_within(self.rx_start..self.rx_end, 0);
+            self.rx_end -= self.rx_start;
+            self.rx_start = 0;
+        }
+        self.rx.get_mut(self.rx_end..).unwrap_or_default()
+    }
+
+    /// Takes `n` bytes written into [`read_buf`](Self::read_buf).
+    pub fn commit_read(&mut self, n: usize, now: Instant) {
+        self.now = now;
+        if !matches!(
+            self.state,
+            SessionState::Connecting | SessionState::Connected | SessionState::Disconnecting
+        ) {
+            // Bytes after the session gave up on the connection mean nothing.
+            return;
+        }
+        let n = n.min(self.rx.len() - self.rx_end);
+        self.rx_end += n;
+        self.stats.bytes_received += n as u64;
+    }
+
+    // ----- outputs -----
+
+    /// The next thing the binding must do with its transport. Changes after commands, `handle_timeout`,
+    /// `handle_transport_down` and protocol errors found by `poll_event` or `poll_transmit`.
+    #[must_use]
+    pub fn poll_transport(&mut self) -> Option<TransportAction> {
+        self.transport.pop()
+    }
+
+    /// The earliest time [`handle_timeout`](Self::handle_timeout) must be called, if any. Changes after every
+    /// input, command and output call; read it last.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let timers = self.timers.iter().flatten().copied();
+        timers.chain(self.keep_alive_due()).min()
+    }
+
+    // ----- internals shared by receive and transmit -----
+
+    fn next_ticket(&mut self) -> Ticket {
+        let ticket = Ticket(self.next_ticket);
+        self.next_ticket = self.next_ticket.checked_add(1).unwrap_or(1);
+        ticket
+    }
+
+    /// Allocates a packet identifier not in use by any message or request in flight. `[MQTT-2.2.1-3]`
+    fn allocate_packet_id(&mut self) -> Option<PacketId> {
+        for _ in 0..=u16::MAX {
+            let candidate = PacketId::new(self.next_packet_id);
+            self.next_packet_id = self.next_packet_id.checked_add(1).unwrap_or(1);
+            if let Some(id) = candidate
+                && !self.outbox.uses_packet_id(self.store.ring(), id)
+                && !self
+                    .subscriptions
+                    .uses_packet_id(&self.subscriptions_buf, id)
+            {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    fn set_timer(&mut self, timer: Timer, at: Option<Instant>) {
+        if let Some(slot) = self.timers.get_mut(timer as usize) {
+            *slot = at;
+        }
+    }
+
+    fn expired(&self, timer: Timer, now: Instant) -> bool {
+        self.timers
+            .get(timer as usize)
+            .copied()
+            .flatten()
+            .is_some_and(|at| now >= at)
+    }
+
+    fn keep_alive_due(&self) -> Option<Instant> {
+        (self.is_connected() && !self.keep_alive.is_zero() && !self.ping_outstanding)
+            .then(|| self.last_sent + self.keep_alive)
+    }
+
+    fn has_transport(&self) -> bool {
+        matches!(
+            self.state,
+            SessionState::Opening
+                | SessionState::Connecting
+                | SessionState::Connected
+                | SessionState::Closing
+                | SessionState::Disconnecting
+        )
+    }
+
+    /// Asks the binding for a transport and starts the connect timer.
+    fn open(&mut self, now: Instant) {
+        self.state = SessionState::Opening;
+        self.transport.push(TransportAction::Open);
+        self.set_timer(Timer::Reconnect, None);
+        self.set_timer(Timer::Connect, Some(now + self.settings.connect_timeout));
+    }
+
+    /// Forgets everything that belongs to the current connection.
+    fn end_connection(&mut self, now: Instant) {
+        if self.is_connected() || self.state == SessionState::Closing {
+            self.stats.disconnections += 1;
+            self.stats.last_disconnected_at = Some(now);
+        }
+        self.rx_start = 0;
+        self.rx_end = 0;
+        self.rx_release = 0;
+        self.acks.clear();
+        self.send_connect = false;
+        self.send_ping = false;
+        self.ping_outstanding = false;
+        self.send_disconnect = None;
+        self.partial = None;
+        self.inflight = 0;
+        self.set_timer(Timer::Connect, None);
+        self.set_timer(Timer::Ping, None);
+        self.set_timer(Timer::Disconnect, None);
+        self.state = SessionState::Waiting;
+    }
+
+    fn close_for_good(&mut self) {
+        self.state = SessionState::Closed;
+        self.timers = [None; TIMERS];
+    }
+
+    /// Schedules the next attempt, or gives up.
+    fn schedule_reconnect(&mut self, reason: Disconnection, now: Instant) {
+        let permanent = matches!(reason, Disconnection::Refused(r) if r.is_auth_failure())
+            && !self.settings.retry_on_auth_failure;
+        match self.backoff.next_delay().filter(|_| !permanent) {
+            Some(delay) => {
+                self.state = SessionState::Waiting;
+                self.set_timer(Timer::Reconnect, Some(now + delay));
+                self.events.push(OwnedEvent::Reconnecting {
+                    attempt: self.backoff.attempts(),
+                    delay,
+                });
+            }
+            None => {
+                self.close_for_good();
+                self.events.push(OwnedEvent::GaveUp(reason));
+            }
+        }
+    }
+
+    /// An attempt to connect failed before CONNACK accepted it.
+    fn fail_attempt(&mut self, reason: Disconnection, now: Instant) {
+        self.end_connection(now);
+        self.events.push(OwnedEvent::ConnectFailed(reason));
+        self.schedule_reconnect(reason, now);
+    }
+
+    /// An established connection ended.
+    fn lose(&mut self, reason: Disconnection, now: Instant) {
+        self.end_connection(now);
+        self.events.push(OwnedEvent::ConnectionLost(reason));
+        self.schedule_reconnect(reason, now);
+    }
+
+    /// The broker broke the protocol: report, send DISCONNECT (5.0), then close.
+    fn protocol_error(&mut self, error: ProtocolError) {
+        let now = self.now;
+        self.error = Some(error);
+        let reason = Disconnection::Protocol(error);
+        let established = self.is_connected();
+        self.events.push(if established {
+            OwnedEvent::ConnectionLost(reason)
+        } else {
+            OwnedEvent::ConnectFailed(reason)
+        });
+        if self.version == ProtocolVersion::V5 && established {
+            // Whatever is half-written goes first, then DISCONNECT, then the transport closes.
+            self.state = SessionState::Closing;
+            self.acks.clear();
+            self.send_ping = false;
+            self.send_disconnect = Some(error.reason_code());
+            self.rx_start = 0;
+            self.rx_end = 0;
+            self.rx_release = 0;
+        } else {
+            self.transport.push(TransportAction::Close);
+            self.end_connection(now);
+            self.schedule_reconnect(reason, now);
+        }
+    }
+
+    /// DISCONNECT after a protocol error is written: close and apply the reconnect policy.
+    fn finish_closing(&mut self, now: Instant) {
+        self.transport.push(TransportAction::Close);
+        self.end_connection(now);
+        let reason = self
+            .error
+            .map_or(Disconnection::TransportClosed, Disconnection::Protocol);
+        self.schedule_reconnect(reason, now);
+    }
+
+    fn disconnect_due(&self) -> bool {
+        self.state == SessionState::Disconnecting
+            && self.send_disconnect.is_none()
+            && self.outbox.is_empty()
+            && self.acks.is_empty()
+            && !self.has_subscription_work()
+    }
+}

@@ -1,0 +1,533 @@
+//! Processing of received packets, which happens in [`Session::poll_event`]: a packet is decoded in place in the
+//! receive buffer, its effects are applied, and an event that carries its data borrows the buffer until the next
+//! call.
+
+use super::event::OwnedEvent;
+use super::outbox::State as Out;
+use super::subscriptions::State as Sub;
+use super::{
+    ConnectRefusal, Disconnection, Event, PendingAck, PublishFailure, Session, SessionState,
+    Ticket, Timer,
+};
+use crate::codec::{
+    self, Ack, ConnAck, List, Packet, PacketId, PacketType, ProtocolVersion, Publish, QoS,
+    ReasonCode,
+};
+use crate::config::SessionLostPolicy;
+use crate::error::ProtocolError;
+use crate::topic;
+
+/// What remains to do once the packet's borrow of the receive buffer has ended.
+enum Step {
+    /// Nothing to report; look at the next packet.
+    Continue,
+    /// Deliver the PUBLISH at the front of the buffer, with its topic from this alias if it came without one.
+    Deliver {
+        alias: Option<u16>,
+    },
+    /// Report the SUBACK or UNSUBACK at the front of the buffer.
+    SubAck(Ticket),
+    UnsubAck(Ticket),
+    ConnAck {
+        session_present: bool,
+        refusal: Option<ConnectRefusal>,
+    },
+    ServerDisconnect(ReasonCode),
+    Error(ProtocolError),
+}
+
+impl<'b> Session<'b> {
+    /// The next event for the application, processing received packets as needed.
+    ///
+    /// Changes after `handle_bytes`/`commit_read` (new packets), `handle_transport_*`, `handle_timeout` and
+    /// commands (connection events). Processing a packet may queue packets to send (acknowledgements): call
+    /// [`poll_transmit`](Self::poll_transmit) again after draining events. An event's borrowed data stays valid
+    /// until the next call into the session.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        self.release_rx();
+        if let Some(event) = self.events.pop() {
+            return Some(event.into_event());
+        }
+        if let Some(event) = self.next_report() {
+            return Some(event.into_event());
+        }
+        loop {
+            let (step, used) = self.process_next()?;
+            self.rx_release = used;
+            match step {
+                Step::Continue => {
+                    self.release_rx();
+                    if let Some(event) = self.events.pop() {
+                        return Some(event.into_event());
+                    }
+                }
+                Step::Deliver { alias } => return self.delivered(alias),
+                Step::SubAck(ticket) => {
+                    let reasons = match self.front_packet() {
+                        Some(Packet::SubAck(ack)) => ack.reasons,
+                        _ => List::default(),
+                    };
+                    return Some(Event::Subscribed { ticket, reasons });
+                }
+                Step::UnsubAck(ticket) => {
+                    let reasons = match self.front_packet() {
+                        Some(Packet::UnsubAck(ack)) => ack.reasons,
+                        _ => List::default(),
+                    };
+                    return Some(Event::Unsubscribed { ticket, reasons });
+                }
+                Step::ConnAck {
+                    session_present,
+                    refusal,
+                } => {
+                    self.release_rx();
+                    self.on_connack(session_present, refusal);
+                    return self.events.pop().map(OwnedEvent::into_event);
+                }
+                Step::ServerDisconnect(reason) => {
+                    self.release_rx();
+                    self.transport.push(super::TransportAction::Close);
+                    self.lose(Disconnection::ServerDisconnect(reason), self.now);
+                    return self.events.pop().map(OwnedEvent::into_event);
+                }
+                Step::Error(error) => {
+                    self.rx_release = 0;
+                    self.protocol_error(error);
+                    return self.events.pop().map(OwnedEvent::into_event);
+                }
+            }
+        }
+    }
+
+    /// Frees the bytes of the packet handed out by the previous `poll_event`.
+    pub(super) fn release_rx(&mut self) {
+        self.rx_start = (self.rx_start + core::mem::take(&mut self.rx_release)).min(self.rx_end);
+        if self.rx_start == self.rx_end {
+            self.rx_start = 0;
+            self.rx_end = 0;
+        }
+    }
+
+    /// The packet at the front of the receive buffer, decoded again to hand its data out.
+    fn front_packet(&self) -> Option<Packet<'_>> {
+        let buf = self.rx.get(self.rx_start..self.rx_end)?;
+        codec::decode(buf, self.version, u32::MAX)
+            .ok()
+            .flatten()
+            .map(|(p, _)| p)
+    }
+
+    fn delivered(&self, alias: Option<u16>) -> Option<Event<'_>> {
+        let Some(Packet::Publish(publish)) = self.front_packet() else {
+            return None;
+        };
+        let topic = match alias {
+            Some(alias) if publish.topic.is_empty() => self.store.alias_in_get(alias).ok()?,
+            _ => publish.topic,
+        };
+        Some(Event::Message(Publish { topic, ..publish }))
+    }
+
+    /// Decodes and applies the next packet, if a whole one is buffered and there is room for its consequences.
+    fn process_next(&mut self) -> Option<(Step, usize)> {
+        if !matches!(
+            self.state,
+            SessionState::Connecting | SessionState::Connected | SessionState::Disconnecting
+        ) || self.acks.free() == 0
+            || self.events.free() < 4
+        {
+            return None;
+        }
+        // The packet borrows the receive buffer while the handlers change the rest of the session: move the
+        // buffer out for the duration.
+        let rx = core::mem::replace(&mut self.rx, crate::buffer::Buf::Borrowed(&mut []));
+        let result = self.process_packet(rx.get(self.rx_start..self.rx_end).unwrap_or_default());
+        self.rx = rx;
+        result
+    }
+
+    fn process_packet(&mut self, buf: &[u8]) -> Option<(Step, usize)> {
+        let (packet, used) = match codec::decode(buf, self.version, self.settings.max_packet_size) {
+            Ok(Some(decoded)) => decoded,
+            Ok(None) => return None,
+            Err(e) => return Some((Step::Error(ProtocolError::Malformed(e)), 0)),
+        };
+        let step = if self.state == SessionState::Connecting {
+            match packet {
+                Packet::ConnAck(connack) => self.connack(&connack),
+                other => Step::Error(ProtocolError::UnexpectedPacket(other.packet_type())),
+            }
+        } else {
+            match packet {
+                Packet::Publish(publish) => self.incoming_publish(&publish),
+                Packet::PubAck(ack) => self.puback(&ack),
+                Packet::PubRec(ack) => self.pubrec(&ack),
+                Packet::PubRel(ack) => self.pubrel(&ack),
+                Packet::PubComp(ack) => self.pubcomp(&ack),
+                Packet::SubAck(ack) => {
+                    self.request_acked(PacketType::SubAck, ack.packet_id, ack.reasons)
+                }
+                Packet::UnsubAck(ack) => {
+                    self.request_acked(PacketType::UnsubAck, ack.packet_id, ack.reasons)
+                }
+                Packet::PingResp => {
+                    self.ping_outstanding = false;
+                    self.set_timer(Timer::Ping, None);
+                    Step::Continue
+                }
+                Packet::Disconnect(d) => Step::ServerDisconnect(d.reason),
+                other => Step::Error(ProtocolError::UnexpectedPacket(other.packet_type())),
+            }
+        };
+        Some((step, used))
+    }
+
+    fn connack(&mut self, connack: &ConnAck<'_>) -> Step {
+        let refusal = ConnectRefusal::from_code(self.version, connack.reason);
+        if refusal.is_none() {
+            let p = &connack.properties;
+            self.server.receive_maximum = p.receive_maximum.map_or(u16::MAX, |r| r.get());
+            self.server.max_packet_size = p.maximum_packet_size.map_or(u32::MAX, |m| m.get());
+            self.server.topic_alias_maximum = p.topic_alias_maximum.unwrap_or(0);
+            self.server.max_qos = p.maximum_qos.unwrap_or(QoS::ExactlyOnce);
+            self.server.retain_available = p.retain_available.unwrap_or(true);
+            self.keep_alive = match p.server_keep_alive {
+                Some(secs) => core::time::Duration::from_secs(u64::from(secs)),
+                None => self.settings.keep_alive,
+            };
+            if let Some(id) = p.assigned_client_identifier {
+                self.store.adopt_client_id(id, self.version);
+            }
+        }
+        Step::ConnAck {
+            session_present: connack.session_present && refusal.is_none(),
+            refusal,
+        }
+    }
+
+    /// CONNACK accepted (or refused): bring the session's state in line with what the broker kept.
+    fn on_connack(&mut self, session_present: bool, refusal: Option<ConnectRefusal>) {
+        let now = self.now;
+        if let Some(refusal) = refusal {
+            self.transport.push(super::TransportAction::Close);
+            self.fail_attempt(Disconnection::Refused(refusal), now);
+            return;
+        }
+        self.state = SessionState::Connected;
+        self.set_timer(Timer::Connect, None);
+        self.backoff.reset();
+        self.error = None;
+        self.stats.first_connected_at.get_or_insert(now);
+        self.stats.last_connected_at = Some(now);
+        self.store.aliases_clear();
+        if !session_present {
+            self.store.qos2_clear();
+        }
+        self.restore_outbox(session_present);
+        self.restore_subscriptions(session_present);
+        self.events.push(OwnedEvent::Connected { session_present });
+    }
+
+    /// After CONNACK: resend what the broker still expects, or deal with what it forgot. `[MQTT-4.4.0-1]`
+    fn restore_outbox(&mut self, session_present: bool) {
+        let policy = self.settings.on_session_lost;
+        let ring = self.store.ring_mut();
+        let mut inflight: u16 = 0;
+        let mut first_report = None;
+        let mut pos = self.outbox.first();
+        while let Some(p) = pos {
+            let next = self.outbox.next(ring, p);
+            if let Some(mut h) = self.outbox.header(ring, p) {
+                let sent_before = h.state == Out::Sent || (h.state == Out::Queued && h.dup);
+                let released = matches!(h.state, Out::Released | Out::ReleasePending);
+                match (session_present, sent_before, released) {
+                    (true, true, _) => {
+                        h.state = Out::Queued;
+                        h.dup = true;
+                    }
+                    (true, _, true) => {
+                        h.state = Out::ReleasePending;
+                        inflight = inflight.saturating_add(1);
+                    }
+                    (false, true, _) if policy == SessionLostPolicy::Republish => {
+                        h.state = Out::Queued;
+                        h.dup = false;
+                        h.packet_id = None;
+                    }
+                    (false, true, _) => {
+                        h.state = Out::ReportLost;
+                        first_report.get_or_insert(p);
+                    }
+                    (false, _, true) => {
+                        // PUBREC means the broker took the message; only PUBCOMP is missing.
+                        h.state = Out::ReportAccepted;
+                        first_report.get_or_insert(p);
+                    }
+                    _ => {}
+                }
+                self.outbox.set_header(ring, p, &h);
+            }
+            pos = next;
+        }
+        self.inflight = inflight;
+        self.outbox.rewind();
+        if first_report.is_some() {
+            self.outbox.set_report(first_report);
+        }
+    }
+
+    fn restore_subscriptions(&mut self, session_present: bool) {
+        self.subscriptions
+            .retain(&mut self.subscriptions_buf, |entry, _| {
+                match entry.state {
+                    Sub::SubscribeSent => entry.state = Sub::SubscribeQueued,
+                    Sub::UnsubscribeSent => entry.state = Sub::UnsubscribeQueued,
+                    Sub::Active if !session_present => {
+                        entry.state = Sub::SubscribeQueued;
+                        entry.ticket = Ticket::RESUBSCRIBE.0;
+                    }
+                    _ => {}
+                }
+                entry.packet_id = None;
+                true
+            });
+    }
+
+    /// The next completion owed after a session loss, if any.
+    fn next_report(&mut self) -> Option<OwnedEvent> {
+        let ring = self.store.ring_mut();
+        while let Some(pos) = self.outbox.report() {
+            let h = self.outbox.header(ring, pos)?;
+            let event = match h.state {
+                Out::ReportLost => Some(OwnedEvent::PublishFailed(
+                    Ticket(h.ticket),
+                    PublishFailure::SessionLost,
+                )),
+                Out::ReportAccepted => Some(OwnedEvent::Published(Ticket(h.ticket))),
+                _ => None,
+            };
+            self.outbox.advance_report(ring, pos);
+            if event.is_some() {
+                self.outbox.complete(ring, pos);
+                return event;
+            }
+        }
+        None
+    }
+
+    fn incoming_publish(&mut self, publish: &Publish<'_>) -> Step {
+        self.stats.messages_received += 1;
+        // Topic alias: define or resolve. `[MQTT-3.3.2.3.4]`
+        let alias = publish.properties.topic_alias.map(|a| a.get());
+        let topic = match alias {
+            Some(alias) if publish.topic.is_empty() => match self.store.alias_in_get(alias) {
+                Ok(topic) => topic,
+                Err(e) => return Step::Error(e),
+            },
+            Some(alias) => {
+                if let Err(e) = self.store.alias_in_set(alias, publish.topic) {
+                    return Step::Error(e);
+                }
+                publish.topic
+            }
+            None => publish.topic,
+        };
+        if publish.qos != QoS::AtMostOnce
+            && let Some(granted) = self.granted_qos(topic)
+            && publish.qos > granted
+        {
+            return Step::Error(ProtocolError::QoSAboveGranted {
+                received: publish.qos as u8,
+                granted: granted as u8,
+            });
+        }
+        let Some(packet_id) = publish.packet_id else {
+            return Step::Deliver { alias };
+        };
+        match publish.qos {
+            QoS::AtMostOnce => Step::Deliver { alias },
+            QoS::AtLeastOnce => {
+                self.queue_ack(PacketType::PubAck, packet_id, ReasonCode::SUCCESS);
+                Step::Deliver { alias }
+            }
+            QoS::ExactlyOnce => {
+                if self.store.qos2_contains(packet_id.get()) {
+                    // Already delivered: acknowledge again, deliver nothing. `[MQTT-4.3.3-10]`
+                    self.queue_ack(PacketType::PubRec, packet_id, ReasonCode::SUCCESS);
+                    return Step::Continue;
+                }
+                if !self.store.qos2_insert(packet_id.get()) {
+                    let max = u16::try_from(self.store.qos2_capacity()).unwrap_or(u16::MAX);
+                    return Step::Error(ProtocolError::ReceiveMaximumExceeded(max));
+                }
+                self.queue_ack(PacketType::PubRec, packet_id, ReasonCode::SUCCESS);
+                Step::Deliver { alias }
+            }
+        }
+    }
+
+    /// The QoS granted to the subscriptions matching `topic`, if the session knows any.
+    fn granted_qos(&self, topic: &str) -> Option<QoS> {
+        let buf = &self.subscriptions_buf;
+        let mut granted = None;
+        let mut pos = self.subscriptions.first();
+        while let Some(p) = pos {
+            if let Some((entry, filter)) = self.subscriptions.get(buf, p)
+                && entry.state == Sub::Active
+                && topic::matches(filter, topic)
+            {
+                granted = granted.max(Some(entry.granted_qos()));
+            }
+            pos = self.subscriptions.next(buf, p);
+        }
+        granted
+    }
+
+    fn queue_ack(&mut self, packet: PacketType, packet_id: PacketId, reason: ReasonCode) {
+        let pushed = self.acks.push(PendingAck {
+            packet,
+            packet_id,
+            reason,
+        });
+        debug_assert!(pushed, "process_next checks for room");
+    }
+
+    fn unknown(packet: PacketType, packet_id: PacketId) -> Step {
+        Step::Error(ProtocolError::UnknownPacketId {
+            packet,
+            packet_id: packet_id.get(),
+        })
+    }
+
+    fn puback(&mut self, ack: &Ack<'_>) -> Step {
+        let ring = self.store.ring_mut();
+        match self.outbox.find(ring, ack.packet_id) {
+            Some((pos, h)) if h.state == Out::Sent && h.qos == QoS::AtLeastOnce => {
+                self.outbox.complete(ring, pos);
+                self.inflight = self.inflight.saturating_sub(1);
+                self.events.push(completion(h.ticket, ack.reason));
+                Step::Continue
+            }
+            _ => Self::unknown(PacketType::PubAck, ack.packet_id),
+        }
+    }
+
+    fn pubrec(&mut self, ack: &Ack<'_>) -> Step {
+        let ring = self.store.ring_mut();
+        match self.outbox.find(ring, ack.packet_id) {
+            Some((pos, h))
+                if h.qos == QoS::ExactlyOnce && h.state == Out::Sent && ack.reason.is_failure() =>
+            {
+                // A refused QoS 2 message ends here, without PUBREL. `[MQTT-4.3.3]`
+                self.outbox.complete(ring, pos);
+                self.inflight = self.inflight.saturating_sub(1);
+                self.events.push(completion(h.ticket, ack.reason));
+                Step::Continue
+            }
+            Some((pos, mut h))
+                if h.qos == QoS::ExactlyOnce && matches!(h.state, Out::Sent | Out::Released) =>
+            {
+                h.state = Out::Released;
+                self.outbox.set_header(ring, pos, &h);
+                self.queue_ack(PacketType::PubRel, ack.packet_id, ReasonCode::SUCCESS);
+                Step::Continue
+            }
+            _ => Self::unknown(PacketType::PubRec, ack.packet_id),
+        }
+    }
+
+    fn pubrel(&mut self, ack: &Ack<'_>) -> Step {
+        let known = self.store.qos2_remove(ack.packet_id.get());
+        let reason = if known || self.version == ProtocolVersion::V311 {
+            ReasonCode::SUCCESS
+        } else {
+            ReasonCode::PACKET_IDENTIFIER_NOT_FOUND
+        };
+        self.queue_ack(PacketType::PubComp, ack.packet_id, reason);
+        Step::Continue
+    }
+
+    fn pubcomp(&mut self, ack: &Ack<'_>) -> Step {
+        let ring = self.store.ring_mut();
+        match self.outbox.find(ring, ack.packet_id) {
+            Some((pos, h))
+                if h.qos == QoS::ExactlyOnce
+                    && matches!(h.state, Out::Released | Out::ReleasePending) =>
+            {
+                self.outbox.complete(ring, pos);
+                self.inflight = self.inflight.saturating_sub(1);
+                self.events.push(OwnedEvent::Published(Ticket(h.ticket)));
+                Step::Continue
+            }
+            _ => Self::unknown(PacketType::PubComp, ack.packet_id),
+        }
+    }
+
+    /// SUBACK or UNSUBACK: settle the entries of the request with this packet identifier.
+    fn request_acked(
+        &mut self,
+        packet: PacketType,
+        packet_id: PacketId,
+        reasons: List<'_, ReasonCode>,
+    ) -> Step {
+        let sent = if packet == PacketType::SubAck {
+            Sub::SubscribeSent
+        } else {
+            Sub::UnsubscribeSent
+        };
+        let mut ticket = None;
+        let mut expected: u16 = 0;
+        let mut pos = self.subscriptions.first();
+        while let Some(p) = pos {
+            if let Some((e, _)) = self.subscriptions.get(&self.subscriptions_buf, p)
+                && e.state == sent
+                && e.packet_id == Some(packet_id)
+            {
+                ticket = Some(e.ticket);
+                expected = expected.saturating_add(1);
+            }
+            pos = self.subscriptions.next(&self.subscriptions_buf, p);
+        }
+        let Some(ticket) = ticket else {
+            return Self::unknown(packet, packet_id);
+        };
+        let received = u16::try_from(reasons.len()).unwrap_or(u16::MAX);
+        let counted = packet == PacketType::SubAck || self.version == ProtocolVersion::V5;
+        if counted && received != expected {
+            return Step::Error(ProtocolError::ReasonCountMismatch {
+                packet,
+                expected,
+                received,
+            });
+        }
+        let mut codes = reasons.iter();
+        self.subscriptions
+            .retain(&mut self.subscriptions_buf, |entry, _| {
+                if entry.state != sent || entry.packet_id != Some(packet_id) {
+                    return true;
+                }
+                let code = codes.next().unwrap_or(ReasonCode::SUCCESS);
+                if sent == Sub::UnsubscribeSent || code.is_failure() {
+                    return false;
+                }
+                entry.state = Sub::Active;
+                entry.granted = code;
+                entry.packet_id = None;
+                true
+            });
+        if packet == PacketType::SubAck {
+            Step::SubAck(Ticket(ticket))
+        } else {
+            Step::UnsubAck(Ticket(ticket))
+        }
+    }
+}
+
+fn completion(ticket: u32, reason: ReasonCode) -> OwnedEvent {
+    if reason.is_failure() {
+        OwnedEvent::PublishFailed(Ticket(ticket), PublishFailure::Rejected(reason))
+    } else {
+        OwnedEvent::Published(Ticket(ticket))
+    }
+}

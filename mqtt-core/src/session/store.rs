@@ -1,0 +1,345 @@
+//! The layout of the store buffer: the encoded CONNECT, the QoS 2 receive table, the topic alias tables, and the
+//! outbox ring taking the rest.
+
+use core::num::{NonZeroU16, NonZeroU32};
+
+use crate::buffer::Buf;
+use crate::codec::{self, Connect, ConnectProperties, Packet, ProtocolVersion};
+use crate::config::{Config, ConfigError};
+use crate::error::ProtocolError;
+use crate::topic;
+
+/// Longest client identifier a broker may assign that the session remembers for reconnects.
+const ASSIGNED_ID_MAX: usize = 128;
+/// Smallest outbox worth having.
+const MIN_RING: usize = 64;
+
+#[derive(Debug)]
+pub(crate) struct Store<'b> {
+    buf: Buf<'b>,
+    /// Size of one CONNECT slot; two slots when an assigned client identifier may replace an empty one.
+    connect_slot: usize,
+    connect_slots: usize,
+    active_connect: usize,
+    connect_len: usize,
+    adopted_client_id: bool,
+    qos2_at: usize,
+    qos2_cap: usize,
+    qos2_len: usize,
+    alias_slot: usize,
+    alias_in_at: usize,
+    alias_in_count: usize,
+    alias_out_at: usize,
+    alias_out_count: usize,
+    alias_out_used: usize,
+    ring_at: usize,
+}
+
+impl<'b> Store<'b> {
+    pub(crate) fn new(
+        config: &Config<'_>,
+        mut buf: Buf<'b>,
+        max_packet_size: u32,
+    ) -> Result<Self, ConfigError> {
+        let v5 = config.version == ProtocolVersion::V5;
+        if let Some(will) = &config.will {
+            topic::validate_name(will.topic).map_err(ConfigError::WillTopic)?;
+        }
+        if !v5 && config.password.is_some() && config.username.is_none() {
+            return Err(ConfigError::PasswordWithoutUserName);
+        }
+        let properties = if v5 {
+            ConnectProperties {
+                session_expiry_interval: (config.session_expiry_interval != 0)
+                    .then_some(config.session_expiry_interval),
+                receive_maximum: NonZeroU16::new(config.receive_maximum)
+                    .filter(|r| r.get() != u16::MAX),
+                maximum_packet_size: NonZeroU32::new(max_packet_size),
+                topic_alias_maximum: (config.topic_alias_maximum != 0)
+                    .then_some(config.topic_alias_maximum),
+                user_properties: config.user_properties,
+                ..ConnectProperties::default()
+            }
+        } else {
+            ConnectProperties::default()
+        };
+        let connect = Packet::Connect(Connect {
+            clean_start: config.clean_start,
+            keep_alive: u16::try_from(config.keep_alive.as_secs()).unwrap_or(u16::MAX),
+            client_id: config.client_id,
+            will: config.will,
+            username: config.username,
+            password: config.password,
+            properties,
+        });
+        let connect_len = connect.encoded_len(config.version);
+        let adoptable = v5 && config.client_id.is_empty() && !config.clean_start;
+        let (connect_slot, connect_slots) = if adoptable {
+            (connect_len + ASSIGNED_ID_MAX, 2)
+        } else {
+            (connect_len, 1)
+        };
+        let qos2_at = connect_slot * connect_slots;
+        let qos2_cap = usize::from(config.receive_maximum);
+        let alias_slot = 2 + usize::from(config.topic_alias_len);
+        let alias_in_at = qos2_at + 2 * qos2_cap;
+        let alias_in_count = if v5 {
+            usize::from(config.topic_alias_maximum)
+        } else {
+            0
+        };
+        let alias_out_at = alias_in_at + alias_in_count * alias_slot;
+        let alias_out_count = if v5 {
+            usize::from(config.outgoing_topic_aliases)
+        } else {
+            0
+        };
+        let ring_at = alias_out_at + alias_out_count * alias_slot;
+        if buf.len() < ring_at + MIN_RING {
+            return Err(ConfigError::StoreTooSmall {
+                needed: ring_at + MIN_RING,
+                available: buf.len(),
+            });
+        }
+        let slot = buf.get_mut(..connect_len).unwrap_or_default();
+        connect
+            .encode(config.version, slot)
+            .map_err(ConfigError::Connect)?;
+        Ok(Self {
+            buf,
+            connect_slot,
+            connect_slots,
+            active_connect: 0,
+            connect_len,
+            adopted_client_id: false,
+            qos2_at,
+            qos2_cap,
+            qos2_len: 0,
+            alias_slot,
+            alias_in_at,
+            alias_in_count,
+            alias_out_at,
+            alias_out_count,
+            alias_out_used: 0,
+            ring_at,
+        })
+    }
+
+    /// The encoded CONNECT.
+    pub(crate) fn connect(&self) -> &[u8] {
+        let at = self.active_connect * self.connect_slot;
+        self.buf.get(at..at + self.connect_len).unwrap_or_default()
+    }
+
+    /// Uses the client identifier the broker assigned for the following CONNECTs (5.0, empty configured id,
+    /// persistent session), so that reconnects resume the same session.
+    pub(crate) fn adopt_client_id(&mut self, id: &str, version: ProtocolVersion) {
+        if self.connect_slots < 2 || self.adopted_client_id || id.len() > ASSIGNED_ID_MAX {
+            return;
+        }
+        let (first, second) = self.buf.split_at_mut(self.connect_slot);
+        let Some(second) = second.get_mut(..self.connect_slot) else {
+            return;
+        };
+        let Ok(Some((Packet::Connect(connect), _))) = codec::decode(
+            first.get(..self.connect_len).unwrap_or_default(),
+            version,
+            u32::MAX,
+        ) else {
+            return;
+        };
+        let adopted = Packet::Connect(Connect {
+            client_id: id,
+            ..connect
+        });
+        if let Ok(len) = adopted.encode(version, second) {
+            self.connect_len = len;
+            self.active_connect = 1;
+            self.adopted_client_id = true;
+        }
+    }
+
+    pub(crate) fn assigned_client_id(&self) -> Option<&str> {
+        if !self.adopted_client_id {
+            return None;
+        }
+        match codec::decode(self.connect(), ProtocolVersion::V5, u32::MAX) {
+            Ok(Some((Packet::Connect(c), _))) => Some(c.client_id),
+            _ => None,
+        }
+    }
+
+    // ----- incoming QoS 2 identifiers awaiting PUBREL -----
+
+    fn qos2_ids(&self) -> impl Iterator<Item = u16> + '_ {
+        let region = self
+            .buf
+            .get(self.qos2_at..self.qos2_at + 2 * self.qos2_len)
+            .unwrap_or_default();
+        region.chunks_exact(2).map(|c| {
+            u16::from_le_bytes([
+                c.first().copied().unwrap_or(0),
+                c.get(1).copied().unwrap_or(0),
+            ])
+        })
+    }
+
+    pub(crate) fn qos2_contains(&self, id: u16) -> bool {
+        self.qos2_ids().any(|x| x == id)
+    }
+
+    /// Records `id`; `false` if the table is full.
+    pub(crate) fn qos2_insert(&mut self, id: u16) -> bool {
+        if self.qos2_len == self.qos2_cap {
+            return false;
+        }
+        let at = self.qos2_at + 2 * self.qos2_len;
+        match self.buf.get_mut(at..at + 2) {
+            Some(slot) => {
+                slot.copy_from_slice(&id.to_le_bytes());
+                self.qos2_len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn qos2_remove(&mut self, id: u16) -> bool {
+        let Some(index) = self.qos2_ids().position(|x| x == id) else {
+            return false;
+        };
+        let at = self.qos2_at + 2 * index;
+        let end = self.qos2_at + 2 * self.qos2_len;
+        if end <= self.buf.len() {
+            self.buf.copy_within(at + 2..end, at);
+        }
+        self.qos2_len -= 1;
+        true
+    }
+
+    pub(crate) fn qos2_clear(&mut self) {
+        self.qos2_len = 0;
+    }
+
+    pub(crate) fn qos2_capacity(&self) -> usize {
+        self.qos2_cap
+    }
+
+    // ----- topic aliases -----
+
+    fn slot(&self, base: usize, index: usize) -> Option<&str> {
+        let at = base + index * self.alias_slot;
+        let len = self.buf.get(at..at + 2)?;
+        let len = usize::from(u16::from_le_bytes([*len.first()?, *len.get(1)?]));
+        let bytes = self.buf.get(at + 2..at + 2 + len)?;
+        core::str::from_utf8(bytes).ok().filter(|s| !s.is_empty())
+    }
+
+    fn set_slot(&mut self, base: usize, index: usize, topic: &str) -> bool {
+        let at = base + index * self.alias_slot;
+        let len = topic.len();
+        if len + 2 > self.alias_slot {
+            return false;
+        }
+        let Some(slot) = self.buf.get_mut(at..at + 2 + len) else {
+            return false;
+        };
+        let (prefix, body) = slot.split_at_mut(2);
+        prefix.copy_from_slice(&u16::try_from(len).unwrap_or(0).to_le_bytes());
+        body.copy_from_slice(topic.as_bytes());
+        true
+    }
+
+    /// Remembers the topic a broker's alias stands for. `[MQTT-3.3.2.3.4]`
+    pub(crate) fn alias_in_set(&mut self, alias: u16, topic: &str) -> Result<(), ProtocolError> {
+        let index = usize::from(alias).wrapping_sub(1);
+        if index >= self.alias_in_count {
+            return Err(ProtocolError::TopicAliasInvalid(alias));
+        }
+        if self.set_slot(self.alias_in_at, index, topic) {
+            Ok(())
+        } else {
+            Err(ProtocolError::TopicAliasTooLong {
+                alias,
+                len: topic.len(),
+            })
+        }
+    }
+
+    /// The topic a broker's alias stands for.
+    pub(crate) fn alias_in_get(&self, alias: u16) -> Result<&str, ProtocolError> {
+        let index = usize::from(alias).wrapping_sub(1);
+        if index >= self.alias_in_count {
+            return Err(ProtocolError::TopicAliasInvalid(alias));
+        }
+        self.slot(self.alias_in_at, index)
+            .ok_or(ProtocolError::TopicAliasInvalid(alias))
+    }
+
+    /// The alias this session already uses for `topic` on this connection.
+    pub(crate) fn alias_out_find(&self, topic: &str) -> Option<u16> {
+        (0..self.alias_out_used)
+            .find(|&i| self.slot(self.alias_out_at, i) == Some(topic))
+            .and_then(|i| u16::try_from(i + 1).ok())
+    }
+
+    /// The alias already used for the topic stored at `topic` (a range of the outbox ring).
+    pub(crate) fn alias_out_find_in_ring(&self, topic: core::ops::Range<usize>) -> Option<u16> {
+        let topic = self.ring().get(topic)?;
+        let topic = core::str::from_utf8(topic).ok()?;
+        self.alias_out_find(topic)
+    }
+
+    /// Assigns a new alias to the topic stored at `topic` (a range of the outbox ring), if one is free below
+    /// `server_max`.
+    pub(crate) fn alias_out_assign_from_ring(
+        &mut self,
+        topic: core::ops::Range<usize>,
+        server_max: u16,
+    ) -> Option<u16> {
+        let index = self.alias_out_used;
+        let len = topic.len();
+        if index >= self.alias_out_count
+            || index >= usize::from(server_max)
+            || len + 2 > self.alias_slot
+        {
+            return None;
+        }
+        let at = self.alias_out_at + index * self.alias_slot;
+        let from = self.ring_at + topic.start;
+        if from + len > self.buf.len() {
+            return None;
+        }
+        self.buf
+            .get_mut(at..at + 2)?
+            .copy_from_slice(&u16::try_from(len).ok()?.to_le_bytes());
+        self.buf.copy_within(from..from + len, at + 2);
+        self.alias_out_used += 1;
+        u16::try_from(index + 1).ok()
+    }
+
+    /// Forgets both alias tables: aliases last one connection. `[MQTT-3.3.2-7]`
+    pub(crate) fn aliases_clear(&mut self) {
+        self.alias_out_used = 0;
+        for i in 0..self.alias_in_count {
+            let at = self.alias_in_at + i * self.alias_slot;
+            if let Some(len) = self.buf.get_mut(at..at + 2) {
+                len.fill(0);
+            }
+        }
+    }
+
+    // ----- the outbox ring -----
+
+    pub(crate) fn ring(&self) -> &[u8] {
+        self.buf.get(self.ring_at..).unwrap_or_default()
+    }
+
+    pub(crate) fn ring_mut(&mut self) -> &mut [u8] {
+        self.buf.get_mut(self.ring_at..).unwrap_or_default()
+    }
+
+    pub(crate) fn ring_len(&self) -> usize {
+        self.buf.len().saturating_sub(self.ring_at)
+    }
+}

@@ -1,0 +1,214 @@
+//! The subscription table: the subscriptions the session re-establishes when a broker has lost its session, and
+//! the SUBSCRIBE and UNSUBSCRIBE requests still waiting to be sent or acknowledged.
+//!
+//! One entry per topic filter, packed in caller memory: an 11-byte header, then the filter. A request is the run of
+//! entries sharing a ticket. Removing an entry moves the ones after it down.
+
+use crate::codec::{PacketId, QoS, ReasonCode, SubscriptionOptions};
+
+const HEADER: usize = 11;
+
+/// Where an entry is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum State {
+    /// SUBSCRIBE to send.
+    SubscribeQueued = 1,
+    /// SUBSCRIBE sent, awaiting SUBACK.
+    SubscribeSent = 2,
+    /// Granted by the broker.
+    Active = 3,
+    /// UNSUBSCRIBE to send.
+    UnsubscribeQueued = 4,
+    /// UNSUBSCRIBE sent, awaiting UNSUBACK.
+    UnsubscribeSent = 5,
+}
+
+impl State {
+    fn from_u8(b: u8) -> Self {
+        match b {
+            1 => Self::SubscribeQueued,
+            2 => Self::SubscribeSent,
+            4 => Self::UnsubscribeQueued,
+            5 => Self::UnsubscribeSent,
+            _ => Self::Active,
+        }
+    }
+}
+
+/// An entry's header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) state: State,
+    pub(crate) options: SubscriptionOptions,
+    /// The reason code of the SUBACK (granted QoS) once active.
+    pub(crate) granted: ReasonCode,
+    pub(crate) ticket: u32,
+    pub(crate) packet_id: Option<PacketId>,
+    filter_len: usize,
+}
+
+impl Entry {
+    /// The highest QoS the broker may deliver through this subscription.
+    pub(crate) fn granted_qos(&self) -> QoS {
+        QoS::from_u8(self.granted.0).unwrap_or(self.options.qos)
+    }
+
+    fn read(b: &[u8]) -> Option<Self> {
+        let h: &[u8; HEADER] = b.get(..HEADER)?.try_into().ok()?;
+        let total = usize::from(u16::from_le_bytes([h[0], h[1]]));
+        Some(Self {
+            state: State::from_u8(h[2]),
+            options: SubscriptionOptions::from_byte(h[3], crate::codec::ProtocolVersion::V5)
+                .unwrap_or_default(),
+            granted: ReasonCode(h[4]),
+            ticket: u32::from_le_bytes([h[5], h[6], h[7], h[8]]),
+            packet_id: PacketId::new(u16::from_le_bytes([h[9], h[10]])),
+            filter_len: total.checked_sub(HEADER)?,
+        })
+    }
+
+    fn write(&self, b: &mut [u8]) {
+        let Some(Ok(h)) = b.get_mut(..HEADER).map(<&mut [u8; HEADER]>::try_from) else {
+            return;
+        };
+        let total = u16::try_from(HEADER + self.filter_len).unwrap_or(u16::MAX);
+        h[0..2].copy_from_slice(&total.to_le_bytes());
+        h[2] = self.state as u8;
+        h[3] = self.options.to_byte();
+        h[4] = self.granted.0;
+        h[5..9].copy_from_slice(&self.ticket.to_le_bytes());
+        h[9..11].copy_from_slice(&self.packet_id.map_or(0, PacketId::get).to_le_bytes());
+    }
+
+    fn size(&self) -> usize {
+        HEADER + self.filter_len
+    }
+}
+
+/// The table's bookkeeping; the memory is passed to each call.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Subscriptions {
+    used: usize,
+}
+
+impl Subscriptions {
+    /// Whether entries for these filters (total filter bytes, count) would fit.
+    pub(crate) fn fits(&self, buf: &[u8], filter_bytes: usize, count: usize) -> bool {
+        self.used + filter_bytes + count * HEADER <= buf.len()
+    }
+
+    /// Appends an entry.
+    pub(crate) fn push(
+        &mut self,
+        buf: &mut [u8],
+        filter: &str,
+        options: SubscriptionOptions,
+        state: State,
+        ticket: u32,
+    ) -> bool {
+        let size = HEADER + filter.len();
+        if size > usize::from(u16::MAX) {
+            return false;
+        }
+        let Some(slot) = buf.get_mut(self.used..self.used + size) else {
+            return false;
+        };
+        let (header, name) = slot.split_at_mut(HEADER);
+        name.copy_from_slice(filter.as_bytes());
+        Entry {
+            state,
+            options,
+            granted: ReasonCode(options.qos as u8),
+            ticket,
+            packet_id: None,
+            filter_len: filter.len(),
+        }
+        .write(header);
+        self.used += size;
+        true
+    }
+
+    /// The entry at `pos` and its filter.
+    pub(crate) fn get<'t>(&self, buf: &'t [u8], pos: usize) -> Option<(Entry, &'t str)> {
+        if pos >= self.used {
+            return None;
+        }
+        let entry = Entry::read(buf.get(pos..)?)?;
+        let filter = buf.get(pos + HEADER..pos + entry.size())?;
+        Some((entry, core::str::from_utf8(filter).ok()?))
+    }
+
+    pub(crate) fn set(&self, buf: &mut [u8], pos: usize, entry: &Entry) {
+        if let Some(b) = buf.get_mut(pos..) {
+            entry.write(b);
+        }
+    }
+
+    /// The position of the entry after the one at `pos`.
+    pub(crate) fn next(&self, buf: &[u8], pos: usize) -> Option<usize> {
+        let next = pos + Entry::read(buf.get(pos..)?)?.size();
+        (next < self.used).then_some(next)
+    }
+
+    pub(crate) fn first(&self) -> Option<usize> {
+        (self.used > 0).then_some(0)
+    }
+
+    /// Removes the entry at `pos`; the next entry, if any, is then at `pos`.
+    pub(crate) fn remove(&mut self, buf: &mut [u8], pos: usize) {
+        let Some(size) = Entry::read(buf.get(pos..).unwrap_or_default()).map(|e| e.size()) else {
+            return;
+        };
+        if pos + size <= self.used && self.used <= buf.len() {
+            buf.copy_within(pos + size..self.used, pos);
+            self.used -= size;
+        }
+    }
+
+    /// The position of the entry for `filter`, if any.
+    pub(crate) fn find(&self, buf: &[u8], filter: &str) -> Option<usize> {
+        let mut pos = self.first();
+        while let Some(p) = pos {
+            if self.get(buf, p).is_some_and(|(_, f)| f == filter) {
+                return Some(p);
+            }
+            pos = self.next(buf, p);
+        }
+        None
+    }
+
+    /// Whether a SUBSCRIBE or UNSUBSCRIBE in flight uses `packet_id`.
+    pub(crate) fn uses_packet_id(&self, buf: &[u8], packet_id: PacketId) -> bool {
+        let mut pos = self.first();
+        while let Some(p) = pos {
+            if let Some((e, _)) = self.get(buf, p)
+                && e.packet_id == Some(packet_id)
+                && matches!(e.state, State::SubscribeSent | State::UnsubscribeSent)
+            {
+                return true;
+            }
+            pos = self.next(buf, p);
+        }
+        false
+    }
+
+    /// Applies `f` to every entry (it may change the entry, or return `false` to remove it).
+    pub(crate) fn retain(&mut self, buf: &mut [u8], mut f: impl FnMut(&mut Entry, &str) -> bool) {
+        let mut pos = 0;
+        while pos < self.used {
+            let Some((mut entry, filter)) = self.get(buf, pos) else {
+                return;
+            };
+            let mut scratch = [0u8; 0];
+            let _ = &mut scratch;
+            if f(&mut entry, filter) {
+                let size = entry.size();
+                self.set(buf, pos, &entry);
+                pos += size;
+            } else {
+                self.remove(buf, pos);
+            }
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! Producing bytes to send, in [`Session::poll_transmit`]: CONNECT, acknowledgements, pings, subscription requests,
+//! the outbox and DISCONNECT, batched into the caller's buffer.
+
+use super::event::OwnedEvent;
+use super::outbox::{HEADER, State as Out};
+use super::subscriptions::{State as Sub, Subscriptions};
+use super::{Partial, PublishFailure, Session, SessionState, Ticket};
+use crate::codec::wire::{Writer, prefixed_len};
+use crate::codec::{
+    self, Ack, Body, Disconnect, Packet, PacketId, PacketType, ProtocolVersion, Publish, QoS,
+    ReasonCode,
+};
+use crate::error::EncodeError;
+use crate::time::Instant;
+
+impl<'b> Session<'b> {
+    /// Writes the next packets to send into `buf` and returns how many bytes it wrote, or `None` if there is
+    /// nothing to send now.
+    ///
+    /// Several packets are batched when they fit. A stored message (or CONNECT) larger than `buf` is written in
+    /// pieces over several calls; acknowledgements and subscription requests are written whole, so `buf` should
+    /// hold the largest SUBSCRIBE the application makes (a request that cannot fit an empty buffer fails with
+    /// [`Event::RequestTooLarge`](super::Event::RequestTooLarge)).
+    ///
+    /// Changes after every input and command, and after `poll_event` (acknowledgements of received packets).
+    #[must_use]
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        self.now = now;
+        let mut written = 0;
+        while let Some(rest) = buf.get_mut(written..).filter(|r| !r.is_empty()) {
+            let n = self.transmit_one(rest, written == 0);
+            if n == 0 {
+                break;
+            }
+            written += n;
+            if self.partial.is_some() {
+                break;
+            }
+        }
+        if written == 0 {
+            return None;
+        }
+        self.last_sent = now;
+        self.stats.bytes_sent += written as u64;
+        Some(written)
+    }
+
+    /// Writes one packet (or the next piece of a large one); 0 when nothing (more) can go into `buf`.
+    fn transmit_one(&mut self, buf: &mut [u8], fresh: bool) -> usize {
+        if let Some(partial) = self.partial {
+            return self.copy_out(partial, buf);
+        }
+        match self.state {
+            SessionState::Connecting if self.send_connect => {
+                self.send_connect = false;
+                self.copy_out(Partial::Connect(0), buf)
+            }
+            SessionState::Closing => match self.send_disconnect {
+                Some(reason) => {
+                    let n = self.write(
+                        Packet::Disconnect(Disconnect {
+                            reason,
+                            ..Default::default()
+                        }),
+                        buf,
+                    );
+                    if n > 0 {
+                        self.send_disconnect = None;
+                        self.finish_closing(self.now);
+                    }
+                    n
+                }
+                None => 0,
+            },
+            SessionState::Connected | SessionState::Disconnecting => {
+                if let Some(ack) = self.acks.peek() {
+                    let packet = Ack {
+                        packet_id: ack.packet_id,
+                        reason: ack.reason,
+                        properties: Default::default(),
+                    };
+                    let packet = match ack.packet {
+                        PacketType::PubAck => Packet::PubAck(packet),
+                        PacketType::PubRec => Packet::PubRec(packet),
+                        PacketType::PubRel => Packet::PubRel(packet),
+                        _ => Packet::PubComp(packet),
+                    };
+                    let n = self.write(packet, buf);
+                    if n > 0 {
+                        self.acks.pop();
+                    }
+                    return n;
+                }
+                if self.send_ping {
+                    let n = self.write(Packet::PingReq, buf);
+                    if n > 0 {
+                        self.send_ping = false;
+                    }
+                    return n;
+                }
+                let n = self.transmit_request(buf, fresh);
+                if n > 0 {
+                    return n;
+                }
+                let n = self.transmit_outbox(buf);
+                if n > 0 {
+                    return n;
+                }
+                if self.disconnect_due()
+                    || (self.state == SessionState::Disconnecting && self.send_disconnect.is_some())
+                {
+                    let reason = self
+                        .send_disconnect
+                        .unwrap_or(ReasonCode::NORMAL_DISCONNECTION);
+                    let n = self.write(
+                        Packet::Disconnect(Disconnect {
+                            reason,
+                            ..Default::default()
+                        }),
+                        buf,
+                    );
+                    if n > 0 {
+                        self.transport.push(super::TransportAction::Close);
+                        self.end_connection(self.now);
+                        self.close_for_good();
+                        self.events.push(OwnedEvent::Disconnected);
+                    }
+                    return n;
+                }
+                0
+            }
+            _ => 0,
+        }
+    }
+
+    /// Encodes a small generated packet whole; 0 if it does not fit.
+    fn write(&self, packet: Packet<'_>, buf: &mut [u8]) -> usize {
+        packet.encode(self.version, buf).unwrap_or(0)
+    }
+
+    /// Copies stored bytes (CONNECT or an outbox record), continuing where the last call stopped.
+    fn copy_out(&mut self, partial: Partial, buf: &mut [u8]) -> usize {
+        let (source, offset) = match partial {
+            Partial::Connect(offset) => (self.store.connect(), offset),
+            Partial::Record { pos, offset } => (self.outbox.packet(self.store.ring(), pos), offset),
+        };
+        let rest = source.get(offset..).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        if let (Some(dst), Some(src)) = (buf.get_mut(..n), rest.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        let done = n == rest.len();
+        self.partial = match partial {
+            _ if done => None,
+            Partial::Connect(offset) => Some(Partial::Connect(offset + n)),
+            Partial::Record { pos, offset } => Some(Partial::Record {
+                pos,
+                offset: offset + n,
+            }),
+        };
+        if done && let Partial::Record { pos, .. } = partial {
+            self.record_written(pos);
+        }
+        n
+    }
+
+    /// A record's packet is completely written: QoS 0 messages are done.
+    fn record_written(&mut self, pos: usize) {
+        let ring = self.store.ring_mut();
+        if self
+            .outbox
+            .header(ring, pos)
+            .is_some_and(|h| h.qos == QoS::AtMostOnce)
+        {
+            self.outbox.complete(ring, pos);
+        }
+    }
+
+    fn window(&self) -> u16 {
+        self.settings.max_inflight.min(self.server.receive_maximum)
+    }
+
+    /// Whether the outbox has something that may be sent now.
+    pub(super) fn outbox_can_send(&self) -> bool {
+        let ring = self.store.ring();
+        let Some(h) = self
+            .outbox
+            .cursor()
+            .and_then(|pos| self.outbox.header(ring, pos))
+        else {
+            return false;
+        };
+        match h.state {
+            Out::Queued => h.qos == QoS::AtMostOnce || self.inflight < self.window(),
+            _ => true,
+        }
+    }
+
+    /// Sends the next message (or PUBREL to resend) of the outbox, in publish order.
+    fn transmit_outbox(&mut self, buf: &mut [u8]) -> usize {
+        while let Some(pos) = self.outbox.cursor() {
+            let ring = self.store.ring();
+            let Some(mut h) = self.outbox.header(ring, pos) else {
+                return 0;
+            };
+            match h.state {
+                Out::Queued => {}
+                Out::ReleasePending => {
+                    let Some(packet_id) = h.packet_id else {
+                        self.outbox.advance_cursor(ring, pos);
+                        continue;
+                    };
+                    let n = self.write(Packet::PubRel(Ack::new(packet_id)), buf);
+                    if n > 0 {
+                        h.state = Out::Released;
+                        let ring = self.store.ring_mut();
+                        self.outbox.set_header(ring, pos, &h);
+                        self.outbox.advance_cursor(ring, pos);
+                    }
+                    return n;
+                }
+                _ => {
+                    self.outbox.advance_cursor(ring, pos);
+                    continue;
+                }
+            }
+            // Limits the broker announced after the message was queued.
+            let packet = self.outbox.packet(ring, pos);
+            let retain = packet.first().is_some_and(|b| b & 0x01 != 0);
+            let failure = if h.len > self.server.max_packet_size as usize {
+                Some(PublishFailure::TooLarge {
+                    size: u32::try_from(h.len).unwrap_or(u32::MAX),
+                    max: self.server.max_packet_size,
+                })
+            } else if h.qos > self.server.max_qos {
+                Some(PublishFailure::QoSNotSupported)
+            } else if retain && !self.server.retain_available {
+                Some(PublishFailure::RetainNotSupported)
+            } else {
+                None
+            };
+            if let Some(reason) = failure {
+                if self.events.free() == 0 {
+                    return 0;
+                }
+                self.events
+                    .push(OwnedEvent::PublishFailed(Ticket(h.ticket), reason));
+                let ring = self.store.ring_mut();
+                self.outbox.advance_cursor(ring, pos);
+                self.outbox.complete(ring, pos);
+                continue;
+            }
+            if h.qos != QoS::AtMostOnce {
+                if self.inflight >= self.window() {
+                    return 0;
+                }
+                let packet_id = match h.packet_id {
+                    Some(id) => id,
+                    None => match self.allocate_packet_id() {
+                        Some(id) => id,
+                        None => return 0,
+                    },
+                };
+                let ring = self.store.ring_mut();
+                let record = ring
+                    .get_mut(pos + HEADER..pos + HEADER + h.len)
+                    .unwrap_or_default();
+                if !codec::patch_publish(record, h.dup, packet_id) {
+                    return 0;
+                }
+                h.packet_id = Some(packet_id);
+                h.state = Out::Sent;
+                self.inflight += 1;
+            }
+            let ring = self.store.ring_mut();
+            self.outbox.set_header(ring, pos, &h);
+            self.outbox.advance_cursor(ring, pos);
+            self.stats.messages_sent += 1;
+            if let Some(n) = self.write_aliased(pos, h.len, buf) {
+                self.record_written(pos);
+                return n;
+            }
+            return self.copy_out(Partial::Record { pos, offset: 0 }, buf);
+        }
+        0
+    }
+
+    /// Writes the record with a topic alias instead of its topic when outgoing aliases are on and the packet fits
+    /// `buf` whole; `None` to copy it as stored.
+    fn write_aliased(&mut self, pos: usize, len: usize, buf: &mut [u8]) -> Option<usize> {
+        if self.version != ProtocolVersion::V5
+            || self.settings.outgoing_topic_aliases == 0
+            || self.server.topic_alias_maximum == 0
+            || len > buf.len()
+        {
+            return None;
+        }
+        let start = pos + HEADER;
+        let topic = codec::publish_topic_range(self.outbox.packet(self.store.ring(), pos))?;
+        let topic = start + topic.start..start + topic.end;
+        let (alias, known) = match self.store.alias_out_find_in_ring(topic.clone()) {
+            Some(alias) => (alias, true),
+            None => (
+                self.store
+                    .alias_out_assign_from_ring(topic, self.server.topic_alias_maximum)?,
+                false,
+            ),
+        };
+        let stored = self.outbox.packet(self.store.ring(), pos);
+        let Ok(Some((Packet::Publish(publish), _))) = codec::decode(stored, self.version, u32::MAX)
+        else {
+            return None;
+        };
+        let aliased = Publish {
+            topic: if known { "" } else { publish.topic },
+            properties: codec::PublishProperties {
+                topic_alias: core::num::NonZeroU16::new(alias),
+                ..publish.properties
+            },
+            ..publish
+        };
+        Packet::Publish(aliased).encode(self.version, buf).ok()
+    }
+
+    /// Whether a SUBSCRIBE or UNSUBSCRIBE waits to be sent.
+    pub(super) fn has_subscription_work(&self) -> bool {
+        self.next_request().is_some()
+    }
+
+    /// The first queued request: its ticket and kind.
+    fn next_request(&self) -> Option<(u32, Sub)> {
+        let buf = &self.subscriptions_buf;
+        let mut pos = self.subscriptions.first();
+        while let Some(p) = pos {
+            if let Some((e, _)) = self.subscriptions.get(buf, p)
+                && matches!(e.state, Sub::SubscribeQueued | Sub::UnsubscribeQueued)
+            {
+                return Some((e.ticket, e.state));
+            }
+            pos = self.subscriptions.next(buf, p);
+        }
+        None
+    }
+
+    /// Sends the next SUBSCRIBE or UNSUBSCRIBE request, built from the subscription table.
+    fn transmit_request(&mut self, buf: &mut [u8], fresh: bool) -> usize {
+        let Some((ticket, queued)) = self.next_request() else {
+            return 0;
+        };
+        let Some(packet_id) = self.allocate_packet_id() else {
+            return 0;
+        };
+        let request = Request {
+            table: &self.subscriptions,
+            buf: &self.subscriptions_buf,
+            ticket,
+            queued,
+            packet_id,
+        };
+        let packet = if queued == Sub::SubscribeQueued {
+            PacketType::Subscribe
+        } else {
+            PacketType::Unsubscribe
+        };
+        let sent = if queued == Sub::SubscribeQueued {
+            Sub::SubscribeSent
+        } else {
+            Sub::UnsubscribeSent
+        };
+        match codec::encode_body(&request, packet, self.version, buf) {
+            Ok(n) => {
+                self.subscriptions
+                    .retain(&mut self.subscriptions_buf, |entry, _| {
+                        if entry.ticket == ticket && entry.state == queued {
+                            entry.state = sent;
+                            entry.packet_id = Some(packet_id);
+                        }
+                        true
+                    });
+                n
+            }
+            Err(EncodeError::BufferTooSmall { .. }) if !fresh => 0,
+            Err(_) => {
+                // It will never fit: drop the request and say so rather than block everything behind it.
+                if self.events.free() == 0 {
+                    return 0;
+                }
+                self.subscriptions
+                    .retain(&mut self.subscriptions_buf, |entry, _| {
+                        !(entry.ticket == ticket && entry.state == queued)
+                    });
+                self.events
+                    .push(OwnedEvent::RequestTooLarge(Ticket(ticket)));
+                0
+            }
+        }
+    }
+}
+
+/// A SUBSCRIBE or UNSUBSCRIBE built from the table entries of one request.
+struct Request<'t> {
+    table: &'t Subscriptions,
+    buf: &'t [u8],
+    ticket: u32,
+    queued: Sub,
+    packet_id: PacketId,
+}
+
+impl Request<'_> {
+    fn filters(&self) -> impl Iterator<Item = (&str, codec::SubscriptionOptions)> + '_ {
+        let mut pos = self.table.first();
+        core::iter::from_fn(move || {
+            while let Some(p) = pos {
+                pos = self.table.next(self.buf, p);
+                if let Some((e, filter)) = self.table.get(self.buf, p)
+                    && e.ticket == self.ticket
+                    && e.state == self.queued
+                {
+                    return Some((filter, e.options));
+                }
+            }
+            None
+        })
+    }
+
+    fn is_subscribe(&self) -> bool {
+        self.queued == Sub::SubscribeQueued
+    }
+}
+
+impl Body for Request<'_> {
+    fn body_len(&self, version: ProtocolVersion) -> usize {
+        let properties = if version == ProtocolVersion::V5 { 1 } else { 0 };
+        let per_filter = usize::from(self.is_subscribe());
+        2 + properties
+            + self
+                .filters()
+                .map(|(f, _)| prefixed_len(f.len()) + per_filter)
+                .sum::<usize>()
+    }
+
+    fn write_body(&self, version: ProtocolVersion, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        w.u16(self.packet_id.get())?;
+        if version == ProtocolVersion::V5 {
+            w.u8(0)?; // no properties
+        }
+        for (filter, options) in self.filters() {
+            w.string(filter)?;
+            if self.is_subscribe() {
+                w.u8(options.to_byte())?;
+            }
+        }
+        Ok(())
+    }
+}
