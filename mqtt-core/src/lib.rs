@@ -21,7 +21,11 @@ extern crate std;
 pub mod buffer;
 pub mod codec;
 pub mod config;
+#[cfg(feature = "driver")]
+pub mod driver;
 pub mod error;
+#[cfg(feature = "driver")]
+pub mod io;
 pub mod reconnect;
 pub mod session;
 pub mod time;
