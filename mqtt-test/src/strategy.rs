@@ -6,10 +6,11 @@
 use std::num::{NonZeroU16, NonZeroU32};
 
 use mqtt_core::codec::{
-    Ack, AckProperties, Auth, AuthProperties, ConnAck, ConnAckProperties, Connect, ConnectProperties, Disconnect,
-    DisconnectProperties, List, Packet, PacketId, ProtocolVersion, Publish, PublishProperties, QoS, ReasonCode,
-    RetainHandling, SubAck, Subscribe, SubscribeProperties, Subscription, SubscriptionId, SubscriptionOptions,
-    UnsubAck, Unsubscribe, UnsubscribeProperties, UserProperty, Will, WillProperties,
+    Ack, AckProperties, Auth, AuthProperties, ConnAck, ConnAckProperties, Connect,
+    ConnectProperties, Disconnect, DisconnectProperties, List, Packet, PacketId, ProtocolVersion,
+    Publish, PublishProperties, QoS, ReasonCode, RetainHandling, SubAck, Subscribe,
+    SubscribeProperties, Subscription, SubscriptionId, SubscriptionOptions, UnsubAck, Unsubscribe,
+    UnsubscribeProperties, UserProperty, Will, WillProperties,
 };
 use proptest::collection::vec;
 use proptest::option::of;
@@ -81,7 +82,11 @@ pub fn packet_id() -> impl Strategy<Value = PacketId> {
 
 /// Any QoS.
 pub fn qos() -> impl Strategy<Value = QoS> {
-    prop_oneof![Just(QoS::AtMostOnce), Just(QoS::AtLeastOnce), Just(QoS::ExactlyOnce)]
+    prop_oneof![
+        Just(QoS::AtMostOnce),
+        Just(QoS::AtLeastOnce),
+        Just(QoS::ExactlyOnce)
+    ]
 }
 
 /// Any reason code byte.
@@ -125,21 +130,33 @@ fn v5_only<T: Default + Clone + std::fmt::Debug + 'static>(
 
 fn connect_properties() -> impl Strategy<Value = ConnectProperties<'static>> {
     (
-        (of(any::<u32>()), of(non_zero_u16()), of(non_zero_u32()), of(any::<u16>())),
-        (of(any::<bool>()), of(any::<bool>()), of(string()), of(binary())),
+        (
+            of(any::<u32>()),
+            of(non_zero_u16()),
+            of(non_zero_u32()),
+            of(any::<u16>()),
+        ),
+        (
+            of(any::<bool>()),
+            of(any::<bool>()),
+            of(string()),
+            of(binary()),
+        ),
         user_properties(),
     )
-        .prop_map(|((sei, rm, mps, tam), (rri, rpi, am, ad), up)| ConnectProperties {
-            session_expiry_interval: sei,
-            receive_maximum: rm,
-            maximum_packet_size: mps,
-            topic_alias_maximum: tam,
-            request_response_information: rri,
-            request_problem_information: rpi,
-            authentication_method: am,
-            authentication_data: ad,
-            user_properties: up,
-        })
+        .prop_map(
+            |((sei, rm, mps, tam), (rri, rpi, am, ad), up)| ConnectProperties {
+                session_expiry_interval: sei,
+                receive_maximum: rm,
+                maximum_packet_size: mps,
+                topic_alias_maximum: tam,
+                request_response_information: rri,
+                request_problem_information: rpi,
+                authentication_method: am,
+                authentication_data: ad,
+                user_properties: up,
+            },
+        )
 }
 
 fn will_properties() -> impl Strategy<Value = WillProperties<'static>> {
@@ -162,14 +179,35 @@ fn will_properties() -> impl Strategy<Value = WillProperties<'static>> {
 fn connack_properties() -> impl Strategy<Value = ConnAckProperties<'static>> {
     let max_qos = prop_oneof![Just(QoS::AtMostOnce), Just(QoS::AtLeastOnce)];
     (
-        (of(any::<u32>()), of(non_zero_u16()), of(max_qos), of(any::<bool>())),
-        (of(non_zero_u32()), of(string()), of(any::<u16>()), of(string())),
-        (of(any::<bool>()), of(any::<bool>()), of(any::<bool>()), of(any::<u16>())),
+        (
+            of(any::<u32>()),
+            of(non_zero_u16()),
+            of(max_qos),
+            of(any::<bool>()),
+        ),
+        (
+            of(non_zero_u32()),
+            of(string()),
+            of(any::<u16>()),
+            of(string()),
+        ),
+        (
+            of(any::<bool>()),
+            of(any::<bool>()),
+            of(any::<bool>()),
+            of(any::<u16>()),
+        ),
         (of(string()), of(string()), of(string()), of(binary())),
         user_properties(),
     )
         .prop_map(
-            |((sei, rm, mq, ra), (mps, aci, tam, rs), (wsa, sia, ssa, ska), (ri, sr, am, ad), up)| {
+            |(
+                (sei, rm, mq, ra),
+                (mps, aci, tam, rs),
+                (wsa, sia, ssa, ska),
+                (ri, sr, am, ad),
+                up,
+            )| {
                 ConnAckProperties {
                     session_expiry_interval: sei,
                     receive_maximum: rm,
@@ -200,16 +238,18 @@ fn publish_properties() -> impl Strategy<Value = PublishProperties<'static>> {
         user_properties(),
         vec(subscription_id(), 0..3),
     )
-        .prop_map(|((pfi, mei, ta), (rt, cd, ct), up, ids)| PublishProperties {
-            payload_format_indicator: pfi,
-            message_expiry_interval: mei,
-            topic_alias: ta,
-            response_topic: rt,
-            correlation_data: cd,
-            content_type: ct,
-            user_properties: up,
-            subscription_identifiers: List::new(leak_slice(ids)),
-        })
+        .prop_map(
+            |((pfi, mei, ta), (rt, cd, ct), up, ids)| PublishProperties {
+                payload_format_indicator: pfi,
+                message_expiry_interval: mei,
+                topic_alias: ta,
+                response_topic: rt,
+                correlation_data: cd,
+                content_type: ct,
+                user_properties: up,
+                subscription_identifiers: List::new(leak_slice(ids)),
+            },
+        )
 }
 
 fn ack_properties() -> impl Strategy<Value = AckProperties<'static>> {
@@ -221,20 +261,26 @@ fn ack_properties() -> impl Strategy<Value = AckProperties<'static>> {
 
 /// A CONNECT valid in `version`.
 pub fn connect(version: ProtocolVersion) -> impl Strategy<Value = Connect<'static>> {
-    let will = (topic_name(), payload(), qos(), any::<bool>(), v5_only(version, will_properties())).prop_map(
-        |(topic, payload, qos, retain, properties)| Will {
+    let will = (
+        topic_name(),
+        payload(),
+        qos(),
+        any::<bool>(),
+        v5_only(version, will_properties()),
+    )
+        .prop_map(|(topic, payload, qos, retain, properties)| Will {
             topic,
             payload,
             qos,
             retain,
             properties,
-        },
-    );
-    let credentials = (of(string()), of(binary())).prop_map(move |(username, password)| match version {
-        // 3.1.1 has no password without a user name.
-        ProtocolVersion::V311 if username.is_none() => (None, None),
-        _ => (username, password),
-    });
+        });
+    let credentials =
+        (of(string()), of(binary())).prop_map(move |(username, password)| match version {
+            // 3.1.1 has no password without a user name.
+            ProtocolVersion::V311 if username.is_none() => (None, None),
+            _ => (username, password),
+        });
     (
         any::<bool>(),
         any::<u16>(),
@@ -244,14 +290,16 @@ pub fn connect(version: ProtocolVersion) -> impl Strategy<Value = Connect<'stati
         v5_only(version, connect_properties()),
     )
         .prop_map(
-            |(clean_start, keep_alive, client_id, will, (username, password), properties)| Connect {
-                clean_start,
-                keep_alive,
-                client_id,
-                will,
-                username,
-                password,
-                properties,
+            |(clean_start, keep_alive, client_id, will, (username, password), properties)| {
+                Connect {
+                    clean_start,
+                    keep_alive,
+                    client_id,
+                    will,
+                    username,
+                    password,
+                    properties,
+                }
             },
         )
 }
@@ -287,8 +335,14 @@ fn subscription(version: ProtocolVersion) -> impl Strategy<Value = Subscription<
         Just(RetainHandling::SendAtSubscribeIfNew),
         Just(RetainHandling::DoNotSend),
     ];
-    (topic_filter(), qos(), any::<bool>(), any::<bool>(), retain_handling).prop_map(
-        move |(filter, qos, no_local, rap, rh)| {
+    (
+        topic_filter(),
+        qos(),
+        any::<bool>(),
+        any::<bool>(),
+        retain_handling,
+    )
+        .prop_map(move |(filter, qos, no_local, rap, rh)| {
             let options = match version {
                 ProtocolVersion::V311 => SubscriptionOptions {
                     qos,
@@ -303,29 +357,38 @@ fn subscription(version: ProtocolVersion) -> impl Strategy<Value = Subscription<
                 },
             };
             Subscription { filter, options }
-        },
-    )
+        })
 }
 
 /// A SUBSCRIBE valid in `version`.
 pub fn subscribe(version: ProtocolVersion) -> impl Strategy<Value = Subscribe<'static>> {
-    let properties = (of(subscription_id()), user_properties()).prop_map(|(id, up)| SubscribeProperties {
-        subscription_identifier: id,
-        user_properties: up,
-    });
-    (packet_id(), v5_only(version, properties), vec(subscription(version), 1..5)).prop_map(
-        |(packet_id, properties, filters)| Subscribe {
+    let properties =
+        (of(subscription_id()), user_properties()).prop_map(|(id, up)| SubscribeProperties {
+            subscription_identifier: id,
+            user_properties: up,
+        });
+    (
+        packet_id(),
+        v5_only(version, properties),
+        vec(subscription(version), 1..5),
+    )
+        .prop_map(|(packet_id, properties, filters)| Subscribe {
             packet_id,
             properties,
             filters: List::new(leak_slice(filters)),
-        },
-    )
+        })
 }
 
 /// Every packet type, valid in `version` (AUTH only in 5.0).
 pub fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet<'static>> {
     let v5 = version == ProtocolVersion::V5;
-    let reason = move || if v5 { reason_code().boxed() } else { Just(ReasonCode::SUCCESS).boxed() };
+    let reason = move || {
+        if v5 {
+            reason_code().boxed()
+        } else {
+            Just(ReasonCode::SUCCESS).boxed()
+        }
+    };
     let ack = (packet_id(), reason(), v5_only(version, ack_properties()))
         .prop_map(|(packet_id, reason, properties)| Ack {
             packet_id,
@@ -338,25 +401,33 @@ pub fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet<'static>> {
     } else {
         (0u8..=5).prop_map(ReasonCode).boxed()
     };
-    let connack = (any::<bool>(), connack_reason, v5_only(version, connack_properties())).prop_map(
-        |(session_present, reason, properties)| ConnAck {
+    let connack = (
+        any::<bool>(),
+        connack_reason,
+        v5_only(version, connack_properties()),
+    )
+        .prop_map(|(session_present, reason, properties)| ConnAck {
             session_present,
             reason,
             properties,
-        },
-    );
-    let suback = (packet_id(), v5_only(version, ack_properties()), vec(reason_code(), 1..5)).prop_map(
-        |(packet_id, properties, codes)| SubAck {
+        });
+    let suback = (
+        packet_id(),
+        v5_only(version, ack_properties()),
+        vec(reason_code(), 1..5),
+    )
+        .prop_map(|(packet_id, properties, codes)| SubAck {
             packet_id,
             properties,
             reasons: List::new(leak_slice(codes)),
-        },
-    );
+        });
     let unsubscribe = (
         packet_id(),
         v5_only(
             version,
-            user_properties().prop_map(|up| UnsubscribeProperties { user_properties: up }),
+            user_properties().prop_map(|up| UnsubscribeProperties {
+                user_properties: up,
+            }),
         ),
         vec(topic_filter(), 1..5),
     )
@@ -370,21 +441,28 @@ pub fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet<'static>> {
     } else {
         Just(Vec::new()).boxed()
     };
-    let unsuback = (packet_id(), v5_only(version, ack_properties()), unsuback_codes).prop_map(
-        |(packet_id, properties, codes)| UnsubAck {
+    let unsuback = (
+        packet_id(),
+        v5_only(version, ack_properties()),
+        unsuback_codes,
+    )
+        .prop_map(|(packet_id, properties, codes)| UnsubAck {
             packet_id,
             properties,
             reasons: List::new(leak_slice(codes)),
-        },
-    );
-    let disconnect_properties = (of(any::<u32>()), of(string()), of(string()), user_properties()).prop_map(
-        |(sei, rs, sr, up)| DisconnectProperties {
+        });
+    let disconnect_properties = (
+        of(any::<u32>()),
+        of(string()),
+        of(string()),
+        user_properties(),
+    )
+        .prop_map(|(sei, rs, sr, up)| DisconnectProperties {
             session_expiry_interval: sei,
             reason_string: rs,
             server_reference: sr,
             user_properties: up,
-        },
-    );
+        });
     let disconnect = (reason(), v5_only(version, disconnect_properties))
         .prop_map(|(reason, properties)| Disconnect { reason, properties });
 
@@ -415,7 +493,8 @@ pub fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet<'static>> {
             user_properties: up,
         },
     );
-    let auth = (reason_code(), auth_properties).prop_map(|(reason, properties)| Packet::Auth(Auth { reason, properties }));
+    let auth = (reason_code(), auth_properties)
+        .prop_map(|(reason, properties)| Packet::Auth(Auth { reason, properties }));
     prop_oneof![14 => common, 1 => auth].boxed()
 }
 

@@ -12,7 +12,10 @@ use std::process::ExitCode;
 use mqtt_core::codec::{self, Packet, ProtocolVersion};
 
 fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace() && *b != b',').collect();
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace() && *b != b',')
+        .collect();
     if !digits.len().is_multiple_of(2) {
         return Err("odd number of hex digits".into());
     }
@@ -48,16 +51,25 @@ fn main() -> ExitCode {
             Ok(Some((packet, used))) => {
                 println!("{} ({used} bytes): {packet:#?}", packet.packet_type());
                 if let Packet::Publish(publish) = packet {
-                    println!("payload as text: {:?}", String::from_utf8_lossy(publish.payload));
+                    println!(
+                        "payload as text: {:?}",
+                        String::from_utf8_lossy(publish.payload)
+                    );
                 }
                 rest = &rest[used..];
             }
             Ok(None) => {
-                println!("incomplete packet: the last {} bytes do not hold a whole packet", rest.len());
+                println!(
+                    "incomplete packet: the last {} bytes do not hold a whole packet",
+                    rest.len()
+                );
                 return ExitCode::FAILURE;
             }
             Err(e) => {
-                println!("malformed packet: {e} (5.0 reason code: {})", e.reason_code());
+                println!(
+                    "malformed packet: {e} (5.0 reason code: {})",
+                    e.reason_code()
+                );
                 return ExitCode::FAILURE;
             }
         }
