@@ -92,14 +92,26 @@ pub fn validate_filter(filter: &str) -> Result<(), TopicError> {
         Some(shared) => shared.filter,
         None => filter,
     };
-    let mut levels = filter.split('/').peekable();
-    while let Some(level) = levels.next() {
-        if level.contains('#') && (level != "#" || levels.peek().is_some()) {
-            return Err(TopicError::MisplacedMultiLevelWildcard);
+    // One pass over the bytes: a wildcard must fill its whole level, and '#' must be the last byte. The first
+    // level with an error decides; within a level a misplaced '#' is reported before a misplaced '+'.
+    let bytes = filter.as_bytes();
+    let mut single_misplaced = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'/' if single_misplaced => return Err(TopicError::MisplacedSingleLevelWildcard),
+            b'#' | b'+' => {
+                let starts_level = i == 0 || bytes.get(i - 1) == Some(&b'/');
+                let next = bytes.get(i + 1);
+                if b == b'#' && !(starts_level && next.is_none()) {
+                    return Err(TopicError::MisplacedMultiLevelWildcard);
+                }
+                single_misplaced |= b == b'+' && !(starts_level && next.is_none_or(|&n| n == b'/'));
+            }
+            _ => {}
         }
-        if level.contains('+') && level != "+" {
-            return Err(TopicError::MisplacedSingleLevelWildcard);
-        }
+    }
+    if single_misplaced {
+        return Err(TopicError::MisplacedSingleLevelWildcard);
     }
     Ok(())
 }

@@ -278,6 +278,7 @@ impl FixedHeader {
     /// An invalid packet type or reserved flags as soon as the first byte is there; an over-long or non-minimal
     /// remaining length; [`DecodeError::PacketTooLarge`] when the packet would exceed `max_packet_size` bytes
     /// (header included), without waiting for the body.
+    #[inline]
     pub fn parse(
         buf: &[u8],
         version: ProtocolVersion,
@@ -468,6 +469,7 @@ impl<'a> Packet<'a> {
     }
 
     /// The number of bytes [`encode`](Self::encode) writes for this packet in `version`.
+    #[inline]
     pub fn encoded_len(&self, version: ProtocolVersion) -> usize {
         packet_len(each_packet!(self, body => body.body_len(version), 0))
     }
@@ -480,6 +482,7 @@ impl<'a> Packet<'a> {
     /// [`EncodeError::BufferTooSmall`] if `buf` is shorter than [`encoded_len`](Self::encoded_len); otherwise an
     /// error naming the field that the wire format cannot carry (a string over 65,535 bytes, a 5.0 feature in
     /// 3.1.1, QoS and packet identifier that disagree). The contents of `buf` are unspecified after an error.
+    #[inline]
     pub fn encode(&self, version: ProtocolVersion, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let packet_type = self.packet_type();
         each_packet!(
@@ -489,6 +492,7 @@ impl<'a> Packet<'a> {
         )
     }
 
+    #[inline]
     fn decode_body(
         header: &FixedHeader,
         body: &'a [u8],
@@ -528,6 +532,7 @@ impl<'a> Packet<'a> {
 ///
 /// A [`DecodeError`] naming the rule the bytes break. [`DecodeError::PacketTooLarge`] is returned as soon as the
 /// fixed header is complete, so an oversized packet never needs to be buffered.
+#[inline]
 pub fn decode(
     buf: &[u8],
     version: ProtocolVersion,

@@ -298,6 +298,7 @@ macro_rules! properties {
 
         impl<'a> $name<'a> {
             /// Whether no property is set.
+            #[inline]
             pub fn is_empty(&self) -> bool {
                 true $( && self.$field.is_none() )* $( && self.$lfield.is_empty() )+
             }
@@ -309,12 +310,20 @@ macro_rules! properties {
             }
 
             /// Bytes of the property block: property length and properties.
+            #[inline]
             pub(crate) fn encoded_len(&self) -> usize {
+                if self.is_empty() {
+                    return 1;
+                }
                 let content = self.content_len();
                 var_int_len(content) + content
             }
 
+            #[inline]
             pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+                if self.is_empty() {
+                    return w.u8(0);
+                }
                 w.var_int(self.content_len())?;
                 $(
                     if let Some(value) = &self.$field {
@@ -333,8 +342,12 @@ macro_rules! properties {
 
             /// Reads a property block (length and properties).
             #[allow(unused_mut, unused_variables)] // UnsubscribeProperties has no single-valued property.
+            #[inline]
             pub(crate) fn decode(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
                 let len = r.var_int()? as usize;
+                if len == 0 {
+                    return Ok(Self::default());
+                }
                 let block = r.bytes(len)?;
                 let packet = r.packet();
                 let mut pr = Reader::new(block, packet);

@@ -41,7 +41,7 @@ impl<'a> Publish<'a> {
         if dup && qos == QoS::AtMostOnce {
             return Err(DecodeError::DupOnQoS0);
         }
-        let topic = r.string()?;
+        let topic = r.topic_name()?;
         let packet_id = match qos {
             QoS::AtMostOnce => None,
             QoS::AtLeastOnce | QoS::ExactlyOnce => Some(r.packet_id()?),
@@ -57,8 +57,6 @@ impl<'a> Publish<'a> {
             if properties.topic_alias.is_none() {
                 return Err(DecodeError::EmptyTopicWithoutAlias);
             }
-        } else if topic.bytes().any(|b| b == b'+' || b == b'#') {
-            return Err(DecodeError::InvalidTopicName(TopicError::WildcardInName));
         }
         Ok(Self {
             dup,
@@ -73,6 +71,7 @@ impl<'a> Publish<'a> {
 }
 
 impl Body for Publish<'_> {
+    #[inline]
     fn body_len(&self, version: ProtocolVersion) -> usize {
         let mut len = prefixed_len(self.topic.len()) + self.payload.len();
         if self.packet_id.is_some() {
@@ -84,6 +83,7 @@ impl Body for Publish<'_> {
         len
     }
 
+    #[inline]
     fn flags(&self) -> u8 {
         let mut flags = u8::from(self.qos) << QOS_SHIFT;
         if self.dup {
@@ -95,6 +95,7 @@ impl Body for Publish<'_> {
         flags
     }
 
+    #[inline]
     fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {
         if (self.qos == QoS::AtMostOnce) != self.packet_id.is_none() {
             return Err(EncodeError::PacketIdMismatch);
@@ -111,6 +112,7 @@ impl Body for Publish<'_> {
         Ok(())
     }
 
+    #[inline]
     fn write_body(&self, version: ProtocolVersion, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.string(self.topic)?;
         if let Some(packet_id) = self.packet_id {

@@ -5,7 +5,7 @@
 //! every read is bounds-checked and every write is checked against the caller's buffer.
 
 use crate::codec::{PacketId, PacketType};
-use crate::error::{DecodeError, EncodeError};
+use crate::error::{DecodeError, EncodeError, TopicError};
 
 /// The largest value a Variable Byte Integer can hold, which is also the largest remaining length. `[MQTT-1.5.5]`
 pub const MAX_VAR_INT: u32 = 268_435_455;
@@ -18,14 +18,17 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     pub(crate) fn new(buf: &'a [u8], packet: PacketType) -> Self {
         Self { buf, packet }
     }
 
+    #[inline]
     pub(crate) fn packet(&self) -> PacketType {
         self.packet
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
@@ -36,6 +39,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         if n > self.buf.len() {
             return Err(self.end());
@@ -46,10 +50,12 @@ impl<'a> Reader<'a> {
     }
 
     /// Everything that is left (a PUBLISH payload, a SUBACK's reason codes).
+    #[inline]
     pub(crate) fn rest(&mut self) -> &'a [u8] {
         core::mem::take(&mut self.buf)
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
         let (&b, tail) = self.buf.split_first().ok_or_else(|| self.end())?;
         self.buf = tail;
@@ -61,14 +67,17 @@ impl<'a> Reader<'a> {
         self.bytes(N)?.try_into().map_err(|_| end)
     }
 
+    #[inline]
     pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
         self.array().map(u16::from_be_bytes)
     }
 
+    #[inline]
     pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
         self.array().map(u32::from_be_bytes)
     }
 
+    #[inline]
     pub(crate) fn var_int(&mut self) -> Result<u32, DecodeError> {
         match read_var_int(self.buf)? {
             Some((value, used)) => {
@@ -79,18 +88,21 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn packet_id(&mut self) -> Result<PacketId, DecodeError> {
         let packet = self.packet;
         PacketId::new(self.u16()?).ok_or(DecodeError::ZeroPacketId { packet })
     }
 
     /// Binary Data: a two-byte length followed by that many bytes. `[MQTT-1.5.6]`
+    #[inline]
     pub(crate) fn binary(&mut self) -> Result<&'a [u8], DecodeError> {
         let len = self.u16()?;
         self.bytes(usize::from(len))
     }
 
     /// A UTF-8 Encoded String: well-formed UTF-8 without U+0000. `[MQTT-1.5.4]`
+    #[inline]
     pub(crate) fn string(&mut self) -> Result<&'a str, DecodeError> {
         let raw = self.binary()?;
         let s = core::str::from_utf8(raw).map_err(|_| DecodeError::InvalidUtf8)?;
@@ -100,7 +112,25 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
+    /// A topic name: a UTF-8 Encoded String without wildcards, checked in one pass after UTF-8.
+    #[inline]
+    pub(crate) fn topic_name(&mut self) -> Result<&'a str, DecodeError> {
+        let raw = self.binary()?;
+        let s = core::str::from_utf8(raw).map_err(|_| DecodeError::InvalidUtf8)?;
+        for &b in raw {
+            match b {
+                0 => return Err(DecodeError::NullCharacter),
+                b'+' | b'#' => {
+                    return Err(DecodeError::InvalidTopicName(TopicError::WildcardInName));
+                }
+                _ => {}
+            }
+        }
+        Ok(s)
+    }
+
     /// Succeeds only if every byte of the packet has been consumed.
+    #[inline]
     pub(crate) fn finish(self) -> Result<(), DecodeError> {
         if self.buf.is_empty() {
             Ok(())
@@ -160,14 +190,17 @@ pub(crate) struct Writer<'b> {
 }
 
 impl<'b> Writer<'b> {
+    #[inline]
     pub(crate) fn new(buf: &'b mut [u8]) -> Self {
         Self { buf, pos: 0 }
     }
 
+    #[inline]
     pub(crate) fn position(&self) -> usize {
         self.pos
     }
 
+    #[inline]
     pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
         let end = self.pos.checked_add(bytes.len());
         match end.and_then(|end| self.buf.get_mut(self.pos..end)) {
@@ -183,18 +216,22 @@ impl<'b> Writer<'b> {
         }
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self, value: u8) -> Result<(), EncodeError> {
         self.bytes(&[value])
     }
 
+    #[inline]
     pub(crate) fn u16(&mut self, value: u16) -> Result<(), EncodeError> {
         self.bytes(&value.to_be_bytes())
     }
 
+    #[inline]
     pub(crate) fn u32(&mut self, value: u32) -> Result<(), EncodeError> {
         self.bytes(&value.to_be_bytes())
     }
 
+    #[inline]
     pub(crate) fn var_int(&mut self, value: usize) -> Result<(), EncodeError> {
         let mut value = u32::try_from(value)
             .ok()
@@ -219,12 +256,14 @@ impl<'b> Writer<'b> {
         self.bytes(out.get(..len).unwrap_or_default())
     }
 
+    #[inline]
     pub(crate) fn binary(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
         let len = u16::try_from(bytes.len()).map_err(|_| EncodeError::FieldTooLong(bytes.len()))?;
         self.u16(len)?;
         self.bytes(bytes)
     }
 
+    #[inline]
     pub(crate) fn string(&mut self, s: &str) -> Result<(), EncodeError> {
         self.binary(s.as_bytes())
     }
