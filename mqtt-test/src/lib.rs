@@ -1,11 +1,50 @@
 //! Test support shared by the `mqtt-*` crates (not published).
 //!
+//! Deterministic simulation (STYLE.md §7, DESIGN.md §6): a real [`Session`](mqtt_core::Session) talks to a
+//! scriptable [`FakeBroker`] over a [`LinkModel`] in virtual time kept by a [`FakeClock`], all wired together by
+//! [`Sim`]. Nothing sleeps and nothing is random unless seeded, so a run is reproducible from its seeds and a
+//! failing test prints a [`Trace`] of what happened.
+//!
+//! - [`broker`]: [`FakeBroker`], a sans-IO broker for one client on the core codec, with knobs to misbehave.
+//! - [`link`]: [`LinkModel`], a duplex byte pipe with latency, seeded jitter, close and cut-after-N-bytes.
+//! - [`clock`]: [`FakeClock`], virtual time moved by hand.
+//! - [`sim`]: [`Sim`], the session against the broker, stepped from one event to the next.
+//! - [`trace`]: [`Trace`], the timestamped log of a simulation.
 //! - [`strategy`]: proptest strategies that generate every MQTT control packet of both protocol versions, valid by
 //!   construction, for round-trip and chunking properties.
 //!
-//! The fake broker, fake clock and simulated link arrive with the session.
+//! ```
+//! use core::time::Duration;
+//! use mqtt_core::Config;
+//! use mqtt_core::codec::QoS;
+//! use mqtt_test::{RecordedEvent, Sim, SimConfig};
+//!
+//! let mut sim = Sim::new(&Config::new("example"), SimConfig::default()).unwrap();
+//! sim.connect();
+//! sim.subscribe("a/#", QoS::ExactlyOnce).unwrap();
+//! sim.publish("a/b", b"once", QoS::ExactlyOnce).unwrap();
+//! sim.run_until_idle();
+//! assert_eq!(sim.broker().received().len(), 1);
+//! assert_eq!(sim.messages().len(), 1);
+//! assert!(sim.events().contains(&RecordedEvent::Connected { session_present: false }));
+//! ```
 
+#![warn(missing_docs)]
+
+pub mod broker;
+pub mod clock;
+pub mod link;
+pub mod sim;
 pub mod strategy;
+pub mod trace;
+
+pub use broker::{
+    BrokerConfig, BrokerSubscription, ConnectRecord, FakeBroker, Message, PacketRecord,
+};
+pub use clock::FakeClock;
+pub use link::{Direction, End, LinkConfig, LinkEvent, LinkModel};
+pub use sim::{RecordedEvent, Sim, SimConfig};
+pub use trace::{Trace, TraceEntry};
 
 /// The root README's code examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -8,8 +8,9 @@
 //!
 //! 1. After every command or input, drain [`poll_transport`](Session::poll_transport), then
 //!    [`poll_transmit`](Session::poll_transmit) until it returns `None`, then [`poll_event`](Session::poll_event)
-//!    until it returns `None`, and read [`poll_timeout`](Session::poll_timeout) last. Processing received packets
-//!    (in `poll_event`) can queue acknowledgements, so repeat until all three are empty.
+//!    until it returns `None`, and read [`poll_timeout`](Session::poll_timeout) last. Each output can feed the
+//!    others (processing a packet in `poll_event` queues its acknowledgement; writing DISCONNECT in `poll_transmit`
+//!    queues a transport `Close` and an event), so loop until all three are empty.
 //! 2. `now` never goes backwards. A spurious [`handle_timeout`](Session::handle_timeout) is harmless.
 //! 3. Every call does a bounded amount of work.
 //! 4. A protocol error by the broker closes the connection (with a 5.0 DISCONNECT carrying a reason code), is
@@ -50,7 +51,8 @@ pub enum TransportAction {
     /// Open a new connection to the broker, then call [`Session::handle_transport_up`] (or
     /// [`Session::handle_transport_down`] if that fails).
     Open,
-    /// Close the current connection. The session already considers it closed.
+    /// Close the current connection, or cancel an open still in progress. The session already considers it
+    /// closed: a later `handle_transport_up` for it is ignored.
     Close,
 }
 
@@ -143,7 +145,7 @@ struct PendingAck {
 }
 
 const ACKS: usize = 32;
-const EVENTS: usize = 16;
+const EVENTS: usize = 32;
 
 /// A fixed-capacity FIFO.
 #[derive(Debug, Clone)]
@@ -369,7 +371,10 @@ impl<'b> Session<'b> {
             }
     }
 
-    /// Outgoing QoS 1 and 2 messages sent and not yet acknowledged.
+    /// Outgoing QoS 1 and 2 messages sent on the current connection and not yet acknowledged.
+    ///
+    /// Zero while disconnected: unacknowledged messages are then only [`queued`](Self::queued), and count here again
+    /// once they are resent.
     pub fn inflight(&self) -> u16 {
         self.inflight
     }
@@ -411,9 +416,16 @@ impl<'b> Session<'b> {
     }
 
     /// Drops the current connection, if any, and connects again now, without waiting for the reconnect timer.
+    ///
+    /// An established connection ends with [`Event::ConnectionLost`] ([`Disconnection::TransportClosed`]), so that
+    /// every [`Event::Connected`] is followed by a loss or [`Event::Disconnected`].
     pub fn reconnect(&mut self, now: Instant) {
         self.now = now;
         if self.has_transport() {
+            if self.is_connected() {
+                self.events
+                    .push(OwnedEvent::ConnectionLost(Disconnection::TransportClosed));
+            }
             self.transport.push(TransportAction::Close);
             self.end_connection(now);
         }

@@ -283,11 +283,13 @@ impl<'b> Store<'b> {
             .and_then(|i| u16::try_from(i + 1).ok())
     }
 
-    /// The alias already used for the topic stored at `topic` (a range of the outbox ring).
-    pub(crate) fn alias_out_find_in_ring(&self, topic: core::ops::Range<usize>) -> Option<u16> {
-        let topic = self.ring().get(topic)?;
-        let topic = core::str::from_utf8(topic).ok()?;
-        self.alias_out_find(topic)
+    /// The alias `topic` would get next, if one is free below `server_max` and the topic fits a slot.
+    pub(crate) fn alias_out_next(&self, topic: &str, server_max: u16) -> Option<u16> {
+        let index = self.alias_out_used;
+        let fits = index < self.alias_out_count
+            && index < usize::from(server_max)
+            && topic.len() + 2 <= self.alias_slot;
+        fits.then(|| u16::try_from(index + 1).ok()).flatten()
     }
 
     /// Assigns a new alias to the topic stored at `topic` (a range of the outbox ring), if one is free below

@@ -276,7 +276,7 @@ impl<'b> Session<'b> {
             self.outbox.set_header(ring, pos, &h);
             self.outbox.advance_cursor(ring, pos);
             self.stats.messages_sent += 1;
-            if let Some(n) = self.write_aliased(pos, h.len, buf) {
+            if let Some(n) = self.write_aliased(pos, buf) {
                 self.record_written(pos);
                 return n;
             }
@@ -285,41 +285,46 @@ impl<'b> Session<'b> {
         0
     }
 
-    /// Writes the record with a topic alias instead of its topic when outgoing aliases are on and the packet fits
-    /// `buf` whole; `None` to copy it as stored.
-    fn write_aliased(&mut self, pos: usize, len: usize, buf: &mut [u8]) -> Option<usize> {
+    /// Writes the record with a topic alias instead of its topic when outgoing aliases are on and the aliased packet
+    /// fits `buf` whole; `None` to copy it as stored. A new alias is only taken once its defining packet is written.
+    fn write_aliased(&mut self, pos: usize, buf: &mut [u8]) -> Option<usize> {
         if self.version != ProtocolVersion::V5
             || self.settings.outgoing_topic_aliases == 0
             || self.server.topic_alias_maximum == 0
-            || len > buf.len()
         {
             return None;
         }
-        let start = pos + HEADER;
-        let topic = codec::publish_topic_range(self.outbox.packet(self.store.ring(), pos))?;
-        let topic = start + topic.start..start + topic.end;
-        let (alias, known) = match self.store.alias_out_find_in_ring(topic.clone()) {
-            Some(alias) => (alias, true),
-            None => (
-                self.store
-                    .alias_out_assign_from_ring(topic, self.server.topic_alias_maximum)?,
-                false,
-            ),
-        };
+        let server_max = self.server.topic_alias_maximum;
         let stored = self.outbox.packet(self.store.ring(), pos);
+        let topic_range = codec::publish_topic_range(stored)?;
         let Ok(Some((Packet::Publish(publish), _))) = codec::decode(stored, self.version, u32::MAX)
         else {
             return None;
         };
-        let aliased = Publish {
+        let (alias, known) = match self.store.alias_out_find(publish.topic) {
+            Some(alias) => (alias, true),
+            None => (self.store.alias_out_next(publish.topic, server_max)?, false),
+        };
+        let aliased = Packet::Publish(Publish {
             topic: if known { "" } else { publish.topic },
             properties: codec::PublishProperties {
                 topic_alias: core::num::NonZeroU16::new(alias),
                 ..publish.properties
             },
             ..publish
-        };
-        Packet::Publish(aliased).encode(self.version, buf).ok()
+        });
+        if aliased.encoded_len(self.version) > buf.len() {
+            return None;
+        }
+        let n = aliased.encode(self.version, buf).ok()?;
+        if !known {
+            let start = pos + HEADER;
+            self.store.alias_out_assign_from_ring(
+                start + topic_range.start..start + topic_range.end,
+                server_max,
+            )?;
+        }
+        Some(n)
     }
 
     /// Whether a SUBSCRIBE or UNSUBSCRIBE waits to be sent.

@@ -1,0 +1,718 @@
+//! [`Sim`]: a real [`Session`] against the [`FakeBroker`] over a [`LinkModel`], in virtual time.
+//!
+//! The simulation drives the session exactly as the session's module docs ask a binding to: after every input
+//! and command it drains `poll_transport`, `poll_transmit`, `poll_event`, and reads `poll_timeout` last. Time
+//! never passes by itself: [`Sim::step`] jumps the [`FakeClock`] straight to the next thing that happens (a link
+//! delivery or the session's deadline) and never sleeps, so hours of keep-alive and reconnect behaviour run in
+//! microseconds and every run with the same seeds is identical.
+//!
+//! ```
+//! use core::time::Duration;
+//! use mqtt_core::Config;
+//! use mqtt_core::codec::QoS;
+//! use mqtt_test::{RecordedEvent, Sim, SimConfig};
+//!
+//! let mut sim = Sim::new(&Config::new("doc"), SimConfig::default()).unwrap();
+//! sim.connect();
+//! assert!(sim.run_until(|s| s.session().is_connected(), Duration::from_secs(1)));
+//! sim.subscribe("greetings/#", QoS::AtLeastOnce).unwrap();
+//! sim.publish("greetings/world", b"hello", QoS::AtLeastOnce).unwrap();
+//! sim.run_until_idle();
+//! assert_eq!(sim.broker().received()[0].payload, b"hello");
+//! assert_eq!(sim.messages()[0].topic, "greetings/world");
+//! ```
+
+use core::time::Duration;
+use std::fmt;
+
+use mqtt_core::codec::{Publish, QoS, ReasonCode, Subscription};
+use mqtt_core::session::{Disconnection, PublishFailure};
+use mqtt_core::{
+    Buffers, Config, ConfigError, Event, Instant, PublishError, Session, SubscribeError, Ticket,
+    TransportAction,
+};
+
+use crate::broker::{BrokerConfig, FakeBroker, Message};
+use crate::clock::FakeClock;
+use crate::link::{End, LinkConfig, LinkEvent, LinkModel};
+use crate::trace::{PacketReader, Trace};
+
+/// Rounds of draining at one instant before the simulation declares a livelock.
+const MAX_DRIVE_ROUNDS: usize = 100_000;
+/// Consecutive timeouts after which a deadline that does not move is a session bug.
+const MAX_STUCK_TIMEOUTS: usize = 16;
+
+/// The sizes, link and broker of a [`Sim`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimConfig {
+    /// Bytes of the session's receive buffer. Default 4096.
+    pub rx_buffer: usize,
+    /// Bytes of the session's store (CONNECT, QoS 2 state, outbox). Default 16384.
+    pub store_buffer: usize,
+    /// Bytes of the session's subscription table. Default 1024.
+    pub subscriptions_buffer: usize,
+    /// Bytes of the buffer given to `poll_transmit`. Default 4096.
+    pub transmit_buffer: usize,
+    /// Latency, jitter and seed of the link.
+    pub link: LinkConfig,
+    /// The broker's behaviour.
+    pub broker: BrokerConfig,
+    /// The virtual time the simulation starts at. Default [`Instant::ZERO`].
+    pub start: Instant,
+    /// Lines of trace kept (the oldest go first). Default 100,000.
+    pub trace_limit: usize,
+    /// Print the end of the trace to stderr when a test panics while the `Sim` is alive. Default `true`.
+    pub print_trace_on_panic: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            rx_buffer: 4096,
+            store_buffer: 16384,
+            subscriptions_buffer: 1024,
+            transmit_buffer: 4096,
+            link: LinkConfig::default(),
+            broker: BrokerConfig::default(),
+            start: Instant::ZERO,
+            trace_limit: 100_000,
+            print_trace_on_panic: true,
+        }
+    }
+}
+
+/// An [`Event`] with owned data, as the [`Sim`] records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordedEvent {
+    /// [`Event::Connected`].
+    Connected {
+        /// The broker resumed an existing session.
+        session_present: bool,
+    },
+    /// [`Event::ConnectFailed`].
+    ConnectFailed {
+        /// Why.
+        reason: Disconnection,
+    },
+    /// [`Event::ConnectionLost`].
+    ConnectionLost {
+        /// Why.
+        reason: Disconnection,
+    },
+    /// [`Event::Reconnecting`].
+    Reconnecting {
+        /// Attempts since the last successful connection, this one included.
+        attempt: u32,
+        /// The wait before it.
+        delay: Duration,
+    },
+    /// [`Event::GaveUp`].
+    GaveUp {
+        /// The failure that ended it.
+        reason: Disconnection,
+    },
+    /// [`Event::Disconnected`].
+    Disconnected,
+    /// [`Event::Message`].
+    Message(Message),
+    /// [`Event::Published`].
+    Published {
+        /// The ticket `publish` returned.
+        ticket: Ticket,
+    },
+    /// [`Event::PublishFailed`].
+    PublishFailed {
+        /// The ticket `publish` returned.
+        ticket: Ticket,
+        /// Why.
+        reason: PublishFailure,
+    },
+    /// [`Event::Subscribed`].
+    Subscribed {
+        /// The ticket `subscribe` returned.
+        ticket: Ticket,
+        /// One code per filter.
+        reasons: Vec<ReasonCode>,
+    },
+    /// [`Event::RequestTooLarge`].
+    RequestTooLarge {
+        /// The ticket `subscribe` or `unsubscribe` returned.
+        ticket: Ticket,
+    },
+    /// [`Event::Unsubscribed`].
+    Unsubscribed {
+        /// The ticket `unsubscribe` returned.
+        ticket: Ticket,
+        /// One code per filter (5.0).
+        reasons: Vec<ReasonCode>,
+    },
+    /// An event this harness does not know yet, as its `Debug` text.
+    Other(String),
+}
+
+impl From<Event<'_>> for RecordedEvent {
+    fn from(event: Event<'_>) -> Self {
+        match event {
+            Event::Connected { session_present } => Self::Connected { session_present },
+            Event::ConnectFailed { reason } => Self::ConnectFailed { reason },
+            Event::ConnectionLost { reason } => Self::ConnectionLost { reason },
+            Event::Reconnecting { attempt, delay } => Self::Reconnecting { attempt, delay },
+            Event::GaveUp { reason } => Self::GaveUp { reason },
+            Event::Disconnected => Self::Disconnected,
+            Event::Message(publish) => {
+                Self::Message(Message::from_publish(&publish, publish.topic))
+            }
+            Event::Published { ticket } => Self::Published { ticket },
+            Event::PublishFailed { ticket, reason } => Self::PublishFailed { ticket, reason },
+            Event::Subscribed { ticket, reasons } => Self::Subscribed {
+                ticket,
+                reasons: reasons.iter().collect(),
+            },
+            Event::RequestTooLarge { ticket } => Self::RequestTooLarge { ticket },
+            Event::Unsubscribed { ticket, reasons } => Self::Unsubscribed {
+                ticket,
+                reasons: reasons.iter().collect(),
+            },
+            other => Self::Other(format!("{other:?}")),
+        }
+    }
+}
+
+impl fmt::Display for RecordedEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Message(m) => write!(f, "Message({m})"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// A [`Session`] wired to a [`FakeBroker`] through a [`LinkModel`], driven in virtual time. See the
+/// [module docs](self).
+///
+/// Commands go through the wrappers ([`connect`](Self::connect), [`publish`](Self::publish), …), which pass the
+/// current virtual time and drain the outputs, or through [`session_mut`](Self::session_mut) followed by
+/// [`drive`](Self::drive) (every `step` and `run_*` method drives first, so a command made directly is never lost).
+/// The same holds for the broker's knobs through [`broker_mut`](Self::broker_mut).
+pub struct Sim {
+    clock: FakeClock,
+    session: Session<'static>,
+    broker: FakeBroker,
+    link: LinkModel,
+    tx_buf: Vec<u8>,
+    /// Bytes delivered to the client that the session has not taken yet (its receive buffer was full).
+    to_session: Vec<u8>,
+    events: Vec<RecordedEvent>,
+    trace: Trace,
+    readers: [PacketReader; 2],
+    print_trace_on_panic: bool,
+    stuck_timeouts: usize,
+}
+
+impl fmt::Debug for Sim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sim")
+            .field("now", &self.clock.now())
+            .field("session_state", &self.session.state())
+            .field("broker_connected", &self.broker.is_connected())
+            .field("link_up", &self.link.is_up())
+            .field("events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if self.print_trace_on_panic && std::thread::panicking() {
+            eprintln!(
+                "---- simulation trace (virtual time) ----\n{}",
+                self.trace.tail(400)
+            );
+        }
+    }
+}
+
+impl Sim {
+    /// A session made from `config` with owned buffers of the configured sizes, a broker and a link, all idle.
+    /// Nothing happens until [`connect`](Self::connect).
+    ///
+    /// # Errors
+    ///
+    /// The [`ConfigError`] of [`Session::new`].
+    pub fn new(config: &Config<'_>, sim: SimConfig) -> Result<Self, ConfigError> {
+        let buffers = Buffers::owned(sim.rx_buffer, sim.store_buffer, sim.subscriptions_buffer);
+        let session = Session::new(config, buffers)?;
+        let mut trace = Trace::new(sim.trace_limit);
+        trace.push(
+            sim.start,
+            format!(
+                "start: {} client '{}', link latency {:?} jitter {:?} seed {:#x}",
+                config.version, config.client_id, sim.link.latency, sim.link.jitter, sim.link.seed
+            ),
+        );
+        Ok(Self {
+            clock: FakeClock::new(sim.start),
+            session,
+            broker: FakeBroker::new(sim.broker),
+            link: LinkModel::new(sim.link),
+            tx_buf: vec![0; sim.transmit_buffer],
+            to_session: Vec::new(),
+            events: Vec::new(),
+            trace,
+            readers: Default::default(),
+            print_trace_on_panic: sim.print_trace_on_panic,
+            stuck_timeouts: 0,
+        })
+    }
+
+    // ----- access -----
+
+    /// The current virtual time.
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// The virtual clock.
+    pub fn clock(&self) -> &FakeClock {
+        &self.clock
+    }
+
+    /// The session.
+    pub fn session(&self) -> &Session<'static> {
+        &self.session
+    }
+
+    /// The session, for commands and inputs the wrappers do not cover; call [`drive`](Self::drive) afterwards
+    /// (or any `step`/`run_*` method, which drives first).
+    pub fn session_mut(&mut self) -> &mut Session<'static> {
+        &mut self.session
+    }
+
+    /// The broker.
+    pub fn broker(&self) -> &FakeBroker {
+        &self.broker
+    }
+
+    /// The broker, for its knobs; call [`drive`](Self::drive) afterwards (or any `step`/`run_*` method).
+    pub fn broker_mut(&mut self) -> &mut FakeBroker {
+        &mut self.broker
+    }
+
+    /// The link.
+    pub fn link(&self) -> &LinkModel {
+        &self.link
+    }
+
+    /// The link, for cuts, latency and reachability.
+    pub fn link_mut(&mut self) -> &mut LinkModel {
+        &mut self.link
+    }
+
+    /// Every event the session reported since the start (or the last [`take_events`](Self::take_events)).
+    pub fn events(&self) -> &[RecordedEvent] {
+        &self.events
+    }
+
+    /// Takes the recorded events, leaving none.
+    pub fn take_events(&mut self) -> Vec<RecordedEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// The messages among the recorded events, in order.
+    pub fn messages(&self) -> Vec<&Message> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                RecordedEvent::Message(m) => Some(m),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// What happened so far, for reading when a test fails (printed automatically if the test panics while the
+    /// `Sim` is alive, unless [`SimConfig::print_trace_on_panic`] is off).
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// Adds a line of the test's own to the trace.
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.trace
+            .push(self.clock.now(), format!("note: {}", text.into()));
+    }
+
+    /// Panics with `message` and the end of the trace (the trace is printed once, by the panic message or by
+    /// the `Sim` being dropped, depending on [`SimConfig::print_trace_on_panic`]).
+    #[track_caller]
+    pub fn fail(&self, message: impl fmt::Display) -> ! {
+        if self.print_trace_on_panic {
+            panic!("{message}");
+        }
+        panic!(
+            "{message}\n---- simulation trace (virtual time) ----\n{}",
+            self.trace.tail(400)
+        );
+    }
+
+    // ----- commands -----
+
+    /// [`Session::connect`] now, then drive.
+    pub fn connect(&mut self) {
+        self.command("connect");
+        let now = self.now();
+        self.session.connect(now);
+        self.drive();
+    }
+
+    /// [`Session::disconnect`] now, then drive.
+    pub fn disconnect(&mut self) {
+        self.command("disconnect");
+        let now = self.now();
+        self.session.disconnect(now);
+        self.drive();
+    }
+
+    /// [`Session::reconnect`] now, then drive.
+    pub fn reconnect(&mut self) {
+        self.command("reconnect");
+        let now = self.now();
+        self.session.reconnect(now);
+        self.drive();
+    }
+
+    /// Publishes `payload` to `topic` at `qos` (not retained), then drives.
+    ///
+    /// # Errors
+    ///
+    /// The [`PublishError`] of [`Session::publish`].
+    pub fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+    ) -> Result<Ticket, PublishError> {
+        self.publish_message(&Publish {
+            qos,
+            topic,
+            payload,
+            ..Publish::default()
+        })
+    }
+
+    /// [`Session::publish`] now, then drive.
+    ///
+    /// # Errors
+    ///
+    /// The [`PublishError`] of [`Session::publish`].
+    pub fn publish_message(&mut self, message: &Publish<'_>) -> Result<Ticket, PublishError> {
+        let now = self.now();
+        let result = self.session.publish(message, now);
+        self.command(format!(
+            "publish '{}' q{}{} {} B: {:?}",
+            message.topic,
+            message.qos as u8,
+            if message.retain { " retain" } else { "" },
+            message.payload.len(),
+            result
+        ));
+        self.drive();
+        result
+    }
+
+    /// Subscribes to one filter at `qos`, then drives.
+    ///
+    /// # Errors
+    ///
+    /// The [`SubscribeError`] of [`Session::subscribe`].
+    pub fn subscribe(&mut self, filter: &str, qos: QoS) -> Result<Ticket, SubscribeError> {
+        self.subscribe_many(&[Subscription::new(filter, qos)])
+    }
+
+    /// [`Session::subscribe`] now, then drive.
+    ///
+    /// # Errors
+    ///
+    /// The [`SubscribeError`] of [`Session::subscribe`].
+    pub fn subscribe_many(
+        &mut self,
+        subscriptions: &[Subscription<'_>],
+    ) -> Result<Ticket, SubscribeError> {
+        let now = self.now();
+        let result = self.session.subscribe(subscriptions, now);
+        let filters: Vec<&str> = subscriptions.iter().map(|s| s.filter).collect();
+        self.command(format!("subscribe {filters:?}: {result:?}"));
+        self.drive();
+        result
+    }
+
+    /// [`Session::unsubscribe`] now, then drive.
+    ///
+    /// # Errors
+    ///
+    /// The [`SubscribeError`] of [`Session::unsubscribe`].
+    pub fn unsubscribe(&mut self, filters: &[&str]) -> Result<Ticket, SubscribeError> {
+        let now = self.now();
+        let result = self.session.unsubscribe(filters, now);
+        self.command(format!("unsubscribe {filters:?}: {result:?}"));
+        self.drive();
+        result
+    }
+
+    /// Breaks the link now ([`LinkModel::cut_now`]): both sides learn of it at once (the clock does not move).
+    pub fn cut_link(&mut self) {
+        self.command("cut the link");
+        let now = self.now();
+        self.link.cut_now(now);
+        self.settle();
+    }
+
+    fn command(&mut self, what: impl fmt::Display) {
+        self.trace
+            .push(self.clock.now(), format!("command: {what}"));
+    }
+
+    // ----- running -----
+
+    /// Drains the session and the broker at the current instant, as the driving contract asks, until neither
+    /// has anything more to do now. No virtual time passes.
+    pub fn drive(&mut self) {
+        for _ in 0..MAX_DRIVE_ROUNDS {
+            if !self.drive_once() {
+                return;
+            }
+        }
+        self.fail(format!(
+            "no quiescence after {MAX_DRIVE_ROUNDS} rounds of draining at one instant (livelock)"
+        ));
+    }
+
+    /// Drives, then processes everything due at the current instant (link deliveries with no latency left,
+    /// an expired session deadline). The clock does not move.
+    pub fn settle(&mut self) {
+        self.drive();
+        while self.next_event_at().is_some_and(|t| t <= self.clock.now()) {
+            self.step();
+        }
+    }
+
+    /// When the next thing happens: a link delivery or the session's deadline (never before now).
+    pub fn next_event_at(&self) -> Option<Instant> {
+        let next = match (self.link.next_event_at(), self.session.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        next.map(|t| t.max(self.clock.now()))
+    }
+
+    /// Drives, then jumps the clock to the next thing that happens and processes it: one link delivery, or the
+    /// session's timeout (a delivery due at the same instant goes first). Returns `false` if nothing is
+    /// scheduled at all.
+    ///
+    /// # Panics
+    ///
+    /// If the session's deadline stays at or before now after `handle_timeout` again and again (a session bug
+    /// that would loop forever), or if draining never ends at one instant.
+    pub fn step(&mut self) -> bool {
+        self.drive();
+        let Some(at) = self.next_event_at() else {
+            return false;
+        };
+        let now = self.clock.advance_to(at);
+        if self.link.next_event_at().is_some_and(|t| t <= now) {
+            self.stuck_timeouts = 0;
+            if let Some(event) = self.link.poll(now) {
+                self.on_link_event(event);
+            }
+        } else {
+            let deadline = self.session.poll_timeout();
+            self.trace.push(
+                now,
+                format!("session: handle_timeout (deadline {deadline:?})"),
+            );
+            self.session.handle_timeout(now);
+            self.drive();
+            if self.session.poll_timeout().is_some_and(|t| t <= now) {
+                self.stuck_timeouts += 1;
+                if self.stuck_timeouts >= MAX_STUCK_TIMEOUTS {
+                    self.fail(format!(
+                        "session bug: poll_timeout() is still {:?} after handle_timeout({now:?}), {} times in a row",
+                        self.session.poll_timeout(),
+                        self.stuck_timeouts
+                    ));
+                }
+            } else {
+                self.stuck_timeouts = 0;
+            }
+        }
+        self.drive();
+        true
+    }
+
+    /// Steps until `done` holds, for at most `max` of virtual time. Returns whether `done` held; on `false` the
+    /// clock stands at the limit. `done` is checked before the first step and after each one.
+    pub fn run_until(&mut self, mut done: impl FnMut(&Self) -> bool, max: Duration) -> bool {
+        let end = self.clock.now() + max;
+        loop {
+            self.drive();
+            if done(self) {
+                return true;
+            }
+            match self.next_event_at() {
+                Some(at) if at <= end => {
+                    self.step();
+                }
+                _ => {
+                    self.clock.advance_to(end);
+                    self.drive();
+                    return done(self);
+                }
+            }
+        }
+    }
+
+    /// Runs for `duration` of virtual time: everything due up to then happens, and the clock ends there.
+    pub fn run_for(&mut self, duration: Duration) {
+        self.run_until(|_| false, duration);
+    }
+
+    /// Runs until the link is quiet: nothing in flight, nothing due. Session deadlines that fall before that are
+    /// honoured; later ones (keep alive, reconnect) are not waited for, so this ends even while connected. Use
+    /// [`run_for`](Self::run_for) or [`run_until`](Self::run_until) to let timers fire.
+    ///
+    /// # Panics
+    ///
+    /// After a million steps (an exchange that never ends).
+    pub fn run_until_idle(&mut self) {
+        for _ in 0..1_000_000 {
+            self.drive();
+            let now = self.clock.now();
+            let timer_due = self.session.poll_timeout().is_some_and(|t| t <= now);
+            if self.link.next_event_at().is_none() && !timer_due {
+                return;
+            }
+            self.step();
+        }
+        self.fail("run_until_idle: the link never went quiet after a million steps");
+    }
+
+    // ----- internals -----
+
+    fn drive_once(&mut self) -> bool {
+        let now = self.clock.now();
+        let mut progress = false;
+        while let Some(action) = self.session.poll_transport() {
+            progress = true;
+            self.on_transport_action(action);
+        }
+        let mut writes = 0usize;
+        while let Some(n) = self.session.poll_transmit(now, &mut self.tx_buf) {
+            progress = true;
+            let bytes = self.tx_buf[..n.min(self.tx_buf.len())].to_vec();
+            self.send(End::Client, &bytes);
+            writes += 1;
+            if writes > MAX_DRIVE_ROUNDS {
+                self.fail("poll_transmit never returns None");
+            }
+        }
+        if !self.to_session.is_empty() {
+            let n = self.session.handle_bytes(&self.to_session, now);
+            if n > 0 {
+                progress = true;
+                self.to_session.drain(..n.min(self.to_session.len()));
+            }
+        }
+        while let Some(event) = self.session.poll_event() {
+            progress = true;
+            let event = RecordedEvent::from(event);
+            self.trace.push(now, format!("session event: {event}"));
+            self.events.push(event);
+        }
+        while let Some(bytes) = self.broker.poll_transmit() {
+            progress = true;
+            self.send(End::Broker, &bytes);
+        }
+        if self.broker.poll_close() {
+            progress = true;
+            self.trace.push(now, "broker closes the connection");
+            self.link.close(End::Broker, now);
+        }
+        progress
+    }
+
+    fn on_transport_action(&mut self, action: TransportAction) {
+        let now = self.clock.now();
+        self.trace
+            .push(now, format!("session: poll_transport → {action:?}"));
+        self.to_session.clear();
+        match action {
+            TransportAction::Open => {
+                for reader in &mut self.readers {
+                    reader.reset();
+                }
+                self.link.open(now);
+            }
+            TransportAction::Close => self.link.close(End::Client, now),
+        }
+    }
+
+    fn send(&mut self, from: End, bytes: &[u8]) {
+        let now = self.clock.now();
+        let version = self.session.version();
+        let packets = self.readers[usize::from(from == End::Broker)].feed(bytes, version);
+        let taken = self.link.send(from, bytes, now);
+        let mut line = format!("{from} sends {} B", bytes.len());
+        if taken < bytes.len() {
+            line += &format!(" (the link took {taken} B)");
+        }
+        if !packets.is_empty() {
+            line += ": ";
+            line += &packets.join(", ");
+        }
+        self.trace.push(now, line);
+    }
+
+    fn on_link_event(&mut self, event: LinkEvent) {
+        let now = self.clock.now();
+        match event {
+            LinkEvent::Opened => {
+                self.trace.push(now, "link: connection established");
+                self.broker.handle_connection_opened();
+                self.session.handle_transport_up(now);
+            }
+            LinkEvent::Refused => {
+                self.trace.push(now, "link: connection refused");
+                self.session.handle_transport_down(now);
+            }
+            LinkEvent::Data {
+                to: End::Broker,
+                bytes,
+            } => {
+                self.trace
+                    .push(now, format!("broker receives {} B", bytes.len()));
+                self.broker.handle_bytes(&bytes);
+            }
+            LinkEvent::Data {
+                to: End::Client,
+                bytes,
+            } => {
+                self.trace
+                    .push(now, format!("client receives {} B", bytes.len()));
+                self.to_session.extend_from_slice(&bytes);
+            }
+            LinkEvent::Closed { to: End::Broker } => {
+                self.trace
+                    .push(now, "link: broker sees the connection close");
+                self.broker.handle_connection_closed();
+            }
+            LinkEvent::Closed { to: End::Client } => {
+                // Bytes that arrived before the close are read before it is noticed.
+                self.drive();
+                self.to_session.clear();
+                self.trace
+                    .push(now, "link: client sees the connection close");
+                self.session.handle_transport_down(now);
+            }
+        }
+        self.drive();
+    }
+}
