@@ -33,7 +33,7 @@ fn run(seed: u64) {
     } else {
         ProtocolVersion::V311
     };
-    let mut config = Config {
+    let config = Config {
         version,
         clean_start: false,
         session_expiry_interval: 3600,
