@@ -509,18 +509,29 @@ impl<'b> Session<'b> {
         if size > max {
             return Err(PublishError::TooLarge { size, max });
         }
-        let ticket = self.next_ticket();
         let version = self.version;
-        let pushed = self
-            .outbox
-            .push(self.store.ring_mut(), message.qos, ticket.0, size, |buf| {
-                codec::Packet::Publish(stored).encode(version, buf) == Ok(size)
+        let write =
+            |buf: &mut [u8]| codec::Packet::Publish(stored).encode(version, buf) == Ok(size);
+        let ticket = Ticket(self.next_ticket);
+        let ring = self.store.ring_mut();
+        let mut pushed = self.outbox.push(ring, message.qos, ticket.0, size, write);
+        if !pushed && self.outbox.has_tombstones() {
+            // A record stuck at the head keeps completed ones from being reclaimed: squeeze them out.
+            let partial = &mut self.partial;
+            self.outbox.compact(ring, |from, to| {
+                if let Some(Partial::Record { pos, .. }) = partial
+                    && *pos == from
+                {
+                    *pos = to;
+                }
             });
-        if pushed {
-            Ok(ticket)
-        } else {
-            Err(PublishError::QueueFull)
+            pushed = self.outbox.push(ring, message.qos, ticket.0, size, write);
         }
+        if !pushed {
+            return Err(PublishError::QueueFull);
+        }
+        self.next_ticket();
+        Ok(ticket)
     }
 
     /// Subscribes to one or more topic filters in one SUBSCRIBE. The outcome arrives as [`Event::Subscribed`]

@@ -100,6 +100,8 @@ pub(crate) struct Outbox {
     wrap_end: Option<usize>,
     /// Records in the ring, tombstones included.
     records: usize,
+    /// Tombstones among them, waiting behind a live record to be reclaimed.
+    dead: usize,
     /// The first record that may need sending; every record before it is neither `Queued` nor `ReleasePending`.
     /// `None`: nothing to send.
     cursor: Option<usize>,
@@ -200,11 +202,80 @@ impl Outbox {
 
     /// Marks the record at `pos` done and reclaims every finished record at the head.
     pub(crate) fn complete(&mut self, ring: &mut [u8], pos: usize) {
-        if let Some(mut h) = self.header(ring, pos) {
+        if let Some(mut h) = self.header(ring, pos)
+            && h.state != State::Done
+        {
             h.state = State::Done;
             self.set_header(ring, pos, &h);
+            self.dead += 1;
         }
         self.reclaim(ring);
+    }
+
+    /// Whether compaction would free memory: tombstones sit behind a live record.
+    pub(crate) fn has_tombstones(&self) -> bool {
+        self.dead > 0
+    }
+
+    /// Squeezes the tombstones out: live records move down, in order, to follow one another from the head.
+    ///
+    /// Needed when a record stays unacknowledged at the head (a slow QoS 2 flow, held acknowledgements) while
+    /// later ones complete. `moved(old, new)` is called for every record that changes place, so that the caller
+    /// can follow positions it keeps; the cursors are kept here.
+    pub(crate) fn compact(&mut self, ring: &mut [u8], mut moved: impl FnMut(usize, usize)) {
+        let cap = ring.len();
+        let mut pos = self.first();
+        let (old_cursor, old_report) = (self.cursor, self.report);
+        let mut fresh = Self::default();
+        let mut write = self.head;
+        let mut wrapped_to: Option<usize> = None;
+        // Positions pointing at a tombstone move on to the next live record.
+        let (mut cursor_pending, mut report_pending) = (false, false);
+        while let Some(p) = pos {
+            let next = self.next(ring, p);
+            let Some(h) = self.header(ring, p) else {
+                break;
+            };
+            let is_cursor = old_cursor == Some(p);
+            let is_report = old_report == Some(p);
+            if h.state == State::Done {
+                cursor_pending |= is_cursor;
+                report_pending |= is_report;
+                pos = next;
+                continue;
+            }
+            let size = h.size();
+            if wrapped_to.is_none() && write + size > cap {
+                wrapped_to = Some(write);
+                write = 0;
+            }
+            if write != p {
+                ring.copy_within(p..p + size, write);
+                moved(p, write);
+            }
+            if fresh.records == 0 {
+                fresh.head = write;
+            }
+            if is_cursor || cursor_pending {
+                fresh.cursor.get_or_insert(write);
+                cursor_pending = false;
+            }
+            if is_report || report_pending {
+                fresh.report.get_or_insert(write);
+                report_pending = false;
+            }
+            fresh.records += 1;
+            write += size;
+            pos = next;
+        }
+        if fresh.records == 0 {
+            *self = Self::default();
+            return;
+        }
+        // Live records now run from the old head up to `wrapped_to` and on from 0, or from the head up to `write`.
+        fresh.tail = write;
+        fresh.wrap_end = wrapped_to;
+        *self = fresh;
     }
 
     fn reclaim(&mut self, ring: &[u8]) {
@@ -220,6 +291,7 @@ impl Outbox {
             }
             self.head += h.size();
             self.records -= 1;
+            self.dead -= 1;
             if self.wrap_end == Some(self.head) {
                 self.head = 0;
                 self.wrap_end = None;
@@ -363,6 +435,67 @@ mod tests {
         o.complete(&mut ring, p3);
         assert!(o.is_empty());
         assert_eq!(o.first(), None);
+    }
+
+    #[test]
+    fn compaction_squeezes_out_tombstones_behind_a_stuck_head_and_keeps_order() {
+        let mut ring = vec![0u8; 100];
+        let mut o = Outbox::default();
+        for t in 1..=5 {
+            assert!(push(&mut o, &mut ring, t, 8)); // 20 bytes each: full
+        }
+        // 1 stays in flight; 2..=4 complete behind it; the cursor waits at 5.
+        let positions: Vec<usize> = {
+            let mut v = vec![o.first().unwrap()];
+            while let Some(n) = o.next(&ring, *v.last().unwrap()) {
+                v.push(n);
+            }
+            v
+        };
+        for &p in &positions[..4] {
+            o.advance_cursor(&ring, p);
+        }
+        for &p in &positions[1..4] {
+            o.complete(&mut ring, p);
+        }
+        assert!(!push(&mut o, &mut ring, 6, 8), "tombstones hold the memory");
+        assert!(o.has_tombstones());
+        let mut moves = Vec::new();
+        o.compact(&mut ring, |from, to| moves.push((from, to)));
+        assert_eq!(moves, [(80, 20)]);
+        assert_eq!(tickets(&o, &ring), [1, 5]);
+        assert_eq!(o.header(&ring, o.cursor().unwrap()).unwrap().ticket, 5);
+        assert!(o.packet(&ring, 20).iter().all(|&b| b == 5));
+        for t in 6..=8 {
+            assert!(push(&mut o, &mut ring, t, 8));
+        }
+        assert_eq!(tickets(&o, &ring), [1, 5, 6, 7, 8]);
+    }
+
+    #[test]
+    fn compaction_of_a_wrapped_ring_keeps_order() {
+        let mut ring = vec![0u8; 100];
+        let mut o = Outbox::default();
+        for t in 1..=4 {
+            assert!(push(&mut o, &mut ring, t, 8));
+        }
+        let p1 = o.first().unwrap();
+        o.complete(&mut ring, p1); // head moves to 20
+        assert!(push(&mut o, &mut ring, 5, 8)); // 80..100
+        assert!(push(&mut o, &mut ring, 6, 8)); // wraps to 0..20
+        assert_eq!(tickets(&o, &ring), [2, 3, 4, 5, 6]);
+        let p3 = o.next(&ring, o.first().unwrap()).unwrap();
+        let p4 = o.next(&ring, p3).unwrap();
+        o.complete(&mut ring, p3);
+        o.complete(&mut ring, p4);
+        o.compact(&mut ring, |_, _| {});
+        assert_eq!(tickets(&o, &ring), [2, 5, 6]);
+        for (pos, t) in [(20, 2u8), (40, 5), (60, 6)] {
+            assert!(o.packet(&ring, pos).iter().all(|&b| b == t), "{t} at {pos}");
+        }
+        assert!(push(&mut o, &mut ring, 7, 8));
+        assert!(push(&mut o, &mut ring, 8, 8)); // wraps again
+        assert_eq!(tickets(&o, &ring), [2, 5, 6, 7, 8]);
     }
 
     #[test]
