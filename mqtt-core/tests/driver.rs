@@ -129,6 +129,15 @@ impl Connect for Connector {
     }
 }
 
+type TestDriver = Driver<'static, Connector, VirtualClock>;
+/// A driver, the broker behind it, the connect attempt counter and the clock.
+type Setup = (
+    TestDriver,
+    Rc<RefCell<FakeBroker>>,
+    Rc<Cell<u32>>,
+    VirtualClock,
+);
+
 /// A text record of an event, for assertions.
 fn describe(event: &Event<'_>) -> String {
     match event {
@@ -150,15 +159,7 @@ fn describe(event: &Event<'_>) -> String {
     }
 }
 
-fn driver(
-    version: ProtocolVersion,
-    fail_first: u32,
-) -> (
-    Driver<'static, Connector, VirtualClock>,
-    Rc<RefCell<FakeBroker>>,
-    Rc<Cell<u32>>,
-    VirtualClock,
-) {
+fn driver(version: ProtocolVersion, fail_first: u32) -> Setup {
     let config = Config {
         version,
         ..Config::new("driver")
@@ -177,11 +178,7 @@ fn driver(
 }
 
 /// Steps until `done` says so (or a step bound is hit), collecting event descriptions.
-fn run_until(
-    driver: &mut Driver<'static, Connector, VirtualClock>,
-    log: &mut Vec<String>,
-    done: impl Fn(&[String]) -> bool,
-) {
+fn run_until(driver: &mut TestDriver, log: &mut Vec<String>, done: impl Fn(&[String]) -> bool) {
     for _ in 0..200 {
         if done(log) {
             return;

@@ -39,8 +39,6 @@ use crate::trace::{PacketReader, Trace};
 
 /// Rounds of draining at one instant before the simulation declares a livelock.
 const MAX_DRIVE_ROUNDS: usize = 100_000;
-/// Consecutive timeouts after which a deadline that does not move is a session bug.
-const MAX_STUCK_TIMEOUTS: usize = 16;
 
 /// The sizes, link and broker of a [`Sim`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,7 +204,10 @@ pub struct Sim {
     trace: Trace,
     readers: [PacketReader; 2],
     print_trace_on_panic: bool,
-    stuck_timeouts: usize,
+    /// The session's deadline as last read, and the virtual time it was first read at.
+    deadline_seen: Option<(Instant, Instant)>,
+    /// When `handle_timeout` was last called.
+    timeout_handled_at: Option<Instant>,
 }
 
 impl fmt::Debug for Sim {
@@ -261,7 +262,8 @@ impl Sim {
             trace,
             readers: Default::default(),
             print_trace_on_panic: sim.print_trace_on_panic,
-            stuck_timeouts: 0,
+            deadline_seen: None,
+            timeout_handled_at: None,
         })
     }
 
@@ -475,9 +477,18 @@ impl Sim {
 
     /// Drains the session and the broker at the current instant, as the driving contract asks, until neither
     /// has anything more to do now. No virtual time passes.
+    ///
+    /// # Panics
+    ///
+    /// If draining never ends at one instant (livelock), or if the session's deadline afterwards is not in the
+    /// future. A deadline at or before now is accepted only when it was read earlier while it was still ahead
+    /// and `handle_timeout` has not been called since the clock reached it (the clock stopped at it for a link
+    /// delivery at the same instant, which goes first); every deadline the session sets, and whatever it
+    /// returns after `handle_timeout(now)`, must be later than now.
     pub fn drive(&mut self) {
         for _ in 0..MAX_DRIVE_ROUNDS {
             if !self.drive_once() {
+                self.check_deadline();
                 return;
             }
         }
@@ -510,8 +521,8 @@ impl Sim {
     ///
     /// # Panics
     ///
-    /// If the session's deadline stays at or before now after `handle_timeout` again and again (a session bug
-    /// that would loop forever), or if draining never ends at one instant.
+    /// As [`drive`](Self::drive): if the session's deadline is not in the future after `handle_timeout` (a
+    /// session bug that would loop forever) or after any other input, or if draining never ends at one instant.
     pub fn step(&mut self) -> bool {
         self.drive();
         let Some(at) = self.next_event_at() else {
@@ -519,7 +530,6 @@ impl Sim {
         };
         let now = self.clock.advance_to(at);
         if self.link.next_event_at().is_some_and(|t| t <= now) {
-            self.stuck_timeouts = 0;
             if let Some(event) = self.link.poll(now) {
                 self.on_link_event(event);
             }
@@ -530,19 +540,7 @@ impl Sim {
                 format!("session: handle_timeout (deadline {deadline:?})"),
             );
             self.session.handle_timeout(now);
-            self.drive();
-            if self.session.poll_timeout().is_some_and(|t| t <= now) {
-                self.stuck_timeouts += 1;
-                if self.stuck_timeouts >= MAX_STUCK_TIMEOUTS {
-                    self.fail(format!(
-                        "session bug: poll_timeout() is still {:?} after handle_timeout({now:?}), {} times in a row",
-                        self.session.poll_timeout(),
-                        self.stuck_timeouts
-                    ));
-                }
-            } else {
-                self.stuck_timeouts = 0;
-            }
+            self.timeout_handled_at = Some(now);
         }
         self.drive();
         true
@@ -596,6 +594,33 @@ impl Sim {
     }
 
     // ----- internals -----
+
+    /// The session's deadline after a drive must lie in the future; see [`drive`](Self::drive).
+    fn check_deadline(&mut self) {
+        let now = self.clock.now();
+        let deadline = self.session.poll_timeout();
+        if let Some(at) = deadline
+            && at <= now
+        {
+            let set_while_ahead = self
+                .deadline_seen
+                .is_some_and(|(seen, read_at)| seen == at && read_at < at);
+            let handled = self.timeout_handled_at.is_some_and(|t| t >= at);
+            if handled {
+                self.fail(format!(
+                    "session bug: poll_timeout() is {at:?} after handle_timeout({now:?}): a deadline not in the future"
+                ));
+            }
+            if !set_while_ahead {
+                self.fail(format!(
+                    "session bug: poll_timeout() is {at:?} at {now:?}: a new deadline not in the future"
+                ));
+            }
+        }
+        if self.deadline_seen.map(|(seen, _)| seen) != deadline {
+            self.deadline_seen = deadline.map(|at| (at, now));
+        }
+    }
 
     fn drive_once(&mut self) -> bool {
         let now = self.clock.now();
