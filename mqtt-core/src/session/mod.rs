@@ -145,6 +145,8 @@ struct PendingAck {
 }
 
 const ACKS: usize = 32;
+/// Bytes of a broker's Reason String the session keeps.
+const REASON_STRING_MAX: usize = 128;
 const EVENTS: usize = 32;
 
 /// A fixed-capacity FIFO.
@@ -265,6 +267,9 @@ pub struct Session<'b> {
     partial: Option<Partial>,
     last_sent: Instant,
     error: Option<ProtocolError>,
+    /// The latest 5.0 Reason String from the broker, cut to fit.
+    reason_string: [u8; REASON_STRING_MAX],
+    reason_string_len: usize,
     stats: Stats,
 }
 
@@ -329,6 +334,8 @@ impl<'b> Session<'b> {
             partial: None,
             last_sent: Instant::ZERO,
             error: None,
+            reason_string: [0; REASON_STRING_MAX],
+            reason_string_len: 0,
             stats: Stats::default(),
         })
     }
@@ -392,6 +399,30 @@ impl<'b> Session<'b> {
     /// The protocol error that closed the last connection, until the next successful connection.
     pub fn error(&self) -> Option<ProtocolError> {
         self.error
+    }
+
+    /// The latest Reason String a 5.0 broker sent with a failure (CONNACK refusal, DISCONNECT, or a refused
+    /// PUBLISH), cut at a character boundary to 128 bytes. Kept until the next one.
+    pub fn last_reason_string(&self) -> Option<&str> {
+        let bytes = self.reason_string.get(..self.reason_string_len)?;
+        core::str::from_utf8(bytes).ok().filter(|s| !s.is_empty())
+    }
+
+    fn keep_reason_string(&mut self, reason: Option<&str>) {
+        let Some(reason) = reason else {
+            return;
+        };
+        let mut len = reason.len().min(REASON_STRING_MAX);
+        while !reason.is_char_boundary(len) {
+            len -= 1;
+        }
+        if let (Some(dst), Some(src)) = (
+            self.reason_string.get_mut(..len),
+            reason.as_bytes().get(..len),
+        ) {
+            dst.copy_from_slice(src);
+            self.reason_string_len = len;
+        }
     }
 
     /// The keep alive in force (the broker may have overridden the configured one).

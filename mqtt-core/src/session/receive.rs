@@ -176,7 +176,10 @@ impl<'b> Session<'b> {
                     self.set_timer(Timer::Ping, None);
                     Step::Continue
                 }
-                Packet::Disconnect(d) => Step::ServerDisconnect(d.reason),
+                Packet::Disconnect(d) => {
+                    self.keep_reason_string(d.properties.reason_string);
+                    Step::ServerDisconnect(d.reason)
+                }
                 other => Step::Error(ProtocolError::UnexpectedPacket(other.packet_type())),
             }
         };
@@ -185,6 +188,9 @@ impl<'b> Session<'b> {
 
     fn connack(&mut self, connack: &ConnAck<'_>) -> Step {
         let refusal = ConnectRefusal::from_code(self.version, connack.reason);
+        if refusal.is_some() {
+            self.keep_reason_string(connack.properties.reason_string);
+        }
         if refusal.is_none() {
             let p = &connack.properties;
             self.server.receive_maximum = p.receive_maximum.map_or(u16::MAX, |r| r.get());
@@ -401,6 +407,9 @@ impl<'b> Session<'b> {
     }
 
     fn puback(&mut self, ack: &Ack<'_>) -> Step {
+        if ack.reason.is_failure() {
+            self.keep_reason_string(ack.properties.reason_string);
+        }
         let ring = self.store.ring_mut();
         match self.outbox.find(ring, ack.packet_id) {
             Some((pos, h)) if h.state == Out::Sent && h.qos == QoS::AtLeastOnce => {
@@ -414,6 +423,9 @@ impl<'b> Session<'b> {
     }
 
     fn pubrec(&mut self, ack: &Ack<'_>) -> Step {
+        if ack.reason.is_failure() {
+            self.keep_reason_string(ack.properties.reason_string);
+        }
         let ring = self.store.ring_mut();
         match self.outbox.find(ring, ack.packet_id) {
             Some((pos, h))

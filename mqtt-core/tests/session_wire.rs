@@ -1,0 +1,369 @@
+//! A hand-driven exchange with the session: the broker side is written out packet by packet.
+
+use mqtt_core::codec::{
+    self, Ack, ConnAck, Packet, PacketId, ProtocolVersion, Publish, QoS, SubAck, Subscription,
+};
+use mqtt_core::session::Event;
+use mqtt_core::{Buffers, Config, Instant, Session, TransportAction};
+
+fn encode(p: Packet<'_>, v: ProtocolVersion) -> Vec<u8> {
+    let mut buf = vec![0; p.encoded_len(v)];
+    p.encode(v, &mut buf).unwrap();
+    buf
+}
+
+fn sent(session: &mut Session<'_>, now: Instant) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Some(n) = session.poll_transmit(now, &mut buf) {
+        out.extend_from_slice(&buf[..n]);
+    }
+    out
+}
+
+fn packets(bytes: &[u8], v: ProtocolVersion) -> Vec<String> {
+    let mut rest = bytes;
+    let mut out = Vec::new();
+    while let Some((p, used)) = codec::decode(rest, v, u32::MAX).unwrap() {
+        out.push(format!("{p:?}"));
+        rest = &rest[used..];
+    }
+    out
+}
+
+#[test]
+fn connect_subscribe_publish_and_receive_by_hand() {
+    for v in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let (mut rx, mut store, mut subs) = ([0u8; 2048], [0u8; 4096], [0u8; 512]);
+        let config = Config {
+            version: v,
+            ..Config::new("smoke")
+        };
+        let buffers = Buffers {
+            rx: (&mut rx).into(),
+            store: (&mut store).into(),
+            subscriptions: (&mut subs).into(),
+        };
+        let mut s = Session::new(&config, buffers).unwrap();
+        let t = Instant::from_millis(1000);
+        s.connect(t);
+        assert_eq!(s.poll_transport(), Some(TransportAction::Open));
+        s.handle_transport_up(t);
+        let connect = sent(&mut s, t);
+        assert!(packets(&connect, v)[0].starts_with("Connect("), "{v}");
+
+        let connack = encode(Packet::ConnAck(ConnAck::default()), v);
+        assert_eq!(s.handle_bytes(&connack, t), connack.len());
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Connected {
+                session_present: false
+            })
+        );
+        assert!(s.is_connected());
+
+        let ticket = s
+            .subscribe(&[Subscription::new("a/+", QoS::AtLeastOnce)], t)
+            .unwrap();
+        let subscribe = sent(&mut s, t);
+        let (Packet::Subscribe(sub), _) = codec::decode(&subscribe, v, u32::MAX).unwrap().unwrap()
+        else {
+            panic!("expected SUBSCRIBE")
+        };
+        let granted = [codec::ReasonCode::GRANTED_QOS_1];
+        let suback = encode(
+            Packet::SubAck(SubAck {
+                packet_id: sub.packet_id,
+                properties: Default::default(),
+                reasons: codec::List::new(&granted),
+            }),
+            v,
+        );
+        s.handle_bytes(&suback, t);
+        match s.poll_event() {
+            Some(Event::Subscribed {
+                ticket: t2,
+                reasons,
+            }) => {
+                assert_eq!(t2, ticket);
+                assert_eq!(reasons.iter().collect::<Vec<_>>(), granted);
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let message = Publish {
+            qos: QoS::AtLeastOnce,
+            topic: "a/b",
+            payload: b"hello",
+            ..Default::default()
+        };
+        let ticket = s.publish(&message, t).unwrap();
+        let out = sent(&mut s, t);
+        let (Packet::Publish(p), _) = codec::decode(&out, v, u32::MAX).unwrap().unwrap() else {
+            panic!("expected PUBLISH")
+        };
+        assert_eq!(
+            (p.topic, p.payload, p.qos, p.dup),
+            ("a/b", &b"hello"[..], QoS::AtLeastOnce, false)
+        );
+        assert_eq!(s.inflight(), 1);
+        let puback = encode(Packet::PubAck(Ack::new(p.packet_id.unwrap())), v);
+        s.handle_bytes(&puback, t);
+        assert_eq!(s.poll_event(), Some(Event::Published { ticket }));
+        assert_eq!(s.inflight(), 0);
+
+        // The broker forwards it back at QoS 1 with its own id.
+        let back = encode(
+            Packet::Publish(Publish {
+                packet_id: PacketId::new(77),
+                ..message
+            }),
+            v,
+        );
+        s.handle_bytes(&back, t);
+        match s.poll_event() {
+            Some(Event::Message(m)) => assert_eq!((m.topic, m.payload), ("a/b", &b"hello"[..])),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.poll_event(), None);
+        let ack = sent(&mut s, t);
+        assert_eq!(
+            ack,
+            encode(Packet::PubAck(Ack::new(PacketId::new(77).unwrap())), v)
+        );
+
+        // Keep alive: nothing sent for 60 s -> PINGREQ.
+        assert_eq!(
+            s.poll_timeout(),
+            Some(t + core::time::Duration::from_secs(60))
+        );
+        let later = Instant::from_millis(61_000);
+        s.handle_timeout(later);
+        assert_eq!(sent(&mut s, later), [0xc0, 0x00]);
+        // No PINGRESP within 10 s -> connection lost, reconnect in 1 s.
+        let timeout = s.poll_timeout().unwrap();
+        assert_eq!(timeout, later + core::time::Duration::from_secs(10));
+        s.handle_timeout(timeout);
+        assert_eq!(s.poll_transport(), Some(TransportAction::Close));
+        assert!(matches!(s.poll_event(), Some(Event::ConnectionLost { .. })));
+        assert!(matches!(
+            s.poll_event(),
+            Some(Event::Reconnecting { attempt: 1, .. })
+        ));
+        assert_eq!(
+            s.poll_timeout(),
+            Some(timeout + core::time::Duration::from_secs(1))
+        );
+    }
+}
+
+/// A 5.0 session connected by hand, and its buffers.
+struct Wire {
+    session: Session<'static>,
+    now: Instant,
+}
+
+impl Wire {
+    fn connected(config: Config<'_>) -> Self {
+        let buffers = Buffers {
+            rx: Box::leak(Box::new([0u8; 2048])).into(),
+            store: Box::leak(Box::new([0u8; 4096])).into(),
+            subscriptions: Box::leak(Box::new([0u8; 512])).into(),
+        };
+        let mut session = Session::new(&config, buffers).unwrap();
+        let now = Instant::from_millis(5);
+        session.connect(now);
+        let _ = session.poll_transport();
+        session.handle_transport_up(now);
+        sent(&mut session, now);
+        let connack = encode(Packet::ConnAck(ConnAck::default()), config.version);
+        session.handle_bytes(&connack, now);
+        assert!(matches!(
+            session.poll_event(),
+            Some(Event::Connected { .. })
+        ));
+        Self { session, now }
+    }
+
+    fn receive(&mut self, packet: Packet<'_>) {
+        let bytes = encode(packet, self.session.version());
+        assert_eq!(self.session.handle_bytes(&bytes, self.now), bytes.len());
+    }
+
+    fn sent(&mut self) -> Vec<u8> {
+        sent(&mut self.session, self.now)
+    }
+}
+
+#[test]
+fn publish_properties_pass_through_in_both_directions() {
+    let mut wire = Wire::connected(Config::new("props"));
+    let user = [
+        codec::UserProperty {
+            name: "unit",
+            value: "celsius",
+        },
+        codec::UserProperty {
+            name: "unit",
+            value: "again",
+        },
+    ];
+    let properties = codec::PublishProperties {
+        payload_format_indicator: Some(true),
+        message_expiry_interval: Some(60),
+        response_topic: Some("reply/here"),
+        correlation_data: Some(b"req-7"),
+        content_type: Some("text/plain"),
+        user_properties: codec::List::new(&user),
+        ..Default::default()
+    };
+    let message = Publish {
+        qos: QoS::AtLeastOnce,
+        topic: "p/out",
+        payload: b"21.5",
+        properties,
+        ..Default::default()
+    };
+    wire.session.publish(&message, wire.now).unwrap();
+    let out = wire.sent();
+    let (Packet::Publish(p), _) = codec::decode(&out, ProtocolVersion::V5, u32::MAX)
+        .unwrap()
+        .unwrap()
+    else {
+        panic!("expected PUBLISH")
+    };
+    assert_eq!(p.properties, properties);
+
+    let incoming = Publish {
+        topic: "p/in",
+        payload: b"x",
+        properties,
+        ..Default::default()
+    };
+    wire.receive(Packet::Publish(incoming));
+    match wire.session.poll_event() {
+        Some(Event::Message(m)) => {
+            assert_eq!(m.properties, properties);
+            assert_eq!(
+                m.properties.user_properties.iter().collect::<Vec<_>>(),
+                user
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn reason_strings_from_the_broker_are_kept() {
+    let mut wire = Wire::connected(Config::new("reasons"));
+    let ticket = wire
+        .session
+        .publish(
+            &Publish {
+                qos: QoS::AtLeastOnce,
+                topic: "r",
+                payload: b"",
+                ..Default::default()
+            },
+            wire.now,
+        )
+        .unwrap();
+    let out = wire.sent();
+    let (Packet::Publish(p), _) = codec::decode(&out, ProtocolVersion::V5, u32::MAX)
+        .unwrap()
+        .unwrap()
+    else {
+        panic!("expected PUBLISH")
+    };
+    wire.receive(Packet::PubAck(Ack {
+        packet_id: p.packet_id.unwrap(),
+        reason: codec::ReasonCode::NOT_AUTHORIZED,
+        properties: codec::AckProperties {
+            reason_string: Some("no publishing to r"),
+            ..Default::default()
+        },
+    }));
+    assert_eq!(
+        wire.session.poll_event(),
+        Some(Event::PublishFailed {
+            ticket,
+            reason: mqtt_core::session::PublishFailure::Rejected(codec::ReasonCode::NOT_AUTHORIZED)
+        })
+    );
+    assert_eq!(
+        wire.session.last_reason_string(),
+        Some("no publishing to r")
+    );
+
+    let long = "é".repeat(100); // 200 bytes: cut to 128 at a character boundary
+    wire.receive(Packet::Disconnect(codec::Disconnect {
+        reason: codec::ReasonCode::SERVER_SHUTTING_DOWN,
+        properties: codec::DisconnectProperties {
+            reason_string: Some(&long),
+            ..Default::default()
+        },
+    }));
+    assert_eq!(
+        wire.session.poll_event(),
+        Some(Event::ConnectionLost {
+            reason: mqtt_core::session::Disconnection::ServerDisconnect(
+                codec::ReasonCode::SERVER_SHUTTING_DOWN
+            )
+        })
+    );
+    assert_eq!(
+        wire.session.last_reason_string(),
+        Some("é".repeat(64).as_str())
+    );
+}
+
+#[test]
+fn a_message_above_the_granted_qos_is_a_protocol_error() {
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let mut wire = Wire::connected(Config {
+            version,
+            ..Config::new("granted")
+        });
+        wire.session
+            .subscribe(&[Subscription::new("g/#", QoS::ExactlyOnce)], wire.now)
+            .unwrap();
+        let out = wire.sent();
+        let (Packet::Subscribe(sub), _) = codec::decode(&out, version, u32::MAX).unwrap().unwrap()
+        else {
+            panic!("expected SUBSCRIBE")
+        };
+        // The broker grants only QoS 0...
+        let granted = [codec::ReasonCode::GRANTED_QOS_0];
+        wire.receive(Packet::SubAck(SubAck {
+            packet_id: sub.packet_id,
+            properties: Default::default(),
+            reasons: codec::List::new(&granted),
+        }));
+        assert!(matches!(
+            wire.session.poll_event(),
+            Some(Event::Subscribed { .. })
+        ));
+        // ...then sends QoS 1 on it.
+        wire.receive(Packet::Publish(Publish {
+            qos: QoS::AtLeastOnce,
+            packet_id: PacketId::new(3),
+            topic: "g/x",
+            payload: b"too high",
+            ..Default::default()
+        }));
+        assert!(
+            matches!(
+                wire.session.poll_event(),
+                Some(Event::ConnectionLost { .. })
+            ),
+            "{version}"
+        );
+        assert_eq!(
+            wire.session.error(),
+            Some(mqtt_core::ProtocolError::QoSAboveGranted {
+                received: 1,
+                granted: 0
+            })
+        );
+    }
+}
