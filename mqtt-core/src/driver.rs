@@ -6,7 +6,7 @@
 //! for one input: bytes from the broker or the session's next deadline. Application commands go straight to the
 //! session through [`Driver::session_mut`] between steps.
 //!
-//! ```ignore
+//! ```text
 //! loop {
 //!     select! {
 //!         _ = driver.step(&mut |event| handle(event)) => {}
