@@ -42,3 +42,62 @@ pub trait Clock {
     /// Must be cancel-safe: the driver drops it whenever I/O happens first.
     fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()>;
 }
+
+/// Failover across several brokers: each attempt uses one connector of the list, moving on to the next after a
+/// failure and staying with one that worked. The reconnect policy spaces the attempts.
+///
+/// `list` is anything that is a mutable slice of connectors: an array on a device, a `Vec` on a server. An empty
+/// list is refused by [`Failover::new`].
+#[derive(Debug)]
+pub struct Failover<S, C> {
+    list: S,
+    current: usize,
+    _connector: core::marker::PhantomData<fn() -> C>,
+}
+
+impl<S: AsMut<[C]>, C: Connect> Failover<S, C> {
+    /// Failover over `list`, starting with its first connector; `None` if the list is empty.
+    pub fn new(mut list: S) -> Option<Self> {
+        (!list.as_mut().is_empty()).then_some(Self {
+            list,
+            current: 0,
+            _connector: core::marker::PhantomData,
+        })
+    }
+
+    /// The index of the connector the next attempt uses.
+    pub fn current(&self) -> usize {
+        self.current
+    }
+}
+
+impl<S: AsMut<[C]>, C: Connect> Connect for Failover<S, C> {
+    type Io = C::Io;
+    type Error = FailoverError<C::Error>;
+
+    async fn connect(&mut self) -> Result<C::Io, Self::Error> {
+        let list = self.list.as_mut();
+        let len = list.len();
+        let index = self.current % len.max(1);
+        let connector = list.get_mut(index).ok_or(FailoverError::NoBroker)?;
+        let result = connector.connect().await;
+        if result.is_err() {
+            self.current = (index + 1) % len;
+        }
+        result.map_err(|error| FailoverError::Connect { index, error })
+    }
+}
+
+/// Why a [`Failover`] attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailoverError<E> {
+    /// The connector at `index` failed.
+    Connect {
+        /// Which broker of the list.
+        index: usize,
+        /// Its error.
+        error: E,
+    },
+    /// The list of connectors is empty.
+    NoBroker,
+}

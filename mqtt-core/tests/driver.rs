@@ -347,3 +347,56 @@ fn the_step_future_is_send_when_io_and_clock_are() {
     let step = driver.step(&mut on_event);
     assert_send(&step);
 }
+
+#[test]
+fn failover_moves_to_the_next_broker_after_a_failure_and_stays_on_a_working_one() {
+    use mqtt_core::io::{Failover, FailoverError};
+    let config = Config::new("failover");
+    let session = Session::new(&config, Buffers::owned(4096, 16384, 1024)).unwrap();
+    let broker = Rc::new(RefCell::new(FakeBroker::new(BrokerConfig::default())));
+    let down = Rc::new(Cell::new(0));
+    let up = Rc::new(Cell::new(0));
+    let list = vec![
+        Connector {
+            broker: broker.clone(),
+            fail_first: u32::MAX,
+            attempts: down.clone(),
+        },
+        Connector {
+            broker: broker.clone(),
+            fail_first: 0,
+            attempts: up.clone(),
+        },
+    ];
+    let failover = Failover::new(list).expect("two brokers");
+    let clock = VirtualClock(Rc::new(Cell::new(Instant::from_millis(1))));
+    let mut driver = Driver::new(session, failover, clock, Buf::owned(512));
+    let mut log = Vec::new();
+    let now = driver.now();
+    driver.session_mut().connect(now);
+    for _ in 0..20 {
+        block_on(driver.step(&mut |e| log.push(describe(&e)))).expect("stuck");
+        if log.iter().any(|e| e.starts_with("connected")) {
+            break;
+        }
+    }
+    assert_eq!((down.get(), up.get()), (1, 1), "{log:?}");
+    assert!(matches!(
+        driver.last_error(),
+        Some(DriverError::Connect(FailoverError::Connect {
+            index: 0,
+            error: "connection refused"
+        }))
+    ));
+    // The connection breaks: the next attempt stays with the broker that worked.
+    broker.borrow_mut().close_connection();
+    for _ in 0..20 {
+        block_on(driver.step(&mut |e| log.push(describe(&e)))).expect("stuck");
+        if log.iter().filter(|e| e.starts_with("connected")).count() == 2 {
+            break;
+        }
+    }
+    assert_eq!((down.get(), up.get()), (1, 2));
+    let empty: Vec<Connector> = Vec::new();
+    assert!(Failover::new(empty).is_none());
+}

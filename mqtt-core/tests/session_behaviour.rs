@@ -651,3 +651,46 @@ fn a_broker_protocol_error_closes_with_a_typed_error_then_reconnects() {
         );
     }
 }
+
+#[test]
+fn statistics_count_connections_bytes_and_messages() {
+    let mut sim = connected(&persistent(ProtocolVersion::V5), SimConfig::default());
+    let connected_at = sim.session().stats().first_connected_at.expect("connected");
+    sim.subscribe("stats/#", QoS::AtLeastOnce).unwrap();
+    sim.run_until_idle();
+    for i in 0..5u8 {
+        sim.publish("stats/x", &[i], QoS::AtLeastOnce).unwrap();
+    }
+    sim.run_until_idle();
+    let stats = sim.session().stats();
+    assert_eq!(stats.messages_sent, 5);
+    assert_eq!(
+        stats.messages_received, 5,
+        "own messages come back through the subscription"
+    );
+    assert_eq!(
+        stats.bytes_sent,
+        sim.link().bytes_delivered(Direction::ClientToBroker)
+    );
+    assert_eq!(
+        stats.bytes_received,
+        sim.link().bytes_delivered(Direction::BrokerToClient)
+    );
+    assert_eq!(
+        (stats.disconnections, stats.last_disconnected_at),
+        (0, None)
+    );
+
+    sim.cut_link();
+    let cut_at = sim.now();
+    assert!(sim.run_until(|s| s.session().is_connected(), secs(5)));
+    let stats = sim.session().stats();
+    assert_eq!(stats.disconnections, 1);
+    assert_eq!(stats.first_connected_at, Some(connected_at));
+    assert!(
+        stats
+            .last_disconnected_at
+            .is_some_and(|t| t >= cut_at && t < cut_at + secs(1))
+    );
+    assert!(stats.last_connected_at.is_some_and(|t| t > cut_at));
+}

@@ -367,3 +367,101 @@ fn a_message_above_the_granted_qos_is_a_protocol_error() {
         );
     }
 }
+
+#[test]
+fn a_subscription_identifier_goes_out_with_its_request_only() {
+    let mut wire = Wire::connected(Config::new("ids"));
+    let id = codec::SubscriptionId::new(42).unwrap();
+    wire.session
+        .subscribe_with_id(
+            &[Subscription::new("with/#", QoS::AtLeastOnce)],
+            id,
+            wire.now,
+        )
+        .unwrap();
+    wire.session
+        .subscribe(
+            &[Subscription::new("without/#", QoS::AtLeastOnce)],
+            wire.now,
+        )
+        .unwrap();
+    let out = wire.sent();
+    let (Packet::Subscribe(first), used) = codec::decode(&out, ProtocolVersion::V5, u32::MAX)
+        .unwrap()
+        .unwrap()
+    else {
+        panic!("expected SUBSCRIBE")
+    };
+    assert_eq!(first.properties.subscription_identifier, Some(id));
+    assert_eq!(
+        first.filters.iter().map(|s| s.filter).collect::<Vec<_>>(),
+        ["with/#"]
+    );
+    let (Packet::Subscribe(second), _) = codec::decode(&out[used..], ProtocolVersion::V5, u32::MAX)
+        .unwrap()
+        .unwrap()
+    else {
+        panic!("expected a second SUBSCRIBE")
+    };
+    assert_eq!(second.properties.subscription_identifier, None);
+
+    let mut v311 = Wire::connected(Config {
+        version: ProtocolVersion::V311,
+        ..Config::new("ids")
+    });
+    assert!(matches!(
+        v311.session
+            .subscribe_with_id(&[Subscription::new("a", QoS::AtMostOnce)], id, v311.now),
+        Err(mqtt_core::SubscribeError::InvalidOptions(_))
+    ));
+}
+
+#[test]
+fn no_connack_within_the_connect_timeout_fails_the_attempt_and_schedules_the_next() {
+    let config = Config {
+        connect_timeout: core::time::Duration::from_secs(10),
+        ..Config::new("timeout")
+    };
+    let buffers = Buffers {
+        rx: Box::leak(Box::new([0u8; 256])).into(),
+        store: Box::leak(Box::new([0u8; 1024])).into(),
+        subscriptions: Box::leak(Box::new([0u8; 128])).into(),
+    };
+    let mut s = Session::new(&config, buffers).unwrap();
+    let t0 = Instant::from_millis(100);
+    s.connect(t0);
+    assert_eq!(s.poll_transport(), Some(TransportAction::Open));
+    s.handle_transport_up(t0);
+    assert!(!sent(&mut s, t0).is_empty());
+    // The broker stays silent.
+    let deadline = s.poll_timeout().unwrap();
+    assert_eq!(deadline, t0 + core::time::Duration::from_secs(10));
+    s.handle_timeout(deadline);
+    assert_eq!(s.poll_transport(), Some(TransportAction::Close));
+    assert_eq!(
+        s.poll_event(),
+        Some(Event::ConnectFailed {
+            reason: mqtt_core::session::Disconnection::ConnectTimeout
+        })
+    );
+    assert!(matches!(
+        s.poll_event(),
+        Some(Event::Reconnecting { attempt: 1, .. })
+    ));
+    assert_eq!(
+        s.poll_timeout(),
+        Some(deadline + core::time::Duration::from_secs(1))
+    );
+    // A transport that never opens times out the same way.
+    s.handle_timeout(deadline + core::time::Duration::from_secs(1));
+    assert_eq!(s.poll_transport(), Some(TransportAction::Open));
+    let opened_at = deadline + core::time::Duration::from_secs(1);
+    s.handle_timeout(opened_at + core::time::Duration::from_secs(10));
+    assert_eq!(s.poll_transport(), Some(TransportAction::Close));
+    assert_eq!(
+        s.poll_event(),
+        Some(Event::ConnectFailed {
+            reason: mqtt_core::session::Disconnection::ConnectTimeout
+        })
+    );
+}

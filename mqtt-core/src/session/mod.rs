@@ -122,6 +122,7 @@ struct ServerLimits {
     topic_alias_maximum: u16,
     max_qos: QoS,
     retain_available: bool,
+    subscription_ids_available: bool,
 }
 
 impl Default for ServerLimits {
@@ -132,6 +133,7 @@ impl Default for ServerLimits {
             topic_alias_maximum: 0,
             max_qos: QoS::ExactlyOnce,
             retain_available: true,
+            subscription_ids_available: true,
         }
     }
 }
@@ -576,6 +578,41 @@ impl<'b> Session<'b> {
         subscriptions: &[Subscription<'_>],
         now: Instant,
     ) -> Result<Ticket, SubscribeError> {
+        self.subscribe_request(subscriptions, None, now)
+    }
+
+    /// Like [`subscribe`](Self::subscribe), with a 5.0 Subscription Identifier: every message these subscriptions
+    /// match carries it in `properties.subscription_identifiers`.
+    ///
+    /// # Errors
+    ///
+    /// As `subscribe`, and [`SubscribeError::InvalidOptions`] on a 3.1.1 session or when the broker said it does
+    /// not support subscription identifiers.
+    pub fn subscribe_with_id(
+        &mut self,
+        subscriptions: &[Subscription<'_>],
+        id: codec::SubscriptionId,
+        now: Instant,
+    ) -> Result<Ticket, SubscribeError> {
+        if self.version == ProtocolVersion::V311 {
+            return Err(SubscribeError::InvalidOptions(
+                "subscription identifiers need MQTT 5.0",
+            ));
+        }
+        if !self.server.subscription_ids_available {
+            return Err(SubscribeError::InvalidOptions(
+                "the broker does not support subscription identifiers",
+            ));
+        }
+        self.subscribe_request(subscriptions, Some(id), now)
+    }
+
+    fn subscribe_request(
+        &mut self,
+        subscriptions: &[Subscription<'_>],
+        id: Option<codec::SubscriptionId>,
+        now: Instant,
+    ) -> Result<Ticket, SubscribeError> {
         self.now = now;
         if matches!(
             self.state,
@@ -609,7 +646,10 @@ impl<'b> Session<'b> {
         }
         let request = codec::Packet::Subscribe(codec::Subscribe {
             packet_id: PacketId::MIN,
-            properties: codec::SubscribeProperties::default(),
+            properties: codec::SubscribeProperties {
+                subscription_identifier: id,
+                ..Default::default()
+            },
             filters: List::new(subscriptions),
         });
         if subscriptions.len() > usize::from(u16::MAX)
@@ -642,6 +682,7 @@ impl<'b> Session<'b> {
                 s.options,
                 subscriptions::State::SubscribeQueued,
                 ticket.0,
+                id.map_or(0, codec::SubscriptionId::get),
             );
             debug_assert!(pushed, "space was checked");
         }
@@ -712,6 +753,7 @@ impl<'b> Session<'b> {
                 options,
                 subscriptions::State::UnsubscribeQueued,
                 ticket.0,
+                0,
             );
             debug_assert!(pushed, "space was checked");
         }

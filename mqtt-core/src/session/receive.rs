@@ -198,6 +198,8 @@ impl<'b> Session<'b> {
             self.server.topic_alias_maximum = p.topic_alias_maximum.unwrap_or(0);
             self.server.max_qos = p.maximum_qos.unwrap_or(QoS::ExactlyOnce);
             self.server.retain_available = p.retain_available.unwrap_or(true);
+            self.server.subscription_ids_available =
+                p.subscription_identifiers_available.unwrap_or(true);
             self.keep_alive = match p.server_keep_alive {
                 Some(secs) => core::time::Duration::from_secs(u64::from(secs)),
                 None => self.settings.keep_alive,

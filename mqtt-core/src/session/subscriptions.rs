@@ -1,12 +1,12 @@
 //! The subscription table: the subscriptions the session re-establishes when a broker has lost its session, and
 //! the SUBSCRIBE and UNSUBSCRIBE requests still waiting to be sent or acknowledged.
 //!
-//! One entry per topic filter, packed in caller memory: an 11-byte header, then the filter. A request is the run of
+//! One entry per topic filter, packed in caller memory: a 15-byte header, then the filter. A request is the run of
 //! entries sharing a ticket. Removing an entry moves the ones after it down.
 
 use crate::codec::{PacketId, QoS, ReasonCode, SubscriptionOptions};
 
-const HEADER: usize = 11;
+const HEADER: usize = 15;
 
 /// Where an entry is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,8 @@ pub(crate) struct Entry {
     pub(crate) granted: ReasonCode,
     pub(crate) ticket: u32,
     pub(crate) packet_id: Option<PacketId>,
+    /// The 5.0 Subscription Identifier of the request (0: none).
+    pub(crate) subscription_id: u32,
     filter_len: usize,
 }
 
@@ -64,6 +66,7 @@ impl Entry {
             granted: ReasonCode(h[4]),
             ticket: u32::from_le_bytes([h[5], h[6], h[7], h[8]]),
             packet_id: PacketId::new(u16::from_le_bytes([h[9], h[10]])),
+            subscription_id: u32::from_le_bytes([h[11], h[12], h[13], h[14]]),
             filter_len: total.checked_sub(HEADER)?,
         })
     }
@@ -79,6 +82,7 @@ impl Entry {
         h[4] = self.granted.0;
         h[5..9].copy_from_slice(&self.ticket.to_le_bytes());
         h[9..11].copy_from_slice(&self.packet_id.map_or(0, PacketId::get).to_le_bytes());
+        h[11..15].copy_from_slice(&self.subscription_id.to_le_bytes());
     }
 
     fn size(&self) -> usize {
@@ -106,6 +110,7 @@ impl Subscriptions {
         options: SubscriptionOptions,
         state: State,
         ticket: u32,
+        subscription_id: u32,
     ) -> bool {
         let size = HEADER + filter.len();
         if size > usize::from(u16::MAX) {
@@ -122,6 +127,7 @@ impl Subscriptions {
             granted: ReasonCode(options.qos as u8),
             ticket,
             packet_id: None,
+            subscription_id,
             filter_len: filter.len(),
         }
         .write(header);
@@ -200,8 +206,6 @@ impl Subscriptions {
             let Some((mut entry, filter)) = self.get(buf, pos) else {
                 return;
             };
-            let mut scratch = [0u8; 0];
-            let _ = &mut scratch;
             if f(&mut entry, filter) {
                 let size = entry.size();
                 self.set(buf, pos, &entry);

@@ -332,15 +332,15 @@ impl<'b> Session<'b> {
         self.next_request().is_some()
     }
 
-    /// The first queued request: its ticket and kind.
-    fn next_request(&self) -> Option<(u32, Sub)> {
+    /// The first queued request: its ticket, kind and subscription identifier.
+    fn next_request(&self) -> Option<(u32, Sub, u32)> {
         let buf = &self.subscriptions_buf;
         let mut pos = self.subscriptions.first();
         while let Some(p) = pos {
             if let Some((e, _)) = self.subscriptions.get(buf, p)
                 && matches!(e.state, Sub::SubscribeQueued | Sub::UnsubscribeQueued)
             {
-                return Some((e.ticket, e.state));
+                return Some((e.ticket, e.state, e.subscription_id));
             }
             pos = self.subscriptions.next(buf, p);
         }
@@ -349,7 +349,7 @@ impl<'b> Session<'b> {
 
     /// Sends the next SUBSCRIBE or UNSUBSCRIBE request, built from the subscription table.
     fn transmit_request(&mut self, buf: &mut [u8], fresh: bool) -> usize {
-        let Some((ticket, queued)) = self.next_request() else {
+        let Some((ticket, queued, subscription_id)) = self.next_request() else {
             return 0;
         };
         let Some(packet_id) = self.allocate_packet_id() else {
@@ -360,6 +360,7 @@ impl<'b> Session<'b> {
             buf: &self.subscriptions_buf,
             ticket,
             queued,
+            subscription_id,
             packet_id,
         };
         let packet = if queued == Sub::SubscribeQueued {
@@ -376,7 +377,10 @@ impl<'b> Session<'b> {
             Ok(n) => {
                 self.subscriptions
                     .retain(&mut self.subscriptions_buf, |entry, _| {
-                        if entry.ticket == ticket && entry.state == queued {
+                        if entry.ticket == ticket
+                            && entry.state == queued
+                            && entry.subscription_id == subscription_id
+                        {
                             entry.state = sent;
                             entry.packet_id = Some(packet_id);
                         }
@@ -392,7 +396,9 @@ impl<'b> Session<'b> {
                 }
                 self.subscriptions
                     .retain(&mut self.subscriptions_buf, |entry, _| {
-                        !(entry.ticket == ticket && entry.state == queued)
+                        !(entry.ticket == ticket
+                            && entry.state == queued
+                            && entry.subscription_id == subscription_id)
                     });
                 self.events
                     .push(OwnedEvent::RequestTooLarge(Ticket(ticket)));
@@ -402,12 +408,16 @@ impl<'b> Session<'b> {
     }
 }
 
+/// The property identifier of Subscription Identifier. `[MQTT-3.8.2.1.2]`
+const SUBSCRIPTION_IDENTIFIER: u8 = 0x0b;
+
 /// A SUBSCRIBE or UNSUBSCRIBE built from the table entries of one request.
 struct Request<'t> {
     table: &'t Subscriptions,
     buf: &'t [u8],
     ticket: u32,
     queued: Sub,
+    subscription_id: u32,
     packet_id: PacketId,
 }
 
@@ -420,6 +430,7 @@ impl Request<'_> {
                 if let Some((e, filter)) = self.table.get(self.buf, p)
                     && e.ticket == self.ticket
                     && e.state == self.queued
+                    && e.subscription_id == self.subscription_id
                 {
                     return Some((filter, e.options));
                 }
@@ -431,11 +442,22 @@ impl Request<'_> {
     fn is_subscribe(&self) -> bool {
         self.queued == Sub::SubscribeQueued
     }
+
+    /// Bytes of the Subscription Identifier property, if the request has one.
+    fn id_property_len(&self) -> usize {
+        match self.subscription_id {
+            0 => 0,
+            id => 1 + crate::codec::wire::var_int_len(id as usize),
+        }
+    }
 }
 
 impl Body for Request<'_> {
     fn body_len(&self, version: ProtocolVersion) -> usize {
-        let properties = if version == ProtocolVersion::V5 { 1 } else { 0 };
+        let properties = match version {
+            ProtocolVersion::V5 => 1 + self.id_property_len(),
+            _ => 0,
+        };
         let per_filter = usize::from(self.is_subscribe());
         2 + properties
             + self
@@ -447,7 +469,12 @@ impl Body for Request<'_> {
     fn write_body(&self, version: ProtocolVersion, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.u16(self.packet_id.get())?;
         if version == ProtocolVersion::V5 {
-            w.u8(0)?; // no properties
+            let properties = self.id_property_len();
+            w.var_int(properties)?;
+            if properties > 0 {
+                w.u8(SUBSCRIPTION_IDENTIFIER)?;
+                w.var_int(self.subscription_id as usize)?;
+            }
         }
         for (filter, options) in self.filters() {
             w.string(filter)?;
