@@ -47,10 +47,11 @@
 //! is quiet; it fails if that does not happen within 600 s of virtual time.
 //!
 //! A failure names the seed; `SEEDED_SEED=<n> cargo test -p mqtt-test --test seeded -- --nocapture` runs that
-//! seed alone. The fault mix of the whole batch is printed at the end (shown with `--nocapture`).
+//! seed alone (add `SEEDED_FULL_TRACE=1` for the whole trace rather than its end). The fault mix of the whole batch is printed at the end (shown with `--nocapture`).
 
 use core::time::Duration;
 use std::collections::BTreeMap;
+use std::fmt::Display;
 use std::ops::AddAssign;
 use std::time::Instant as WallInstant;
 
@@ -101,6 +102,20 @@ impl Plan {
     }
 }
 
+/// A session loss: a CONNACK with Session Present 0 after the first connection.
+#[derive(Debug, Clone, Copy)]
+struct Loss {
+    /// How many messages the broker had accepted by then: one accepted at a lower index was accepted before.
+    received: usize,
+    /// `Connected { session_present: false }` events of the client at the time.
+    client_fresh_starts: usize,
+    /// The client received that CONNACK. A loss the client never learns of (the CONNACK was cut off, and the
+    /// next connection resumed the broker's new, empty session with Session Present 1) leaves it resending
+    /// with DUP what the broker no longer knows, keeping QoS 2 state the broker no longer has, and trusting a
+    /// subscription that is gone. MQTT gives the client no way to notice.
+    seen: bool,
+}
+
 /// The broker's session as the test sees it after every step of the simulation.
 #[derive(Debug, Default)]
 struct Watch {
@@ -108,18 +123,33 @@ struct Watch {
     records: usize,
     /// Accepted connections so far.
     accepted: usize,
-    /// For each session loss (a CONNACK with Session Present 0 after the first connection): how many messages the
-    /// broker had accepted by then. A message accepted at a lower index was accepted before the loss.
-    losses: Vec<usize>,
-    /// `forget_session` was called and the loss it causes has not shown yet.
-    doomed: bool,
-    /// How many messages the broker had accepted when its session, with the client's subscription, was last
-    /// seen kept for good; `None` while it is lost, doomed or without the subscription.
+    /// Events of the client looked at so far.
+    events: usize,
+    /// `Connected { session_present: false }` events of the client so far.
+    client_fresh_starts: usize,
+    losses: Vec<Loss>,
+    /// How many messages the broker had accepted when its session, with the client's subscription, was first
+    /// seen after the last loss; `None` after a loss until the subscription is back.
     kept_from: Option<usize>,
 }
 
 impl Watch {
     fn observe(&mut self, sim: &Sim) {
+        // The client's answer to a CONNACK comes after the broker's next step, never in the same one, and before
+        // the broker's next CONNECT: whether it saw the last loss is settled before the next loss can happen.
+        for event in &sim.events()[self.events..] {
+            if *event
+                == (RecordedEvent::Connected {
+                    session_present: false,
+                })
+            {
+                self.client_fresh_starts += 1;
+            }
+        }
+        self.events = sim.events().len();
+        if let Some(last) = self.losses.last_mut() {
+            last.seen |= self.client_fresh_starts > last.client_fresh_starts;
+        }
         let broker = sim.broker();
         let received = broker.received().len();
         for record in &broker.connections()[self.records..] {
@@ -127,28 +157,26 @@ impl Watch {
                 continue;
             }
             if self.accepted > 0 && !record.session_present {
-                self.losses.push(received);
-                self.doomed = false;
+                self.losses.push(Loss {
+                    received,
+                    client_fresh_starts: self.client_fresh_starts,
+                    seen: false,
+                });
                 self.kept_from = None;
             }
             self.accepted += 1;
         }
         self.records = broker.connections().len();
-        if self.kept_from.is_none() && !self.doomed && !broker.subscriptions().is_empty() {
+        if self.kept_from.is_none() && !broker.subscriptions().is_empty() {
             self.kept_from = Some(received);
         }
     }
 
-    fn forget_session(&mut self, sim: &mut Sim) {
-        sim.note("the broker forgets the session");
-        sim.broker_mut().forget_session();
-        self.doomed = true;
-        self.kept_from = None;
-    }
-
-    /// Whether a loss happened between the broker's acceptances number `a` and `b` (`a < b`).
-    fn loss_between(&self, a: usize, b: usize) -> bool {
-        self.losses.iter().any(|&l| a < l && l <= b)
+    /// The losses between the broker's acceptances number `a` and `b` (`a < b`).
+    fn losses_between(&self, a: usize, b: usize) -> impl Iterator<Item = &Loss> {
+        self.losses
+            .iter()
+            .filter(move |l| a < l.received && l.received <= b)
     }
 }
 
@@ -217,6 +245,15 @@ enum Completion {
     Failed(PublishFailure),
 }
 
+/// Fails the run through [`Sim::fail`], after printing the whole trace to stderr if `SEEDED_FULL_TRACE` is set.
+#[track_caller]
+fn fail(sim: &Sim, message: impl Display) -> ! {
+    if std::env::var_os("SEEDED_FULL_TRACE").is_some() {
+        eprintln!("---- whole trace ----\n{}", sim.trace());
+    }
+    sim.fail(message)
+}
+
 fn message_number(payload: &[u8]) -> u16 {
     u16::from_be_bytes([payload[0], payload[1]])
 }
@@ -282,7 +319,7 @@ fn run(seed: u64) -> Stats {
         Duration::from_secs(5),
     );
     if !subscribed {
-        sim.fail(format!("seed {seed}: not subscribed after 5 s"));
+        fail(&sim, format!("seed {seed}: not subscribed after 5 s"));
     }
 
     let mut sent: BTreeMap<Ticket, (u16, QoS)> = BTreeMap::new();
@@ -300,7 +337,8 @@ fn run(seed: u64) -> Stats {
             run_until(&mut sim, &mut watch, |_| false, Duration::from_millis(100));
             attempt = sim.publish(topic, &payload, qos);
         }
-        let ticket = attempt.unwrap_or_else(|e| sim.fail(format!("seed {seed}: publish {i}: {e}")));
+        let ticket =
+            attempt.unwrap_or_else(|e| fail(&sim, format!("seed {seed}: publish {i}: {e}")));
         sent.insert(ticket, (i, qos));
         if rng.below(6) == 0 {
             let direction = if rng.below(2) == 0 {
@@ -313,7 +351,8 @@ fn run(seed: u64) -> Stats {
             let after = rng.below(120);
             if matches!(plan, Plan::Lose(_)) && rng.below(2) == 0 {
                 stats.forgets += 1;
-                watch.forget_session(&mut sim);
+                sim.note("the broker forgets the session");
+                sim.broker_mut().forget_session();
             }
             sim.note(format!("cut {direction} after {after} B"));
             sim.link_mut().cut_after(direction, after);
@@ -346,15 +385,18 @@ fn run(seed: u64) -> Stats {
     };
     let done = run_until(&mut sim, &mut watch, settled, Duration::from_secs(600));
     if !done {
-        sim.fail(format!(
-            "seed {seed}: not settled after 600 s: {} of {} tickets completed, {} messages owed to the client, \
+        fail(
+            &sim,
+            format!(
+                "seed {seed}: not settled after 600 s: {} of {} tickets completed, {} messages owed to the client, \
              session connected: {}, broker connected: {}",
-            completed(&sim),
-            tickets.len(),
-            sim.broker().pending_to_client(),
-            sim.session().is_connected(),
-            sim.broker().is_connected(),
-        ));
+                completed(&sim),
+                tickets.len(),
+                sim.broker().pending_to_client(),
+                sim.session().is_connected(),
+                sim.broker().is_connected(),
+            ),
+        );
     }
     watch.observe(&sim);
 
@@ -377,9 +419,10 @@ fn run(seed: u64) -> Stats {
     match (plan, lost) {
         (Plan::Lose(SessionLostPolicy::Republish), true) => stats.runs_lost_republish = 1,
         (Plan::Lose(_), true) => stats.runs_lost_report = 1,
-        (Plan::Keep, true) => sim.fail(format!(
-            "seed {seed}: the broker lost a session it was never told to forget"
-        )),
+        (Plan::Keep, true) => fail(
+            &sim,
+            format!("seed {seed}: the broker lost a session it was never told to forget"),
+        ),
         _ => {}
     }
     let policy = config.on_session_lost;
@@ -389,13 +432,16 @@ fn run(seed: u64) -> Stats {
     );
 
     for (ticket, (i, qos)) in &sent {
-        let arrivals: &[usize] = at_broker.get(i).map_or(&[], Vec::as_slice);
+        let arrivals: &[usize] = at_broker.get(i).map(Vec::as_slice).unwrap_or_default();
         let b = arrivals.len();
         let c = at_client.get(i).copied().unwrap_or(0);
         let fail = |what: String| -> ! {
-            sim.fail(format!(
-                "{context}: message {i} at {qos:?} ({ticket}) reached the broker {b} times, came back {c} times: {what}"
-            ))
+            fail(
+                &sim,
+                format!(
+                    "{context}: message {i} at {qos:?} ({ticket}) reached the broker {b} times, came back {c} times: {what}"
+                ),
+            )
         };
 
         // Outgoing.
@@ -420,7 +466,10 @@ fn run(seed: u64) -> Stats {
             let completion = match completions.as_slice() {
                 [] => fail("the ticket never completed (lost silently)".into()),
                 [one] => *one,
-                more => fail(format!("the ticket completed {} times: {more:?}", more.len())),
+                more => fail(format!(
+                    "the ticket completed {} times: {more:?}",
+                    more.len()
+                )),
             };
             match completion {
                 Completion::Published => {
@@ -451,7 +500,9 @@ fn run(seed: u64) -> Stats {
                 {
                     stats.session_lost_reports += 1;
                     if *qos == QoS::ExactlyOnce && b > 1 {
-                        fail("a QoS 2 message reported SessionLost reached the broker twice".into());
+                        fail(
+                            "a QoS 2 message reported SessionLost reached the broker twice".into(),
+                        );
                     }
                 }
                 Completion::Failed(reason) => fail(format!(
@@ -496,14 +547,17 @@ fn run(seed: u64) -> Stats {
         }
     }
     if !lost && stats.incoming_skipped > 0 {
-        sim.fail(format!(
-            "{context}: {} messages were left out of the incoming checks although the session was kept \
+        fail(
+            &sim,
+            format!(
+                "{context}: {} messages were left out of the incoming checks although the session was kept \
              (kept from acceptance {:?})",
-            stats.incoming_skipped, watch.kept_from
-        ));
+                stats.incoming_skipped, watch.kept_from
+            ),
+        );
     }
     if !sim.broker().violations().is_empty() {
-        sim.fail(format!("{context}: {:?}", sim.broker().violations()));
+        fail(&sim, format!("{context}: {:?}", sim.broker().violations()));
     }
     stats
 }

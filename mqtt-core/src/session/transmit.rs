@@ -5,7 +5,7 @@ use super::event::OwnedEvent;
 use super::outbox::{HEADER, State as Out};
 use super::subscriptions::{State as Sub, Subscriptions};
 use super::{Partial, PublishFailure, Session, SessionState, Ticket};
-use crate::codec::wire::{Writer, prefixed_len};
+use crate::codec::wire::{Writer, prefixed_len, var_int_len};
 use crate::codec::{
     self, Ack, Body, Disconnect, Packet, PacketId, PacketType, ProtocolVersion, Publish, QoS,
     ReasonCode,
@@ -447,7 +447,7 @@ impl Request<'_> {
     fn id_property_len(&self) -> usize {
         match self.subscription_id {
             0 => 0,
-            id => 1 + crate::codec::wire::var_int_len(id as usize),
+            id => 1 + var_int_len(id as usize),
         }
     }
 }
