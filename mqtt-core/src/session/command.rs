@@ -1,0 +1,337 @@
+//! Application commands: connect, reconnect, disconnect, publish, subscribe and unsubscribe. Commands only queue
+//! work; the bytes go out through `poll_transmit`.
+
+use super::event::OwnedEvent;
+use super::{
+    Disconnection, Partial, Session, SessionState, Ticket, Timer, TransportAction, outbox,
+    subscriptions,
+};
+use crate::codec::{
+    self, List, PacketId, ProtocolVersion, Publish, QoS, Subscription, SubscriptionOptions,
+};
+use crate::error::{PublishError, SubscribeError};
+use crate::time::Instant;
+use crate::topic;
+
+impl Session<'_> {
+    /// Starts connecting (from [`SessionState::Idle`] or [`SessionState::Closed`]); a no-op otherwise.
+    pub fn connect(&mut self, now: Instant) {
+        self.now = now;
+        if matches!(self.state, SessionState::Idle | SessionState::Closed) {
+            self.backoff.reset();
+            self.open(now);
+        }
+    }
+
+    /// Drops the current connection, if any, and connects again now, without waiting for the reconnect timer.
+    ///
+    /// An established connection ends with [`Event::ConnectionLost`] ([`Disconnection::TransportClosed`]), so that
+    /// every [`Event::Connected`] is followed by a loss or [`Event::Disconnected`].
+    pub fn reconnect(&mut self, now: Instant) {
+        self.now = now;
+        if self.has_transport() {
+            if self.is_connected() {
+                self.events
+                    .push(OwnedEvent::ConnectionLost(Disconnection::TransportClosed));
+            }
+            self.transport.push(TransportAction::Close);
+            self.end_connection(now);
+        }
+        self.backoff.reset();
+        self.open(now);
+    }
+
+    /// Disconnects gracefully: stops accepting messages, waits (up to the configured disconnect timeout) until the
+    /// outbox is acknowledged, sends DISCONNECT and closes. [`Event::Disconnected`] follows.
+    ///
+    /// Messages still queued stay in the outbox and go out if the session is connected again.
+    pub fn disconnect(&mut self, now: Instant) {
+        self.now = now;
+        match self.state {
+            SessionState::Connected => {
+                self.state = SessionState::Disconnecting;
+                self.set_timer(
+                    Timer::Disconnect,
+                    Some(now + self.settings.disconnect_timeout),
+                );
+            }
+            SessionState::Disconnecting | SessionState::Closed => {}
+            SessionState::Idle => self.state = SessionState::Closed,
+            _ => {
+                if self.has_transport() {
+                    self.transport.push(TransportAction::Close);
+                    self.end_connection(now);
+                }
+                self.close_for_good();
+                self.events.push(OwnedEvent::Disconnected);
+            }
+        }
+    }
+
+    /// Queues a message. It goes out as soon as the connection and the inflight window allow; QoS 1 and 2
+    /// messages are kept until acknowledged and survive reconnects.
+    ///
+    /// The completion of a QoS 1 or 2 message arrives as [`Event::Published`] or [`Event::PublishFailed`] with the
+    /// returned ticket. QoS 0 messages complete when written and produce no event. `packet_id` and `dup` of
+    /// `message` are ignored: the session assigns them.
+    ///
+    /// # Errors
+    ///
+    /// A [`PublishError`] when the message is invalid, larger than the broker or the outbox accepts, or the outbox
+    /// is full (backpressure: nothing is dropped, retry later).
+    pub fn publish(&mut self, message: &Publish<'_>, now: Instant) -> Result<Ticket, PublishError> {
+        self.now = now;
+        if matches!(
+            self.state,
+            SessionState::Disconnecting | SessionState::Closed
+        ) {
+            return Err(PublishError::Closed);
+        }
+        topic::validate_name(message.topic).map_err(PublishError::InvalidTopic)?;
+        if self.version == ProtocolVersion::V311 && !message.properties.is_empty() {
+            return Err(PublishError::PropertiesNotSupported);
+        }
+        if message.properties.topic_alias.is_some()
+            || !message.properties.subscription_identifiers.is_empty()
+        {
+            return Err(PublishError::PropertiesNotSupported);
+        }
+        if self.is_connected() {
+            if message.qos > self.server.max_qos {
+                return Err(PublishError::QoSNotSupported {
+                    max: self.server.max_qos as u8,
+                });
+            }
+            if message.retain && !self.server.retain_available {
+                return Err(PublishError::RetainNotSupported);
+            }
+        }
+        let stored = Publish {
+            dup: false,
+            packet_id: (message.qos != QoS::AtMostOnce).then_some(PacketId::MIN),
+            ..*message
+        };
+        let size = codec::Packet::Publish(stored).encoded_len(self.version);
+        let max = (self.server.max_packet_size as usize)
+            .min(self.store.ring_len().saturating_sub(outbox::HEADER));
+        if size > max {
+            return Err(PublishError::TooLarge { size, max });
+        }
+        let version = self.version;
+        let write =
+            |buf: &mut [u8]| codec::Packet::Publish(stored).encode(version, buf) == Ok(size);
+        let ticket = Ticket(self.next_ticket);
+        let ring = self.store.ring_mut();
+        let mut pushed = self.outbox.push(ring, message.qos, ticket.0, size, write);
+        if !pushed && self.outbox.has_tombstones() {
+            // A record stuck at the head keeps completed ones from being reclaimed: squeeze them out.
+            let partial = &mut self.partial;
+            self.outbox.compact(ring, |from, to| {
+                if let Some(Partial::Record { pos, .. }) = partial
+                    && *pos == from
+                {
+                    *pos = to;
+                }
+            });
+            pushed = self.outbox.push(ring, message.qos, ticket.0, size, write);
+        }
+        if !pushed {
+            return Err(PublishError::QueueFull);
+        }
+        self.next_ticket();
+        Ok(ticket)
+    }
+
+    /// Subscribes to one or more topic filters in one SUBSCRIBE. The outcome arrives as [`Event::Subscribed`]
+    /// with the returned ticket. The subscriptions are remembered and restored if a broker loses the session.
+    ///
+    /// # Errors
+    ///
+    /// A [`SubscribeError`] for an invalid request or a full subscription table.
+    pub fn subscribe(
+        &mut self,
+        subscriptions: &[Subscription<'_>],
+        now: Instant,
+    ) -> Result<Ticket, SubscribeError> {
+        self.subscribe_request(subscriptions, None, now)
+    }
+
+    /// Like [`subscribe`](Self::subscribe), with a 5.0 Subscription Identifier: every message these subscriptions
+    /// match carries it in `properties.subscription_identifiers`.
+    ///
+    /// # Errors
+    ///
+    /// As `subscribe`, and [`SubscribeError::InvalidOptions`] on a 3.1.1 session or when the broker said it does
+    /// not support subscription identifiers.
+    pub fn subscribe_with_id(
+        &mut self,
+        subscriptions: &[Subscription<'_>],
+        id: codec::SubscriptionId,
+        now: Instant,
+    ) -> Result<Ticket, SubscribeError> {
+        if self.version == ProtocolVersion::V311 {
+            return Err(SubscribeError::InvalidOptions(
+                "subscription identifiers need MQTT 5.0",
+            ));
+        }
+        if !self.server.subscription_ids_available {
+            return Err(SubscribeError::InvalidOptions(
+                "the broker does not support subscription identifiers",
+            ));
+        }
+        self.subscribe_request(subscriptions, Some(id), now)
+    }
+
+    fn subscribe_request(
+        &mut self,
+        subscriptions: &[Subscription<'_>],
+        id: Option<codec::SubscriptionId>,
+        now: Instant,
+    ) -> Result<Ticket, SubscribeError> {
+        self.now = now;
+        if matches!(
+            self.state,
+            SessionState::Disconnecting | SessionState::Closed
+        ) {
+            return Err(SubscribeError::Closed);
+        }
+        if subscriptions.is_empty() {
+            return Err(SubscribeError::NoFilters);
+        }
+        let mut bytes = 0;
+        for s in subscriptions {
+            topic::validate_filter(s.filter).map_err(SubscribeError::InvalidFilter)?;
+            if self.version == ProtocolVersion::V311
+                && s.options
+                    != (SubscriptionOptions {
+                        qos: s.options.qos,
+                        ..Default::default()
+                    })
+            {
+                return Err(SubscribeError::InvalidOptions(
+                    "MQTT 3.1.1 has only the QoS option",
+                ));
+            }
+            if s.options.no_local && topic::is_shared(s.filter) {
+                return Err(SubscribeError::InvalidOptions(
+                    "No Local on a shared subscription",
+                ));
+            }
+            bytes += s.filter.len();
+        }
+        let request = codec::Packet::Subscribe(codec::Subscribe {
+            packet_id: PacketId::MIN,
+            properties: codec::SubscribeProperties {
+                subscription_identifier: id,
+                ..Default::default()
+            },
+            filters: List::new(subscriptions),
+        });
+        if subscriptions.len() > usize::from(u16::MAX)
+            || request.encoded_len(self.version) > self.server.max_packet_size as usize
+        {
+            return Err(SubscribeError::TooLarge);
+        }
+        let ticket = self.next_ticket();
+        // A filter subscribed again replaces the old entry.
+        let buf = &mut self.subscriptions_buf;
+        let freed: usize = subscriptions
+            .iter()
+            .filter(|s| self.subscriptions.find(buf, s.filter).is_some())
+            .count();
+        if !self
+            .subscriptions
+            .fits(buf, bytes, subscriptions.len().saturating_sub(freed))
+        {
+            return Err(SubscribeError::TableFull);
+        }
+        for s in subscriptions {
+            if let Some(pos) = self.subscriptions.find(buf, s.filter) {
+                self.subscriptions.remove(buf, pos);
+            }
+        }
+        for s in subscriptions {
+            let pushed = self.subscriptions.push(
+                buf,
+                s.filter,
+                s.options,
+                subscriptions::State::SubscribeQueued,
+                ticket.0,
+                id.map_or(0, codec::SubscriptionId::get),
+            );
+            debug_assert!(pushed, "space was checked");
+        }
+        Ok(ticket)
+    }
+
+    /// Unsubscribes from one or more topic filters in one UNSUBSCRIBE. The outcome arrives as
+    /// [`Event::Unsubscribed`] with the returned ticket.
+    ///
+    /// # Errors
+    ///
+    /// A [`SubscribeError`] for an invalid request or a full subscription table.
+    pub fn unsubscribe(
+        &mut self,
+        filters: &[&str],
+        now: Instant,
+    ) -> Result<Ticket, SubscribeError> {
+        self.now = now;
+        if matches!(
+            self.state,
+            SessionState::Disconnecting | SessionState::Closed
+        ) {
+            return Err(SubscribeError::Closed);
+        }
+        if filters.is_empty() {
+            return Err(SubscribeError::NoFilters);
+        }
+        if filters.len() > usize::from(u16::MAX) {
+            return Err(SubscribeError::TooLarge);
+        }
+        for f in filters {
+            topic::validate_filter(f).map_err(SubscribeError::InvalidFilter)?;
+        }
+        let bytes: usize = filters.iter().map(|f| f.len()).sum();
+        let existing = filters
+            .iter()
+            .filter(|f| {
+                self.subscriptions
+                    .find(&self.subscriptions_buf, f)
+                    .is_some()
+            })
+            .count();
+        if !self
+            .subscriptions
+            .fits(&self.subscriptions_buf, bytes, filters.len() - existing)
+        {
+            return Err(SubscribeError::TableFull);
+        }
+        let ticket = self.next_ticket();
+        let buf = &mut self.subscriptions_buf;
+        for f in filters {
+            // Re-append so that the request's entries are contiguous and in order.
+            let options = match self.subscriptions.find(buf, f) {
+                Some(pos) => {
+                    let options = self
+                        .subscriptions
+                        .get(buf, pos)
+                        .map(|(e, _)| e.options)
+                        .unwrap_or_default();
+                    self.subscriptions.remove(buf, pos);
+                    options
+                }
+                None => SubscriptionOptions::default(),
+            };
+            let pushed = self.subscriptions.push(
+                buf,
+                f,
+                options,
+                subscriptions::State::UnsubscribeQueued,
+                ticket.0,
+                0,
+            );
+            debug_assert!(pushed, "space was checked");
+        }
+        Ok(ticket)
+    }
+}

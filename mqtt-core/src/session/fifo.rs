@@ -1,0 +1,62 @@
+//! A fixed-capacity queue for the session's small internal queues (acknowledgements, events, transport actions).
+
+/// A fixed-capacity FIFO.
+#[derive(Debug, Clone)]
+pub(super) struct Fifo<T: Copy, const N: usize> {
+    items: [Option<T>; N],
+    head: usize,
+    len: usize,
+}
+
+impl<T: Copy, const N: usize> Fifo<T, N> {
+    pub(super) const fn new() -> Self {
+        Self {
+            items: [None; N],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    pub(super) fn free(&self) -> usize {
+        N - self.len
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(super) fn push(&mut self, item: T) -> bool {
+        if self.len == N {
+            return false;
+        }
+        if let Some(slot) = self.items.get_mut((self.head + self.len) % N) {
+            *slot = Some(item);
+            self.len += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(super) fn pop(&mut self) -> Option<T> {
+        if self.len == 0 {
+            return None;
+        }
+        let item = self.items.get_mut(self.head).and_then(Option::take);
+        self.head = (self.head + 1) % N;
+        self.len -= 1;
+        item
+    }
+
+    pub(super) fn peek(&self) -> Option<T> {
+        if self.len == 0 {
+            None
+        } else {
+            self.items.get(self.head).copied().flatten()
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        *self = Self::new();
+    }
+}
