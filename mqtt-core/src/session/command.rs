@@ -14,6 +14,14 @@ use crate::time::Instant;
 use crate::topic;
 
 impl Session<'_> {
+    /// After `disconnect` (or giving up), new messages and requests are refused until `connect`.
+    fn closed_to_commands(&self) -> bool {
+        matches!(
+            self.state,
+            SessionState::Disconnecting | SessionState::Closed
+        )
+    }
+
     /// Starts connecting (from [`SessionState::Idle`] or [`SessionState::Closed`]); a no-op otherwise.
     pub fn connect(&mut self, now: Instant) {
         self.now = now;
@@ -81,10 +89,7 @@ impl Session<'_> {
     /// is full (backpressure: nothing is dropped, retry later).
     pub fn publish(&mut self, message: &Publish<'_>, now: Instant) -> Result<Ticket, PublishError> {
         self.now = now;
-        if matches!(
-            self.state,
-            SessionState::Disconnecting | SessionState::Closed
-        ) {
+        if self.closed_to_commands() {
             return Err(PublishError::Closed);
         }
         topic::validate_name(message.topic).map_err(PublishError::InvalidTopic)?;
@@ -189,10 +194,7 @@ impl Session<'_> {
         now: Instant,
     ) -> Result<Ticket, SubscribeError> {
         self.now = now;
-        if matches!(
-            self.state,
-            SessionState::Disconnecting | SessionState::Closed
-        ) {
+        if self.closed_to_commands() {
             return Err(SubscribeError::Closed);
         }
         if subscriptions.is_empty() {
@@ -276,10 +278,7 @@ impl Session<'_> {
         now: Instant,
     ) -> Result<Ticket, SubscribeError> {
         self.now = now;
-        if matches!(
-            self.state,
-            SessionState::Disconnecting | SessionState::Closed
-        ) {
+        if self.closed_to_commands() {
             return Err(SubscribeError::Closed);
         }
         if filters.is_empty() {

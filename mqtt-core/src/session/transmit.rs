@@ -57,13 +57,7 @@ impl<'b> Session<'b> {
             }
             SessionState::Closing => match self.send_disconnect {
                 Some(reason) => {
-                    let n = self.write(
-                        Packet::Disconnect(Disconnect {
-                            reason,
-                            ..Default::default()
-                        }),
-                        buf,
-                    );
+                    let n = self.write_disconnect(reason, buf);
                     if n > 0 {
                         self.send_disconnect = None;
                         self.finish_closing(self.now);
@@ -112,13 +106,7 @@ impl<'b> Session<'b> {
                     let reason = self
                         .send_disconnect
                         .unwrap_or(ReasonCode::NORMAL_DISCONNECTION);
-                    let n = self.write(
-                        Packet::Disconnect(Disconnect {
-                            reason,
-                            ..Default::default()
-                        }),
-                        buf,
-                    );
+                    let n = self.write_disconnect(reason, buf);
                     if n > 0 {
                         self.transport.push(super::TransportAction::Close);
                         self.end_connection(self.now);
@@ -131,6 +119,14 @@ impl<'b> Session<'b> {
             }
             _ => 0,
         }
+    }
+
+    fn write_disconnect(&self, reason: ReasonCode, buf: &mut [u8]) -> usize {
+        let disconnect = Disconnect {
+            reason,
+            ..Default::default()
+        };
+        self.write(Packet::Disconnect(disconnect), buf)
     }
 
     /// Encodes a small generated packet whole; 0 if it does not fit.
