@@ -605,10 +605,10 @@ impl Sim {
             let set_while_ahead = self
                 .deadline_seen
                 .is_some_and(|(seen, read_at)| seen == at && read_at < at);
-            let handled = self.timeout_handled_at.is_some_and(|t| t >= at);
-            if handled {
+            if let Some(handled) = self.timeout_handled_at.filter(|&t| t >= at) {
                 self.fail(format!(
-                    "session bug: poll_timeout() is {at:?} after handle_timeout({now:?}): a deadline not in the future"
+                    "session bug: poll_timeout() is {at:?} at {now:?}, after handle_timeout({handled:?}): a deadline \
+                     not in the future"
                 ));
             }
             if !set_while_ahead {

@@ -9,9 +9,16 @@
 //! in a random direction, after a random number of further bytes. In the session-losing runs (`seed % 3 == 2`),
 //! half of the cuts are preceded by [`FakeBroker::forget_session`](mqtt_test::FakeBroker::forget_session), so
 //! the CONNACK after the next connection has Session Present 0; those runs alternate between
-//! [`SessionLostPolicy::Republish`] and [`SessionLostPolicy::Report`]. Whether a run lost its session is decided
-//! by what happened (a CONNACK with Session Present 0 after the first connection), not by what was asked for:
-//! a forget whose connection never ends loses nothing.
+//! [`SessionLostPolicy::Republish`] and [`SessionLostPolicy::Report`] (by `seed / 6`, so that both policies
+//! meet both protocol versions). Whether a run lost its session is decided by what happened (a CONNACK with
+//! Session Present 0 after the first connection), not by what was asked for: a forget whose connection never
+//! ends loses nothing, and the run is held to the rules of a kept session.
+//!
+//! A loss can be *hidden* from the client: the cut falls on the CONNACK with Session Present 0, the client never
+//! reads it, and the next connection resumes the broker's new, empty session with Session Present 1. The client
+//! then resends with DUP what the broker no longer knows (a QoS 2 message the broker had accepted is accepted
+//! again as new), keeps QoS 2 state the broker no longer has, and trusts a subscription that is gone. MQTT gives
+//! a client no way to notice; the test tells such losses apart and counts them.
 //!
 //! # Invariants
 //!
@@ -26,28 +33,32 @@
 //! - **Session lost, `Report`**: completes exactly once, with `Published` or `PublishFailed { reason:
 //!   SessionLost }` (a ticket without any completion is a message lost silently and fails the run); a
 //!   `Published` QoS 1 message reached the broker at least once, a `Published` QoS 2 message exactly once; no
-//!   QoS 2 message reached the broker twice, failed or not.
+//!   QoS 2 message reached the broker twice, failed or not — except across a loss hidden from the client.
 //! - **Session lost, `Republish`**: completes exactly once, with `Published`, and reached the broker at least
 //!   once. A QoS 2 message may reach the broker more than once, but only across a session loss: between any two
 //!   of its arrivals the broker lost the session (it was accepted, the session with its PUBREL state was
-//!   forgotten, and the client republished it as new). That is inherent to MQTT; it is counted and printed, and
-//!   never allowed in a run that kept its session.
+//!   forgotten, and the client republished it as new, or resent it after a hidden loss). That is inherent to
+//!   MQTT; it is counted and printed, and never allowed in a run that kept its session.
+//! - `PublishFailed` with any other reason, or `SessionLost` under `Republish` or without a loss the client
+//!   learned of, fails the run.
 //!
 //! Incoming (broker → client, through the client's own subscription): a broker that forgets its session also
 //! forgets the deliveries it owed the client, and messages it accepts before the client subscribed again are not
 //! routed at all; neither is the client's fault. So the guarantees hold for the messages the broker accepted
 //! only while its session, with the subscription in it, was kept from then on to the end of the run: a QoS 1
-//! message comes back at least once, a QoS 2 message exactly once. The test watches the broker after every step
-//! of the simulation to find that point; when a session was restored and the subscription re-made within one
-//! step, the messages accepted in that step are left out (the check errs on the side of checking less, never on
-//! the side of a false failure). In a run that kept its session, that point is before the first publish, so
-//! every message is checked.
+//! message comes back at least once, a QoS 2 message exactly once (the latter also only if the last loss reached
+//! the client, whose QoS 2 state otherwise still belongs to the old session). The test watches the broker after
+//! every step of the simulation to find that point; when a session was restored and the subscription re-made
+//! within one step, the messages accepted in that step are left out (the check errs on the side of checking
+//! less, never on the side of a false failure). In a run that kept its session, that point is before the first
+//! publish, and the run fails if any QoS 1 or 2 message is left out.
 //!
 //! A run ends once every ticket completed, the broker owes the client nothing, both are connected and the link
 //! is quiet; it fails if that does not happen within 600 s of virtual time.
 //!
 //! A failure names the seed; `SEEDED_SEED=<n> cargo test -p mqtt-test --test seeded -- --nocapture` runs that
-//! seed alone (add `SEEDED_FULL_TRACE=1` for the whole trace rather than its end). The fault mix of the whole batch is printed at the end (shown with `--nocapture`).
+//! seed alone (add `SEEDED_FULL_TRACE=1` for the whole trace rather than its end). The fault mix of the whole
+//! batch is printed at the end (shown with `--nocapture`).
 
 use core::time::Duration;
 use std::collections::BTreeMap;
@@ -109,10 +120,7 @@ struct Loss {
     received: usize,
     /// `Connected { session_present: false }` events of the client at the time.
     client_fresh_starts: usize,
-    /// The client received that CONNACK. A loss the client never learns of (the CONNACK was cut off, and the
-    /// next connection resumed the broker's new, empty session with Session Present 1) leaves it resending
-    /// with DUP what the broker no longer knows, keeping QoS 2 state the broker no longer has, and trusting a
-    /// subscription that is gone. MQTT gives the client no way to notice.
+    /// The client received that CONNACK; `false`: the loss is hidden from it (see the module docs).
     seen: bool,
 }
 
@@ -138,11 +146,12 @@ impl Watch {
         // The client's answer to a CONNACK comes after the broker's next step, never in the same one, and before
         // the broker's next CONNECT: whether it saw the last loss is settled before the next loss can happen.
         for event in &sim.events()[self.events..] {
-            if *event
-                == (RecordedEvent::Connected {
-                    session_present: false,
-                })
-            {
+            if matches!(
+                event,
+                RecordedEvent::Connected {
+                    session_present: false
+                }
+            ) {
                 self.client_fresh_starts += 1;
             }
         }
