@@ -649,6 +649,21 @@ fn a_broker_protocol_error_closes_with_a_typed_error_then_reconnects() {
             sim.run_until(|s| s.session().is_connected(), secs(5)),
             "{version}"
         );
+        // A second CONNACK on an established connection.
+        let n = Packet::ConnAck(codec::ConnAck::default())
+            .encode(version, &mut buf)
+            .unwrap();
+        sim.broker_mut().send_raw(&buf[..n]);
+        sim.run_until_idle();
+        assert_eq!(
+            sim.session().error(),
+            Some(ProtocolError::UnexpectedPacket(PacketType::ConnAck)),
+            "{version}"
+        );
+        assert!(
+            sim.run_until(|s| s.session().is_connected(), secs(5)),
+            "{version}"
+        );
     }
 }
 
