@@ -1,6 +1,8 @@
 //! Application commands: connect, reconnect, disconnect, publish, subscribe and unsubscribe. Commands only queue
 //! work; the bytes go out through `poll_transmit`.
 
+#[cfg(doc)]
+use super::Event;
 use super::event::OwnedEvent;
 use super::{
     Disconnection, Partial, Session, SessionState, Ticket, Timer, TransportAction, outbox,
