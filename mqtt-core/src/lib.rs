@@ -30,6 +30,7 @@ pub mod reconnect;
 pub mod session;
 pub mod time;
 pub mod topic;
+pub mod url;
 
 pub use buffer::{Buf, Buffers};
 pub use config::{Config, ConfigError, SessionLostPolicy};
