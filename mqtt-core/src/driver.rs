@@ -23,7 +23,7 @@ use embedded_io_async::{Read, Write};
 
 use crate::buffer::Buf;
 use crate::io::{Clock, Connect};
-use crate::session::{Event, Session, TransportAction};
+use crate::session::{Event, Session, SessionState, TransportAction};
 use crate::time::Instant;
 
 /// Runs a [`Session`] over connections opened by `N`, with time from `C`.
@@ -36,6 +36,8 @@ pub struct Driver<'b, N: Connect, C: Clock> {
     tx: Buf<'b>,
     tx_start: usize,
     tx_end: usize,
+    /// The session asked for a connection that is not open yet: an attempt interrupted by cancellation is retried.
+    opening: bool,
     last_error: Option<DriverError<N::Error, <N::Io as embedded_io_async::ErrorType>::Error>>,
 }
 
@@ -62,6 +64,7 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             tx,
             tx_start: 0,
             tx_end: 0,
+            opening: false,
             last_error: None,
         }
     }
@@ -111,11 +114,17 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
     }
 
     async fn transport_actions(&mut self) {
-        while let Some(action) = self.session.poll_transport() {
-            self.io = None;
-            self.tx_start = 0;
-            self.tx_end = 0;
-            if action != TransportAction::Open {
+        loop {
+            if !self.opening {
+                match self.session.poll_transport() {
+                    Some(action) => {
+                        self.io = None;
+                        self.tx_start = 0;
+                        self.tx_end = 0;
+                        self.opening = action == TransportAction::Open;
+                    }
+                    None => return,
+                }
                 continue;
             }
             let deadline = self.session.poll_timeout();
@@ -124,6 +133,9 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
                 let timeout = sleep_until(&self.clock, deadline);
                 select(connect, timeout).await
             };
+            // Only now is the attempt over: had this future been dropped during the await, the next step would
+            // have started a fresh attempt.
+            self.opening = false;
             let now = self.clock.now();
             match outcome {
                 Either::Left(Ok(io)) => {
@@ -134,7 +146,11 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
                     self.last_error = Some(DriverError::Connect(e));
                     self.session.handle_transport_down(now);
                 }
-                Either::Right(()) => self.session.handle_timeout(now),
+                Either::Right(()) => {
+                    self.session.handle_timeout(now);
+                    // A wake before the connect timeout leaves the session waiting for this connection: try again.
+                    self.opening = self.session.state() == SessionState::Opening;
+                }
             }
         }
     }

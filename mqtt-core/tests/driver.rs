@@ -31,8 +31,22 @@ fn block_on<F: Future>(future: F) -> Option<F::Output> {
     None
 }
 
+/// Virtual time: a sleep jumps to its deadline at once, unless the clock is frozen, when it never completes.
 #[derive(Clone)]
-struct VirtualClock(Rc<Cell<Instant>>);
+struct VirtualClock(Rc<Cell<Instant>>, Rc<Cell<bool>>);
+
+impl VirtualClock {
+    fn new() -> Self {
+        Self(
+            Rc::new(Cell::new(Instant::from_millis(1))),
+            Rc::new(Cell::new(false)),
+        )
+    }
+
+    fn freeze(&self, frozen: bool) {
+        self.1.set(frozen);
+    }
+}
 
 impl Clock for VirtualClock {
     fn now(&self) -> Instant {
@@ -40,6 +54,9 @@ impl Clock for VirtualClock {
     }
 
     async fn sleep_until(&self, deadline: Instant) {
+        if self.1.get() {
+            core::future::pending::<()>().await;
+        }
         if deadline > self.0.get() {
             self.0.set(deadline);
         }
@@ -167,7 +184,7 @@ fn driver(version: ProtocolVersion, fail_first: u32) -> Setup {
     let session = Session::new(&config, Buffers::owned(4096, 16384, 1024)).unwrap();
     let broker = Rc::new(RefCell::new(FakeBroker::new(BrokerConfig::default())));
     let attempts = Rc::new(Cell::new(0));
-    let clock = VirtualClock(Rc::new(Cell::new(Instant::from_millis(1))));
+    let clock = VirtualClock::new();
     let connector = Connector {
         broker: broker.clone(),
         fail_first,
@@ -369,7 +386,7 @@ fn failover_moves_to_the_next_broker_after_a_failure_and_stays_on_a_working_one(
         },
     ];
     let failover = Failover::new(list).expect("two brokers");
-    let clock = VirtualClock(Rc::new(Cell::new(Instant::from_millis(1))));
+    let clock = VirtualClock::new();
     let mut driver = Driver::new(session, failover, clock, Buf::owned(512));
     let mut log = Vec::new();
     let now = driver.now();
@@ -399,4 +416,74 @@ fn failover_moves_to_the_next_broker_after_a_failure_and_stays_on_a_working_one(
     assert_eq!((down.get(), up.get()), (1, 2));
     let empty: Vec<Connector> = Vec::new();
     assert!(Failover::new(empty).is_none());
+}
+
+/// A command arriving while the driver awaits a connection drops the `step` future; the attempt must be made again
+/// by the next step rather than forgotten until the connect timeout.
+#[test]
+fn a_step_cancelled_while_connecting_retries_the_connection() {
+    struct Slow {
+        inner: Connector,
+        polls_before_ready: Rc<Cell<u32>>,
+    }
+    impl Connect for Slow {
+        type Io = Stream;
+        type Error = &'static str;
+        async fn connect(&mut self) -> Result<Stream, &'static str> {
+            // The first attempt is still in progress when its future is dropped; later ones complete at once.
+            let mut pending_once = self.polls_before_ready.replace(0) > 0;
+            core::future::poll_fn(|_| {
+                if pending_once {
+                    pending_once = false;
+                    Poll::Pending
+                } else {
+                    Poll::Ready(())
+                }
+            })
+            .await;
+            self.inner.connect().await
+        }
+    }
+    let broker = Rc::new(RefCell::new(FakeBroker::new(BrokerConfig::default())));
+    let attempts = Rc::new(Cell::new(0));
+    let slow = Slow {
+        inner: Connector {
+            broker: broker.clone(),
+            fail_first: 0,
+            attempts: attempts.clone(),
+        },
+        polls_before_ready: Rc::new(Cell::new(1)),
+    };
+    let session = Session::new(&Config::new("cancel"), Buffers::owned(4096, 16384, 1024)).unwrap();
+    let clock = VirtualClock::new();
+    let mut driver = Driver::new(session, slow, clock.clone(), Buf::owned(512));
+    let now = driver.now();
+    driver.session_mut().connect(now);
+    let mut log = Vec::new();
+    clock.freeze(true);
+    {
+        // Poll the step once (it parks in the connect) and drop it, as a select! would when a command arrives.
+        let mut on_event = |e: Event<'_>| log.push(describe(&e));
+        let mut step = core::pin::pin!(driver.step(&mut on_event));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(step.as_mut().poll(&mut cx).is_pending());
+    }
+    clock.freeze(false);
+    // The next step connects at once, without waiting for the 30 s connect timeout.
+    let mut connected_at = None;
+    let stamp = clock.clone();
+    for _ in 0..3 {
+        block_on(driver.step(&mut |e| {
+            if matches!(e, Event::Connected { .. }) {
+                connected_at = Some(stamp.now());
+            }
+            log.push(describe(&e));
+        }))
+        .expect("stuck");
+        if connected_at.is_some() {
+            break;
+        }
+    }
+    assert_eq!(connected_at, Some(Instant::from_millis(1)), "{log:?}");
+    assert_eq!(attempts.get(), 1);
 }
