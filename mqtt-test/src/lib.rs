@@ -10,6 +10,9 @@
 //! - [`clock`]: [`FakeClock`], virtual time moved by hand.
 //! - [`sim`]: [`Sim`], the session against the broker, stepped from one event to the next.
 //! - [`trace`]: [`Trace`], the timestamped log of a simulation.
+//! - [`mosquitto`]: [`Mosquitto`], a real mosquitto broker started on free loopback ports with the listeners a
+//!   [`MosquittoConfig`] asks for (plain, TLS and mutual TLS with certificates generated at start, WebSocket,
+//!   secure WebSocket, password), killed by PID on drop, for interop tests against a real broker.
 //! - [`strategy`]: proptest strategies that generate every MQTT control packet of both protocol versions, valid by
 //!   construction, for round-trip and chunking properties.
 //!
@@ -34,6 +37,7 @@
 pub mod broker;
 pub mod clock;
 pub mod link;
+pub mod mosquitto;
 pub mod sim;
 pub mod strategy;
 pub mod trace;
@@ -43,6 +47,7 @@ pub use broker::{
 };
 pub use clock::FakeClock;
 pub use link::{Direction, End, LinkConfig, LinkEvent, LinkModel};
+pub use mosquitto::{HarnessError, Listener, Mosquitto, MosquittoConfig};
 pub use sim::{RecordedEvent, Sim, SimConfig};
 pub use trace::{Trace, TraceEntry};
 
