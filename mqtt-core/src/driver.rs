@@ -92,7 +92,8 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
     }
 
     /// Does all ready work, handing each event to `on_event`, then waits for bytes or the next deadline and feeds
-    /// it to the session.
+    /// it to the session. Returns without waiting when the session is closed (disconnected, or gave up): call it
+    /// again only after a command such as `connect`.
     ///
     /// # Cancel safety
     ///
@@ -201,9 +202,13 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
         true
     }
 
-    /// Waits for one input: received bytes or the session's deadline.
+    /// Waits for one input: received bytes or the session's deadline. Returns at once when there is neither a
+    /// connection nor a deadline (a closed session): only a command can change anything then.
     async fn wait_for_input(&mut self) {
         let deadline = self.session.poll_timeout();
+        if self.io.is_none() && deadline.is_none() && !self.opening {
+            return;
+        }
         let outcome = match self.io.as_mut() {
             // A full receive buffer only drains through events: there is nothing to read into.
             Some(_) if self.session.read_buf().is_empty() => {

@@ -448,7 +448,7 @@ fn a_step_cancelled_while_connecting_retries_the_connection() {
     let attempts = Rc::new(Cell::new(0));
     let slow = Slow {
         inner: Connector {
-            broker: broker.clone(),
+            broker,
             fail_first: 0,
             attempts: attempts.clone(),
         },
@@ -471,7 +471,7 @@ fn a_step_cancelled_while_connecting_retries_the_connection() {
     clock.freeze(false);
     // The next step connects at once, without waiting for the 30 s connect timeout.
     let mut connected_at = None;
-    let stamp = clock.clone();
+    let stamp = clock;
     for _ in 0..3 {
         block_on(driver.step(&mut |e| {
             if matches!(e, Event::Connected { .. }) {
