@@ -465,3 +465,25 @@ fn no_connack_within_the_connect_timeout_fails_the_attempt_and_schedules_the_nex
         })
     );
 }
+
+#[test]
+fn a_full_subscription_table_is_an_error_even_with_repeated_filters() {
+    let mut wire = Wire::connected(Config::new("table"));
+    let mut accepted = 0;
+    let refused = loop {
+        let filter = format!("table/{accepted:04}");
+        // The same filter twice in one request, plus one already in the table.
+        let request = [
+            Subscription::new(&filter, QoS::AtMostOnce),
+            Subscription::new(&filter, QoS::AtLeastOnce),
+            Subscription::new("table/0000", QoS::AtMostOnce),
+        ];
+        match wire.session.subscribe(&request, wire.now) {
+            Ok(_) => accepted += 1,
+            Err(e) => break e,
+        }
+        assert!(accepted < 1000, "the table never filled up");
+    };
+    assert_eq!(refused, mqtt_core::SubscribeError::TableFull);
+    assert!(accepted > 3, "{accepted}");
+}
