@@ -13,6 +13,8 @@
 //! - [`mosquitto`]: [`Mosquitto`], a real mosquitto broker started on free loopback ports with the listeners a
 //!   [`MosquittoConfig`] asks for (plain, TLS and mutual TLS with certificates generated at start, WebSocket,
 //!   secure WebSocket, password), killed by PID on drop, for interop tests against a real broker.
+//! - [`interop`]: [`interop_tests!`], the one list of interop tests against mosquitto, expanded by each async
+//!   binding for its runtime.
 //! - [`strategy`]: proptest strategies that generate every MQTT control packet of both protocol versions, valid by
 //!   construction, for round-trip and chunking properties.
 //!
@@ -36,6 +38,7 @@
 
 pub mod broker;
 pub mod clock;
+pub mod interop;
 pub mod link;
 pub mod mosquitto;
 pub mod sim;

@@ -187,8 +187,17 @@ impl EventLoop {
                 commands,
                 dispatch,
             } = &mut self;
-            // A closed session (gave up) has nothing to step until a command such as `reconnect` arrives.
+            // A closed session (gave up) has nothing to step until a command such as `reconnect` arrives; the
+            // events that closed it (ConnectFailed, GaveUp) are still delivered first.
             let idle = driver.session().state() == proto::SessionState::Closed;
+            if idle {
+                while let Some(event) = driver.session_mut().poll_event() {
+                    dispatch.on_event(event);
+                }
+                if dispatch.finished {
+                    break;
+                }
+            }
             let wake = {
                 let mut on_event = |event: Event<'_>| dispatch.on_event(event);
                 tokio::select! {

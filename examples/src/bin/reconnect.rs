@@ -1,0 +1,150 @@
+//! Reconnecting with `mqtt-tokio`: the broker goes away for a few seconds and comes back. The client's connection
+//! states show the reconnect schedule; a message published while offline waits in the client's queue and is
+//! delivered after the reconnect.
+//!
+//! ```text
+//! cargo run -p examples --bin reconnect                                    # an in-process broker, stopped and restarted
+//! MQTT_BROKER=mqtt://127.0.0.1:1883 cargo run -p examples --bin reconnect  # your broker: the client drops its connection
+//! ```
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use examples::broker;
+use futures::StreamExt;
+use mqtt_tokio::{ConnectionState, Options, QoS, ReconnectPolicy};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the in-process broker stays down.
+const OUTAGE: Duration = Duration::from_secs(3);
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match tokio::time::timeout(TIMEOUT, run()).await {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("reconnect failed: {e}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!("reconnect failed: not finished within {TIMEOUT:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let mut broker = broker::start_unless_configured()?;
+    let options = match &broker {
+        Some(broker) => Options::new(&broker.url())?,
+        None => Options::from_env()?,
+    };
+    let start = Instant::now();
+    let at = move || format!("[{:5.2} s]", start.elapsed().as_secs_f64());
+    // Retry quickly for the demonstration: 0.25 s after a loss, then doubling up to 1 s.
+    let policy = ReconnectPolicy {
+        initial_delay: Duration::from_millis(250),
+        max_backoff: Duration::from_secs(1),
+        steady_delay: Duration::from_secs(1),
+        ..ReconnectPolicy::default()
+    };
+    let id = format!("reconnect-{}", std::process::id());
+    let options = options
+        .client_id(id)
+        .reconnect(policy)
+        .connect_timeout(Duration::from_secs(5));
+    let client = mqtt_tokio::connect(options).await?;
+    println!("{} connected", at());
+
+    // Every change of the connection, printed as it happens, until the client has disconnected.
+    let mut states = client.states();
+    let printer = tokio::spawn(async move {
+        let mut connected = true;
+        while let Some(state) = states.next().await {
+            println!("{} state: {}", at(), describe(state, connected));
+            connected = matches!(state, ConnectionState::Connected { .. });
+            if state == ConnectionState::Disconnected {
+                break;
+            }
+        }
+    });
+
+    let topic = format!("reconnect/{}", std::process::id());
+    let mut messages = client.subscribe(topic.as_str(), QoS::AtLeastOnce).await?;
+    // Publish while the connection is down: the client keeps a QoS 1 message queued until the broker has it.
+    let offline = async {
+        let sent = client.publish(
+            topic.as_str(),
+            "sent while offline",
+            QoS::AtLeastOnce,
+            false,
+        );
+        let delivery = sent.await?;
+        println!(
+            "{} published a QoS 1 message while offline: it waits in the client's queue",
+            at()
+        );
+        Ok::<_, mqtt_tokio::Error>(delivery)
+    };
+    let delivery = match &mut broker {
+        Some(broker) => {
+            broker.stop();
+            println!(
+                "{} the broker stopped: its listener and every connection are closed",
+                at()
+            );
+            let delivery = offline.await?;
+            tokio::time::sleep(OUTAGE).await;
+            broker.restart()?;
+            println!("{} the broker is back on the same port", at());
+            delivery
+        }
+        None => {
+            // A broker of your own cannot be restarted from here: drop the connection instead.
+            client.reconnect()?;
+            println!("{} dropped the connection (Client::reconnect)", at());
+            offline.await?
+        }
+    };
+
+    // After the reconnect the queued message goes out; it comes back through the subscription, which the client
+    // restored on the new connection.
+    delivery.wait_timeout(Duration::from_secs(10)).await?;
+    println!(
+        "{} the broker acknowledged the message sent while offline (PUBACK)",
+        at()
+    );
+    let message = tokio::time::timeout(Duration::from_secs(5), messages.recv())
+        .await
+        .map_err(|_| "the message sent while offline did not come back")?
+        .ok_or("the connection's event loop ended")?;
+    let payload = String::from_utf8_lossy(&message.payload);
+    println!("{} received {payload:?} on {:?}", at(), message.topic);
+
+    let stats = client.stats();
+    client.disconnect(Duration::from_secs(5)).await?;
+    let _ = tokio::time::timeout(Duration::from_secs(1), printer).await;
+    println!("connections lost along the way: {}", stats.disconnections);
+    Ok(())
+}
+
+/// A state in words; `connected` tells a lost connection from a failed attempt.
+fn describe(state: ConnectionState, connected: bool) -> String {
+    match state {
+        ConnectionState::Connected {
+            session_present: true,
+        } => "connected, session resumed".to_owned(),
+        ConnectionState::Connected { .. } => "connected, new session".to_owned(),
+        ConnectionState::Lost(reason) if connected => format!("connection lost: {reason}"),
+        ConnectionState::Lost(reason) => format!("attempt failed: {reason}"),
+        ConnectionState::Refused(refusal) => format!("refused: {refusal}"),
+        ConnectionState::Reconnecting { attempt, delay } => {
+            format!(
+                "reconnecting: attempt {attempt} in {} ms",
+                delay.as_millis()
+            )
+        }
+        ConnectionState::GaveUp(reason) => format!("gave up: {reason}"),
+        ConnectionState::Disconnected => "disconnected by the application".to_owned(),
+    }
+}

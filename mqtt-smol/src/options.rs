@@ -1,0 +1,302 @@
+//! Connection options: from a URL, a builder, or the environment.
+
+use std::time::Duration;
+
+use proto::codec::{ProtocolVersion, QoS};
+use proto::reconnect::ReconnectPolicy;
+use proto::url::BrokerUrl;
+
+use crate::Error;
+
+/// The will message: published by the broker if the connection ends without DISCONNECT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastWill {
+    /// Topic of the will.
+    pub topic: String,
+    /// Payload of the will.
+    pub payload: Vec<u8>,
+    /// QoS of the will.
+    pub qos: QoS,
+    /// Published as a retained message.
+    pub retain: bool,
+}
+
+/// How to reach the broker and how the session behaves.
+///
+/// ```
+/// use std::time::Duration;
+/// use mqtt_smol::{Options, ProtocolVersion};
+///
+/// let options = Options::new("mqtt://broker.local")?
+///     .client_id("kitchen-sensor")
+///     .credentials("kitchen", "secret")
+///     .keep_alive(Duration::from_secs(30))
+///     .version(ProtocolVersion::V311);
+/// assert_eq!(options.brokers(), ["mqtt://broker.local:1883"]);
+/// # Ok::<(), mqtt_smol::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub(crate) brokers: Vec<String>,
+    pub(crate) client_id: String,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<Vec<u8>>,
+    pub(crate) version: ProtocolVersion,
+    pub(crate) keep_alive: Duration,
+    pub(crate) clean_start: bool,
+    pub(crate) session_expiry_interval: u32,
+    pub(crate) will: Option<LastWill>,
+    pub(crate) reconnect: ReconnectPolicy,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) max_inflight: u16,
+    pub(crate) receive_maximum: u16,
+    pub(crate) max_packet_size: usize,
+    pub(crate) queue_bytes: usize,
+}
+
+impl Options {
+    /// Options for the broker at `url` (`mqtt://`, `tcp://`, `mqtts://`, `ssl://`, `ws://`, `wss://`), with a
+    /// generated client identifier. Credentials in the URL (`mqtt://user:password@host`) are used.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`] if the URL cannot be parsed.
+    pub fn new(url: &str) -> Result<Self, Error> {
+        let parsed = BrokerUrl::parse(url).map_err(Error::InvalidUrl)?;
+        let mut options = Self {
+            brokers: vec![parsed.to_string()],
+            client_id: generated_client_id(),
+            username: None,
+            password: None,
+            version: ProtocolVersion::V5,
+            keep_alive: Duration::from_secs(60),
+            clean_start: true,
+            session_expiry_interval: 0,
+            will: None,
+            reconnect: ReconnectPolicy::default(),
+            connect_timeout: Duration::from_secs(30),
+            max_inflight: 64,
+            receive_maximum: 64,
+            max_packet_size: 1024 * 1024 + 1024,
+            queue_bytes: 4 * 1024 * 1024,
+        };
+        if let Some(user) = parsed.username {
+            options.username = Some(user.to_owned());
+            options.password = parsed.password.map(|p| p.as_bytes().to_vec());
+        }
+        Ok(options)
+    }
+
+    /// Options from the environment: `MQTT_BROKER` (a URL, or a host name), `MQTT_PORT`, `MQTT_USERNAME`,
+    /// `MQTT_PASSWORD`, and `MQTT_CLIENT_ID` if set.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Environment`] if `MQTT_BROKER` is not set or `MQTT_PORT` is not a port; [`Error::InvalidUrl`] if
+    /// the result is not a valid URL.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) over any source of variables (testable without touching the process).
+    pub(crate) fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let broker = var("MQTT_BROKER").ok_or(Error::Environment("MQTT_BROKER is not set"))?;
+        let mut url = if broker.contains("://") {
+            broker
+        } else {
+            format!("mqtt://{broker}")
+        };
+        if let Some(port) = var("MQTT_PORT") {
+            let port: u16 = port
+                .trim()
+                .parse()
+                .map_err(|_| Error::Environment("MQTT_PORT is not a port number"))?;
+            let parsed = BrokerUrl::parse(&url).map_err(Error::InvalidUrl)?;
+            let host = if parsed.host.contains(':') {
+                format!("[{}]", parsed.host)
+            } else {
+                parsed.host.to_owned()
+            };
+            let scheme = url.split("://").next().unwrap_or("mqtt");
+            url = format!("{scheme}://{host}:{port}{}", parsed.path);
+        }
+        let mut options = Self::new(&url)?;
+        if let Some(user) = var("MQTT_USERNAME") {
+            options.username = Some(user);
+        }
+        if let Some(password) = var("MQTT_PASSWORD") {
+            options.password = Some(password.into_bytes());
+        }
+        if let Some(id) = var("MQTT_CLIENT_ID") {
+            options.client_id = id;
+        }
+        Ok(options)
+    }
+
+    /// Adds a broker to fail over to: attempts move to the next broker after a failure.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`] if the URL cannot be parsed.
+    pub fn failover(mut self, url: &str) -> Result<Self, Error> {
+        let parsed = BrokerUrl::parse(url).map_err(Error::InvalidUrl)?;
+        self.brokers.push(parsed.to_string());
+        Ok(self)
+    }
+
+    /// The broker URLs, in the order they are tried (credentials removed).
+    pub fn brokers(&self) -> &[String] {
+        &self.brokers
+    }
+
+    /// The client identifier (default: generated).
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = id.into();
+        self
+    }
+
+    /// User name and password.
+    pub fn credentials(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.username = Some(username.into());
+        self.password = Some(password.into());
+        self
+    }
+
+    /// MQTT 3.1.1 or 5.0 (default 5.0).
+    pub fn version(mut self, version: ProtocolVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// Keep alive (default 60 s; whole seconds; zero turns it off).
+    pub fn keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.keep_alive = keep_alive;
+        self
+    }
+
+    /// Start without session state on every connection (default `true`). With `false`, set a session expiry
+    /// interval too for 5.0 brokers to keep the session.
+    pub fn clean_start(mut self, clean_start: bool) -> Self {
+        self.clean_start = clean_start;
+        self
+    }
+
+    /// 5.0 Session Expiry Interval in seconds (default 0).
+    pub fn session_expiry(mut self, seconds: u32) -> Self {
+        self.session_expiry_interval = seconds;
+        self
+    }
+
+    /// The will message.
+    pub fn will(
+        mut self,
+        topic: impl Into<String>,
+        payload: impl Into<Vec<u8>>,
+        qos: QoS,
+        retain: bool,
+    ) -> Self {
+        self.will = Some(LastWill {
+            topic: topic.into(),
+            payload: payload.into(),
+            qos,
+            retain,
+        });
+        self
+    }
+
+    /// The reconnect policy (default: 1, 2, 4, 8, 16, 32 s, then every 60 s).
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.reconnect = policy;
+        self
+    }
+
+    /// Time allowed to open the connection and receive CONNACK (default 30 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Outgoing QoS 1 and 2 messages in flight at most (default 64).
+    pub fn max_inflight(mut self, max: u16) -> Self {
+        self.max_inflight = max.max(1);
+        self
+    }
+
+    /// Largest packet accepted from the broker, in bytes (default 1 MiB + 1 KiB). Also sizes the receive buffer.
+    pub fn max_packet_size(mut self, bytes: usize) -> Self {
+        self.max_packet_size = bytes.max(64);
+        self
+    }
+
+    /// Memory for outgoing messages awaiting acknowledgement or a connection (default 4 MiB). When it is full,
+    /// `publish` fails with a queue-full error instead of dropping anything.
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.queue_bytes = bytes.max(1024);
+        self
+    }
+}
+
+/// A client identifier unique enough for a process: `mqtt-smol-<pid>-<time>`.
+fn generated_client_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("mqtt-smol-{}-{nanos:08x}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn from_env_reads_broker_port_and_credentials() {
+        let options = Options::from_vars(vars(&[
+            ("MQTT_BROKER", "broker.local"),
+            ("MQTT_PORT", "1884"),
+            ("MQTT_USERNAME", "dev"),
+            ("MQTT_PASSWORD", "pw"),
+            ("MQTT_CLIENT_ID", "me"),
+        ]))
+        .unwrap();
+        assert_eq!(options.brokers(), ["mqtt://broker.local:1884"]);
+        assert_eq!(options.username.as_deref(), Some("dev"));
+        assert_eq!(options.password.as_deref(), Some(&b"pw"[..]));
+        assert_eq!(options.client_id, "me");
+
+        let options = Options::from_vars(vars(&[
+            ("MQTT_BROKER", "wss://b.example/ws"),
+            ("MQTT_PORT", "9443"),
+        ]))
+        .unwrap();
+        assert_eq!(options.brokers(), ["wss://b.example:9443/ws"]);
+        assert!(matches!(
+            Options::from_vars(vars(&[])),
+            Err(Error::Environment(_))
+        ));
+        assert!(matches!(
+            Options::from_vars(vars(&[("MQTT_BROKER", "b"), ("MQTT_PORT", "x")])),
+            Err(Error::Environment(_))
+        ));
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_used_and_not_kept_in_it() {
+        let options = Options::new("mqtts://user:pa:ss@host").unwrap();
+        assert_eq!(options.brokers(), ["mqtts://host:8883"]);
+        assert_eq!(options.username.as_deref(), Some("user"));
+        assert_eq!(options.password.as_deref(), Some(&b"pa:ss"[..]));
+    }
+}
