@@ -93,6 +93,11 @@ impl InProcessBroker {
         format!("mqtt://{}", self.address)
     }
 
+    /// The broker's address, `127.0.0.1:PORT`.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
     /// Whether the broker is accepting connections (not [`stop`](Self::stop)ped).
     pub fn is_listening(&self) -> bool {
         self.listener.is_some()

@@ -37,16 +37,29 @@ impl Run {
 /// Runs `binary` with `args`, `MQTT_BROKER` set to `broker` or removed, and kills it if it is still running after
 /// `limit` (the test then fails).
 fn run(binary: &str, args: &[&str], broker: Option<&str>, limit: Duration) -> Run {
+    run_with_env(binary, args, broker, &[], limit)
+}
+
+/// As [`run`], with the variables of `env` set too.
+fn run_with_env(
+    binary: &str,
+    args: &[&str],
+    broker: Option<&str>,
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> Run {
     let mut command = Command::new(binary);
     command
         .args(args)
+        .env_remove("MQTT_CA")
         .env_remove("MQTT_PORT")
         .env_remove("MQTT_USERNAME")
         .env_remove("MQTT_PASSWORD")
         .env_remove("MQTT_CLIENT_ID")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        .envs(env.iter().copied());
     match broker {
         Some(url) => command.env("MQTT_BROKER", url),
         None => command.env_remove("MQTT_BROKER"),
@@ -88,19 +101,45 @@ fn run(binary: &str, args: &[&str], broker: Option<&str>, limit: Duration) -> Ru
     }
 }
 
-const QUICKSTART_LINES: &[&str] = &[
-    "[tokio] subscriber connected",
-    "[tokio] publisher connected",
-    "asking for QoS 2: the broker granted QoS 2",
-    "[tokio] subscriber received \"hello at QoS 0\"",
-    "the broker acknowledged it (PUBACK)",
-    "[tokio] subscriber received \"hello at QoS 1\"",
-    "the broker acknowledged it (PUBREC, PUBREL, PUBCOMP)",
-    "[tokio] subscriber received \"hello at QoS 2\"",
-    "[tokio] publisher disconnected",
-    "[tokio] subscriber disconnected",
-    "every message arrived at the QoS it was sent with",
+/// What each backend's section of the quickstart prints, after its `[tokio]` or `[smol]` prefix.
+const QUICKSTART_SECTION_LINES: &[&str] = &[
+    "subscriber connected",
+    "publisher connected",
+    "subscriber subscribed to",
+    "subscriber received \"hello at QoS 0\" on",
+    "  the broker acknowledged it (PUBACK)",
+    "subscriber received \"hello at QoS 1\" on",
+    "  the broker acknowledged it (PUBREC, PUBREL, PUBCOMP)",
+    "subscriber received \"hello at QoS 2\" on",
+    "publisher disconnected",
+    "subscriber disconnected",
 ];
+
+/// Asserts that the quickstart ran both sections, tokio then smol, and said it succeeded.
+fn assert_quickstart_succeeded(run: &Run) {
+    run.assert_succeeded_with(&[
+        "asking for QoS 2: the broker granted QoS 2",
+        "every message arrived at the QoS it was sent with",
+    ]);
+    for backend in ["tokio", "smol"] {
+        for line in QUICKSTART_SECTION_LINES {
+            let line = format!("[{backend}] {line}");
+            assert!(
+                run.stdout.contains(&line),
+                "stdout lacks {line:?}; {run:#?}"
+            );
+        }
+        assert_eq!(
+            run.stdout
+                .matches(&format!("[{backend}] subscriber received"))
+                .count(),
+            3,
+            "{run:#?}"
+        );
+    }
+    let (tokio, smol) = (run.stdout.find("[tokio]"), run.stdout.find("[smol]"));
+    assert!(tokio < smol, "the tokio section comes first; {run:#?}");
+}
 
 #[test]
 fn quickstart_runs_with_its_in_process_broker() {
@@ -108,9 +147,9 @@ fn quickstart_runs_with_its_in_process_broker() {
         env!("CARGO_BIN_EXE_quickstart"),
         &[],
         None,
-        Duration::from_secs(40),
+        Duration::from_secs(60),
     );
-    run.assert_succeeded_with(QUICKSTART_LINES);
+    assert_quickstart_succeeded(&run);
     assert!(run.stdout.contains("MQTT_BROKER is not set"), "{run:#?}");
 }
 
@@ -122,9 +161,9 @@ fn quickstart_uses_the_broker_in_mqtt_broker() {
         env!("CARGO_BIN_EXE_quickstart"),
         &[],
         Some(&url),
-        Duration::from_secs(40),
+        Duration::from_secs(60),
     );
-    run.assert_succeeded_with(QUICKSTART_LINES);
+    assert_quickstart_succeeded(&run);
     assert!(
         run.stdout
             .contains(&format!("Broker: {url} (from MQTT_BROKER)")),
@@ -139,7 +178,7 @@ fn quickstart_fails_clearly_when_the_broker_is_unreachable() {
         env!("CARGO_BIN_EXE_quickstart"),
         &[],
         Some("mqtt://127.0.0.1:1"),
-        Duration::from_secs(40),
+        Duration::from_secs(60),
     );
     assert!(!run.status.success(), "{run:#?}");
     assert!(
@@ -170,6 +209,124 @@ fn tokio_pubsub_runs() {
     // Each subscription got only its own matches: 3 temperatures, 2 kitchen readings.
     assert_eq!(run.stdout.matches("/+/temperature\" received").count(), 3);
     assert_eq!(run.stdout.matches("/kitchen/#\" received").count(), 2);
+}
+
+#[test]
+fn smol_pubsub_runs() {
+    let run = run(
+        env!("CARGO_BIN_EXE_smol_pubsub"),
+        &[],
+        None,
+        Duration::from_secs(40),
+    );
+    run.assert_succeeded_with(&[
+        "connected",
+        "kitchen/temperature\", acknowledged by the broker",
+        "/+/temperature\" received",
+        "/garage/temperature\" = 12.5",
+        "/kitchen/#\" received",
+        "/kitchen/humidity\" = 48",
+        "unsubscribed from",
+        "disconnected",
+    ]);
+    assert_eq!(run.stdout.matches("/+/temperature\" received").count(), 3);
+    assert_eq!(run.stdout.matches("/kitchen/#\" received").count(), 2);
+}
+
+#[test]
+fn smol_pubsub_uses_the_broker_in_mqtt_broker() {
+    let mosquitto = Mosquitto::start(MosquittoConfig::default()).expect("start mosquitto");
+    let url = mosquitto.url(Listener::Plain);
+    let run = run(
+        env!("CARGO_BIN_EXE_smol_pubsub"),
+        &[],
+        Some(&url),
+        Duration::from_secs(40),
+    );
+    run.assert_succeeded_with(&[
+        &format!("connecting to {url}"),
+        "/kitchen/humidity\" = 48",
+        "disconnected",
+    ]);
+}
+
+/// What `tls_tokio` prints once connected, whichever broker it uses.
+const TLS_LINES: &[&str] = &[
+    "connected over TLS: the broker's certificate was verified",
+    "acknowledged by the broker (PUBACK)",
+    "received \"sent over TLS\" on",
+    "at QoS 1",
+    "disconnected",
+];
+
+#[test]
+fn tls_tokio_runs_with_its_tls_front() {
+    let run = run(
+        env!("CARGO_BIN_EXE_tls_tokio"),
+        &[],
+        None,
+        Duration::from_secs(40),
+    );
+    run.assert_succeeded_with(TLS_LINES);
+    run.assert_succeeded_with(&[
+        "a TLS front at mqtts://localhost:",
+        "connecting to mqtts://localhost:",
+    ]);
+}
+
+#[test]
+fn tls_smol_runs_with_its_tls_front() {
+    let run = run(
+        env!("CARGO_BIN_EXE_tls_smol"),
+        &[],
+        None,
+        Duration::from_secs(40),
+    );
+    run.assert_succeeded_with(TLS_LINES);
+    run.assert_succeeded_with(&[
+        "a TLS front at mqtts://localhost:",
+        "connecting to mqtts://localhost:",
+    ]);
+}
+
+#[test]
+fn tls_tokio_uses_the_broker_in_mqtt_broker_and_the_ca_in_mqtt_ca() {
+    let mosquitto = Mosquitto::start(MosquittoConfig {
+        tls: true,
+        ..MosquittoConfig::default()
+    })
+    .expect("start mosquitto");
+    let url = mosquitto.url(Listener::Tls);
+    let ca = mosquitto.ca_path().expect("the CA of the TLS listener");
+    let ca = ca.to_str().expect("a UTF-8 path");
+    let run = run_with_env(
+        env!("CARGO_BIN_EXE_tls_tokio"),
+        &[],
+        Some(&url),
+        &[("MQTT_CA", ca)],
+        Duration::from_secs(40),
+    );
+    run.assert_succeeded_with(TLS_LINES);
+    run.assert_succeeded_with(&[&format!("broker: {url} (from MQTT_BROKER)"), "(MQTT_CA)"]);
+}
+
+#[test]
+fn tls_tokio_refuses_a_broker_it_does_not_trust() {
+    // mosquitto's certificate is signed by a CA the client was not given: the system's roots do not know it.
+    let mosquitto = Mosquitto::start(MosquittoConfig {
+        tls: true,
+        ..MosquittoConfig::default()
+    })
+    .expect("start mosquitto");
+    let run = run(
+        env!("CARGO_BIN_EXE_tls_tokio"),
+        &[],
+        Some(&mosquitto.url(Listener::Tls)),
+        Duration::from_secs(40),
+    );
+    assert!(!run.status.success(), "{run:#?}");
+    assert!(run.stderr.contains("tls_tokio failed:"), "{run:#?}");
+    assert!(!run.stdout.contains("connected over TLS"), "{run:#?}");
 }
 
 #[test]
@@ -209,6 +366,29 @@ fn reconnect_drops_the_connection_with_the_broker_in_mqtt_broker() {
         "dropped the connection (Client::reconnect)",
         "state: connected, new session",
         "received \"sent while offline\"",
+    ]);
+}
+
+#[test]
+fn smol_reconnect_shows_the_schedule_across_a_broker_restart() {
+    let run = run(
+        env!("CARGO_BIN_EXE_smol_reconnect"),
+        &[],
+        None,
+        Duration::from_secs(40),
+    );
+    run.assert_succeeded_with(&[
+        "state: connection lost",
+        "the broker stopped",
+        "published a QoS 1 message while offline",
+        "state: reconnecting: attempt 1 in 250 ms",
+        "state: attempt failed",
+        "state: reconnecting: attempt 2 in 500 ms",
+        "the broker is back on the same port",
+        "state: connected, new session",
+        "the broker acknowledged the message sent while offline",
+        "received \"sent while offline\"",
+        "state: disconnected by the application",
     ]);
 }
 

@@ -4,8 +4,11 @@
 //! queue) is the core's; this crate opens connections, keeps time and carries commands and messages between your
 //! tasks and the connection.
 //!
-//! **Status:** plain TCP (`mqtt://`, `tcp://`) works; TLS (`mqtts://`) and WebSocket (`ws://`, `wss://`) are not
-//! implemented yet and are refused with [`Error::Unsupported`].
+//! Transports, chosen by the URL's scheme: TCP (`mqtt://`, `tcp://`), TLS (`mqtts://`, `ssl://`), WebSocket
+//! (`ws://`) and WebSocket over TLS (`wss://`, path `/mqtt` unless the URL gives one), with the `mqtt` subprotocol.
+//! TLS is rustls with the `ring` provider; the broker's certificate is always verified, against the system's root
+//! certificates or the CA given with [`Options::ca_pem`] or [`Options::ca_der`]; [`Options::client_auth_pem`] and
+//! [`Options::client_auth_der`] add a client certificate for mutual TLS. The server name is the URL's host.
 //!
 //! ```no_run
 //! use mqtt_smol::{Options, QoS};
@@ -20,13 +23,32 @@
 //! client.disconnect(std::time::Duration::from_secs(5)).await
 //! # }
 //! ```
+//!
+//! Over TLS, with the broker's own CA and a client certificate:
+//!
+//! ```no_run
+//! use mqtt_smol::Options;
+//!
+//! # async fn run() -> Result<(), mqtt_smol::Error> {
+//! let pem = |file| std::fs::read(file).expect("a PEM file");
+//! let options = Options::new("mqtts://broker.local")?
+//!     .ca_pem(pem("ca.pem"))
+//!     .client_auth_pem(pem("client.pem"), pem("client-key.pem"));
+//! let client = mqtt_smol::connect(options).await?;
+//! # drop(client);
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+use std::sync::Arc;
 
 mod client;
 mod clock;
 mod event_loop;
 mod options;
+mod tls;
 mod transport;
 
 pub use client::{Client, ConnectionState, Delivery, Message, Subscription};
@@ -36,6 +58,7 @@ pub use options::{LastWill, Options};
 pub use proto::codec::{ProtocolVersion, QoS, ReasonCode};
 pub use proto::reconnect::ReconnectPolicy;
 pub use proto::session::{ConnectRefusal, Disconnection, PublishFailure, Stats};
+pub use tls::TlsError;
 pub use transport::{Connector, Stream};
 
 /// Everything that can go wrong, with a message a person understands.
@@ -51,9 +74,15 @@ pub enum Error {
     /// The options cannot make a session.
     #[error("invalid configuration: {0}")]
     Config(#[source] proto::ConfigError),
-    /// A feature this crate does not have yet.
-    #[error("not supported: {0}")]
-    Unsupported(&'static str),
+    /// TLS could not be set up, or its handshake failed.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The WebSocket handshake failed.
+    #[error("WebSocket handshake failed: {0}")]
+    WebSocket(String),
+    /// The network failed (the broker cannot be reached, the connection was reset...).
+    #[error("network error: {0}")]
+    Io(#[source] Arc<std::io::Error>),
     /// The session refused the message.
     #[error("cannot publish: {0}")]
     Publish(#[source] proto::PublishError),

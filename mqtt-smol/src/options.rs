@@ -7,6 +7,7 @@ use proto::reconnect::ReconnectPolicy;
 use proto::url::BrokerUrl;
 
 use crate::Error;
+use crate::tls::{Encoded, TlsOptions};
 
 /// The will message: published by the broker if the connection ends without DISCONNECT.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +53,7 @@ pub struct Options {
     pub(crate) receive_maximum: u16,
     pub(crate) max_packet_size: usize,
     pub(crate) queue_bytes: usize,
+    pub(crate) tls: TlsOptions,
 }
 
 impl Options {
@@ -79,6 +81,7 @@ impl Options {
             receive_maximum: 64,
             max_packet_size: 1024 * 1024 + 1024,
             queue_bytes: 4 * 1024 * 1024,
+            tls: TlsOptions::default(),
         };
         if let Some(user) = parsed.username {
             options.username = Some(user.to_owned());
@@ -236,6 +239,41 @@ impl Options {
     /// `publish` fails with a queue-full error instead of dropping anything.
     pub fn queue_bytes(mut self, bytes: usize) -> Self {
         self.queue_bytes = bytes.max(1024);
+        self
+    }
+
+    /// For `mqtts://` and `wss://`: trusts the CA certificates of this PEM text (one or more) instead of the
+    /// system's root certificates. Calls add up: `ca_pem` and [`ca_der`](Self::ca_der) several times trust every
+    /// CA given. The text is checked when the client is made ([`Error::Tls`] with
+    /// [`TlsError::Config`](crate::TlsError::Config)).
+    pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.roots.push(Encoded::Pem(pem.into()));
+        self
+    }
+
+    /// For `mqtts://` and `wss://`: trusts this DER-encoded CA certificate instead of the system's root
+    /// certificates, as [`ca_pem`](Self::ca_pem).
+    pub fn ca_der(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.tls.roots.push(Encoded::Der(der.into()));
+        self
+    }
+
+    /// For mutual TLS: presents this certificate chain (PEM, the client's certificate first) and proves it with
+    /// its private key (PEM: PKCS#8, PKCS#1 or SEC1). Replaces an earlier client certificate; checked when the
+    /// client is made, as [`ca_pem`](Self::ca_pem).
+    pub fn client_auth_pem(
+        mut self,
+        cert_chain: impl Into<Vec<u8>>,
+        key: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls.client_auth = Some((Encoded::Pem(cert_chain.into()), Encoded::Pem(key.into())));
+        self
+    }
+
+    /// For mutual TLS: presents this DER-encoded certificate with its DER-encoded private key (PKCS#8, PKCS#1 or
+    /// SEC1), as [`client_auth_pem`](Self::client_auth_pem).
+    pub fn client_auth_der(mut self, cert: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
+        self.tls.client_auth = Some((Encoded::Der(cert.into()), Encoded::Der(key.into())));
         self
     }
 }

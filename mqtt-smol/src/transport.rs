@@ -1,44 +1,457 @@
-//! Opening connections: TCP with TCP_NODELAY (TLS and WebSocket follow the same shape).
+//! Opening connections: TCP (with TCP_NODELAY), TLS, WebSocket and WebSocket over TLS, each as one [`Stream`].
 
-use embedded_io_adapters::futures_03::FromFutures;
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use async_tungstenite::WebSocketStream;
+use async_tungstenite::tungstenite::client::IntoClientRequest as _;
+use async_tungstenite::tungstenite::http::{HeaderValue, Uri, header};
+use async_tungstenite::tungstenite::protocol::WebSocketConfig;
+use async_tungstenite::tungstenite::{Error as WsError, Message};
+use bytes::Bytes;
+use futures::io::{AsyncRead, AsyncWrite};
+use futures::{SinkExt as _, StreamExt as _};
 use proto::io::Connect;
 use proto::url::{BrokerUrl, Transport};
+use rustls::pki_types::ServerName;
 use smol::net::TcpStream;
 
-use crate::{Error, Options};
+use crate::{Error, Options, tls};
 
 /// Opens connections to one broker URL.
-#[derive(Debug)]
 pub struct Connector {
     host: String,
     port: u16,
+    transport: Transport,
+    /// With TLS: the configuration and the name the broker's certificate must carry.
+    tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+    /// With WebSocket: the URL of the handshake request.
+    websocket: Option<Uri>,
 }
 
 impl Connector {
-    pub(crate) fn new(url: &str, _options: &Options) -> Result<Self, Error> {
+    /// A connector for `url` with the TLS settings of `options`. The event loop makes one per broker; this is
+    /// public for those who drive the core's [`Driver`](proto::driver::Driver) themselves.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`] if the URL cannot be parsed; [`Error::Tls`] with
+    /// [`TlsError::Config`](crate::TlsError::Config) if the TLS options cannot be used (only for `mqtts://` and
+    /// `wss://` URLs); [`Error::WebSocket`] if the URL cannot make a WebSocket request.
+    pub fn new(url: &str, options: &Options) -> Result<Self, Error> {
         let parsed = BrokerUrl::parse(url).map_err(Error::InvalidUrl)?;
-        if parsed.transport != Transport::Tcp {
-            return Err(Error::Unsupported(
-                "TLS and WebSocket transports are not implemented yet in mqtt-smol; use mqtt:// or tcp://",
-            ));
-        }
+        let tls = if parsed.transport.is_tls() {
+            let config = options.tls.client_config()?;
+            Some((config, tls::server_name(parsed.host)?))
+        } else {
+            None
+        };
+        let websocket = if parsed.transport.is_websocket() {
+            let scheme = if tls.is_some() { "wss" } else { "ws" };
+            let host = if parsed.host.contains(':') {
+                format!("[{}]", parsed.host)
+            } else {
+                parsed.host.to_owned()
+            };
+            let uri = format!("{scheme}://{host}:{}{}", parsed.port, parsed.path);
+            let request_uri = uri
+                .parse::<Uri>()
+                .map_err(|e| Error::WebSocket(format!("cannot make a request for {uri}: {e}")))?;
+            Some(request_uri)
+        } else {
+            None
+        };
         Ok(Self {
             host: parsed.host.to_owned(),
             port: parsed.port,
+            transport: parsed.transport,
+            tls,
+            websocket,
         })
     }
 }
 
-/// A connection to the broker, as the core driver reads and writes it.
-pub type Stream = FromFutures<TcpStream>;
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("transport", &self.transport)
+            .field("websocket", &self.websocket)
+            .finish_non_exhaustive()
+    }
+}
 
 impl Connect for Connector {
     type Io = Stream;
-    type Error = std::io::Error;
+    type Error = Error;
 
-    async fn connect(&mut self) -> Result<Stream, std::io::Error> {
-        let stream = TcpStream::connect((self.host.as_str(), self.port)).await?;
-        stream.set_nodelay(true)?;
-        Ok(FromFutures::new(stream))
+    async fn connect(&mut self) -> Result<Stream, Error> {
+        let io_error = |e| Error::Io(Arc::new(e));
+        let tcp = TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(io_error)?;
+        tcp.set_nodelay(true).map_err(io_error)?;
+        let transport = self.transport;
+        match (&self.tls, &self.websocket) {
+            (None, None) => Ok(Stream::new(transport, tcp)),
+            (None, Some(uri)) => websocket(transport, uri, tcp).await,
+            (Some((config, name)), websocket_uri) => {
+                let tls = tls::handshake(config, name, tcp).await?;
+                match websocket_uri {
+                    None => Ok(Stream::new(transport, tls)),
+                    Some(uri) => websocket(transport, uri, tls).await,
+                }
+            }
+        }
+    }
+}
+
+/// A connection to the broker (TCP, TLS, WebSocket or WebSocket over TLS), as the core driver reads and writes it.
+///
+/// Reads and writes are cancel-safe: a dropped `read` has taken no bytes, a dropped `write` has sent none. Every
+/// `read` first pushes out what earlier writes left buffered (TLS records, WebSocket frames), so a `flush` dropped
+/// by the driver cannot leave bytes behind while it waits for the broker.
+pub struct Stream {
+    transport: Transport,
+    io: Box<dyn Duplex>,
+}
+
+/// What every transport is underneath.
+trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Duplex for T {}
+
+impl Stream {
+    fn new(transport: Transport, io: impl Duplex + 'static) -> Self {
+        Self {
+            transport,
+            io: Box::new(io),
+        }
+    }
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
+    }
+}
+
+impl embedded_io_async::ErrorType for Stream {
+    type Error = io::Error;
+}
+
+impl embedded_io_async::Read for Stream {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let io = &mut *self.io;
+        poll_fn(|cx| {
+            // Flush errors show on the next write; the read reports the connection's end its own way.
+            let _ = Pin::new(&mut *io).poll_flush(cx);
+            Pin::new(&mut *io).poll_read(cx, buf)
+        })
+        .await
+    }
+}
+
+impl embedded_io_async::Write for Stream {
+    async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| Pin::new(&mut *self.io).poll_write(cx, buf)).await
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        poll_fn(|cx| Pin::new(&mut *self.io).poll_flush(cx)).await
+    }
+}
+
+/// The WebSocket handshake over `stream`, asking for the `mqtt` subprotocol (tungstenite checks the answer).
+async fn websocket<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
+    transport: Transport,
+    uri: &Uri,
+    stream: S,
+) -> Result<Stream, Error> {
+    let mut request = uri.into_client_request().map_err(websocket_error)?;
+    request.headers_mut().insert(
+        header::SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static("mqtt"),
+    );
+    // Each message goes to the stream as it is sent instead of waiting for 128 KiB more.
+    let config = WebSocketConfig::default().write_buffer_size(0);
+    let (ws, _) = async_tungstenite::client_async_with_config(request, stream, Some(config))
+        .await
+        .map_err(websocket_error)?;
+    Ok(Stream::new(transport, WebSocket::new(ws)))
+}
+
+fn websocket_error(error: WsError) -> Error {
+    match error {
+        WsError::Io(e) => Error::Io(Arc::new(e)),
+        WsError::Http(response) => Error::WebSocket(format!(
+            "the server answered {} instead of switching to WebSocket",
+            response.status()
+        )),
+        e => Error::WebSocket(e.to_string()),
+    }
+}
+
+/// MQTT over WebSocket as a byte stream: each write is one binary frame; received binary frames are read in
+/// pieces; Close is the end of the stream. tungstenite answers pings as it reads and flushes.
+struct WebSocket<S> {
+    ws: WebSocketStream<S>,
+    /// What is left of the last frame received.
+    received: Bytes,
+}
+
+impl<S> WebSocket<S> {
+    fn new(ws: WebSocketStream<S>) -> Self {
+        Self {
+            ws,
+            received: Bytes::new(),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WebSocket<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        while self.received.is_empty() {
+            match ready!(self.ws.poll_next_unpin(cx)) {
+                Some(Ok(Message::Binary(data))) => self.received = data,
+                Some(Ok(Message::Text(_))) => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the broker sent a text frame: MQTT travels in binary frames",
+                    )));
+                }
+                Some(
+                    Ok(Message::Close(_)) | Err(WsError::ConnectionClosed | WsError::AlreadyClosed),
+                )
+                | None => {
+                    return Poll::Ready(Ok(0));
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                Some(Err(e)) => return Poll::Ready(Err(io_error(e))),
+            }
+        }
+        let n = self.received.len().min(buf.len());
+        let part = self.received.split_to(n);
+        buf[..n].copy_from_slice(&part);
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for WebSocket<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        // Nothing is taken before the sink is ready: a write dropped while pending has sent nothing.
+        ready!(self.ws.poll_ready_unpin(cx)).map_err(io_error)?;
+        let frame = Message::Binary(Bytes::copy_from_slice(buf));
+        self.ws.start_send_unpin(frame).map_err(io_error)?;
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.ws.poll_flush_unpin(cx).map_err(io_error)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.ws.poll_close_unpin(cx).map_err(io_error)
+    }
+}
+
+fn io_error(error: WsError) -> io::Error {
+    match error {
+        WsError::Io(e) => e,
+        WsError::ConnectionClosed | WsError::AlreadyClosed => io::ErrorKind::BrokenPipe.into(),
+        e => io::Error::new(io::ErrorKind::InvalidData, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use async_tungstenite::tungstenite::protocol::Role;
+    use embedded_io_async::{Read as _, Write as _};
+    use futures::FutureExt as _;
+    use futures::future::Either;
+
+    use super::*;
+
+    /// One end of an in-memory pipe of `capacity` bytes each way: smol's stand-in for `tokio::io::duplex`.
+    struct DuplexStream {
+        reader: piper::Reader,
+        writer: piper::Writer,
+    }
+
+    fn duplex(capacity: usize) -> (DuplexStream, DuplexStream) {
+        let (a_reader, b_writer) = piper::pipe(capacity);
+        let (b_reader, a_writer) = piper::pipe(capacity);
+        let a = DuplexStream {
+            reader: a_reader,
+            writer: a_writer,
+        };
+        let b = DuplexStream {
+            reader: b_reader,
+            writer: b_writer,
+        };
+        (a, b)
+    }
+
+    impl AsyncRead for DuplexStream {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.reader).poll_read(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for DuplexStream {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.writer).poll_write(cx, buf)
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.writer).poll_flush(cx)
+        }
+
+        fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.writer).poll_close(cx)
+        }
+    }
+
+    /// A client [`Stream`] over WebSocket and the broker's end, joined by an in-memory pipe of `capacity` bytes.
+    async fn pair(capacity: usize) -> (Stream, WebSocketStream<DuplexStream>) {
+        let (client, broker) = duplex(capacity);
+        let config = WebSocketConfig::default().write_buffer_size(0);
+        let client = WebSocketStream::from_raw_socket(client, Role::Client, Some(config)).await;
+        let broker = WebSocketStream::from_raw_socket(broker, Role::Server, None).await;
+        (Stream::new(Transport::Ws, WebSocket::new(client)), broker)
+    }
+
+    #[test]
+    fn frames_are_read_in_pieces_pings_answered_and_close_is_the_end() {
+        smol::block_on(async {
+            let (mut stream, mut broker) = pair(4096).await;
+            let data: Vec<u8> = (0..=255u8).cycle().take(300).collect();
+            let mut to_send = VecDeque::from([
+                Message::Binary(data[..100].to_vec().into()),
+                Message::Ping(Bytes::from_static(b"hi")),
+                Message::Binary(Bytes::new()),
+                Message::Binary(data[100..].to_vec().into()),
+                Message::Close(None),
+            ]);
+            let mut buf = [0; 7];
+            let mut received = Vec::new();
+            let mut dropped = 0;
+            loop {
+                // One poll: a read that finds nothing is dropped, as the driver does, and must take nothing with it.
+                match stream.read(&mut buf).now_or_never() {
+                    Some(Ok(0)) => break,
+                    Some(Ok(n)) => received.extend_from_slice(&buf[..n]),
+                    Some(Err(e)) => panic!("{e}"),
+                    None => {
+                        dropped += 1;
+                        broker.send(to_send.pop_front().unwrap()).await.unwrap();
+                    }
+                }
+            }
+            assert!(to_send.is_empty());
+            assert!(dropped >= 4, "reads were never dropped: {dropped}");
+            assert_eq!(received, data);
+            let pong = broker.next().await.unwrap().unwrap();
+            assert_eq!(pong, Message::Pong(Bytes::from_static(b"hi")));
+        });
+    }
+
+    #[test]
+    fn a_text_frame_is_an_error() {
+        smol::block_on(async {
+            let (mut stream, mut broker) = pair(4096).await;
+            broker.send(Message::text("hello")).await.unwrap();
+            let error = stream.read(&mut [0; 16]).await.unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        });
+    }
+
+    #[test]
+    fn writes_dropped_while_pending_send_nothing_and_retries_send_once() {
+        smol::block_on(async {
+            let (mut stream, mut broker) = pair(64).await;
+            let frames: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i; 50 + usize::from(i)]).collect();
+            let reader = smol::spawn(async move {
+                let mut received = Vec::new();
+                while received.len() < 20 {
+                    match broker.next().await {
+                        Some(Ok(Message::Binary(data))) => received.push(data.to_vec()),
+                        other => panic!("unexpected {other:?}"),
+                    }
+                }
+                received
+            });
+            let mut pending: VecDeque<&Vec<u8>> = frames.iter().collect();
+            let mut dropped = 0;
+            while let Some(frame) = pending.front() {
+                // One poll: the driver drops a write at an await point when something else happens first.
+                match stream.write(frame).now_or_never() {
+                    Some(written) => {
+                        assert_eq!(written.unwrap(), frame.len());
+                        pending.pop_front();
+                    }
+                    None => {
+                        dropped += 1;
+                        smol::future::yield_now().await;
+                    }
+                }
+            }
+            assert!(
+                dropped > 0,
+                "the pipe never filled up: the test tests nothing"
+            );
+            stream.flush().await.unwrap();
+            assert_eq!(reader.await, frames);
+        });
+    }
+
+    #[test]
+    fn reading_pushes_out_what_a_dropped_flush_left_behind() {
+        smol::block_on(async {
+            let (mut stream, mut broker) = pair(64).await;
+            let frame = vec![7; 1000];
+            // The frame does not fit into the pipe: most of it waits in the WebSocket's buffer, and no flush follows.
+            assert_eq!(stream.write(&frame).now_or_never().unwrap().unwrap(), 1000);
+            assert!(stream.flush().now_or_never().is_none());
+            let mut buf = [0; 16];
+            match futures::future::select(broker.next(), std::pin::pin!(stream.read(&mut buf)))
+                .await
+            {
+                Either::Left((received, _)) => {
+                    assert_eq!(received.unwrap().unwrap(), Message::Binary(frame.into()));
+                }
+                Either::Right(_) => panic!("the broker sent nothing"),
+            }
+        });
     }
 }

@@ -1,4 +1,5 @@
-//! The quickstart: two clients, a subscriber and a publisher, exchange one message at each QoS and say what happens.
+//! The quickstart: two clients, a subscriber and a publisher, exchange one message at each QoS and say what happens,
+//! first with the tokio clients (`mqtt-tokio`), then with the smol clients (`mqtt-smol`, the same API).
 //!
 //! ```text
 //! cargo run -p examples --bin quickstart                                    # an in-process broker
@@ -25,7 +26,8 @@ const LEVELS: [QoS; 3] = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce];
 fn main() -> ExitCode {
     let started = Instant::now();
     println!(
-        "MQTT quickstart: a subscriber and a publisher exchange one message at each QoS (0, 1 and 2).\n"
+        "MQTT quickstart: a subscriber and a publisher exchange one message at each QoS (0, 1 and 2),\n\
+         first with the tokio clients (mqtt-tokio, lines [tokio]), then with the smol clients (mqtt-smol, [smol]).\n"
     );
     let broker = match broker::start_unless_configured() {
         Ok(broker) => broker,
@@ -41,6 +43,10 @@ fn main() -> ExitCode {
     }
     // One section per client backend, in turn, each on its own runtime.
     if let Err(e) = tokio_section(broker.as_ref()) {
+        return fail(&e);
+    }
+    println!();
+    if let Err(e) = smol_section(broker.as_ref()) {
         return fail(&e);
     }
     println!(
@@ -64,8 +70,8 @@ fn env_broker() -> String {
     Options::from_env().map_or_else(|e| e.to_string(), |o| o.brokers().join(", "))
 }
 
-/// Options for one client: the in-process broker's URL, or `MQTT_BROKER` and the other `MQTT_*` variables.
-fn options(broker: Option<&InProcessBroker>, client_id: &str) -> Result<Options, Error> {
+/// Options for one tokio client: the in-process broker's URL, or `MQTT_BROKER` and the other `MQTT_*` variables.
+fn tokio_options(broker: Option<&InProcessBroker>, client_id: &str) -> Result<Options, Error> {
     let options = match broker {
         Some(broker) => Options::new(&broker.url())?,
         None => Options::from_env()?,
@@ -79,6 +85,13 @@ fn run_name(backend: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     format!("{backend}-{}-{:04x}", std::process::id(), nanos >> 16)
+}
+
+/// The topic filters of a run, one per QoS. A message arrives at the lower of its own QoS and its subscription's,
+/// so each arrives at the QoS it was sent with (rumqttd always delivers at the subscription's QoS: a single `#` at
+/// QoS 2 would not show the difference).
+fn filters(run: &str) -> [(String, QoS); 3] {
+    LEVELS.map(|qos| (format!("quickstart/{run}/qos{}", qos as u8), qos))
 }
 
 /// What a QoS promises, and what the publisher waits for.
@@ -116,7 +129,7 @@ async fn tokio_exchange(broker: Option<&InProcessBroker>) -> Result<(), String> 
     let connect = |role: &'static str| {
         let id = format!("quickstart-{run}-{role}");
         async move {
-            let client = mqtt_tokio::connect(options(broker, &id)?).await?;
+            let client = mqtt_tokio::connect(tokio_options(broker, &id)?).await?;
             say(&format!("{role} connected, client id {id:?}"));
             Ok::<Client, Error>(client)
         }
@@ -128,10 +141,7 @@ async fn tokio_exchange(broker: Option<&InProcessBroker>) -> Result<(), String> 
         .await
         .map_err(|e| format!("the publisher could not connect within {STEP_TIMEOUT:?}: {e}"))?;
 
-    // One filter per QoS. A message arrives at the lower of its own QoS and its subscription's, so each arrives at
-    // the QoS it was sent with (rumqttd always delivers at the subscription's QoS: a single `#` at QoS 2 would not
-    // show the difference).
-    let filters = LEVELS.map(|qos| (format!("quickstart/{run}/qos{}", qos as u8), qos));
+    let filters = filters(&run);
     let mut messages = subscriber
         .subscribe_many(filters.clone())
         .await
@@ -164,6 +174,121 @@ async fn tokio_exchange(broker: Option<&InProcessBroker>) -> Result<(), String> 
         let message = tokio::time::timeout(STEP_TIMEOUT, messages.recv())
             .await
             .map_err(|_| format!("the QoS {level} message did not arrive within {STEP_TIMEOUT:?}"))?
+            .ok_or("the subscriber's connection ended")?;
+        say(&format!(
+            "subscriber received {:?} on {:?} at QoS {}",
+            String::from_utf8_lossy(&message.payload),
+            message.topic,
+            message.qos as u8
+        ));
+        if message.payload != payload.as_bytes() || message.qos != qos {
+            return Err(format!(
+                "expected {payload:?} at QoS {level}, got {message:?}"
+            ));
+        }
+    }
+
+    let sent = publisher.stats();
+    for (role, client) in [("publisher", &publisher), ("subscriber", &subscriber)] {
+        client
+            .disconnect(STEP_TIMEOUT)
+            .await
+            .map_err(|e| format!("the {role} did not disconnect cleanly: {e}"))?;
+        say(&format!(
+            "{role} disconnected (sent DISCONNECT and closed the connection)"
+        ));
+    }
+    say(&format!(
+        "the publisher sent {} messages, {} bytes with the MQTT packets around them",
+        sent.messages_sent, sent.bytes_sent
+    ));
+    Ok(())
+}
+
+/// The smol section: the same exchange with `mqtt-smol` clients on smol's executor. The API is the tokio one: only
+/// the crate name changes, and the timeouts, which smol builds from its `Timer`.
+fn smol_section(broker: Option<&InProcessBroker>) -> Result<(), String> {
+    smol::block_on(within(SECTION_TIMEOUT, smol_exchange(broker))).unwrap_or_else(|| {
+        Err(format!(
+            "the smol section did not finish within {SECTION_TIMEOUT:?}"
+        ))
+    })
+}
+
+/// `future`'s output, or `None` if it did not finish within `limit` (a timeout on smol's executor).
+async fn within<T>(limit: Duration, future: impl Future<Output = T>) -> Option<T> {
+    smol::future::or(async { Some(future.await) }, async {
+        smol::Timer::after(limit).await;
+        None
+    })
+    .await
+}
+
+/// Options for one smol client, as [`tokio_options`].
+fn smol_options(
+    broker: Option<&InProcessBroker>,
+    client_id: &str,
+) -> Result<mqtt_smol::Options, mqtt_smol::Error> {
+    let options = match broker {
+        Some(broker) => mqtt_smol::Options::new(&broker.url())?,
+        None => mqtt_smol::Options::from_env()?,
+    };
+    Ok(options.client_id(client_id).connect_timeout(STEP_TIMEOUT))
+}
+
+async fn smol_exchange(broker: Option<&InProcessBroker>) -> Result<(), String> {
+    let say = |line: &str| println!("[smol] {line}");
+    let run = run_name("smol");
+    let connect = |role: &'static str| {
+        let id = format!("quickstart-{run}-{role}");
+        async move {
+            let client = mqtt_smol::connect(smol_options(broker, &id)?).await?;
+            say(&format!("{role} connected, client id {id:?}"));
+            Ok::<mqtt_smol::Client, mqtt_smol::Error>(client)
+        }
+    };
+    let subscriber = connect("subscriber")
+        .await
+        .map_err(|e| format!("the subscriber could not connect within {STEP_TIMEOUT:?}: {e}"))?;
+    let publisher = connect("publisher")
+        .await
+        .map_err(|e| format!("the publisher could not connect within {STEP_TIMEOUT:?}: {e}"))?;
+
+    let filters = filters(&run);
+    let mut messages = subscriber
+        .subscribe_many(filters.clone())
+        .await
+        .map_err(|e| format!("could not subscribe: {e}"))?;
+    for ((filter, asked), granted) in filters.iter().zip(messages.granted()) {
+        let granted = granted
+            .as_ref()
+            .map_err(|e| format!("the broker refused the subscription to {filter:?}: {e}"))?;
+        say(&format!(
+            "subscriber subscribed to {filter:?} asking for QoS {}: the broker granted QoS {}",
+            *asked as u8, *granted as u8
+        ));
+    }
+
+    for (topic, qos) in &filters {
+        let (qos, level) = (*qos, *qos as u8);
+        let (promise, acknowledged) = explain(qos);
+        let payload = format!("hello at QoS {level}");
+        say(&format!(
+            "publisher sends {payload:?} to {topic:?} at QoS {level} ({promise})"
+        ));
+        publisher
+            .publish(topic.as_str(), payload.clone(), qos, false)
+            .await
+            .map_err(|e| format!("could not publish: {e}"))?
+            .wait_timeout(STEP_TIMEOUT)
+            .await
+            .map_err(|e| format!("the QoS {level} message was not acknowledged: {e}"))?;
+        say(&format!("  {acknowledged}"));
+        let message = within(STEP_TIMEOUT, messages.recv())
+            .await
+            .ok_or_else(|| {
+                format!("the QoS {level} message did not arrive within {STEP_TIMEOUT:?}")
+            })?
             .ok_or("the subscriber's connection ended")?;
         say(&format!(
             "subscriber received {:?} on {:?} at QoS {}",

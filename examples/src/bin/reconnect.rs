@@ -61,7 +61,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let printer = tokio::spawn(async move {
         let mut connected = true;
         while let Some(state) = states.next().await {
-            println!("{} state: {}", at(), describe(state, connected));
+            println!(
+                "{} state: {}",
+                at(),
+                examples::describe_state!(mqtt_tokio, state, connected)
+            );
             connected = matches!(state, ConnectionState::Connected { .. });
             if state == ConnectionState::Disconnected {
                 break;
@@ -126,25 +130,4 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let _ = tokio::time::timeout(Duration::from_secs(1), printer).await;
     println!("connections lost along the way: {}", stats.disconnections);
     Ok(())
-}
-
-/// A state in words; `connected` tells a lost connection from a failed attempt.
-fn describe(state: ConnectionState, connected: bool) -> String {
-    match state {
-        ConnectionState::Connected {
-            session_present: true,
-        } => "connected, session resumed".to_owned(),
-        ConnectionState::Connected { .. } => "connected, new session".to_owned(),
-        ConnectionState::Lost(reason) if connected => format!("connection lost: {reason}"),
-        ConnectionState::Lost(reason) => format!("attempt failed: {reason}"),
-        ConnectionState::Refused(refusal) => format!("refused: {refusal}"),
-        ConnectionState::Reconnecting { attempt, delay } => {
-            format!(
-                "reconnecting: attempt {attempt} in {} ms",
-                delay.as_millis()
-            )
-        }
-        ConnectionState::GaveUp(reason) => format!("gave up: {reason}"),
-        ConnectionState::Disconnected => "disconnected by the application".to_owned(),
-    }
 }
