@@ -57,6 +57,8 @@ pub enum ConnectionState {
 pub(crate) struct Shared {
     pub(crate) connected: bool,
     pub(crate) stats: Stats,
+    /// Why the latest connection attempt could not be opened (refused, TLS, WebSocket handshake).
+    pub(crate) last_transport_error: Option<Error>,
     pub(crate) state_listeners: Vec<mpsc::UnboundedSender<ConnectionState>>,
     pub(crate) message_listeners: Vec<mpsc::UnboundedSender<Message>>,
 }
@@ -280,6 +282,13 @@ impl Client {
     /// Whether the broker has accepted the current connection.
     pub fn is_connected(&self) -> bool {
         self.lock().connected
+    }
+
+    /// Why the latest connection attempt could not be opened (a refused connection, a certificate the TLS
+    /// check rejected, a failed WebSocket handshake), kept until the next one fails. Connection states say only
+    /// that the attempt failed; this says why.
+    pub fn last_transport_error(&self) -> Option<Error> {
+        self.lock().last_transport_error.clone()
     }
 
     /// The session's counters.

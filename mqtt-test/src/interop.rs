@@ -439,6 +439,19 @@ macro_rules! interop_tests {
             assert!(matches!(outcome, Err(Error::GaveUp(_))), "{outcome:?}");
         });
 
+        $crate::interop_tests!(@test $how a_connect_that_times_out_says_why_the_attempts_failed {
+            // Nothing listens on this port: every attempt is refused, and the connect timeout ends them.
+            let port = ::std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let options = Options::new(&format!("mqtt://127.0.0.1:{port}"))
+                .unwrap()
+                .connect_timeout(Duration::from_millis(1500));
+            let outcome = within("connect timeout", $client::connect(options)).await;
+            match outcome {
+                Err(Error::Io(e)) => assert_eq!(e.kind(), ::std::io::ErrorKind::ConnectionRefused),
+                other => panic!("expected the refusal, got {other:?}"),
+            }
+        });
+
         $crate::interop_tests!(@test $how qos1_messages_in_flight_survive_a_broker_restart {
             let mut broker = broker(MosquittoConfig::default().with_persistence());
             let fast_retry = ReconnectPolicy {

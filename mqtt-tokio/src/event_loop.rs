@@ -11,7 +11,8 @@ use proto::codec::{
     ProtocolVersion, Publish, QoS, Subscription as Filter, SubscriptionId, UserProperty, Will,
 };
 use proto::driver::Driver;
-use proto::io::Failover;
+use proto::driver::DriverError;
+use proto::io::{Failover, FailoverError};
 use proto::session::{Disconnection, Event, Ticket};
 use proto::{Buf, Buffers, Config, Session, topic};
 
@@ -23,9 +24,12 @@ use crate::{Client, Error, Options};
 type Completion = oneshot::Sender<Result<(), Error>>;
 type SubscribeReply = oneshot::Sender<Result<Vec<Result<QoS, Error>>, Error>>;
 
+/// The core driver as this crate runs it.
+type EventDriver = Driver<'static, Failover<Vec<Connector>, Connector>, TokioClock>;
+
 /// Runs one connection (and its reconnects) on tokio: spawn [`run`](Self::run), or await it yourself.
 pub struct EventLoop {
-    driver: Driver<'static, Failover<Vec<Connector>, Connector>, TokioClock>,
+    driver: EventDriver,
     commands: mpsc::UnboundedReceiver<Command>,
     dispatch: Dispatch,
 }
@@ -139,8 +143,10 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
 ///
 /// # Errors
 ///
-/// [`Error::Refused`] or [`Error::GaveUp`] if the broker refused the connection permanently, [`Error::Timeout`]
-/// if no connection succeeded within the connect timeout; the event loop then stops.
+/// [`Error::Refused`] or [`Error::GaveUp`] if the broker refused the connection permanently; when no connection
+/// succeeded within the connect timeout, the error of the last attempt (for example [`Error::Io`] for a refused
+/// connection, or [`Error::Tls`] for a certificate the check rejected), or else [`Error::Timeout`]. The event loop
+/// then stops.
 ///
 /// # Panics
 ///
@@ -164,7 +170,8 @@ pub async fn connect(options: Options) -> Result<Client, Error> {
         Err(Error::Closed)
     })
     .await
-    .unwrap_or(Err(Error::Timeout));
+    // Out of time: say why the attempts failed when the transport knows.
+    .unwrap_or_else(|_| Err(client.last_transport_error().unwrap_or(Error::Timeout)));
     if outcome.is_err() {
         task.abort();
     }
@@ -216,7 +223,7 @@ impl EventLoop {
                 }
                 Wake::Stepped => {}
             }
-            self.dispatch.update(self.driver.session());
+            self.dispatch.update(&self.driver);
             if !self.driver.session().is_connected()
                 && handles_gone
                 && self.dispatch.closed(self.driver.session())
@@ -228,11 +235,7 @@ impl EventLoop {
 }
 
 impl Dispatch {
-    fn apply(
-        &mut self,
-        driver: &mut Driver<'static, Failover<Vec<Connector>, Connector>, TokioClock>,
-        command: Command,
-    ) {
+    fn apply(&mut self, driver: &mut EventDriver, command: Command) {
         let now = driver.now();
         let session = driver.session_mut();
         match command {
@@ -469,8 +472,15 @@ impl Dispatch {
         self.fail_pending(&Error::Closed);
     }
 
-    fn update(&mut self, session: &Session<'_>) {
-        lock(&self.shared).stats = session.stats();
+    /// Copies what handles read without asking the event loop: counters, and why the latest attempt failed.
+    fn update(&mut self, driver: &EventDriver) {
+        let mut shared = lock(&self.shared);
+        shared.stats = driver.session().stats();
+        if let Some(DriverError::Connect(FailoverError::Connect { error, .. })) =
+            driver.last_error()
+        {
+            shared.last_transport_error = Some(error.clone());
+        }
     }
 
     /// Whether nothing more can happen: disconnected by request or given up.
