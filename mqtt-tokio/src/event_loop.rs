@@ -339,9 +339,7 @@ impl Dispatch {
                 if let Some(pending) = self.subscribes.remove(&ticket) {
                     let granted: Vec<Result<QoS, Error>> = reasons
                         .iter()
-                        .map(|code| {
-                            QoS::from_u8(code.0).map_err(|_| Error::SubscriptionRefused(code))
-                        })
+                        .map(|code| code.granted_qos().ok_or(Error::SubscriptionRefused(code)))
                         .collect();
                     for (filter, result) in pending.filters.into_iter().zip(&granted) {
                         if result.is_ok() {

@@ -115,6 +115,21 @@ impl ReasonCode {
         self.0 >= 0x80
     }
 
+    /// As a SUBACK code: the QoS the broker granted (`0x00` to `0x02`), or `None` for a refusal. `[MQTT-3.9.3]`
+    ///
+    /// ```
+    /// use mqtt_core::codec::{QoS, ReasonCode};
+    ///
+    /// assert_eq!(ReasonCode::GRANTED_QOS_1.granted_qos(), Some(QoS::AtLeastOnce));
+    /// assert_eq!(ReasonCode::NOT_AUTHORIZED.granted_qos(), None);
+    /// ```
+    pub const fn granted_qos(self) -> Option<crate::codec::QoS> {
+        match crate::codec::QoS::from_u8(self.0) {
+            Ok(qos) => Some(qos),
+            Err(_) => None,
+        }
+    }
+
     /// The specification's name of the code, or `None` for a value MQTT 5.0 does not define.
     pub const fn name(self) -> Option<&'static str> {
         Some(match self.0 {

@@ -53,7 +53,7 @@ pub(crate) struct Entry {
 impl Entry {
     /// The highest QoS the broker may deliver through this subscription.
     pub(crate) fn granted_qos(&self) -> QoS {
-        QoS::from_u8(self.granted.0).unwrap_or(self.options.qos)
+        self.granted.granted_qos().unwrap_or(self.options.qos)
     }
 
     fn read(b: &[u8]) -> Option<Self> {
