@@ -15,10 +15,12 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
-#[cfg(test)]
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
 pub mod buffer;
+#[cfg(feature = "std")]
+pub mod client;
 pub mod codec;
 pub mod config;
 #[cfg(feature = "driver")]

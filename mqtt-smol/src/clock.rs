@@ -2,7 +2,6 @@
 
 use proto::Instant;
 use proto::io::Clock;
-use smol::future::FutureExt;
 
 /// The session's [`Instant`] as milliseconds since the clock was made.
 #[derive(Debug, Clone, Copy)]
@@ -35,18 +34,4 @@ impl Clock for SmolClock {
         let at = self.start + std::time::Duration::from_millis(deadline.as_millis());
         smol::Timer::at(at).await;
     }
-}
-
-/// `future`, or `Err(())` if it has not finished after `duration`: smol's stand-in for `tokio::time::timeout`, so
-/// that the other files call it the same way.
-pub(crate) async fn timeout<T>(
-    duration: std::time::Duration,
-    future: impl Future<Output = T>,
-) -> Result<T, ()> {
-    async { Ok(future.await) }
-        .or(async {
-            smol::Timer::after(duration).await;
-            Err(())
-        })
-        .await
 }

@@ -42,72 +42,17 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use std::sync::Arc;
-
-mod client;
 mod clock;
 mod event_loop;
-mod options;
 mod tls;
 mod transport;
 
-pub use client::{Client, ConnectionState, Delivery, Message, Subscription};
 pub use clock::TokioClock;
-pub use event_loop::{EventLoop, connect, new};
-pub use options::{LastWill, Options};
+pub use event_loop::{EventLoop, Tokio, connect, new};
+pub use proto::client::{
+    Client, ConnectionState, Delivery, Error, LastWill, Message, Options, Subscription, TlsError,
+};
 pub use proto::codec::{ProtocolVersion, QoS, ReasonCode};
 pub use proto::reconnect::ReconnectPolicy;
 pub use proto::session::{ConnectRefusal, Disconnection, PublishFailure, Stats};
-pub use tls::TlsError;
 pub use transport::{Connector, Stream};
-
-/// Everything that can go wrong, with a message a person understands.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The broker URL cannot be parsed.
-    #[error("invalid broker URL: {0}")]
-    InvalidUrl(#[source] proto::url::UrlError),
-    /// A required environment variable is missing or invalid.
-    #[error("environment: {0}")]
-    Environment(&'static str),
-    /// The options cannot make a session.
-    #[error("invalid configuration: {0}")]
-    Config(#[source] proto::ConfigError),
-    /// TLS could not be set up, or its handshake failed.
-    #[error(transparent)]
-    Tls(#[from] TlsError),
-    /// The WebSocket handshake failed.
-    #[error("WebSocket handshake failed: {0}")]
-    WebSocket(String),
-    /// The network failed (the broker cannot be reached, the connection was reset...).
-    #[error("network error: {0}")]
-    Io(#[source] Arc<std::io::Error>),
-    /// The session refused the message.
-    #[error("cannot publish: {0}")]
-    Publish(#[source] proto::PublishError),
-    /// The broker did not take the message.
-    #[error("message not delivered: {0}")]
-    PublishFailed(PublishFailure),
-    /// The session refused the subscription request.
-    #[error("cannot subscribe: {0}")]
-    Subscribe(#[source] proto::SubscribeError),
-    /// The broker refused a filter of a subscription.
-    #[error("subscription refused by the broker: {0}")]
-    SubscriptionRefused(ReasonCode),
-    /// A SUBSCRIBE or UNSUBSCRIBE too large for the transmit buffer.
-    #[error("the request is too large to send")]
-    RequestTooLarge,
-    /// The broker refused the connection.
-    #[error("connection refused: {0}")]
-    Refused(ConnectRefusal),
-    /// The session stopped trying to connect.
-    #[error("gave up connecting: {0}")]
-    GaveUp(Disconnection),
-    /// An operation did not finish in time.
-    #[error("timed out")]
-    Timeout,
-    /// The event loop has ended (disconnected, or its task stopped).
-    #[error("the connection's event loop has ended")]
-    Closed,
-}

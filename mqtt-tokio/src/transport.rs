@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::{Error, Options, tls};
+use proto::client::tls::server_name;
 
 /// Opens connections to one broker URL.
 pub struct Connector {
@@ -44,8 +45,8 @@ impl Connector {
     pub fn new(url: &str, options: &Options) -> Result<Self, Error> {
         let parsed = BrokerUrl::parse(url).map_err(Error::InvalidUrl)?;
         let tls = if parsed.transport.is_tls() {
-            let config = options.tls.client_config()?;
-            Some((config, tls::server_name(parsed.host)?))
+            let config = options.tls().client_config()?;
+            Some((config, server_name(parsed.host)?))
         } else {
             None
         };

@@ -70,8 +70,10 @@ fn env_broker() -> String {
     Options::from_env().map_or_else(|e| e.to_string(), |o| o.brokers().join(", "))
 }
 
-/// Options for one tokio client: the in-process broker's URL, or `MQTT_BROKER` and the other `MQTT_*` variables.
-fn tokio_options(broker: Option<&InProcessBroker>, client_id: &str) -> Result<Options, Error> {
+/// Options for one client: the in-process broker's URL, or `MQTT_BROKER` and the other `MQTT_*` variables. Both
+/// sections use them: `mqtt_smol::{Options, Client, Error}` are the very types of `mqtt_tokio`, since both crates
+/// re-export the runtime-independent client of `mqtt-core`.
+fn options(broker: Option<&InProcessBroker>, client_id: &str) -> Result<Options, Error> {
     let options = match broker {
         Some(broker) => Options::new(&broker.url())?,
         None => Options::from_env()?,
@@ -129,7 +131,7 @@ async fn tokio_exchange(broker: Option<&InProcessBroker>) -> Result<(), String> 
     let connect = |role: &'static str| {
         let id = format!("quickstart-{run}-{role}");
         async move {
-            let client = mqtt_tokio::connect(tokio_options(broker, &id)?).await?;
+            let client = mqtt_tokio::connect(options(broker, &id)?).await?;
             say(&format!("{role} connected, client id {id:?}"));
             Ok::<Client, Error>(client)
         }
@@ -224,27 +226,15 @@ async fn within<T>(limit: Duration, future: impl Future<Output = T>) -> Option<T
     .await
 }
 
-/// Options for one smol client, as [`tokio_options`].
-fn smol_options(
-    broker: Option<&InProcessBroker>,
-    client_id: &str,
-) -> Result<mqtt_smol::Options, mqtt_smol::Error> {
-    let options = match broker {
-        Some(broker) => mqtt_smol::Options::new(&broker.url())?,
-        None => mqtt_smol::Options::from_env()?,
-    };
-    Ok(options.client_id(client_id).connect_timeout(STEP_TIMEOUT))
-}
-
 async fn smol_exchange(broker: Option<&InProcessBroker>) -> Result<(), String> {
     let say = |line: &str| println!("[smol] {line}");
     let run = run_name("smol");
     let connect = |role: &'static str| {
         let id = format!("quickstart-{run}-{role}");
         async move {
-            let client = mqtt_smol::connect(smol_options(broker, &id)?).await?;
+            let client = mqtt_smol::connect(options(broker, &id)?).await?;
             say(&format!("{role} connected, client id {id:?}"));
-            Ok::<mqtt_smol::Client, mqtt_smol::Error>(client)
+            Ok::<Client, Error>(client)
         }
     };
     let subscriber = connect("subscriber")

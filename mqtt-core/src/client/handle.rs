@@ -1,114 +1,42 @@
-//! The cloneable [`Client`] handle: commands go to the event loop through a channel, answers come back through
-//! one-shot channels.
+//! The cloneable async [`Client`] handle: commands go to the [`EventLoop`](super::EventLoop) through a channel,
+//! answers come back through one-shot channels.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll};
+use core::time::Duration;
+use std::boxed::Box;
+use std::string::String;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::channel::{mpsc, oneshot};
-use futures::{Stream, StreamExt};
-use proto::codec::QoS;
-use proto::session::{ConnectRefusal, Disconnection, Stats};
+use futures_channel::{mpsc, oneshot};
+use futures_util::future::{Either, select};
+use futures_util::{Stream, StreamExt};
 
-use crate::Error;
+use super::dispatch::{Acknowledgement, Granted};
+use super::{Command, ConnectionState, Error, Message, Shared};
+use crate::codec::QoS;
+use crate::session::Stats;
 
-/// A message received from the broker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    /// The topic it was published to.
-    pub topic: String,
-    /// Its payload.
-    pub payload: Bytes,
-    /// The QoS it was delivered with.
-    pub qos: QoS,
-    /// Whether it is a retained message.
-    pub retain: bool,
-    /// 5.0 user properties, in order.
-    pub user_properties: Vec<(String, String)>,
-}
+/// A timer of the runtime: a future that completes after the duration.
+pub(crate) type Sleep = fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// A change of the connection, from [`Client::states`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectionState {
-    /// The broker accepted the connection.
-    Connected {
-        /// The broker resumed the session.
-        session_present: bool,
-    },
-    /// A connection attempt failed or an established connection ended; the reconnect policy applies.
-    Lost(Disconnection),
-    /// The broker refused the connection.
-    Refused(ConnectRefusal),
-    /// The next attempt is scheduled.
-    Reconnecting {
-        /// Attempts since the last successful connection.
-        attempt: u32,
-        /// Wait before it.
-        delay: Duration,
-    },
-    /// The session stopped trying (permanent refusal or attempts exhausted).
-    GaveUp(Disconnection),
-    /// Disconnected by the application.
-    Disconnected,
-}
-
-/// What the event loop shares with every handle.
-#[derive(Debug, Default)]
-pub(crate) struct Shared {
-    pub(crate) connected: bool,
-    pub(crate) stats: Stats,
-    /// Why the latest connection attempt could not be opened (refused, TLS, WebSocket handshake).
-    pub(crate) last_transport_error: Option<Error>,
-    pub(crate) state_listeners: Vec<mpsc::UnboundedSender<ConnectionState>>,
-    pub(crate) message_listeners: Vec<mpsc::UnboundedSender<Message>>,
-}
-
-/// Resolves with the broker's acknowledgement of a QoS 1 or 2 message.
-pub(crate) type Acknowledgement = oneshot::Receiver<Result<(), Error>>;
-
-/// A request to the event loop.
-pub(crate) enum Command {
-    Publish {
-        topic: String,
-        payload: Bytes,
-        qos: QoS,
-        retain: bool,
-        accepted: oneshot::Sender<Result<Option<Acknowledgement>, Error>>,
-    },
-    Subscribe {
-        filters: Vec<(String, QoS)>,
-        sink: mpsc::UnboundedSender<Message>,
-        done: oneshot::Sender<Result<Vec<Result<QoS, Error>>, Error>>,
-    },
-    Unsubscribe {
-        filters: Vec<String>,
-        done: oneshot::Sender<Result<(), Error>>,
-    },
-    Disconnect {
-        done: oneshot::Sender<()>,
-    },
-    Reconnect,
-}
-
-/// A cloneable handle to a connection run by an [`EventLoop`](crate::EventLoop).
+/// A cloneable handle to a connection run by an [`EventLoop`](super::EventLoop).
 ///
 /// Every method works while disconnected too: messages are queued (up to the configured memory) and go out after
 /// the next connection.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Client {
-    pub(crate) commands: mpsc::UnboundedSender<Command>,
-    pub(crate) shared: Arc<Mutex<Shared>>,
+    commands: mpsc::UnboundedSender<Command>,
+    shared: Arc<Shared>,
+    sleep: Sleep,
 }
 
-impl std::fmt::Debug for Command {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Publish { .. } => "Publish",
-            Self::Subscribe { .. } => "Subscribe",
-            Self::Unsubscribe { .. } => "Unsubscribe",
-            Self::Disconnect { .. } => "Disconnect",
-            Self::Reconnect => "Reconnect",
-        })
+impl core::fmt::Debug for Client {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Client")
+            .field("connected", &self.shared.is_connected())
+            .finish_non_exhaustive()
     }
 }
 
@@ -118,6 +46,7 @@ impl std::fmt::Debug for Command {
 #[must_use = "a Delivery does nothing unless awaited; drop it if the acknowledgement does not matter"]
 pub struct Delivery {
     done: Option<Acknowledgement>,
+    sleep: Sleep,
 }
 
 impl Delivery {
@@ -140,16 +69,15 @@ impl Delivery {
     ///
     /// [`Error::Timeout`] when the time is up, otherwise as [`wait`](Self::wait).
     pub async fn wait_timeout(self, timeout: Duration) -> Result<(), Error> {
-        tokio::time::timeout(timeout, self.wait())
-            .await
-            .unwrap_or(Err(Error::Timeout))
+        let sleep = self.sleep;
+        within(sleep, timeout, self.wait()).await?
     }
 }
 
 /// Messages matching one subscription's filters, as a [`Stream`].
 #[derive(Debug)]
 pub struct Subscription {
-    granted: Vec<Result<QoS, Error>>,
+    granted: Granted,
     messages: mpsc::UnboundedReceiver<Message>,
 }
 
@@ -159,7 +87,7 @@ impl Subscription {
         &self.granted
     }
 
-    /// The next message, or `None` once the event loop has ended.
+    /// The next message, or `None` once the event loop has ended or the filters were unsubscribed.
     pub async fn recv(&mut self) -> Option<Message> {
         self.messages.next().await
     }
@@ -168,15 +96,24 @@ impl Subscription {
 impl Stream for Subscription {
     type Item = Message;
 
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Message>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
         self.messages.poll_next_unpin(cx)
     }
 }
 
 impl Client {
+    pub(crate) fn new(
+        commands: mpsc::UnboundedSender<Command>,
+        shared: Arc<Shared>,
+        sleep: Sleep,
+    ) -> Self {
+        Self {
+            commands,
+            shared,
+            sleep,
+        }
+    }
+
     fn send(&self, command: Command) -> Result<(), Error> {
         self.commands
             .unbounded_send(command)
@@ -206,7 +143,10 @@ impl Client {
             accepted,
         })?;
         let done = answer.await.map_err(|_| Error::Closed)??;
-        Ok(Delivery { done })
+        Ok(Delivery {
+            done,
+            sleep: self.sleep,
+        })
     }
 
     /// Subscribes to one filter; the returned [`Subscription`] yields the messages it matches.
@@ -228,7 +168,7 @@ impl Client {
     }
 
     /// Subscribes to several filters in one request. The result reports, per filter, the granted QoS or the
-    /// refusal; the [`Subscription`] yields messages matching any granted filter.
+    /// refusal; the [`Subscription`] yields messages matching any granted filter, each once.
     ///
     /// # Errors
     ///
@@ -241,7 +181,7 @@ impl Client {
         let (done, answer) = oneshot::channel();
         self.send(Command::Subscribe {
             filters: filters.into_iter().collect(),
-            sink,
+            sink: Box::new(move |message| sink.unbounded_send(message.clone()).is_ok()),
             done,
         })?;
         let granted = answer.await.map_err(|_| Error::Closed)??;
@@ -265,38 +205,43 @@ impl Client {
         answer.await.map_err(|_| Error::Closed)?
     }
 
-    /// Every message the client receives, whatever subscription it matches.
+    /// Every message the client receives from now on, whatever subscription it matches. Ends with the event loop.
     pub fn messages(&self) -> impl Stream<Item = Message> + Send + Unpin + use<> {
         let (sink, messages) = mpsc::unbounded();
-        self.lock().message_listeners.push(sink);
+        // If the loop has ended, the sink is dropped with the command and the stream ends at once.
+        let _ = self.send(Command::Messages(Box::new(move |message| {
+            sink.unbounded_send(message.clone()).is_ok()
+        })));
         messages
     }
 
-    /// Every change of the connection from now on.
+    /// The current state of the connection (once there is one), then every change. Ends with the event loop.
     pub fn states(&self) -> impl Stream<Item = ConnectionState> + Send + Unpin + use<> {
         let (sink, states) = mpsc::unbounded();
-        self.lock().state_listeners.push(sink);
+        let _ = self.send(Command::States(Box::new(move |state| {
+            sink.unbounded_send(state).is_ok()
+        })));
         states
     }
 
     /// Whether the broker has accepted the current connection.
     pub fn is_connected(&self) -> bool {
-        self.lock().connected
+        self.shared.is_connected()
     }
 
     /// Why the latest connection attempt could not be opened (a refused connection, a certificate the TLS
     /// check rejected, a failed WebSocket handshake), kept until the next one fails. Connection states say only
     /// that the attempt failed; this says why.
     pub fn last_transport_error(&self) -> Option<Error> {
-        self.lock().last_transport_error.clone()
+        self.shared.last_transport_error()
     }
 
     /// The session's counters.
     pub fn stats(&self) -> Stats {
-        self.lock().stats
+        self.shared.stats()
     }
 
-    /// Drops the current connection and connects again now.
+    /// Drops the current connection and connects again now (also after the session gave up).
     ///
     /// # Errors
     ///
@@ -316,16 +261,61 @@ impl Client {
         if self.send(Command::Disconnect { done }).is_err() {
             return Ok(());
         }
-        match tokio::time::timeout(timeout, answer).await {
-            Ok(_) => Ok(()),
-            Err(_) => Err(Error::Timeout),
-        }
+        // A dropped sender means the loop ended: disconnected too.
+        within(self.sleep, timeout, answer).await.map(drop)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
-        // A panic while holding the lock cannot leave `Shared` inconsistent: keep going with its data.
-        self.shared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Waits until the broker accepts a connection, for at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Refused`] if the broker refused the credentials, [`Error::GaveUp`] if the session stopped trying;
+    /// when no connection succeeded in time, the error of the last attempt (for example [`Error::Io`] for a
+    /// refused connection, or [`Error::Tls`] for a certificate the check rejected), or else [`Error::Timeout`].
+    ///
+    /// Listens from the call on, not from the first poll: call it before the event loop runs to see the first
+    /// connection's outcome.
+    pub fn wait_connected(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), Error>> + Send + use<> {
+        let mut states = self.states();
+        let client = self.clone();
+        async move { client.connected_within(&mut states, timeout).await }
+    }
+
+    async fn connected_within(
+        &self,
+        states: &mut (impl Stream<Item = ConnectionState> + Unpin),
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let outcome = within(self.sleep, timeout, async {
+            while let Some(state) = states.next().await {
+                match state {
+                    ConnectionState::Connected { .. } => return Ok(()),
+                    ConnectionState::Refused(refusal) if refusal.is_auth_failure() => {
+                        return Err(Error::Refused(refusal));
+                    }
+                    ConnectionState::GaveUp(reason) => return Err(Error::GaveUp(reason)),
+                    _ => {}
+                }
+            }
+            Err(Error::Closed)
+        })
+        .await;
+        // Out of time: say why the attempts failed when the transport knows.
+        outcome.unwrap_or_else(|_| Err(self.last_transport_error().unwrap_or(Error::Timeout)))
+    }
+}
+
+/// `future`'s output, or [`Error::Timeout`] after `timeout`.
+async fn within<T>(
+    sleep: Sleep,
+    timeout: Duration,
+    future: impl Future<Output = T>,
+) -> Result<T, Error> {
+    match select(pin!(future), sleep(timeout)).await {
+        Either::Left((output, _)) => Ok(output),
+        Either::Right(_) => Err(Error::Timeout),
     }
 }

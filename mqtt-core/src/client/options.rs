@@ -1,13 +1,20 @@
-//! Connection options: from a URL, a builder, or the environment.
+//! [`Options`]: how to reach the broker and how the session behaves, from a URL, a builder, or the environment.
 
-use std::time::Duration;
+use core::fmt;
+use core::time::Duration;
+use std::borrow::ToOwned;
+use std::string::{String, ToString};
+use std::vec::Vec;
+use std::{format, vec};
 
-use proto::codec::{ProtocolVersion, QoS};
-use proto::reconnect::ReconnectPolicy;
-use proto::url::BrokerUrl;
+use super::Error;
+use crate::codec::{ProtocolVersion, QoS, Will};
+use crate::reconnect::ReconnectPolicy;
+use crate::url::BrokerUrl;
+use crate::{Buffers, Config, Session};
 
-use crate::Error;
-use crate::tls::{Encoded, TlsOptions};
+/// Memory for the subscription table (re-established after a lost session) and pending SUBSCRIBE requests.
+const SUBSCRIPTIONS_BYTES: usize = 64 * 1024;
 
 /// The will message: published by the broker if the connection ends without DISCONNECT.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +33,8 @@ pub struct LastWill {
 ///
 /// ```
 /// use std::time::Duration;
-/// use mqtt_tokio::{Options, ProtocolVersion};
+/// use mqtt_core::client::Options;
+/// use mqtt_core::codec::ProtocolVersion;
 ///
 /// let options = Options::new("mqtt://broker.local")?
 ///     .client_id("kitchen-sensor")
@@ -34,7 +42,7 @@ pub struct LastWill {
 ///     .keep_alive(Duration::from_secs(30))
 ///     .version(ProtocolVersion::V311);
 /// assert_eq!(options.brokers(), ["mqtt://broker.local:1883"]);
-/// # Ok::<(), mqtt_tokio::Error>(())
+/// # Ok::<(), mqtt_core::client::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -152,6 +160,48 @@ impl Options {
         &self.brokers
     }
 
+    /// The TLS settings, for the bindings' connectors.
+    pub fn tls(&self) -> &TlsOptions {
+        &self.tls
+    }
+
+    /// Time allowed to open the connection and receive CONNACK.
+    pub fn connect_timeout_duration(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// A session configured by these options, with buffers sized by them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if the options cannot make a session (an empty client identifier with a clean start of
+    /// `false`, a will with an invalid topic...).
+    pub fn session(&self) -> Result<Session<'static>, Error> {
+        let will = self.will.as_ref().map(|w| Will {
+            topic: &w.topic,
+            payload: &w.payload,
+            qos: w.qos,
+            retain: w.retain,
+            properties: Default::default(),
+        });
+        let config = Config {
+            version: self.version,
+            clean_start: self.clean_start,
+            session_expiry_interval: self.session_expiry_interval,
+            keep_alive: self.keep_alive,
+            username: self.username.as_deref(),
+            password: self.password.as_deref(),
+            will,
+            connect_timeout: self.connect_timeout,
+            max_inflight: self.max_inflight,
+            receive_maximum: self.receive_maximum,
+            reconnect: self.reconnect,
+            ..Config::new(&self.client_id)
+        };
+        let buffers = Buffers::owned(self.max_packet_size, self.queue_bytes, SUBSCRIPTIONS_BYTES);
+        Session::new(&config, buffers).map_err(Error::Config)
+    }
+
     /// The client identifier (default: generated).
     pub fn client_id(mut self, id: impl Into<String>) -> Self {
         self.client_id = id.into();
@@ -245,7 +295,7 @@ impl Options {
     /// For `mqtts://` and `wss://`: trusts the CA certificates of this PEM text (one or more) instead of the
     /// system's root certificates. Calls add up: `ca_pem` and [`ca_der`](Self::ca_der) several times trust every
     /// CA given. The text is checked when the client is made ([`Error::Tls`] with
-    /// [`TlsError::Config`](crate::TlsError::Config)).
+    /// [`TlsError::Config`](super::TlsError::Config)).
     pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.tls.roots.push(Encoded::Pem(pem.into()));
         self
@@ -278,12 +328,40 @@ impl Options {
     }
 }
 
-/// A client identifier unique enough for a process: `mqtt-tokio-<pid>-<time>`.
+/// A client identifier unique enough for a process: `mqtt-<pid>-<time>`.
 fn generated_client_id() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    format!("mqtt-tokio-{}-{nanos:08x}", std::process::id())
+    format!("mqtt-{}-{nanos:08x}", std::process::id())
+}
+
+/// A certificate or key as the application gave it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Encoded {
+    /// PEM text.
+    Pem(Vec<u8>),
+    /// DER bytes.
+    Der(Vec<u8>),
+}
+
+/// The TLS part of the [`Options`]: verification is always on.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Trusted CAs; when empty, the system's root certificates.
+    pub roots: Vec<Encoded>,
+    /// Certificate chain and private key for mutual TLS.
+    pub client_auth: Option<(Encoded, Encoded)>,
+}
+
+impl fmt::Debug for TlsOptions {
+    /// Never shows the key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsOptions")
+            .field("roots", &self.roots.len())
+            .field("client_auth", &self.client_auth.is_some())
+            .finish()
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,85 @@
+//! [`Error`]: everything that can go wrong in a std client, with a message a person understands.
+
+use std::string::String;
+use std::sync::Arc;
+
+use crate::codec::ReasonCode;
+use crate::session::{ConnectRefusal, Disconnection, PublishFailure};
+use crate::url::UrlError;
+use crate::{ConfigError, PublishError, SubscribeError};
+
+/// Everything that can go wrong, with a message a person understands.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The broker URL cannot be parsed.
+    #[error("invalid broker URL: {0}")]
+    InvalidUrl(#[source] UrlError),
+    /// A required environment variable is missing or invalid.
+    #[error("environment: {0}")]
+    Environment(&'static str),
+    /// The options cannot make a session.
+    #[error("invalid configuration: {0}")]
+    Config(#[source] ConfigError),
+    /// TLS could not be set up, or its handshake failed.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The WebSocket handshake failed.
+    #[error("WebSocket handshake failed: {0}")]
+    WebSocket(String),
+    /// The network failed (the broker cannot be reached, the connection was reset...).
+    #[error("network error: {0}")]
+    Io(#[source] Arc<std::io::Error>),
+    /// The session refused the message: an invalid topic, a message too large, or a full queue (nothing was
+    /// dropped: retry later).
+    #[error("cannot publish: {0}")]
+    Publish(#[source] PublishError),
+    /// The broker did not take the message.
+    #[error("message not delivered: {0}")]
+    PublishFailed(PublishFailure),
+    /// The session refused the subscription request (an invalid filter or QoS, too many requests).
+    #[error("cannot subscribe: {0}")]
+    Subscribe(#[source] SubscribeError),
+    /// The broker refused a filter of a subscription.
+    #[error("subscription refused by the broker: {0}")]
+    SubscriptionRefused(ReasonCode),
+    /// A SUBSCRIBE or UNSUBSCRIBE too large for the transmit buffer.
+    #[error("the request is too large to send")]
+    RequestTooLarge,
+    /// The broker refused the connection.
+    #[error("connection refused: {0}")]
+    Refused(ConnectRefusal),
+    /// The session stopped trying to connect.
+    #[error("gave up connecting: {0}")]
+    GaveUp(Disconnection),
+    /// An operation did not finish in time.
+    #[error("timed out")]
+    Timeout,
+    /// The event loop has ended (disconnected, or its task stopped).
+    #[error("the connection's event loop has ended")]
+    Closed,
+}
+
+impl From<std::io::Error> for Error {
+    fn from(error: std::io::Error) -> Self {
+        Self::Io(Arc::new(error))
+    }
+}
+
+/// Why TLS failed, in [`Error::Tls`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The TLS options cannot be used: a CA, certificate or key that does not parse, a key that does not match its
+    /// certificate, a host name no certificate can carry, or no system root certificates.
+    #[error("invalid TLS configuration: {0}")]
+    Config(String),
+    /// The broker's certificate was refused: not signed by a trusted CA, not issued for the host name of the URL,
+    /// expired...
+    #[error("the broker's certificate was refused: {0}")]
+    Certificate(String),
+    /// The handshake failed otherwise: the broker refused the client certificate (or its absence), no protocol
+    /// version or cipher suite in common...
+    #[error("TLS handshake failed: {0}")]
+    Handshake(String),
+}

@@ -1,0 +1,116 @@
+//! TLS with rustls (feature `tls`): the client configuration made from [`TlsOptions`] (trusted roots, client
+//! certificate), the server name, and handshake failures typed. The handshake itself runs in the bindings, over
+//! their runtime's sockets.
+
+use std::borrow::ToOwned;
+use std::string::{String, ToString};
+use std::sync::Arc;
+use std::vec::Vec;
+use std::{format, io, vec};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
+
+use super::{Encoded, Error, TlsError, TlsOptions};
+
+impl TlsOptions {
+    /// The rustls configuration: TLS 1.2 and 1.3 with the `ring` provider, chosen here so that nothing depends on
+    /// a process-wide default provider. Without CAs in the options, the system's root certificates are trusted.
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError::Config`] for a CA, certificate or key that does not parse, a key that does not match its
+    /// certificate, or no system root certificates.
+    pub fn client_config(&self) -> Result<Arc<ClientConfig>, Error> {
+        let mut roots = RootCertStore::empty();
+        if self.roots.is_empty() {
+            let system = rustls_native_certs::load_native_certs();
+            roots.add_parsable_certificates(system.certs);
+            if roots.is_empty() {
+                let errors: Vec<String> = system.errors.iter().map(ToString::to_string).collect();
+                return Err(config(format!(
+                    "no system root certificates found ({}); give the broker's CA with `ca_pem` or `ca_der`",
+                    errors.join("; ")
+                )));
+            }
+        }
+        for ca in &self.roots {
+            for cert in certificates(ca)? {
+                roots
+                    .add(cert)
+                    .map_err(|e| config(format!("CA certificate: {e}")))?;
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| config(e.to_string()))?
+            .with_root_certificates(roots);
+        let config = match &self.client_auth {
+            None => builder.with_no_client_auth(),
+            Some((chain, key)) => {
+                let key = match key {
+                    Encoded::Pem(pem) => PrivateKeyDer::from_pem_slice(pem)
+                        .map_err(|e| config(format!("client key: {e}")))?,
+                    Encoded::Der(der) => PrivateKeyDer::try_from(der.clone())
+                        .map_err(|e| config(format!("client key: {e}")))?,
+                };
+                builder
+                    .with_client_auth_cert(certificates(chain)?, key)
+                    .map_err(|e| config(format!("client certificate: {e}")))?
+            }
+        };
+        Ok(Arc::new(config))
+    }
+}
+
+/// The name the broker's certificate must carry: the URL's host.
+///
+/// # Errors
+///
+/// [`TlsError::Config`] if `host` is neither a DNS name nor an IP address.
+pub fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
+    ServerName::try_from(host.to_owned())
+        .map_err(|_| config(format!("`{host}` is not a host name or IP address")))
+}
+
+/// Types a failure of rustls: a refused certificate, or another handshake failure.
+pub fn handshake_error(error: &rustls::Error) -> Error {
+    Error::Tls(match error {
+        rustls::Error::InvalidCertificate(_) => TlsError::Certificate(error.to_string()),
+        _ => TlsError::Handshake(error.to_string()),
+    })
+}
+
+/// Types an I/O error of a TLS stream: async TLS crates report TLS failures as `io::Error`s around a
+/// `rustls::Error`.
+pub fn io_error(error: io::Error) -> Error {
+    match error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
+        Some(tls) => handshake_error(tls),
+        None => Error::Io(Arc::new(error)),
+    }
+}
+
+/// The certificates of `encoded`: one DER certificate, or every certificate of a PEM text (at least one).
+fn certificates(encoded: &Encoded) -> Result<Vec<CertificateDer<'static>>, Error> {
+    match encoded {
+        Encoded::Der(der) => Ok(vec![CertificateDer::from(der.clone())]),
+        Encoded::Pem(pem) => {
+            let certs = CertificateDer::pem_slice_iter(pem)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| config(format!("PEM certificate: {e}")))?;
+            if certs.is_empty() {
+                return Err(config("no CERTIFICATE section in the PEM text".to_owned()));
+            }
+            Ok(certs)
+        }
+    }
+}
+
+fn config(message: String) -> Error {
+    Error::Tls(TlsError::Config(message))
+}
