@@ -6,28 +6,26 @@
 pub mod broker;
 pub mod tls_front;
 
-/// A connection state in words, for `mqtt_tokio::ConnectionState` and `mqtt_smol::ConnectionState` alike (they
-/// have the same variants). `connected` tells a lost connection from a failed attempt.
-#[macro_export]
-macro_rules! describe_state {
-    ($client:ident, $state:expr, $connected:expr) => {{
-        use $client::ConnectionState as State;
-        match $state {
-            State::Connected {
-                session_present: true,
-            } => "connected, session resumed".to_owned(),
-            State::Connected { .. } => "connected, new session".to_owned(),
-            State::Lost(reason) if $connected => format!("connection lost: {reason}"),
-            State::Lost(reason) => format!("attempt failed: {reason}"),
-            State::Refused(refusal) => format!("refused: {refusal}"),
-            State::Reconnecting { attempt, delay } => {
-                format!(
-                    "reconnecting: attempt {attempt} in {} ms",
-                    delay.as_millis()
-                )
-            }
-            State::GaveUp(reason) => format!("gave up: {reason}"),
-            State::Disconnected => "disconnected by the application".to_owned(),
+use mqtt_core::client::ConnectionState;
+
+/// A connection state in words. `mqtt_tokio`, `mqtt_smol` and `mqtt_blocking` share the one `ConnectionState` of
+/// `mqtt-core`. `connected` tells a lost connection from a failed attempt.
+pub fn describe_state(state: ConnectionState, connected: bool) -> String {
+    match state {
+        ConnectionState::Connected {
+            session_present: true,
+        } => "connected, session resumed".to_owned(),
+        ConnectionState::Connected { .. } => "connected, new session".to_owned(),
+        ConnectionState::Lost(reason) if connected => format!("connection lost: {reason}"),
+        ConnectionState::Lost(reason) => format!("attempt failed: {reason}"),
+        ConnectionState::Refused(refusal) => format!("refused: {refusal}"),
+        ConnectionState::Reconnecting { attempt, delay } => {
+            format!(
+                "reconnecting: attempt {attempt} in {} ms",
+                delay.as_millis()
+            )
         }
-    }};
+        ConnectionState::GaveUp(reason) => format!("gave up: {reason}"),
+        ConnectionState::Disconnected => "disconnected by the application".to_owned(),
+    }
 }

@@ -121,7 +121,7 @@ fn assert_quickstart_succeeded(run: &Run) {
         "asking for QoS 2: the broker granted QoS 2",
         "every message arrived at the QoS it was sent with",
     ]);
-    for backend in ["tokio", "smol"] {
+    for backend in ["tokio", "smol", "blocking"] {
         for line in QUICKSTART_SECTION_LINES {
             let line = format!("[{backend}] {line}");
             assert!(
@@ -139,6 +139,10 @@ fn assert_quickstart_succeeded(run: &Run) {
     }
     let (tokio, smol) = (run.stdout.find("[tokio]"), run.stdout.find("[smol]"));
     assert!(tokio < smol, "the tokio section comes first; {run:#?}");
+    assert!(
+        smol < run.stdout.find("[blocking]"),
+        "the blocking section comes last; {run:#?}"
+    );
 }
 
 #[test]
@@ -401,4 +405,61 @@ fn decode_runs_the_readme_command() {
         Duration::from_secs(20),
     );
     run.assert_succeeded_with(&["a/b"]);
+}
+
+#[test]
+fn blocking_pubsub_runs_with_json_callbacks_and_a_reconnect() {
+    let run = run(
+        env!("CARGO_BIN_EXE_blocking_pubsub"),
+        &[],
+        None,
+        Duration::from_secs(40),
+    );
+    run.assert_succeeded_with(&[
+        "state: connected, new session",
+        "/kitchen/temperature says {\"celsius\":21.5,\"room\":\"kitchen\"}",
+        "/cellar/temperature says {\"celsius\":12.25,\"room\":\"cellar\"}",
+        "thermostat: target 20.5 accepted",
+        "state: connection lost",
+        "/garage/temperature says",
+        "statistics: 8 messages sent",
+        "1 disconnection(s)",
+        "state: disconnected by the application",
+    ]);
+    assert_eq!(
+        run.stdout.matches("state: connected").count(),
+        2,
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn blocking_reconnect_delivers_what_was_published_during_the_outage() {
+    let run = run(
+        env!("CARGO_BIN_EXE_blocking_reconnect"),
+        &[],
+        None,
+        Duration::from_secs(40),
+    );
+    run.assert_succeeded_with(&[
+        "published a QoS 1 message while offline",
+        "state: reconnecting: attempt",
+        "the broker is back on the same port",
+        "state: connected, new session",
+        "the broker acknowledged the message sent while offline (PUBACK)",
+        "received \"sent while offline\"",
+        "connections lost along the way: 1",
+    ]);
+}
+
+#[test]
+fn tls_blocking_runs_with_its_tls_front() {
+    let run = run(
+        env!("CARGO_BIN_EXE_tls_blocking"),
+        &[],
+        None,
+        Duration::from_secs(40),
+    );
+    run.assert_succeeded_with(TLS_LINES);
+    run.assert_succeeded_with(&["a TLS front at mqtts://localhost:"]);
 }

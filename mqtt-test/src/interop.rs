@@ -1,5 +1,6 @@
 //! [`interop_tests!`](crate::interop_tests): the one list of interop tests against a real mosquitto, run by every
-//! async binding (`mqtt-tokio`, `mqtt-smol`) from its own `tests/interop.rs`.
+//! std binding from its own `tests/interop.rs`: `mqtt-tokio` and `mqtt-smol` directly, `mqtt-blocking` through a
+//! small adapter that gives its blocking calls the async shape the list is written in.
 //!
 //! The tests are written once, against the names the bindings share (`connect`, `new`, `Options`, `Client`,
 //! `ConnectionState`, ...), and expand in the binding's test crate: this crate depends on neither binding. What
@@ -489,7 +490,9 @@ macro_rules! interop_tests {
                         .unwrap(),
                 );
                 if i == 100 {
-                    broker.kill();
+                    // SIGTERM: mosquitto saves what it acknowledged (a SIGKILL can lose it, which is mosquitto's
+                    // loss, not the client's) and drops every connection without DISCONNECT.
+                    broker.stop();
                     broker.restart().unwrap();
                 }
             }

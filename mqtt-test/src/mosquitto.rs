@@ -167,6 +167,30 @@ impl Mosquitto {
         }
     }
 
+    /// Stops the broker with SIGTERM, as a service manager would: it saves its database (with
+    /// [`MosquittoConfig::persistence`], every session and every message not yet acknowledged to it) and closes its
+    /// connections, which its clients see drop without DISCONNECT. Killed after 5 s if still running. A SIGKILL
+    /// ([`kill`](Self::kill)) can lose messages mosquitto acknowledged but had not saved yet: use this when a test
+    /// means to check what the client keeps, not what the broker loses.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let asked = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .is_ok_and(|status| status.success());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while asked && Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     /// Whether the process is still running (it may have died on its own).
     pub fn is_running(&mut self) -> bool {
         self.child

@@ -55,4 +55,5 @@ pub use proto::client::{
 pub use proto::codec::{ProtocolVersion, QoS, ReasonCode};
 pub use proto::reconnect::ReconnectPolicy;
 pub use proto::session::{ConnectRefusal, Disconnection, PublishFailure, Stats};
+pub use proto::{ConfigError, PublishError, SubscribeError, TopicError};
 pub use transport::{Connector, Stream};

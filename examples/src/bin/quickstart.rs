@@ -1,5 +1,6 @@
 //! The quickstart: two clients, a subscriber and a publisher, exchange one message at each QoS and say what happens,
-//! first with the tokio clients (`mqtt-tokio`), then with the smol clients (`mqtt-smol`, the same API).
+//! with the tokio clients (`mqtt-tokio`), the smol clients (`mqtt-smol`, the same API) and the blocking clients
+//! (`mqtt-blocking`: the same names, plain threads and callbacks).
 //!
 //! ```text
 //! cargo run -p examples --bin quickstart                                    # an in-process broker
@@ -27,7 +28,8 @@ fn main() -> ExitCode {
     let started = Instant::now();
     println!(
         "MQTT quickstart: a subscriber and a publisher exchange one message at each QoS (0, 1 and 2),\n\
-         first with the tokio clients (mqtt-tokio, lines [tokio]), then with the smol clients (mqtt-smol, [smol]).\n"
+         with the tokio clients (mqtt-tokio, lines [tokio]), the smol clients (mqtt-smol, [smol]) and the\n\
+         blocking clients on plain threads (mqtt-blocking, [blocking]).\n"
     );
     let broker = match broker::start_unless_configured() {
         Ok(broker) => broker,
@@ -47,6 +49,10 @@ fn main() -> ExitCode {
     }
     println!();
     if let Err(e) = smol_section(broker.as_ref()) {
+        return fail(&e);
+    }
+    println!();
+    if let Err(e) = blocking_section(broker.as_ref()) {
         return fail(&e);
     }
     println!(
@@ -298,6 +304,85 @@ async fn smol_exchange(broker: Option<&InProcessBroker>) -> Result<(), String> {
         client
             .disconnect(STEP_TIMEOUT)
             .await
+            .map_err(|e| format!("the {role} did not disconnect cleanly: {e}"))?;
+        say(&format!(
+            "{role} disconnected (sent DISCONNECT and closed the connection)"
+        ));
+    }
+    say(&format!(
+        "the publisher sent {} messages, {} bytes with the MQTT packets around them",
+        sent.messages_sent, sent.bytes_sent
+    ));
+    Ok(())
+}
+
+/// The blocking section: `mqtt-blocking` clients on plain threads. Each connection runs on an event-loop thread of
+/// its own; messages arrive through a callback of the subscription; every wait has a timeout of its own.
+fn blocking_section(broker: Option<&InProcessBroker>) -> Result<(), String> {
+    let say = |line: &str| println!("[blocking] {line}");
+    let run = run_name("blocking");
+    let connect = |role: &str| {
+        let id = format!("quickstart-{run}-{role}");
+        let client = options(broker, &id)
+            .and_then(|options| mqtt_blocking::connect(&options))
+            .map_err(|e| format!("the {role} could not connect within {STEP_TIMEOUT:?}: {e}"))?;
+        say(&format!("{role} connected, client id {id:?}"));
+        Ok::<_, String>(client)
+    };
+    let subscriber = connect("subscriber")?;
+    let publisher = connect("publisher")?;
+
+    let filters = filters(&run);
+    let (arrived, messages) = std::sync::mpsc::channel();
+    let granted = subscriber
+        .subscribe_many(filters.clone(), move |_, message| {
+            let _ = arrived.send(message.clone());
+        })
+        .and_then(|pending| pending.wait_timeout(STEP_TIMEOUT))
+        .map_err(|e| format!("could not subscribe: {e}"))?;
+    for ((filter, asked), granted) in filters.iter().zip(&granted) {
+        let granted = granted
+            .as_ref()
+            .map_err(|e| format!("the broker refused the subscription to {filter:?}: {e}"))?;
+        say(&format!(
+            "subscriber subscribed to {filter:?} asking for QoS {}: the broker granted QoS {}",
+            *asked as u8, *granted as u8
+        ));
+    }
+
+    for (topic, qos) in &filters {
+        let (qos, level) = (*qos, *qos as u8);
+        let (promise, acknowledged) = explain(qos);
+        let payload = format!("hello at QoS {level}");
+        say(&format!(
+            "publisher sends {payload:?} to {topic:?} at QoS {level} ({promise})"
+        ));
+        publisher
+            .publish(topic.as_str(), payload.clone(), qos, false)
+            .map_err(|e| format!("could not publish: {e}"))?
+            .wait_timeout(STEP_TIMEOUT)
+            .map_err(|e| format!("the QoS {level} message was not acknowledged: {e}"))?;
+        say(&format!("  {acknowledged}"));
+        let message = messages.recv_timeout(STEP_TIMEOUT).map_err(|_| {
+            format!("the QoS {level} message did not arrive within {STEP_TIMEOUT:?}")
+        })?;
+        say(&format!(
+            "subscriber received {:?} on {:?} at QoS {}",
+            String::from_utf8_lossy(&message.payload),
+            message.topic,
+            message.qos as u8
+        ));
+        if message.payload != payload.as_bytes() || message.qos != qos {
+            return Err(format!(
+                "expected {payload:?} at QoS {level}, got {message:?}"
+            ));
+        }
+    }
+
+    let sent = publisher.stats();
+    for (role, client) in [("publisher", &publisher), ("subscriber", &subscriber)] {
+        client
+            .disconnect(STEP_TIMEOUT)
             .map_err(|e| format!("the {role} did not disconnect cleanly: {e}"))?;
         say(&format!(
             "{role} disconnected (sent DISCONNECT and closed the connection)"

@@ -58,6 +58,13 @@ pub enum Error {
     /// The event loop has ended (disconnected, or its task stopped).
     #[error("the connection's event loop has ended")]
     Closed,
+    /// A callback waited for something only its own event loop can bring (an acknowledgement, the end of the
+    /// loop): the wait would never end, so it fails at once. Publishing or subscribing from a callback is fine.
+    #[error("a callback cannot wait for its own event loop")]
+    WaitInCallback,
+    /// A callback panicked; the event loop caught the panic and went on.
+    #[error("a callback panicked: {0}")]
+    CallbackPanicked(String),
 }
 
 impl From<std::io::Error> for Error {

@@ -16,7 +16,7 @@ use futures_util::{Stream, StreamExt};
 use super::dispatch::{Acknowledgement, Granted};
 use super::{Command, ConnectionState, Error, Message, Shared};
 use crate::codec::QoS;
-use crate::session::Stats;
+use crate::session::{Disconnection, Stats};
 
 /// A timer of the runtime: a future that completes after the duration.
 pub(crate) type Sleep = fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -293,7 +293,10 @@ impl Client {
             while let Some(state) = states.next().await {
                 match state {
                     ConnectionState::Connected { .. } => return Ok(()),
-                    ConnectionState::Refused(refusal) if refusal.is_auth_failure() => {
+                    ConnectionState::Refused(refusal)
+                    | ConnectionState::GaveUp(Disconnection::Refused(refusal))
+                        if refusal.is_auth_failure() =>
+                    {
                         return Err(Error::Refused(refusal));
                     }
                     ConnectionState::GaveUp(reason) => return Err(Error::GaveUp(reason)),

@@ -1,0 +1,466 @@
+//! The [`EventLoop`]: mio drives the session. Read and write readiness of the connection, the poll timeout from the
+//! session's next deadline, a [`mio::Waker`] for commands from other threads; connections open on a short-lived
+//! thread so that the loop keeps answering while a handshake runs. Callbacks run here, outside every lock.
+
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token};
+use proto::client::{Dispatch, Shared};
+use proto::{Session, TransportAction};
+
+use crate::client::{Core, Hooks, Inner, Job, guarded, lock};
+use crate::transport::{Connector, Stream};
+use crate::{Client, Error, Options};
+
+const WAKER: Token = Token(0);
+const CONNECTION: Token = Token(1);
+/// Bytes staged for one write: large messages go out in pieces of this size.
+const TX_STAGING: usize = 16 * 1024;
+
+/// The outcome of a connection attempt, with the attempt's number.
+type Opened = (u64, Result<Stream, Error>);
+
+/// An open connection and what mio last said about it (edge-triggered: ready until an operation would block).
+struct Connection {
+    stream: Stream,
+    /// A clone of the socket, registered with mio.
+    source: mio::net::TcpStream,
+    readable: bool,
+    writable: bool,
+}
+
+/// Runs one connection (and its reconnects): on its own thread with [`start`](Self::start), or on yours with
+/// [`run`](Self::run).
+pub struct EventLoop {
+    inner: Arc<Inner>,
+    poll: Poll,
+    jobs: mpsc::Receiver<Job>,
+    /// The handle callbacks get; it does not keep the loop alive.
+    client: Client,
+    connectors: Vec<Connector>,
+    /// The broker of the current or next attempt; a failure moves to the next.
+    current: usize,
+    connect_timeout: Duration,
+    /// The attempt whose outcome is awaited, numbered so that late outcomes of abandoned ones are ignored.
+    opening: Option<u64>,
+    attempts: u64,
+    opened: (mpsc::Sender<Opened>, mpsc::Receiver<Opened>),
+    connection: Option<Connection>,
+    tx: Box<[u8]>,
+    staged: std::ops::Range<usize>,
+    last_error: Option<Error>,
+    /// Every counted handle is gone: the loop ends once the session has closed.
+    handles_gone: bool,
+}
+
+impl std::fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventLoop")
+            .field("connected", &self.connection.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Creates a client and its event loop; nothing happens until the event loop runs.
+///
+/// # Errors
+///
+/// [`Error::Config`] if the options cannot make a session; [`Error::Tls`] if the TLS settings cannot be used;
+/// [`Error::Io`] if mio cannot make a poll.
+pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
+    let session = options.session()?;
+    let connectors = options
+        .brokers()
+        .iter()
+        .map(|url| Connector::new(url, options))
+        .collect::<Result<Vec<_>, _>>()?;
+    let poll = Poll::new()?;
+    let waker = mio::Waker::new(poll.registry(), WAKER)?;
+    let shared = Arc::new(Shared::default());
+    let (jobs_tx, jobs) = mpsc::channel();
+    let inner = Arc::new(Inner {
+        core: Mutex::new(Core {
+            session,
+            dispatch: Dispatch::new(shared.clone()),
+        }),
+        shared,
+        waker,
+        epoch: Instant::now(),
+        jobs: Mutex::new(jobs_tx),
+        hooks: Mutex::new(Hooks::default()),
+        handles_gone: AtomicBool::new(false),
+        aborted: AtomicBool::new(false),
+        closed: AtomicBool::new(false),
+        loop_thread: Mutex::new(None),
+        finished: (Mutex::new(false), Condvar::new()),
+    });
+    let event_loop = EventLoop {
+        inner: inner.clone(),
+        poll,
+        jobs,
+        client: Client::new(inner.clone(), false),
+        connectors,
+        current: 0,
+        connect_timeout: options.connect_timeout_duration(),
+        opening: None,
+        attempts: 0,
+        opened: mpsc::channel(),
+        connection: None,
+        tx: vec![0; TX_STAGING].into_boxed_slice(),
+        staged: 0..0,
+        last_error: None,
+        handles_gone: false,
+    };
+    Ok((Client::new(inner, true), event_loop))
+}
+
+/// Creates a client, starts its event loop on a thread, and blocks until the broker accepts the first connection.
+///
+/// # Errors
+///
+/// As [`new`] and [`Client::wait_connected`] (bounded by the options' connect timeout); the event loop then ends.
+pub fn connect(options: &Options) -> Result<Client, Error> {
+    let (client, event_loop) = new(options)?;
+    // Listening before the loop runs, so that the first connection's outcome cannot be missed.
+    let states = client.listen_states()?;
+    event_loop.start()?;
+    client.connected_within(&states, options.connect_timeout_duration())?;
+    Ok(client)
+}
+
+/// The thread of an event loop started with [`EventLoop::start`].
+pub struct LoopHandle {
+    thread: thread::JoinHandle<Result<(), Error>>,
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for LoopHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoopHandle")
+            .field("finished", &self.is_finished())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoopHandle {
+    /// Drops the connection without DISCONNECT (so the broker publishes the will) and ends the event loop, as if
+    /// the process had died. Waiting operations fail with [`Error::Closed`].
+    pub fn abort(&self) {
+        self.inner.aborted.store(true, Ordering::Release);
+        let _ = self.inner.waker.wake();
+    }
+
+    /// Blocks until the event loop has ended; its outcome as [`EventLoop::run`] returns it.
+    ///
+    /// # Errors
+    ///
+    /// As [`EventLoop::run`]; [`Error::CallbackPanicked`] if the loop itself panicked.
+    pub fn join(self) -> Result<(), Error> {
+        self.thread.join().unwrap_or_else(|_| {
+            Err(Error::CallbackPanicked(
+                "the event loop panicked".to_owned(),
+            ))
+        })
+    }
+
+    /// Whether the event loop has ended.
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+}
+
+impl EventLoop {
+    /// Runs the event loop on a new thread (named `mqtt-event-loop`); the connection's outcome arrives through
+    /// [`Client::on_state`] or [`Client::wait_connected`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the thread cannot be started.
+    pub fn start(self) -> Result<LoopHandle, Error> {
+        let inner = self.inner.clone();
+        let thread = thread::Builder::new()
+            .name("mqtt-event-loop".to_owned())
+            .spawn(move || self.run())?;
+        Ok(LoopHandle { thread, inner })
+    }
+
+    /// Runs the event loop on this thread until the client disconnects or every [`Client`] handle is dropped
+    /// (then it disconnects gracefully).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if mio's poll fails; the loop then ends and the [`Client::on_loop_failure`] callbacks hear
+    /// of it.
+    pub fn run(mut self) -> Result<(), Error> {
+        *lock(&self.inner.loop_thread) = Some(thread::current().id());
+        let now = self.inner.now();
+        lock(&self.inner.core).session.connect(now);
+        let mut events = Events::with_capacity(64);
+        let outcome = loop {
+            let (timeout, finished) = self.work();
+            self.run_jobs();
+            if finished {
+                break Ok(());
+            }
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(Error::from(e)),
+            }
+            if let Some(connection) = &mut self.connection {
+                for event in events.iter().filter(|e| e.token() == CONNECTION) {
+                    let failed = event.is_error() || event.is_read_closed();
+                    connection.readable |= event.is_readable() || failed;
+                    connection.writable |= event.is_writable() || failed;
+                }
+            }
+        };
+        if let Err(error) = &outcome {
+            self.report(error);
+        }
+        self.close();
+        {
+            // Commands fail from now on, and waits end: the senders of pending answers go with the dispatch.
+            let mut core = lock(&self.inner.core);
+            self.inner.closed.store(true, Ordering::Release);
+            core.dispatch = Dispatch::new(self.inner.shared.clone());
+        }
+        let (finished, ended) = &self.inner.finished;
+        *lock(finished) = true;
+        ended.notify_all();
+        outcome
+    }
+
+    /// Everything the session can do now, under the session's lock: transport actions, connection outcomes,
+    /// deadlines, reads, events, writes. Returns the poll timeout and whether the loop is over.
+    fn work(&mut self) -> (Option<Duration>, bool) {
+        let inner = self.inner.clone();
+        let mut core = lock(&inner.core);
+        let Core { session, dispatch } = &mut *core;
+        if inner.aborted.load(Ordering::Acquire) {
+            return (None, true);
+        }
+        if inner.handles_gone.swap(false, Ordering::AcqRel) {
+            self.handles_gone = true;
+            session.disconnect(inner.now());
+        }
+        loop {
+            let now = inner.now();
+            let mut progressed = false;
+            // Events first: a lost connection is told before the next attempt starts.
+            while let Some(event) = session.poll_event() {
+                dispatch.on_event(event);
+            }
+            while let Some(action) = session.poll_transport() {
+                progressed = true;
+                self.close();
+                if action == TransportAction::Open {
+                    self.open();
+                }
+            }
+            while let Ok((attempt, outcome)) = self.opened.1.try_recv() {
+                if self.opening != Some(attempt) {
+                    continue;
+                }
+                progressed = true;
+                self.opening = None;
+                match outcome.and_then(|stream| self.register(stream)) {
+                    Ok(()) => session.handle_transport_up(now),
+                    Err(error) => {
+                        self.last_error = Some(error);
+                        self.current = (self.current + 1) % self.connectors.len().max(1);
+                        session.handle_transport_down(now);
+                    }
+                }
+            }
+            if session
+                .poll_timeout()
+                .is_some_and(|deadline| deadline <= now)
+            {
+                session.handle_timeout(now);
+                progressed = true;
+            }
+            progressed |= self.read(session, now);
+            while let Some(event) = session.poll_event() {
+                dispatch.on_event(event);
+            }
+            progressed |= self.write(session, now);
+            if !progressed {
+                break;
+            }
+        }
+        dispatch.update(session, self.last_error.take().as_ref());
+        let now = inner.now();
+        let timeout = session
+            .poll_timeout()
+            .map(|deadline| deadline.saturating_duration_since(now));
+        let closed = session.state() == proto::SessionState::Closed;
+        (
+            timeout,
+            dispatch.is_finished() || (self.handles_gone && closed),
+        )
+    }
+
+    /// Starts a connection attempt on a thread of its own; its outcome comes back through `opened`.
+    fn open(&mut self) {
+        self.attempts += 1;
+        let attempt = self.attempts;
+        self.opening = Some(attempt);
+        let _ = lock(&self.inner.jobs).send(Job::Connecting);
+        let Some(connector) = self.connectors.get(self.current).cloned() else {
+            let _ = (self.opened.0).send((attempt, Err(Error::Environment("no broker given"))));
+            return;
+        };
+        let (sender, timeout, inner) = (
+            self.opened.0.clone(),
+            self.connect_timeout,
+            self.inner.clone(),
+        );
+        let spawned = thread::Builder::new()
+            .name("mqtt-connect".to_owned())
+            .spawn(move || {
+                let _ = sender.send((attempt, connector.open(timeout)));
+                let _ = inner.waker.wake();
+            });
+        if let Err(e) = spawned {
+            let _ = (self.opened.0).send((attempt, Err(e.into())));
+        }
+    }
+
+    fn register(&mut self, stream: Stream) -> Result<(), Error> {
+        let mut source = mio::net::TcpStream::from_std(stream.tcp().try_clone()?);
+        self.poll.registry().register(
+            &mut source,
+            CONNECTION,
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        self.connection = Some(Connection {
+            stream,
+            source,
+            readable: true,
+            writable: true,
+        });
+        self.staged = 0..0;
+        Ok(())
+    }
+
+    /// Drops the connection (and forgets an attempt under way).
+    fn close(&mut self) {
+        self.opening = None;
+        self.staged = 0..0;
+        if let Some(mut connection) = self.connection.take() {
+            let _ = self.poll.registry().deregister(&mut connection.source);
+        }
+    }
+
+    /// The connection failed: the session applies its reconnect policy.
+    fn lost(&mut self, session: &mut Session<'_>, now: proto::Instant) {
+        self.close();
+        session.handle_transport_down(now);
+    }
+
+    /// Reads once: until something arrives, the socket would block, or the session's receive buffer is full.
+    fn read(&mut self, session: &mut Session<'_>, now: proto::Instant) -> bool {
+        while let Some(connection) = self.connection.as_mut().filter(|c| c.readable) {
+            let buf = session.read_buf();
+            if buf.is_empty() {
+                break;
+            }
+            match connection.stream.read(buf) {
+                Ok(0) => {
+                    self.lost(session, now);
+                    return true;
+                }
+                Ok(n) => {
+                    // The session parses what it got while its events are taken: take them before reading on,
+                    // or a close right behind a packet (a refusing CONNACK) would hide the packet.
+                    session.commit_read(n, now);
+                    return true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => connection.readable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.lost(session, now);
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Writes what the session has to send until the socket would block, then flushes TLS and WebSocket.
+    fn write(&mut self, session: &mut Session<'_>, now: proto::Instant) -> bool {
+        let mut progressed = false;
+        while let Some(connection) = self.connection.as_mut().filter(|c| c.writable) {
+            if self.staged.is_empty() {
+                match session.poll_transmit(now, &mut self.tx) {
+                    Some(n) => self.staged = 0..n,
+                    None => break,
+                }
+            }
+            match connection.stream.write(&self.tx[self.staged.clone()]) {
+                Ok(0) => {
+                    self.lost(session, now);
+                    return true;
+                }
+                Ok(n) => {
+                    self.staged.start += n;
+                    progressed = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => connection.writable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.lost(session, now);
+                    return true;
+                }
+            }
+        }
+        if let Some(connection) = self.connection.as_mut().filter(|c| c.writable) {
+            match connection.stream.flush() {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => connection.writable = false,
+                Err(_) => {
+                    self.lost(session, now);
+                    return true;
+                }
+            }
+        }
+        progressed
+    }
+
+    /// Runs the callbacks the last work queued, outside every lock; a panic is caught and reported.
+    fn run_jobs(&mut self) {
+        while let Ok(job) = self.jobs.try_recv() {
+            let client = &self.client;
+            let outcome = match job {
+                Job::Message(callback, message) => guarded(|| (lock(&callback))(client, &message)),
+                Job::State(callback, state) => guarded(|| (lock(&callback))(client, state)),
+                Job::Connecting => {
+                    // Taken out while they run, so that a callback can add callbacks.
+                    let mut hooks = std::mem::take(&mut lock(&self.inner.hooks).connecting);
+                    let outcome = guarded(|| hooks.iter_mut().for_each(|hook| hook(client)));
+                    let mut all = lock(&self.inner.hooks);
+                    hooks.append(&mut all.connecting);
+                    all.connecting = hooks;
+                    outcome
+                }
+            };
+            if let Err(error) = outcome {
+                self.report(&error);
+            }
+        }
+    }
+
+    /// Tells the loop-failure callbacks.
+    fn report(&self, error: &Error) {
+        let mut hooks = std::mem::take(&mut lock(&self.inner.hooks).loop_failure);
+        let _ = guarded(|| hooks.iter_mut().for_each(|hook| hook(error)));
+        let mut all = lock(&self.inner.hooks);
+        hooks.append(&mut all.loop_failure);
+        all.loop_failure = hooks;
+    }
+}

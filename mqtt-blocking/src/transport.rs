@@ -1,0 +1,343 @@
+//! Opening connections (TCP with TCP_NODELAY, TLS, WebSocket, WebSocket over TLS) with blocking calls bounded by
+//! the connect timeout, on a short-lived thread; then non-blocking reads and writes for the mio loop.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use proto::client::tls::{handshake_error, server_name};
+use proto::url::{BrokerUrl, Transport};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
+use tungstenite::client::IntoClientRequest as _;
+use tungstenite::http::{HeaderValue, Uri, header};
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::{Error as WsError, HandshakeError, Message, WebSocket};
+
+use crate::{Error, Options};
+
+/// Where and how to connect to one broker.
+#[derive(Clone)]
+pub struct Connector {
+    host: String,
+    port: u16,
+    transport: Transport,
+    tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+    websocket: Option<Uri>,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connector {
+    /// A connector for `url` with the TLS settings of `options`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`] if the URL cannot be parsed; [`Error::Tls`] if the TLS options cannot be used (only for
+    /// `mqtts://` and `wss://`); [`Error::WebSocket`] if the URL cannot make a WebSocket request.
+    pub fn new(url: &str, options: &Options) -> Result<Self, Error> {
+        let parsed = BrokerUrl::parse(url).map_err(Error::InvalidUrl)?;
+        let tls = match parsed.transport.is_tls() {
+            true => Some((options.tls().client_config()?, server_name(parsed.host)?)),
+            false => None,
+        };
+        let websocket = match parsed.transport.is_websocket() {
+            true => {
+                let scheme = if tls.is_some() { "wss" } else { "ws" };
+                let host = match parsed.host.contains(':') {
+                    true => format!("[{}]", parsed.host),
+                    false => parsed.host.to_owned(),
+                };
+                let uri = format!("{scheme}://{host}:{}{}", parsed.port, parsed.path);
+                let uri = uri.parse::<Uri>().map_err(|e| {
+                    Error::WebSocket(format!("cannot make a request for {uri}: {e}"))
+                })?;
+                Some(uri)
+            }
+            false => None,
+        };
+        Ok(Self {
+            host: parsed.host.to_owned(),
+            port: parsed.port,
+            transport: parsed.transport,
+            tls,
+            websocket,
+        })
+    }
+
+    /// Opens a connection: blocks for at most `timeout` (name resolution aside), then returns it non-blocking.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the broker cannot be reached, [`Error::Tls`] or [`Error::WebSocket`] when a handshake
+    /// fails, [`Error::Timeout`] when the time is up.
+    pub fn open(&self, timeout: Duration) -> Result<Stream, Error> {
+        let deadline = Instant::now() + timeout;
+        let remaining = || {
+            deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+                .ok_or(Error::Timeout)
+        };
+        let mut last = None;
+        let mut tcp = None;
+        for address in (self.host.as_str(), self.port).to_socket_addrs()? {
+            match TcpStream::connect_timeout(&address, remaining()?) {
+                Ok(stream) => {
+                    tcp = Some(stream);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let tcp = match (tcp, last) {
+            (Some(tcp), _) => tcp,
+            (None, Some(e)) => return Err(e.into()),
+            (None, None) => return Err(io::Error::from(io::ErrorKind::NotFound).into()),
+        };
+        tcp.set_nodelay(true)?;
+        // Handshakes block, but never past the deadline.
+        tcp.set_read_timeout(Some(remaining()?))?;
+        tcp.set_write_timeout(Some(remaining()?))?;
+        let socket = match &self.tls {
+            None => Socket::Tcp(tcp),
+            Some((config, name)) => {
+                let conn = ClientConnection::new(config.clone(), name.clone())
+                    .map_err(|e| handshake_error(&e))?;
+                let mut tls = Tls { conn, tcp };
+                while tls.conn.is_handshaking() {
+                    tls.conn
+                        .complete_io(&mut tls.tcp)
+                        .map_err(|e| handshake_failure(e, deadline))?;
+                }
+                Socket::Tls(Box::new(tls))
+            }
+        };
+        let stream = match &self.websocket {
+            None => Stream(Plain(socket)),
+            Some(uri) => websocket(uri, socket, deadline)?,
+        };
+        let tcp = stream.tcp();
+        tcp.set_read_timeout(None)?;
+        tcp.set_write_timeout(None)?;
+        tcp.set_nonblocking(true)?;
+        Ok(stream)
+    }
+}
+
+/// A TLS failure during the handshake, typed; a read that timed out is the deadline.
+fn handshake_failure(error: io::Error, deadline: Instant) -> Error {
+    match error.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut if Instant::now() >= deadline => {
+            Error::Timeout
+        }
+        _ => proto::client::tls::io_error(error),
+    }
+}
+
+/// The WebSocket handshake over `socket`, asking for the `mqtt` subprotocol (tungstenite checks the answer).
+fn websocket(uri: &Uri, socket: Socket, deadline: Instant) -> Result<Stream, Error> {
+    let mut request = uri
+        .into_client_request()
+        .map_err(|e| Error::WebSocket(e.to_string()))?;
+    request.headers_mut().insert(
+        header::SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static("mqtt"),
+    );
+    // Frames go out as they are written; a bounded write buffer pushes back instead of growing.
+    let config = WebSocketConfig::default()
+        .write_buffer_size(0)
+        .max_write_buffer_size(1 << 20);
+    match tungstenite::client::client_with_config(request, socket, Some(config)) {
+        Ok((ws, _)) => Ok(Stream(Ws(Box::new(ws), Bytes::new()))),
+        Err(HandshakeError::Failure(WsError::Io(e))) => Err(handshake_failure(e, deadline)),
+        Err(HandshakeError::Failure(WsError::Http(response))) => Err(Error::WebSocket(format!(
+            "the server answered {} instead of switching to WebSocket",
+            response.status()
+        ))),
+        Err(HandshakeError::Failure(e)) => Err(Error::WebSocket(e.to_string())),
+        Err(HandshakeError::Interrupted(_)) => Err(Error::Timeout),
+    }
+}
+
+/// TLS over a TCP stream: rustls's records in, plaintext out.
+struct Tls {
+    conn: ClientConnection,
+    tcp: TcpStream,
+}
+
+impl Read for Tls {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.conn.reader().read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                other => return other,
+            }
+            // No plaintext yet: take records from the socket (WouldBlock ends the read), then decrypt them.
+            if self.conn.read_tls(&mut self.tcp)? == 0 {
+                return Ok(0);
+            }
+            self.conn
+                .process_new_packets()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        }
+    }
+}
+
+impl Write for Tls {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Push out earlier records first: while they wait, nothing new is taken.
+        self.flush()?;
+        let n = self.conn.writer().write(buf)?;
+        match self.flush() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(n),
+            other => other.map(|()| n),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        while self.conn.wants_write() {
+            self.conn.write_tls(&mut self.tcp)?;
+        }
+        self.tcp.flush()
+    }
+}
+
+/// TCP or TLS underneath.
+enum Socket {
+    Tcp(TcpStream),
+    Tls(Box<Tls>),
+}
+
+impl Socket {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Self::Tcp(tcp) => tcp,
+            Self::Tls(tls) => &tls.tcp,
+        }
+    }
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Tcp(tcp) => tcp.read(buf),
+            Self::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Tcp(tcp) => tcp.write(buf),
+            Self::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Tcp(tcp) => tcp.flush(),
+            Self::Tls(tls) => tls.flush(),
+        }
+    }
+}
+
+/// An open connection to the broker, non-blocking: reads and writes fail with `WouldBlock` when they must wait.
+/// A write that returns `Ok` has taken its bytes; [`Write::flush`] pushes out what TLS or WebSocket still hold.
+pub struct Stream(StreamKind);
+
+enum StreamKind {
+    Plain(Socket),
+    /// Binary frames; the bytes left of the last frame received.
+    WebSocket(Box<WebSocket<Socket>>, Bytes),
+}
+
+use StreamKind::{Plain, WebSocket as Ws};
+
+impl Stream {
+    /// The TCP stream underneath, to register with mio.
+    pub(crate) fn tcp(&self) -> &TcpStream {
+        match &self.0 {
+            Plain(socket) => socket.tcp(),
+            Ws(ws, _) => ws.get_ref().tcp(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream").finish_non_exhaustive()
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let (ws, received) = match &mut self.0 {
+            Plain(socket) => return socket.read(buf),
+            Ws(ws, received) => (ws, received),
+        };
+        while received.is_empty() {
+            match ws.read() {
+                Ok(Message::Binary(data)) => *received = data,
+                Ok(Message::Text(_)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the broker sent a text frame: MQTT travels in binary frames",
+                    ));
+                }
+                Ok(Message::Close(_)) | Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => {
+                    return Ok(0);
+                }
+                // tungstenite queued the answer to a ping: the loop's next flush sends it.
+                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => {}
+                Err(e) => return Err(ws_io_error(e)),
+            }
+        }
+        let n = received.len().min(buf.len());
+        buf[..n].copy_from_slice(&received.split_to(n));
+        Ok(n)
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let ws = match &mut self.0 {
+            Plain(socket) => return socket.write(buf),
+            Ws(ws, _) => ws,
+        };
+        match ws.write(Message::Binary(Bytes::copy_from_slice(buf))) {
+            // The frame is queued either way; a full buffer takes nothing.
+            Ok(()) => {}
+            Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(WsError::WriteBufferFull(_)) => return Err(io::ErrorKind::WouldBlock.into()),
+            Err(e) => return Err(ws_io_error(e)),
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.0 {
+            Plain(socket) => socket.flush(),
+            Ws(ws, _) => ws.flush().map_err(ws_io_error),
+        }
+    }
+}
+
+fn ws_io_error(error: WsError) -> io::Error {
+    match error {
+        WsError::Io(e) => e,
+        WsError::ConnectionClosed | WsError::AlreadyClosed => io::ErrorKind::BrokenPipe.into(),
+        e => io::Error::new(io::ErrorKind::InvalidData, e),
+    }
+}
