@@ -3,14 +3,11 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use proto::client::tls::{handshake_error, server_name};
-use proto::url::{BrokerUrl, Transport};
-use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection};
+use proto::client::tls::{Endpoint, handshake_error};
+use rustls::ClientConnection;
 use tungstenite::client::IntoClientRequest as _;
 use tungstenite::http::{HeaderValue, Uri, header};
 use tungstenite::protocol::WebSocketConfig;
@@ -19,23 +16,10 @@ use tungstenite::{Error as WsError, HandshakeError, Message, WebSocket};
 use crate::{Error, Options};
 
 /// Where and how to connect to one broker.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Connector {
-    host: String,
-    port: u16,
-    transport: Transport,
-    tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+    endpoint: Endpoint,
     websocket: Option<Uri>,
-}
-
-impl std::fmt::Debug for Connector {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connector")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("transport", &self.transport)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Connector {
@@ -46,31 +30,17 @@ impl Connector {
     /// [`Error::InvalidUrl`] if the URL cannot be parsed; [`Error::Tls`] if the TLS options cannot be used (only for
     /// `mqtts://` and `wss://`); [`Error::WebSocket`] if the URL cannot make a WebSocket request.
     pub fn new(url: &str, options: &Options) -> Result<Self, Error> {
-        let parsed = BrokerUrl::parse(url).map_err(Error::InvalidUrl)?;
-        let tls = match parsed.transport.is_tls() {
-            true => Some((options.tls().client_config()?, server_name(parsed.host)?)),
-            false => None,
-        };
-        let websocket = match parsed.transport.is_websocket() {
-            true => {
-                let scheme = if tls.is_some() { "wss" } else { "ws" };
-                let host = match parsed.host.contains(':') {
-                    true => format!("[{}]", parsed.host),
-                    false => parsed.host.to_owned(),
-                };
-                let uri = format!("{scheme}://{host}:{}{}", parsed.port, parsed.path);
-                let uri = uri.parse::<Uri>().map_err(|e| {
-                    Error::WebSocket(format!("cannot make a request for {uri}: {e}"))
-                })?;
-                Some(uri)
-            }
-            false => None,
-        };
+        let endpoint = Endpoint::new(url, options)?;
+        let websocket = endpoint
+            .websocket
+            .as_deref()
+            .map(|uri| {
+                uri.parse::<Uri>()
+                    .map_err(|e| Error::WebSocket(format!("cannot make a request for {uri}: {e}")))
+            })
+            .transpose()?;
         Ok(Self {
-            host: parsed.host.to_owned(),
-            port: parsed.port,
-            transport: parsed.transport,
-            tls,
+            endpoint,
             websocket,
         })
     }
@@ -91,7 +61,10 @@ impl Connector {
         };
         let mut last = None;
         let mut tcp = None;
-        for address in (self.host.as_str(), self.port).to_socket_addrs()? {
+        let Endpoint {
+            host, port, tls, ..
+        } = &self.endpoint;
+        for address in (host.as_str(), *port).to_socket_addrs()? {
             match TcpStream::connect_timeout(&address, remaining()?) {
                 Ok(stream) => {
                     tcp = Some(stream);
@@ -109,7 +82,7 @@ impl Connector {
         // Handshakes block, but never past the deadline.
         tcp.set_read_timeout(Some(remaining()?))?;
         tcp.set_write_timeout(Some(remaining()?))?;
-        let socket = match &self.tls {
+        let socket = match tls {
             None => Socket::Tcp(tcp),
             Some((config, name)) => {
                 let conn = ClientConnection::new(config.clone(), name.clone())

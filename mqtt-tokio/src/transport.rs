@@ -9,8 +9,7 @@ use std::task::{Context, Poll, ready};
 use bytes::Bytes;
 use futures::{SinkExt as _, StreamExt as _};
 use proto::io::Connect;
-use proto::url::{BrokerUrl, Transport};
-use rustls::pki_types::ServerName;
+use proto::url::Transport;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -20,15 +19,12 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::{Error, Options, tls};
-use proto::client::tls::server_name;
+use proto::client::tls::Endpoint;
 
 /// Opens connections to one broker URL.
+#[derive(Debug)]
 pub struct Connector {
-    host: String,
-    port: u16,
-    transport: Transport,
-    /// With TLS: the configuration and the name the broker's certificate must carry.
-    tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+    endpoint: Endpoint,
     /// With WebSocket: the URL of the handshake request.
     websocket: Option<Uri>,
 }
@@ -43,46 +39,19 @@ impl Connector {
     /// [`TlsError::Config`](crate::TlsError::Config) if the TLS options cannot be used (only for `mqtts://` and
     /// `wss://` URLs); [`Error::WebSocket`] if the URL cannot make a WebSocket request.
     pub fn new(url: &str, options: &Options) -> Result<Self, Error> {
-        let parsed = BrokerUrl::parse(url).map_err(Error::InvalidUrl)?;
-        let tls = if parsed.transport.is_tls() {
-            let config = options.tls().client_config()?;
-            Some((config, server_name(parsed.host)?))
-        } else {
-            None
-        };
-        let websocket = if parsed.transport.is_websocket() {
-            let scheme = if tls.is_some() { "wss" } else { "ws" };
-            let host = if parsed.host.contains(':') {
-                format!("[{}]", parsed.host)
-            } else {
-                parsed.host.to_owned()
-            };
-            let uri = format!("{scheme}://{host}:{}{}", parsed.port, parsed.path);
-            let request_uri = uri
-                .parse::<Uri>()
-                .map_err(|e| Error::WebSocket(format!("cannot make a request for {uri}: {e}")))?;
-            Some(request_uri)
-        } else {
-            None
-        };
+        let endpoint = Endpoint::new(url, options)?;
+        let websocket = endpoint
+            .websocket
+            .as_deref()
+            .map(|uri| {
+                uri.parse::<Uri>()
+                    .map_err(|e| Error::WebSocket(format!("cannot make a request for {uri}: {e}")))
+            })
+            .transpose()?;
         Ok(Self {
-            host: parsed.host.to_owned(),
-            port: parsed.port,
-            transport: parsed.transport,
-            tls,
+            endpoint,
             websocket,
         })
-    }
-}
-
-impl std::fmt::Debug for Connector {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connector")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("transport", &self.transport)
-            .field("websocket", &self.websocket)
-            .finish_non_exhaustive()
     }
 }
 
@@ -92,12 +61,19 @@ impl Connect for Connector {
 
     async fn connect(&mut self) -> Result<Stream, Error> {
         let io_error = |e| Error::Io(Arc::new(e));
-        let tcp = TcpStream::connect((self.host.as_str(), self.port))
+        let Endpoint {
+            host,
+            port,
+            transport,
+            tls,
+            ..
+        } = &self.endpoint;
+        let tcp = TcpStream::connect((host.as_str(), *port))
             .await
             .map_err(io_error)?;
         tcp.set_nodelay(true).map_err(io_error)?;
-        let transport = self.transport;
-        match (&self.tls, &self.websocket) {
+        let transport = *transport;
+        match (tls, &self.websocket) {
             (None, None) => Ok(Stream::new(transport, tcp)),
             (None, Some(uri)) => websocket(transport, uri, tcp).await,
             (Some((config, name)), websocket_uri) => {

@@ -1,5 +1,5 @@
 //! TLS with rustls (feature `tls`): the client configuration made from [`TlsOptions`] (trusted roots, client
-//! certificate), the server name, and handshake failures typed. The handshake itself runs in the bindings, over
+//! certificate), the server name, handshake failures typed, and the [`Endpoint`] of a broker URL. The handshake itself runs in the bindings, over
 //! their runtime's sockets.
 
 use std::borrow::ToOwned;
@@ -12,7 +12,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 
-use super::{Encoded, Error, TlsError, TlsOptions};
+use super::{Encoded, Error, Options, TlsError, TlsOptions};
+use crate::url::{BrokerUrl, Transport};
 
 impl TlsOptions {
     /// The rustls configuration: TLS 1.2 and 1.3 with the `ring` provider, chosen here so that nothing depends on
@@ -113,4 +114,63 @@ fn certificates(encoded: &Encoded) -> Result<Vec<CertificateDer<'static>>, Error
 
 fn config(message: String) -> Error {
     Error::Tls(TlsError::Config(message))
+}
+
+/// Where and how to reach one broker, from its URL and the options: what every binding's connector needs before it
+/// opens a socket.
+#[derive(Clone)]
+pub struct Endpoint {
+    /// Host name or IP address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// The transport the URL's scheme chose.
+    pub transport: Transport,
+    /// With TLS: the configuration and the name the broker's certificate must carry (the URL's host).
+    pub tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+    /// With WebSocket: the URL of the handshake request (`ws://` or `wss://`, host, port and path).
+    pub websocket: Option<String>,
+}
+
+impl Endpoint {
+    /// The endpoint of `url`, with the TLS settings of `options`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`] if the URL cannot be parsed; [`Error::Tls`] with [`TlsError::Config`] if the TLS
+    /// options cannot be used (only for `mqtts://` and `wss://` URLs).
+    pub fn new(url: &str, options: &Options) -> Result<Self, Error> {
+        let parsed = BrokerUrl::parse(url).map_err(Error::InvalidUrl)?;
+        let tls = match parsed.transport.is_tls() {
+            true => Some((options.tls().client_config()?, server_name(parsed.host)?)),
+            false => None,
+        };
+        let websocket = parsed.transport.is_websocket().then(|| {
+            let scheme = if tls.is_some() { "wss" } else { "ws" };
+            let host = match parsed.host.contains(':') {
+                true => format!("[{}]", parsed.host),
+                false => parsed.host.to_owned(),
+            };
+            format!("{scheme}://{host}:{}{}", parsed.port, parsed.path)
+        });
+        Ok(Self {
+            host: parsed.host.to_owned(),
+            port: parsed.port,
+            transport: parsed.transport,
+            tls,
+            websocket,
+        })
+    }
+}
+
+impl core::fmt::Debug for Endpoint {
+    /// Shows where, not the TLS configuration.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("transport", &self.transport)
+            .field("websocket", &self.websocket)
+            .finish_non_exhaustive()
+    }
 }
