@@ -1,10 +1,214 @@
-//! MQTT 3.1.1 and 5.0 client for no_std microcontrollers (embedded-io-async, no allocator).
+//! MQTT 3.1.1 and 5.0 client for `no_std` microcontrollers: `embedded-io-async` streams, no allocator, no
+//! `unsafe`, capacities chosen at compile time.
 //!
-//! **Status: not implemented yet.** The client, its connection loop and its transports arrive with the embedded issue;
-//! until then this crate only re-exports the protocol core it will be built on ([`mqtt_core`]), so that nothing
-//! here pretends to work.
+//! The protocol is all in [`mqtt_core`](proto)'s session and driver (QoS 0, 1 and 2 both ways, keep alive, will,
+//! user name and password, reconnect with the default schedule, the offline queue, 5.0 properties); this crate is
+//! the embassy-style face of it:
+//!
+//! - [`Resources`] holds every byte the client uses: the receive buffer (the largest packet accepted), the store
+//!   (the CONNECT packet, messages in flight and the offline queue), the subscription table and the transmit staging
+//!   buffer, sized by const generics. A full store or table is an error returned to the caller, never a panic or
+//!   a silent drop.
+//! - [`new`] gives a [`Client`] (publish, subscribe, unsubscribe, disconnect, from any task) and a [`Runner`],
+//!   the one task that touches the I/O: it opens connections through your [`Connect`] implementation (an
+//!   embassy-net TCP socket, a UART, a TLS stream...), and hands every event, messages included, to a handler.
+//!   Messages are borrowed from the receive buffer: zero copy.
+//! - [`Clock`] is the time source: `EmbassyClock` with the `embassy-time` feature, or your own implementation.
+//! - `M` is the embassy-sync raw mutex: [`NoopRawMutex`] when the client and the runner live on one executor,
+//!   [`CriticalSectionRawMutex`] across executors or threads.
+//!
+//! ```
+//! use embassy_futures::select::{Either, select};
+//! use mqtt_embedded::{Clock, Config, Connect, Error, Event, NoopRawMutex, QoS, Resources, Subscription};
+//!
+//! async fn sensor<N: Connect, C: Clock>(connector: N, clock: C) -> Result<(), Error> {
+//!     // 2 KiB packets in, 4 KiB of messages in flight or queued, 256 B of subscriptions, 512 B staging.
+//!     let mut resources = Resources::<NoopRawMutex, N, C, 2048, 4096, 256, 512>::new();
+//!     let config = Config::new("sensor-17");
+//!     let (client, runner) = mqtt_embedded::new(&config, &mut resources, connector, clock)
+//!         .expect("the buffers fit the configuration");
+//!     // On embassy the runner gets a task of its own; here both run in one.
+//!     let run = runner.run(|event| {
+//!         if let Event::Message(message) = event {
+//!             let (_topic, _payload): (&str, &[u8]) = (message.topic, message.payload);
+//!         }
+//!     });
+//!     let app = async {
+//!         client.subscribe(&[Subscription::new("sensors/17/set/#", QoS::ExactlyOnce)]).await?;
+//!         client.publish("sensors/17/temperature", b"21.5", QoS::AtLeastOnce).await?;
+//!         client.disconnect().await
+//!     };
+//!     match select(run, app).await {
+//!         Either::First(never) => never,
+//!         Either::Second(result) => result,
+//!     }
+//! }
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
-pub use mqtt_core::{codec, error, topic};
+mod client;
+mod clock;
+mod runner;
+
+pub use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, NoopRawMutex, RawMutex};
+pub use proto;
+pub use proto::codec::{ProtocolVersion, Publish, QoS, ReasonCode, Subscription, Will};
+pub use proto::error::{PublishError, SubscribeError};
+pub use proto::io::Connect;
+pub use proto::session::{Disconnection, Event, PublishFailure, Stats};
+pub use proto::{Config, ConfigError, Instant};
+
+pub use client::{Client, Delivery};
+pub use clock::Clock;
+#[cfg(feature = "embassy-time")]
+pub use clock::EmbassyClock;
+pub use runner::{Runner, SLOTS};
+
+use proto::driver::Driver;
+use proto::{Buffers, Session};
+use runner::Shared;
+
+/// Every byte of memory a client uses, sized by the caller; keep it in a `static` (e.g. with `static_cell`).
+///
+/// - `RX`: the receive buffer. It holds the largest packet the broker may send (advertised to 5.0 brokers as the
+///   Maximum Packet Size); messages are handed out from it.
+/// - `STORE`: the CONNECT packet, the QoS 2 receive state, and every outgoing message until it is acknowledged:
+///   the inflight window ([`Config::max_inflight`]) and the offline queue.
+/// - `SUBS`: the subscription table, about 12 bytes plus the filter per subscription.
+/// - `TX`: the staging buffer for writes; a few hundred bytes are enough (larger packets go out in pieces).
+pub struct Resources<
+    'd,
+    M,
+    N,
+    C,
+    const RX: usize,
+    const STORE: usize,
+    const SUBS: usize,
+    const TX: usize,
+> where
+    M: RawMutex,
+    N: Connect,
+    C: Clock,
+{
+    rx: [u8; RX],
+    store: [u8; STORE],
+    subscriptions: [u8; SUBS],
+    tx: [u8; TX],
+    shared: Option<Shared<'d, M, N, C>>,
+}
+
+impl<
+    M: RawMutex,
+    N: Connect,
+    C: Clock,
+    const RX: usize,
+    const STORE: usize,
+    const SUBS: usize,
+    const TX: usize,
+> Resources<'_, M, N, C, RX, STORE, SUBS, TX>
+{
+    /// Zeroed buffers; usable in a `const` or `static` initializer.
+    pub const fn new() -> Self {
+        Self {
+            rx: [0; RX],
+            store: [0; STORE],
+            subscriptions: [0; SUBS],
+            tx: [0; TX],
+            shared: None,
+        }
+    }
+}
+
+impl<
+    M: RawMutex,
+    N: Connect,
+    C: Clock,
+    const RX: usize,
+    const STORE: usize,
+    const SUBS: usize,
+    const TX: usize,
+> Default for Resources<'_, M, N, C, RX, STORE, SUBS, TX>
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Creates a client and its runner in `resources`; nothing happens until the runner runs.
+///
+/// # Errors
+///
+/// A [`ConfigError`] when the configuration cannot work or the buffers are too small for it.
+#[allow(clippy::type_complexity)]
+pub fn new<'d, M, N, C, const RX: usize, const STORE: usize, const SUBS: usize, const TX: usize>(
+    config: &Config<'_>,
+    resources: &'d mut Resources<'d, M, N, C, RX, STORE, SUBS, TX>,
+    connector: N,
+    clock: C,
+) -> Result<(Client<'d, M, N, C>, Runner<'d, M, N, C>), ConfigError>
+where
+    M: RawMutex,
+    N: Connect,
+    C: Clock,
+{
+    let Resources {
+        rx,
+        store,
+        subscriptions,
+        tx,
+        shared,
+    } = resources;
+    let buffers = Buffers {
+        rx: rx.into(),
+        store: store.into(),
+        subscriptions: subscriptions.into(),
+    };
+    let session = Session::new(config, buffers)?;
+    let shared = &*shared.insert(Shared::new(Driver::new(
+        session,
+        connector,
+        clock,
+        tx.into(),
+    )));
+    Ok((Client { shared }, Runner { shared }))
+}
+
+/// Why a [`Client`] command failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The session refused the message: invalid, too large, or the store is full
+    /// ([`PublishError::QueueFull`]: nothing was queued; retry once earlier messages are acknowledged).
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// The session refused the request: invalid, or the subscription table is full.
+    #[error(transparent)]
+    Subscribe(#[from] SubscribeError),
+    /// The broker refused the message (5.0 reason code), or lost the session and the configuration says to report.
+    #[error("the message was not delivered: {0}")]
+    PublishFailed(PublishFailure),
+    /// The broker refused a subscription or an unsubscription, with this code.
+    #[error("the broker refused the request: {0}")]
+    Refused(ReasonCode),
+    /// The SUBSCRIBE or UNSUBSCRIBE packet does not fit the `TX` buffer: make it larger.
+    #[error("the request does not fit the transmit buffer")]
+    RequestTooLarge,
+    /// The session stopped reconnecting (permanent refusal or attempts used up); [`Client::connect`] starts again.
+    #[error("the session gave up: {0}")]
+    GaveUp(Disconnection),
+    /// The client disconnected (or had not started) before the command completed.
+    #[error("the client is disconnected")]
+    Closed,
+    /// [`SLOTS`] commands are awaited already: await or drop one first.
+    #[error("too many commands awaited at once")]
+    Busy,
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Error {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "{}", defmt::Debug2Format(self));
+    }
+}

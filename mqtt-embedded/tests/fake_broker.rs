@@ -1,0 +1,517 @@
+//! The client and its runner against the fake broker of `mqtt-test`, over an in-memory stream, in virtual time.
+//!
+//! The stream hands written bytes to the broker at once and reads what it answers; the virtual clock's sleeps
+//! complete at once by jumping to their deadline; a `block_on` with a no-op waker polls the runner and the
+//! application until the application is done. No sockets, no runtime, no real time: every run is the same.
+
+use core::future::{Future, poll_fn};
+use core::pin::pin;
+use core::task::{Context, Poll, Waker};
+use core::time::Duration;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use embassy_futures::select::{Either, select};
+use mqtt_embedded::proto::codec::PacketType;
+use mqtt_embedded::{
+    Clock, Config, Connect, Disconnection, Error, Event, Instant, NoopRawMutex, ProtocolVersion,
+    PublishError, QoS, Resources, SubscribeError, Subscription, Will,
+};
+use mqtt_test::{Direction, End, FakeBroker};
+
+/// Polls `future` until it is ready; panics if it does not finish within a generous number of polls.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..100_000 {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+    panic!("the test did not finish: the client is stuck");
+}
+
+/// Virtual time: a sleep yields once (as a real one would, so that the runner lets the application run), then
+/// jumps to its deadline.
+#[derive(Clone, Default)]
+struct VirtualClock(Rc<Cell<u64>>);
+
+impl Clock for VirtualClock {
+    fn now(&self) -> Instant {
+        Instant::from_millis(self.0.get())
+    }
+
+    async fn sleep_until(&self, deadline: Instant) {
+        let mut yielded = false;
+        poll_fn(|_| {
+            if core::mem::replace(&mut yielded, true) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        self.0.set(self.0.get().max(deadline.as_millis()));
+    }
+}
+
+/// One connection to the shared broker.
+struct Stream {
+    broker: Rc<RefCell<FakeBroker>>,
+    pending: VecDeque<u8>,
+    open: bool,
+}
+
+impl embedded_io_async::ErrorType for Stream {
+    type Error = embedded_io_async::ErrorKind;
+}
+
+impl embedded_io_async::Read for Stream {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        poll_fn(|_| {
+            while let Some(bytes) = self.broker.borrow_mut().poll_transmit() {
+                self.pending.extend(bytes);
+            }
+            if self.pending.is_empty() && self.broker.borrow_mut().poll_close() {
+                self.open = false;
+            }
+            if self.pending.is_empty() {
+                return if self.open {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(Ok(0))
+                };
+            }
+            let n = buf.len().min(self.pending.len());
+            for (slot, byte) in buf.iter_mut().zip(self.pending.drain(..n)) {
+                *slot = byte;
+            }
+            Poll::Ready(Ok(n))
+        })
+        .await
+    }
+}
+
+impl embedded_io_async::Write for Stream {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        if !self.open {
+            return Err(embedded_io_async::ErrorKind::BrokenPipe);
+        }
+        self.broker.borrow_mut().handle_bytes(buf);
+        Ok(buf.len())
+    }
+
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        if self.open {
+            self.broker.borrow_mut().handle_connection_closed();
+        }
+    }
+}
+
+/// Opens connections to the broker, refusing the first `fail_first` attempts.
+struct Connector {
+    broker: Rc<RefCell<FakeBroker>>,
+    fail_first: u32,
+    attempts: Rc<Cell<u32>>,
+}
+
+impl Connect for Connector {
+    type Io = Stream;
+    type Error = &'static str;
+
+    async fn connect(&mut self) -> Result<Stream, &'static str> {
+        self.attempts.set(self.attempts.get() + 1);
+        if self.attempts.get() <= self.fail_first {
+            return Err("connection refused");
+        }
+        self.broker.borrow_mut().handle_connection_opened();
+        Ok(Stream {
+            broker: self.broker.clone(),
+            pending: VecDeque::new(),
+            open: true,
+        })
+    }
+}
+
+type Res<const STORE: usize, const SUBS: usize> =
+    Resources<'static, NoopRawMutex, Connector, VirtualClock, 4096, STORE, SUBS, 256>;
+
+/// What the runner's handler saw: messages (topic, payload, QoS, whether the payload pointed into the resources)
+/// and the other events, described.
+#[derive(Default)]
+struct Seen {
+    messages: Vec<(String, Vec<u8>, QoS, bool)>,
+    events: Vec<String>,
+}
+
+/// The fake broker, the connection attempts, the clock, and what the handler saw.
+struct Setup {
+    broker: Rc<RefCell<FakeBroker>>,
+    attempts: Rc<Cell<u32>>,
+    clock: VirtualClock,
+    seen: Rc<RefCell<Seen>>,
+}
+
+/// Builds a client on leaked resources and runs `app` against the runner until it returns.
+fn run<const STORE: usize, const SUBS: usize, T>(
+    config: &Config<'_>,
+    fail_first: u32,
+    app: impl AsyncFnOnce(
+        mqtt_embedded::Client<'static, NoopRawMutex, Connector, VirtualClock>,
+        &Setup,
+    ) -> T,
+) -> T {
+    let resources: &'static mut Res<STORE, SUBS> = Box::leak(Box::new(Resources::new()));
+    let memory = resources as *const Res<STORE, SUBS> as usize;
+    let memory = memory..memory + size_of::<Res<STORE, SUBS>>();
+    let setup = Setup {
+        broker: Rc::new(RefCell::new(FakeBroker::default())),
+        attempts: Rc::new(Cell::new(0)),
+        clock: VirtualClock::default(),
+        seen: Rc::default(),
+    };
+    let connector = Connector {
+        broker: setup.broker.clone(),
+        fail_first,
+        attempts: setup.attempts.clone(),
+    };
+    let (client, runner) = mqtt_embedded::new(config, resources, connector, setup.clock.clone())
+        .expect("the buffers fit the configuration");
+    let seen = setup.seen.clone();
+    let handler = move |event: Event<'_>| {
+        let mut seen = seen.borrow_mut();
+        match event {
+            Event::Message(m) => {
+                let borrowed = memory.contains(&(m.payload.as_ptr() as usize));
+                seen.messages
+                    .push((m.topic.into(), m.payload.into(), m.qos, borrowed));
+            }
+            Event::Reconnecting { attempt, delay } => {
+                seen.events
+                    .push(format!("reconnecting {attempt} in {}s", delay.as_secs()));
+            }
+            Event::Connected { .. } => seen.events.push("connected".into()),
+            Event::ConnectionLost { .. } => seen.events.push("lost".into()),
+            Event::ConnectFailed { .. } => seen.events.push("failed".into()),
+            _ => {}
+        }
+    };
+    match block_on(select(runner.run(handler), app(client, &setup))) {
+        Either::First(never) => never,
+        Either::Second(result) => result,
+    }
+}
+
+/// Waits (in polls of the test's `block_on`) until `done` holds.
+async fn until(done: impl Fn() -> bool) {
+    poll_fn(|_| {
+        if done() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+}
+
+fn config(version: ProtocolVersion) -> Config<'static> {
+    Config {
+        version,
+        ..Config::new("embedded")
+    }
+}
+
+#[test]
+fn qos_0_1_2_both_ways_with_messages_borrowed_from_the_receive_buffer() {
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        run::<8192, 512, _>(&config(version), 0, async |client, setup| {
+            let granted = client
+                .subscribe(&[Subscription::new("t/#", QoS::ExactlyOnce)])
+                .await;
+            assert_eq!(granted, Ok(QoS::ExactlyOnce));
+            for (topic, qos) in [
+                ("t/0", QoS::AtMostOnce),
+                ("t/1", QoS::AtLeastOnce),
+                ("t/2", QoS::ExactlyOnce),
+            ] {
+                assert_eq!(client.publish(topic, topic.as_bytes(), qos).await, Ok(()));
+            }
+            until(|| setup.seen.borrow().messages.len() == 3).await;
+            let mut messages = setup.seen.borrow().messages.clone();
+            messages.sort_by(|a, b| a.0.cmp(&b.0));
+            for (message, qos) in
+                messages
+                    .iter()
+                    .zip([QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce])
+            {
+                assert_eq!(
+                    (message.1.as_slice(), message.2),
+                    (message.0.as_bytes(), qos),
+                    "{version:?}"
+                );
+                assert!(
+                    message.3,
+                    "{version:?}: the payload of {} was copied",
+                    message.0
+                );
+            }
+            let from_client = Direction::from_sender(End::Client);
+            check_broker(&setup.broker.borrow(), version);
+            assert_eq!(client.disconnect().await, Ok(()));
+            assert_eq!(
+                setup
+                    .broker
+                    .borrow()
+                    .count(from_client, PacketType::Disconnect),
+                1
+            );
+            assert!(!client.is_connected());
+        });
+    }
+}
+
+/// What the broker saw of the QoS 0, 1 and 2 round trip.
+fn check_broker(broker: &FakeBroker, version: ProtocolVersion) {
+    let from_client = Direction::from_sender(End::Client);
+    let received: Vec<_> = broker
+        .received()
+        .iter()
+        .map(|m| (m.topic.as_str(), m.qos))
+        .collect();
+    assert_eq!(
+        received,
+        [
+            ("t/0", QoS::AtMostOnce),
+            ("t/1", QoS::AtLeastOnce),
+            ("t/2", QoS::ExactlyOnce)
+        ]
+    );
+    // Both QoS 2 flows: PUBREL for ours, PUBREC and PUBCOMP for the broker's.
+    for packet in [
+        PacketType::PubRel,
+        PacketType::PubRec,
+        PacketType::PubComp,
+        PacketType::PubAck,
+    ] {
+        assert_eq!(
+            broker.count(from_client, packet),
+            1,
+            "{version:?} {packet:?}"
+        );
+    }
+    assert!(broker.violations().is_empty(), "{:?}", broker.violations());
+}
+
+#[test]
+fn a_full_store_is_an_error_and_nothing_queued_is_lost() {
+    run::<1024, 256, _>(&config(ProtocolVersion::V5), 0, async |client, setup| {
+        client
+            .subscribe(&[Subscription::new("q", QoS::AtLeastOnce)])
+            .await
+            .unwrap();
+        setup.broker.borrow_mut().hold_acks();
+        let payload = [7u8; 100];
+        let mut queued = 0;
+        let error = loop {
+            match client
+                .queue(&mqtt_embedded::Publish {
+                    topic: "q",
+                    payload: &payload,
+                    qos: QoS::AtLeastOnce,
+                    ..Default::default()
+                })
+                .await
+            {
+                Ok(delivery) => drop(delivery),
+                Err(e) => break e,
+            }
+            queued += 1;
+            assert!(queued < 100, "the store never filled up");
+        };
+        assert_eq!(error, Error::Publish(PublishError::QueueFull));
+        assert!(queued >= 2, "only {queued} messages fit");
+        setup.broker.borrow_mut().release_acks();
+        until(|| setup.seen.borrow().messages.len() == queued).await;
+        // Acknowledged messages make room again.
+        assert_eq!(
+            client.publish("q", &payload, QoS::AtLeastOnce).await,
+            Ok(())
+        );
+        assert_eq!(setup.broker.borrow().received().len(), queued + 1);
+    });
+}
+
+#[test]
+fn a_full_subscription_table_is_an_error() {
+    run::<2048, 64, _>(&config(ProtocolVersion::V5), 0, async |client, _| {
+        let filters = [
+            "sensors/one/#",
+            "sensors/two/#",
+            "sensors/three/#",
+            "sensors/four/#",
+            "sensors/five/#",
+        ];
+        let mut results = Vec::new();
+        for filter in filters {
+            results.push(
+                client
+                    .subscribe(&[Subscription::new(filter, QoS::AtMostOnce)])
+                    .await,
+            );
+        }
+        assert_eq!(results.first(), Some(&Ok(QoS::AtMostOnce)));
+        assert_eq!(
+            results.last(),
+            Some(&Err(Error::Subscribe(SubscribeError::TableFull)))
+        );
+    });
+}
+
+#[test]
+fn reconnects_through_the_connector_on_the_default_schedule_and_sends_the_offline_queue() {
+    run::<4096, 256, _>(&config(ProtocolVersion::V5), 3, async |client, setup| {
+        client
+            .subscribe(&[Subscription::new("r", QoS::AtLeastOnce)])
+            .await
+            .unwrap();
+        assert_eq!(setup.attempts.get(), 4);
+        let events = setup.seen.borrow().events.clone();
+        assert_eq!(
+            events,
+            [
+                "failed",
+                "reconnecting 1 in 1s",
+                "failed",
+                "reconnecting 2 in 2s",
+                "failed",
+                "reconnecting 3 in 4s",
+                "connected"
+            ]
+        );
+        assert_eq!(setup.clock.now(), Instant::from_millis(7_000));
+        // The broker drops the connection; a message published meanwhile waits in the offline queue.
+        setup.broker.borrow_mut().close_connection();
+        until(|| !client.is_connected()).await;
+        let delivery = client
+            .queue(&mqtt_embedded::Publish {
+                topic: "r",
+                payload: b"offline",
+                qos: QoS::AtLeastOnce,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(delivery.wait().await, Ok(()));
+        assert_eq!(setup.attempts.get(), 5);
+        assert_eq!(
+            setup.seen.borrow().events[7..],
+            ["lost", "reconnecting 1 in 1s", "connected"]
+        );
+        until(|| setup.seen.borrow().messages.len() == 1).await;
+        assert_eq!(setup.seen.borrow().messages[0].1, b"offline");
+    });
+}
+
+#[test]
+fn a_permanent_refusal_fails_waiting_commands_and_connect_starts_again() {
+    run::<4096, 256, _>(&config(ProtocolVersion::V5), 0, async |client, setup| {
+        until(|| client.is_connected()).await;
+        setup
+            .broker
+            .borrow_mut()
+            .refuse_connect(Some(mqtt_embedded::ReasonCode::NOT_AUTHORIZED));
+        client.reconnect().await;
+        let refused = client
+            .subscribe(&[Subscription::new("x", QoS::AtMostOnce)])
+            .await;
+        assert!(
+            matches!(refused, Err(Error::GaveUp(Disconnection::Refused(_)))),
+            "{refused:?} {:?}",
+            setup.seen.borrow().events
+        );
+        setup.broker.borrow_mut().refuse_connect(None);
+        client.connect().await;
+        assert_eq!(
+            client
+                .subscribe(&[Subscription::new("x", QoS::AtMostOnce)])
+                .await,
+            Ok(QoS::AtMostOnce)
+        );
+        assert!(client.is_connected());
+    });
+}
+
+#[test]
+fn will_credentials_and_keep_alive_in_3_1_1() {
+    let config = Config {
+        version: ProtocolVersion::V311,
+        username: Some("device"),
+        password: Some(b"secret"),
+        will: Some(Will {
+            topic: "status/embedded",
+            payload: b"gone",
+            qos: QoS::AtLeastOnce,
+            retain: true,
+            properties: Default::default(),
+        }),
+        keep_alive: Duration::from_secs(30),
+        ..Config::new("embedded")
+    };
+    run::<4096, 256, _>(&config, 0, async |client, setup| {
+        until(|| client.is_connected()).await;
+        let start = setup.clock.now();
+        until(|| setup.broker.borrow().pings() >= 2).await;
+        assert_eq!(setup.clock.now() - start, Duration::from_secs(60));
+        let broker = setup.broker.borrow();
+        let connect = &broker.connections()[0];
+        assert_eq!(
+            (connect.version, connect.keep_alive),
+            (ProtocolVersion::V311, 30)
+        );
+        assert_eq!(connect.username.as_deref(), Some("device"));
+        assert_eq!(connect.password.as_deref(), Some(&b"secret"[..]));
+        let will = connect.will.as_ref().expect("a will");
+        assert_eq!(
+            (
+                will.topic.as_str(),
+                will.payload.as_slice(),
+                will.qos,
+                will.retain
+            ),
+            ("status/embedded", &b"gone"[..], QoS::AtLeastOnce, true)
+        );
+    });
+}
+
+#[test]
+fn more_awaited_commands_than_slots_is_an_error() {
+    run::<16384, 256, _>(&config(ProtocolVersion::V5), 0, async |client, setup| {
+        until(|| client.is_connected()).await;
+        setup.broker.borrow_mut().hold_acks();
+        let message = mqtt_embedded::Publish {
+            topic: "s",
+            payload: b"x",
+            qos: QoS::AtLeastOnce,
+            ..Default::default()
+        };
+        let mut deliveries = Vec::new();
+        for _ in 0..mqtt_embedded::SLOTS {
+            deliveries.push(client.queue(&message).await.unwrap());
+        }
+        assert!(matches!(client.queue(&message).await, Err(Error::Busy)));
+        deliveries.pop();
+        let last = client.queue(&message).await.unwrap();
+        setup.broker.borrow_mut().release_acks();
+        assert_eq!(last.wait().await, Ok(()));
+        for delivery in deliveries {
+            assert_eq!(delivery.wait().await, Ok(()));
+        }
+    });
+}
