@@ -53,7 +53,11 @@ pub struct Config<'a> {
     /// Outgoing QoS 1 and 2 messages in flight at most (the broker's Receive Maximum may lower it). Default 64.
     pub max_inflight: u16,
     /// Incoming QoS 2 messages that may await PUBREL at once; advertised to 5.0 brokers as Receive Maximum.
-    /// Default 32.
+    /// Default 32. The session keeps their identifiers in the store: 2 bytes each, or above 4,096 a bitmap of
+    /// 8 KiB that holds every identifier, so 65,535 (the 5.0 default, "no limit") never refuses one. A 3.1.1
+    /// broker does not know this limit and may exceed it (mosquitto frees its slot at PUBREC): the session then
+    /// ends the connection with [`ProtocolError::ReceiveMaximumExceeded`](crate::ProtocolError). Give 3.1.1
+    /// sessions 65,535 where 8 KiB can be spared.
     pub receive_maximum: u16,
     /// Largest packet accepted from the broker; advertised to 5.0 brokers. `None`: the length of the rx buffer.
     pub max_packet_size: Option<u32>,

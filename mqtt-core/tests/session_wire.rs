@@ -487,3 +487,128 @@ fn a_full_subscription_table_is_an_error_even_with_repeated_filters() {
     assert_eq!(refused, mqtt_core::SubscribeError::TableFull);
     assert!(accepted > 3, "{accepted}");
 }
+
+/// A connected 3.1.1 session with a store of `store_len` bytes and this Receive Maximum.
+fn connected_v311(
+    store: &mut [u8],
+    rx: &mut [u8],
+    receive_maximum: u16,
+    t: Instant,
+) -> Session<'static> {
+    let config = Config {
+        version: ProtocolVersion::V311,
+        receive_maximum,
+        ..Config::new("qos2-in")
+    };
+    let buffers = Buffers {
+        rx: rx.to_vec().leak().into(),
+        store: store.to_vec().leak().into(),
+        subscriptions: vec![0u8; 256].leak().into(),
+    };
+    let mut s = Session::new(&config, buffers).unwrap();
+    s.connect(t);
+    assert_eq!(s.poll_transport(), Some(TransportAction::Open));
+    s.handle_transport_up(t);
+    sent(&mut s, t);
+    let connack = encode(Packet::ConnAck(ConnAck::default()), ProtocolVersion::V311);
+    s.handle_bytes(&connack, t);
+    assert!(matches!(s.poll_event(), Some(Event::Connected { .. })));
+    s
+}
+
+fn qos2_publish(id: u16, dup: bool) -> Vec<u8> {
+    encode(
+        Packet::Publish(Publish {
+            qos: QoS::ExactlyOnce,
+            dup,
+            packet_id: PacketId::new(id),
+            topic: "in/q2",
+            payload: &id.to_be_bytes(),
+            ..Publish::default()
+        }),
+        ProtocolVersion::V311,
+    )
+}
+
+/// Feeds `bytes`, counts the messages delivered, and adds what the session sends in answer to `out`.
+fn delivered(s: &mut Session<'_>, bytes: &[u8], t: Instant, out: &mut Vec<u8>) -> usize {
+    let mut count = 0;
+    let mut rest = bytes;
+    for _ in 0..100 {
+        let taken = s.handle_bytes(rest, t);
+        rest = &rest[taken..];
+        while let Some(event) = s.poll_event() {
+            match event {
+                Event::Message(_) => count += 1,
+                Event::ConnectionLost { reason } => panic!("connection lost: {reason}"),
+                _ => {}
+            }
+        }
+        // Acknowledgements go out as the driver would send them: the session reads on once they have.
+        out.extend(sent(s, t));
+        if rest.is_empty() {
+            return count;
+        }
+    }
+    panic!("the session stopped taking bytes")
+}
+
+#[test]
+fn a_3_1_1_broker_may_leave_thousands_of_qos2_messages_unreleased_with_receive_maximum_65535() {
+    // 3.1.1 has no Receive Maximum: mosquitto sends on after PUBREC, before PUBREL. With 65,535 the session keeps a
+    // bitmap of every identifier (8 KiB of the store) and never has to refuse one.
+    let t = Instant::from_millis(1000);
+    let mut s = connected_v311(&mut [0; 16 * 1024], &mut [0; 1024], u16::MAX, t);
+    let ids: Vec<u16> = (1..=u16::MAX).step_by(7).collect();
+    let mut out = Vec::new();
+    for &id in &ids {
+        assert_eq!(
+            delivered(&mut s, &qos2_publish(id, false), t, &mut out),
+            1,
+            "id {id}"
+        );
+    }
+    // A resent PUBLISH awaiting PUBREL is acknowledged again, not delivered twice.
+    assert_eq!(
+        delivered(&mut s, &qos2_publish(ids[100], true), t, &mut out),
+        0
+    );
+    let acks = packets(&out, ProtocolVersion::V311);
+    assert_eq!(acks.len(), ids.len() + 1);
+    assert!(acks.iter().all(|a| a.starts_with("PubRec(")));
+    // PUBREL releases an identifier: PUBCOMP goes out, and the identifier is new again.
+    let mut out = Vec::new();
+    for &id in &ids {
+        let pubrel = encode(
+            Packet::PubRel(Ack::new(PacketId::new(id).unwrap())),
+            ProtocolVersion::V311,
+        );
+        assert_eq!(delivered(&mut s, &pubrel, t, &mut out), 0);
+    }
+    let comps = packets(&out, ProtocolVersion::V311);
+    assert_eq!(comps.len(), ids.len());
+    assert!(comps.iter().all(|a| a.starts_with("PubComp(")));
+    assert_eq!(
+        delivered(&mut s, &qos2_publish(ids[100], false), t, &mut out),
+        1
+    );
+}
+
+#[test]
+fn a_small_qos2_table_refuses_the_first_identifier_too_many() {
+    let t = Instant::from_millis(1000);
+    let mut s = connected_v311(&mut [0; 4096], &mut [0; 1024], 4, t);
+    let mut out = Vec::new();
+    for id in 1..=4 {
+        assert_eq!(delivered(&mut s, &qos2_publish(id, false), t, &mut out), 1);
+    }
+    s.handle_bytes(&qos2_publish(5, false), t);
+    let mut lost = None;
+    while let Some(event) = s.poll_event() {
+        if let Event::ConnectionLost { reason } = event {
+            lost = Some(reason.to_string());
+        }
+    }
+    let lost = lost.expect("the fifth unreleased identifier ends the connection");
+    assert!(lost.contains('4'), "{lost}");
+}

@@ -226,6 +226,47 @@ macro_rules! interop_tests {
             }
         });
 
+        $crate::interop_tests!(@test $how a_flood_of_qos2_messages_arrives_once_each_without_a_disconnect {
+            // mosquitto frees a 3.1.1 subscriber's slot at PUBREC, so it may leave many more QoS 2 messages
+            // unreleased than any Receive Maximum: the client must hold them all, not drop the connection.
+            let broker = broker(MosquittoConfig::default().with_line("max_inflight_messages 0"));
+            for version in VERSIONS {
+                let subscriber = $client::connect(options(&broker, version, "flood-sub"))
+                    .await
+                    .unwrap();
+                let mut stream = subscriber
+                    .subscribe("interop/flood", QoS::ExactlyOnce)
+                    .await
+                    .unwrap();
+                let publisher = $client::connect(options(&broker, version, "flood-pub"))
+                    .await
+                    .unwrap();
+                const COUNT: u16 = 2000;
+                let mut deliveries = Vec::new();
+                for i in 0..COUNT {
+                    let payload = i.to_be_bytes().to_vec();
+                    deliveries.push(
+                        publisher
+                            .publish("interop/flood", payload, QoS::ExactlyOnce, false)
+                            .await
+                            .unwrap(),
+                    );
+                }
+                let mut seen = ::std::collections::BTreeSet::new();
+                while seen.len() < usize::from(COUNT) {
+                    let message = within("flood message", stream.recv()).await.unwrap();
+                    let i = u16::from_be_bytes([message.payload[0], message.payload[1]]);
+                    assert!(seen.insert(i), "{version}: message {i} arrived twice");
+                }
+                for delivery in deliveries {
+                    within("PUBCOMP", delivery.wait()).await.unwrap();
+                }
+                assert_eq!(subscriber.stats().disconnections, 0, "{version}");
+                publisher.disconnect(WAIT).await.unwrap();
+                subscriber.disconnect(WAIT).await.unwrap();
+            }
+        });
+
         $crate::interop_tests!(@test $how retained_messages_reach_later_subscribers {
             let broker = broker(MosquittoConfig::default());
             let publisher = $client::connect(options(&broker, ProtocolVersion::V5, "retain-pub"))

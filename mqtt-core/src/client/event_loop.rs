@@ -6,7 +6,7 @@ use std::boxed::Box;
 use std::sync::Arc;
 use std::vec::Vec;
 
-use futures_channel::mpsc;
+use futures_channel::mpsc::{self, TryRecvError};
 use futures_util::future::{Fuse, FusedFuture as _};
 use futures_util::{FutureExt as _, StreamExt as _, select_biased};
 
@@ -44,6 +44,9 @@ type RuntimeDriver<R> = Driver<
     Failover<Vec<<R as Runtime>::Connector>, <R as Runtime>::Connector>,
     <R as Runtime>::Clock,
 >;
+
+/// Commands applied at most per wake, so that a flood of them cannot starve the connection.
+const COMMAND_BATCH: usize = 256;
 
 /// Bytes staged for one write: large messages go out in pieces of this size.
 const TX_STAGING: usize = 16 * 1024;
@@ -149,8 +152,21 @@ impl<R: Runtime> EventLoop<R> {
             };
             match wake {
                 Wake::Command(Some(command)) => {
+                    // Every command already queued, at one time: their packets go out together in the next
+                    // step's writes instead of one step (and one write) each.
                     let now = driver.now();
                     dispatch.apply(driver.session_mut(), now, command);
+                    for _ in 1..COMMAND_BATCH {
+                        match commands.try_recv() {
+                            Ok(command) => dispatch.apply(driver.session_mut(), now, command),
+                            Err(TryRecvError::Closed) => {
+                                handles_gone = true;
+                                driver.session_mut().disconnect(now);
+                                break;
+                            }
+                            Err(TryRecvError::Empty) => break,
+                        }
+                    }
                 }
                 Wake::Command(None) => {
                     handles_gone = true;

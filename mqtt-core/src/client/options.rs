@@ -13,9 +13,6 @@ use crate::reconnect::ReconnectPolicy;
 use crate::url::BrokerUrl;
 use crate::{Buffers, Config, Session};
 
-/// Memory for the subscription table (re-established after a lost session) and pending SUBSCRIBE requests.
-const SUBSCRIPTIONS_BYTES: usize = 64 * 1024;
-
 /// The will message: published by the broker if the connection ends without DISCONNECT.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LastWill {
@@ -61,6 +58,7 @@ pub struct Options {
     pub(crate) receive_maximum: u16,
     pub(crate) max_packet_size: usize,
     pub(crate) queue_bytes: usize,
+    pub(crate) subscription_bytes: usize,
     pub(crate) tls: TlsOptions,
 }
 
@@ -86,9 +84,10 @@ impl Options {
             reconnect: ReconnectPolicy::default(),
             connect_timeout: Duration::from_secs(30),
             max_inflight: 64,
-            receive_maximum: 64,
+            receive_maximum: u16::MAX,
             max_packet_size: 1024 * 1024 + 1024,
             queue_bytes: 4 * 1024 * 1024,
+            subscription_bytes: 8 * 1024,
             tls: TlsOptions::default(),
         };
         if let Some(user) = parsed.username {
@@ -198,7 +197,21 @@ impl Options {
             reconnect: self.reconnect,
             ..Config::new(&self.client_id)
         };
-        let buffers = Buffers::owned(self.max_packet_size, self.queue_bytes, SUBSCRIPTIONS_BYTES);
+        // The store holds the CONNECT packet and the QoS 2 receive table besides the queue: room for them on top.
+        let qos2_table = match self.receive_maximum > 4096 {
+            true => 8192,
+            false => 2 * usize::from(self.receive_maximum),
+        };
+        let connect = self.client_id.len()
+            + self.username.as_ref().map_or(0, String::len)
+            + self.password.as_ref().map_or(0, Vec::len)
+            + self
+                .will
+                .as_ref()
+                .map_or(0, |w| w.topic.len() + w.payload.len())
+            + 256;
+        let store = self.queue_bytes + qos2_table + connect;
+        let buffers = Buffers::owned(self.max_packet_size, store, self.subscription_bytes);
         Session::new(&config, buffers).map_err(Error::Config)
     }
 
@@ -276,6 +289,22 @@ impl Options {
     /// Outgoing QoS 1 and 2 messages in flight at most (default 64).
     pub fn max_inflight(mut self, max: u16) -> Self {
         self.max_inflight = max.max(1);
+        self
+    }
+
+    /// Incoming QoS 2 messages that may await PUBREL at once (default 65,535: no limit, in 8 KiB); advertised to
+    /// 5.0 brokers as Receive Maximum. Lower values take 2 bytes per message; a 3.1.1 broker that exceeds them
+    /// ends the connection.
+    pub fn receive_maximum(mut self, max: u16) -> Self {
+        self.receive_maximum = max.max(1);
+        self
+    }
+
+    /// Memory for the subscription table (kept to re-establish subscriptions after a lost session) and the
+    /// SUBSCRIBE and UNSUBSCRIBE requests awaiting their answer (default 8 KiB: about 12 bytes plus the filter per
+    /// subscription). When it is full, subscribing fails with a table-full error.
+    pub fn subscription_bytes(mut self, bytes: usize) -> Self {
+        self.subscription_bytes = bytes.max(256);
         self
     }
 

@@ -13,6 +13,8 @@ use crate::topic;
 const ASSIGNED_ID_MAX: usize = 128;
 /// Smallest outbox worth having.
 const MIN_RING: usize = 64;
+/// One bit per packet identifier: the QoS 2 receive table when a list of identifiers would be as large.
+const QOS2_BITMAP: usize = 8192;
 
 #[derive(Debug)]
 pub(crate) struct Store<'b> {
@@ -26,6 +28,9 @@ pub(crate) struct Store<'b> {
     qos2_at: usize,
     qos2_cap: usize,
     qos2_len: usize,
+    /// The table is a bitmap of every identifier (a Receive Maximum of more than 4096, such as 65,535 for "no
+    /// limit"), not a list.
+    qos2_bitmap: bool,
     alias_slot: usize,
     alias_in_at: usize,
     alias_in_count: usize,
@@ -80,9 +85,16 @@ impl<'b> Store<'b> {
             (connect_len, 1)
         };
         let qos2_at = connect_slot * connect_slots;
-        let qos2_cap = usize::from(config.receive_maximum);
+        let qos2_bitmap = 2 * usize::from(config.receive_maximum) >= QOS2_BITMAP;
+        let (qos2_cap, qos2_bytes) = match qos2_bitmap {
+            true => (usize::from(u16::MAX), QOS2_BITMAP),
+            false => {
+                let cap = usize::from(config.receive_maximum);
+                (cap, 2 * cap)
+            }
+        };
         let alias_slot = 2 + usize::from(config.topic_alias_len);
-        let alias_in_at = qos2_at + 2 * qos2_cap;
+        let alias_in_at = qos2_at + qos2_bytes;
         let alias_in_count = if v5 {
             usize::from(config.topic_alias_maximum)
         } else {
@@ -105,6 +117,11 @@ impl<'b> Store<'b> {
         connect
             .encode(config.version, slot)
             .map_err(ConfigError::Connect)?;
+        if qos2_bitmap {
+            buf.get_mut(qos2_at..alias_in_at)
+                .unwrap_or_default()
+                .fill(0);
+        }
         Ok(Self {
             buf,
             connect_slot,
@@ -115,6 +132,7 @@ impl<'b> Store<'b> {
             qos2_at,
             qos2_cap,
             qos2_len: 0,
+            qos2_bitmap,
             alias_slot,
             alias_in_at,
             alias_in_count,
@@ -184,12 +202,34 @@ impl<'b> Store<'b> {
         })
     }
 
+    /// Where the bit of `id` is in the bitmap: the byte's index in the buffer, and the mask.
+    fn qos2_bit(&self, id: u16) -> (usize, u8) {
+        (self.qos2_at + usize::from(id / 8), 1 << (id % 8))
+    }
+
     pub(crate) fn qos2_contains(&self, id: u16) -> bool {
+        if self.qos2_bitmap {
+            let (at, mask) = self.qos2_bit(id);
+            return self.buf.get(at).is_some_and(|byte| byte & mask != 0);
+        }
         self.qos2_ids().any(|x| x == id)
     }
 
     /// Records `id`; `false` if the table is full.
     pub(crate) fn qos2_insert(&mut self, id: u16) -> bool {
+        if self.qos2_bitmap {
+            let (at, mask) = self.qos2_bit(id);
+            return match self.buf.get_mut(at) {
+                Some(byte) => {
+                    if *byte & mask == 0 {
+                        *byte |= mask;
+                        self.qos2_len += 1;
+                    }
+                    true
+                }
+                None => false,
+            };
+        }
         if self.qos2_len == self.qos2_cap {
             return false;
         }
@@ -205,6 +245,15 @@ impl<'b> Store<'b> {
     }
 
     pub(crate) fn qos2_remove(&mut self, id: u16) -> bool {
+        if self.qos2_bitmap {
+            let (at, mask) = self.qos2_bit(id);
+            let Some(byte) = self.buf.get_mut(at).filter(|byte| **byte & mask != 0) else {
+                return false;
+            };
+            *byte &= !mask;
+            self.qos2_len -= 1;
+            return true;
+        }
         let Some(index) = self.qos2_ids().position(|x| x == id) else {
             return false;
         };
@@ -218,6 +267,13 @@ impl<'b> Store<'b> {
     }
 
     pub(crate) fn qos2_clear(&mut self) {
+        if self.qos2_bitmap && self.qos2_len > 0 {
+            let end = self.qos2_at + QOS2_BITMAP;
+            self.buf
+                .get_mut(self.qos2_at..end)
+                .unwrap_or_default()
+                .fill(0);
+        }
         self.qos2_len = 0;
     }
 
