@@ -1,0 +1,93 @@
+//! What the harness asks the kernel: the monotonic clock (shared by every process, so a publisher's and a
+//! subscriber's timestamps compare), the process's CPU time and peak RSS (`getrusage`), its current RSS
+//! (`/proc/self/status`), and the open-file limit (`setrlimit`).
+//!
+//! The only `unsafe` of the harness is here: three libc calls that take a pointer to a local struct.
+
+use std::io;
+
+/// Nanoseconds of `CLOCK_MONOTONIC`: the same clock in every process of the machine.
+pub(crate) fn mono_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_MONOTONIC) failed");
+    u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec).unwrap_or(0)
+}
+
+/// The calling process's resource usage so far.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Usage {
+    /// User plus system CPU time, in nanoseconds (microsecond resolution).
+    pub(crate) cpu_ns: u64,
+    /// Peak resident set size, in bytes.
+    pub(crate) max_rss: u64,
+}
+
+/// `getrusage(RUSAGE_SELF)`: every thread of this process.
+pub(crate) fn usage() -> Usage {
+    // SAFETY: rusage is plain data; all-zero is a valid value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &raw mut ru) };
+    assert_eq!(rc, 0, "getrusage failed");
+    let micros = |tv: libc::timeval| {
+        u64::try_from(tv.tv_sec).unwrap_or(0) * 1_000_000 + u64::try_from(tv.tv_usec).unwrap_or(0)
+    };
+    Usage {
+        cpu_ns: (micros(ru.ru_utime) + micros(ru.ru_stime)) * 1000,
+        // Linux reports ru_maxrss in KiB.
+        max_rss: u64::try_from(ru.ru_maxrss).unwrap_or(0) * 1024,
+    }
+}
+
+/// The current resident set size in bytes (`VmRSS` of `/proc/self/status`), 0 if it cannot be read.
+pub(crate) fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// Raises the soft limit of open files to the hard limit and returns the new soft limit. Children (mosquitto,
+/// the clients) inherit it.
+pub(crate) fn raise_open_files() -> io::Result<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    limit.rlim_cur = limit.rlim_max;
+    // SAFETY: `limit` is a valid rlimit whose soft limit does not exceed its hard limit.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(limit.rlim_cur)
+}
+
+/// The 1, 5 and 15 minute load averages, as `/proc/loadavg` gives them.
+pub(crate) fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" / ")
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
