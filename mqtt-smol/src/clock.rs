@@ -1,12 +1,25 @@
 //! Time for the driver, from smol's clock (async-io's timers on `std::time::Instant`).
 
+use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
 use proto::Instant;
 use proto::io::Clock;
+use smol::Timer;
+
+/// Deadlines are rounded up to this: a timer is re-armed when the session's next deadline moves to another tick,
+/// not on every packet sent (each moves the keep-alive deadline by a few milliseconds).
+const TICK_MS: u64 = 16;
 
 /// The session's [`Instant`] as milliseconds since the clock was made.
-#[derive(Debug, Clone, Copy)]
+///
+/// It keeps one async-io timer and re-arms it only when the deadline changes: the driver asks for a sleep at
+/// every wait, and arming a timer each time costs system calls.
 pub struct SmolClock {
     start: std::time::Instant,
+    /// The timer, and the time it is armed for.
+    timer: Mutex<Option<(Timer, std::time::Instant)>>,
 }
 
 impl SmolClock {
@@ -14,6 +27,7 @@ impl SmolClock {
     pub fn new() -> Self {
         Self {
             start: std::time::Instant::now(),
+            timer: Mutex::new(None),
         }
     }
 }
@@ -24,6 +38,14 @@ impl Default for SmolClock {
     }
 }
 
+impl std::fmt::Debug for SmolClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmolClock")
+            .field("start", &self.start)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Clock for SmolClock {
     fn now(&self) -> Instant {
         let millis = self.start.elapsed().as_millis();
@@ -31,7 +53,21 @@ impl Clock for SmolClock {
     }
 
     async fn sleep_until(&self, deadline: Instant) {
-        let at = self.start + std::time::Duration::from_millis(deadline.as_millis());
-        smol::Timer::at(at).await;
+        let ticks = deadline.as_millis().div_ceil(TICK_MS);
+        let at = self.start + Duration::from_millis(ticks.saturating_mul(TICK_MS));
+        std::future::poll_fn(|cx| {
+            // A timer that fired does not fire again: past its time, the sleep is over without it.
+            if std::time::Instant::now() >= at {
+                return std::task::Poll::Ready(());
+            }
+            let mut timer = self.timer.lock().unwrap_or_else(PoisonError::into_inner);
+            let (timer, armed) = timer.get_or_insert_with(|| (Timer::at(at), at));
+            if *armed != at {
+                timer.set_at(at);
+                *armed = at;
+            }
+            Pin::new(timer).poll(cx).map(drop)
+        })
+        .await;
     }
 }

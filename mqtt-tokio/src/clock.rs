@@ -1,12 +1,24 @@
 //! Time for the driver, from tokio's clock (so that `tokio::time::pause` works in tests).
 
+use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
 use proto::Instant;
 use proto::io::Clock;
+use tokio::time::Sleep;
+
+/// Deadlines are rounded up to this: a timer is re-armed when the session's next deadline moves to another tick,
+/// not on every packet sent (each moves the keep-alive deadline by a few milliseconds).
+const TICK_MS: u64 = 16;
 
 /// The session's [`Instant`] as milliseconds since the clock was made.
-#[derive(Debug, Clone, Copy)]
+///
+/// It keeps one tokio timer and re-arms it only when the deadline changes: the driver asks for a sleep at every
+/// wait, and creating a timer each time costs more than the rest of a small message's path.
 pub struct TokioClock {
     start: tokio::time::Instant,
+    timer: Mutex<Option<Pin<Box<Sleep>>>>,
 }
 
 impl TokioClock {
@@ -14,6 +26,7 @@ impl TokioClock {
     pub fn new() -> Self {
         Self {
             start: tokio::time::Instant::now(),
+            timer: Mutex::new(None),
         }
     }
 }
@@ -24,6 +37,14 @@ impl Default for TokioClock {
     }
 }
 
+impl std::fmt::Debug for TokioClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokioClock")
+            .field("start", &self.start)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Clock for TokioClock {
     fn now(&self) -> Instant {
         let millis = self.start.elapsed().as_millis();
@@ -31,7 +52,19 @@ impl Clock for TokioClock {
     }
 
     async fn sleep_until(&self, deadline: Instant) {
-        let at = self.start + std::time::Duration::from_millis(deadline.as_millis());
-        tokio::time::sleep_until(at).await;
+        let ticks = deadline.as_millis().div_ceil(TICK_MS);
+        let at = self.start + Duration::from_millis(ticks.saturating_mul(TICK_MS));
+        std::future::poll_fn(|cx| {
+            if tokio::time::Instant::now() >= at {
+                return std::task::Poll::Ready(());
+            }
+            let mut timer = self.timer.lock().unwrap_or_else(PoisonError::into_inner);
+            let sleep = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+            if sleep.deadline() != at {
+                sleep.as_mut().reset(at);
+            }
+            sleep.as_mut().poll(cx)
+        })
+        .await;
     }
 }
