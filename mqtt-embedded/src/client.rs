@@ -40,7 +40,7 @@ struct Busy<'d, M: RawMutex, N: Connect, C: Clock>(&'d Shared<'d, M, N, C>);
 impl<M: RawMutex, N: Connect, C: Clock> Drop for Busy<'_, M, N, C> {
     fn drop(&mut self) {
         self.0.with(|state| state.busy -= 1);
-        self.0.turn.signal(());
+        self.0.turn.signal();
     }
 }
 
@@ -63,7 +63,7 @@ impl<M: RawMutex, N: Connect, C: Clock> Pending<'_, M, N, C> {
                     Some(slot) => match slot.outcome.take() {
                         Some(outcome) => Poll::Ready(outcome),
                         None => {
-                            slot.waker.register(cx.waker());
+                            slot.register(cx.waker());
                             Poll::Pending
                         }
                     },
@@ -113,7 +113,7 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
     async fn access(&self) -> Access<'d, M, N, C> {
         self.shared.with(|state| state.busy += 1);
         let busy = Busy(self.shared);
-        self.shared.wake.signal(());
+        self.shared.wake.signal();
         Access {
             driver: self.shared.driver.lock().await,
             _busy: busy,

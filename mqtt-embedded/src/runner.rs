@@ -1,14 +1,15 @@
 //! The [`Runner`]: the one task that owns the connection and drives the core [`Driver`], and the state it shares
 //! with the [`Client`](crate::Client) handles.
 
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
+use core::future::poll_fn;
+use core::task::{Poll, Waker};
 
 use embassy_futures::select::{Either, select};
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_sync::mutex::Mutex;
-use embassy_sync::signal::Signal;
-use embassy_sync::waitqueue::WakerRegistration;
+use embassy_sync::waitqueue::GenericAtomicWaker;
 use proto::SessionState;
 use proto::codec::QoS;
 use proto::driver::Driver;
@@ -34,7 +35,60 @@ pub(crate) enum Key {
 pub(crate) struct Slot {
     pub(crate) key: Key,
     pub(crate) outcome: Option<Result<QoS, Error>>,
-    pub(crate) waker: WakerRegistration,
+    /// The one task awaiting the slot. Replaced, not woken, when it polls with another waker (tokio's `block_on`
+    /// gives a new one at each poll: waking the old one would make the task wake itself forever).
+    pub(crate) waker: Option<Waker>,
+}
+
+impl Slot {
+    pub(crate) fn register(&mut self, waker: &Waker) {
+        if !self.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            self.waker = Some(waker.clone());
+        }
+    }
+
+    fn wake(&mut self) {
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+}
+
+/// A wake-up for the one task that waits for it (the runner): set by [`signal`](Self::signal), consumed by
+/// [`wait`](Self::wait). Unlike embassy-sync's `Signal`, a new waker replaces the old one without waking it, so
+/// a task polled with a fresh waker each time does not wake itself.
+pub(crate) struct Flag<M: RawMutex> {
+    set: BlockingMutex<M, Cell<bool>>,
+    waker: GenericAtomicWaker<M>,
+}
+
+impl<M: RawMutex> Flag<M> {
+    fn new() -> Self {
+        Self {
+            set: BlockingMutex::new(Cell::new(false)),
+            waker: GenericAtomicWaker::new(M::INIT),
+        }
+    }
+
+    pub(crate) fn signal(&self) {
+        self.set.lock(|set| set.set(true));
+        self.waker.wake();
+    }
+
+    pub(crate) async fn wait(&self) {
+        poll_fn(|cx| {
+            if self.set.lock(|set| set.replace(false)) {
+                return Poll::Ready(());
+            }
+            self.waker.register(cx.waker());
+            // Set between the check and the registration: not missed.
+            match self.set.lock(|set| set.replace(false)) {
+                true => Poll::Ready(()),
+                false => Poll::Pending,
+            }
+        })
+        .await;
+    }
 }
 
 /// The small state the runner and the clients share outside the driver.
@@ -50,9 +104,9 @@ pub(crate) struct State {
 pub(crate) struct Shared<'d, M: RawMutex, N: Connect, C: Clock> {
     pub(crate) driver: Mutex<M, Driver<'d, N, C>>,
     /// A client wants the driver: the runner stops waiting for I/O and releases it.
-    pub(crate) wake: Signal<M, ()>,
+    pub(crate) wake: Flag<M>,
     /// A client released the driver.
-    pub(crate) turn: Signal<M, ()>,
+    pub(crate) turn: Flag<M>,
     pub(crate) state: BlockingMutex<M, RefCell<State>>,
 }
 
@@ -61,7 +115,7 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Shared<'d, M, N, C> {
         let slot = || Slot {
             key: Key::Free,
             outcome: None,
-            waker: WakerRegistration::new(),
+            waker: None,
         };
         let state = State {
             busy: 0,
@@ -70,8 +124,8 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Shared<'d, M, N, C> {
         };
         Self {
             driver: Mutex::new(driver),
-            wake: Signal::new(),
-            turn: Signal::new(),
+            wake: Flag::new(),
+            turn: Flag::new(),
             state: BlockingMutex::new(RefCell::new(state)),
         }
     }
@@ -86,7 +140,7 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Shared<'d, M, N, C> {
             let waiting = |k: Key| key.map_or(matches!(k, Key::Ticket(_)), |key| k == key);
             for slot in state.slots.iter_mut().filter(|slot| waiting(slot.key)) {
                 slot.outcome = Some(outcome);
-                slot.waker.wake();
+                slot.wake();
             }
         });
     }
