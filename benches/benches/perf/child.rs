@@ -276,10 +276,6 @@ impl SubMeter {
     }
 
     /// Whether the parent asked to stop (for backends that poll instead of awaiting [`take_stop`]).
-    #[allow(
-        dead_code,
-        reason = "for a blocking backend; the async ones await take_stop"
-    )]
     pub(crate) fn stop_requested(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
     }

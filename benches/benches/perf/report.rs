@@ -624,8 +624,8 @@ impl Reporter<'_> {
         let _ = writeln!(
             md,
             "Payload megabytes (10^6 bytes) per second, publisher to subscriber, and the peak RSS of each client \
-             process (`ru_maxrss`, MiB). Our clients keep at most `queue_bytes` ({:.0} MiB, the default) of \
-             outgoing messages; rumqttc keeps up to its inflight window ({}) of messages plus its request channel \
+             process (`VmHWM` of `/proc/self/status`, MiB). Our clients keep at most `queue_bytes` ({:.0} MiB, the default; \
+             mqtt-embedded a store of that size) of outgoing messages; rumqttc keeps up to its inflight window ({}) of messages plus its request channel \
              ({}).\n",
             OUR_QUEUE_BYTES / MIB,
             crate::backends::INFLIGHT,
@@ -687,7 +687,10 @@ impl Reporter<'_> {
             "One process opens connections to mosquitto (100 at a time) and keeps them idle; the growth of its \
              resident set (`VmRSS`) from one open connection to N, divided by N − 1, in KiB. Default options of \
              each client (our default `max_packet_size` is 1 MiB + 1 KiB and `queue_bytes` 4 MiB, allocated \
-             zeroed and so only resident once touched).\n"
+             zeroed and so only resident once touched). mqtt-blocking runs an event-loop thread per connection. \
+             mqtt-embedded has no defaults: each connection gets memory sized for a client that only keeps its \
+             connection open (2 KiB receive buffer, 2 KiB store, 256 B subscription table, 512 B transmit \
+             staging, all resident) and a runner task of its own.\n"
         );
         let ids: Vec<(String, String)> = IDLE_MARKS
             .iter()
@@ -819,17 +822,27 @@ impl Reporter<'_> {
             "- **Harness:** `benches/benches/perf/` (a `harness = false` bench target, so that rumqttc stays a \
              dev-dependency). The parent process starts mosquitto and the sink and runs every measurement in \
              child processes (the same binary with `--child`), one client role per process, so that the CPU time \
-             (`getrusage(RUSAGE_SELF)`, user + system, from connected to done) and the peak RSS (`ru_maxrss`) \
+             (`getrusage(RUSAGE_SELF)`, user + system, from connected to done) and the peak RSS (`VmHWM`; not `ru_maxrss`, which a child inherits from its parent) \
              belong to that client alone. Rounds interleave the backends: run 1 of every workload for every \
              backend, then run 2, and so on, so that load from elsewhere spreads over all of them.\n\
              - **Clients:** MQTT 3.1.1 for every backend; {} QoS 1/2 messages in flight (our default; rumqttc's \
              default is 100, set to match); `TCP_NODELAY` on (our default; set on rumqttc); keep alive 60 s; clean session. \
-             Each client runs on one thread: tokio's current-thread runtime (mqtt-tokio, rumqttc), a smol \
-             `LocalExecutor` under `smol::block_on` (mqtt-smol, whose event loop is spawned there instead of on \
-             smol's global executor as `mqtt_smol::connect` does). rumqttc's request channel holds {} requests; \
-             its event loop is polled by a task (publisher) or inline (subscriber, ping-pong). Our publishers keep \
-             up to {} QoS 1/2 deliveries outstanding before awaiting the oldest, and wait for the oldest (or 1 ms \
-             at QoS 0) when `publish` reports a full queue.\n\
+             Each client runs on one thread where the library allows it: tokio's current-thread runtime \
+             (mqtt-tokio, rumqttc), a smol `LocalExecutor` under `smol::block_on` (mqtt-smol, whose event loop is \
+             spawned there instead of on smol's global executor as `mqtt_smol::connect` does), the runner and the \
+             role in one task on tokio's current-thread runtime (mqtt-embedded, over `FromTokio<TcpStream>` from \
+             embedded-io-adapters, with `NoopRawMutex` and mqtt-tokio's clock). mqtt-blocking has no runtime to \
+             share: `mqtt_blocking::connect` runs its mio event loop on a thread of its own and the role calls the \
+             blocking client from the main thread; messages come through the subscription's callback on the loop's \
+             thread, which forwards each payload into a std channel. mqtt-embedded reserves its memory up front, as \
+             large as our std clients' defaults (1 MiB + 1 KiB receive buffer, 4 MiB store for outgoing messages, \
+             16 KiB transmit staging; a zeroed static, resident as it is touched), and hands each message to its \
+             runner's handler, where the subscriber and the ping-pong count it without a copy. rumqttc's request \
+             channel holds {} requests; its event loop is polled by a task (publisher) or inline (subscriber, \
+             ping-pong). Our publishers keep up to {} QoS 1/2 deliveries outstanding before awaiting the oldest, \
+             and wait for the oldest (or 1 ms at QoS 0) when `publish` reports a full queue; mqtt-embedded's \
+             client can await only 8 commands at once, so its publisher drops each delivery, its handler counts \
+             the acknowledgements, and a full store waits for the next one.\n\
              - **mosquitto:** {}, started by mqtt-test's harness on a free 127.0.0.1 port, with no queue or byte \
              limits (`max_queued_messages 0`, `max_queued_bytes 0`, `max_inflight_bytes 0`), \
              `max_inflight_messages {}` (0: no limit) and its per-message debug log off; the open-file limit raised \

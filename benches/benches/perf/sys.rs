@@ -39,17 +39,23 @@ pub(crate) fn usage() -> Usage {
     };
     Usage {
         cpu_ns: (micros(ru.ru_utime) + micros(ru.ru_stime)) * 1000,
-        // Linux reports ru_maxrss in KiB.
-        max_rss: u64::try_from(ru.ru_maxrss).unwrap_or(0) * 1024,
+        // Not ru_maxrss: a child inherits its parent's peak through fork and exec, so small clients would all
+        // report the harness parent's size. VmHWM is this process's own peak.
+        max_rss: status_bytes("VmHWM:"),
     }
 }
 
 /// The current resident set size in bytes (`VmRSS` of `/proc/self/status`), 0 if it cannot be read.
 pub(crate) fn rss() -> u64 {
+    status_bytes("VmRSS:")
+}
+
+/// A size line of `/proc/self/status`, in bytes; 0 if it cannot be read.
+fn status_bytes(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| {
             rest.trim()
                 .trim_end_matches("kB")

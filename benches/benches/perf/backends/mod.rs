@@ -1,11 +1,14 @@
 //! The clients under test, one module each behind [`Backend`]. Adding a backend is one file here and one line in
 //! [`ALL`].
 //!
-//! Every backend runs each role the way its users would, on one thread (tokio's current-thread runtime, smol's
-//! local executor), with the same settings: MQTT 3.1.1, [`INFLIGHT`] outgoing QoS 1/2 messages in flight,
+//! Every backend runs each role the way its users would, on one thread where the library allows it (tokio's
+//! current-thread runtime, smol's local executor; mqtt-blocking's event loop has a thread of its own), with the
+//! same settings: MQTT 3.1.1, [`INFLIGHT`] outgoing QoS 1/2 messages in flight,
 //! `TCP_NODELAY`, keep alive 60 s, clean session. A role connects, then calls its meter around the measured part;
 //! it bounds its main phase by [`Job::deadline`](crate::workload::Job) and returns an error saying where it stalled.
 
+mod blocking_binding;
+mod embedded_std;
 mod rumqttc_peer;
 mod smol_binding;
 mod tokio_binding;
@@ -43,6 +46,8 @@ pub(crate) trait Backend: Sync {
 pub(crate) static ALL: &[&dyn Backend] = &[
     &tokio_binding::MqttTokio,
     &smol_binding::MqttSmol,
+    &blocking_binding::MqttBlocking,
+    &embedded_std::MqttEmbedded,
     &rumqttc_peer::Rumqttc,
 ];
 
