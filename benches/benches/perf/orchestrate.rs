@@ -11,7 +11,7 @@ use mqtt_test::mosquitto::{Mosquitto, MosquittoConfig};
 use crate::backends::Backend;
 use crate::cli::{Mode, Section, Settings};
 use crate::proc::{ChildProc, Report};
-use crate::sink::Sink;
+use crate::sink::{Sink, SinkCount};
 use crate::stats::Summary;
 use crate::workload::{Job, Role};
 use crate::{report, sys};
@@ -495,7 +495,9 @@ fn measure_once(
             if let Some(error) = &publisher.error {
                 return Err(error.clone());
             }
-            let counted = cx.sink.count();
+            // At QoS 0 a publisher is done once its bytes are written: the sink may still be reading them, and
+            // what it reads after this run's count would count for the next run.
+            let counted = settled_count(cx.sink, count);
             let start = publisher.need("start_ns")?;
             let end = publisher
                 .get("acked_ns")
@@ -655,4 +657,24 @@ fn throughput_through_broker(
         ));
     }
     Ok(summary)
+}
+
+/// The sink's count once it has `expected` messages or has stopped growing for 100 ms (2 s at most).
+fn settled_count(sink: &Sink, expected: u64) -> SinkCount {
+    let mut last = sink.count();
+    let mut still = 0;
+    for _ in 0..200 {
+        if last.publishes >= expected || still >= 10 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        let now = sink.count();
+        still = if now.publishes == last.publishes {
+            still + 1
+        } else {
+            0
+        };
+        last = now;
+    }
+    last
 }
