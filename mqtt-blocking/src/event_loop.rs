@@ -402,7 +402,8 @@ impl EventLoop {
                     None => break,
                 }
             }
-            match connection.stream.write(&self.tx[self.staged.clone()]) {
+            let staged = self.tx.get(self.staged.clone()).unwrap_or_default();
+            match connection.stream.write(staged) {
                 Ok(0) => {
                     self.lost(session, now);
                     return true;

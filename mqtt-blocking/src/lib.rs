@@ -38,6 +38,16 @@
 //! may close the connection when the keep alive runs out (the session then reconnects, and QoS 1 and 2 messages
 //! are resent as usual).
 #![forbid(unsafe_code)]
+// Nothing reachable from broker bytes or caller arguments may panic (tests may).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 #![warn(missing_docs)]
 
 mod client;

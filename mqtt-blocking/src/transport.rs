@@ -278,7 +278,11 @@ impl Read for Stream {
             }
         }
         let n = received.len().min(buf.len());
-        buf[..n].copy_from_slice(&received.split_to(n));
+        let part = received.split_to(n);
+        // `n` fits both: the copy cannot fail.
+        if let Some(to) = buf.get_mut(..n) {
+            to.copy_from_slice(&part);
+        }
         Ok(n)
     }
 }

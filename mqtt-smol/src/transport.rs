@@ -222,7 +222,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WebSocket<S> {
         }
         let n = self.received.len().min(buf.len());
         let part = self.received.split_to(n);
-        buf[..n].copy_from_slice(&part);
+        // `n` fits both: the copy cannot fail.
+        if let Some(to) = buf.get_mut(..n) {
+            to.copy_from_slice(&part);
+        }
         Poll::Ready(Ok(n))
     }
 }

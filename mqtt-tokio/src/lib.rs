@@ -40,6 +40,16 @@
 //! # }
 //! ```
 #![forbid(unsafe_code)]
+// Nothing reachable from broker bytes or caller arguments may panic (tests may).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 #![warn(missing_docs)]
 
 mod clock;
