@@ -487,9 +487,9 @@ impl Client {
         self.inner.shared.last_transport_error()
     }
 
-    /// The session's counters.
+    /// The session's counters, as of now (read from the session itself, not a copy the loop updates).
     pub fn stats(&self) -> Stats {
-        self.inner.shared.stats()
+        lock(&self.inner.core).session.stats()
     }
 
     /// Drops the current connection and connects again now (also after the session gave up).

@@ -236,7 +236,7 @@ impl Client {
         self.shared.last_transport_error()
     }
 
-    /// The session's counters.
+    /// The session's counters, as the event loop left them after its latest wake (it owns the session).
     pub fn stats(&self) -> Stats {
         self.shared.stats()
     }
