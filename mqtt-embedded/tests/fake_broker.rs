@@ -9,15 +9,15 @@ use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use embassy_futures::select::{Either, select};
 use mqtt_embedded::proto::codec::PacketType;
 use mqtt_embedded::{
-    Clock, Config, Connect, Disconnection, Error, Event, Instant, NoopRawMutex, ProtocolVersion,
+    Clock, Config, Disconnection, Error, Event, Instant, NoopRawMutex, ProtocolVersion,
     PublishError, QoS, Resources, SubscribeError, Subscription, Will,
 };
+use mqtt_test::memory::MemoryConnector as Connector;
 use mqtt_test::{Direction, End, FakeBroker};
 
 /// Polls `future` until it is ready; panics if it does not finish within a generous number of polls.
@@ -53,90 +53,6 @@ impl Clock for VirtualClock {
         })
         .await;
         self.0.set(self.0.get().max(deadline.as_millis()));
-    }
-}
-
-/// One connection to the shared broker.
-struct Stream {
-    broker: Rc<RefCell<FakeBroker>>,
-    pending: VecDeque<u8>,
-    open: bool,
-}
-
-impl embedded_io_async::ErrorType for Stream {
-    type Error = embedded_io_async::ErrorKind;
-}
-
-impl embedded_io_async::Read for Stream {
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
-        poll_fn(|_| {
-            while let Some(bytes) = self.broker.borrow_mut().poll_transmit() {
-                self.pending.extend(bytes);
-            }
-            if self.pending.is_empty() && self.broker.borrow_mut().poll_close() {
-                self.open = false;
-            }
-            if self.pending.is_empty() {
-                return if self.open {
-                    Poll::Pending
-                } else {
-                    Poll::Ready(Ok(0))
-                };
-            }
-            let n = buf.len().min(self.pending.len());
-            for (slot, byte) in buf.iter_mut().zip(self.pending.drain(..n)) {
-                *slot = byte;
-            }
-            Poll::Ready(Ok(n))
-        })
-        .await
-    }
-}
-
-impl embedded_io_async::Write for Stream {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        if !self.open {
-            return Err(embedded_io_async::ErrorKind::BrokenPipe);
-        }
-        self.broker.borrow_mut().handle_bytes(buf);
-        Ok(buf.len())
-    }
-
-    async fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        if self.open {
-            self.broker.borrow_mut().handle_connection_closed();
-        }
-    }
-}
-
-/// Opens connections to the broker, refusing the first `fail_first` attempts.
-struct Connector {
-    broker: Rc<RefCell<FakeBroker>>,
-    fail_first: u32,
-    attempts: Rc<Cell<u32>>,
-}
-
-impl Connect for Connector {
-    type Io = Stream;
-    type Error = &'static str;
-
-    async fn connect(&mut self) -> Result<Stream, &'static str> {
-        self.attempts.set(self.attempts.get() + 1);
-        if self.attempts.get() <= self.fail_first {
-            return Err("connection refused");
-        }
-        self.broker.borrow_mut().handle_connection_opened();
-        Ok(Stream {
-            broker: self.broker.clone(),
-            pending: VecDeque::new(),
-            open: true,
-        })
     }
 }
 

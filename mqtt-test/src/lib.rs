@@ -40,6 +40,7 @@ pub mod broker;
 pub mod clock;
 pub mod interop;
 pub mod link;
+pub mod memory;
 pub mod mosquitto;
 pub mod sim;
 pub mod strategy;
