@@ -1,65 +1,48 @@
-//! The cloneable [`Client`] handle. It gives commands straight to the session (under a lock, never held while
-//! application code runs) and wakes the event loop; answers come back through one-shot channels, messages and
-//! states through callbacks run on the loop's thread, or through [`Messages`].
+//! The cloneable [`Client`] handle. It gives commands straight to the shared session (under a short lock, never
+//! held while application code runs) and wakes the event loop; answers come back through [`Pending`], messages
+//! and states through callbacks run on the loop's thread (acknowledged once the callback returned), or through
+//! [`Messages`].
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread, ThreadId};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_channel::oneshot;
-use proto::client::{Command, Dispatch, Granted, Shared};
-use proto::{Session, Stats};
+use proto::client::{Granted, HandleGuard, Receiver, Shared, StateReceiver};
+use proto::codec::Publish;
+use proto::Stats;
 
 use crate::{ConnectionState, Disconnection, Error, Message, QoS};
 
 /// A message callback: gets the client (to publish an answer, say) and the message.
-type OnMessage = Arc<Mutex<dyn FnMut(&Client, &Message) + Send>>;
+pub(crate) type OnMessage = Box<dyn FnMut(&Client, &Message) + Send>;
 /// A connection-state callback.
-type OnState = Arc<Mutex<dyn FnMut(&Client, ConnectionState) + Send>>;
+pub(crate) type OnState = Box<dyn FnMut(&Client, ConnectionState) + Send>;
 /// A callback before each connection attempt.
 type OnConnecting = Box<dyn FnMut(&Client) + Send>;
 /// A callback for failures of the loop.
 type OnLoopFailure = Box<dyn FnMut(&Error) + Send>;
 
-/// Application code the event loop runs on its thread, outside every lock.
-pub(crate) enum Job {
-    Message(OnMessage, Message),
-    State(OnState, ConnectionState),
-    /// A connection attempt is about to start.
-    Connecting,
-}
-
-/// The session and its dispatch: what every handle and the loop share.
-pub(crate) struct Core {
-    pub(crate) session: Session<'static>,
-    pub(crate) dispatch: Dispatch,
-}
-
-/// Callbacks that are not tied to a subscription.
+/// Callbacks, with the queues that feed them; the event loop runs them on its thread, outside every lock.
 #[derive(Default)]
 pub(crate) struct Hooks {
+    pub(crate) messages: Vec<(Receiver, OnMessage)>,
+    pub(crate) states: Vec<(StateReceiver, OnState)>,
     pub(crate) connecting: Vec<OnConnecting>,
     pub(crate) loop_failure: Vec<OnLoopFailure>,
 }
 
 pub(crate) struct Inner {
-    pub(crate) core: Mutex<Core>,
     pub(crate) shared: Arc<Shared>,
-    pub(crate) waker: mio::Waker,
-    pub(crate) epoch: Instant,
-    pub(crate) jobs: Mutex<mpsc::Sender<Job>>,
+    pub(crate) waker: Arc<mio::Waker>,
     pub(crate) hooks: Mutex<Hooks>,
-    /// Every counted handle is gone: the loop disconnects gracefully.
-    pub(crate) handles_gone: AtomicBool,
     /// The loop is to drop the connection without DISCONNECT and end ([`LoopHandle::abort`](crate::LoopHandle)).
     pub(crate) aborted: AtomicBool,
-    /// The loop has ended: commands fail with [`Error::Closed`].
-    pub(crate) closed: AtomicBool,
     pub(crate) loop_thread: Mutex<Option<ThreadId>>,
     pub(crate) finished: (Mutex<bool>, Condvar),
 }
@@ -70,27 +53,12 @@ pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Inner {
-    pub(crate) fn now(&self) -> proto::Instant {
-        let millis = self.epoch.elapsed().as_millis();
-        proto::Instant::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
-    }
-
-    fn in_loop(&self) -> bool {
+    pub(crate) fn in_loop(&self) -> bool {
         *lock(&self.loop_thread) == Some(thread::current().id())
     }
 
-    fn job_sender(&self) -> mpsc::Sender<Job> {
-        lock(&self.jobs).clone()
-    }
-}
-
-/// Dropped with the last counted handle: tells the loop to disconnect.
-struct HandleCount(Arc<Inner>);
-
-impl Drop for HandleCount {
-    fn drop(&mut self) {
-        self.0.handles_gone.store(true, Ordering::Release);
-        let _ = self.0.waker.wake();
+    fn has_finished(&self) -> bool {
+        *lock(&self.finished.0)
     }
 }
 
@@ -102,7 +70,7 @@ impl Drop for HandleCount {
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
     /// Not read: its drop counts the handles.
-    _alive: Option<Arc<HandleCount>>,
+    _alive: Option<Arc<HandleGuard>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -117,7 +85,8 @@ impl std::fmt::Debug for Client {
 #[must_use = "dropping a Pending does not cancel anything; wait for it, or drop it if the answer does not matter"]
 pub struct Pending<T> {
     answer: Box<dyn FnOnce(Option<Instant>) -> Result<T, Error> + Send>,
-    in_loop: bool,
+    /// To refuse a wait on the loop's own thread (it would never end).
+    inner: Option<Arc<Inner>>,
 }
 
 impl<T> std::fmt::Debug for Pending<T> {
@@ -133,13 +102,13 @@ impl<T: Send + 'static> Pending<T> {
     fn ready(result: Result<T, Error>) -> Self {
         Self {
             answer: Box::new(move |_| result),
-            in_loop: false,
+            inner: None,
         }
     }
 
     fn on<U: Send + 'static>(
         receiver: oneshot::Receiver<Result<U, Error>>,
-        in_loop: bool,
+        inner: Arc<Inner>,
         map: impl FnOnce(U) -> Result<T, Error> + Send + 'static,
     ) -> Self {
         let answer = move |deadline| match wait_for(receiver, deadline) {
@@ -150,7 +119,7 @@ impl<T: Send + 'static> Pending<T> {
         };
         Self {
             answer: Box::new(answer),
-            in_loop,
+            inner: Some(inner),
         }
     }
 
@@ -159,7 +128,8 @@ impl<T: Send + 'static> Pending<T> {
     /// # Errors
     ///
     /// The broker's refusal ([`Error::PublishFailed`], [`Error::SubscriptionRefused`]...), [`Error::Closed`] if the
-    /// event loop ended first, [`Error::WaitInCallback`] on the event loop's own thread.
+    /// event loop ended first, [`Error::WaitInCallback`] on the event loop's own thread (another thread may wait
+    /// for a `Pending` made in a callback).
     pub fn wait(self) -> Result<T, Error> {
         self.wait_until(None)
     }
@@ -174,14 +144,14 @@ impl<T: Send + 'static> Pending<T> {
     }
 
     fn wait_until(self, deadline: Option<Instant>) -> Result<T, Error> {
-        if self.in_loop {
+        if self.inner.as_ref().is_some_and(|inner| inner.in_loop()) {
             return Err(Error::WaitInCallback);
         }
         (self.answer)(deadline)
     }
 }
 
-/// Wakes a thread parked in [`wait_for`].
+/// Wakes a parked thread.
 struct Unpark(Thread);
 
 impl Wake for Unpark {
@@ -190,36 +160,44 @@ impl Wake for Unpark {
     }
 }
 
+/// Polls `poll` on this thread until it is ready or `deadline` passes (`None` then), parking in between.
+fn block_on<T>(
+    deadline: Option<Instant>,
+    mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
+) -> Option<T> {
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(value) = poll(&mut cx) {
+            return Some(value);
+        }
+        match deadline {
+            None => thread::park(),
+            Some(deadline) => thread::park_timeout(deadline.checked_duration_since(Instant::now())?),
+        }
+    }
+}
+
 /// Blocks until `receiver` has its value (or its sender is gone), or until `deadline`: `None` then.
 fn wait_for<T>(
     mut receiver: oneshot::Receiver<T>,
     deadline: Option<Instant>,
 ) -> Option<Result<T, oneshot::Canceled>> {
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        if let Poll::Ready(result) = Pin::new(&mut receiver).poll(&mut cx) {
-            return Some(result);
-        }
-        match deadline {
-            None => thread::park(),
-            Some(deadline) => {
-                let left = deadline.checked_duration_since(Instant::now())?;
-                thread::park_timeout(left);
-            }
-        }
-    }
+    block_on(deadline, |cx| Pin::new(&mut receiver).poll(cx))
 }
 
 /// Every message the client receives, for those who prefer polling to callbacks: [`recv`](Self::recv),
 /// [`recv_timeout`](Self::recv_timeout), or iterate.
+///
+/// Its queue is bounded ([`Options::message_capacity`](crate::Options::message_capacity)): while it is full the
+/// client stops reading from the broker. A message is acknowledged when it is taken from here.
 #[derive(Debug)]
-pub struct Messages(mpsc::Receiver<Message>);
+pub struct Messages(Receiver);
 
 impl Messages {
     /// The next message; `None` once the event loop has ended.
     pub fn recv(&self) -> Option<Message> {
-        self.0.recv().ok()
+        block_on(None, |cx| self.0.poll_recv(cx)).flatten()
     }
 
     /// The next message, waiting at most `timeout`.
@@ -228,15 +206,20 @@ impl Messages {
     ///
     /// [`Error::Timeout`] when none came in time, [`Error::Closed`] once the event loop has ended.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Message, Error> {
-        self.0.recv_timeout(timeout).map_err(|e| match e {
-            mpsc::RecvTimeoutError::Timeout => Error::Timeout,
-            mpsc::RecvTimeoutError::Disconnected => Error::Closed,
-        })
+        match block_on(Some(Instant::now() + timeout), |cx| self.0.poll_recv(cx)) {
+            Some(Some(message)) => Ok(message),
+            Some(None) => Err(Error::Closed),
+            None => Err(Error::Timeout),
+        }
     }
 
     /// A message if one is waiting.
     pub fn try_recv(&self) -> Option<Message> {
-        self.0.try_recv().ok()
+        let mut cx = Context::from_waker(Waker::noop());
+        match self.0.poll_recv(&mut cx) {
+            Poll::Ready(message) => message,
+            Poll::Pending => None,
+        }
     }
 }
 
@@ -250,26 +233,11 @@ impl Iterator for Messages {
 
 impl Client {
     pub(crate) fn new(inner: Arc<Inner>, counted: bool) -> Self {
-        let alive = counted.then(|| Arc::new(HandleCount(inner.clone())));
+        let alive = counted.then(|| Arc::new(HandleGuard::new(inner.shared.clone())));
         Self {
             inner,
             _alive: alive,
         }
-    }
-
-    /// Gives a command to the session and wakes the loop to act on it.
-    fn apply(&self, command: Command) -> Result<(), Error> {
-        let now = self.inner.now();
-        {
-            let mut core = lock(&self.inner.core);
-            if self.inner.closed.load(Ordering::Acquire) {
-                return Err(Error::Closed);
-            }
-            let Core { session, dispatch } = &mut *core;
-            dispatch.apply(session, now, command);
-        }
-        let _ = self.inner.waker.wake();
-        Ok(())
     }
 
     fn pending<U: Send + 'static, T: Send + 'static>(
@@ -277,10 +245,10 @@ impl Client {
         receiver: oneshot::Receiver<Result<U, Error>>,
         map: impl FnOnce(U) -> Result<T, Error> + Send + 'static,
     ) -> Pending<T> {
-        Pending::on(receiver, self.inner.in_loop(), map)
+        Pending::on(receiver, self.inner.clone(), map)
     }
 
-    /// Publishes a message: returns once the session has accepted it (queued, or in flight); wait on the
+    /// Publishes a message: returns at once, once the session has accepted it (queued, or in flight); wait on the
     /// [`Delivery`] for the broker's acknowledgement.
     ///
     /// # Errors
@@ -294,25 +262,27 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<Delivery, Error> {
-        let (accepted, mut answer) = oneshot::channel();
-        self.apply(Command::Publish {
-            topic: topic.into(),
-            payload: payload.into(),
+        let topic = topic.into();
+        let payload = payload.into();
+        let message = Publish {
             qos,
             retain,
-            accepted,
-        })?;
-        // The session answers while the command is applied: the answer is here already.
-        match answer.try_recv() {
-            Ok(Some(Ok(None))) => Ok(Pending::ready(Ok(()))),
-            Ok(Some(Ok(Some(acknowledgement)))) => Ok(self.pending(acknowledgement, Ok)),
-            Ok(Some(Err(e))) => Err(e),
-            Ok(None) | Err(oneshot::Canceled) => Err(Error::Closed),
-        }
+            topic: &topic,
+            payload: &payload,
+            ..Publish::default()
+        };
+        Ok(match self.inner.shared.publish(&message)? {
+            None => Pending::ready(Ok(())),
+            Some(acknowledgement) => self.pending(acknowledgement, Ok),
+        })
     }
 
     /// Subscribes to `filter`; `callback` gets every message it matches, on the event loop's thread. The
     /// [`Pending`] gives the QoS the broker granted.
+    ///
+    /// A QoS 1 or 2 message is acknowledged to the broker once the callback has returned. While callbacks fall
+    /// behind, messages wait in the subscription's bounded queue; when it is full the client stops reading from
+    /// the broker.
     ///
     /// # Errors
     ///
@@ -324,7 +294,7 @@ impl Client {
         qos: QoS,
         callback: impl FnMut(&Self, &Message) + Send + 'static,
     ) -> Result<Pending<QoS>, Error> {
-        let receiver = self.subscribe_request(vec![(filter.into(), qos)], callback)?;
+        let receiver = self.subscribe_request(&[(filter.into(), qos)], Box::new(callback))?;
         Ok(self.pending(receiver, |granted: Granted| {
             granted.into_iter().next().unwrap_or(Err(Error::Closed))
         }))
@@ -335,73 +305,60 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`] if the event loop has ended. An invalid filter or QoS shows in the [`Pending`] as
-    /// [`Error::Subscribe`].
+    /// [`Error::Subscribe`] for an invalid filter or QoS; [`Error::Closed`] if the event loop has ended.
     pub fn subscribe_many(
         &self,
         filters: impl IntoIterator<Item = (String, QoS)>,
         callback: impl FnMut(&Self, &Message) + Send + 'static,
     ) -> Result<Pending<Granted>, Error> {
-        let receiver = self.subscribe_request(filters.into_iter().collect(), callback)?;
+        let filters: Vec<(String, QoS)> = filters.into_iter().collect();
+        let receiver = self.subscribe_request(&filters, Box::new(callback))?;
         Ok(self.pending(receiver, Ok))
     }
 
     fn subscribe_request(
         &self,
-        filters: Vec<(String, QoS)>,
-        callback: impl FnMut(&Self, &Message) + Send + 'static,
+        filters: &[(String, QoS)],
+        callback: OnMessage,
     ) -> Result<oneshot::Receiver<Result<Granted, Error>>, Error> {
-        let callback: OnMessage = Arc::new(Mutex::new(callback));
-        let jobs = self.inner.job_sender();
-        let (done, receiver) = oneshot::channel();
-        self.apply(Command::Subscribe {
-            filters,
-            sink: Box::new(move |message| {
-                jobs.send(Job::Message(callback.clone(), message.clone()))
-                    .is_ok()
-            }),
-            done,
-        })?;
-        Ok(receiver)
+        // The callback is registered before the request can bring messages: none is missed.
+        let mut hooks = lock(&self.inner.hooks);
+        let (receiver, granted) = self.inner.shared.subscribe(filters)?;
+        hooks.messages.push((receiver, callback));
+        Ok(granted)
     }
 
     /// Unsubscribes from filters; their callbacks stop receiving messages.
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`] if the event loop has ended. An invalid filter shows in the [`Pending`] as
-    /// [`Error::Subscribe`].
+    /// [`Error::Subscribe`] for an invalid filter; [`Error::Closed`] if the event loop has ended.
     pub fn unsubscribe(
         &self,
         filters: impl IntoIterator<Item = String>,
     ) -> Result<Pending<()>, Error> {
-        let (done, receiver) = oneshot::channel();
-        self.apply(Command::Unsubscribe {
-            filters: filters.into_iter().collect(),
-            done,
-        })?;
-        Ok(self.pending(receiver, Ok))
+        let filters: Vec<String> = filters.into_iter().collect();
+        let answer = self.inner.shared.unsubscribe(&filters)?;
+        Ok(self.pending(answer, Ok))
     }
 
-    /// Calls `callback` with every message the client receives, whatever subscription it matches.
+    /// Calls `callback` with every message the client receives, whatever subscription it matches (and those that
+    /// matched no subscription yet).
     pub fn on_message(&self, callback: impl FnMut(&Self, &Message) + Send + 'static) {
-        let callback: OnMessage = Arc::new(Mutex::new(callback));
-        let jobs = self.inner.job_sender();
-        // After the loop has ended there is nothing to call it with.
-        let _ = self.apply(Command::Messages(Box::new(move |message| {
-            jobs.send(Job::Message(callback.clone(), message.clone()))
-                .is_ok()
-        })));
+        let mut hooks = lock(&self.inner.hooks);
+        let receiver = self.inner.shared.messages();
+        hooks.messages.push((receiver, Box::new(callback)));
     }
 
     /// Calls `callback` with the current connection state (once there is one), then with every change: connected,
     /// lost with the reason, refused with the broker's code, reconnecting in N seconds, gave up, disconnected.
     pub fn on_state(&self, callback: impl FnMut(&Self, ConnectionState) + Send + 'static) {
-        let callback: OnState = Arc::new(Mutex::new(callback));
-        let jobs = self.inner.job_sender();
-        let _ = self.apply(Command::States(Box::new(move |state| {
-            jobs.send(Job::State(callback.clone(), state)).is_ok()
-        })));
+        let mut hooks = lock(&self.inner.hooks);
+        let receiver = self.inner.shared.states();
+        hooks.states.push((receiver, Box::new(callback)));
+        drop(hooks);
+        // The current state is waiting: the loop runs the callback at its next round.
+        let _ = self.inner.waker.wake();
     }
 
     /// Calls `callback` before each connection attempt, the first one and every reconnect.
@@ -417,15 +374,10 @@ impl Client {
             .push(Box::new(callback));
     }
 
-    /// Every message the client receives from now on, to poll: [`Messages::recv`], [`Messages::recv_timeout`], or
-    /// iterate.
+    /// Every message the client receives from now on (and those that matched no subscription yet), to poll:
+    /// [`Messages::recv`], [`Messages::recv_timeout`], or iterate.
     pub fn messages(&self) -> Messages {
-        let (sink, messages) = mpsc::channel();
-        // After the loop has ended the sink is dropped at once: the messages end.
-        let _ = self.apply(Command::Messages(Box::new(move |message| {
-            sink.send(message.clone()).is_ok()
-        })));
-        Messages(messages)
+        Messages(self.inner.shared.messages())
     }
 
     /// Blocks until the broker accepts a connection, for at most `timeout`.
@@ -441,55 +393,56 @@ impl Client {
         self.connected_within(&states, timeout)
     }
 
-    /// A channel of the connection states from now on (the current one first).
-    pub(crate) fn listen_states(&self) -> Result<mpsc::Receiver<ConnectionState>, Error> {
+    /// The connection states from now on (the current one first).
+    pub(crate) fn listen_states(&self) -> Result<StateReceiver, Error> {
         if self.inner.in_loop() {
             return Err(Error::WaitInCallback);
         }
-        let (sink, states) = mpsc::channel();
-        self.apply(Command::States(Box::new(move |state| {
-            sink.send(state).is_ok()
-        })))?;
-        Ok(states)
+        Ok(self.inner.shared.states())
     }
 
     pub(crate) fn connected_within(
         &self,
-        states: &mpsc::Receiver<ConnectionState>,
+        states: &StateReceiver,
         timeout: Duration,
     ) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match states.recv_timeout(left) {
-                Ok(ConnectionState::Connected { .. }) => return Ok(()),
-                Ok(
+            match block_on(Some(deadline), |cx| states.poll_recv(cx)) {
+                Some(Some(ConnectionState::Connected { .. })) => return Ok(()),
+                Some(Some(
                     ConnectionState::Refused(refusal)
                     | ConnectionState::GaveUp(Disconnection::Refused(refusal)),
-                ) if refusal.is_auth_failure() => return Err(Error::Refused(refusal)),
-                Ok(ConnectionState::GaveUp(reason)) => return Err(Error::GaveUp(reason)),
-                Ok(_) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => return Err(Error::Closed),
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    return Err(self.last_transport_error().unwrap_or(Error::Timeout));
-                }
+                )) if refusal.is_auth_failure() => return Err(Error::Refused(refusal)),
+                Some(Some(ConnectionState::GaveUp(reason))) => return Err(Error::GaveUp(reason)),
+                Some(Some(_)) => {}
+                Some(None) => return Err(Error::Closed),
+                None => return Err(self.last_transport_error().unwrap_or(Error::Timeout)),
             }
         }
     }
 
     /// Whether the broker has accepted the current connection.
     pub fn is_connected(&self) -> bool {
-        self.inner.shared.is_connected()
+        self.inner.shared.core().session.is_connected()
     }
 
     /// Why the latest connection attempt could not be opened, kept until the next one fails.
     pub fn last_transport_error(&self) -> Option<Error> {
-        self.inner.shared.last_transport_error()
+        self.inner.shared.core().dispatch.last_transport_error()
     }
 
-    /// The session's counters, as of now (read from the session itself, not a copy the loop updates).
+    /// The session's counters, as of now.
     pub fn stats(&self) -> Stats {
-        lock(&self.inner.core).session.stats()
+        self.inner.shared.core().session.stats()
+    }
+
+    /// Acknowledges a message received with manual acknowledgement ([`Options::manual_ack`](crate::Options)):
+    /// its PUBACK or PUBREC goes to the broker once every message received before it is acknowledged too.
+    pub fn ack(&self, message: &Message) {
+        if let Some(token) = message.ack_token() {
+            self.inner.shared.ack(token);
+        }
     }
 
     /// Drops the current connection and connects again now (also after the session gave up).
@@ -498,7 +451,7 @@ impl Client {
     ///
     /// [`Error::Closed`] if the event loop has ended.
     pub fn reconnect(&self) -> Result<(), Error> {
-        self.apply(Command::Reconnect)
+        self.inner.shared.reconnect()
     }
 
     /// Disconnects gracefully: queued messages are acknowledged first (up to the session's disconnect timeout),
@@ -509,10 +462,10 @@ impl Client {
     ///
     /// [`Error::Timeout`] if the event loop did not end in time (or does not run).
     pub fn disconnect(&self, timeout: Duration) -> Result<(), Error> {
-        let (done, _) = oneshot::channel();
-        if self.apply(Command::Disconnect { done }).is_err() {
+        if self.inner.has_finished() {
             return Ok(());
         }
+        drop(self.inner.shared.disconnect());
         if self.inner.in_loop() {
             return Ok(());
         }

@@ -5,21 +5,25 @@
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::task::{Context, Poll as TaskPoll, Wake, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
-use proto::client::{Dispatch, Shared};
+use proto::client::{Core, Dispatch, Shared};
+use proto::driver::Flow;
 use proto::{Session, TransportAction};
 
-use crate::client::{Core, Hooks, Inner, Job, guarded, lock};
+use crate::client::{Hooks, Inner, guarded, lock};
 use crate::transport::{Connector, Stream};
 use crate::{Client, Error, Options};
 
 const WAKER: Token = Token(0);
 const CONNECTION: Token = Token(1);
-/// Bytes staged for one write: large messages go out in pieces of this size.
+/// Bytes staged for one write: everything queued since the last write goes out together, up to this.
 const TX_STAGING: usize = 16 * 1024;
+/// Messages a callback gets per round of the loop, so that the connection is served in between.
+const CALLBACK_BATCH: usize = 64;
 
 /// The outcome of a connection attempt, with the attempt's number.
 type Opened = (u64, Result<Stream, Error>);
@@ -38,7 +42,10 @@ struct Connection {
 pub struct EventLoop {
     inner: Arc<Inner>,
     poll: Poll,
-    jobs: mpsc::Receiver<Job>,
+    /// Wakes this loop: given to the shared session, which wakes it after a handle's command.
+    wake: Waker,
+    /// A connection attempt starts: the `on_connecting` callbacks are due.
+    connecting: bool,
     /// The handle callbacks get; it does not keep the loop alive.
     client: Client,
     connectors: Vec<Connector>,
@@ -52,9 +59,15 @@ pub struct EventLoop {
     connection: Option<Connection>,
     tx: Box<[u8]>,
     staged: std::ops::Range<usize>,
-    last_error: Option<Error>,
-    /// Every counted handle is gone: the loop ends once the session has closed.
-    handles_gone: bool,
+}
+
+/// Wakes the mio poll.
+struct MioWake(Arc<mio::Waker>);
+
+impl Wake for MioWake {
+    fn wake(self: Arc<Self>) {
+        let _ = self.0.wake();
+    }
 }
 
 impl std::fmt::Debug for EventLoop {
@@ -79,29 +92,27 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
         .map(|url| Connector::new(url, options))
         .collect::<Result<Vec<_>, _>>()?;
     let poll = Poll::new()?;
-    let waker = mio::Waker::new(poll.registry(), WAKER)?;
-    let shared = Arc::new(Shared::default());
-    let (jobs_tx, jobs) = mpsc::channel();
+    let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
+    let epoch = Instant::now();
+    let now = move || {
+        let millis = epoch.elapsed().as_millis();
+        proto::Instant::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
+    };
+    let dispatch = Dispatch::from_options(options);
+    let shared = Arc::new(Shared::new(session, dispatch, now));
     let inner = Arc::new(Inner {
-        core: Mutex::new(Core {
-            session,
-            dispatch: Dispatch::new(shared.clone()),
-        }),
         shared,
-        waker,
-        epoch: Instant::now(),
-        jobs: Mutex::new(jobs_tx),
+        waker: waker.clone(),
         hooks: Mutex::new(Hooks::default()),
-        handles_gone: AtomicBool::new(false),
         aborted: AtomicBool::new(false),
-        closed: AtomicBool::new(false),
         loop_thread: Mutex::new(None),
         finished: (Mutex::new(false), Condvar::new()),
     });
     let event_loop = EventLoop {
         inner: inner.clone(),
         poll,
-        jobs,
+        wake: Waker::from(Arc::new(MioWake(waker))),
+        connecting: false,
         client: Client::new(inner.clone(), false),
         connectors,
         current: 0,
@@ -112,8 +123,6 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
         connection: None,
         tx: vec![0; TX_STAGING].into_boxed_slice(),
         staged: 0..0,
-        last_error: None,
-        handles_gone: false,
     };
     Ok((Client::new(inner, true), event_loop))
 }
@@ -197,14 +206,21 @@ impl EventLoop {
     /// of it.
     pub fn run(mut self) -> Result<(), Error> {
         *lock(&self.inner.loop_thread) = Some(thread::current().id());
-        let now = self.inner.now();
-        lock(&self.inner.core).session.connect(now);
+        let shared = self.inner.shared.clone();
+        let now = shared.now();
+        shared.core().session.connect(now);
         let mut events = Events::with_capacity(64);
         let outcome = loop {
-            let (timeout, finished) = self.work();
-            self.run_jobs();
+            let (mut timeout, finished) = self.work();
+            if self.run_callbacks() {
+                // Callbacks have more waiting: serve the connection, then come back at once.
+                timeout = Some(Duration::ZERO);
+            }
             if finished {
                 break Ok(());
+            }
+            if shared.register(&self.wake) {
+                timeout = Some(Duration::ZERO);
             }
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
@@ -224,11 +240,14 @@ impl EventLoop {
         }
         self.close();
         {
-            // Commands fail from now on, and waits end: the senders of pending answers go with the dispatch.
-            let mut core = lock(&self.inner.core);
-            self.inner.closed.store(true, Ordering::Release);
-            core.dispatch = Dispatch::new(self.inner.shared.clone());
+            // Commands fail from now on, waits end, streams end after what they hold.
+            let mut core = shared.core();
+            if !core.dispatch.is_finished() {
+                core.dispatch.finish();
+            }
         }
+        // The callbacks' queues go (acknowledging what they still held).
+        drop(std::mem::take(&mut *lock(&self.inner.hooks)));
         let (finished, ended) = &self.inner.finished;
         *lock(finished) = true;
         ended.notify_all();
@@ -239,22 +258,17 @@ impl EventLoop {
     /// deadlines, reads, events, writes. Returns the poll timeout and whether the loop is over.
     fn work(&mut self) -> (Option<Duration>, bool) {
         let inner = self.inner.clone();
-        let mut core = lock(&inner.core);
+        let mut core = inner.shared.core();
         let Core { session, dispatch } = &mut *core;
         if inner.aborted.load(Ordering::Acquire) {
             return (None, true);
         }
-        if inner.handles_gone.swap(false, Ordering::AcqRel) {
-            self.handles_gone = true;
-            session.disconnect(inner.now());
-        }
+        let mut held = false;
         loop {
-            let now = inner.now();
+            let now = inner.shared.now();
             let mut progressed = false;
             // Events first: a lost connection is told before the next attempt starts.
-            while let Some(event) = session.poll_event() {
-                dispatch.on_event(event);
-            }
+            held |= deliver(session, dispatch, held);
             while let Some(action) = session.poll_transport() {
                 progressed = true;
                 self.close();
@@ -271,7 +285,7 @@ impl EventLoop {
                 match outcome.and_then(|stream| self.register(stream)) {
                     Ok(()) => session.handle_transport_up(now),
                     Err(error) => {
-                        self.last_error = Some(error);
+                        dispatch.record_transport_error(error);
                         self.current = (self.current + 1) % self.connectors.len().max(1);
                         session.handle_transport_down(now);
                     }
@@ -284,25 +298,21 @@ impl EventLoop {
                 session.handle_timeout(now);
                 progressed = true;
             }
-            progressed |= self.read(session, now);
-            while let Some(event) = session.poll_event() {
-                dispatch.on_event(event);
+            if !held {
+                progressed |= self.read(session, now);
             }
+            held |= deliver(session, dispatch, held);
             progressed |= self.write(session, now);
             if !progressed {
                 break;
             }
         }
-        dispatch.update(session, self.last_error.take().as_ref());
-        let now = inner.now();
+        let now = inner.shared.now();
         let timeout = session
             .poll_timeout()
             .map(|deadline| deadline.saturating_duration_since(now));
         let closed = session.state() == proto::SessionState::Closed;
-        (
-            timeout,
-            dispatch.is_finished() || (self.handles_gone && closed),
-        )
+        (timeout, dispatch.is_finished() && closed)
     }
 
     /// Starts a connection attempt on a thread of its own; its outcome comes back through `opened`.
@@ -310,7 +320,7 @@ impl EventLoop {
         self.attempts += 1;
         let attempt = self.attempts;
         self.opening = Some(attempt);
-        let _ = lock(&self.inner.jobs).send(Job::Connecting);
+        self.connecting = true;
         let Some(connector) = self.connectors.get(self.current).cloned() else {
             let _ = (self.opened.0).send((attempt, Err(Error::Environment("no broker given"))));
             return;
@@ -397,10 +407,18 @@ impl EventLoop {
         let mut progressed = false;
         while let Some(connection) = self.connection.as_mut().filter(|c| c.writable) {
             if self.staged.is_empty() {
-                match session.poll_transmit(now, &mut self.tx) {
-                    Some(n) => self.staged = 0..n,
-                    None => break,
+                // Everything the session has, as much as fits: one write for many packets.
+                let mut end = 0;
+                while let Some(free) = self.tx.get_mut(end..).filter(|f| !f.is_empty()) {
+                    match session.poll_transmit(now, free) {
+                        Some(n) => end += n,
+                        None => break,
+                    }
                 }
+                if end == 0 {
+                    break;
+                }
+                self.staged = 0..end;
             }
             let staged = self.tx.get(self.staged.clone()).unwrap_or_default();
             match connection.stream.write(staged) {
@@ -433,27 +451,69 @@ impl EventLoop {
         progressed
     }
 
-    /// Runs the callbacks the last work queued, outside every lock; a panic is caught and reported.
-    fn run_jobs(&mut self) {
-        while let Ok(job) = self.jobs.try_recv() {
-            let client = &self.client;
-            let outcome = match job {
-                Job::Message(callback, message) => guarded(|| (lock(&callback))(client, &message)),
-                Job::State(callback, state) => guarded(|| (lock(&callback))(client, state)),
-                Job::Connecting => {
-                    // Taken out while they run, so that a callback can add callbacks.
-                    let mut hooks = std::mem::take(&mut lock(&self.inner.hooks).connecting);
-                    let outcome = guarded(|| hooks.iter_mut().for_each(|hook| hook(client)));
-                    let mut all = lock(&self.inner.hooks);
-                    hooks.append(&mut all.connecting);
-                    all.connecting = hooks;
-                    outcome
-                }
-            };
-            if let Err(error) = outcome {
-                self.report(&error);
+    /// Runs the callbacks that have something waiting, outside every lock; a panic is caught and reported. A
+    /// message is acknowledged once its callback has returned. Whether callbacks have more waiting.
+    fn run_callbacks(&mut self) -> bool {
+        let client = &self.client;
+        let mut failures = Vec::new();
+        if std::mem::take(&mut self.connecting) {
+            // Taken out while they run, so that a callback can add callbacks.
+            let mut hooks = std::mem::take(&mut lock(&self.inner.hooks).connecting);
+            if let Err(error) = guarded(|| hooks.iter_mut().for_each(|hook| hook(client))) {
+                failures.push(error);
             }
+            let mut all = lock(&self.inner.hooks);
+            hooks.append(&mut all.connecting);
+            all.connecting = hooks;
         }
+        let (mut messages, mut states) = {
+            let mut hooks = lock(&self.inner.hooks);
+            (
+                std::mem::take(&mut hooks.messages),
+                std::mem::take(&mut hooks.states),
+            )
+        };
+        // The queues are filled by this thread (in `work`): nothing needs waking.
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut more = false;
+        states.retain_mut(|(receiver, callback)| loop {
+            match receiver.poll_recv(&mut cx) {
+                TaskPoll::Ready(Some(state)) => {
+                    if let Err(error) = guarded(|| callback(client, state)) {
+                        failures.push(error);
+                    }
+                }
+                TaskPoll::Ready(None) => break false,
+                TaskPoll::Pending => break true,
+            }
+        });
+        messages.retain_mut(|(receiver, callback)| {
+            for _ in 0..CALLBACK_BATCH {
+                match receiver.poll_take(&mut cx) {
+                    TaskPoll::Ready(Some(taken)) => {
+                        if let Err(error) = guarded(|| callback(client, &taken.message)) {
+                            failures.push(error);
+                        }
+                        taken.done();
+                    }
+                    TaskPoll::Ready(None) => return false,
+                    TaskPoll::Pending => return true,
+                }
+            }
+            more = true;
+            true
+        });
+        {
+            let mut hooks = lock(&self.inner.hooks);
+            messages.append(&mut hooks.messages);
+            hooks.messages = messages;
+            states.append(&mut hooks.states);
+            hooks.states = states;
+        }
+        for error in &failures {
+            self.report(error);
+        }
+        more
     }
 
     /// Tells the loop-failure callbacks.
@@ -464,4 +524,19 @@ impl EventLoop {
         hooks.append(&mut all.loop_failure);
         all.loop_failure = hooks;
     }
+}
+
+/// Hands the session's events to the dispatch until none is left or a message finds a full queue (then the
+/// session holds it, and nothing more is read until the application makes room). Whether a message is held.
+fn deliver(session: &mut Session<'_>, dispatch: &mut Dispatch, held: bool) -> bool {
+    if held {
+        return true;
+    }
+    while let Some((event, ack)) = session.poll_event_acked() {
+        if dispatch.on_event(event, ack) == Flow::Hold {
+            session.hold_message();
+            return true;
+        }
+    }
+    false
 }

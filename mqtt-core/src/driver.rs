@@ -1,47 +1,95 @@
 //! [`Driver`]: the one async loop that runs a [`Session`] over an [`Io`](crate::io::Io), shared by the tokio, smol
 //! and embedded bindings.
 //!
-//! The driver owns the session, the connector, the clock, the current stream and a staging buffer for outgoing
-//! bytes. Each [`Driver::step`] does all the work that is ready (transport actions, writes, events) and then waits
-//! for one input: bytes from the broker or the session's next deadline. Application commands go straight to the
-//! session through [`Driver::session_mut`] between steps.
+//! The session is shared: the application's handles give it commands directly, under a short lock, and wake the
+//! driver. The [`Host`] is that shared place: it locks the session (with the [`EventSink`] that takes its events)
+//! and tells the driver when a handle woke it. The driver owns what no handle touches: the connector, the clock,
+//! the open stream, and two staging buffers (outgoing bytes taken from the session, incoming bytes not yet taken
+//! by it).
+//!
+//! [`Driver::run`] loops. Under the lock it applies the last input, carries out the session's transport actions,
+//! stages everything the session has to send, and hands every event to the sink. Outside the lock it waits for the
+//! first of: the connection attempt, a write, a read, the session's next deadline, or a wake-up from a handle.
+//! A wake-up never cancels a connection attempt and never loses a byte: an attempt is state of the loop, kept
+//! across wake-ups until it succeeds, fails, or the session no longer wants it.
 //!
 //! ```text
-//! loop {
-//!     select! {
-//!         _ = driver.step(&mut |event| handle(event)) => {}
-//!         command = commands.recv() => apply(driver.session_mut(), command),
-//!     }
-//! }
+//!  handles ──lock: publish, subscribe…──▶ Session ◀──lock: input, transport, transmit, events──┐
+//!     │                                                                                       │
+//!     └──────────── wake ─────────────▶ Driver::run: select(connect | write | read, deadline, woken)
 //! ```
 
 use core::future::{Future, poll_fn};
 use core::pin::pin;
 use core::task::Poll;
 
-use embedded_io_async::{Read, Write};
+use embedded_io_async::{ErrorType, Read, Write};
 
 use crate::buffer::Buf;
 use crate::io::{Clock, Connect};
-use crate::session::{Event, Session, SessionState, TransportAction};
+use crate::session::{AckToken, Event, Session, SessionState, TransportAction};
 use crate::time::Instant;
 
-/// Runs a [`Session`] over connections opened by `N`, with time from `C`.
-#[derive(Debug)]
-pub struct Driver<'b, N: Connect, C: Clock> {
-    session: Session<'b>,
-    connector: N,
-    clock: C,
-    io: Option<N::Io>,
-    tx: Buf<'b>,
-    tx_start: usize,
-    tx_end: usize,
-    /// The session asked for a connection that is not open yet: an attempt interrupted by cancellation is retried.
-    opening: bool,
-    last_error: Option<DriverError<N::Error, <N::Io as embedded_io_async::ErrorType>::Error>>,
+/// Where the session lives, shared between the [`Driver`] and the application's handles.
+///
+/// The std clients keep it in a `Mutex` next to their dispatch; mqtt-embedded in a blocking mutex of
+/// `embassy-sync`. Neither lock is ever held across an await.
+pub trait Host<'b>: Wake {
+    /// What takes the session's events: the binding's routing to the application.
+    type Sink;
+
+    /// Runs `f` with the session and the sink locked. `f` does a bounded amount of work and never blocks.
+    fn lock<R>(&self, f: impl FnOnce(&mut Session<'b>, &mut Self::Sink) -> R) -> R;
 }
 
-/// A transport failure the driver handled (the session closed the connection and applies its reconnect policy).
+/// The wake-up a [`Host`] gives its driver. (A trait of its own, without the session's lifetime, so that the
+/// driver's future is `Send` whenever the host's wake-up is.)
+pub trait Wake {
+    /// Completes when a handle asked the driver to look at the session again (after a command), or at once if
+    /// one did since the last completion.
+    ///
+    /// # Cancel safety
+    ///
+    /// Must be cancel-safe: the driver drops it whenever something else happens first. A wake-up that arrives
+    /// while no one waits is kept for the next call.
+    fn woken(&self) -> impl Future<Output = ()>;
+}
+
+/// Takes what the session reports, in order, with the session locked.
+pub trait EventSink<E> {
+    /// Takes one event. [`Flow::Hold`] for an [`Event::Message`] means the application cannot take it now (its
+    /// queues are full): the driver gives it back to the session ([`Session::hold_message`]), which offers it
+    /// again and processes nothing after it until then, and the driver stops reading; a handle's wake-up (room
+    /// in a queue) makes it try again. Any other event is always taken.
+    ///
+    /// `ack` is the acknowledgement an [`Event::Message`] owes the broker when the session acknowledges on the
+    /// application's word (`Config::manual_ack`): hand it to [`Session::ack`] once the application has the
+    /// message.
+    fn event(&mut self, event: Event<'_>, ack: Option<AckToken>) -> Flow;
+
+    /// A transport failure the driver handled: the connection could not be opened, or reading or writing failed.
+    /// The session has already been told and applies its reconnect policy; this is for diagnostics.
+    fn transport_failed(&mut self, error: E) {
+        let _ = error;
+    }
+
+    /// Whether the application is done with the session: once it is [`Closed`](SessionState::Closed) too,
+    /// [`Driver::run`] returns.
+    fn is_finished(&self) -> bool {
+        false
+    }
+}
+
+/// Whether the sink took an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Taken.
+    Taken,
+    /// Not taken now (a message whose queues are full): offer it again later.
+    Hold,
+}
+
+/// A transport failure, as the driver saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DriverError<C, I> {
     /// Opening a connection failed.
@@ -52,31 +100,74 @@ pub enum DriverError<C, I> {
     Closed,
 }
 
+/// The error of a driver's connector and stream.
+pub type ErrorOf<N> = DriverError<<N as Connect>::Error, <<N as Connect>::Io as ErrorType>::Error>;
+
+/// Runs a [`Session`] kept by a [`Host`] over connections opened by `N`, with time from `C`.
+#[derive(Debug)]
+pub struct Driver<'b, N: Connect, C: Clock> {
+    connector: N,
+    clock: C,
+    tx: Buf<'b>,
+    tx_start: usize,
+    tx_end: usize,
+    rx: Buf<'b>,
+    rx_start: usize,
+    rx_end: usize,
+    /// The session closed the connection with bytes still staged (a DISCONNECT): write them, then close.
+    closing: bool,
+}
+
+/// What the loop does next, decided under the lock.
+enum Plan {
+    /// The session wants a connection opened.
+    Open,
+    /// Wait for I/O, the deadline or a wake-up.
+    Wait {
+        deadline: Option<Instant>,
+        read: bool,
+    },
+    /// The session is closed and the application is done with it.
+    Finished,
+}
+
+/// How a connection attempt ended.
+enum Attempt<Io> {
+    /// It succeeded (with the stream, if the session still wants it) or failed (the session was told).
+    Done(Option<Io>),
+    /// The session asked for another transport action first; `open_again` if the last was a new attempt.
+    Abandoned { open_again: bool },
+}
+
+/// What ended a wait.
+enum Woke<T> {
+    Io(T),
+    Deadline,
+    Woken,
+}
+
+/// Outcome of a write: bytes written, or the failure.
+enum Wrote<E> {
+    Bytes(usize),
+    Failed(Option<E>),
+}
+
 impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
-    /// A driver for `session`. `tx` stages outgoing bytes: its size bounds how much is written per system call (a
-    /// few KiB is plenty; large messages go out in pieces).
-    pub fn new(session: Session<'b>, connector: N, clock: C, tx: Buf<'b>) -> Self {
+    /// A driver opening connections with `connector`. `tx` stages outgoing bytes, `rx` incoming ones: their sizes
+    /// bound how much one write or one read moves (a few hundred bytes work on a device; large messages go out
+    /// and come in in pieces). Neither may be empty.
+    pub fn new(connector: N, clock: C, tx: Buf<'b>, rx: Buf<'b>) -> Self {
         Self {
-            session,
             connector,
             clock,
-            io: None,
             tx,
             tx_start: 0,
             tx_end: 0,
-            opening: false,
-            last_error: None,
+            rx,
+            rx_start: 0,
+            rx_end: 0,
+            closing: false,
         }
-    }
-
-    /// The session, to read its state.
-    pub fn session(&self) -> &Session<'b> {
-        &self.session
-    }
-
-    /// The session, to give it commands (`publish`, `subscribe`...). The next [`step`](Self::step) acts on them.
-    pub fn session_mut(&mut self) -> &mut Session<'b> {
-        &mut self.session
     }
 
     /// The current time of the driver's clock.
@@ -84,157 +175,303 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
         self.clock.now()
     }
 
-    /// The last transport failure, kept for diagnostics until the next one.
-    pub fn last_error(
-        &self,
-    ) -> Option<&DriverError<N::Error, <N::Io as embedded_io_async::ErrorType>::Error>> {
-        self.last_error.as_ref()
+    /// The connector, to read its state (which broker of a failover list is in use, say).
+    pub fn connector(&self) -> &N {
+        &self.connector
     }
 
-    /// Does all ready work, handing each event to `on_event`, then waits for bytes or the next deadline and feeds
-    /// it to the session. Returns without waiting when the session is closed (disconnected, or gave up): call it
-    /// again only after a command such as `connect`.
+    /// Runs the session of `host`: connects when the session asks for it, writes what it has to send, reads what
+    /// the broker sends, keeps its timers, and hands its events to the host's sink. Returns once the session is
+    /// [`Closed`](SessionState::Closed) and the sink [is finished](EventSink::is_finished); a closed session
+    /// that is not finished (it gave up) waits for a handle to start it again.
+    ///
+    /// Call [`Session::connect`] (through the host) to start; the driver does not.
     ///
     /// # Cancel safety
     ///
-    /// Cancel-safe when the stream's `read` and `write` and the connector are: nothing is lost if the future is
-    /// dropped at an await point. Bytes taken from the session stay staged until written, and received bytes are
-    /// handed to the session in the same poll that reads them.
-    pub async fn step(&mut self, on_event: &mut impl FnMut(Event<'_>)) {
+    /// The connection belongs to this future: dropping it closes the connection at once, without DISCONNECT (the
+    /// broker publishes the will), and the session is not told. Run it again only after telling the session
+    /// (`handle_transport_down`).
+    pub async fn run<H>(&mut self, host: &H)
+    where
+        H: Host<'b>,
+        H::Sink: EventSink<ErrorOf<N>>,
+    {
+        let mut io: Option<N::Io> = None;
         loop {
-            self.transport_actions().await;
-            while let Some(event) = self.session.poll_event() {
-                on_event(event);
+            match host.lock(|session, sink| self.prepare(session, sink, &mut io)) {
+                Plan::Finished => return,
+                Plan::Open => io = self.open(host).await,
+                Plan::Wait { deadline, read } => {
+                    let woke = self.wait(&mut io, host, deadline, read).await;
+                    let now = self.clock.now();
+                    let failure = match woke {
+                        Woke::Io(Some(failure)) => Some(failure),
+                        Woke::Deadline => {
+                            host.lock(|session, _| session.handle_timeout(now));
+                            None
+                        }
+                        Woke::Io(None) | Woke::Woken => None,
+                    };
+                    if self.closing && self.tx_start == self.tx_end {
+                        io = None;
+                        self.clear();
+                    }
+                    if let Some(error) = failure {
+                        io = None;
+                        self.clear();
+                        // After a close the session has moved on: this only reaches the sink.
+                        host.lock(|session, sink| {
+                            session.handle_transport_down(now);
+                            sink.transport_failed(error);
+                        });
+                    }
+                }
             }
-            // Writing can end the connection or the session (DISCONNECT), which makes new actions and events.
-            if !self.flush().await {
+        }
+    }
+
+    /// Under the lock: does everything that is ready, and says what to wait for.
+    fn prepare<S: EventSink<ErrorOf<N>>>(
+        &mut self,
+        session: &mut Session<'b>,
+        sink: &mut S,
+        io: &mut Option<N::Io>,
+    ) -> Plan {
+        let now = self.clock.now();
+        if session.poll_timeout().is_some_and(|at| now >= at) {
+            session.handle_timeout(now);
+        }
+        let mut open = false;
+        let mut held = false;
+        // Each output can feed the others (an event's processing queues an acknowledgement, a written DISCONNECT
+        // closes the transport): go round until none has anything. Every round consumes input or output, and the
+        // session bounds both, so this ends.
+        loop {
+            let mut busy = false;
+            while let Some(action) = session.poll_transport() {
+                busy = true;
+                open = action == TransportAction::Open;
+                if !open && io.is_some() && self.tx_start < self.tx_end {
+                    // What the session wrote before closing (its DISCONNECT) goes out first.
+                    self.closing = true;
+                } else {
+                    *io = None;
+                    self.clear();
+                }
+            }
+            if io.is_some() && !self.closing {
+                busy |= self.stage(session, now);
+                busy |= self.feed(session, now);
+            }
+            if !held {
+                while let Some((event, ack)) = session.poll_event_acked() {
+                    busy = true;
+                    if sink.event(event, ack) == Flow::Hold {
+                        session.hold_message();
+                        held = true;
+                        break;
+                    }
+                }
+            }
+            if !busy {
                 break;
             }
         }
-        self.wait_for_input().await;
-    }
-
-    async fn transport_actions(&mut self) {
-        loop {
-            if !self.opening {
-                match self.session.poll_transport() {
-                    Some(action) => {
-                        self.io = None;
-                        self.tx_start = 0;
-                        self.tx_end = 0;
-                        self.opening = action == TransportAction::Open;
-                    }
-                    None => return,
-                }
-                continue;
-            }
-            let deadline = self.session.poll_timeout();
-            let outcome = {
-                let connect = self.connector.connect();
-                let timeout = sleep_until(&self.clock, deadline);
-                select(connect, timeout).await
-            };
-            // Only now is the attempt over: had this future been dropped during the await, the next step would
-            // have started a fresh attempt.
-            self.opening = false;
-            let now = self.clock.now();
-            match outcome {
-                Either::Left(Ok(io)) => {
-                    self.io = Some(io);
-                    self.session.handle_transport_up(now);
-                }
-                Either::Left(Err(e)) => {
-                    self.last_error = Some(DriverError::Connect(e));
-                    self.session.handle_transport_down(now);
-                }
-                Either::Right(()) => {
-                    self.session.handle_timeout(now);
-                    // A wake before the connect timeout leaves the session waiting for this connection: try again.
-                    self.opening = self.session.state() == SessionState::Opening;
-                }
-            }
+        if open && session.state() == SessionState::Opening {
+            return Plan::Open;
+        }
+        if io.is_none() && session.state() == SessionState::Closed && sink.is_finished() {
+            return Plan::Finished;
+        }
+        Plan::Wait {
+            deadline: session.poll_timeout(),
+            read: io.is_some() && !held && !self.closing && self.rx_start == self.rx_end,
         }
     }
 
-    /// Writes everything the session has to send; `true` if anything was written.
-    async fn flush(&mut self) -> bool {
-        let mut wrote = false;
-        loop {
-            let Some(io) = self.io.as_mut() else {
-                return wrote;
-            };
-            if self.tx_start == self.tx_end {
-                self.tx_start = 0;
-                self.tx_end = 0;
-                match self.session.poll_transmit(self.clock.now(), &mut self.tx) {
-                    Some(n) => self.tx_end = n,
-                    None => break,
+    /// Moves what the session has to send into the staging buffer, as much as fits: everything queued since the
+    /// last write goes out in one write. `true` if anything was staged.
+    fn stage(&mut self, session: &mut Session<'b>, now: Instant) -> bool {
+        if self.tx_start == self.tx_end {
+            self.tx_start = 0;
+            self.tx_end = 0;
+        }
+        let mut staged = false;
+        while let Some(free) = self.tx.get_mut(self.tx_end..).filter(|f| !f.is_empty()) {
+            match session.poll_transmit(now, free) {
+                Some(n) => {
+                    self.tx_end += n;
+                    staged = true;
                 }
-            }
-            let pending = self.tx.get(self.tx_start..self.tx_end).unwrap_or_default();
-            match io.write(pending).await {
-                Ok(0) => return self.transport_failed(DriverError::Closed),
-                Ok(n) => {
-                    self.tx_start += n;
-                    wrote = true;
-                }
-                Err(e) => return self.transport_failed(DriverError::Io(e)),
+                None => break,
             }
         }
-        if wrote
-            && let Some(io) = self.io.as_mut()
-            && let Err(e) = io.flush().await
-        {
-            return self.transport_failed(DriverError::Io(e));
-        }
-        wrote
+        staged
     }
 
-    fn transport_failed(
-        &mut self,
-        error: DriverError<N::Error, <N::Io as embedded_io_async::ErrorType>::Error>,
-    ) -> bool {
-        self.last_error = Some(error);
-        self.io = None;
+    /// Hands received bytes to the session, as many as it takes. `true` if it took any.
+    fn feed(&mut self, session: &mut Session<'b>, now: Instant) -> bool {
+        let pending = self.rx.get(self.rx_start..self.rx_end).unwrap_or_default();
+        if pending.is_empty() {
+            return false;
+        }
+        let taken = session.handle_bytes(pending, now);
+        self.rx_start += taken;
+        if self.rx_start == self.rx_end {
+            self.rx_start = 0;
+            self.rx_end = 0;
+        }
+        taken > 0
+    }
+
+    fn clear(&mut self) {
+        self.closing = false;
         self.tx_start = 0;
         self.tx_end = 0;
-        self.session.handle_transport_down(self.clock.now());
-        true
+        self.rx_start = 0;
+        self.rx_end = 0;
     }
 
-    /// Waits for one input: received bytes or the session's deadline. Returns at once when there is neither a
-    /// connection nor a deadline (a closed session): only a command can change anything then.
-    async fn wait_for_input(&mut self) {
-        let deadline = self.session.poll_timeout();
-        if self.io.is_none() && deadline.is_none() && !self.opening {
-            return;
+    /// Opens a connection and tells the session how it went. A wake-up does not cancel the attempt; the session
+    /// does, by asking for another transport action (a disconnect, a new attempt) or by its connect timeout.
+    async fn open<H>(&mut self, host: &H) -> Option<N::Io>
+    where
+        H: Host<'b>,
+        H::Sink: EventSink<ErrorOf<N>>,
+    {
+        loop {
+            match self.attempt(host).await {
+                Attempt::Done(io) => return io,
+                // The session asked for a fresh attempt while this one ran (a reconnect): start over.
+                Attempt::Abandoned { open_again: true } => {}
+                Attempt::Abandoned { open_again: false } => return None,
+            }
         }
-        let outcome = match self.io.as_mut() {
-            // A full receive buffer only drains through events: there is nothing to read into.
-            Some(_) if self.session.read_buf().is_empty() => {
-                sleep_until(&self.clock, deadline).await;
-                Either::Right(())
-            }
-            Some(io) => {
-                let read = io.read(self.session.read_buf());
-                let timeout = sleep_until(&self.clock, deadline);
-                select(read, timeout).await
-            }
-            None => {
-                sleep_until(&self.clock, deadline).await;
-                Either::Right(())
+    }
+
+    async fn attempt<H>(&mut self, host: &H) -> Attempt<N::Io>
+    where
+        H: Host<'b>,
+        H::Sink: EventSink<ErrorOf<N>>,
+    {
+        let clock = &self.clock;
+        let outcome = {
+            let attempt = self.connector.connect();
+            let mut attempt = pin!(attempt);
+            loop {
+                // While the attempt runs, events still reach the application, and any transport action of the
+                // session (a disconnect, a reconnect, the connect timeout) ends it.
+                let watch = host.lock(|session, sink| {
+                    let now = clock.now();
+                    if session.poll_timeout().is_some_and(|at| now >= at) {
+                        session.handle_timeout(now);
+                    }
+                    let mut action = None;
+                    while let Some(next) = session.poll_transport() {
+                        action = Some(next);
+                    }
+                    while let Some(event) = session.poll_event() {
+                        // Nothing is received while connecting: no message to hold.
+                        let _ = sink.event(event, None);
+                    }
+                    (action, session.poll_timeout())
+                });
+                match watch {
+                    (Some(action), _) => {
+                        break Err(action == TransportAction::Open);
+                    }
+                    (None, deadline) => {
+                        match select3(attempt.as_mut(), sleep_until(clock, deadline), host.woken())
+                            .await
+                        {
+                            Woke::Io(result) => break Ok(result),
+                            Woke::Deadline | Woke::Woken => {}
+                        }
+                    }
+                }
             }
         };
         let now = self.clock.now();
         match outcome {
-            Either::Left(Ok(0)) => {
-                self.transport_failed(DriverError::Closed);
+            Ok(Ok(io)) => {
+                let wanted = host.lock(|session, _| {
+                    session.handle_transport_up(now);
+                    session.state() == SessionState::Connecting
+                });
+                Attempt::Done(wanted.then_some(io))
             }
-            Either::Left(Ok(n)) => self.session.commit_read(n, now),
-            Either::Left(Err(e)) => {
-                self.transport_failed(DriverError::Io(e));
+            Ok(Err(error)) => {
+                host.lock(|session, sink| {
+                    session.handle_transport_down(now);
+                    sink.transport_failed(DriverError::Connect(error));
+                });
+                Attempt::Done(None)
             }
-            Either::Right(()) => self.session.handle_timeout(now),
+            Err(open_again) => Attempt::Abandoned { open_again },
+        }
+    }
+
+    /// Waits for one input. Writes come first: while bytes are staged the driver writes and does not read (the
+    /// broker reads what it is sent; a client that never stopped to read could not be pushed back on).
+    async fn wait<H: Wake>(
+        &mut self,
+        io: &mut Option<N::Io>,
+        host: &H,
+        deadline: Option<Instant>,
+        read: bool,
+    ) -> Woke<Option<ErrorOf<N>>> {
+        let deadline = sleep_until(&self.clock, deadline);
+        let Some(stream) = io.as_mut() else {
+            return match select3(core::future::pending::<()>(), deadline, host.woken()).await {
+                Woke::Io(()) | Woke::Woken => Woke::Woken,
+                Woke::Deadline => Woke::Deadline,
+            };
+        };
+        if self.tx_start < self.tx_end {
+            let pending = self.tx.get(self.tx_start..self.tx_end).unwrap_or_default();
+            let all = pending.len();
+            let write = async {
+                match stream.write(pending).await {
+                    Ok(0) => Wrote::Failed(None),
+                    Ok(n) if n < all => Wrote::Bytes(n),
+                    // Everything staged is out: push it through buffering layers (TLS, WebSocket).
+                    Ok(n) => match stream.flush().await {
+                        Ok(()) => Wrote::Bytes(n),
+                        Err(e) => Wrote::Failed(Some(e)),
+                    },
+                    Err(e) => Wrote::Failed(Some(e)),
+                }
+            };
+            return match select3(write, deadline, host.woken()).await {
+                Woke::Io(Wrote::Bytes(n)) => {
+                    self.tx_start += n;
+                    Woke::Io(None)
+                }
+                Woke::Io(Wrote::Failed(e)) => {
+                    Woke::Io(Some(e.map_or(DriverError::Closed, DriverError::Io)))
+                }
+                Woke::Deadline => Woke::Deadline,
+                Woke::Woken => Woke::Woken,
+            };
+        }
+        if !read {
+            return match select3(core::future::pending::<()>(), deadline, host.woken()).await {
+                Woke::Io(()) | Woke::Woken => Woke::Woken,
+                Woke::Deadline => Woke::Deadline,
+            };
+        }
+        let buf = self.rx.get_mut(..).unwrap_or_default();
+        match select3(stream.read(buf), deadline, host.woken()).await {
+            Woke::Io(Ok(0)) => Woke::Io(Some(DriverError::Closed)),
+            Woke::Io(Ok(n)) => {
+                self.rx_start = 0;
+                self.rx_end = n.min(self.rx.len());
+                Woke::Io(None)
+            }
+            Woke::Io(Err(e)) => Woke::Io(Some(DriverError::Io(e))),
+            Woke::Deadline => Woke::Deadline,
+            Woke::Woken => Woke::Woken,
         }
     }
 }
@@ -247,21 +484,24 @@ async fn sleep_until<C: Clock>(clock: &C, deadline: Option<Instant>) {
     }
 }
 
-enum Either<A, B> {
-    Left(A),
-    Right(B),
-}
-
-/// Runs two futures until the first completes; the other is dropped.
-async fn select<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output> {
+/// Runs three futures until the first completes, in order of preference; the others are dropped.
+async fn select3<A: Future>(
+    a: A,
+    deadline: impl Future<Output = ()>,
+    woken: impl Future<Output = ()>,
+) -> Woke<A::Output> {
     let mut a = pin!(a);
-    let mut b = pin!(b);
+    let mut deadline = pin!(deadline);
+    let mut woken = pin!(woken);
     poll_fn(|cx| {
         if let Poll::Ready(x) = a.as_mut().poll(cx) {
-            return Poll::Ready(Either::Left(x));
+            return Poll::Ready(Woke::Io(x));
         }
-        if let Poll::Ready(x) = b.as_mut().poll(cx) {
-            return Poll::Ready(Either::Right(x));
+        if deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Woke::Deadline);
+        }
+        if woken.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Woke::Woken);
         }
         Poll::Pending
     })

@@ -43,6 +43,17 @@ pub trait Clock {
     fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()>;
 }
 
+/// A shared clock: the driver of a runner and the handles that stamp commands read the same one.
+impl<C: Clock> Clock for &C {
+    fn now(&self) -> Instant {
+        (**self).now()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> {
+        (**self).sleep_until(deadline)
+    }
+}
+
 /// Failover across several brokers: each attempt uses one connector of the list, moving on to the next after a
 /// failure and staying with one that worked. The reconnect policy spaces the attempts.
 ///

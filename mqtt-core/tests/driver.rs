@@ -1,37 +1,27 @@
 //! The async driver over an in-memory stream to the fake broker, with a virtual clock: no sockets, no runtime.
 //!
 //! The stream hands written bytes to the broker at once and reads what the broker answered; when there is nothing
-//! to read it stays pending, and the virtual clock's sleep completes at once by jumping to the deadline. A minimal
-//! `block_on` with a no-op waker runs it, so every step is deterministic.
+//! to read it stays pending, and the virtual clock's sleep completes at once by jumping to the deadline (unless
+//! frozen). The test polls the driver's `run` future by hand with a no-op waker and acts on the shared session
+//! between polls, as handles do: every step is deterministic.
 
 use core::future::Future;
-use core::pin::pin;
+use core::pin::{Pin, pin};
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use mqtt_core::codec::{ProtocolVersion, Publish, QoS, Subscription};
-use mqtt_core::driver::{Driver, DriverError};
-use mqtt_core::io::{Clock, Connect};
-use mqtt_core::session::Event;
+use mqtt_core::codec::{PacketType, ProtocolVersion, Publish, QoS, Subscription};
+use mqtt_core::driver::{Driver, EventSink, Flow, Host, Wake};
+use mqtt_core::io::{Clock, Connect, Failover};
+use mqtt_core::session::{AckToken, Event};
 use mqtt_core::{Buf, Buffers, Config, Instant, Session};
 use mqtt_test::memory::{MemoryConnector as Connector, MemoryStream as Stream};
-use mqtt_test::{BrokerConfig, FakeBroker};
+use mqtt_test::{BrokerConfig, Direction, End, FakeBroker};
 
-/// Polls `future` to completion; `None` if it stays pending (nothing can wake it in these tests).
-fn block_on<F: Future>(future: F) -> Option<F::Output> {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    for _ in 0..1000 {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return Some(output);
-        }
-    }
-    None
-}
-
-/// Virtual time: a sleep jumps to its deadline at once, unless the clock is frozen, when it never completes.
+/// Virtual time: a sleep jumps to its deadline at its second poll (the first returns `Pending`, so that each poll
+/// of the driver moves time at most once), unless the clock is frozen, when it never completes.
 #[derive(Clone)]
 struct VirtualClock(Rc<Cell<Instant>>, Rc<Cell<bool>>);
 
@@ -54,23 +44,109 @@ impl Clock for VirtualClock {
     }
 
     async fn sleep_until(&self, deadline: Instant) {
-        if self.1.get() {
-            core::future::pending::<()>().await;
-        }
-        if deadline > self.0.get() {
-            self.0.set(deadline);
-        }
+        let mut polled = false;
+        core::future::poll_fn(|_| {
+            if self.1.get() || !core::mem::replace(&mut polled, true) {
+                return Poll::Pending;
+            }
+            if deadline > self.0.get() {
+                self.0.set(deadline);
+            }
+            Poll::Ready(())
+        })
+        .await;
     }
 }
 
-type TestDriver = Driver<'static, Connector, VirtualClock>;
-/// A driver, the broker behind it, the connect attempt counter and the clock.
-type Setup = (
-    TestDriver,
-    Rc<RefCell<FakeBroker>>,
-    Rc<Cell<u32>>,
-    VirtualClock,
-);
+/// What the test's sink saw, and whether it takes messages.
+#[derive(Default)]
+struct Log {
+    events: Vec<String>,
+    errors: Vec<String>,
+    /// Messages are refused (queues full) while this is set.
+    full: bool,
+    finished: bool,
+}
+
+impl<E: core::fmt::Debug> EventSink<E> for Log {
+    fn event(&mut self, event: Event<'_>, _ack: Option<AckToken>) -> Flow {
+        if matches!(event, Event::Message(_)) && self.full {
+            return Flow::Hold;
+        }
+        self.events.push(describe(&event));
+        Flow::Taken
+    }
+
+    fn transport_failed(&mut self, error: E) {
+        self.errors.push(format!("{error:?}"));
+    }
+
+    fn is_finished(&self) -> bool {
+        self.finished
+    }
+}
+
+/// The shared session and the log, as a binding keeps them, with a wake-up flag.
+struct TestHost {
+    core: RefCell<(Session<'static>, Log)>,
+    woken: Cell<bool>,
+    clock: VirtualClock,
+}
+
+impl TestHost {
+    fn new(session: Session<'static>, clock: VirtualClock) -> Self {
+        Self {
+            core: RefCell::new((session, Log::default())),
+            woken: Cell::new(false),
+            clock,
+        }
+    }
+
+    /// Gives the session a command, as a handle does: under the lock, then a wake-up.
+    fn command<R>(&self, f: impl FnOnce(&mut Session<'static>, Instant) -> R) -> R {
+        let now = self.clock.now();
+        let result = f(&mut self.core.borrow_mut().0, now);
+        self.woken.set(true);
+        result
+    }
+
+    fn events(&self) -> Vec<String> {
+        self.core.borrow().1.events.clone()
+    }
+
+    fn count(&self, prefix: &str) -> usize {
+        self.core
+            .borrow()
+            .1
+            .events
+            .iter()
+            .filter(|e| e.starts_with(prefix))
+            .count()
+    }
+}
+
+impl Host<'static> for TestHost {
+    type Sink = Log;
+
+    fn lock<R>(&self, f: impl FnOnce(&mut Session<'static>, &mut Log) -> R) -> R {
+        let mut core = self.core.borrow_mut();
+        let (session, log) = &mut *core;
+        f(session, log)
+    }
+}
+
+impl Wake for TestHost {
+    async fn woken(&self) {
+        core::future::poll_fn(|_| {
+            if self.woken.replace(false) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+    }
+}
 
 /// A text record of an event, for assertions.
 fn describe(event: &Event<'_>) -> String {
@@ -93,78 +169,95 @@ fn describe(event: &Event<'_>) -> String {
     }
 }
 
-fn driver(version: ProtocolVersion, fail_first: u32) -> Setup {
+/// Polls `run` until `done` holds, at most `polls` times; panics with the log otherwise.
+fn poll_until(
+    run: &mut Pin<&mut impl Future<Output = ()>>,
+    host: &TestHost,
+    polls: usize,
+    done: impl Fn(&TestHost) -> bool,
+) {
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..polls {
+        if done(host) {
+            return;
+        }
+        if run.as_mut().poll(&mut cx).is_ready() {
+            break;
+        }
+    }
+    assert!(done(host), "not done; events so far: {:?}", host.events());
+}
+
+fn session(version: ProtocolVersion) -> Session<'static> {
     let config = Config {
         version,
         ..Config::new("driver")
     };
-    let session = Session::new(&config, Buffers::owned(4096, 16384, 1024)).unwrap();
-    let broker = Rc::new(RefCell::new(FakeBroker::new(BrokerConfig::default())));
+    Session::new(&config, Buffers::owned(4096, 16384, 1024)).unwrap()
+}
+
+fn broker() -> Rc<RefCell<FakeBroker>> {
+    Rc::new(RefCell::new(FakeBroker::new(BrokerConfig::default())))
+}
+
+fn connector(broker: &Rc<RefCell<FakeBroker>>, fail_first: u32) -> (Connector, Rc<Cell<u32>>) {
     let attempts = Rc::new(Cell::new(0));
-    let clock = VirtualClock::new();
     let connector = Connector {
         broker: broker.clone(),
         fail_first,
         attempts: attempts.clone(),
     };
-    let driver = Driver::new(session, connector, clock.clone(), Buf::owned(512));
-    (driver, broker, attempts, clock)
+    (connector, attempts)
 }
 
-/// Steps until `done` says so (or a step bound is hit), collecting event descriptions.
-fn run_until(driver: &mut TestDriver, log: &mut Vec<String>, done: impl Fn(&[String]) -> bool) {
-    for _ in 0..200 {
-        if done(log) {
-            return;
-        }
-        let stepped = block_on(driver.step(&mut |event| log.push(describe(&event))));
-        assert!(
-            stepped.is_some(),
-            "the driver is stuck; events so far: {log:?}"
-        );
-    }
-    panic!("not done after 200 steps: {log:?}");
+fn driver<N: Connect>(connector: N, clock: &VirtualClock) -> Driver<'static, N, VirtualClock> {
+    Driver::new(
+        connector,
+        clock.clone(),
+        Buf::owned(512),
+        Buf::owned(512),
+    )
 }
 
 #[test]
 fn the_driver_connects_subscribes_publishes_and_receives_over_a_stream() {
     for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
-        let (mut driver, broker, _, _) = driver(version, 0);
-        let mut log = Vec::new();
-        let now = driver.now();
-        driver.session_mut().connect(now);
-        run_until(&mut driver, &mut log, |l| {
-            l.iter().any(|e| e.starts_with("connected"))
-        });
+        let broker = broker();
+        let clock = VirtualClock::new();
+        let (connector, _) = connector(&broker, 0);
+        let mut driver = driver(connector, &clock);
+        let host = TestHost::new(session(version), clock.clone());
+        host.command(|session, now| session.connect(now));
+        let mut run = pin!(driver.run(&host));
+        poll_until(&mut run, &host, 100, |h| h.count("connected") == 1);
 
-        let now = driver.now();
-        driver
-            .session_mut()
-            .subscribe(&[Subscription::new("d/#", QoS::ExactlyOnce)], now)
-            .unwrap();
-        run_until(&mut driver, &mut log, |l| {
-            l.iter().any(|e| e.starts_with("subscribed"))
+        host.command(|session, now| {
+            session
+                .subscribe(&[Subscription::new("d/#", QoS::ExactlyOnce)], now)
+                .unwrap()
         });
+        poll_until(&mut run, &host, 100, |h| h.count("subscribed") == 1);
 
         for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
-            let now = driver.now();
+            let payload = format!("{qos:?}");
             let message = Publish {
                 qos,
                 topic: "d/x",
-                payload: format!("{qos:?}").into_bytes().leak(),
+                payload: payload.as_bytes(),
                 ..Publish::default()
             };
-            driver.session_mut().publish(&message, now).unwrap();
+            host.command(|session, now| session.publish(&message, now).unwrap());
         }
-        run_until(&mut driver, &mut log, |l| {
-            l.iter().filter(|e| e.starts_with("message")).count() == 3
-                && l.iter().filter(|e| *e == "published").count() == 2
+        poll_until(&mut run, &host, 200, |h| {
+            h.count("message") == 3 && h.count("published") == 2
         });
+        let messages: Vec<String> = host
+            .events()
+            .into_iter()
+            .filter(|e| e.starts_with("message"))
+            .collect();
         assert_eq!(
-            log.iter()
-                .filter(|e| e.starts_with("message"))
-                .cloned()
-                .collect::<Vec<_>>(),
+            messages,
             [
                 "message d/x \"AtMostOnce\"",
                 "message d/x \"AtLeastOnce\"",
@@ -178,32 +271,24 @@ fn the_driver_connects_subscribes_publishes_and_receives_over_a_stream() {
 }
 
 #[test]
-fn failed_connects_are_retried_on_the_schedule_through_the_connector() {
-    let (mut driver, _broker, attempts, clock) = driver(ProtocolVersion::V5, 3);
-    let mut log = Vec::new();
+fn failed_connects_are_retried_on_the_schedule_and_reported_to_the_sink() {
+    let broker = broker();
+    let clock = VirtualClock::new();
+    let (connector, attempts) = connector(&broker, 3);
+    let mut driver = driver(connector, &clock);
+    let host = TestHost::new(session(ProtocolVersion::V5), clock.clone());
     let start = clock.now();
-    driver.session_mut().connect(start);
-    let mut connected_at = None;
-    for _ in 0..20 {
-        let stamp = clock.clone();
-        block_on(driver.step(&mut |event| {
-            if matches!(event, Event::Connected { .. }) {
-                connected_at = Some(stamp.now());
-            }
-            log.push(describe(&event));
-        }))
-        .expect("the driver is stuck");
-        if connected_at.is_some() {
-            break;
-        }
-    }
+    host.command(|session, now| session.connect(now));
+    let mut run = pin!(driver.run(&host));
+    poll_until(&mut run, &host, 200, |h| h.count("connected") == 1);
     assert_eq!(attempts.get(), 4);
-    assert!(matches!(
-        driver.last_error(),
-        Some(DriverError::Connect("connection refused"))
-    ));
-    let reconnecting: Vec<&String> = log
-        .iter()
+    assert_eq!(
+        host.core.borrow().1.errors,
+        ["Connect(\"connection refused\")"; 3]
+    );
+    let reconnecting: Vec<String> = host
+        .events()
+        .into_iter()
         .filter(|e| e.starts_with("reconnecting"))
         .collect();
     assert_eq!(
@@ -215,32 +300,30 @@ fn failed_connects_are_retried_on_the_schedule_through_the_connector() {
         ]
     );
     // Virtual time went through the waits: 1 + 2 + 4 seconds.
-    assert_eq!(
-        connected_at.map(|t| t - start),
-        Some(Duration::from_secs(7))
-    );
+    assert_eq!(clock.now() - start, Duration::from_secs(7));
 }
 
 #[test]
 fn a_closed_stream_is_a_lost_connection_and_the_driver_reconnects() {
-    let (mut driver, broker, attempts, _) = driver(ProtocolVersion::V311, 0);
-    let mut log = Vec::new();
-    let now = driver.now();
-    driver.session_mut().connect(now);
-    run_until(&mut driver, &mut log, |l| {
-        l.iter().any(|e| e.starts_with("connected"))
-    });
+    let broker = broker();
+    let clock = VirtualClock::new();
+    let (connector, attempts) = connector(&broker, 0);
+    let mut driver = driver(connector, &clock);
+    let host = TestHost::new(session(ProtocolVersion::V311), clock.clone());
+    host.command(|session, now| session.connect(now));
+    let mut run = pin!(driver.run(&host));
+    poll_until(&mut run, &host, 100, |h| h.count("connected") == 1);
     broker.borrow_mut().close_connection();
-    run_until(&mut driver, &mut log, |l| {
-        l.iter().filter(|e| e.starts_with("connected")).count() == 2
-    });
+    host.woken.set(true);
+    poll_until(&mut run, &host, 200, |h| h.count("connected") == 2);
     assert_eq!(attempts.get(), 2);
-    assert!(log.iter().any(|e| e.contains("ConnectionLost")), "{log:?}");
+    assert!(host.count("ConnectionLost") == 1, "{:?}", host.events());
+    assert_eq!(host.core.borrow().1.errors, ["Closed"]);
 }
 
-/// `tokio::spawn` needs the driver's future to be `Send` when the stream and clock are.
+/// `tokio::spawn` needs the driver's future to be `Send` when the stream, clock and host are.
 #[test]
-fn the_step_future_is_send_when_io_and_clock_are() {
+fn the_run_future_is_send_when_io_clock_and_host_are() {
     struct SendIo;
     impl embedded_io_async::ErrorType for SendIo {
         type Error = embedded_io_async::ErrorKind;
@@ -273,134 +356,262 @@ fn the_step_future_is_send_when_io_and_clock_are() {
         }
         async fn sleep_until(&self, _: Instant) {}
     }
+    struct SendHost(std::sync::Mutex<(Session<'static>, Log)>);
+    impl Host<'static> for SendHost {
+        type Sink = Log;
+        fn lock<R>(&self, f: impl FnOnce(&mut Session<'static>, &mut Log) -> R) -> R {
+            let mut core = self.0.lock().unwrap();
+            let (session, log) = &mut *core;
+            f(session, log)
+        }
+    }
+    impl Wake for SendHost {
+        async fn woken(&self) {}
+    }
     fn assert_send<T: Send>(_: &T) {}
 
-    let session = Session::new(&Config::new("send"), Buffers::owned(256, 4096, 256)).unwrap();
-    let mut driver = Driver::new(session, SendConnect, SendClock, Buf::owned(256));
-    let mut on_event = |_: Event<'_>| {};
-    let step = driver.step(&mut on_event);
-    assert_send(&step);
+    let host = SendHost(std::sync::Mutex::new((
+        session(ProtocolVersion::V5),
+        Log::default(),
+    )));
+    let mut driver = Driver::new(SendConnect, SendClock, Buf::owned(256), Buf::owned(256));
+    let run = driver.run(&host);
+    assert_send(&run);
 }
 
 #[test]
 fn failover_moves_to_the_next_broker_after_a_failure_and_stays_on_a_working_one() {
-    use mqtt_core::io::{Failover, FailoverError};
-    let config = Config::new("failover");
-    let session = Session::new(&config, Buffers::owned(4096, 16384, 1024)).unwrap();
-    let broker = Rc::new(RefCell::new(FakeBroker::new(BrokerConfig::default())));
-    let down = Rc::new(Cell::new(0));
-    let up = Rc::new(Cell::new(0));
-    let list = vec![
-        Connector {
-            broker: broker.clone(),
-            fail_first: u32::MAX,
-            attempts: down.clone(),
-        },
-        Connector {
-            broker: broker.clone(),
-            fail_first: 0,
-            attempts: up.clone(),
-        },
-    ];
-    let failover = Failover::new(list).expect("two brokers");
+    let broker = broker();
     let clock = VirtualClock::new();
-    let mut driver = Driver::new(session, failover, clock, Buf::owned(512));
-    let mut log = Vec::new();
-    let now = driver.now();
-    driver.session_mut().connect(now);
-    for _ in 0..20 {
-        block_on(driver.step(&mut |e| log.push(describe(&e)))).expect("stuck");
-        if log.iter().any(|e| e.starts_with("connected")) {
-            break;
-        }
-    }
-    assert_eq!((down.get(), up.get()), (1, 1), "{log:?}");
-    assert!(matches!(
-        driver.last_error(),
-        Some(DriverError::Connect(FailoverError::Connect {
-            index: 0,
-            error: "connection refused"
-        }))
-    ));
+    let (down, down_attempts) = connector(&broker, u32::MAX);
+    let (up, up_attempts) = connector(&broker, 0);
+    let failover = Failover::new(vec![down, up]).expect("two brokers");
+    let mut driver = driver(failover, &clock);
+    let host = TestHost::new(session(ProtocolVersion::V5), clock.clone());
+    host.command(|session, now| session.connect(now));
+    let mut run = pin!(driver.run(&host));
+    poll_until(&mut run, &host, 200, |h| h.count("connected") == 1);
+    assert_eq!((down_attempts.get(), up_attempts.get()), (1, 1));
+    assert_eq!(
+        host.core.borrow().1.errors,
+        ["Connect(Connect { index: 0, error: \"connection refused\" })"]
+    );
     // The connection breaks: the next attempt stays with the broker that worked.
     broker.borrow_mut().close_connection();
-    for _ in 0..20 {
-        block_on(driver.step(&mut |e| log.push(describe(&e)))).expect("stuck");
-        if log.iter().filter(|e| e.starts_with("connected")).count() == 2 {
-            break;
-        }
-    }
-    assert_eq!((down.get(), up.get()), (1, 2));
+    host.woken.set(true);
+    poll_until(&mut run, &host, 200, |h| h.count("connected") == 2);
+    assert_eq!((down_attempts.get(), up_attempts.get()), (1, 2));
     let empty: Vec<Connector> = Vec::new();
     assert!(Failover::new(empty).is_none());
 }
 
-/// A command arriving while the driver awaits a connection drops the `step` future; the attempt must be made again
-/// by the next step rather than forgotten until the connect timeout.
+/// A connector whose first attempt takes `polls` polls to complete (a slow TLS handshake, say).
+struct Slow {
+    inner: Connector,
+    polls: Rc<Cell<u32>>,
+}
+
+impl Connect for Slow {
+    type Io = Stream;
+    type Error = &'static str;
+    async fn connect(&mut self) -> Result<Stream, &'static str> {
+        core::future::poll_fn(|_| {
+            if self.polls.get() == 0 {
+                Poll::Ready(())
+            } else {
+                self.polls.set(self.polls.get() - 1);
+                Poll::Pending
+            }
+        })
+        .await;
+        self.inner.connect().await
+    }
+}
+
+/// Commands that arrive while a connection is being opened wake the driver; they must not cancel the attempt,
+/// and each attempt opens exactly one connection.
 #[test]
-fn a_step_cancelled_while_connecting_retries_the_connection() {
-    struct Slow {
-        inner: Connector,
-        polls_before_ready: Rc<Cell<u32>>,
-    }
-    impl Connect for Slow {
-        type Io = Stream;
-        type Error = &'static str;
-        async fn connect(&mut self) -> Result<Stream, &'static str> {
-            // The first attempt is still in progress when its future is dropped; later ones complete at once.
-            let mut pending_once = self.polls_before_ready.replace(0) > 0;
-            core::future::poll_fn(|_| {
-                if pending_once {
-                    pending_once = false;
-                    Poll::Pending
-                } else {
-                    Poll::Ready(())
-                }
-            })
-            .await;
-            self.inner.connect().await
-        }
-    }
-    let broker = Rc::new(RefCell::new(FakeBroker::new(BrokerConfig::default())));
-    let attempts = Rc::new(Cell::new(0));
-    let slow = Slow {
-        inner: Connector {
-            broker,
-            fail_first: 0,
-            attempts: attempts.clone(),
-        },
-        polls_before_ready: Rc::new(Cell::new(1)),
-    };
-    let session = Session::new(&Config::new("cancel"), Buffers::owned(4096, 16384, 1024)).unwrap();
+fn commands_flooding_during_a_slow_connect_do_not_cancel_it() {
+    let broker = broker();
     let clock = VirtualClock::new();
-    let mut driver = Driver::new(session, slow, clock.clone(), Buf::owned(512));
-    let now = driver.now();
-    driver.session_mut().connect(now);
-    let mut log = Vec::new();
+    let (inner, attempts) = connector(&broker, 0);
+    let slow = Slow {
+        inner,
+        polls: Rc::new(Cell::new(50)),
+    };
+    let mut driver = driver(slow, &clock);
+    let host = TestHost::new(session(ProtocolVersion::V5), clock.clone());
+    host.command(|session, now| session.connect(now));
+    // Time stands still while the handshake runs: only the commands' wake-ups move the driver.
     clock.freeze(true);
-    {
-        // Poll the step once (it parks in the connect) and drop it, as a select! would when a command arrives.
-        let mut on_event = |e: Event<'_>| log.push(describe(&e));
-        let mut step = core::pin::pin!(driver.step(&mut on_event));
-        let mut cx = Context::from_waker(Waker::noop());
-        assert!(step.as_mut().poll(&mut cx).is_pending());
+    let mut run = pin!(driver.run(&host));
+    let mut cx = Context::from_waker(Waker::noop());
+    for i in 0..40 {
+        let payload = format!("{i}");
+        let message = Publish {
+            qos: QoS::AtLeastOnce,
+            topic: "busy/app",
+            payload: payload.as_bytes(),
+            ..Publish::default()
+        };
+        host.command(|session, now| session.publish(&message, now).unwrap());
+        assert!(run.as_mut().poll(&mut cx).is_pending());
     }
     clock.freeze(false);
-    // The next step connects at once, without waiting for the 30 s connect timeout.
-    let mut connected_at = None;
-    let stamp = clock;
-    for _ in 0..3 {
-        block_on(driver.step(&mut |e| {
-            if matches!(e, Event::Connected { .. }) {
-                connected_at = Some(stamp.now());
-            }
-            log.push(describe(&e));
-        }))
-        .expect("stuck");
-        if connected_at.is_some() {
+    poll_until(&mut run, &host, 500, |h| {
+        h.count("connected") == 1 && h.count("published") == 40
+    });
+    assert_eq!(attempts.get(), 1, "one connection per attempt");
+    assert_eq!(broker.borrow().connections().len(), 1);
+    assert_eq!(broker.borrow().received().len(), 40);
+}
+
+/// A stream that counts writes.
+struct Counting {
+    inner: Stream,
+    writes: Rc<Cell<u32>>,
+}
+
+impl embedded_io_async::ErrorType for Counting {
+    type Error = embedded_io_async::ErrorKind;
+}
+
+impl embedded_io_async::Read for Counting {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        self.inner.read(buf).await
+    }
+}
+
+impl embedded_io_async::Write for Counting {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.writes.set(self.writes.get() + 1);
+        self.inner.write(buf).await
+    }
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+struct CountingConnector {
+    inner: Connector,
+    writes: Rc<Cell<u32>>,
+}
+
+impl Connect for CountingConnector {
+    type Io = Counting;
+    type Error = &'static str;
+    async fn connect(&mut self) -> Result<Counting, &'static str> {
+        Ok(Counting {
+            inner: self.inner.connect().await?,
+            writes: self.writes.clone(),
+        })
+    }
+}
+
+#[test]
+fn everything_queued_since_the_last_write_goes_out_in_one_write() {
+    let broker = broker();
+    let clock = VirtualClock::new();
+    let (inner, _) = connector(&broker, 0);
+    let writes = Rc::new(Cell::new(0));
+    let connector = CountingConnector {
+        inner,
+        writes: writes.clone(),
+    };
+    let mut driver = driver(connector, &clock);
+    let host = TestHost::new(session(ProtocolVersion::V311), clock.clone());
+    host.command(|session, now| session.connect(now));
+    let mut run = pin!(driver.run(&host));
+    poll_until(&mut run, &host, 100, |h| h.count("connected") == 1);
+    let before = writes.get();
+    for i in 0..10 {
+        let payload = [i];
+        let message = Publish {
+            topic: "batch",
+            payload: &payload,
+            ..Publish::default()
+        };
+        host.command(|session, now| session.publish(&message, now).unwrap());
+    }
+    poll_until(&mut run, &host, 100, |_| {
+        broker.borrow().received().len() == 10
+    });
+    // Ten 10-byte packets fit the 512-byte staging buffer: one write.
+    assert_eq!(writes.get() - before, 1);
+}
+
+#[test]
+fn a_disconnect_is_written_before_the_connection_closes() {
+    let broker = broker();
+    let clock = VirtualClock::new();
+    let (connector, _) = connector(&broker, 0);
+    let mut driver = driver(connector, &clock);
+    let host = TestHost::new(session(ProtocolVersion::V5), clock.clone());
+    host.command(|session, now| session.connect(now));
+    let mut run = pin!(driver.run(&host));
+    poll_until(&mut run, &host, 100, |h| h.count("connected") == 1);
+    host.command(|session, now| session.disconnect(now));
+    host.core.borrow_mut().1.finished = true;
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut ended = false;
+    for _ in 0..100 {
+        if run.as_mut().poll(&mut cx).is_ready() {
+            ended = true;
             break;
         }
     }
-    assert_eq!(connected_at, Some(Instant::from_millis(1)), "{log:?}");
-    assert_eq!(attempts.get(), 1);
+    assert!(ended, "run returns once closed and finished");
+    let from_client = Direction::from_sender(End::Client);
+    assert_eq!(
+        broker.borrow().count(from_client, PacketType::Disconnect),
+        1
+    );
+    assert!(!broker.borrow().is_connected());
+}
+
+#[test]
+fn a_message_the_sink_cannot_take_is_held_and_offered_again_after_a_wake() {
+    let broker = broker();
+    let clock = VirtualClock::new();
+    let (connector, _) = connector(&broker, 0);
+    let mut driver = driver(connector, &clock);
+    let host = TestHost::new(session(ProtocolVersion::V311), clock.clone());
+    host.command(|session, now| session.connect(now));
+    let mut run = pin!(driver.run(&host));
+    poll_until(&mut run, &host, 100, |h| h.count("connected") == 1);
+    host.command(|session, now| {
+        session
+            .subscribe(&[Subscription::new("held/#", QoS::AtMostOnce)], now)
+            .unwrap()
+    });
+    poll_until(&mut run, &host, 100, |h| h.count("subscribed") == 1);
+    host.core.borrow_mut().1.full = true;
+    for i in 0..3 {
+        broker
+            .borrow_mut()
+            .inject(&format!("held/{i}"), b"x", QoS::AtMostOnce, false);
+    }
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..20 {
+        assert!(run.as_mut().poll(&mut cx).is_pending());
+    }
+    assert_eq!(host.count("message"), 0);
+    assert!(host.core.borrow().0.is_holding());
+    // Room again: the held message and those behind it arrive, once each, in order.
+    host.core.borrow_mut().1.full = false;
+    host.woken.set(true);
+    poll_until(&mut run, &host, 100, |h| h.count("message") == 3);
+    let messages: Vec<String> = host
+        .events()
+        .into_iter()
+        .filter(|e| e.starts_with("message"))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "message held/0 \"x\"",
+            "message held/1 \"x\"",
+            "message held/2 \"x\"",
+        ]
+    );
 }

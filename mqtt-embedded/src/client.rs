@@ -1,12 +1,12 @@
-//! The [`Client`] handle: commands from any task, queued into the session while the runner pauses.
+//! The [`Client`] handle: commands from any task, given to the shared session under a short lock.
 
 use core::future::poll_fn;
 use core::task::Poll;
 
+use core::marker::PhantomData;
+
 use embassy_sync::blocking_mutex::raw::RawMutex;
-use embassy_sync::mutex::MutexGuard;
 use proto::codec::{Publish, QoS, Subscription};
-use proto::driver::Driver;
 use proto::io::{Clock, Connect};
 use proto::session::{Session, SessionState, Stats};
 use proto::time::Instant;
@@ -15,9 +15,11 @@ use crate::Error;
 use crate::runner::{Key, Shared};
 
 /// The handle the application uses: publish, subscribe, unsubscribe, disconnect. Copy it into as many tasks as
-/// needed; messages arrive through the [`Runner`](crate::Runner)'s handler.
+/// needed; messages arrive through the [`Runner`](crate::Runner)'s handler. A command changes the session under a
+/// short lock and wakes the runner: it never waits for the runner, never interrupts a connection attempt.
 pub struct Client<'d, M: RawMutex, N: Connect, C: Clock> {
-    pub(crate) shared: &'d Shared<'d, M, N, C>,
+    pub(crate) shared: &'d Shared<'d, M, C>,
+    pub(crate) _connector: PhantomData<fn() -> N>,
 }
 
 impl<M: RawMutex, N: Connect, C: Clock> Clone for Client<'_, M, N, C> {
@@ -28,29 +30,13 @@ impl<M: RawMutex, N: Connect, C: Clock> Clone for Client<'_, M, N, C> {
 
 impl<M: RawMutex, N: Connect, C: Clock> Copy for Client<'_, M, N, C> {}
 
-/// Exclusive use of the driver; the runner resumes when it is dropped.
-struct Access<'d, M: RawMutex, N: Connect, C: Clock> {
-    // Dropped first: the driver is free before the runner is told so.
-    driver: MutexGuard<'d, M, Driver<'d, N, C>>,
-    _busy: Busy<'d, M, N, C>,
-}
-
-struct Busy<'d, M: RawMutex, N: Connect, C: Clock>(&'d Shared<'d, M, N, C>);
-
-impl<M: RawMutex, N: Connect, C: Clock> Drop for Busy<'_, M, N, C> {
-    fn drop(&mut self) {
-        self.0.with(|state| state.busy -= 1);
-        self.0.turn.signal();
-    }
-}
-
 /// A command whose completion is awaited: one of the [`SLOTS`](crate::SLOTS), freed on drop.
-struct Pending<'d, M: RawMutex, N: Connect, C: Clock> {
-    shared: &'d Shared<'d, M, N, C>,
+struct Pending<'d, M: RawMutex, C: Clock> {
+    shared: &'d Shared<'d, M, C>,
     index: usize,
 }
 
-impl<M: RawMutex, N: Connect, C: Clock> Pending<'_, M, N, C> {
+impl<M: RawMutex, C: Clock> Pending<'_, M, C> {
     fn set(&self, key: Key) {
         self.shared
             .with(|state| state.slots.get_mut(self.index).map(|slot| slot.key = key));
@@ -74,7 +60,7 @@ impl<M: RawMutex, N: Connect, C: Clock> Pending<'_, M, N, C> {
     }
 }
 
-impl<M: RawMutex, N: Connect, C: Clock> Drop for Pending<'_, M, N, C> {
+impl<M: RawMutex, C: Clock> Drop for Pending<'_, M, C> {
     fn drop(&mut self) {
         self.shared.with(|state| {
             if let Some(slot) = state.slots.get_mut(self.index) {
@@ -87,7 +73,10 @@ impl<M: RawMutex, N: Connect, C: Clock> Drop for Pending<'_, M, N, C> {
 
 /// A queued message: [`wait`](Self::wait) for its acknowledgement, or drop it to stop caring.
 #[must_use = "a delivery does nothing unless awaited; drop it to publish without waiting"]
-pub struct Delivery<'d, M: RawMutex, N: Connect, C: Clock>(Option<Pending<'d, M, N, C>>);
+pub struct Delivery<'d, M: RawMutex, N: Connect, C: Clock>(
+    Option<Pending<'d, M, C>>,
+    PhantomData<fn() -> N>,
+);
 
 impl<M: RawMutex, N: Connect, C: Clock> Delivery<'_, M, N, C> {
     /// Waits until the broker acknowledged the message (PUBACK for QoS 1, PUBCOMP for QoS 2; at once for QoS 0).
@@ -109,23 +98,19 @@ impl<M: RawMutex, N: Connect, C: Clock> Delivery<'_, M, N, C> {
 }
 
 impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
-    /// Pauses the runner and takes the driver.
-    async fn access(&self) -> Access<'d, M, N, C> {
-        self.shared.with(|state| state.busy += 1);
-        let busy = Busy(self.shared);
+    /// Gives the session a command and wakes the runner to act on it.
+    fn command<R>(&self, command: impl FnOnce(&mut Session<'d>, Instant) -> R) -> R {
+        let now = self.shared.clock.now();
+        let result = self.shared.with_session(|session| command(session, now));
         self.shared.wake.signal();
-        Access {
-            driver: self.shared.driver.lock().await,
-            _busy: busy,
-        }
+        result
     }
 
     /// Runs a command that completes with an event carrying the ticket it returns, with a slot reserved for it.
     async fn request(
         &self,
         command: impl FnOnce(&mut Session<'d>, Instant) -> Result<Key, Error>,
-    ) -> Result<Pending<'d, M, N, C>, Error> {
-        let mut access = self.access().await;
+    ) -> Result<Pending<'d, M, C>, Error> {
         let index = self.shared.with(|state| {
             let free = state.slots.iter().position(|slot| slot.key == Key::Free)?;
             state.slots.get_mut(free)?.key = Key::Reserved;
@@ -135,8 +120,15 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
             shared: self.shared,
             index: index.ok_or(Error::Busy)?,
         };
-        let now = access.driver.now();
-        pending.set(command(access.driver.session_mut(), now)?);
+        // The slot is keyed under the session's lock, before the runner can see the command's outcome.
+        let now = self.shared.clock.now();
+        let key = self.shared.with_session(|session| {
+            let key = command(session, now)?;
+            pending.set(key);
+            Ok::<_, Error>(key)
+        });
+        self.shared.wake.signal();
+        key?;
         Ok(pending)
     }
 
@@ -172,6 +164,7 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
             .await?;
         Ok(Delivery(
             (message.qos != QoS::AtMostOnce).then_some(pending),
+            PhantomData,
         ))
     }
 
@@ -225,16 +218,12 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
     /// Starts connecting again after [`disconnect`](Self::disconnect) or after the session gave up; does nothing
     /// otherwise.
     pub async fn connect(&self) {
-        let mut access = self.access().await;
-        let now = access.driver.now();
-        access.driver.session_mut().connect(now);
+        self.command(|session, now| session.connect(now));
     }
 
     /// Drops the current connection, if any, and opens a new one now.
     pub async fn reconnect(&self) {
-        let mut access = self.access().await;
-        let now = access.driver.now();
-        access.driver.session_mut().reconnect(now);
+        self.command(|session, now| session.reconnect(now));
     }
 
     /// Whether the broker has accepted the current connection.
@@ -244,6 +233,6 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
 
     /// The session's counters.
     pub async fn stats(&self) -> Stats {
-        self.access().await.driver.session().stats()
+        self.shared.with_session(|session| session.stats())
     }
 }

@@ -76,6 +76,8 @@ pub use clock::Clock;
 pub use clock::EmbassyClock;
 pub use runner::{Runner, SLOTS};
 
+use core::marker::PhantomData;
+
 use proto::driver::Driver;
 use proto::{Buffers, Session};
 use runner::Shared;
@@ -87,7 +89,8 @@ use runner::Shared;
 /// - `STORE`: the CONNECT packet, the QoS 2 receive state, and every outgoing message until it is acknowledged:
 ///   the inflight window ([`Config::max_inflight`]) and the offline queue.
 /// - `SUBS`: the subscription table, about 12 bytes plus the filter per subscription.
-/// - `TX`: the staging buffer for writes; a few hundred bytes are enough (larger packets go out in pieces).
+/// - `TX`: the runner's staging buffer, half for bytes on their way out, half for bytes read and not yet taken by
+///   the session; a few hundred bytes are enough (larger packets go out and come in in pieces).
 pub struct Resources<
     'd,
     M,
@@ -106,7 +109,8 @@ pub struct Resources<
     store: [u8; STORE],
     subscriptions: [u8; SUBS],
     tx: [u8; TX],
-    shared: Option<Shared<'d, M, N, C>>,
+    shared: Option<Shared<'d, M, C>>,
+    _connector: PhantomData<fn() -> N>,
 }
 
 impl<
@@ -127,6 +131,7 @@ impl<
             subscriptions: [0; SUBS],
             tx: [0; TX],
             shared: None,
+            _connector: PhantomData,
         }
     }
 }
@@ -169,6 +174,7 @@ where
         subscriptions,
         tx,
         shared,
+        ..
     } = resources;
     let buffers = Buffers {
         rx: rx.into(),
@@ -176,13 +182,15 @@ where
         subscriptions: subscriptions.into(),
     };
     let session = Session::new(config, buffers)?;
-    let shared = &*shared.insert(Shared::new(Driver::new(
-        session,
-        connector,
-        clock,
-        tx.into(),
-    )));
-    Ok((Client { shared }, Runner { shared }))
+    let shared = &*shared.insert(Shared::new(session, clock));
+    // The staging buffer serves both directions: bytes on their way out, bytes read and not yet taken.
+    let (tx, rx) = tx.split_at_mut(TX / 2);
+    let driver = Driver::new(connector, &shared.clock, tx.into(), rx.into());
+    let client = Client {
+        shared,
+        _connector: PhantomData,
+    };
+    Ok((client, Runner { shared, driver }))
 }
 
 /// Why a [`Client`] command failed.

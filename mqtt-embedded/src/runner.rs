@@ -1,20 +1,18 @@
 //! The [`Runner`]: the one task that owns the connection and drives the core [`Driver`], and the state it shares
-//! with the [`Client`](crate::Client) handles.
+//! with the [`Client`](crate::Client) handles: the session behind a short lock, and a wake-up.
 
 use core::cell::{Cell, RefCell};
 use core::future::poll_fn;
 use core::task::{Poll, Waker};
 
-use embassy_futures::select::{Either, select};
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
-use embassy_sync::mutex::Mutex;
 use embassy_sync::waitqueue::GenericAtomicWaker;
-use proto::SessionState;
+use proto::Session;
 use proto::codec::QoS;
-use proto::driver::Driver;
+use proto::driver::{Driver, EventSink, Flow, Host, Wake};
 use proto::io::{Clock, Connect};
-use proto::session::{Event, Ticket};
+use proto::session::{AckToken, Event, Ticket};
 
 use crate::Error;
 
@@ -91,47 +89,49 @@ impl<M: RawMutex> Flag<M> {
     }
 }
 
-/// The small state the runner and the clients share outside the driver.
+/// The small state the runner and the clients share outside the session.
 #[derive(Debug)]
 pub(crate) struct State {
-    /// Clients waiting for, or using, the driver: the runner lets them go first.
-    pub(crate) busy: usize,
     pub(crate) connected: bool,
     pub(crate) slots: [Slot; SLOTS],
 }
 
-/// Everything the runner and the clients share, kept in the [`Resources`](crate::Resources).
-pub(crate) struct Shared<'d, M: RawMutex, N: Connect, C: Clock> {
-    pub(crate) driver: Mutex<M, Driver<'d, N, C>>,
-    /// A client wants the driver: the runner stops waiting for I/O and releases it.
+/// Everything the runner and the clients share, kept in the [`Resources`](crate::Resources): the session behind a
+/// short lock (never held across an await), the clock, and the runner's wake-up.
+pub(crate) struct Shared<'d, M: RawMutex, C: Clock> {
+    pub(crate) session: BlockingMutex<M, RefCell<Session<'d>>>,
+    pub(crate) clock: C,
+    /// A client gave the session a command: the runner looks again.
     pub(crate) wake: Flag<M>,
-    /// A client released the driver.
-    pub(crate) turn: Flag<M>,
     pub(crate) state: BlockingMutex<M, RefCell<State>>,
 }
 
-impl<'d, M: RawMutex, N: Connect, C: Clock> Shared<'d, M, N, C> {
-    pub(crate) fn new(driver: Driver<'d, N, C>) -> Self {
+impl<'d, M: RawMutex, C: Clock> Shared<'d, M, C> {
+    pub(crate) fn new(session: Session<'d>, clock: C) -> Self {
         let slot = || Slot {
             key: Key::Free,
             outcome: None,
             waker: None,
         };
         let state = State {
-            busy: 0,
             connected: false,
             slots: core::array::from_fn(|_| slot()),
         };
         Self {
-            driver: Mutex::new(driver),
+            session: BlockingMutex::new(RefCell::new(session)),
+            clock,
             wake: Flag::new(),
-            turn: Flag::new(),
             state: BlockingMutex::new(RefCell::new(state)),
         }
     }
 
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         self.state.lock(|state| f(&mut state.borrow_mut()))
+    }
+
+    /// Runs `f` on the session, locked.
+    pub(crate) fn with_session<R>(&self, f: impl FnOnce(&mut Session<'d>) -> R) -> R {
+        self.session.lock(|session| f(&mut session.borrow_mut()))
     }
 
     /// Hands `outcome` to the commands waiting for `key` (with `None`: every command waiting for a ticket).
@@ -190,9 +190,49 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Shared<'d, M, N, C> {
     }
 }
 
+/// The session and the application's handler, as the driver sees them.
+struct RunnerHost<'h, 'd, M: RawMutex, C: Clock, F> {
+    shared: &'h Shared<'d, M, C>,
+    /// Behind the same kind of lock as the session, so that the runner is `Send` whenever the session's lock is.
+    handler: &'h BlockingMutex<M, RefCell<F>>,
+}
+
+/// Where the driver hands events: the clients' completions, then the application's handler.
+struct Sink<'h, 'd, M: RawMutex, C: Clock, F> {
+    shared: &'h Shared<'d, M, C>,
+    handler: &'h BlockingMutex<M, RefCell<F>>,
+}
+
+impl<M: RawMutex, C: Clock, F: FnMut(Event<'_>), E> EventSink<E> for Sink<'_, '_, M, C, F> {
+    fn event(&mut self, event: Event<'_>, _ack: Option<AckToken>) -> Flow {
+        self.shared.record(&event);
+        self.handler.lock(|handler| (handler.borrow_mut())(event));
+        Flow::Taken
+    }
+}
+
+impl<'h, 'd, M: RawMutex, C: Clock, F: FnMut(Event<'_>)> Host<'d> for RunnerHost<'h, 'd, M, C, F> {
+    type Sink = Sink<'h, 'd, M, C, F>;
+
+    fn lock<R>(&self, f: impl FnOnce(&mut Session<'d>, &mut Self::Sink) -> R) -> R {
+        let mut sink = Sink {
+            shared: self.shared,
+            handler: self.handler,
+        };
+        self.shared.with_session(|session| f(session, &mut sink))
+    }
+}
+
+impl<M: RawMutex, C: Clock, F> Wake for RunnerHost<'_, '_, M, C, F> {
+    fn woken(&self) -> impl Future<Output = ()> {
+        self.shared.wake.wait()
+    }
+}
+
 /// Owns the connection: spawn [`run`](Self::run) as a task of its own. It is the only thing that touches the I/O.
 pub struct Runner<'d, M: RawMutex, N: Connect, C: Clock> {
-    pub(crate) shared: &'d Shared<'d, M, N, C>,
+    pub(crate) shared: &'d Shared<'d, M, C>,
+    pub(crate) driver: Driver<'d, N, &'d C>,
 }
 
 impl<M: RawMutex, N: Connect, C: Clock> Runner<'_, M, N, C> {
@@ -201,38 +241,30 @@ impl<M: RawMutex, N: Connect, C: Clock> Runner<'_, M, N, C> {
     ///
     /// Every event of the session goes to `handler`, in order: [`Event::Message`] borrows the topic and payload
     /// straight from the receive buffer (no copy), valid for the duration of the call. The handler runs inside
-    /// the runner, so it must not block; to hand a message to another task, copy what it needs into a channel.
+    /// the runner with the session locked, so it must not block (and, with a [`CriticalSectionRawMutex`]
+    /// (crate::CriticalSectionRawMutex), it runs in a critical section: keep it short); to hand a message to
+    /// another task, copy what it needs into a channel.
     ///
-    /// While a [`Client`](crate::Client) command runs, the runner pauses between two I/O operations (nothing is
-    /// lost: the core driver is cancel-safe) and resumes when the command is queued.
+    /// A [`Client`](crate::Client) command never interrupts a connection attempt or a write: it changes the
+    /// session and wakes the runner, which acts on it at its next turn.
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future drops the connection without DISCONNECT (the broker publishes the will).
-    pub async fn run(self, mut handler: impl FnMut(Event<'_>)) -> ! {
+    /// The connection belongs to this future: dropping it closes the connection at once (the stream is dropped),
+    /// without DISCONNECT, so the broker publishes the will.
+    pub async fn run(mut self, handler: impl FnMut(Event<'_>)) -> ! {
         let shared = self.shared;
-        {
-            let mut driver = shared.driver.lock().await;
-            let now = driver.now();
-            driver.session_mut().connect(now);
-        }
+        let now = shared.clock.now();
+        shared.with_session(|session| session.connect(now));
+        let handler = BlockingMutex::new(RefCell::new(handler));
+        let host = RunnerHost {
+            shared,
+            handler: &handler,
+        };
         loop {
-            while shared.with(|state| state.busy > 0) {
-                shared.turn.wait().await;
-            }
-            let mut driver = shared.driver.lock().await;
-            let mut on_event = |event: Event<'_>| {
-                shared.record(&event);
-                handler(event);
-            };
-            let stepped = select(driver.step(&mut on_event), shared.wake.wait()).await;
-            // A closed session (disconnected, or gave up) has nothing to do until a command starts it again.
-            if matches!(stepped, Either::First(()))
-                && driver.session().state() == SessionState::Closed
-            {
-                drop(driver);
-                shared.wake.wait().await;
-            }
+            // Returns only when the session is closed and the sink finished, which this sink never is.
+            self.driver.run(&host).await;
+            shared.wake.wait().await;
         }
     }
 }

@@ -32,6 +32,16 @@ impl SmolClock {
     }
 }
 
+/// A clock with the same epoch and a timer of its own.
+impl Clone for SmolClock {
+    fn clone(&self) -> Self {
+        Self {
+            start: self.start,
+            timer: Mutex::new(None),
+        }
+    }
+}
+
 impl Default for SmolClock {
     fn default() -> Self {
         Self::new()

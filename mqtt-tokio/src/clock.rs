@@ -31,6 +31,16 @@ impl TokioClock {
     }
 }
 
+/// A clock with the same epoch and a timer of its own.
+impl Clone for TokioClock {
+    fn clone(&self) -> Self {
+        Self {
+            start: self.start,
+            timer: Mutex::new(None),
+        }
+    }
+}
+
 impl Default for TokioClock {
     fn default() -> Self {
         Self::new()

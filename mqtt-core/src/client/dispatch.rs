@@ -1,155 +1,112 @@
-//! [`Dispatch`]: turns application [`Command`]s into session calls and session [`Event`]s into replies, message
-//! deliveries and connection states. Every std binding runs one, next to its session.
+//! [`Dispatch`]: routes the session's events to the application: completions to the handles waiting for them,
+//! messages to the bounded queues of the subscriptions they match, connection states to their listeners.
+//!
+//! # Delivery rules
+//!
+//! - A subscription receives what its filters match from the moment its SUBSCRIBE is queued (a broker may send
+//!   retained or queued messages before its SUBACK), until it is dropped or unsubscribed. Filters the broker
+//!   refuses stop matching at the SUBACK.
+//! - A message matching several subscriptions of one client reaches each once (5.0 Subscription Identifiers say
+//!   which; without them, the filters decide). [`messages()`](super::Client::messages) listeners get every message
+//!   too.
+//! - A message that matches no subscription and finds no `messages()` listener is kept (up to the capacity) for
+//!   the first subscription or listener that comes and matches it: resuming a persistent session, `connect()`
+//!   then `subscribe()` loses nothing.
+//! - Every queue is bounded. When a message cannot be queued everywhere it goes (a queue is full), the runner
+//!   holds it and stops reading from the broker until the application makes room: TCP and the broker's window
+//!   push back, nothing is dropped and memory stays bounded. One slow consumer therefore pauses every
+//!   subscription of the client.
+//! - A QoS 1 or 2 message is acknowledged to the broker once the application has taken every copy from its
+//!   queues (or, with manual acknowledgement, when the application acknowledges it), in the order received.
 
 use std::borrow::ToOwned;
-use std::boxed::Box;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::string::String;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::vec::Vec;
 
 use bytes::Bytes;
 use futures_channel::oneshot;
 
+use super::queue::Queue;
 use super::{ConnectionState, Error, Message};
-use crate::codec::{
-    ProtocolVersion, Publish, QoS, Subscription as Filter, SubscriptionId, UserProperty,
-};
-use crate::session::{Disconnection, Event, Stats, Ticket};
+use crate::codec::{Publish, QoS, UserProperty};
+use crate::driver::{DriverError, EventSink, Flow};
+use crate::io::FailoverError;
+use crate::session::{AckToken, Disconnection, Event, Ticket};
 use crate::{Instant, Session, SessionState, topic};
-
-/// Where a subscription's messages go. Returns `false` once nobody listens any more; the sink is then dropped.
-pub type MessageSink = Box<dyn FnMut(&Message) -> bool + Send>;
-
-/// Where connection states go. Returns `false` once nobody listens any more; the sink is then dropped.
-pub type StateSink = Box<dyn FnMut(ConnectionState) -> bool + Send>;
-
-/// Resolves with the broker's acknowledgement of a QoS 1 or 2 message.
-pub type Acknowledgement = oneshot::Receiver<Result<(), Error>>;
 
 /// Per filter of a subscribe request, the granted QoS or why it was refused.
 pub type Granted = Vec<Result<QoS, Error>>;
 
-/// A request from a client handle to the loop that owns the session.
-pub enum Command {
-    /// Publish a message; `accepted` gets the session's answer, with the acknowledgement to wait for at QoS 1 and 2.
-    Publish {
-        /// Topic name.
-        topic: String,
-        /// Payload.
-        payload: Bytes,
-        /// Quality of service.
-        qos: QoS,
-        /// Retain flag.
-        retain: bool,
-        /// The session's answer.
-        accepted: oneshot::Sender<Result<Option<Acknowledgement>, Error>>,
-    },
-    /// Subscribe to filters; matching messages go to `sink`.
-    Subscribe {
-        /// Filters with their maximum QoS.
-        filters: Vec<(String, QoS)>,
-        /// Where messages matching a granted filter go.
-        sink: MessageSink,
-        /// The broker's answer.
-        done: oneshot::Sender<Result<Granted, Error>>,
-    },
-    /// Unsubscribe from filters; their sinks stop receiving.
-    Unsubscribe {
-        /// The filters, as subscribed.
-        filters: Vec<String>,
-        /// The broker's answer.
-        done: oneshot::Sender<Result<(), Error>>,
-    },
-    /// Every message received from now on goes to this sink too.
-    Messages(MessageSink),
-    /// The current connection state (once there is one), then every change, goes to this sink.
-    States(StateSink),
-    /// Disconnect gracefully; `done` fires when the session has closed.
-    Disconnect {
-        /// Fired once the session is closed.
-        done: oneshot::Sender<()>,
-    },
-    /// Drop the connection and connect again now.
-    Reconnect,
+/// Connection states kept for a listener that does not read: the oldest go first.
+pub(crate) const STATE_QUEUE: usize = 64;
+
+/// A message in a queue, with what taking it means for its acknowledgement.
+#[derive(Debug)]
+pub(crate) struct Delivered {
+    pub(crate) message: Message,
+    pub(crate) ack: Option<AckRef>,
 }
 
-impl core::fmt::Debug for Command {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
-            Self::Publish { .. } => "Publish",
-            Self::Subscribe { .. } => "Subscribe",
-            Self::Unsubscribe { .. } => "Unsubscribe",
-            Self::Messages(_) => "Messages",
-            Self::States(_) => "States",
-            Self::Disconnect { .. } => "Disconnect",
-            Self::Reconnect => "Reconnect",
-        })
+/// The acknowledgement a queued message owes: sent when the last copy is taken.
+#[derive(Debug, Clone)]
+pub(crate) struct AckRef {
+    token: AckToken,
+    /// Copies not yet taken, when the message went to several queues.
+    copies: Option<Arc<AtomicUsize>>,
+}
+
+impl AckRef {
+    /// One copy was taken: the token, if it was the last.
+    pub(crate) fn taken(self) -> Option<AckToken> {
+        match self.copies {
+            Some(copies) if copies.fetch_sub(1, Ordering::AcqRel) != 1 => None,
+            _ => Some(self.token),
+        }
     }
 }
 
-/// What the loop shares with every handle, read without asking the loop.
-#[derive(Debug, Default)]
-pub struct Shared {
-    status: Mutex<Status>,
+/// A subscribe request's route: its filters, its 5.0 Subscription Identifier, and its queue.
+#[derive(Debug)]
+pub(crate) struct Route {
+    pub(crate) filters: Vec<String>,
+    pub(crate) id: Option<u32>,
+    pub(crate) ticket: Ticket,
+    pub(crate) queue: Arc<Queue<Delivered>>,
 }
 
-#[derive(Debug, Default)]
-struct Status {
-    connected: bool,
-    stats: Stats,
-    last_transport_error: Option<Error>,
-}
-
-impl Shared {
-    /// Whether the broker has accepted the current connection.
-    pub fn is_connected(&self) -> bool {
-        self.lock().connected
-    }
-
-    /// The session's counters, as of the loop's last step.
-    pub fn stats(&self) -> Stats {
-        self.lock().stats
-    }
-
-    /// Why the latest connection attempt could not be opened, kept until the next one fails.
-    pub fn last_transport_error(&self) -> Option<Error> {
-        self.lock().last_transport_error.clone()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Status> {
-        // Nothing runs application code under this lock: a poisoned one still holds consistent data.
-        self.status.lock().unwrap_or_else(PoisonError::into_inner)
+impl Route {
+    fn matches(&self, topic: &str, ids: &[u32]) -> bool {
+        match self.id {
+            Some(id) if !ids.is_empty() => ids.contains(&id),
+            _ => self.filters.iter().any(|f| topic::matches(f, topic)),
+        }
     }
 }
 
-/// A granted subscribe request: its filters, its 5.0 Subscription Identifier, and where its messages go.
-struct Route {
-    filters: Vec<String>,
-    id: Option<u32>,
-    sink: MessageSink,
-}
-
-/// A subscribe request waiting for its SUBACK.
-struct PendingSubscribe {
-    filters: Vec<String>,
-    id: Option<u32>,
-    sink: MessageSink,
-    done: oneshot::Sender<Result<Granted, Error>>,
-}
-
-/// Routes commands into the session and the session's events out to the application.
+/// Routes the session's events to the application. See the [module docs](self) for the rules.
 pub struct Dispatch {
-    shared: Arc<Shared>,
-    publishes: HashMap<Ticket, oneshot::Sender<Result<(), Error>>>,
-    subscribes: HashMap<Ticket, PendingSubscribe>,
-    unsubscribes: HashMap<Ticket, oneshot::Sender<Result<(), Error>>>,
-    routes: Vec<Route>,
-    next_subscription_id: u32,
-    message_listeners: Vec<MessageSink>,
-    state_listeners: Vec<StateSink>,
-    last_state: Option<ConnectionState>,
-    disconnected: Vec<oneshot::Sender<()>>,
+    pub(crate) publishes: HashMap<Ticket, oneshot::Sender<Result<(), Error>>>,
+    pub(crate) subscribes: HashMap<Ticket, oneshot::Sender<Result<Granted, Error>>>,
+    pub(crate) unsubscribes: HashMap<Ticket, oneshot::Sender<Result<(), Error>>>,
+    pub(crate) routes: Vec<Route>,
+    pub(crate) listeners: Vec<Arc<Queue<Delivered>>>,
+    /// Messages no subscription or listener took yet.
+    pub(crate) orphans: VecDeque<Delivered>,
+    /// Acknowledgements due (messages whose consumer left), for the session at the next lock.
+    pub(crate) pending_acks: Vec<AckToken>,
+    pub(crate) state_listeners: Vec<Arc<Queue<ConnectionState>>>,
+    pub(crate) last_state: Option<ConnectionState>,
+    pub(crate) disconnected: Vec<oneshot::Sender<()>>,
+    pub(crate) last_transport_error: Option<Error>,
+    pub(crate) next_subscription_id: u32,
+    /// Messages per queue.
+    pub(crate) capacity: usize,
+    /// The application acknowledges messages itself.
+    pub(crate) manual_ack: bool,
+    pub(crate) handles_gone: bool,
     finished: bool,
 }
 
@@ -159,181 +116,265 @@ impl core::fmt::Debug for Dispatch {
             .field("publishes", &self.publishes.len())
             .field("subscribes", &self.subscribes.len())
             .field("routes", &self.routes.len())
+            .field("orphans", &self.orphans.len())
             .field("finished", &self.finished)
             .finish_non_exhaustive()
     }
 }
 
 impl Dispatch {
-    /// A dispatch that publishes the loop's status to `shared`.
-    pub fn new(shared: Arc<Shared>) -> Self {
+    /// A dispatch whose queues hold `capacity` messages each; with `manual_ack`, messages are acknowledged when
+    /// the application says so rather than when it takes them.
+    pub fn new(capacity: usize, manual_ack: bool) -> Self {
         Self {
-            shared,
             publishes: HashMap::new(),
             subscribes: HashMap::new(),
             unsubscribes: HashMap::new(),
             routes: Vec::new(),
-            next_subscription_id: 1,
-            message_listeners: Vec::new(),
+            listeners: Vec::new(),
+            orphans: VecDeque::new(),
+            pending_acks: Vec::new(),
             state_listeners: Vec::new(),
             last_state: None,
             disconnected: Vec::new(),
+            last_transport_error: None,
+            next_subscription_id: 1,
+            capacity: capacity.max(1),
+            manual_ack,
+            handles_gone: false,
             finished: false,
         }
     }
 
-    /// Whether the session has closed for good (disconnected by the application): the loop can end.
+    /// A dispatch with the queue capacity and acknowledgement mode of `options`.
+    pub fn from_options(options: &super::Options) -> Self {
+        Self::new(options.message_capacity, options.manual_ack)
+    }
+
+    /// Whether the application is done: disconnected, or every handle dropped and the session closed.
     pub fn is_finished(&self) -> bool {
         self.finished
     }
 
-    /// Carries out a command on the session.
-    pub fn apply(&mut self, session: &mut Session<'_>, now: Instant, command: Command) {
-        match command {
-            Command::Publish {
-                topic,
-                payload,
-                qos,
-                retain,
-                accepted,
-            } => {
-                let message = Publish {
-                    qos,
-                    retain,
-                    topic: &topic,
-                    payload: &payload,
-                    ..Publish::default()
-                };
-                let answer = match session.publish(&message, now) {
-                    Ok(_) if qos == QoS::AtMostOnce => Ok(None),
-                    Ok(ticket) => {
-                        let (done, wait) = oneshot::channel();
-                        self.publishes.insert(ticket, done);
-                        Ok(Some(wait))
-                    }
-                    Err(e) => Err(Error::Publish(e)),
-                };
-                let _ = accepted.send(answer);
-            }
-            Command::Subscribe {
-                filters,
-                sink,
-                done,
-            } => self.subscribe(session, now, filters, sink, done),
-            Command::Unsubscribe { filters, done } => {
-                let names: Vec<&str> = filters.iter().map(String::as_str).collect();
-                match session.unsubscribe(&names, now) {
-                    Ok(ticket) => {
-                        for route in &mut self.routes {
-                            route.filters.retain(|f| !filters.contains(f));
-                        }
-                        self.routes.retain(|route| !route.filters.is_empty());
-                        self.unsubscribes.insert(ticket, done);
-                    }
-                    Err(e) => {
-                        let _ = done.send(Err(Error::Subscribe(e)));
-                    }
-                }
-            }
-            Command::Messages(sink) => self.message_listeners.push(sink),
-            Command::States(mut sink) => {
-                // A new listener learns the current state first.
-                if self.last_state.is_none_or(&mut sink) {
-                    self.state_listeners.push(sink);
-                }
-            }
-            Command::Disconnect { done } => {
-                self.disconnected.push(done);
-                session.disconnect(now);
-                if session.state() == SessionState::Closed {
-                    self.finish();
-                }
-            }
-            Command::Reconnect => {
-                // Whatever the state was, a new attempt follows: listeners from now on wait for its outcome.
-                self.last_state = None;
-                session.reconnect(now);
-            }
+    /// Why the latest connection attempt could not be opened, kept until the next one fails.
+    pub fn last_transport_error(&self) -> Option<Error> {
+        self.last_transport_error.clone()
+    }
+
+    /// The latest connection state, if there was one.
+    pub fn last_state(&self) -> Option<ConnectionState> {
+        self.last_state
+    }
+
+    /// Every counted handle is gone: disconnect gracefully, and finish once closed.
+    pub(crate) fn handles_gone(&mut self, session: &mut Session<'_>, now: Instant) {
+        self.handles_gone = true;
+        session.disconnect(now);
+        if session.state() == SessionState::Closed {
+            self.finish();
         }
     }
 
-    fn subscribe(
-        &mut self,
-        session: &mut Session<'_>,
-        now: Instant,
-        filters: Vec<(String, QoS)>,
-        sink: MessageSink,
-        done: oneshot::Sender<Result<Granted, Error>>,
-    ) {
-        let requested: Vec<Filter<'_>> = filters.iter().map(|(f, q)| Filter::new(f, *q)).collect();
-        // In 5.0 each request carries a Subscription Identifier, so that a message the broker sends once per
-        // matching subscription reaches each subscription once. Without room for it, subscribe without.
-        let id = SubscriptionId::new(self.next_subscription_id)
-            .filter(|_| session.version() == ProtocolVersion::V5);
-        let with_id = id.and_then(|id| {
-            session
-                .subscribe_with_id(&requested, id, now)
-                .ok()
-                .map(|ticket| (ticket, Some(id.get())))
+    /// Stops routing: pending requests fail with [`Error::Closed`], every stream ends after what it holds.
+    pub fn finish(&mut self) {
+        self.finished = true;
+        for done in self.disconnected.drain(..) {
+            let _ = done.send(());
+        }
+        self.fail_pending(&Error::Closed);
+        for route in &self.routes {
+            route.queue.close();
+        }
+        for queue in &self.listeners {
+            queue.close();
+        }
+        for queue in &self.state_listeners {
+            queue.close();
+        }
+    }
+
+    fn fail_pending(&mut self, error: &Error) {
+        for (_, done) in self.publishes.drain() {
+            let _ = done.send(Err(error.clone()));
+        }
+        for (_, done) in self.subscribes.drain() {
+            let _ = done.send(Err(error.clone()));
+        }
+        for (_, done) in self.unsubscribes.drain() {
+            let _ = done.send(Err(error.clone()));
+        }
+    }
+
+    fn state(&mut self, state: ConnectionState) {
+        self.last_state = Some(state);
+        self.state_listeners.retain(|queue| {
+            queue.push_dropping_oldest(state);
+            !queue.is_abandoned()
         });
-        let result = match with_id {
-            Some(ok) => Ok(ok),
-            None => session.subscribe(&requested, now).map(|t| (t, None)),
-        };
-        match result {
-            Ok((ticket, id)) => {
-                if id.is_some() {
-                    self.next_subscription_id = self.next_subscription_id % SubscriptionId::MAX + 1;
-                }
-                let filters = filters.into_iter().map(|(f, _)| f).collect();
-                let pending = PendingSubscribe {
-                    filters,
-                    id,
-                    sink,
-                    done,
-                };
-                self.subscribes.insert(ticket, pending);
+    }
+
+    /// Offers a message to every queue it goes to: all of them, or none (`Flow::Hold`) if one is full.
+    fn deliver(&mut self, publish: &Publish<'_>, ack: Option<AckToken>) -> Flow {
+        let ids: Vec<u32> = publish
+            .properties
+            .subscription_identifiers
+            .iter()
+            .map(|id| id.get())
+            .collect();
+        self.routes.retain(|route| !route.queue.is_abandoned());
+        self.listeners.retain(|queue| !queue.is_abandoned());
+        let targets: Vec<Arc<Queue<Delivered>>> = self
+            .routes
+            .iter()
+            .filter(|route| route.matches(publish.topic, &ids))
+            .map(|route| route.queue.clone())
+            .chain(self.listeners.iter().cloned())
+            .collect();
+        if targets.is_empty() {
+            // Kept for a subscription or listener still to come.
+            if self.orphans.len() >= self.capacity {
+                return Flow::Hold;
             }
-            Err(e) => {
-                let _ = done.send(Err(Error::Subscribe(e)));
+            let delivered = Delivered {
+                message: self.message(publish, ack),
+                ack: ack.map(|token| AckRef {
+                    token,
+                    copies: None,
+                }),
+            };
+            self.orphans.push_back(delivered);
+            return Flow::Taken;
+        }
+        if !targets.iter().all(|queue| queue.has_room()) {
+            return Flow::Hold;
+        }
+        let message = self.message(publish, ack);
+        let copies = (targets.len() > 1).then(|| Arc::new(AtomicUsize::new(targets.len())));
+        for queue in targets {
+            let delivered = Delivered {
+                message: message.clone(),
+                ack: ack.map(|token| AckRef {
+                    token,
+                    copies: copies.clone(),
+                }),
+            };
+            // Room was checked under the lock that every producer takes: the push succeeds, or the consumer left
+            // meanwhile, which counts as taken.
+            if let Err(dropped) = queue.push(delivered) {
+                self.release(dropped);
             }
+        }
+        Flow::Taken
+    }
+
+    fn message(&self, publish: &Publish<'_>, ack: Option<AckToken>) -> Message {
+        Message {
+            topic: publish.topic.to_owned(),
+            payload: Bytes::copy_from_slice(publish.payload),
+            qos: publish.qos,
+            retain: publish.retain,
+            user_properties: publish
+                .properties
+                .user_properties
+                .iter()
+                .map(|UserProperty { name, value }| (name.to_owned(), value.to_owned()))
+                .collect(),
+            ack: ack.filter(|_| self.manual_ack),
         }
     }
 
-    /// Routes one event of the session.
-    pub fn on_event(&mut self, event: Event<'_>) {
+    /// A queued message will never be taken (its consumer left): its acknowledgement is due.
+    fn release(&mut self, delivered: Delivered) {
+        if let Some(token) = delivered.ack.and_then(AckRef::taken) {
+            self.pending_acks.push(token);
+        }
+    }
+
+    /// Gives kept messages to a new queue: those `wanted` selects, in order, as many as fit.
+    pub(crate) fn adopt_orphans(
+        &mut self,
+        queue: &Queue<Delivered>,
+        wanted: impl Fn(&Message) -> bool,
+    ) {
+        let mut kept = VecDeque::with_capacity(self.orphans.len());
+        while let Some(delivered) = self.orphans.pop_front() {
+            if wanted(&delivered.message) && queue.has_room() {
+                if let Err(back) = queue.push(delivered) {
+                    kept.push_back(back);
+                }
+            } else {
+                kept.push_back(delivered);
+            }
+        }
+        self.orphans = kept;
+    }
+}
+
+impl<C: Into<Error>, I: Into<Error>> EventSink<DriverError<FailoverError<C>, I>> for Dispatch {
+    fn event(&mut self, event: Event<'_>, ack: Option<AckToken>) -> Flow {
+        self.on_event(event, ack)
+    }
+
+    fn transport_failed(&mut self, error: DriverError<FailoverError<C>, I>) {
+        let error = match error {
+            DriverError::Connect(FailoverError::Connect { error, .. }) => error.into(),
+            DriverError::Connect(FailoverError::NoBroker) => Error::Environment("no broker given"),
+            DriverError::Io(error) => error.into(),
+            DriverError::Closed => Error::Io(Arc::new(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the broker closed the connection",
+            ))),
+        };
+        self.record_transport_error(error);
+    }
+
+    fn is_finished(&self) -> bool {
+        self.finished
+    }
+}
+
+impl Dispatch {
+    /// Why the latest connection attempt failed, for [`last_transport_error`](Self::last_transport_error).
+    pub fn record_transport_error(&mut self, error: Error) {
+        self.last_transport_error = Some(error);
+    }
+
+    /// Routes one event of the session; see [`EventSink::event`].
+    pub fn on_event(&mut self, event: Event<'_>, ack: Option<AckToken>) -> Flow {
         match event {
-            Event::Message(publish) => self.deliver(&publish),
-            Event::Published { ticket } => self.complete(ticket, Ok(())),
+            Event::Message(publish) => return self.deliver(&publish, ack),
+            Event::Published { ticket } => {
+                if let Some(done) = self.publishes.remove(&ticket) {
+                    let _ = done.send(Ok(()));
+                }
+            }
             Event::PublishFailed { ticket, reason } => {
-                self.complete(ticket, Err(Error::PublishFailed(reason)));
+                if let Some(done) = self.publishes.remove(&ticket) {
+                    let _ = done.send(Err(Error::PublishFailed(reason)));
+                }
             }
             Event::Subscribed { ticket, reasons } => {
-                if let Some(pending) = self.subscribes.remove(&ticket) {
-                    let granted: Granted = reasons
-                        .iter()
-                        .map(|code| code.granted_qos().ok_or(Error::SubscriptionRefused(code)))
-                        .collect();
-                    let filters: Vec<String> = pending
+                let granted: Granted = reasons
+                    .iter()
+                    .map(|code| code.granted_qos().ok_or(Error::SubscriptionRefused(code)))
+                    .collect();
+                // Refused filters stop matching; a route left without filters goes.
+                if let Some(route) = self.routes.iter_mut().find(|r| r.ticket == ticket) {
+                    let mut results = granted.iter();
+                    route
                         .filters
-                        .into_iter()
-                        .zip(&granted)
-                        .filter(|(_, result)| result.is_ok())
-                        .map(|(filter, _)| filter)
-                        .collect();
-                    if !filters.is_empty() {
-                        self.routes.push(Route {
-                            filters,
-                            id: pending.id,
-                            sink: pending.sink,
-                        });
-                    }
-                    let _ = pending.done.send(Ok(granted));
+                        .retain(|_| results.next().is_none_or(Result::is_ok));
+                }
+                self.routes
+                    .retain(|route| route.ticket != ticket || !route.filters.is_empty());
+                if let Some(done) = self.subscribes.remove(&ticket) {
+                    let _ = done.send(Ok(granted));
                 }
             }
             Event::RequestTooLarge { ticket } => {
-                if let Some(pending) = self.subscribes.remove(&ticket) {
-                    let _ = pending.done.send(Err(Error::RequestTooLarge));
+                self.routes.retain(|route| route.ticket != ticket);
+                if let Some(done) = self.subscribes.remove(&ticket) {
+                    let _ = done.send(Err(Error::RequestTooLarge));
                 }
                 if let Some(done) = self.unsubscribes.remove(&ticket) {
                     let _ = done.send(Err(Error::RequestTooLarge));
@@ -359,81 +400,15 @@ impl Dispatch {
             Event::GaveUp { reason } => {
                 self.state(ConnectionState::GaveUp(reason));
                 self.fail_pending(&Error::GaveUp(reason));
+                if self.handles_gone {
+                    self.finish();
+                }
             }
             Event::Disconnected => {
                 self.state(ConnectionState::Disconnected);
                 self.finish();
             }
         }
-    }
-
-    /// Copies what handles read without asking the loop: the counters, and why the latest attempt failed.
-    pub fn update(&mut self, session: &Session<'_>, transport_error: Option<&Error>) {
-        let mut status = self.shared.lock();
-        status.stats = session.stats();
-        if let Some(error) = transport_error {
-            status.last_transport_error = Some(error.clone());
-        }
-    }
-
-    fn deliver(&mut self, publish: &Publish<'_>) {
-        let message = Message {
-            topic: publish.topic.to_owned(),
-            payload: Bytes::copy_from_slice(publish.payload),
-            qos: publish.qos,
-            retain: publish.retain,
-            user_properties: publish
-                .properties
-                .user_properties
-                .iter()
-                .map(|UserProperty { name, value }| (name.to_owned(), value.to_owned()))
-                .collect(),
-        };
-        // With subscription identifiers the broker says which subscriptions matched; without, match the filters.
-        // A request with several matching filters is one sink: it gets the message once.
-        let ids = &publish.properties.subscription_identifiers;
-        self.routes.retain_mut(|route| {
-            let matched = match route.id {
-                Some(id) if !ids.is_empty() => ids.iter().any(|i| i.get() == id),
-                _ => route
-                    .filters
-                    .iter()
-                    .any(|filter| topic::matches(filter, &message.topic)),
-            };
-            !matched || (route.sink)(&message)
-        });
-        self.message_listeners.retain_mut(|sink| sink(&message));
-    }
-
-    fn complete(&mut self, ticket: Ticket, result: Result<(), Error>) {
-        if let Some(done) = self.publishes.remove(&ticket) {
-            let _ = done.send(result);
-        }
-    }
-
-    fn state(&mut self, state: ConnectionState) {
-        self.shared.lock().connected = matches!(state, ConnectionState::Connected { .. });
-        self.last_state = Some(state);
-        self.state_listeners.retain_mut(|sink| sink(state));
-    }
-
-    fn fail_pending(&mut self, error: &Error) {
-        for (_, done) in self.publishes.drain() {
-            let _ = done.send(Err(error.clone()));
-        }
-        for (_, pending) in self.subscribes.drain() {
-            let _ = pending.done.send(Err(error.clone()));
-        }
-        for (_, done) in self.unsubscribes.drain() {
-            let _ = done.send(Err(error.clone()));
-        }
-    }
-
-    fn finish(&mut self) {
-        self.finished = true;
-        for done in self.disconnected.drain(..) {
-            let _ = done.send(());
-        }
-        self.fail_pending(&Error::Closed);
+        Flow::Taken
     }
 }

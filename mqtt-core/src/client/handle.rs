@@ -1,5 +1,5 @@
-//! The cloneable async [`Client`] handle: commands go to the [`EventLoop`](super::EventLoop) through a channel,
-//! answers come back through one-shot channels.
+//! The cloneable async [`Client`] handle: it gives its commands to the shared session directly (a short lock) and
+//! wakes the runner; messages and states come through bounded queues.
 
 use core::pin::{Pin, pin};
 use core::task::{Context, Poll};
@@ -7,15 +7,17 @@ use core::time::Duration;
 use std::boxed::Box;
 use std::string::String;
 use std::sync::Arc;
+use std::vec::Vec;
 
 use bytes::Bytes;
-use futures_channel::{mpsc, oneshot};
 use futures_util::future::{Either, select};
 use futures_util::{Stream, StreamExt};
 
-use super::dispatch::{Acknowledgement, Granted};
-use super::{Command, ConnectionState, Error, Message, Shared};
-use crate::codec::QoS;
+use super::command::Acknowledgement;
+use super::dispatch::Granted;
+use super::receiver::{Receiver, StateReceiver};
+use super::{ConnectionState, Error, HandleGuard, Message, Shared};
+use crate::codec::{Publish, QoS};
 use crate::session::{Disconnection, Stats};
 
 /// A timer of the runtime: a future that completes after the duration.
@@ -23,19 +25,20 @@ pub(crate) type Sleep = fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>
 
 /// A cloneable handle to a connection run by an [`EventLoop`](super::EventLoop).
 ///
-/// Every method works while disconnected too: messages are queued (up to the configured memory) and go out after
-/// the next connection.
+/// Every method answers at once, before the event loop runs and while disconnected: messages are queued (up to
+/// the configured memory) and go out after the next connection. When the last handle is dropped, the event loop
+/// disconnects gracefully and ends.
 #[derive(Clone)]
 pub struct Client {
-    commands: mpsc::UnboundedSender<Command>,
     shared: Arc<Shared>,
+    _count: Arc<HandleGuard>,
     sleep: Sleep,
 }
 
 impl core::fmt::Debug for Client {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Client")
-            .field("connected", &self.shared.is_connected())
+            .field("connected", &self.is_connected())
             .finish_non_exhaustive()
     }
 }
@@ -55,7 +58,11 @@ impl Delivery {
     /// # Errors
     ///
     /// [`Error::PublishFailed`] if the broker refused the message or lost it with the session (by configuration),
-    /// [`Error::Closed`] if the event loop ended first.
+    /// [`Error::GaveUp`] if the session stopped trying to connect, [`Error::Closed`] if the event loop ended first.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: the message stays queued, only the notification is lost.
     pub async fn wait(self) -> Result<(), Error> {
         match self.done {
             None => Ok(()),
@@ -75,10 +82,14 @@ impl Delivery {
 }
 
 /// Messages matching one subscription's filters, as a [`Stream`].
+///
+/// Its queue holds at most [`Options::message_capacity`](super::Options::message_capacity) messages; a full
+/// queue pauses the client (see the [delivery rules](super::dispatch)). Dropping it stops the routing to it (the
+/// broker keeps the subscription: [`Client::unsubscribe`] ends that).
 #[derive(Debug)]
 pub struct Subscription {
     granted: Granted,
-    messages: mpsc::UnboundedReceiver<Message>,
+    receiver: Receiver,
 }
 
 impl Subscription {
@@ -88,45 +99,67 @@ impl Subscription {
     }
 
     /// The next message, or `None` once the event loop has ended or the filters were unsubscribed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a message is taken only when this returns it.
     pub async fn recv(&mut self) -> Option<Message> {
-        self.messages.next().await
+        self.next().await
     }
 }
 
 impl Stream for Subscription {
     type Item = Message;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
-        self.messages.poll_next_unpin(cx)
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        self.receiver.poll_recv(cx)
+    }
+}
+
+/// Every message the client receives, as a [`Stream`]: see [`Client::messages`].
+#[derive(Debug)]
+pub struct Messages {
+    receiver: Receiver,
+}
+
+impl Stream for Messages {
+    type Item = Message;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        self.receiver.poll_recv(cx)
+    }
+}
+
+/// Connection states, as a [`Stream`]: see [`Client::states`].
+#[derive(Debug)]
+pub struct States {
+    receiver: StateReceiver,
+}
+
+impl Stream for States {
+    type Item = ConnectionState;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ConnectionState>> {
+        self.receiver.poll_recv(cx)
     }
 }
 
 impl Client {
-    pub(crate) fn new(
-        commands: mpsc::UnboundedSender<Command>,
-        shared: Arc<Shared>,
-        sleep: Sleep,
-    ) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, sleep: Sleep) -> Self {
         Self {
-            commands,
+            _count: Arc::new(HandleGuard::new(shared.clone())),
             shared,
             sleep,
         }
     }
 
-    fn send(&self, command: Command) -> Result<(), Error> {
-        self.commands
-            .unbounded_send(command)
-            .map_err(|_| Error::Closed)
-    }
-
-    /// Publishes a message. Returns once the session has accepted it (queued, or in flight); await the
+    /// Publishes a message. Returns at once, once the session has accepted it (queued, or in flight); await the
     /// [`Delivery`] for the broker's acknowledgement.
     ///
     /// # Errors
     ///
     /// [`Error::Publish`] for an invalid topic, a message too large or a full queue (nothing is dropped: retry
-    /// later); [`Error::Closed`] if the event loop has ended.
+    /// later), or after the client disconnected.
     pub async fn publish(
         &self,
         topic: impl Into<String>,
@@ -134,15 +167,31 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<Delivery, Error> {
-        let (accepted, answer) = oneshot::channel();
-        self.send(Command::Publish {
-            topic: topic.into(),
-            payload: payload.into(),
+        self.try_publish(topic, payload, qos, retain)
+    }
+
+    /// [`publish`](Self::publish) without `async`, for code that is not.
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Self::publish).
+    pub fn try_publish(
+        &self,
+        topic: impl Into<String>,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Delivery, Error> {
+        let topic = topic.into();
+        let payload = payload.into();
+        let message = Publish {
             qos,
             retain,
-            accepted,
-        })?;
-        let done = answer.await.map_err(|_| Error::Closed)??;
+            topic: &topic,
+            payload: &payload,
+            ..Publish::default()
+        };
+        let done = self.shared.publish(&message)?;
         Ok(Delivery {
             done,
             sleep: self.sleep,
@@ -168,27 +217,30 @@ impl Client {
     }
 
     /// Subscribes to several filters in one request. The result reports, per filter, the granted QoS or the
-    /// refusal; the [`Subscription`] yields messages matching any granted filter, each once.
+    /// refusal; the [`Subscription`] yields messages matching any granted filter, each once. Messages are routed
+    /// to it from the moment the request is queued, so none that the broker sends before its answer is lost.
+    ///
+    /// Subscribing to a filter again (from a connection-state handler after each reconnect, say) is fine: each
+    /// request completes with its own answer, and every live subscription keeps receiving what it matches. The
+    /// broker holds one subscription per filter (MQTT's replace rule): the latest request's options.
     ///
     /// # Errors
     ///
-    /// [`Error::Subscribe`] for an invalid request; [`Error::Closed`] if the event loop has ended.
+    /// [`Error::Subscribe`] for an invalid request; [`Error::Closed`] if the event loop has ended;
+    /// [`Error::GaveUp`] if the session stopped trying to connect before the broker answered.
     pub async fn subscribe_many(
         &self,
         filters: impl IntoIterator<Item = (String, QoS)>,
     ) -> Result<Subscription, Error> {
-        let (sink, messages) = mpsc::unbounded();
-        let (done, answer) = oneshot::channel();
-        self.send(Command::Subscribe {
-            filters: filters.into_iter().collect(),
-            sink: Box::new(move |message| sink.unbounded_send(message.clone()).is_ok()),
-            done,
-        })?;
+        let filters: Vec<(String, QoS)> = filters.into_iter().collect();
+        // From here on the queue has a receiver: dropping this future drops it.
+        let (receiver, answer) = self.shared.subscribe(&filters)?;
         let granted = answer.await.map_err(|_| Error::Closed)??;
-        Ok(Subscription { granted, messages })
+        Ok(Subscription { granted, receiver })
     }
 
-    /// Unsubscribes from filters; subscriptions on them stop receiving messages.
+    /// Unsubscribes from filters; subscriptions on them stop receiving messages at once (their streams end once
+    /// all their filters are gone).
     ///
     /// # Errors
     ///
@@ -197,48 +249,53 @@ impl Client {
         &self,
         filters: impl IntoIterator<Item = String>,
     ) -> Result<(), Error> {
-        let (done, answer) = oneshot::channel();
-        self.send(Command::Unsubscribe {
-            filters: filters.into_iter().collect(),
-            done,
-        })?;
+        let filters: Vec<String> = filters.into_iter().collect();
+        let answer = self.shared.unsubscribe(&filters)?;
         answer.await.map_err(|_| Error::Closed)?
     }
 
-    /// Every message the client receives from now on, whatever subscription it matches. Ends with the event loop.
-    pub fn messages(&self) -> impl Stream<Item = Message> + Send + Unpin + use<> {
-        let (sink, messages) = mpsc::unbounded();
-        // If the loop has ended, the sink is dropped with the command and the stream ends at once.
-        let _ = self.send(Command::Messages(Box::new(move |message| {
-            sink.unbounded_send(message.clone()).is_ok()
-        })));
-        messages
+    /// Every message the client receives from now on, whatever subscription it matches, and those that matched
+    /// no subscription yet. Ends with the event loop. Its queue is bounded like a subscription's: read it, or
+    /// drop it.
+    pub fn messages(&self) -> Messages {
+        Messages {
+            receiver: self.shared.messages(),
+        }
     }
 
     /// The current state of the connection (once there is one), then every change. Ends with the event loop.
-    pub fn states(&self) -> impl Stream<Item = ConnectionState> + Send + Unpin + use<> {
-        let (sink, states) = mpsc::unbounded();
-        let _ = self.send(Command::States(Box::new(move |state| {
-            sink.unbounded_send(state).is_ok()
-        })));
-        states
+    /// It keeps the latest 64 states: a listener that does not read loses the oldest.
+    pub fn states(&self) -> States {
+        States {
+            receiver: self.shared.states(),
+        }
     }
 
     /// Whether the broker has accepted the current connection.
     pub fn is_connected(&self) -> bool {
-        self.shared.is_connected()
+        self.shared.core().session.is_connected()
     }
 
     /// Why the latest connection attempt could not be opened (a refused connection, a certificate the TLS
     /// check rejected, a failed WebSocket handshake), kept until the next one fails. Connection states say only
     /// that the attempt failed; this says why.
     pub fn last_transport_error(&self) -> Option<Error> {
-        self.shared.last_transport_error()
+        self.shared.core().dispatch.last_transport_error()
     }
 
-    /// The session's counters, as the event loop left them after its latest wake (it owns the session).
+    /// The session's counters, now.
     pub fn stats(&self) -> Stats {
-        self.shared.stats()
+        self.shared.core().session.stats()
+    }
+
+    /// Acknowledges a message received with manual acknowledgement
+    /// ([`Options::manual_ack`](super::Options::manual_ack)): its PUBACK or PUBREC goes to the broker once every
+    /// message received before it is acknowledged too. Does nothing for QoS 0, without manual acknowledgement,
+    /// or for a message of an earlier connection (the broker sends those again).
+    pub fn ack(&self, message: &Message) {
+        if let Some(token) = message.ack {
+            self.shared.ack(token);
+        }
     }
 
     /// Drops the current connection and connects again now (also after the session gave up).
@@ -247,7 +304,7 @@ impl Client {
     ///
     /// [`Error::Closed`] if the event loop has ended.
     pub fn reconnect(&self) -> Result<(), Error> {
-        self.send(Command::Reconnect)
+        self.shared.reconnect()
     }
 
     /// Disconnects gracefully: waits for queued messages to be acknowledged (up to the session's disconnect
@@ -257,19 +314,16 @@ impl Client {
     ///
     /// [`Error::Timeout`] if the event loop did not finish in time.
     pub async fn disconnect(&self, timeout: Duration) -> Result<(), Error> {
-        let (done, answer) = oneshot::channel();
-        if self.send(Command::Disconnect { done }).is_err() {
-            return Ok(());
-        }
+        let closed = self.shared.disconnect();
         // A dropped sender means the loop ended: disconnected too.
-        within(self.sleep, timeout, answer).await.map(drop)
+        within(self.sleep, timeout, closed).await.map(drop)
     }
 
     /// Waits until the broker accepts a connection, for at most `timeout`.
     ///
     /// # Errors
     ///
-    /// [`Error::Refused`] if the broker refused the credentials, [`Error::GaveUp`] if the session stopped trying;
+    /// [`Error::Refused`] if the broker refused the connection, [`Error::GaveUp`] if the session stopped trying;
     /// when no connection succeeded in time, the error of the last attempt (for example [`Error::Io`] for a
     /// refused connection, or [`Error::Tls`] for a certificate the check rejected), or else [`Error::Timeout`].
     ///
@@ -284,11 +338,7 @@ impl Client {
         async move { client.connected_within(&mut states, timeout).await }
     }
 
-    async fn connected_within(
-        &self,
-        states: &mut (impl Stream<Item = ConnectionState> + Unpin),
-        timeout: Duration,
-    ) -> Result<(), Error> {
+    async fn connected_within(&self, states: &mut States, timeout: Duration) -> Result<(), Error> {
         let outcome = within(self.sleep, timeout, async {
             while let Some(state) = states.next().await {
                 match state {

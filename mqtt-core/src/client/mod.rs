@@ -2,27 +2,42 @@
 //! the command and event routing, and the async [`Client`] handle with its [`EventLoop`].
 //!
 //! `mqtt-tokio` and `mqtt-smol` are this module plus a [`Runtime`]: a clock, a connector (TCP, TLS, WebSocket) and
-//! a timer. `mqtt-blocking` uses the same [`Options`], [`Error`], [`Message`], [`ConnectionState`] and [`Dispatch`]
-//! around a mio loop. Applications use those crates, which re-export what they need from here.
+//! a timer. `mqtt-blocking` uses the same [`Options`], [`Error`], [`Message`], [`ConnectionState`], [`Shared`]
+//! and [`Dispatch`] around a mio loop. Applications use those crates, which re-export what they need from here.
+//!
+//! One shape on every backend: the [`Client`] handles and the runner share the session behind one short lock
+//! ([`Shared`]). A handle's call gives the session its command and wakes the runner; it answers at once, before
+//! the runner has run and while disconnected. The runner ([`EventLoop`] here, a mio loop in mqtt-blocking) is the
+//! only one that touches the connection, and a wake-up never cancels a connection attempt.
 //!
 //! ```text
-//!  Client ──Command──▶ EventLoop: Dispatch::apply ──▶ Session ──▶ Driver ──▶ Runtime::Connector
-//!     ▲                          Dispatch::on_event ◀── Event ◀──┘
-//!     └── replies, Subscription streams, ConnectionState streams
+//!  Client ──lock: command──▶ Shared { Session, Dispatch } ◀──lock: bytes, timers, events── EventLoop (Driver)
+//!     ▲          │ wake ─────────────────────────────────────────────────────────────────────────▲
+//!     └── Delivery, Subscription / Messages / States: bounded queues ◀── Dispatch
 //! ```
+//!
+//! The [delivery rules](dispatch) say how messages reach subscriptions, how memory stays bounded when the
+//! application reads slowly, and when a message is acknowledged.
 
+mod command;
 mod dispatch;
 mod error;
 mod event_loop;
 mod handle;
 mod options;
+mod queue;
+mod receiver;
+mod shared;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-pub use dispatch::{Acknowledgement, Command, Dispatch, Granted, MessageSink, Shared, StateSink};
+pub use dispatch::{Dispatch, Granted};
 pub use error::{Error, TlsError};
 pub use event_loop::{EventLoop, Runtime};
-pub use handle::{Client, Delivery, Subscription};
+pub use handle::{Client, Delivery, Messages, States, Subscription};
+pub use command::{Acknowledgement, SubAck, UnsubAck};
+pub use receiver::{Receiver, StateReceiver, Taken};
+pub use shared::{Core, HandleGuard, Shared};
 pub use options::{Encoded, LastWill, Options, TlsOptions};
 
 use core::time::Duration;
@@ -32,10 +47,11 @@ use std::vec::Vec;
 use bytes::Bytes;
 
 use crate::codec::QoS;
-use crate::session::{ConnectRefusal, Disconnection};
+use crate::session::{AckToken, ConnectRefusal, Disconnection};
 
 /// A message received from the broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Message {
     /// The topic it was published to.
     pub topic: String,
@@ -47,6 +63,15 @@ pub struct Message {
     pub retain: bool,
     /// 5.0 user properties, in order.
     pub user_properties: Vec<(String, String)>,
+    /// With manual acknowledgement, what [`Client::ack`] sends.
+    pub(crate) ack: Option<AckToken>,
+}
+
+impl Message {
+    /// With manual acknowledgement, what acknowledges this message (the bindings' `Client::ack` sends it).
+    pub fn ack_token(&self) -> Option<AckToken> {
+        self.ack
+    }
 }
 
 /// A change of the connection.

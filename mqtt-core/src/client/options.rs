@@ -59,6 +59,8 @@ pub struct Options {
     pub(crate) max_packet_size: usize,
     pub(crate) queue_bytes: usize,
     pub(crate) subscription_bytes: usize,
+    pub(crate) message_capacity: usize,
+    pub(crate) manual_ack: bool,
     pub(crate) tls: TlsOptions,
 }
 
@@ -88,6 +90,8 @@ impl Options {
             max_packet_size: 1024 * 1024 + 1024,
             queue_bytes: 4 * 1024 * 1024,
             subscription_bytes: 8 * 1024,
+            message_capacity: 1024,
+            manual_ack: false,
             tls: TlsOptions::default(),
         };
         if let Some(user) = parsed.username {
@@ -318,6 +322,24 @@ impl Options {
     /// `publish` fails with a queue-full error instead of dropping anything.
     pub fn queue_bytes(mut self, bytes: usize) -> Self {
         self.queue_bytes = bytes.max(1024);
+        self
+    }
+
+    /// Messages each subscription's queue (and each [`messages()`](super::Client::messages) stream) holds at most
+    /// (default 1,024). When a message finds a queue it goes to full, the client holds it and stops reading from
+    /// the broker until the application takes a message: memory stays bounded, nothing is dropped, and the
+    /// broker's window pushes back (see the [delivery rules](super::dispatch)).
+    pub fn message_capacity(mut self, messages: usize) -> Self {
+        self.message_capacity = messages.max(1);
+        self
+    }
+
+    /// Acknowledge received QoS 1 and 2 messages only when the application calls
+    /// [`Client::ack`](super::Client::ack) (default `false`: acknowledged when taken from the stream). Either
+    /// way acknowledgements go out in the order the messages arrived. Unacknowledged messages hold the broker's
+    /// window: acknowledge every one, or the broker stops sending.
+    pub fn manual_ack(mut self, manual: bool) -> Self {
+        self.manual_ack = manual;
         self
     }
 

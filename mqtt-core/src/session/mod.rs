@@ -19,6 +19,7 @@
 //! 5. Broker refusals of individual requests are events ([`Event::PublishFailed`], failure codes in
 //!    [`Event::Subscribed`]), not errors of the command.
 
+mod ack_interim;
 mod command;
 mod event;
 mod fifo;
@@ -30,6 +31,7 @@ mod transmit;
 
 use core::time::Duration;
 
+pub use ack_interim::AckToken;
 pub use event::{ConnectRefusal, Disconnection, Event, PublishFailure, Ticket};
 
 use crate::buffer::Buffers;
@@ -185,6 +187,10 @@ pub struct Session<'b> {
     rx_end: usize,
     /// Bytes of the packet handed out by the last `poll_event`, released by the next call.
     rx_release: usize,
+    /// The message the last `poll_event` returned (its alias, its bytes), until the next call.
+    delivering: Option<(Option<u16>, usize)>,
+    /// A message given back by the application, offered again by the next `poll_event`.
+    held: Option<(Option<u16>, usize)>,
     store: Store<'b>,
     subscriptions_buf: crate::buffer::Buf<'b>,
     subscriptions: Subscriptions,
@@ -253,6 +259,8 @@ impl<'b> Session<'b> {
             rx_start: 0,
             rx_end: 0,
             rx_release: 0,
+            delivering: None,
+            held: None,
             store,
             subscriptions_buf: buffers.subscriptions,
             subscriptions: Subscriptions::default(),
@@ -571,6 +579,8 @@ impl<'b> Session<'b> {
         self.rx_start = 0;
         self.rx_end = 0;
         self.rx_release = 0;
+        self.delivering = None;
+        self.held = None;
         self.acks.clear();
         self.send_connect = false;
         self.send_ping = false;
@@ -643,6 +653,7 @@ impl<'b> Session<'b> {
             self.rx_start = 0;
             self.rx_end = 0;
             self.rx_release = 0;
+            self.held = None;
         } else {
             self.transport.push(TransportAction::Close);
             self.end_connection(now);

@@ -46,6 +46,11 @@ impl<'b> Session<'b> {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
         self.release_rx();
+        self.delivering = None;
+        if let Some((alias, used)) = self.held.take() {
+            self.rx_release = used;
+            return self.delivered(alias);
+        }
         if let Some(event) = self.events.pop() {
             return Some(event.into_event());
         }
@@ -62,7 +67,10 @@ impl<'b> Session<'b> {
                         return Some(event.into_event());
                     }
                 }
-                Step::Deliver { alias } => return self.delivered(alias),
+                Step::Deliver { alias } => {
+                    self.delivering = Some((alias, used));
+                    return self.delivered(alias);
+                }
                 Step::SubAck(ticket) => {
                     let reasons = match self.front_packet() {
                         Some(Packet::SubAck(ack)) => ack.reasons,
@@ -98,6 +106,22 @@ impl<'b> Session<'b> {
                 }
             }
         }
+    }
+
+    /// Gives back the message the latest `poll_event` returned: the application could not take it. The next
+    /// `poll_event` returns it again, and nothing received after it is processed until then.
+    pub fn hold_message(&mut self) {
+        if let Some(delivering) = self.delivering.take()
+            && self.rx_release == delivering.1
+        {
+            self.rx_release = 0;
+            self.held = Some(delivering);
+        }
+    }
+
+    /// Whether the session holds a message the application could not take yet.
+    pub fn is_holding(&self) -> bool {
+        self.held.is_some()
     }
 
     /// Frees the bytes of the packet handed out by the previous `poll_event`.

@@ -1,0 +1,183 @@
+//! [`Queue`]: a bounded queue from the runner to one consumer (a subscription, `messages()`, `states()`), usable
+//! from async code (a waker) and from threads (a thread-unparking waker).
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+/// A bounded single-consumer queue. The producer never blocks: a full queue refuses the item and the producer
+/// decides (the runner holds the message and stops reading; a state queue drops its oldest entry).
+#[derive(Debug)]
+pub(crate) struct Queue<T> {
+    inner: Mutex<Inner<T>>,
+    capacity: usize,
+}
+
+#[derive(Debug)]
+struct Inner<T> {
+    items: VecDeque<T>,
+    waker: Option<Waker>,
+    /// No more items will come: the consumer ends after the last.
+    closed: bool,
+    /// The consumer is gone: nothing will take items any more.
+    abandoned: bool,
+}
+
+/// What the consumer got.
+pub(crate) struct Popped<T> {
+    pub(crate) item: T,
+    /// The queue was full before this item was taken: a producer may be waiting for room.
+    pub(crate) was_full: bool,
+}
+
+impl<T> Queue<T> {
+    /// An empty queue holding at most `capacity` items (at least one).
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                items: VecDeque::new(),
+                waker: None,
+                closed: false,
+                abandoned: false,
+            }),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner<T>> {
+        // No code outside this module runs under the lock: a poisoned one still holds consistent data.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether one more item fits (a queue whose consumer is gone has room: it takes nothing).
+    pub(crate) fn has_room(&self) -> bool {
+        let inner = self.lock();
+        inner.abandoned || inner.items.len() < self.capacity
+    }
+
+    /// Whether the consumer is gone.
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.lock().abandoned
+    }
+
+    /// Appends `item`, or gives it back if the queue is full, closed or abandoned.
+    pub(crate) fn push(&self, item: T) -> Result<(), T> {
+        let mut inner = self.lock();
+        if inner.abandoned || inner.closed || inner.items.len() >= self.capacity {
+            return Err(item);
+        }
+        inner.items.push_back(item);
+        let waker = inner.waker.take();
+        drop(inner);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Appends `item`, making room by dropping the oldest items if the queue is full. For notifications where the
+    /// latest matters most (connection states).
+    pub(crate) fn push_dropping_oldest(&self, item: T) {
+        let mut inner = self.lock();
+        if inner.abandoned || inner.closed {
+            return;
+        }
+        while inner.items.len() >= self.capacity {
+            inner.items.pop_front();
+        }
+        inner.items.push_back(item);
+        let waker = inner.waker.take();
+        drop(inner);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Ends the queue: the consumer gets what is queued, then the end.
+    pub(crate) fn close(&self) {
+        let mut inner = self.lock();
+        inner.closed = true;
+        let waker = inner.waker.take();
+        drop(inner);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// The consumer is gone: returns what it never took.
+    pub(crate) fn abandon(&self) -> VecDeque<T> {
+        let mut inner = self.lock();
+        inner.abandoned = true;
+        inner.waker = None;
+        core::mem::take(&mut inner.items)
+    }
+
+    /// The next item, `Ready(None)` at the end, or `Pending` (waking `cx` when an item or the end arrives).
+    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<Popped<T>>> {
+        let mut inner = self.lock();
+        let was_full = inner.items.len() >= self.capacity;
+        match inner.items.pop_front() {
+            Some(item) => Poll::Ready(Some(Popped { item, was_full })),
+            None if inner.closed => Poll::Ready(None),
+            None => {
+                if !inner.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    inner.waker = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The next item without waiting: `Ok(None)` when empty, `Err(())` at the end.
+    #[cfg(test)]
+    pub(crate) fn try_pop(&self) -> Result<Option<Popped<T>>, ()> {
+        let mut inner = self.lock();
+        let was_full = inner.items.len() >= self.capacity;
+        match inner.items.pop_front() {
+            Some(item) => Ok(Some(Popped { item, was_full })),
+            None if inner.closed => Err(()),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_refuses_and_reports_it_was_full_when_drained() {
+        let queue = Queue::new(2);
+        assert!(queue.push(1).is_ok());
+        assert!(queue.push(2).is_ok());
+        assert!(!queue.has_room());
+        assert_eq!(queue.push(3), Err(3));
+        let first = queue.try_pop().unwrap().unwrap();
+        assert_eq!((first.item, first.was_full), (1, true));
+        let second = queue.try_pop().unwrap().unwrap();
+        assert_eq!((second.item, second.was_full), (2, false));
+        assert!(queue.try_pop().unwrap().is_none());
+        queue.close();
+        assert!(queue.try_pop().is_err());
+    }
+
+    #[test]
+    fn an_abandoned_queue_gives_back_what_was_not_taken_and_takes_nothing_more() {
+        let queue = Queue::new(4);
+        queue.push('a').unwrap();
+        queue.push('b').unwrap();
+        assert_eq!(queue.abandon(), ['a', 'b']);
+        assert!(queue.has_room());
+        assert_eq!(queue.push('c'), Err('c'));
+    }
+
+    #[test]
+    fn dropping_the_oldest_keeps_the_latest_states() {
+        let queue = Queue::new(2);
+        for state in 1..=5 {
+            queue.push_dropping_oldest(state);
+        }
+        assert_eq!(queue.try_pop().unwrap().unwrap().item, 4);
+        assert_eq!(queue.try_pop().unwrap().unwrap().item, 5);
+    }
+}

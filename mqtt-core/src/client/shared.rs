@@ -1,0 +1,172 @@
+//! [`Shared`]: what a client's handles and its runner share: the session and its [`Dispatch`] behind one short lock,
+//! and the runner's wake-up.
+//!
+//! A handle's call locks, gives the session its command (and the dispatch what the answer needs), unlocks, and wakes
+//! the runner: it answers at once, before the runner has run, while disconnected, from any thread. The runner
+//! ([`Driver::run`](crate::driver::Driver::run) through [`Host`]) is the only one that touches the connection.
+
+use core::future::poll_fn;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::task::Poll;
+use std::boxed::Box;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use futures_util::task::AtomicWaker;
+
+use super::Dispatch;
+use crate::driver::{Host, Wake};
+use crate::session::AckToken;
+use crate::{Instant, Session};
+
+/// The session and the routing of its events, locked together.
+#[derive(Debug)]
+pub struct Core {
+    /// The session.
+    pub session: Session<'static>,
+    /// Where its events go.
+    pub dispatch: Dispatch,
+}
+
+/// What every handle and the runner of one client share.
+pub struct Shared {
+    core: Mutex<Core>,
+    /// Set by a wake-up, cleared by the runner when it looks.
+    woken: AtomicBool,
+    waker: AtomicWaker,
+    now: Box<dyn Fn() -> Instant + Send + Sync>,
+    /// Counted handles ([`Client`](super::Client)s and their clones) alive.
+    handles: AtomicUsize,
+}
+
+impl core::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Shared")
+            .field("handles", &self.handles.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Shares `session` and `dispatch`; `now` is the runner's clock.
+    pub fn new(
+        session: Session<'static>,
+        dispatch: Dispatch,
+        now: impl Fn() -> Instant + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            core: Mutex::new(Core { session, dispatch }),
+            woken: AtomicBool::new(false),
+            waker: AtomicWaker::new(),
+            now: Box::new(now),
+            handles: AtomicUsize::new(0),
+        }
+    }
+
+    /// Locks the session and its dispatch. Never held across an await or while application code runs.
+    pub fn core(&self) -> MutexGuard<'_, Core> {
+        // No application code runs under this lock: a poisoned one still holds consistent data.
+        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The runner's clock.
+    pub fn now(&self) -> Instant {
+        (self.now)()
+    }
+
+    /// Asks the runner to look at the session again.
+    pub fn wake(&self) {
+        if !self.woken.swap(true, Ordering::AcqRel) {
+            self.waker.wake();
+        }
+    }
+
+    /// Completes once [`wake`](Self::wake) was called since the last completion. Cancel-safe.
+    pub async fn woken(&self) {
+        poll_fn(|cx| {
+            if self.woken.swap(false, Ordering::AcqRel) {
+                return Poll::Ready(());
+            }
+            self.waker.register(cx.waker());
+            // A wake between the check and the registration is not missed.
+            if self.woken.swap(false, Ordering::AcqRel) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+    }
+
+    /// Registers `waker` to be woken by the next [`wake`](Self::wake) (for runners that do not poll
+    /// [`woken`](Self::woken), such as a mio loop). Whether a wake-up is already pending.
+    pub fn register(&self, waker: &core::task::Waker) -> bool {
+        self.waker.register(waker);
+        self.woken.swap(false, Ordering::AcqRel)
+    }
+
+    /// The application has the message of `token`: its acknowledgement can go out.
+    pub fn ack(&self, token: AckToken) {
+        let now = self.now();
+        self.core().session.ack(token, now);
+        self.wake();
+    }
+
+    /// Whether the client is done with (disconnected, or every handle gone and the session closed).
+    pub fn is_finished(&self) -> bool {
+        self.core().dispatch.is_finished()
+    }
+
+    /// The last counted handle is gone: the runner disconnects gracefully.
+    fn handle_dropped(&self) {
+        if self.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let now = self.now();
+            {
+                let mut core = self.core();
+                let Core { session, dispatch } = &mut *core;
+                dispatch.handles_gone(session, now);
+            }
+            self.wake();
+        }
+    }
+}
+
+/// Counts an application handle of a client: when the last guard is dropped, the runner disconnects gracefully
+/// and ends. (Handles given to callbacks do not hold one, so that they do not keep the client alive.)
+#[derive(Debug)]
+pub struct HandleGuard(Arc<Shared>);
+
+impl HandleGuard {
+    /// Counts one more handle of `shared`.
+    pub fn new(shared: Arc<Shared>) -> Self {
+        shared.handles.fetch_add(1, Ordering::AcqRel);
+        Self(shared)
+    }
+}
+
+impl Drop for HandleGuard {
+    fn drop(&mut self) {
+        self.0.handle_dropped();
+    }
+}
+
+impl Host<'static> for Shared {
+    type Sink = Dispatch;
+
+    fn lock<R>(&self, f: impl FnOnce(&mut Session<'static>, &mut Dispatch) -> R) -> R {
+        let mut core = self.core();
+        let Core { session, dispatch } = &mut *core;
+        let result = f(session, dispatch);
+        if !core.dispatch.pending_acks.is_empty() {
+            // Messages whose consumer left while being delivered: acknowledged on the runner's next round.
+            core.flush_acks(self.now());
+            self.wake();
+        }
+        result
+    }
+}
+
+impl Wake for Shared {
+    fn woken(&self) -> impl Future<Output = ()> {
+        Self::woken(self)
+    }
+}
