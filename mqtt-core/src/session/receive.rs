@@ -2,12 +2,13 @@
 //! receive buffer, its effects are applied, and an event that carries its data borrows the buffer until the next
 //! call.
 
+use super::delivery::Delivery;
 use super::event::OwnedEvent;
 use super::outbox::State as Out;
 use super::subscriptions::State as Sub;
 use super::{
-    ConnectRefusal, Disconnection, Event, PendingAck, PublishFailure, Session, SessionState,
-    Ticket, Timer,
+    AckToken, ConnectRefusal, Disconnection, Event, PendingAck, PublishFailure, Session,
+    SessionState, Ticket, Timer,
 };
 use crate::codec::{
     self, Ack, ConnAck, List, Packet, PacketId, PacketType, ProtocolVersion, Publish, QoS,
@@ -21,9 +22,11 @@ use crate::topic;
 enum Step {
     /// Nothing to report; look at the next packet.
     Continue,
-    /// Deliver the PUBLISH at the front of the buffer, with its topic from this alias if it came without one.
+    /// Deliver the PUBLISH at the front of the buffer, with its topic from this alias if it came without one,
+    /// and its receipt in the acknowledgement record (`manual_ack`).
     Deliver {
         alias: Option<u16>,
+        token: Option<AckToken>,
     },
     /// Report the SUBACK or UNSUBACK at the front of the buffer.
     SubAck(Ticket),
@@ -39,12 +42,20 @@ enum Step {
 impl<'b> Session<'b> {
     /// The next event for the application, processing received packets as needed.
     ///
-    /// Changes after `handle_bytes`/`commit_read` (new packets), `handle_transport_*`, `handle_timeout` and
-    /// commands (connection events). Processing a packet may queue packets to send (acknowledgements): call
+    /// Changes after `handle_bytes`/`commit_read` (new packets), `handle_transport_*`, `handle_timeout`,
+    /// commands (connection events), `hold_message` (the same message again) and `ack` (room in the
+    /// acknowledgement record). Processing a packet may queue packets to send (acknowledgements): call
     /// [`poll_transmit`](Self::poll_transmit) again after draining events. An event's borrowed data stays valid
     /// until the next call into the session.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        if core::mem::take(&mut self.holding)
+            && let Some(delivery) = self.delivery
+        {
+            self.last_ack = delivery.token;
+            return self.delivered(delivery.alias);
+        }
+        self.last_ack = None;
         self.release_rx();
         if let Some(event) = self.events.pop() {
             return Some(event.into_event());
@@ -53,7 +64,9 @@ impl<'b> Session<'b> {
             return Some(event.into_event());
         }
         loop {
-            let (step, used) = self.process_next()?;
+            let next = self.process_next();
+            self.resume_keep_alive();
+            let (step, used) = next?;
             self.rx_release = used;
             match step {
                 Step::Continue => {
@@ -62,7 +75,15 @@ impl<'b> Session<'b> {
                         return Some(event.into_event());
                     }
                 }
-                Step::Deliver { alias } => return self.delivered(alias),
+                Step::Deliver { alias, token } => {
+                    self.delivery = Some(Delivery {
+                        alias,
+                        token,
+                        retracted: None,
+                    });
+                    self.last_ack = token;
+                    return self.delivered(alias);
+                }
                 Step::SubAck(ticket) => {
                     let reasons = match self.front_packet() {
                         Some(Packet::SubAck(ack)) => ack.reasons,
@@ -100,8 +121,16 @@ impl<'b> Session<'b> {
         }
     }
 
-    /// Frees the bytes of the packet handed out by the previous `poll_event`.
+    /// Frees the bytes of the packet handed out by the previous `poll_event`, unless the application holds it. A
+    /// message handed out is the application's from now on: an acknowledgement held back with it is queued.
     pub(super) fn release_rx(&mut self) {
+        if self.holding {
+            return;
+        }
+        if let Some(ack) = self.delivery.take().and_then(|d| d.retracted) {
+            // Room: nothing was queued since it was taken out (no packet was processed).
+            self.acks.push(ack);
+        }
         self.rx_start = (self.rx_start + core::mem::take(&mut self.rx_release)).min(self.rx_end);
         if self.rx_start == self.rx_end {
             self.rx_start = 0;
@@ -110,7 +139,7 @@ impl<'b> Session<'b> {
     }
 
     /// The packet at the front of the receive buffer, decoded again to hand its data out.
-    fn front_packet(&self) -> Option<Packet<'_>> {
+    pub(super) fn front_packet(&self) -> Option<Packet<'_>> {
         let buf = self.rx.get(self.rx_start..self.rx_end)?;
         codec::decode(buf, self.version, u32::MAX)
             .ok()
@@ -131,6 +160,7 @@ impl<'b> Session<'b> {
 
     /// Decodes and applies the next packet, if a whole one is buffered and there is room for its consequences.
     fn process_next(&mut self) -> Option<(Step, usize)> {
+        self.input_blocked = false;
         if !matches!(
             self.state,
             SessionState::Connecting | SessionState::Connected | SessionState::Disconnecting
@@ -160,6 +190,15 @@ impl<'b> Session<'b> {
             }
         } else {
             match packet {
+                Packet::Publish(publish)
+                    if publish.qos != QoS::AtMostOnce
+                        && self.settings.manual_ack
+                        && self.receipts.is_full() =>
+                {
+                    // Every acknowledgement the window allows awaits the application: backpressure.
+                    self.input_blocked = true;
+                    return None;
+                }
                 Packet::Publish(publish) => self.incoming_publish(&publish),
                 Packet::PubAck(ack) => self.puback(&ack),
                 Packet::PubRec(ack) => self.pubrec(&ack),
@@ -173,6 +212,7 @@ impl<'b> Session<'b> {
                 }
                 Packet::PingResp => {
                     self.ping_outstanding = false;
+                    self.ping_deferred = false;
                     self.set_timer(Timer::Ping, None);
                     Step::Continue
                 }
@@ -351,28 +391,65 @@ impl<'b> Session<'b> {
             });
         }
         let Some(packet_id) = publish.packet_id else {
-            return Step::Deliver { alias };
+            return Step::Deliver { alias, token: None };
         };
+        let manual = self.settings.manual_ack;
+        if manual
+            && publish.dup
+            && self
+                .receipts
+                .find(self.store.receipts(), packet_id, publish.qos)
+                .is_some()
+        {
+            // Sent again while the first copy awaits the application: its one acknowledgement answers both.
+            return Step::Continue;
+        }
         match publish.qos {
-            QoS::AtMostOnce => Step::Deliver { alias },
+            QoS::AtMostOnce => Step::Deliver { alias, token: None },
+            QoS::AtLeastOnce if manual => self.deliver_unacked(alias, packet_id, QoS::AtLeastOnce),
             QoS::AtLeastOnce => {
                 self.queue_ack(PacketType::PubAck, packet_id, ReasonCode::SUCCESS);
-                Step::Deliver { alias }
+                Step::Deliver { alias, token: None }
             }
             QoS::ExactlyOnce => {
                 if self.store.qos2_contains(packet_id.get()) {
                     // Already delivered: acknowledge again, deliver nothing. `[MQTT-4.3.3-10]`
-                    self.queue_ack(PacketType::PubRec, packet_id, ReasonCode::SUCCESS);
+                    if !manual {
+                        self.queue_ack(PacketType::PubRec, packet_id, ReasonCode::SUCCESS);
+                    } else if self
+                        .receipts
+                        .find(self.store.receipts(), packet_id, QoS::ExactlyOnce)
+                        .is_none()
+                    {
+                        // Its PUBREC went out on an earlier connection (or the application's ack of it was
+                        // lost with that connection): PUBREC again, in order with the others.
+                        let ring = self.store.receipts_mut();
+                        let _ = self.receipts.push(ring, packet_id, QoS::ExactlyOnce, true);
+                    }
                     return Step::Continue;
                 }
                 if !self.store.qos2_insert(packet_id.get()) {
                     let max = u16::try_from(self.store.qos2_capacity()).unwrap_or(u16::MAX);
                     return Step::Error(ProtocolError::ReceiveMaximumExceeded(max));
                 }
+                if manual {
+                    return self.deliver_unacked(alias, packet_id, QoS::ExactlyOnce);
+                }
                 self.queue_ack(PacketType::PubRec, packet_id, ReasonCode::SUCCESS);
-                Step::Deliver { alias }
+                Step::Deliver { alias, token: None }
             }
         }
+    }
+
+    /// A QoS 1 or 2 message to deliver whose acknowledgement waits for the application (`manual_ack`).
+    fn deliver_unacked(&mut self, alias: Option<u16>, packet_id: PacketId, qos: QoS) -> Step {
+        // `process_packet` made sure there is room.
+        let ring = self.store.receipts_mut();
+        let token = self
+            .receipts
+            .push(ring, packet_id, qos, false)
+            .map(AckToken);
+        Step::Deliver { alias, token }
     }
 
     /// The QoS granted to the subscriptions matching `topic`, if the session knows any.
@@ -452,6 +529,15 @@ impl<'b> Session<'b> {
     }
 
     fn pubrel(&mut self, ack: &Ack<'_>) -> Step {
+        if self.settings.manual_ack
+            && self
+                .receipts
+                .find(self.store.receipts(), ack.packet_id, QoS::ExactlyOnce)
+                .is_some()
+        {
+            // The broker releases a message whose PUBREC it cannot have received. `[MQTT-4.3.3]`
+            return Step::Error(ProtocolError::UnexpectedPacket(PacketType::PubRel));
+        }
         let known = self.store.qos2_remove(ack.packet_id.get());
         let reason = if known || self.version == ProtocolVersion::V311 {
             ReasonCode::SUCCESS
