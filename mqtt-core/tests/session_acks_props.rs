@@ -44,7 +44,7 @@ fn op() -> impl Strategy<Value = Op> {
 fn check_ack_order(sim: &Sim) -> Result<(), TestCaseError> {
     let mut publishes: Vec<(PacketType, u16)> = Vec::new();
     let mut acks: Vec<(PacketType, u16)> = Vec::new();
-    let mut check = |publishes: &[(PacketType, u16)], acks: &[(PacketType, u16)]| {
+    let check = |publishes: &[(PacketType, u16)], acks: &[(PacketType, u16)]| {
         let first_wrong = acks
             .iter()
             .enumerate()
@@ -161,7 +161,7 @@ fn run(version: ProtocolVersion, receive_maximum: u16, ops: &[Op]) -> Result<(),
             QoS::AtMostOnce => prop_assert!(n <= 1, "QoS 0 message {payload} delivered {n} times"),
             QoS::AtLeastOnce => prop_assert!(n >= 1, "QoS 1 message {payload} lost"),
             QoS::ExactlyOnce => {
-                prop_assert_eq!(n, 1, "QoS 2 message {} delivered {} times", payload, n)
+                prop_assert_eq!(n, 1, "QoS 2 message {} delivered {} times", payload, n);
             }
         }
     }
