@@ -217,6 +217,8 @@ pub struct Sim {
     message_budget: Option<usize>,
     /// Tokens of the messages taken and not acknowledged by the test yet, in the order taken.
     unacked: Vec<AckToken>,
+    /// Messages held back so far.
+    holds: usize,
 }
 
 impl fmt::Debug for Sim {
@@ -275,6 +277,7 @@ impl Sim {
             timeout_handled_at: None,
             message_budget: None,
             unacked: Vec::new(),
+            holds: 0,
         })
     }
 
@@ -382,6 +385,11 @@ impl Sim {
     /// What is left of the message budget ([`set_message_budget`](Self::set_message_budget)).
     pub fn message_budget(&self) -> Option<usize> {
         self.message_budget
+    }
+
+    /// How many messages the application held back so far (each counted once, however long it was held).
+    pub fn holds(&self) -> usize {
+        self.holds
     }
 
     /// The acknowledgement tokens ([`Session::message_ack`]) of the messages the application took and the test has
@@ -709,6 +717,7 @@ impl Sim {
                 let held = self.session.hold_message();
                 if !again {
                     progress = true;
+                    self.holds += 1;
                     self.trace
                         .push(now, format!("application holds {event} (held: {held})"));
                 }
