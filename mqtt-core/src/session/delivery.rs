@@ -33,8 +33,10 @@ impl Session<'_> {
     /// Returns `true` if this marked a message acknowledged. Acknowledgements leave in the order the PUBLISH
     /// packets arrived: this one goes out (through [`poll_transmit`](Self::poll_transmit), shown by
     /// [`wants_write`](Self::wants_write)) once every message that arrived before it is acknowledged too, together
-    /// with the acknowledged ones after it. A token of a connection that has ended, of a message acknowledged
-    /// before, or of another session returns `false` and does nothing.
+    /// with the acknowledged ones after it. A token of a connection that has ended, or of a message acknowledged
+    /// before, returns `false` and does nothing; so does every token without `manual_ack`. (Tokens are not
+    /// checked against the session that issued them: a token of another session may acknowledge a message of this
+    /// one.)
     ///
     /// # Spec
     ///

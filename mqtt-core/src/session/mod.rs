@@ -36,8 +36,8 @@
 //! - The session keeps a record of the messages awaiting acknowledgement, in the store, with room for
 //!   [`Config::receive_maximum`] of them (the window a 5.0 broker respects). When it is full, the next QoS 1 or 2
 //!   PUBLISH stays unprocessed in the receive buffer until an acknowledgement frees a slot: processing stops, the
-//!   receive buffer fills, the binding stops reading, and TCP pushes back on the broker. [`pending_acks`]
-//!   (Session::pending_acks) counts the messages in the record.
+//!   receive buffer fills, the binding stops reading, and TCP pushes back on the broker.
+//!   [`pending_acks`](Session::pending_acks) counts the messages in the record.
 //! - A connection that ends forgets the record: the tokens of its messages acknowledge nothing any more (`ack`
 //!   returns `false`), and the broker sends the unacknowledged messages again on a resumed session. A QoS 1
 //!   message then arrives again with a new token (at least once). A QoS 2 message is delivered once only: its
@@ -48,6 +48,8 @@
 //!   delivered and not acknowledged: the one acknowledgement goes when the first is acked. A PUBREL for a QoS 2
 //!   message whose PUBREC has not been sent breaks the protocol (the broker releases before it was received) and
 //!   closes the connection with [`ProtocolError::UnexpectedPacket`].
+//! - A graceful [`disconnect`](Session::disconnect) sends the acknowledgements already acked (in order) before
+//!   DISCONNECT; it does not wait for messages the application has not acked.
 //!
 //! # Holding a message
 //!
