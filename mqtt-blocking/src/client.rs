@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_channel::oneshot;
+use proto::Stats;
 use proto::client::{Granted, HandleGuard, Receiver, Shared, StateReceiver};
 use proto::codec::Publish;
-use proto::Stats;
 
 use crate::{ConnectionState, Disconnection, Error, Message, QoS};
 
@@ -173,7 +173,9 @@ fn block_on<T>(
         }
         match deadline {
             None => thread::park(),
-            Some(deadline) => thread::park_timeout(deadline.checked_duration_since(Instant::now())?),
+            Some(deadline) => {
+                thread::park_timeout(deadline.checked_duration_since(Instant::now())?)
+            }
         }
     }
 }

@@ -476,15 +476,17 @@ impl EventLoop {
         // The queues are filled by this thread (in `work`): nothing needs waking.
         let mut cx = Context::from_waker(Waker::noop());
         let mut more = false;
-        states.retain_mut(|(receiver, callback)| loop {
-            match receiver.poll_recv(&mut cx) {
-                TaskPoll::Ready(Some(state)) => {
-                    if let Err(error) = guarded(|| callback(client, state)) {
-                        failures.push(error);
+        states.retain_mut(|(receiver, callback)| {
+            loop {
+                match receiver.poll_recv(&mut cx) {
+                    TaskPoll::Ready(Some(state)) => {
+                        if let Err(error) = guarded(|| callback(client, state)) {
+                            failures.push(error);
+                        }
                     }
+                    TaskPoll::Ready(None) => break false,
+                    TaskPoll::Pending => break true,
                 }
-                TaskPoll::Ready(None) => break false,
-                TaskPoll::Pending => break true,
             }
         });
         messages.retain_mut(|(receiver, callback)| {

@@ -64,15 +64,19 @@ impl<'b, const N: usize> From<&'b mut [u8; N]> for Buf<'b> {
 /// - `rx` holds received bytes until they are processed; it must fit the largest packet the broker may send. Its
 ///   length is advertised to a 5.0 broker as the Maximum Packet Size (unless the configuration says less).
 /// - `store` holds the CONNECT packet (re-sent on every reconnect), the identifiers of incoming QoS 2 messages
-///   awaiting PUBREL, and, taking the rest, every outgoing message until it is acknowledged: the inflight window
-///   and the offline queue. A full store makes `publish` fail with a queue-full error.
+///   awaiting PUBREL (2 bytes each up to a Receive Maximum of 4,096, else an 8 KiB bitmap), with
+///   [`Config::manual_ack`](crate::Config::manual_ack) the record of incoming QoS 1 and 2 messages awaiting the
+///   application's acknowledgement (3 bytes × Receive Maximum), the topic alias tables, and, taking the rest,
+///   every outgoing message until it is acknowledged: the inflight window and the offline queue. A full store
+///   makes `publish` fail with a queue-full error; a store too small for the fixed parts is a
+///   [`ConfigError::StoreTooSmall`](crate::ConfigError::StoreTooSmall) that names the size needed.
 /// - `subscriptions` holds the subscriptions the session re-establishes when a broker has lost them, and the
 ///   SUBSCRIBE and UNSUBSCRIBE requests awaiting acknowledgement: about 12 bytes plus the filter per entry.
 #[derive(Debug)]
 pub struct Buffers<'b> {
     /// Received bytes.
     pub rx: Buf<'b>,
-    /// CONNECT, QoS 2 receive state and outgoing messages.
+    /// CONNECT, incoming QoS 1/2 state, topic aliases and outgoing messages.
     pub store: Buf<'b>,
     /// Subscription table.
     pub subscriptions: Buf<'b>,

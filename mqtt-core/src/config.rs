@@ -58,6 +58,11 @@ pub struct Config<'a> {
     /// broker does not know this limit and may exceed it (mosquitto frees its slot at PUBREC): the session then
     /// ends the connection with [`ProtocolError::ReceiveMaximumExceeded`](crate::ProtocolError). Give 3.1.1
     /// sessions 65,535 where 8 KiB can be spared.
+    ///
+    /// With [`manual_ack`](Self::manual_ack) it is also the number of incoming QoS 1 and 2 messages whose
+    /// acknowledgement may wait for the application: the store keeps a record of 3 bytes per message (packet
+    /// identifier and state), `3 × receive_maximum` bytes in all (196,605 bytes for 65,535). When the record is
+    /// full the session leaves the next QoS 1 or 2 PUBLISH unprocessed until an acknowledgement frees a slot.
     pub receive_maximum: u16,
     /// Largest packet accepted from the broker; advertised to 5.0 brokers. `None`: the length of the rx buffer.
     pub max_packet_size: Option<u32>,
@@ -72,6 +77,15 @@ pub struct Config<'a> {
     pub reconnect: ReconnectPolicy,
     /// What happens to unacknowledged messages when the broker lost the session.
     pub on_session_lost: SessionLostPolicy,
+    /// Acknowledge incoming QoS 1 and 2 messages only when the application says it has them, with
+    /// [`Session::ack`](crate::session::Session::ack), instead of as soon as they are processed. Default `false`.
+    ///
+    /// PUBACK and PUBREC then go out in the order the PUBLISH packets arrived, whatever the order of the `ack`
+    /// calls, and the broker's Receive Maximum window (the session's [`receive_maximum`](Self::receive_maximum))
+    /// stops the flow while the application holds too many unacknowledged messages. The store gives
+    /// `3 × receive_maximum` bytes to the record of those messages. See the
+    /// [session docs](crate::session#acknowledging-messages-manually).
+    pub manual_ack: bool,
 }
 
 impl<'a> Config<'a> {
@@ -98,6 +112,7 @@ impl<'a> Config<'a> {
             topic_alias_len: 64,
             reconnect: ReconnectPolicy::default(),
             on_session_lost: SessionLostPolicy::default(),
+            manual_ack: false,
         }
     }
 }
@@ -108,7 +123,8 @@ impl<'a> Config<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The store buffer cannot hold the CONNECT packet, the QoS 2 and topic alias tables and a minimal outbox.
+    /// The store buffer cannot hold the CONNECT packet, the QoS 2 and topic alias tables, the record of messages
+    /// awaiting the application's acknowledgement (with [`Config::manual_ack`]) and a minimal outbox.
     #[error("store buffer of {available} bytes is too small: at least {needed} bytes are needed")]
     StoreTooSmall {
         /// Bytes needed at least.

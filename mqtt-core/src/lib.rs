@@ -38,5 +38,5 @@ pub use buffer::{Buf, Buffers};
 pub use config::{Config, ConfigError, SessionLostPolicy};
 pub use error::{DecodeError, EncodeError, TopicError};
 pub use error::{ProtocolError, PublishError, SubscribeError};
-pub use session::{Event, Session, SessionState, Stats, Ticket, TransportAction};
+pub use session::{AckToken, Event, Session, SessionState, Stats, Ticket, TransportAction};
 pub use time::Instant;

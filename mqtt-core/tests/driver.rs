@@ -211,12 +211,7 @@ fn connector(broker: &Rc<RefCell<FakeBroker>>, fail_first: u32) -> (Connector, R
 }
 
 fn driver<N: Connect>(connector: N, clock: &VirtualClock) -> Driver<'static, N, VirtualClock> {
-    Driver::new(
-        connector,
-        clock.clone(),
-        Buf::owned(512),
-        Buf::owned(512),
-    )
+    Driver::new(connector, clock.clone(), Buf::owned(512), Buf::owned(512))
 }
 
 #[test]
@@ -596,7 +591,7 @@ fn a_message_the_sink_cannot_take_is_held_and_offered_again_after_a_wake() {
         assert!(run.as_mut().poll(&mut cx).is_pending());
     }
     assert_eq!(host.count("message"), 0);
-    assert!(host.core.borrow().0.is_holding());
+    assert!(host.core.borrow().0.has_held_message());
     // Room again: the held message and those behind it arrive, once each, in order.
     host.core.borrow_mut().1.full = false;
     host.woken.set(true);

@@ -25,17 +25,20 @@
 use core::time::Duration;
 use std::fmt;
 
-use mqtt_core::codec::{Publish, QoS, ReasonCode, Subscription};
-use mqtt_core::session::{Disconnection, PublishFailure};
+use mqtt_core::codec::{Publish, QoS, Subscription};
 use mqtt_core::{
-    Buffers, Config, ConfigError, Event, Instant, PublishError, Session, SubscribeError, Ticket,
-    TransportAction,
+    AckToken, Buffers, Config, ConfigError, Event, Instant, PublishError, Session, SubscribeError,
+    Ticket, TransportAction,
 };
 
 use crate::broker::{BrokerConfig, FakeBroker, Message};
 use crate::clock::FakeClock;
 use crate::link::{End, LinkConfig, LinkEvent, LinkModel};
 use crate::trace::{PacketReader, Trace};
+
+mod recorded;
+
+pub use recorded::RecordedEvent;
 
 /// Rounds of draining at one instant before the simulation declares a livelock.
 const MAX_DRIVE_ROUNDS: usize = 100_000;
@@ -79,112 +82,6 @@ impl Default for SimConfig {
     }
 }
 
-/// An [`Event`] with owned data, as the [`Sim`] records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RecordedEvent {
-    /// [`Event::Connected`].
-    Connected {
-        /// The broker resumed an existing session.
-        session_present: bool,
-    },
-    /// [`Event::ConnectFailed`].
-    ConnectFailed {
-        /// Why.
-        reason: Disconnection,
-    },
-    /// [`Event::ConnectionLost`].
-    ConnectionLost {
-        /// Why.
-        reason: Disconnection,
-    },
-    /// [`Event::Reconnecting`].
-    Reconnecting {
-        /// Attempts since the last successful connection, this one included.
-        attempt: u32,
-        /// The wait before it.
-        delay: Duration,
-    },
-    /// [`Event::GaveUp`].
-    GaveUp {
-        /// The failure that ended it.
-        reason: Disconnection,
-    },
-    /// [`Event::Disconnected`].
-    Disconnected,
-    /// [`Event::Message`].
-    Message(Message),
-    /// [`Event::Published`].
-    Published {
-        /// The ticket `publish` returned.
-        ticket: Ticket,
-    },
-    /// [`Event::PublishFailed`].
-    PublishFailed {
-        /// The ticket `publish` returned.
-        ticket: Ticket,
-        /// Why.
-        reason: PublishFailure,
-    },
-    /// [`Event::Subscribed`].
-    Subscribed {
-        /// The ticket `subscribe` returned.
-        ticket: Ticket,
-        /// One code per filter.
-        reasons: Vec<ReasonCode>,
-    },
-    /// [`Event::RequestTooLarge`].
-    RequestTooLarge {
-        /// The ticket `subscribe` or `unsubscribe` returned.
-        ticket: Ticket,
-    },
-    /// [`Event::Unsubscribed`].
-    Unsubscribed {
-        /// The ticket `unsubscribe` returned.
-        ticket: Ticket,
-        /// One code per filter (5.0).
-        reasons: Vec<ReasonCode>,
-    },
-    /// An event this harness does not know yet, as its `Debug` text.
-    Other(String),
-}
-
-impl From<Event<'_>> for RecordedEvent {
-    fn from(event: Event<'_>) -> Self {
-        match event {
-            Event::Connected { session_present } => Self::Connected { session_present },
-            Event::ConnectFailed { reason } => Self::ConnectFailed { reason },
-            Event::ConnectionLost { reason } => Self::ConnectionLost { reason },
-            Event::Reconnecting { attempt, delay } => Self::Reconnecting { attempt, delay },
-            Event::GaveUp { reason } => Self::GaveUp { reason },
-            Event::Disconnected => Self::Disconnected,
-            Event::Message(publish) => {
-                Self::Message(Message::from_publish(&publish, publish.topic))
-            }
-            Event::Published { ticket } => Self::Published { ticket },
-            Event::PublishFailed { ticket, reason } => Self::PublishFailed { ticket, reason },
-            Event::Subscribed { ticket, reasons } => Self::Subscribed {
-                ticket,
-                reasons: reasons.iter().collect(),
-            },
-            Event::RequestTooLarge { ticket } => Self::RequestTooLarge { ticket },
-            Event::Unsubscribed { ticket, reasons } => Self::Unsubscribed {
-                ticket,
-                reasons: reasons.iter().collect(),
-            },
-            other => Self::Other(format!("{other:?}")),
-        }
-    }
-}
-
-impl fmt::Display for RecordedEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Message(m) => write!(f, "Message({m})"),
-            other => write!(f, "{other:?}"),
-        }
-    }
-}
-
 /// A [`Session`] wired to a [`FakeBroker`] through a [`LinkModel`], driven in virtual time. See the
 /// [module docs](self).
 ///
@@ -192,6 +89,11 @@ impl fmt::Display for RecordedEvent {
 /// current virtual time and drain the outputs, or through [`session_mut`](Self::session_mut) followed by
 /// [`drive`](Self::drive) (every `step` and `run_*` method drives first, so a command made directly is never lost).
 /// The same holds for the broker's knobs through [`broker_mut`](Self::broker_mut).
+///
+/// The simulated application takes every message at once unless told otherwise: with a
+/// [message budget](Self::set_message_budget) it takes that many more and then holds the next one
+/// ([`Session::hold_message`]) until the budget grows. With [`Config::manual_ack`] it keeps the token of every QoS 1
+/// or 2 message it took ([`unacked`](Self::unacked)) until the test acknowledges it with [`ack`](Self::ack).
 pub struct Sim {
     clock: FakeClock,
     session: Session<'static>,
@@ -208,6 +110,12 @@ pub struct Sim {
     deadline_seen: Option<(Instant, Instant)>,
     /// When `handle_timeout` was last called.
     timeout_handled_at: Option<Instant>,
+    /// Messages the application takes before it holds the next; `None`: no limit.
+    message_budget: Option<usize>,
+    /// Tokens of the messages taken and not acknowledged by the test yet, in the order taken.
+    unacked: Vec<AckToken>,
+    /// Messages held back so far.
+    holds: usize,
 }
 
 impl fmt::Debug for Sim {
@@ -264,6 +172,9 @@ impl Sim {
             print_trace_on_panic: sim.print_trace_on_panic,
             deadline_seen: None,
             timeout_handled_at: None,
+            message_budget: None,
+            unacked: Vec::new(),
+            holds: 0,
         })
     }
 
@@ -354,6 +265,51 @@ impl Sim {
             "{message}\n---- simulation trace (virtual time) ----\n{}",
             self.trace.tail(400)
         );
+    }
+
+    // ----- the application's pace -----
+
+    /// How many more messages the application takes before it holds the next one back
+    /// ([`Session::hold_message`], as an application whose queue is full); `None` (the default) takes every
+    /// message. Each message taken counts one down. Drives, so that a held message is taken at once when the budget
+    /// allows.
+    pub fn set_message_budget(&mut self, budget: Option<usize>) {
+        self.command(format!("message budget {budget:?}"));
+        self.message_budget = budget;
+        self.drive();
+    }
+
+    /// What is left of the message budget ([`set_message_budget`](Self::set_message_budget)).
+    pub fn message_budget(&self) -> Option<usize> {
+        self.message_budget
+    }
+
+    /// How many messages the application held back so far (each counted once, however long it was held).
+    pub fn holds(&self) -> usize {
+        self.holds
+    }
+
+    /// The acknowledgement tokens ([`Session::message_ack`]) of the messages the application took and the test has
+    /// not acknowledged, in the order they were taken (tokens of ended connections included: acking those does
+    /// nothing).
+    pub fn unacked(&self) -> &[AckToken] {
+        &self.unacked
+    }
+
+    /// [`Session::ack`] now, then drive; returns what `ack` returned. The token leaves [`unacked`](Self::unacked).
+    pub fn ack(&mut self, token: AckToken) -> bool {
+        let now = self.now();
+        self.unacked.retain(|t| *t != token);
+        let accepted = self.session.ack(token, now);
+        self.command(format!("ack {token:?}: {accepted}"));
+        self.drive();
+        accepted
+    }
+
+    /// Acknowledges every token in [`unacked`](Self::unacked), oldest first; returns how many were accepted.
+    pub fn ack_all(&mut self) -> usize {
+        let tokens = std::mem::take(&mut self.unacked);
+        tokens.into_iter().filter(|t| self.ack(*t)).count()
     }
 
     // ----- commands -----
@@ -646,9 +602,31 @@ impl Sim {
                 self.to_session.drain(..n.min(self.to_session.len()));
             }
         }
-        while let Some(event) = self.session.poll_event() {
-            progress = true;
+        loop {
+            let again = self.session.has_held_message();
+            let Some(event) = self.session.poll_event() else {
+                break;
+            };
+            let is_message = matches!(event, Event::Message(_));
             let event = RecordedEvent::from(event);
+            if is_message && self.message_budget == Some(0) {
+                // The application's queue is full: hold it (again), and look no further now.
+                let held = self.session.hold_message();
+                if !again {
+                    progress = true;
+                    self.holds += 1;
+                    self.trace
+                        .push(now, format!("application holds {event} (held: {held})"));
+                }
+                break;
+            }
+            progress = true;
+            if is_message {
+                self.message_budget = self.message_budget.map(|b| b.saturating_sub(1));
+                if let Some(token) = self.session.message_ack() {
+                    self.unacked.push(token);
+                }
+            }
             self.trace.push(now, format!("session event: {event}"));
             self.events.push(event);
         }

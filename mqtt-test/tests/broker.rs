@@ -375,3 +375,45 @@ fn packets_before_connect_and_a_second_connect_are_violations() {
     let sent = broker.packets(Direction::BrokerToClient, PacketType::Disconnect);
     assert_eq!(sent[0].reason, Some(ReasonCode::PROTOCOL_ERROR));
 }
+
+#[test]
+fn acknowledgements_out_of_the_order_of_the_publish_packets_are_violations() {
+    // [MQTT-4.6.0-2] PUBACK and [MQTT-4.6.0-3] PUBREC in the order the PUBLISH packets were received.
+    for (qos, ack) in [
+        (
+            QoS::AtLeastOnce,
+            Packet::PubAck as fn(Ack<'static>) -> Packet<'static>,
+        ),
+        (QoS::ExactlyOnce, Packet::PubRec),
+    ] {
+        let mut broker = FakeBroker::default();
+        connect(&mut broker, V5, true, 0);
+        broker.handle_bytes(&bytes(
+            Packet::Subscribe(Subscribe {
+                packet_id: id(1).unwrap(),
+                properties: Default::default(),
+                filters: codec::List::new(&[Subscription::new("o/#", QoS::ExactlyOnce)]),
+            }),
+            V5,
+        ));
+        for topic in ["o/1", "o/2", "o/3"] {
+            assert!(broker.inject(topic, b"m", qos, false));
+        }
+        answers(&mut broker, V5);
+        broker.handle_bytes(&bytes(ack(Ack::new(id(1).unwrap())), V5));
+        assert!(broker.violations().is_empty(), "{:?}", broker.violations());
+        broker.handle_bytes(&bytes(ack(Ack::new(id(3).unwrap())), V5));
+        assert_eq!(
+            broker.violations().len(),
+            1,
+            "{qos:?}: {:?}",
+            broker.violations()
+        );
+        assert!(broker.violations()[0].contains("MQTT-4.6.0-"));
+        // A QoS 2 message past PUBREC may be PUBRECed again (a resend) without breaking the order.
+        if qos == QoS::ExactlyOnce {
+            broker.handle_bytes(&bytes(ack(Ack::new(id(1).unwrap())), V5));
+            assert_eq!(broker.violations().len(), 1, "{:?}", broker.violations());
+        }
+    }
+}

@@ -53,6 +53,17 @@
 //! less, never on the side of a false failure). In a run that kept its session, that point is before the first
 //! publish, and the run fails if any QoS 1 or 2 message is left out.
 //!
+//! # A slow application
+//!
+//! In two runs of five the application does not take every message at once (`seed % 5`, see [`Consumer`]): its
+//! queue takes a random number of messages and then holds the next one back (`Session::hold_message`) until the
+//! test lets it take more, so the session stops processing and the receive buffer and the link fill up. In one of
+//! those two the application also acknowledges by hand (`Config::manual_ack`, a small Receive Maximum): it acks a
+//! random selection of the messages it has, in random order, now and then, so the broker's window and the
+//! session's acknowledgement record push back; tokens of ended connections are acked too and must be refused.
+//! The invariants above hold unchanged, and the fake broker flags any PUBACK or PUBREC out of the order of its
+//! PUBLISH packets (`[MQTT-4.6.0-2]`, `[MQTT-4.6.0-3]`) as a violation.
+//!
 //! A run ends once every ticket completed, the broker owes the client nothing, both are connected and the link
 //! is quiet; it fails if that does not happen within 600 s of virtual time.
 //!
@@ -109,6 +120,27 @@ impl Plan {
             Self::Lose(SessionLostPolicy::Republish)
         } else {
             Self::Lose(SessionLostPolicy::Report)
+        }
+    }
+}
+
+/// How the run's application takes its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Consumer {
+    /// Every message at once, acknowledged by the session.
+    Eager,
+    /// A queue that fills and holds messages back; acknowledged by the session when taken.
+    Slow,
+    /// A queue that fills, and acknowledgements by hand, in random order, late.
+    SlowManual,
+}
+
+impl Consumer {
+    fn of(seed: u64) -> Self {
+        match seed % 5 {
+            3 => Self::Slow,
+            4 => Self::SlowManual,
+            _ => Self::Eager,
         }
     }
 }
@@ -227,6 +259,14 @@ struct Stats {
     qos2_again_hidden_loss: u64,
     incoming_checked: u64,
     incoming_skipped: u64,
+    runs_slow: u64,
+    runs_manual: u64,
+    /// Messages held back by a full application queue.
+    holds: u64,
+    /// Manual acks of a message while an earlier one was still unacknowledged.
+    acks_out_of_order: u64,
+    /// Manual acks refused (tokens of ended connections).
+    stale_acks: u64,
 }
 
 impl AddAssign for Stats {
@@ -247,6 +287,11 @@ impl AddAssign for Stats {
         self.qos2_again_hidden_loss += o.qos2_again_hidden_loss;
         self.incoming_checked += o.incoming_checked;
         self.incoming_skipped += o.incoming_skipped;
+        self.runs_slow += o.runs_slow;
+        self.runs_manual += o.runs_manual;
+        self.holds += o.holds;
+        self.acks_out_of_order += o.acks_out_of_order;
+        self.stale_acks += o.stale_acks;
     }
 }
 
@@ -270,6 +315,32 @@ fn message_number(payload: &[u8]) -> u16 {
     u16::from_be_bytes([payload[0], payload[1]])
 }
 
+/// The slow application's turn: its queue takes a few more messages (or stops taking any), and by hand it acks
+/// some of the messages it has, in random order.
+fn consume(sim: &mut Sim, rng: &mut Rng, consumer: Consumer, stats: &mut Stats) {
+    if consumer == Consumer::Eager {
+        return;
+    }
+    let budget = match rng.below(4) {
+        0 => None,
+        1 => Some(0),
+        _ => Some(rng.below(4) as usize),
+    };
+    sim.set_message_budget(budget);
+    if consumer != Consumer::SlowManual || sim.unacked().is_empty() {
+        return;
+    }
+    for _ in 0..rng.below(sim.unacked().len() as u64 + 1) {
+        let unacked = sim.unacked();
+        let i = rng.below(unacked.len() as u64) as usize;
+        let token = unacked[i];
+        stats.acks_out_of_order += u64::from(i > 0);
+        if !sim.ack(token) {
+            stats.stale_acks += 1;
+        }
+    }
+}
+
 fn run(seed: u64) -> Stats {
     let mut stats = Stats {
         runs: 1,
@@ -277,6 +348,7 @@ fn run(seed: u64) -> Stats {
     };
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let plan = Plan::of(seed);
+    let consumer = Consumer::of(seed);
     let version = if seed.is_multiple_of(2) {
         ProtocolVersion::V5
     } else {
@@ -293,6 +365,13 @@ fn run(seed: u64) -> Stats {
         on_session_lost: match plan {
             Plan::Keep => SessionLostPolicy::default(),
             Plan::Lose(policy) => policy,
+        },
+        manual_ack: consumer == Consumer::SlowManual,
+        // A window the slow application fills (a 3.1.1 broker does not know it: see `Config::receive_maximum`).
+        receive_maximum: match (consumer, version) {
+            (Consumer::Eager, _) => 32,
+            (_, ProtocolVersion::V5) => [2, 4, 8][rng.below(3) as usize],
+            _ => 32,
         },
         ..Config::new("seeded")
     };
@@ -317,7 +396,9 @@ fn run(seed: u64) -> Stats {
     };
     let mut sim = Sim::new(&config, sim_config).unwrap();
     let mut watch = Watch::default();
-    sim.note(format!("seed {seed}, {plan:?}"));
+    sim.note(format!("seed {seed}, {plan:?}, {consumer:?}"));
+    stats.runs_slow = u64::from(consumer != Consumer::Eager);
+    stats.runs_manual = u64::from(consumer == Consumer::SlowManual);
     sim.connect();
     sim.subscribe("s/#", QoS::ExactlyOnce).unwrap();
     let subscribed = run_until(
@@ -340,13 +421,15 @@ fn run(seed: u64) -> Stats {
         let mut payload = i.to_be_bytes().to_vec();
         payload.resize([2, big][rng.below(2) as usize], 0xa5);
         let topic = ["s/x", "s/y/z", "s/a/b/c/d"][rng.below(3) as usize];
-        // A full outbox is backpressure: let it drain and try again.
+        // A full outbox is backpressure: let it drain (and the application go on taking messages) and try again.
         let mut attempt = sim.publish(topic, &payload, qos);
         for _ in 0..600 {
             if attempt != Err(PublishError::QueueFull) {
                 break;
             }
             run_until(&mut sim, &mut watch, |_| false, Duration::from_millis(100));
+            // The acknowledgements that make room may wait behind messages the application has to take first.
+            consume(&mut sim, &mut rng, consumer, &mut stats);
             attempt = sim.publish(topic, &payload, qos);
         }
         let ticket =
@@ -369,6 +452,7 @@ fn run(seed: u64) -> Stats {
             sim.note(format!("cut {direction} after {after} B"));
             sim.link_mut().cut_after(direction, after);
         }
+        consume(&mut sim, &mut rng, consumer, &mut stats);
         let pause = Duration::from_millis(rng.below(25));
         run_until(&mut sim, &mut watch, |_| false, pause);
     }
@@ -395,7 +479,23 @@ fn run(seed: u64) -> Stats {
             && s.broker().is_connected()
             && !s.link().in_flight()
     };
-    let done = run_until(&mut sim, &mut watch, settled, Duration::from_secs(600));
+    // The slow application keeps its pace for a while longer, then catches up.
+    for _ in 0..20 {
+        if run_until(&mut sim, &mut watch, settled, Duration::from_millis(200)) {
+            break;
+        }
+        consume(&mut sim, &mut rng, consumer, &mut stats);
+    }
+    let mut done = false;
+    for _ in 0..600 {
+        sim.set_message_budget(None);
+        sim.ack_all();
+        done = run_until(&mut sim, &mut watch, settled, Duration::from_secs(1));
+        if done {
+            break;
+        }
+    }
+    stats.holds = sim.holds() as u64;
     if !done {
         fail(
             &sim,
@@ -631,7 +731,9 @@ fn seeded_faults_lose_no_qos1_and_duplicate_no_qos2() {
          the client (that CONNACK cut off); runs with a loss: {} Republish, {} Report\n\
          QoS 1/2 tickets: {} Published, {} PublishFailed(SessionLost)\n\
          QoS 2 messages again at the broker: {} times republished after a loss, {} times resent after a hidden loss\n\
-         incoming QoS 1/2 messages checked: {}, left out (accepted before a loss or before resubscribing): {}",
+         incoming QoS 1/2 messages checked: {}, left out (accepted before a loss or before resubscribing): {}\n\
+         slow application in {} runs ({} acking by hand): {} messages held back, {} acks out of order, {} stale \
+         tokens refused",
         s.runs,
         s.runs_v5,
         start.elapsed(),
@@ -649,5 +751,10 @@ fn seeded_faults_lose_no_qos1_and_duplicate_no_qos2() {
         s.qos2_again_hidden_loss,
         s.incoming_checked,
         s.incoming_skipped,
+        s.runs_slow,
+        s.runs_manual,
+        s.holds,
+        s.acks_out_of_order,
+        s.stale_acks,
     );
 }

@@ -133,7 +133,13 @@ impl Core {
         &mut self,
         filters: &[(String, QoS)],
         now: Instant,
-    ) -> Result<(Arc<Queue<Delivered>>, oneshot::Receiver<Result<Granted, Error>>), Error> {
+    ) -> Result<
+        (
+            Arc<Queue<Delivered>>,
+            oneshot::Receiver<Result<Granted, Error>>,
+        ),
+        Error,
+    > {
         self.open()?;
         let requested: Vec<Filter<'_>> = filters.iter().map(|(f, q)| Filter::new(f, *q)).collect();
         let dispatch = &mut self.dispatch;
@@ -162,7 +168,9 @@ impl Core {
         let queue = Arc::new(Queue::new(dispatch.capacity));
         let names: Vec<String> = filters.iter().map(|(f, _)| f.clone()).collect();
         dispatch.adopt_orphans(&queue, |message| {
-            names.iter().any(|f| crate::topic::matches(f, &message.topic))
+            names
+                .iter()
+                .any(|f| crate::topic::matches(f, &message.topic))
         });
         dispatch.routes.push(Route {
             filters: names,

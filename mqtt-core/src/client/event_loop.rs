@@ -80,9 +80,7 @@ impl<R: Runtime> EventLoop<R> {
         let clock = R::clock();
         let handle_clock = clock.clone();
         let dispatch = Dispatch::from_options(options);
-        let shared = Arc::new(Shared::new(session, dispatch, move || {
-            handle_clock.now()
-        }));
+        let shared = Arc::new(Shared::new(session, dispatch, move || handle_clock.now()));
         let driver = Driver::new(
             failover,
             clock,

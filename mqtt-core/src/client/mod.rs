@@ -31,14 +31,14 @@ mod shared;
 #[cfg(feature = "tls")]
 pub mod tls;
 
+pub use command::{Acknowledgement, SubAck, UnsubAck};
 pub use dispatch::{Dispatch, Granted};
 pub use error::{Error, TlsError};
 pub use event_loop::{EventLoop, Runtime};
 pub use handle::{Client, Delivery, Messages, States, Subscription};
-pub use command::{Acknowledgement, SubAck, UnsubAck};
+pub use options::{Encoded, LastWill, Options, TlsOptions};
 pub use receiver::{Receiver, StateReceiver, Taken};
 pub use shared::{Core, HandleGuard, Shared};
-pub use options::{Encoded, LastWill, Options, TlsOptions};
 
 use core::time::Duration;
 use std::string::String;

@@ -199,6 +199,8 @@ impl Options {
             max_inflight: self.max_inflight,
             receive_maximum: self.receive_maximum,
             reconnect: self.reconnect,
+            // The client acknowledges a message once the application has it (or says so), never before.
+            manual_ack: true,
             ..Config::new(&self.client_id)
         };
         // The store holds the CONNECT packet and the QoS 2 receive table besides the queue: room for them on top.
@@ -214,7 +216,9 @@ impl Options {
                 .as_ref()
                 .map_or(0, |w| w.topic.len() + w.payload.len())
             + 256;
-        let store = self.queue_bytes + qos2_table + connect;
+        // The record of acknowledgements owed, in arrival order: 3 bytes per message the broker may have in flight.
+        let ack_record = 3 * usize::from(self.receive_maximum);
+        let store = self.queue_bytes + qos2_table + ack_record + connect;
         let buffers = Buffers::owned(self.max_packet_size, store, self.subscription_bytes);
         Session::new(&config, buffers).map_err(Error::Config)
     }

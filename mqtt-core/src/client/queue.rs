@@ -120,7 +120,11 @@ impl<T> Queue<T> {
             Some(item) => Poll::Ready(Some(Popped { item, was_full })),
             None if inner.closed => Poll::Ready(None),
             None => {
-                if !inner.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                if !inner
+                    .waker
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
+                {
                     inner.waker = Some(cx.waker().clone());
                 }
                 Poll::Pending

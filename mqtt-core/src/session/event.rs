@@ -24,6 +24,17 @@ impl fmt::Display for Ticket {
     }
 }
 
+/// The receipt of one incoming QoS 1 or 2 message, to acknowledge it with
+/// [`Session::ack`](crate::session::Session::ack) once the application has it (with
+/// [`Config::manual_ack`](crate::Config::manual_ack)); from
+/// [`Session::message_ack`](crate::session::Session::message_ack).
+///
+/// Opaque. A token stands for one arrival of one message on one connection, never for a packet identifier: a
+/// token from a connection that has ended, or of a message already acknowledged, acknowledges nothing, even when
+/// the broker has since reused its packet identifier. Tokens of different sessions must not be mixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AckToken(pub(crate) u64);
+
 /// Why the broker refused a connection, from the CONNACK of either protocol version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -191,6 +202,12 @@ pub enum Event<'a> {
     /// A disconnect asked for by the application is complete.
     Disconnected,
     /// A message from the broker. Its topic is resolved if it came as a topic alias.
+    ///
+    /// With [`Config::manual_ack`](crate::Config::manual_ack), a QoS 1 or 2 message is acknowledged to the broker
+    /// only after [`Session::ack`](crate::session::Session::ack) with the token
+    /// [`Session::message_ack`](crate::session::Session::message_ack) gives right after this event. An
+    /// application that cannot take it now calls [`Session::hold_message`](crate::session::Session::hold_message)
+    /// and gets the same event again.
     Message(Publish<'a>),
     /// An outgoing QoS 1 or 2 message was acknowledged (PUBACK, or PUBREC and then PUBCOMP).
     Published {

@@ -56,6 +56,20 @@ impl<T: Copy, const N: usize> Fifo<T, N> {
         }
     }
 
+    /// The newest item.
+    pub(super) fn peek_back(&self) -> Option<T> {
+        let last = (self.head + self.len.checked_sub(1)?) % N;
+        self.items.get(last).copied().flatten()
+    }
+
+    /// Takes the newest item back.
+    pub(super) fn pop_back(&mut self) -> Option<T> {
+        let last = (self.head + self.len.checked_sub(1)?) % N;
+        let item = self.items.get_mut(last).and_then(Option::take);
+        self.len -= 1;
+        item
+    }
+
     pub(super) fn clear(&mut self) {
         *self = Self::new();
     }

@@ -18,12 +18,67 @@
 //!    connection, and the reconnect policy applies.
 //! 5. Broker refusals of individual requests are events ([`Event::PublishFailed`], failure codes in
 //!    [`Event::Subscribed`]), not errors of the command.
+//! 6. An [`Event::Message`] is the application's once the next call into the session is made, unless the
+//!    application calls [`hold_message`](Session::hold_message) first (see below). With
+//!    [`Config::manual_ack`] its acknowledgement also waits for [`ack`](Session::ack).
+//!
+//! # Acknowledging messages manually
+//!
+//! By default a QoS 1 or 2 message is acknowledged (PUBACK, or PUBREC) as soon as `poll_event` processes it. With
+//! [`Config::manual_ack`] the acknowledgement waits until the application says it has the message:
+//!
+//! - Right after `poll_event` returns an [`Event::Message`] of QoS 1 or 2, [`message_ack`](Session::message_ack)
+//!   gives its [`AckToken`]. Once the application has the message in hand (taken from its queue, processed,
+//!   stored: its choice), it calls [`ack`](Session::ack) with the token.
+//! - Acknowledgements go out in the order the PUBLISH packets arrived, whatever the order of the `ack` calls
+//!   (`[MQTT-4.6.0-2]`, `[MQTT-4.6.0-3]`): acking a later message first only marks it; once every earlier one is
+//!   acked, the acked run goes out through `poll_transmit` (and shows in `wants_write`).
+//! - The session keeps a record of the messages awaiting acknowledgement, in the store, with room for
+//!   [`Config::receive_maximum`] of them (the window a 5.0 broker respects). When it is full, the next QoS 1 or 2
+//!   PUBLISH stays unprocessed in the receive buffer until an acknowledgement frees a slot: processing stops, the
+//!   receive buffer fills, the binding stops reading, and TCP pushes back on the broker.
+//!   [`pending_acks`](Session::pending_acks) counts the messages in the record.
+//! - A connection that ends forgets the record: the tokens of its messages acknowledge nothing any more (`ack`
+//!   returns `false`), and the broker sends the unacknowledged messages again on a resumed session. A QoS 1
+//!   message then arrives again with a new token (at least once). A QoS 2 message is delivered once only: its
+//!   identifier stays in the QoS 2 table as usual, so the broker's resend is not delivered again and is answered
+//!   with PUBREC at its turn, without waiting for an `ack` of the earlier token (the application already has the
+//!   message).
+//! - While the first copy of a QoS 1 or 2 message awaits `ack`, a copy the broker sends again (DUP) is not
+//!   delivered and not acknowledged: the one acknowledgement goes when the first is acked. A PUBREL for a QoS 2
+//!   message whose PUBREC has not been sent breaks the protocol (the broker releases before it was received) and
+//!   closes the connection with [`ProtocolError::UnexpectedPacket`].
+//! - A graceful [`disconnect`](Session::disconnect) sends the acknowledgements already acked (in order) before
+//!   DISCONNECT; it does not wait for messages the application has not acked.
+//!
+//! # Holding a message
+//!
+//! An application whose queues are full calls [`hold_message`](Session::hold_message) right after `poll_event`
+//! returned an [`Event::Message`], before any other call into the session. The next `poll_event` returns the same
+//! event again (same topic, alias resolved alike, payload, properties, and the same `message_ack` token) without
+//! applying any effect a second time (statistics, QoS 2 table, topic aliases, the acknowledgement record), and no
+//! later packet is processed until then. It can be held again as often as needed. Meanwhile the binding keeps
+//! reading until the receive buffer is full, then stops: the broker and TCP push back. Without manual
+//! acknowledgement a held QoS 1 or 2 message's acknowledgement is also held back (if it was not written yet) until
+//! the message is taken. A held message is the session's, not the application's: if the connection ends while it
+//! is held, it is dropped unacknowledged (the broker sends it again on a resumed session; a QoS 2 message's
+//! identifier is taken out of the QoS 2 table for that), and [`has_held_message`](Session::has_held_message)
+//! turns `false`.
+//!
+//! # Pausing and keep alive
+//!
+//! The session is *paused* ([`is_paused`](Session::is_paused)) while it holds a message, while the next QoS 1 or 2
+//! PUBLISH waits for room in the acknowledgement record, and while its receive buffer is full of unprocessed
+//! bytes. A PINGRESP may then sit unread behind the paused input, so a ping deadline that passes during a pause
+//! does not end the connection; the deadline starts again, `ping_timeout` long, when the pause ends. See
+//! [`handle_timeout`](Session::handle_timeout).
 
-mod ack_interim;
 mod command;
+mod delivery;
 mod event;
 mod fifo;
 mod outbox;
+mod receipt;
 mod receive;
 mod store;
 mod subscriptions;
@@ -31,8 +86,7 @@ mod transmit;
 
 use core::time::Duration;
 
-pub use ack_interim::AckToken;
-pub use event::{ConnectRefusal, Disconnection, Event, PublishFailure, Ticket};
+pub use event::{AckToken, ConnectRefusal, Disconnection, Event, PublishFailure, Ticket};
 
 use crate::buffer::Buffers;
 use crate::codec::{self, PacketId, ProtocolVersion, QoS, ReasonCode};
@@ -40,9 +94,11 @@ use crate::config::{Config, ConfigError, SessionLostPolicy};
 use crate::error::ProtocolError;
 use crate::reconnect::Backoff;
 use crate::time::Instant;
+use delivery::Delivery;
 use event::OwnedEvent;
 use fifo::Fifo;
 use outbox::Outbox;
+use receipt::Receipts;
 use store::Store;
 use subscriptions::Subscriptions;
 
@@ -173,6 +229,7 @@ struct Settings {
     outgoing_topic_aliases: u16,
     on_session_lost: SessionLostPolicy,
     retry_on_auth_failure: bool,
+    manual_ack: bool,
 }
 
 /// The MQTT client session: the state machine every binding drives. See the [module docs](self) for the contract.
@@ -187,10 +244,16 @@ pub struct Session<'b> {
     rx_end: usize,
     /// Bytes of the packet handed out by the last `poll_event`, released by the next call.
     rx_release: usize,
-    /// The message the last `poll_event` returned (its alias, its bytes), until the next call.
-    delivering: Option<(Option<u16>, usize)>,
-    /// A message given back by the application, offered again by the next `poll_event`.
-    held: Option<(Option<u16>, usize)>,
+    /// The message the latest `poll_event` handed out, until its bytes are released.
+    delivery: Option<Delivery>,
+    /// The application holds `delivery` back: the next `poll_event` returns it again.
+    holding: bool,
+    /// The token of the message the latest `poll_event` returned.
+    last_ack: Option<AckToken>,
+    /// The next packet is a QoS 1 or 2 PUBLISH waiting for room in `receipts`.
+    input_blocked: bool,
+    /// Incoming QoS 1 and 2 messages awaiting the application's acknowledgement (`manual_ack`).
+    receipts: Receipts,
     store: Store<'b>,
     subscriptions_buf: crate::buffer::Buf<'b>,
     subscriptions: Subscriptions,
@@ -209,6 +272,8 @@ pub struct Session<'b> {
     send_connect: bool,
     send_ping: bool,
     ping_outstanding: bool,
+    /// The ping deadline passed while the session was paused: it starts again when the pause ends.
+    ping_deferred: bool,
     send_disconnect: Option<ReasonCode>,
     partial: Option<Partial>,
     last_sent: Instant,
@@ -249,7 +314,9 @@ impl<'b> Session<'b> {
             outgoing_topic_aliases: config.outgoing_topic_aliases,
             on_session_lost: config.on_session_lost,
             retry_on_auth_failure: config.reconnect.retry_on_auth_failure,
+            manual_ack: config.manual_ack,
         };
+        let receipts = Receipts::new(store.receipts_capacity());
         Ok(Self {
             version: config.version,
             settings,
@@ -259,8 +326,11 @@ impl<'b> Session<'b> {
             rx_start: 0,
             rx_end: 0,
             rx_release: 0,
-            delivering: None,
-            held: None,
+            delivery: None,
+            holding: false,
+            last_ack: None,
+            input_blocked: false,
+            receipts,
             store,
             subscriptions_buf: buffers.subscriptions,
             subscriptions: Subscriptions::default(),
@@ -278,6 +348,7 @@ impl<'b> Session<'b> {
             send_connect: false,
             send_ping: false,
             ping_outstanding: false,
+            ping_deferred: false,
             send_disconnect: None,
             partial: None,
             last_sent: Instant::ZERO,
@@ -316,6 +387,7 @@ impl<'b> Session<'b> {
                 SessionState::Closing => self.send_disconnect.is_some(),
                 SessionState::Connected | SessionState::Disconnecting => {
                     !self.acks.is_empty()
+                        || self.receipt_ready()
                         || self.send_ping
                         || self.send_disconnect.is_some()
                         || self.has_subscription_work()
@@ -415,8 +487,21 @@ impl<'b> Session<'b> {
     }
 
     /// Processes time passing: reconnect, connect timeout, keep alive and ping timeout, disconnect timeout.
+    ///
+    /// Keep alive: PINGREQ goes out when nothing was sent for the keep alive interval, and the connection is lost
+    /// ([`Disconnection::KeepAliveTimeout`]) when no PINGRESP was processed within `ping_timeout` of it. Time the
+    /// session spends [paused](Self::is_paused) (a held message, a PUBLISH waiting for room in the
+    /// acknowledgement record, a full receive buffer) is the client's own doing, and the PINGRESP may be waiting
+    /// unread behind the paused input: a ping deadline that passes during a pause does not end the connection.
+    /// It is set again to `ping_timeout` from the moment the pause ends, that is the first `poll_event` or
+    /// `handle_timeout` that finds the session no longer paused (at the time of the latest input the session was
+    /// given). PINGREQ goes on being sent every keep alive interval during a pause, so the broker does not drop
+    /// the client. So a broker that died during a pause is found out at most `ping_timeout` after the pause ends
+    /// (or, if it answered a ping during the pause and died later, keep alive plus `ping_timeout` after the last
+    /// packet sent).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
+        self.resume_keep_alive();
         if self.expired(Timer::Reconnect, now) {
             self.set_timer(Timer::Reconnect, None);
             if self.state == SessionState::Waiting {
@@ -433,8 +518,12 @@ impl<'b> Session<'b> {
         if self.expired(Timer::Ping, now) {
             self.set_timer(Timer::Ping, None);
             if self.ping_outstanding && self.is_connected() {
-                self.transport.push(TransportAction::Close);
-                self.lose(Disconnection::KeepAliveTimeout, now);
+                if self.is_paused() {
+                    self.ping_deferred = true;
+                } else {
+                    self.transport.push(TransportAction::Close);
+                    self.lose(Disconnection::KeepAliveTimeout, now);
+                }
             }
         }
         if self.expired(Timer::Disconnect, now) {
@@ -448,7 +537,9 @@ impl<'b> Session<'b> {
         {
             self.send_ping = true;
             self.ping_outstanding = true;
-            self.set_timer(Timer::Ping, Some(now + self.settings.ping_timeout));
+            if !self.ping_deferred {
+                self.set_timer(Timer::Ping, Some(now + self.settings.ping_timeout));
+            }
         }
     }
 
@@ -547,7 +638,9 @@ impl<'b> Session<'b> {
     }
 
     fn keep_alive_due(&self) -> Option<Instant> {
-        (self.is_connected() && !self.keep_alive.is_zero() && !self.ping_outstanding)
+        // A ping that is only deferred by a pause does not stop the next one.
+        let waiting = self.ping_outstanding && (!self.ping_deferred || self.send_ping);
+        (self.is_connected() && !self.keep_alive.is_zero() && !waiting)
             .then(|| self.last_sent + self.keep_alive)
     }
 
@@ -576,15 +669,17 @@ impl<'b> Session<'b> {
             self.stats.disconnections += 1;
             self.stats.last_disconnected_at = Some(now);
         }
+        self.drop_delivery();
+        self.receipts.clear();
+        self.input_blocked = false;
         self.rx_start = 0;
         self.rx_end = 0;
         self.rx_release = 0;
-        self.delivering = None;
-        self.held = None;
         self.acks.clear();
         self.send_connect = false;
         self.send_ping = false;
         self.ping_outstanding = false;
+        self.ping_deferred = false;
         self.send_disconnect = None;
         self.partial = None;
         self.inflight = 0;
@@ -647,13 +742,15 @@ impl<'b> Session<'b> {
         if self.version == ProtocolVersion::V5 && established {
             // Whatever is half-written goes first, then DISCONNECT, then the transport closes.
             self.state = SessionState::Closing;
+            self.drop_delivery();
+            self.receipts.clear();
+            self.input_blocked = false;
             self.acks.clear();
             self.send_ping = false;
             self.send_disconnect = Some(error.reason_code());
             self.rx_start = 0;
             self.rx_end = 0;
             self.rx_release = 0;
-            self.held = None;
         } else {
             self.transport.push(TransportAction::Close);
             self.end_connection(now);
@@ -676,6 +773,7 @@ impl<'b> Session<'b> {
             && self.send_disconnect.is_none()
             && self.outbox.is_empty()
             && self.acks.is_empty()
+            && !self.receipt_ready()
             && !self.has_subscription_work()
     }
 }

@@ -2,12 +2,13 @@
 //! receive buffer, its effects are applied, and an event that carries its data borrows the buffer until the next
 //! call.
 
+use super::delivery::Delivery;
 use super::event::OwnedEvent;
 use super::outbox::State as Out;
 use super::subscriptions::State as Sub;
 use super::{
-    ConnectRefusal, Disconnection, Event, PendingAck, PublishFailure, Session, SessionState,
-    Ticket, Timer,
+    AckToken, ConnectRefusal, Disconnection, Event, PendingAck, PublishFailure, Session,
+    SessionState, Ticket, Timer,
 };
 use crate::codec::{
     self, Ack, ConnAck, List, Packet, PacketId, PacketType, ProtocolVersion, Publish, QoS,
@@ -17,13 +18,24 @@ use crate::config::SessionLostPolicy;
 use crate::error::ProtocolError;
 use crate::topic;
 
+/// What `poll_event` hands out, decided before the event borrows the receive buffer.
+enum Next {
+    Owned(OwnedEvent),
+    /// The PUBLISH at the front of the buffer, with its topic from this alias if it came without one.
+    Deliver(Option<u16>),
+    SubAck(Ticket),
+    UnsubAck(Ticket),
+}
+
 /// What remains to do once the packet's borrow of the receive buffer has ended.
 enum Step {
     /// Nothing to report; look at the next packet.
     Continue,
-    /// Deliver the PUBLISH at the front of the buffer, with its topic from this alias if it came without one.
+    /// Deliver the PUBLISH at the front of the buffer, with its topic from this alias if it came without one,
+    /// and its receipt in the acknowledgement record (`manual_ack`).
     Deliver {
         alias: Option<u16>,
+        token: Option<AckToken>,
     },
     /// Report the SUBACK or UNSUBACK at the front of the buffer.
     SubAck(Ticket),
@@ -39,93 +51,121 @@ enum Step {
 impl<'b> Session<'b> {
     /// The next event for the application, processing received packets as needed.
     ///
-    /// Changes after `handle_bytes`/`commit_read` (new packets), `handle_transport_*`, `handle_timeout` and
-    /// commands (connection events). Processing a packet may queue packets to send (acknowledgements): call
+    /// Changes after `handle_bytes`/`commit_read` (new packets), `handle_transport_*`, `handle_timeout`,
+    /// commands (connection events), `hold_message` (the same message again) and `ack` (room in the
+    /// acknowledgement record). Processing a packet may queue packets to send (acknowledgements): call
     /// [`poll_transmit`](Self::poll_transmit) again after draining events. An event's borrowed data stays valid
     /// until the next call into the session.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
-        self.release_rx();
-        self.delivering = None;
-        if let Some((alias, used)) = self.held.take() {
-            self.rx_release = used;
-            return self.delivered(alias);
+        let next = self.next_event()?;
+        self.render(next)
+    }
+
+    /// [`poll_event`](Self::poll_event), with the acknowledgement a message owes (what
+    /// [`message_ack`](Self::message_ack) would say right after): for bindings that hand both to the application
+    /// while the event still borrows the session.
+    #[must_use]
+    pub fn poll_event_acked(&mut self) -> Option<(Event<'_>, Option<AckToken>)> {
+        let next = self.next_event()?;
+        let ack = self.last_ack;
+        self.render(next).map(|event| (event, ack))
+    }
+
+    /// Does the work of `poll_event` and says what to hand out, without borrowing the receive buffer yet.
+    fn next_event(&mut self) -> Option<Next> {
+        if core::mem::take(&mut self.holding)
+            && let Some(delivery) = self.delivery
+        {
+            self.last_ack = delivery.token;
+            return Some(Next::Deliver(delivery.alias));
         }
+        self.last_ack = None;
+        self.release_rx();
         if let Some(event) = self.events.pop() {
-            return Some(event.into_event());
+            return Some(Next::Owned(event));
         }
         if let Some(event) = self.next_report() {
-            return Some(event.into_event());
+            return Some(Next::Owned(event));
         }
         loop {
-            let (step, used) = self.process_next()?;
+            let next = self.process_next();
+            self.resume_keep_alive();
+            let (step, used) = next?;
             self.rx_release = used;
             match step {
                 Step::Continue => {
                     self.release_rx();
                     if let Some(event) = self.events.pop() {
-                        return Some(event.into_event());
+                        return Some(Next::Owned(event));
                     }
                 }
-                Step::Deliver { alias } => {
-                    self.delivering = Some((alias, used));
-                    return self.delivered(alias);
+                Step::Deliver { alias, token } => {
+                    self.delivery = Some(Delivery {
+                        alias,
+                        token,
+                        retracted: None,
+                    });
+                    self.last_ack = token;
+                    return Some(Next::Deliver(alias));
                 }
-                Step::SubAck(ticket) => {
-                    let reasons = match self.front_packet() {
-                        Some(Packet::SubAck(ack)) => ack.reasons,
-                        _ => List::default(),
-                    };
-                    return Some(Event::Subscribed { ticket, reasons });
-                }
-                Step::UnsubAck(ticket) => {
-                    let reasons = match self.front_packet() {
-                        Some(Packet::UnsubAck(ack)) => ack.reasons,
-                        _ => List::default(),
-                    };
-                    return Some(Event::Unsubscribed { ticket, reasons });
-                }
+                Step::SubAck(ticket) => return Some(Next::SubAck(ticket)),
+                Step::UnsubAck(ticket) => return Some(Next::UnsubAck(ticket)),
                 Step::ConnAck {
                     session_present,
                     refusal,
                 } => {
                     self.release_rx();
                     self.on_connack(session_present, refusal);
-                    return self.events.pop().map(OwnedEvent::into_event);
+                    return self.events.pop().map(Next::Owned);
                 }
                 Step::ServerDisconnect(reason) => {
                     self.release_rx();
                     self.transport.push(super::TransportAction::Close);
                     self.lose(Disconnection::ServerDisconnect(reason), self.now);
-                    return self.events.pop().map(OwnedEvent::into_event);
+                    return self.events.pop().map(Next::Owned);
                 }
                 Step::Error(error) => {
                     self.rx_release = 0;
                     self.protocol_error(error);
-                    return self.events.pop().map(OwnedEvent::into_event);
+                    return self.events.pop().map(Next::Owned);
                 }
             }
         }
     }
 
-    /// Gives back the message the latest `poll_event` returned: the application could not take it. The next
-    /// `poll_event` returns it again, and nothing received after it is processed until then.
-    pub fn hold_message(&mut self) {
-        if let Some(delivering) = self.delivering.take()
-            && self.rx_release == delivering.1
-        {
-            self.rx_release = 0;
-            self.held = Some(delivering);
+    /// The event `next_event` decided on, borrowing the packet at the front of the receive buffer.
+    fn render(&self, next: Next) -> Option<Event<'_>> {
+        match next {
+            Next::Owned(event) => Some(event.into_event()),
+            Next::Deliver(alias) => self.delivered(alias),
+            Next::SubAck(ticket) => {
+                let reasons = match self.front_packet() {
+                    Some(Packet::SubAck(ack)) => ack.reasons,
+                    _ => List::default(),
+                };
+                Some(Event::Subscribed { ticket, reasons })
+            }
+            Next::UnsubAck(ticket) => {
+                let reasons = match self.front_packet() {
+                    Some(Packet::UnsubAck(ack)) => ack.reasons,
+                    _ => List::default(),
+                };
+                Some(Event::Unsubscribed { ticket, reasons })
+            }
         }
     }
 
-    /// Whether the session holds a message the application could not take yet.
-    pub fn is_holding(&self) -> bool {
-        self.held.is_some()
-    }
-
-    /// Frees the bytes of the packet handed out by the previous `poll_event`.
+    /// Frees the bytes of the packet handed out by the previous `poll_event`, unless the application holds it. A
+    /// message handed out is the application's from now on: an acknowledgement held back with it is queued.
     pub(super) fn release_rx(&mut self) {
+        if self.holding {
+            return;
+        }
+        if let Some(ack) = self.delivery.take().and_then(|d| d.retracted) {
+            // Room: nothing was queued since it was taken out (no packet was processed).
+            self.acks.push(ack);
+        }
         self.rx_start = (self.rx_start + core::mem::take(&mut self.rx_release)).min(self.rx_end);
         if self.rx_start == self.rx_end {
             self.rx_start = 0;
@@ -134,7 +174,7 @@ impl<'b> Session<'b> {
     }
 
     /// The packet at the front of the receive buffer, decoded again to hand its data out.
-    fn front_packet(&self) -> Option<Packet<'_>> {
+    pub(super) fn front_packet(&self) -> Option<Packet<'_>> {
         let buf = self.rx.get(self.rx_start..self.rx_end)?;
         codec::decode(buf, self.version, u32::MAX)
             .ok()
@@ -155,6 +195,7 @@ impl<'b> Session<'b> {
 
     /// Decodes and applies the next packet, if a whole one is buffered and there is room for its consequences.
     fn process_next(&mut self) -> Option<(Step, usize)> {
+        self.input_blocked = false;
         if !matches!(
             self.state,
             SessionState::Connecting | SessionState::Connected | SessionState::Disconnecting
@@ -184,6 +225,15 @@ impl<'b> Session<'b> {
             }
         } else {
             match packet {
+                Packet::Publish(publish)
+                    if publish.qos != QoS::AtMostOnce
+                        && self.settings.manual_ack
+                        && self.receipts.is_full() =>
+                {
+                    // Every acknowledgement the window allows awaits the application: backpressure.
+                    self.input_blocked = true;
+                    return None;
+                }
                 Packet::Publish(publish) => self.incoming_publish(&publish),
                 Packet::PubAck(ack) => self.puback(&ack),
                 Packet::PubRec(ack) => self.pubrec(&ack),
@@ -197,6 +247,7 @@ impl<'b> Session<'b> {
                 }
                 Packet::PingResp => {
                     self.ping_outstanding = false;
+                    self.ping_deferred = false;
                     self.set_timer(Timer::Ping, None);
                     Step::Continue
                 }
@@ -375,28 +426,65 @@ impl<'b> Session<'b> {
             });
         }
         let Some(packet_id) = publish.packet_id else {
-            return Step::Deliver { alias };
+            return Step::Deliver { alias, token: None };
         };
+        let manual = self.settings.manual_ack;
+        if manual
+            && publish.dup
+            && self
+                .receipts
+                .find(self.store.receipts(), packet_id, publish.qos)
+                .is_some()
+        {
+            // Sent again while the first copy awaits the application: its one acknowledgement answers both.
+            return Step::Continue;
+        }
         match publish.qos {
-            QoS::AtMostOnce => Step::Deliver { alias },
+            QoS::AtMostOnce => Step::Deliver { alias, token: None },
+            QoS::AtLeastOnce if manual => self.deliver_unacked(alias, packet_id, QoS::AtLeastOnce),
             QoS::AtLeastOnce => {
                 self.queue_ack(PacketType::PubAck, packet_id, ReasonCode::SUCCESS);
-                Step::Deliver { alias }
+                Step::Deliver { alias, token: None }
             }
             QoS::ExactlyOnce => {
                 if self.store.qos2_contains(packet_id.get()) {
                     // Already delivered: acknowledge again, deliver nothing. `[MQTT-4.3.3-10]`
-                    self.queue_ack(PacketType::PubRec, packet_id, ReasonCode::SUCCESS);
+                    if !manual {
+                        self.queue_ack(PacketType::PubRec, packet_id, ReasonCode::SUCCESS);
+                    } else if self
+                        .receipts
+                        .find(self.store.receipts(), packet_id, QoS::ExactlyOnce)
+                        .is_none()
+                    {
+                        // Its PUBREC went out on an earlier connection (or the application's ack of it was
+                        // lost with that connection): PUBREC again, in order with the others.
+                        let ring = self.store.receipts_mut();
+                        let _ = self.receipts.push(ring, packet_id, QoS::ExactlyOnce, true);
+                    }
                     return Step::Continue;
                 }
                 if !self.store.qos2_insert(packet_id.get()) {
                     let max = u16::try_from(self.store.qos2_capacity()).unwrap_or(u16::MAX);
                     return Step::Error(ProtocolError::ReceiveMaximumExceeded(max));
                 }
+                if manual {
+                    return self.deliver_unacked(alias, packet_id, QoS::ExactlyOnce);
+                }
                 self.queue_ack(PacketType::PubRec, packet_id, ReasonCode::SUCCESS);
-                Step::Deliver { alias }
+                Step::Deliver { alias, token: None }
             }
         }
+    }
+
+    /// A QoS 1 or 2 message to deliver whose acknowledgement waits for the application (`manual_ack`).
+    fn deliver_unacked(&mut self, alias: Option<u16>, packet_id: PacketId, qos: QoS) -> Step {
+        // `process_packet` made sure there is room.
+        let ring = self.store.receipts_mut();
+        let token = self
+            .receipts
+            .push(ring, packet_id, qos, false)
+            .map(AckToken);
+        Step::Deliver { alias, token }
     }
 
     /// The QoS granted to the subscriptions matching `topic`, if the session knows any.
@@ -476,6 +564,15 @@ impl<'b> Session<'b> {
     }
 
     fn pubrel(&mut self, ack: &Ack<'_>) -> Step {
+        if self.settings.manual_ack
+            && self
+                .receipts
+                .find(self.store.receipts(), ack.packet_id, QoS::ExactlyOnce)
+                .is_some()
+        {
+            // The broker releases a message whose PUBREC it cannot have received. `[MQTT-4.3.3]`
+            return Step::Error(ProtocolError::UnexpectedPacket(PacketType::PubRel));
+        }
         let known = self.store.qos2_remove(ack.packet_id.get());
         let reason = if known || self.version == ProtocolVersion::V311 {
             ReasonCode::SUCCESS

@@ -1,5 +1,6 @@
-//! The layout of the store buffer: the encoded CONNECT, the QoS 2 receive table, the topic alias tables, and the
-//! outbox ring taking the rest.
+//! The layout of the store buffer: the encoded CONNECT, the QoS 2 receive table, the record of messages awaiting
+//! the application's acknowledgement (with `manual_ack`), the topic alias tables, and the outbox ring taking the
+//! rest.
 
 use core::num::{NonZeroU16, NonZeroU32};
 
@@ -8,6 +9,8 @@ use crate::codec::{self, Connect, ConnectProperties, Packet, ProtocolVersion};
 use crate::config::{Config, ConfigError};
 use crate::error::ProtocolError;
 use crate::topic;
+
+use super::receipt;
 
 /// Longest client identifier a broker may assign that the session remembers for reconnects.
 const ASSIGNED_ID_MAX: usize = 128;
@@ -31,6 +34,8 @@ pub(crate) struct Store<'b> {
     /// The table is a bitmap of every identifier (a Receive Maximum of more than 4096, such as 65,535 for "no
     /// limit"), not a list.
     qos2_bitmap: bool,
+    receipts_at: usize,
+    receipts_cap: usize,
     alias_slot: usize,
     alias_in_at: usize,
     alias_in_count: usize,
@@ -93,8 +98,14 @@ impl<'b> Store<'b> {
                 (cap, 2 * cap)
             }
         };
+        let receipts_at = qos2_at + qos2_bytes;
+        let receipts_cap = if config.manual_ack {
+            usize::from(config.receive_maximum)
+        } else {
+            0
+        };
         let alias_slot = 2 + usize::from(config.topic_alias_len);
-        let alias_in_at = qos2_at + qos2_bytes;
+        let alias_in_at = receipts_at + receipts_cap * receipt::ENTRY;
         let alias_in_count = if v5 {
             usize::from(config.topic_alias_maximum)
         } else {
@@ -118,7 +129,7 @@ impl<'b> Store<'b> {
             .encode(config.version, slot)
             .map_err(ConfigError::Connect)?;
         if qos2_bitmap {
-            buf.get_mut(qos2_at..alias_in_at)
+            buf.get_mut(qos2_at..receipts_at)
                 .unwrap_or_default()
                 .fill(0);
         }
@@ -133,6 +144,8 @@ impl<'b> Store<'b> {
             qos2_cap,
             qos2_len: 0,
             qos2_bitmap,
+            receipts_at,
+            receipts_cap,
             alias_slot,
             alias_in_at,
             alias_in_count,
@@ -279,6 +292,23 @@ impl<'b> Store<'b> {
 
     pub(crate) fn qos2_capacity(&self) -> usize {
         self.qos2_cap
+    }
+
+    // ----- incoming QoS 1 and 2 messages awaiting the application's acknowledgement -----
+
+    /// Entries the record of unacknowledged messages holds (0 without `manual_ack`).
+    pub(crate) fn receipts_capacity(&self) -> usize {
+        self.receipts_cap
+    }
+
+    pub(crate) fn receipts(&self) -> &[u8] {
+        let end = self.receipts_at + self.receipts_cap * receipt::ENTRY;
+        self.buf.get(self.receipts_at..end).unwrap_or_default()
+    }
+
+    pub(crate) fn receipts_mut(&mut self) -> &mut [u8] {
+        let end = self.receipts_at + self.receipts_cap * receipt::ENTRY;
+        self.buf.get_mut(self.receipts_at..end).unwrap_or_default()
     }
 
     // ----- topic aliases -----

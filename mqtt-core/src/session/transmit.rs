@@ -22,7 +22,8 @@ impl<'b> Session<'b> {
     /// hold the largest SUBSCRIBE the application makes (a request that cannot fit an empty buffer fails with
     /// [`Event::RequestTooLarge`](super::Event::RequestTooLarge)).
     ///
-    /// Changes after every input and command, and after `poll_event` (acknowledgements of received packets).
+    /// Changes after every input and command, after `poll_event` (acknowledgements of received packets), and after
+    /// `ack` and `hold_message`.
     #[must_use]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         self.now = now;
@@ -82,6 +83,20 @@ impl<'b> Session<'b> {
                     let n = self.write(packet, buf);
                     if n > 0 {
                         self.acks.pop();
+                    }
+                    return n;
+                }
+                if let Some(receipt) = self.receipts.ready(self.store.receipts()) {
+                    // Acknowledged by the application, and every message before it too. `[MQTT-4.6.0-2]`,
+                    // `[MQTT-4.6.0-3]`
+                    let ack = Ack::new(receipt.packet_id);
+                    let packet = match receipt.qos {
+                        QoS::ExactlyOnce => Packet::PubRec(ack),
+                        _ => Packet::PubAck(ack),
+                    };
+                    let n = self.write(packet, buf);
+                    if n > 0 {
+                        self.receipts.pop();
                     }
                     return n;
                 }

@@ -33,6 +33,7 @@ impl FakeBroker {
     pub(super) fn on_puback(&mut self, a: &Ack<'_>) {
         match self.find_outgoing(a.packet_id, QoS::AtLeastOnce, &[OutState::Sent]) {
             Some(i) => {
+                self.check_ack_order(i, QoS::AtLeastOnce, "PUBACK", "[MQTT-4.6.0-2]");
                 self.remove_outgoing(i);
                 self.flush_outgoing();
             }
@@ -54,6 +55,7 @@ impl FakeBroker {
                 self.flush_outgoing();
             }
             Some(i) => {
+                self.check_ack_order(i, QoS::ExactlyOnce, "PUBREC", "[MQTT-4.6.0-3]");
                 if let Some(o) = self.session.as_mut().and_then(|s| s.outgoing.get_mut(i)) {
                     o.state = OutState::Released;
                 }
@@ -246,6 +248,30 @@ impl FakeBroker {
         });
         self.send(Packet::Publish(publish));
         true
+    }
+
+    /// A first acknowledgement (PUBACK, or PUBREC of a message not released yet) must be for the oldest message of
+    /// its QoS still awaiting one: the client acknowledges in the order the PUBLISH packets were received. The
+    /// broker sends (and, on a resumed session, resends) its messages in the order of its list.
+    fn check_ack_order(&mut self, i: usize, qos: QoS, packet: &str, rule: &str) {
+        let Some(session) = &self.session else {
+            return;
+        };
+        let oldest = session
+            .outgoing
+            .iter()
+            .position(|o| o.state == OutState::Sent && o.message.qos == qos);
+        let Some(oldest) = oldest.filter(|&oldest| oldest != i) else {
+            return;
+        };
+        let ids = |k: usize| session.outgoing.get(k).and_then(|o| o.packet_id);
+        let (acked, expected) = (ids(i), ids(oldest));
+        let state = session.outgoing.get(i).map(|o| o.state);
+        if state == Some(OutState::Sent) {
+            self.violation(format!(
+                "{packet} for packet identifier {acked:?} before the one for {expected:?}, whose PUBLISH was sent                  first {rule}"
+            ));
+        }
     }
 
     fn find_outgoing(&self, packet_id: PacketId, qos: QoS, states: &[OutState]) -> Option<usize> {

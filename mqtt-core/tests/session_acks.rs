@@ -1,0 +1,771 @@
+//! Delivery at the application's pace, in deterministic simulation: manual acknowledgement (`Config::manual_ack`,
+//! `Session::ack`), holding a message (`Session::hold_message`), and keep alive while the client itself pauses.
+
+use core::time::Duration;
+
+use mqtt_core::codec::{Ack, Packet, PacketId, PacketType, ProtocolVersion, Publish, QoS};
+use mqtt_core::session::Disconnection;
+use mqtt_core::{Config, Event, ProtocolError};
+use mqtt_test::{BrokerConfig, Direction, Message, RecordedEvent, Sim, SimConfig};
+
+const VERSIONS: [ProtocolVersion; 2] = [ProtocolVersion::V311, ProtocolVersion::V5];
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// A persistent session whose application acknowledges messages itself.
+fn manual(version: ProtocolVersion) -> Config<'static> {
+    Config {
+        version,
+        clean_start: false,
+        session_expiry_interval: 3600,
+        manual_ack: true,
+        receive_maximum: 8,
+        ..Config::new("acks")
+    }
+}
+
+/// Connected and subscribed to `t/#` at QoS 2, with the events of getting there taken.
+fn subscribed(config: &Config<'_>, sim_config: SimConfig) -> Sim {
+    let mut sim = Sim::new(config, sim_config).expect("valid configuration");
+    sim.connect();
+    sim.subscribe("t/#", QoS::ExactlyOnce).unwrap();
+    sim.run_until_idle();
+    assert!(sim.session().is_connected());
+    sim.take_events();
+    sim
+}
+
+fn inject(sim: &mut Sim, topic: &str, payload: &[u8], qos: QoS) {
+    assert!(sim.broker_mut().inject(topic, payload, qos, false));
+    sim.drive();
+}
+
+/// The acknowledgements of incoming messages the client sent (PUBACK and PUBREC), as (type, packet id).
+fn acks_sent(sim: &Sim) -> Vec<(PacketType, u16)> {
+    sim.broker()
+        .log()
+        .iter()
+        .filter(|r| {
+            r.direction == Direction::ClientToBroker
+                && matches!(r.packet_type, PacketType::PubAck | PacketType::PubRec)
+        })
+        .map(|r| (r.packet_type, r.packet_id.unwrap()))
+        .collect()
+}
+
+/// The QoS 1 and 2 PUBLISH packets the broker sent, as (acknowledgement expected, packet id).
+fn publishes_received(sim: &Sim) -> Vec<(PacketType, u16)> {
+    sim.broker()
+        .log()
+        .iter()
+        .filter(|r| {
+            r.direction == Direction::BrokerToClient
+                && r.packet_type == PacketType::Publish
+                && r.qos != QoS::AtMostOnce
+        })
+        .map(|r| {
+            let ack = match r.qos {
+                QoS::ExactlyOnce => PacketType::PubRec,
+                _ => PacketType::PubAck,
+            };
+            (ack, r.packet_id.unwrap())
+        })
+        .collect()
+}
+
+fn payloads(sim: &Sim) -> Vec<String> {
+    sim.messages()
+        .iter()
+        .map(|m| m.payload_str().into_owned())
+        .collect()
+}
+
+fn no_violations(sim: &Sim) {
+    assert!(
+        sim.broker().violations().is_empty(),
+        "{:?}",
+        sim.broker().violations()
+    );
+}
+
+fn reconnected(sim: &mut Sim) {
+    sim.cut_link();
+    assert!(
+        sim.run_until(|s| s.session().is_connected(), secs(5)),
+        "no reconnection"
+    );
+    sim.run_until_idle();
+}
+
+#[test]
+fn nothing_is_acknowledged_before_the_application_acks() {
+    for version in VERSIONS {
+        let mut sim = subscribed(&manual(version), SimConfig::default());
+        inject(&mut sim, "t/1", b"one", QoS::AtLeastOnce);
+        inject(&mut sim, "t/2", b"two", QoS::ExactlyOnce);
+        sim.run_for(secs(5));
+        assert_eq!(payloads(&sim), ["one", "two"], "{version}");
+        assert_eq!(acks_sent(&sim), [], "{version}: acknowledged unasked");
+        assert_eq!(sim.session().pending_acks(), 2);
+        assert!(!sim.session().wants_write());
+        assert_eq!(sim.unacked().len(), 2);
+
+        assert_eq!(sim.ack_all(), 2);
+        sim.run_until_idle();
+        assert_eq!(acks_sent(&sim), publishes_received(&sim), "{version}");
+        assert_eq!(sim.session().pending_acks(), 0);
+        assert_eq!(
+            sim.broker().pending_to_client(),
+            0,
+            "{version}: PUBREL/PUBCOMP done"
+        );
+        no_violations(&sim);
+    }
+}
+
+#[test]
+fn acks_leave_in_arrival_order_when_the_application_acks_out_of_order() {
+    // [MQTT-4.6.0-2] PUBACK and [MQTT-4.6.0-3] PUBREC in the order the PUBLISH packets were received.
+    for version in VERSIONS {
+        let mut sim = subscribed(&manual(version), SimConfig::default());
+        let qos = [
+            QoS::AtLeastOnce,
+            QoS::ExactlyOnce,
+            QoS::AtLeastOnce,
+            QoS::ExactlyOnce,
+            QoS::AtLeastOnce,
+        ];
+        for (i, q) in qos.iter().enumerate() {
+            inject(&mut sim, &format!("t/{i}"), format!("m{i}").as_bytes(), *q);
+        }
+        sim.run_until_idle();
+        let tokens = sim.unacked().to_vec();
+        assert_eq!(tokens.len(), 5);
+        // Newest first: nothing may go out while the oldest is not acknowledged.
+        for token in tokens[1..].iter().rev() {
+            assert!(sim.ack(*token));
+            sim.run_until_idle();
+            assert_eq!(acks_sent(&sim), [], "{version}");
+        }
+        assert!(!sim.ack(tokens[3]), "{version}: a repeated ack is refused");
+        assert!(sim.ack(tokens[0]));
+        sim.run_until_idle();
+        let received = publishes_received(&sim);
+        assert_eq!(received.len(), 5);
+        assert_eq!(
+            acks_sent(&sim),
+            received,
+            "{version}: all of them, in order"
+        );
+        for token in &tokens {
+            assert!(!sim.ack(*token), "{version}: sent already");
+        }
+        sim.run_until_idle();
+        assert_eq!(acks_sent(&sim).len(), 5, "{version}: none twice");
+        assert_eq!(sim.broker().pending_to_client(), 0);
+        no_violations(&sim);
+    }
+}
+
+#[test]
+fn a_full_window_stops_the_broker_until_the_application_acks() {
+    // 5.0: the broker sees Receive Maximum 4 in CONNECT and stops after 4 unacknowledged messages.
+    let config = Config {
+        receive_maximum: 4,
+        ..manual(ProtocolVersion::V5)
+    };
+    let mut sim = subscribed(&config, SimConfig::default());
+    assert_eq!(sim.broker().connections()[0].receive_maximum, Some(4));
+    for i in 0..20 {
+        inject(
+            &mut sim,
+            "t/flood",
+            format!("{i}").as_bytes(),
+            QoS::AtLeastOnce,
+        );
+    }
+    sim.run_for(secs(5));
+    assert_eq!(sim.messages().len(), 4);
+    assert_eq!(sim.broker().delivered().len(), 4, "the window is full");
+    assert_eq!(sim.broker().pending_to_client(), 20);
+    assert_eq!(acks_sent(&sim), []);
+    // One ack, one more message.
+    let first = sim.unacked()[0];
+    sim.ack(first);
+    sim.run_until_idle();
+    assert_eq!(sim.broker().delivered().len(), 5);
+    assert_eq!(sim.messages().len(), 5);
+    for _ in 0..20 {
+        sim.ack_all();
+        sim.run_until_idle();
+    }
+    let expected: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+    assert_eq!(payloads(&sim), expected, "every message once, in order");
+    assert_eq!(acks_sent(&sim), publishes_received(&sim));
+    assert_eq!(sim.broker().pending_to_client(), 0);
+    no_violations(&sim);
+}
+
+#[test]
+fn a_full_record_leaves_the_next_publish_unprocessed_when_the_broker_ignores_the_window() {
+    // 3.1.1 has no Receive Maximum: the broker sends everything, the session processes 4 and waits. (QoS 1: a
+    // QoS 2 flood beyond the window would overflow the QoS 2 table, whose PUBRELs wait behind the unprocessed
+    // PUBLISH packets, and end the connection with ReceiveMaximumExceeded, as `Config::receive_maximum` says.)
+    let config = Config {
+        receive_maximum: 4,
+        ..manual(ProtocolVersion::V311)
+    };
+    let mut sim = subscribed(&config, SimConfig::default());
+    for i in 0..12 {
+        inject(
+            &mut sim,
+            "t/flood",
+            format!("{i}").as_bytes(),
+            QoS::AtLeastOnce,
+        );
+    }
+    sim.run_for(secs(5));
+    assert_eq!(sim.broker().delivered().len(), 12);
+    assert_eq!(sim.messages().len(), 4);
+    assert_eq!(sim.session().pending_acks(), 4);
+    assert!(sim.session().is_paused());
+    let received_before = sim.session().stats().messages_received;
+    assert_eq!(received_before, 4, "the fifth PUBLISH is not processed");
+    while !sim.unacked().is_empty() {
+        // The oldest only: each ack makes room for exactly one more.
+        let oldest = sim.unacked()[0];
+        sim.ack(oldest);
+        sim.run_until_idle();
+    }
+    let expected: Vec<String> = (0..12).map(|i| i.to_string()).collect();
+    assert_eq!(payloads(&sim), expected);
+    assert_eq!(acks_sent(&sim), publishes_received(&sim));
+    assert!(!sim.session().is_paused());
+    assert_eq!(sim.broker().pending_to_client(), 0);
+    no_violations(&sim);
+}
+
+#[test]
+fn a_token_of_an_earlier_connection_acknowledges_nothing() {
+    for version in VERSIONS {
+        let mut sim = subscribed(&manual(version), SimConfig::default());
+        inject(&mut sim, "t/1", b"one", QoS::AtLeastOnce);
+        sim.run_until_idle();
+        let stale = sim.unacked()[0];
+        reconnected(&mut sim);
+        // The broker resends it with DUP and the same packet identifier: a new arrival with a new token.
+        let resent = sim.broker().delivered().last().unwrap().clone();
+        assert!(resent.dup, "{version}");
+        assert_eq!(resent.packet_id, sim.broker().delivered()[0].packet_id);
+        assert_eq!(payloads(&sim), ["one", "one"], "{version}: QoS 1 again");
+        let fresh = *sim.unacked().last().unwrap();
+        assert_ne!(fresh, stale);
+        assert!(!sim.ack(stale), "{version}");
+        sim.run_until_idle();
+        assert_eq!(
+            acks_sent(&sim),
+            [],
+            "{version}: the stale token acknowledged it"
+        );
+        assert!(sim.ack(fresh));
+        sim.run_until_idle();
+        assert_eq!(acks_sent(&sim).len(), 1, "{version}");
+        assert_eq!(sim.broker().pending_to_client(), 0);
+        no_violations(&sim);
+    }
+}
+
+/// A QoS 2 message delivered on a connection that ends before the application's ack is not delivered again
+/// when the broker resends it; its PUBREC goes out without that ack, and the flow completes once.
+#[test]
+fn qos2_with_manual_acks_is_delivered_once_across_a_cut_before_the_application_acks() {
+    for version in VERSIONS {
+        let mut sim = subscribed(&manual(version), SimConfig::default());
+        inject(&mut sim, "t/2", b"once", QoS::ExactlyOnce);
+        sim.run_until_idle();
+        let token = sim.unacked()[0];
+        reconnected(&mut sim);
+        assert!(
+            sim.broker().delivered().last().unwrap().dup,
+            "{version}: resent"
+        );
+        assert_eq!(payloads(&sim), ["once"], "{version}: delivered twice");
+        assert!(!sim.ack(token));
+        sim.run_until_idle();
+        assert_eq!(
+            acks_sent(&sim).len(),
+            1,
+            "{version}: one PUBREC, on the new connection"
+        );
+        assert_eq!(
+            sim.broker().pending_to_client(),
+            0,
+            "{version}: PUBREL, PUBCOMP"
+        );
+        assert_eq!(sim.session().pending_acks(), 0);
+        no_violations(&sim);
+    }
+}
+
+/// The application acks, the PUBREC is lost with the connection, the broker resends: exactly once.
+#[test]
+fn qos2_with_manual_acks_is_delivered_once_when_the_pubrec_is_lost() {
+    for version in VERSIONS {
+        let mut sim = subscribed(&manual(version), SimConfig::default());
+        inject(&mut sim, "t/2", b"once", QoS::ExactlyOnce);
+        sim.run_until_idle();
+        sim.link_mut().cut_after(Direction::ClientToBroker, 0);
+        let token = sim.unacked()[0];
+        assert!(sim.ack(token));
+        assert!(
+            sim.run_until(
+                |s| s.session().is_connected() && s.broker().connections().len() == 2,
+                secs(10)
+            ),
+            "{version}"
+        );
+        sim.run_until_idle();
+        assert_eq!(payloads(&sim), ["once"], "{version}");
+        assert_eq!(sim.broker().received().len(), 0);
+        assert_eq!(sim.broker().pending_to_client(), 0, "{version}");
+        no_violations(&sim);
+    }
+}
+
+/// A PUBLISH encoded for `send_raw`.
+fn raw_publish(version: ProtocolVersion, qos: QoS, packet_id: u16, dup: bool) -> Vec<u8> {
+    let packet = Packet::Publish(Publish {
+        dup,
+        qos,
+        topic: "t/raw",
+        packet_id: PacketId::new(packet_id),
+        payload: b"raw",
+        ..Publish::default()
+    });
+    let mut bytes = vec![0; packet.encoded_len(version)];
+    packet.encode(version, &mut bytes).unwrap();
+    bytes
+}
+
+#[test]
+fn a_copy_resent_while_the_first_awaits_the_ack_is_neither_delivered_nor_acknowledged_early() {
+    for version in VERSIONS {
+        for qos in [QoS::AtLeastOnce, QoS::ExactlyOnce] {
+            let mut sim = subscribed(&manual(version), SimConfig::default());
+            sim.broker_mut()
+                .send_raw(&raw_publish(version, qos, 500, false));
+            sim.broker_mut()
+                .send_raw(&raw_publish(version, qos, 500, true));
+            sim.run_until_idle();
+            assert_eq!(sim.messages().len(), 1, "{version} {qos:?}");
+            assert_eq!(acks_sent(&sim), [], "{version} {qos:?}: acknowledged early");
+            assert_eq!(sim.session().pending_acks(), 1);
+            assert_eq!(sim.ack_all(), 1);
+            sim.run_until_idle();
+            let ack = match qos {
+                QoS::ExactlyOnce => PacketType::PubRec,
+                _ => PacketType::PubAck,
+            };
+            assert_eq!(acks_sent(&sim), [(ack, 500)], "{version} {qos:?}: once");
+            assert!(sim.session().is_connected());
+        }
+    }
+}
+
+/// PUBREL for a message whose PUBREC was not sent breaks the flow: the broker cannot have received what it
+/// releases. The session closes the connection, keeps the message's QoS 2 state, and exactly once still holds
+/// when the broker resends.
+#[test]
+fn pubrel_before_the_pubrec_is_a_protocol_error_and_exactly_once_survives_it() {
+    for version in VERSIONS {
+        let mut sim = subscribed(&manual(version), SimConfig::default());
+        inject(&mut sim, "t/2", b"once", QoS::ExactlyOnce);
+        sim.run_until_idle();
+        let id = sim.broker().delivered()[0].packet_id.unwrap();
+        let pubrel = Packet::PubRel(Ack::new(PacketId::new(id).unwrap()));
+        let mut bytes = vec![0; pubrel.encoded_len(version)];
+        pubrel.encode(version, &mut bytes).unwrap();
+        sim.broker_mut().send_raw(&bytes);
+        sim.run_until_idle();
+        let error = ProtocolError::UnexpectedPacket(PacketType::PubRel);
+        assert!(
+            sim.events().contains(&RecordedEvent::ConnectionLost {
+                reason: Disconnection::Protocol(error)
+            }),
+            "{version}: {:?}",
+            sim.events()
+        );
+        assert!(sim.run_until(|s| s.session().is_connected(), secs(5)));
+        sim.run_until_idle();
+        assert_eq!(payloads(&sim), ["once"], "{version}");
+        assert_eq!(sim.broker().pending_to_client(), 0, "{version}");
+    }
+}
+
+#[test]
+fn a_held_message_comes_back_identical_without_applying_anything_twice() {
+    // Topic aliases: the second message comes with the alias only, resolved from the session's table.
+    let config = Config {
+        topic_alias_maximum: 4,
+        ..manual(ProtocolVersion::V5)
+    };
+    let sim_config = SimConfig {
+        broker: BrokerConfig {
+            topic_aliases_to_client: true,
+            ..BrokerConfig::default()
+        },
+        ..SimConfig::default()
+    };
+    let mut sim = subscribed(&config, sim_config);
+    sim.set_message_budget(Some(1));
+    inject(&mut sim, "t/aliased", b"first", QoS::ExactlyOnce);
+    inject(&mut sim, "t/aliased", b"second", QoS::ExactlyOnce);
+    sim.run_until_idle();
+    assert_eq!(sim.broker().delivered()[1].topic_alias, Some(1));
+    assert_eq!(payloads(&sim), ["first"]);
+    assert!(sim.session().has_held_message());
+    assert!(sim.session().is_paused());
+    let stats = sim.session().stats();
+    let pending = sim.session().pending_acks();
+
+    // The application looks again, twice, and holds it each time.
+    let now = sim.now();
+    let session = sim.session_mut();
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let event = session.poll_event();
+        let message = match event {
+            Some(Event::Message(p)) => Message::from_publish(&p, p.topic),
+            other => panic!("{other:?}"),
+        };
+        seen.push((message, session.message_ack()));
+        assert!(session.hold_message());
+        assert_eq!(session.poll_transmit(now, &mut [0; 256]), None);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0].0.topic, "t/aliased");
+    assert_eq!(seen[0].0.payload, b"second");
+    assert!(seen[0].1.is_some());
+    assert_eq!(sim.session().stats(), stats, "counted again");
+    assert_eq!(sim.session().pending_acks(), pending, "recorded again");
+
+    // Nothing after it is processed meanwhile.
+    inject(&mut sim, "t/aliased", b"third", QoS::AtLeastOnce);
+    sim.run_until_idle();
+    assert_eq!(payloads(&sim), ["first"]);
+    assert_eq!(sim.session().stats().messages_received, 2);
+
+    sim.set_message_budget(None);
+    sim.run_until_idle();
+    assert_eq!(payloads(&sim), ["first", "second", "third"]);
+    assert!(sim.messages().iter().all(|m| m.topic == "t/aliased"));
+    assert_eq!(
+        sim.unacked()[1],
+        seen[0].1.unwrap(),
+        "the token handed out while held"
+    );
+    assert_eq!(sim.session().stats().messages_received, 3);
+    assert!(!sim.session().has_held_message());
+    sim.ack_all();
+    sim.run_until_idle();
+    assert_eq!(acks_sent(&sim), publishes_received(&sim));
+    no_violations(&sim);
+}
+
+#[test]
+fn hold_message_without_a_message_holds_nothing() {
+    let mut sim = subscribed(&manual(ProtocolVersion::V5), SimConfig::default());
+    let session = sim.session_mut();
+    assert_eq!(session.poll_event(), None);
+    assert!(!session.hold_message());
+    assert!(!session.has_held_message());
+    assert_eq!(session.message_ack(), None);
+}
+
+#[test]
+fn holding_a_message_without_manual_acks_holds_its_acknowledgement_back() {
+    for version in VERSIONS {
+        let config = Config {
+            manual_ack: false,
+            ..manual(version)
+        };
+        let mut sim = subscribed(&config, SimConfig::default());
+        sim.set_message_budget(Some(0));
+        inject(&mut sim, "t/1", b"one", QoS::AtLeastOnce);
+        sim.run_for(secs(5));
+        assert!(sim.session().has_held_message());
+        assert_eq!(acks_sent(&sim), [], "{version}: acknowledged while held");
+        assert_eq!(
+            sim.session().message_ack(),
+            None,
+            "{version}: no token without manual acks"
+        );
+        sim.set_message_budget(None);
+        sim.run_until_idle();
+        assert_eq!(payloads(&sim), ["one"]);
+        assert_eq!(
+            acks_sent(&sim).len(),
+            1,
+            "{version}: acknowledged once taken"
+        );
+        no_violations(&sim);
+    }
+}
+
+/// A held message is not the application's yet: when the connection ends, the broker's resend is delivered.
+#[test]
+fn a_held_message_lost_with_the_connection_is_delivered_when_resent() {
+    for version in VERSIONS {
+        for manual_ack in [true, false] {
+            for qos in [QoS::AtLeastOnce, QoS::ExactlyOnce] {
+                let config = Config {
+                    manual_ack,
+                    ..manual(version)
+                };
+                let mut sim = subscribed(&config, SimConfig::default());
+                sim.set_message_budget(Some(0));
+                inject(&mut sim, "t/held", b"held", qos);
+                sim.run_until_idle();
+                assert!(sim.session().has_held_message());
+                reconnected(&mut sim);
+                assert!(!sim.session().has_held_message() || sim.session().is_connected());
+                sim.set_message_budget(None);
+                sim.run_until_idle();
+                sim.ack_all();
+                sim.run_until_idle();
+                let context = format!("{version} manual {manual_ack} {qos:?}");
+                assert_eq!(payloads(&sim), ["held"], "{context}");
+                assert_eq!(sim.broker().pending_to_client(), 0, "{context}");
+                no_violations(&sim);
+            }
+        }
+    }
+}
+
+fn lost(sim: &Sim) -> bool {
+    sim.events()
+        .iter()
+        .any(|e| matches!(e, RecordedEvent::ConnectionLost { .. }))
+}
+
+#[test]
+fn holding_a_message_past_the_ping_timeout_keeps_the_connection() {
+    for version in VERSIONS {
+        let config = Config {
+            keep_alive: secs(10),
+            ping_timeout: secs(5),
+            ..manual(version)
+        };
+        let mut sim = subscribed(&config, SimConfig::default());
+        sim.set_message_budget(Some(0));
+        inject(&mut sim, "t/1", b"held", QoS::AtLeastOnce);
+        let pings = sim.broker().pings();
+        sim.run_for(secs(120));
+        assert!(!lost(&sim), "{version}: {:?}", sim.events());
+        assert!(sim.session().is_paused());
+        // PINGREQ every keep alive interval: the broker must not drop the client either.
+        assert!(
+            sim.broker().pings() - pings >= 10,
+            "{version}: {} pings",
+            sim.broker().pings()
+        );
+        sim.set_message_budget(None);
+        sim.run_for(secs(60));
+        assert!(!lost(&sim), "{version}");
+        assert_eq!(payloads(&sim), ["held"]);
+        assert!(sim.session().is_connected());
+    }
+}
+
+#[test]
+fn a_full_acknowledgement_record_past_the_ping_timeout_keeps_the_connection() {
+    let config = Config {
+        keep_alive: secs(10),
+        ping_timeout: secs(5),
+        receive_maximum: 2,
+        ..manual(ProtocolVersion::V311)
+    };
+    let mut sim = subscribed(&config, SimConfig::default());
+    for i in 0..6 {
+        inject(&mut sim, "t/1", format!("{i}").as_bytes(), QoS::AtLeastOnce);
+    }
+    sim.run_for(secs(120));
+    assert!(sim.session().is_paused());
+    assert!(!lost(&sim), "{:?}", sim.events());
+    for _ in 0..6 {
+        sim.ack_all();
+        sim.run_until_idle();
+    }
+    assert_eq!(sim.messages().len(), 6);
+    assert!(!sim.session().is_paused());
+    sim.run_for(secs(60));
+    assert!(!lost(&sim));
+}
+
+#[test]
+fn a_broker_that_died_during_a_pause_is_found_out_after_it() {
+    for version in VERSIONS {
+        let config = Config {
+            keep_alive: secs(10),
+            ping_timeout: secs(5),
+            ..manual(version)
+        };
+        let mut sim = subscribed(&config, SimConfig::default());
+        sim.set_message_budget(Some(0));
+        inject(&mut sim, "t/1", b"held", QoS::AtLeastOnce);
+        sim.run_until_idle();
+        sim.broker_mut().set_answer_pings(false);
+        sim.run_for(secs(120));
+        assert!(!lost(&sim), "{version}: lost while paused");
+        let resumed = sim.now();
+        sim.set_message_budget(None);
+        assert!(
+            sim.run_until(lost, secs(60)),
+            "{version}: a silent broker was never found out"
+        );
+        // Bounded: the ping deadline starts again when the pause ends.
+        assert!(
+            sim.now() - resumed <= secs(5),
+            "{version}: after {:?}",
+            sim.now() - resumed
+        );
+        assert!(sim.events().contains(&RecordedEvent::ConnectionLost {
+            reason: Disconnection::KeepAliveTimeout
+        }));
+    }
+}
+
+#[test]
+fn without_manual_acks_behaviour_is_unchanged() {
+    for version in VERSIONS {
+        let config = Config {
+            manual_ack: false,
+            ..manual(version)
+        };
+        let mut sim = subscribed(&config, SimConfig::default());
+        inject(&mut sim, "t/1", b"one", QoS::AtLeastOnce);
+        inject(&mut sim, "t/2", b"two", QoS::ExactlyOnce);
+        sim.run_until_idle();
+        assert_eq!(sim.unacked(), []);
+        assert_eq!(sim.session().pending_acks(), 0);
+        assert_eq!(acks_sent(&sim), publishes_received(&sim));
+        assert_eq!(sim.broker().pending_to_client(), 0);
+    }
+}
+
+#[test]
+fn the_acknowledgement_record_takes_three_bytes_per_receive_maximum_from_the_store() {
+    let needed = |manual_ack: bool| {
+        let config = Config {
+            receive_maximum: 100,
+            manual_ack,
+            ..Config::new("size")
+        };
+        match mqtt_core::Session::new(&config, mqtt_core::Buffers::owned(256, 16, 64)) {
+            Err(mqtt_core::ConfigError::StoreTooSmall { needed, .. }) => needed,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(needed(true) - needed(false), 300);
+    let config = Config {
+        receive_maximum: 100,
+        manual_ack: true,
+        ..Config::new("size")
+    };
+    let fits = mqtt_core::Buffers::owned(256, needed(true), 64);
+    assert!(mqtt_core::Session::new(&config, fits).is_ok());
+}
+
+#[test]
+fn acks_go_out_before_a_graceful_disconnect() {
+    let mut sim = subscribed(&manual(ProtocolVersion::V5), SimConfig::default());
+    inject(&mut sim, "t/1", b"one", QoS::AtLeastOnce);
+    sim.run_until_idle();
+    let token = sim.unacked()[0];
+    let now = sim.now();
+    sim.session_mut().ack(token, now);
+    sim.disconnect();
+    sim.run_until_idle();
+    let log: Vec<PacketType> = sim
+        .broker()
+        .log()
+        .iter()
+        .filter(|r| r.direction == Direction::ClientToBroker)
+        .map(|r| r.packet_type)
+        .collect();
+    assert_eq!(
+        log[log.len() - 2..],
+        [PacketType::PubAck, PacketType::Disconnect]
+    );
+}
+
+/// The binding stops calling `poll_event` (its queues are full) and the receive buffer fills: the PINGRESP cannot
+/// be read, so the ping deadline waits for the pause to end, then applies from then on.
+#[test]
+fn a_full_receive_buffer_defers_the_ping_deadline_until_it_is_read() {
+    use mqtt_core::codec::ConnAck;
+    use mqtt_core::{Buffers, Instant, Session, TransportAction};
+
+    let v = ProtocolVersion::V5;
+    let encode = |p: Packet<'_>| {
+        let mut buf = vec![0; p.encoded_len(v)];
+        p.encode(v, &mut buf).unwrap();
+        buf
+    };
+    let drain = |s: &mut Session<'_>, now: Instant| {
+        let mut buf = [0u8; 512];
+        while s.poll_transmit(now, &mut buf).is_some() {}
+    };
+    let config = Config {
+        version: v,
+        keep_alive: secs(10),
+        ping_timeout: secs(5),
+        ..Config::new("rx")
+    };
+    let mut s = Session::new(&config, Buffers::owned(128, 1024, 128)).unwrap();
+    let t0 = Instant::from_millis(0);
+    s.connect(t0);
+    assert_eq!(s.poll_transport(), Some(TransportAction::Open));
+    s.handle_transport_up(t0);
+    drain(&mut s, t0);
+    s.handle_bytes(&encode(Packet::ConnAck(ConnAck::default())), t0);
+    assert!(matches!(s.poll_event(), Some(Event::Connected { .. })));
+
+    let ping_at = t0 + secs(10);
+    assert_eq!(s.poll_timeout(), Some(ping_at));
+    s.handle_timeout(ping_at);
+    drain(&mut s, ping_at);
+    // Messages fill the receive buffer; the binding reads no events.
+    let publish = encode(Packet::Publish(Publish {
+        topic: "t/fill",
+        payload: &[0x55; 20],
+        ..Publish::default()
+    }));
+    while s.handle_bytes(&publish, ping_at) == publish.len() {}
+    assert!(s.is_paused());
+    let deadline = s.poll_timeout().unwrap();
+    assert_eq!(deadline, ping_at + secs(5));
+    s.handle_timeout(deadline);
+    assert_eq!(s.poll_transport(), None, "lost while it could not read");
+    assert!(s.is_connected());
+
+    // Reading again 30 s later, with no PINGRESP in what was buffered: lost ping_timeout after that.
+    let resumed = deadline + secs(30);
+    s.handle_timeout(resumed);
+    while let Some(event) = s.poll_event() {
+        assert!(matches!(event, Event::Message(_)), "{event:?}");
+    }
+    assert!(!s.is_paused());
+    drain(&mut s, resumed);
+    assert_eq!(s.poll_timeout(), Some(resumed + secs(5)));
+    s.handle_timeout(resumed + secs(5));
+    assert_eq!(s.poll_transport(), Some(TransportAction::Close));
+    assert_eq!(
+        s.poll_event(),
+        Some(Event::ConnectionLost {
+            reason: Disconnection::KeepAliveTimeout
+        })
+    );
+}
