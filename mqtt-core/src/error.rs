@@ -136,6 +136,16 @@ pub enum DecodeError {
     /// The reserved bits of the CONNACK acknowledge flags are set. `[MQTT-3.2.2-1]`
     #[error("reserved CONNACK acknowledge flag bits {0:#04x}")]
     InvalidConnAckFlags(u8),
+    /// A reason code (or 3.1.1 return code) that the packet's reason code table does not list, such as `0xff` in a
+    /// PUBACK or `0x92` in a SUBACK. MQTT 5.0 section 2.4 and the table of each packet; 3.1.1 section 3.2.2.3 and
+    /// `[MQTT-3.9.3-2]`. See [`ReasonCode::is_valid_for`](crate::codec::ReasonCode::is_valid_for).
+    #[error("{packet} with reason code {code:#04x}, which its reason code table does not list")]
+    InvalidReasonCode {
+        /// The packet carrying the code.
+        packet: PacketType,
+        /// The code received.
+        code: u8,
+    },
     /// A PUBLISH has an empty topic name and no Topic Alias. `[MQTT-4.7.3-1]`, `[MQTT-3.3.2-1]`
     #[error("PUBLISH with an empty topic name and no topic alias")]
     EmptyTopicWithoutAlias,

@@ -3,7 +3,7 @@
 use crate::codec::list::{List, ListItem, read_prefixed};
 use crate::codec::properties::{SubAckProperties, SubscribeProperties};
 use crate::codec::reason::ReasonCode;
-use crate::codec::wire::{Reader, Writer, prefixed_len};
+use crate::codec::wire::{Reader, Writer, check_reason, prefixed_len};
 use crate::codec::{Body, PacketId, PacketType, ProtocolVersion, QoS};
 use crate::error::{DecodeError, EncodeError};
 use crate::topic;
@@ -237,6 +237,9 @@ impl<'a> SubAck<'a> {
             ProtocolVersion::V311 => SubAckProperties::default(),
         };
         let codes = r.rest();
+        for &code in codes {
+            check_reason(ReasonCode(code), PacketType::SubAck, version)?;
+        }
         Ok(Self {
             packet_id,
             properties,

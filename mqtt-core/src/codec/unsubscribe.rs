@@ -3,7 +3,7 @@
 use crate::codec::list::List;
 use crate::codec::properties::{UnsubAckProperties, UnsubscribeProperties};
 use crate::codec::reason::ReasonCode;
-use crate::codec::wire::{Reader, Writer, prefixed_len};
+use crate::codec::wire::{Reader, Writer, check_reason, prefixed_len};
 use crate::codec::{Body, PacketId, PacketType, ProtocolVersion};
 use crate::error::{DecodeError, EncodeError};
 use crate::topic;
@@ -108,6 +108,9 @@ impl<'a> UnsubAck<'a> {
             ProtocolVersion::V5 => {
                 let properties = UnsubAckProperties::decode(r)?;
                 let codes = r.rest();
+                for &code in codes {
+                    check_reason(ReasonCode(code), PacketType::UnsubAck, version)?;
+                }
                 (properties, List::wire(codes, codes.len()))
             }
             ProtocolVersion::V311 => (UnsubAckProperties::default(), List::default()),

@@ -28,7 +28,8 @@ impl fmt::Display for Ticket {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConnectRefusal {
-    /// The broker does not speak the requested protocol version (3.1.1 code 1, 5.0 `0x84`).
+    /// The broker does not speak the requested protocol version (3.1.1 code 1, 5.0 `0x84`, or code 1 from a
+    /// 3.1.1-only broker answering a 5.0 CONNECT).
     UnsupportedProtocolVersion,
     /// The client identifier is not allowed (3.1.1 code 2, 5.0 `0x85`).
     IdentifierRejected,
@@ -47,7 +48,8 @@ impl ConnectRefusal {
     pub fn from_code(version: ProtocolVersion, code: ReasonCode) -> Option<Self> {
         Some(match (version, code.0) {
             (_, 0) => return None,
-            (ProtocolVersion::V311, 1) | (ProtocolVersion::V5, 0x84) => {
+            // A 3.1.1-only server answers a 5.0 CONNECT with its own return code 1.
+            (ProtocolVersion::V311 | ProtocolVersion::V5, 1) | (ProtocolVersion::V5, 0x84) => {
                 Self::UnsupportedProtocolVersion
             }
             (ProtocolVersion::V311, 2) | (ProtocolVersion::V5, 0x85) => Self::IdentifierRejected,
