@@ -1731,7 +1731,8 @@ const ROWS: &[Row] = &[
         "SUBACK with 0x92 among its codes",
         V5,
         &[
-            0x90, 0x05, 0x00, 0x01, 0x00, 0x01, 0x92, // SUBACK, RL 5, id 1, no props, 0x01 0x92
+            0x90, 0x05, 0x00, 0x01, 0x00, 0x01,
+            0x92, // SUBACK, RL 5, id 1, no props, 0x01 0x92
         ],
         E::InvalidReasonCode {
             packet: P::SubAck,

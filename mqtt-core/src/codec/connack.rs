@@ -30,7 +30,8 @@ impl<'a> ConnAck<'a> {
         let reason = ReasonCode(r.u8()?);
         // A 3.1.1-only server answers a level-5 CONNECT with a 3.1.1 CONNACK (return code 1 to 5, no property
         // length, `[MQTT-3.1.2-2]` of 3.1.1): keep that code so that the refusal can be reported.
-        let v311_refusal = version == ProtocolVersion::V5 && r.is_empty() && matches!(reason.0, 1..=5);
+        let v311_refusal =
+            version == ProtocolVersion::V5 && r.is_empty() && matches!(reason.0, 1..=5);
         if !v311_refusal {
             check_reason(reason, PacketType::ConnAck, version)?;
         }

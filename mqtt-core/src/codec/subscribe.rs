@@ -154,9 +154,9 @@ impl<'a> Subscribe<'a> {
         let mut count = 0;
         while !pr.is_empty() {
             let filter = pr.string()?;
-            topic::validate_filter(filter).map_err(DecodeError::InvalidTopicFilter)?;
+            topic::validate_filter_in(filter, version).map_err(DecodeError::InvalidTopicFilter)?;
             let options = SubscriptionOptions::from_byte(pr.u8()?, version)?;
-            if options.no_local && topic::is_shared(filter) {
+            if options.no_local && topic::is_shared_in(filter, version) {
                 return Err(DecodeError::NoLocalOnSharedSubscription);
             }
             count += 1;

@@ -33,7 +33,8 @@ impl<'a> Unsubscribe<'a> {
         let mut pr = Reader::new(payload, PacketType::Unsubscribe);
         let mut count = 0;
         while !pr.is_empty() {
-            topic::validate_filter(pr.string()?).map_err(DecodeError::InvalidTopicFilter)?;
+            topic::validate_filter_in(pr.string()?, version)
+                .map_err(DecodeError::InvalidTopicFilter)?;
             count += 1;
         }
         if count == 0 {

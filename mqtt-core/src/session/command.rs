@@ -204,7 +204,8 @@ impl Session<'_> {
         }
         let mut bytes = 0;
         for s in subscriptions {
-            topic::validate_filter(s.filter).map_err(SubscribeError::InvalidFilter)?;
+            topic::validate_filter_in(s.filter, self.version)
+                .map_err(SubscribeError::InvalidFilter)?;
             if self.version == ProtocolVersion::V311
                 && s.options
                     != (SubscriptionOptions {
@@ -216,7 +217,7 @@ impl Session<'_> {
                     "MQTT 3.1.1 has only the QoS option",
                 ));
             }
-            if s.options.no_local && topic::is_shared(s.filter) {
+            if s.options.no_local && topic::is_shared_in(s.filter, self.version) {
                 return Err(SubscribeError::InvalidOptions(
                     "No Local on a shared subscription",
                 ));
@@ -284,7 +285,7 @@ impl Session<'_> {
             return Err(SubscribeError::TooLarge);
         }
         for f in filters {
-            topic::validate_filter(f).map_err(SubscribeError::InvalidFilter)?;
+            topic::validate_filter_in(f, self.version).map_err(SubscribeError::InvalidFilter)?;
         }
         let bytes: usize = filters.iter().map(|f| f.len()).sum();
         let existing = filters
