@@ -72,6 +72,17 @@ pub struct Config<'a> {
     pub reconnect: ReconnectPolicy,
     /// What happens to unacknowledged messages when the broker lost the session.
     pub on_session_lost: SessionLostPolicy,
+    /// How many connections in a row may end while the same outgoing message is the oldest one in flight without
+    /// an acknowledgement (or, at QoS 0, is being written) before it fails as
+    /// [`PublishFailure::Poison`](crate::session::PublishFailure::Poison) and the queue moves on. A broker that
+    /// will never take a message (a 3.1.1 broker closes the connection on one larger than it accepts) would
+    /// otherwise have it sent again on every connection, and nothing behind it would go out.
+    ///
+    /// Only connections that end without the application asking count (closed by the broker or the network, keep
+    /// alive timeout, DISCONNECT from the broker), and only for the oldest message unacknowledged: a network that
+    /// fails that often while one message is in flight also fails it. Default 3; 0 never gives up; values above
+    /// 31 count as 31.
+    pub poison_threshold: u8,
 }
 
 impl<'a> Config<'a> {
@@ -98,6 +109,7 @@ impl<'a> Config<'a> {
             topic_alias_len: 64,
             reconnect: ReconnectPolicy::default(),
             on_session_lost: SessionLostPolicy::default(),
+            poison_threshold: 3,
         }
     }
 }

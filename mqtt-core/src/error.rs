@@ -298,6 +298,28 @@ pub enum ProtocolError {
         /// The topic's length.
         len: usize,
     },
+    /// An acknowledgement of the wrong kind for the message with this packet identifier: PUBACK for QoS 2, PUBREC
+    /// or PUBCOMP for QoS 1, PUBCOMP before PUBREC. The message fails with
+    /// [`PublishFailure::WrongAck`](crate::session::PublishFailure::WrongAck) before the connection closes, so that
+    /// it is not sent again. `[MQTT-4.3.2]`, `[MQTT-4.3.3]`; 3.1.1 `[MQTT-4.8.0-1]`.
+    #[error("{packet} for packet identifier {packet_id}, which belongs to a QoS {qos} message")]
+    WrongAck {
+        /// The acknowledgement received.
+        packet: PacketType,
+        /// Its identifier.
+        packet_id: u16,
+        /// The QoS of the message with that identifier.
+        qos: u8,
+    },
+    /// CONNACK accepted a connection made with Clean Start (3.1.1 Clean Session) 1 and said Session Present 1: the
+    /// broker claims a session the client asked it to discard. 5.0 `[MQTT-3.2.2-2]`, `[MQTT-3.2.2-4]`; 3.1.1
+    /// `[MQTT-3.2.2-1]`.
+    #[error("CONNACK with Session Present 1 in answer to Clean Start 1")]
+    SessionPresentAfterCleanStart,
+    /// The broker's Maximum Packet Size is smaller than the acknowledgements the session must be able to send (5
+    /// bytes: a PUBCOMP with a reason code), so no connection can follow the protocol. `[MQTT-3.2.2-15]`
+    #[error("the broker's Maximum Packet Size of {0} bytes is too small to acknowledge a message")]
+    MaximumPacketSizeTooSmall(u32),
     /// A SUBACK or UNSUBACK has a different number of reason codes than its request had filters.
     #[error("{packet} with {received} reason codes for {expected} topic filters")]
     ReasonCountMismatch {
