@@ -79,9 +79,11 @@ pub struct Config<'a> {
     /// otherwise have it sent again on every connection, and nothing behind it would go out.
     ///
     /// Only connections that end without the application asking count (closed by the broker or the network, keep
-    /// alive timeout, DISCONNECT from the broker), and only for the oldest message unacknowledged: a network that
-    /// fails that often while one message is in flight also fails it. Default 3; 0 never gives up; values above
-    /// 31 count as 31.
+    /// alive timeout, DISCONNECT from the broker), and only for the oldest message unacknowledged. The client
+    /// cannot tell a broker that closes on a message from a network that keeps failing while it is in flight: a
+    /// network that bad fails the message too. Default 5 (about 5 s of reconnects with the default policy): in
+    /// the seeded simulation, whose link cuts most new connections within their first 120 bytes, 3 failed 1.5 %
+    /// of the QoS 1 and 2 messages, 5 one in 15,000, 8 none. 0 never gives up; values above 31 count as 31.
     pub poison_threshold: u8,
 }
 
@@ -109,7 +111,7 @@ impl<'a> Config<'a> {
             topic_alias_len: 64,
             reconnect: ReconnectPolicy::default(),
             on_session_lost: SessionLostPolicy::default(),
-            poison_threshold: 3,
+            poison_threshold: 5,
         }
     }
 }

@@ -25,12 +25,15 @@
 use core::time::Duration;
 use std::fmt;
 
-use mqtt_core::codec::{Publish, QoS, ReasonCode, Subscription};
-use mqtt_core::session::{Disconnection, PublishFailure};
+use mqtt_core::codec::{Publish, QoS, Subscription, SubscriptionOptions};
 use mqtt_core::{
-    Buffers, Config, ConfigError, Event, Instant, PublishError, Session, SubscribeError, Ticket,
+    Buffers, Config, ConfigError, Instant, PublishError, Session, SubscribeError, Ticket,
     TransportAction,
 };
+
+mod recorded;
+
+pub use recorded::RecordedEvent;
 
 use crate::broker::{BrokerConfig, FakeBroker, Message};
 use crate::clock::FakeClock;
@@ -79,112 +82,6 @@ impl Default for SimConfig {
     }
 }
 
-/// An [`Event`] with owned data, as the [`Sim`] records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RecordedEvent {
-    /// [`Event::Connected`].
-    Connected {
-        /// The broker resumed an existing session.
-        session_present: bool,
-    },
-    /// [`Event::ConnectFailed`].
-    ConnectFailed {
-        /// Why.
-        reason: Disconnection,
-    },
-    /// [`Event::ConnectionLost`].
-    ConnectionLost {
-        /// Why.
-        reason: Disconnection,
-    },
-    /// [`Event::Reconnecting`].
-    Reconnecting {
-        /// Attempts since the last successful connection, this one included.
-        attempt: u32,
-        /// The wait before it.
-        delay: Duration,
-    },
-    /// [`Event::GaveUp`].
-    GaveUp {
-        /// The failure that ended it.
-        reason: Disconnection,
-    },
-    /// [`Event::Disconnected`].
-    Disconnected,
-    /// [`Event::Message`].
-    Message(Message),
-    /// [`Event::Published`].
-    Published {
-        /// The ticket `publish` returned.
-        ticket: Ticket,
-    },
-    /// [`Event::PublishFailed`].
-    PublishFailed {
-        /// The ticket `publish` returned.
-        ticket: Ticket,
-        /// Why.
-        reason: PublishFailure,
-    },
-    /// [`Event::Subscribed`].
-    Subscribed {
-        /// The ticket `subscribe` returned.
-        ticket: Ticket,
-        /// One code per filter.
-        reasons: Vec<ReasonCode>,
-    },
-    /// [`Event::RequestTooLarge`].
-    RequestTooLarge {
-        /// The ticket `subscribe` or `unsubscribe` returned.
-        ticket: Ticket,
-    },
-    /// [`Event::Unsubscribed`].
-    Unsubscribed {
-        /// The ticket `unsubscribe` returned.
-        ticket: Ticket,
-        /// One code per filter (5.0).
-        reasons: Vec<ReasonCode>,
-    },
-    /// An event this harness does not know yet, as its `Debug` text.
-    Other(String),
-}
-
-impl From<Event<'_>> for RecordedEvent {
-    fn from(event: Event<'_>) -> Self {
-        match event {
-            Event::Connected { session_present } => Self::Connected { session_present },
-            Event::ConnectFailed { reason } => Self::ConnectFailed { reason },
-            Event::ConnectionLost { reason } => Self::ConnectionLost { reason },
-            Event::Reconnecting { attempt, delay } => Self::Reconnecting { attempt, delay },
-            Event::GaveUp { reason } => Self::GaveUp { reason },
-            Event::Disconnected => Self::Disconnected,
-            Event::Message(publish) => {
-                Self::Message(Message::from_publish(&publish, publish.topic))
-            }
-            Event::Published { ticket } => Self::Published { ticket },
-            Event::PublishFailed { ticket, reason } => Self::PublishFailed { ticket, reason },
-            Event::Subscribed { ticket, reasons } => Self::Subscribed {
-                ticket,
-                reasons: reasons.iter().collect(),
-            },
-            Event::RequestTooLarge { ticket } => Self::RequestTooLarge { ticket },
-            Event::Unsubscribed { ticket, reasons } => Self::Unsubscribed {
-                ticket,
-                reasons: reasons.iter().collect(),
-            },
-            other => Self::Other(format!("{other:?}")),
-        }
-    }
-}
-
-impl fmt::Display for RecordedEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Message(m) => write!(f, "Message({m})"),
-            other => write!(f, "{other:?}"),
-        }
-    }
-}
-
 /// A [`Session`] wired to a [`FakeBroker`] through a [`LinkModel`], driven in virtual time. See the
 /// [module docs](self).
 ///
@@ -208,6 +105,10 @@ pub struct Sim {
     deadline_seen: Option<(Instant, Instant)>,
     /// When `handle_timeout` was last called.
     timeout_handled_at: Option<Instant>,
+    /// Subscriptions made again on every `Connected` event, as applications do in their connect callback.
+    on_connect: Vec<(String, SubscriptionOptions)>,
+    /// What `subscribe` returned for each of those requests.
+    on_connect_requests: Vec<Result<Ticket, SubscribeError>>,
 }
 
 impl fmt::Debug for Sim {
@@ -264,6 +165,8 @@ impl Sim {
             print_trace_on_panic: sim.print_trace_on_panic,
             deadline_seen: None,
             timeout_handled_at: None,
+            on_connect: Vec::new(),
+            on_connect_requests: Vec::new(),
         })
     }
 
@@ -460,6 +363,19 @@ impl Sim {
         result
     }
 
+    /// Subscribes to `filter` with `options` on every [`Event::Connected`](mqtt_core::Event::Connected) from now on, as soon as the event is
+    /// polled (before anything else is driven), the way applications subscribe in their connect callback. Several
+    /// calls add filters to one request. The results are in [`on_connect_requests`](Self::on_connect_requests).
+    pub fn subscribe_on_connect(&mut self, filter: &str, options: SubscriptionOptions) {
+        self.on_connect.push((filter.to_owned(), options));
+    }
+
+    /// What [`Session::subscribe`] returned for each request made by [`subscribe_on_connect`](Self::subscribe_on_connect),
+    /// in order.
+    pub fn on_connect_requests(&self) -> &[Result<Ticket, SubscribeError>] {
+        &self.on_connect_requests
+    }
+
     /// Breaks the link now ([`LinkModel::cut_now`]): both sides learn of it at once (the clock does not move).
     pub fn cut_link(&mut self) {
         self.command("cut the link");
@@ -531,7 +447,19 @@ impl Sim {
         let now = self.clock.advance_to(at);
         if self.link.next_event_at().is_some_and(|t| t <= now) {
             if let Some(event) = self.link.poll(now) {
-                self.on_link_event(event);
+                // Everything that reaches the client at one instant arrives together, as in one read: bytes
+                // followed by the close are handed to the session before it hears of the close, and it must
+                // still process them (`Session::handle_transport_down`). What else is due at that instant is
+                // applied with them.
+                let to_client = Self::is_for_client(&event);
+                self.apply_link_event(event);
+                while to_client && self.link.next_event_at().is_some_and(|t| t <= now) {
+                    match self.link.poll(now) {
+                        Some(event) => self.apply_link_event(event),
+                        None => break,
+                    }
+                }
+                self.drive();
             }
         } else {
             let deadline = self.session.poll_timeout();
@@ -650,7 +578,30 @@ impl Sim {
             progress = true;
             let event = RecordedEvent::from(event);
             self.trace.push(now, format!("session event: {event}"));
+            let connected = matches!(event, RecordedEvent::Connected { .. });
             self.events.push(event);
+            if connected && !self.on_connect.is_empty() {
+                let subscriptions: Vec<Subscription<'_>> = self
+                    .on_connect
+                    .iter()
+                    .map(|(filter, options)| Subscription {
+                        filter,
+                        options: *options,
+                    })
+                    .collect();
+                let result = self.session.subscribe(&subscriptions, now);
+                self.trace.push(
+                    now,
+                    format!(
+                        "command (on connect): subscribe {:?}: {result:?}",
+                        self.on_connect
+                            .iter()
+                            .map(|(f, _)| f.as_str())
+                            .collect::<Vec<_>>()
+                    ),
+                );
+                self.on_connect_requests.push(result);
+            }
         }
         while let Some(bytes) = self.broker.poll_transmit() {
             progress = true;
@@ -696,7 +647,18 @@ impl Sim {
         self.trace.push(now, line);
     }
 
-    fn on_link_event(&mut self, event: LinkEvent) {
+    fn is_for_client(event: &LinkEvent) -> bool {
+        matches!(
+            event,
+            LinkEvent::Data {
+                to: End::Client,
+                ..
+            } | LinkEvent::Closed { to: End::Client }
+        )
+    }
+
+    /// Applies one delivery of the link, without draining the session or the broker afterwards.
+    fn apply_link_event(&mut self, event: LinkEvent) {
         let now = self.clock.now();
         match event {
             LinkEvent::Opened => {
@@ -723,6 +685,7 @@ impl Sim {
                 self.trace
                     .push(now, format!("client receives {} B", bytes.len()));
                 self.to_session.extend_from_slice(&bytes);
+                self.feed_session();
             }
             LinkEvent::Closed { to: End::Broker } => {
                 self.trace
@@ -730,14 +693,26 @@ impl Sim {
                 self.broker.handle_connection_closed();
             }
             LinkEvent::Closed { to: End::Client } => {
-                // Bytes that arrived before the close are read before it is noticed.
-                self.drive();
+                // Bytes that arrived before the close are read before it is noticed, as a binding reads up to
+                // the end of the stream: into the session's receive buffer, draining events only to make room.
+                loop {
+                    self.feed_session();
+                    if self.to_session.is_empty() || !self.drive_once() {
+                        break;
+                    }
+                }
                 self.to_session.clear();
                 self.trace
                     .push(now, "link: client sees the connection close");
                 self.session.handle_transport_down(now);
             }
         }
-        self.drive();
+    }
+
+    /// Hands the session what its receive buffer takes of the bytes received, without processing them.
+    fn feed_session(&mut self) {
+        let now = self.clock.now();
+        let n = self.session.handle_bytes(&self.to_session, now);
+        self.to_session.drain(..n.min(self.to_session.len()));
     }
 }
