@@ -2099,6 +2099,11 @@ fn reason_codes_follow_the_specification() {
             "[MQTT-3.1.2-3]",
         ),
         (
+            "PUBACK with reason code 0xff",
+            ReasonCode::MALFORMED_PACKET,
+            "§2.4: a reason code its packet's table does not list",
+        ),
+        (
             "unknown property 0x2b on PUBACK",
             ReasonCode::MALFORMED_PACKET,
             "§2.2.2.2: an identifier not valid for the packet is a Malformed Packet",

@@ -435,6 +435,10 @@ impl Sim {
     /// session's timeout (a delivery due at the same instant goes first). Returns `false` if nothing is
     /// scheduled at all.
     ///
+    /// A delivery to the client takes every other delivery due at the same instant with it before anything is
+    /// drained, as one read would: bytes followed by the close of the connection reach the session's receive
+    /// buffer before `handle_transport_down`, which must not lose them.
+    ///
     /// # Panics
     ///
     /// As [`drive`](Self::drive): if the session's deadline is not in the future after `handle_timeout` (a
