@@ -86,6 +86,19 @@ pub struct Config<'a> {
     /// `3 × receive_maximum` bytes to the record of those messages. See the
     /// [session docs](crate::session#acknowledging-messages-manually).
     pub manual_ack: bool,
+    /// How many connections in a row may end while the same outgoing message is the oldest one in flight without
+    /// an acknowledgement (or, at QoS 0, is being written) before it fails as
+    /// [`PublishFailure::Poison`](crate::session::PublishFailure::Poison) and the queue moves on. A broker that
+    /// will never take a message (a 3.1.1 broker closes the connection on one larger than it accepts) would
+    /// otherwise have it sent again on every connection, and nothing behind it would go out.
+    ///
+    /// Only connections that end without the application asking count (closed by the broker or the network, keep
+    /// alive timeout, DISCONNECT from the broker), and only for the oldest message unacknowledged. The client
+    /// cannot tell a broker that closes on a message from a network that keeps failing while it is in flight: a
+    /// network that bad fails the message too. Default 5 (about 5 s of reconnects with the default policy): in
+    /// the seeded simulation, whose link cuts most new connections within their first 120 bytes, 3 failed 1.5 %
+    /// of the QoS 1 and 2 messages, 5 one in 15,000, 8 none. 0 never gives up; values above 31 count as 31.
+    pub poison_threshold: u8,
 }
 
 impl<'a> Config<'a> {
@@ -113,6 +126,7 @@ impl<'a> Config<'a> {
             reconnect: ReconnectPolicy::default(),
             on_session_lost: SessionLostPolicy::default(),
             manual_ack: false,
+            poison_threshold: 5,
         }
     }
 }

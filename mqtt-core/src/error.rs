@@ -136,6 +136,16 @@ pub enum DecodeError {
     /// The reserved bits of the CONNACK acknowledge flags are set. `[MQTT-3.2.2-1]`
     #[error("reserved CONNACK acknowledge flag bits {0:#04x}")]
     InvalidConnAckFlags(u8),
+    /// A reason code (or 3.1.1 return code) that the packet's reason code table does not list, such as `0xff` in a
+    /// PUBACK or `0x92` in a SUBACK. MQTT 5.0 section 2.4 and the table of each packet; 3.1.1 section 3.2.2.3 and
+    /// `[MQTT-3.9.3-2]`. See [`ReasonCode::is_valid_for`](crate::codec::ReasonCode::is_valid_for).
+    #[error("{packet} with reason code {code:#04x}, which its reason code table does not list")]
+    InvalidReasonCode {
+        /// The packet carrying the code.
+        packet: PacketType,
+        /// The code received.
+        code: u8,
+    },
     /// A PUBLISH has an empty topic name and no Topic Alias. `[MQTT-4.7.3-1]`, `[MQTT-3.3.2-1]`
     #[error("PUBLISH with an empty topic name and no topic alias")]
     EmptyTopicWithoutAlias,
@@ -288,6 +298,28 @@ pub enum ProtocolError {
         /// The topic's length.
         len: usize,
     },
+    /// An acknowledgement of the wrong kind for the message with this packet identifier: PUBACK for QoS 2, PUBREC
+    /// or PUBCOMP for QoS 1, PUBCOMP before PUBREC. The message fails with
+    /// [`PublishFailure::WrongAck`](crate::session::PublishFailure::WrongAck) before the connection closes, so that
+    /// it is not sent again. `[MQTT-4.3.2]`, `[MQTT-4.3.3]`; 3.1.1 `[MQTT-4.8.0-1]`.
+    #[error("{packet} for packet identifier {packet_id}, which belongs to a QoS {qos} message")]
+    WrongAck {
+        /// The acknowledgement received.
+        packet: PacketType,
+        /// Its identifier.
+        packet_id: u16,
+        /// The QoS of the message with that identifier.
+        qos: u8,
+    },
+    /// CONNACK accepted a connection made with Clean Start (3.1.1 Clean Session) 1 and said Session Present 1: the
+    /// broker claims a session the client asked it to discard. 5.0 `[MQTT-3.2.2-2]`, `[MQTT-3.2.2-4]`; 3.1.1
+    /// `[MQTT-3.2.2-1]`.
+    #[error("CONNACK with Session Present 1 in answer to Clean Start 1")]
+    SessionPresentAfterCleanStart,
+    /// The broker's Maximum Packet Size is smaller than the acknowledgements the session must be able to send (5
+    /// bytes: a PUBCOMP with a reason code), so no connection can follow the protocol. `[MQTT-3.2.2-15]`
+    #[error("the broker's Maximum Packet Size of {0} bytes is too small to acknowledge a message")]
+    MaximumPacketSizeTooSmall(u32),
     /// A SUBACK or UNSUBACK has a different number of reason codes than its request had filters.
     #[error("{packet} with {received} reason codes for {expected} topic filters")]
     ReasonCountMismatch {

@@ -3,7 +3,8 @@
 //! A *topic name* labels a published message (`sport/tennis/player1`); a *topic filter* selects messages in a
 //! subscription and may use the wildcards `+` (exactly one level) and `#` (any number of levels, last). A filter of
 //! the form `$share/<share name>/<filter>` is an MQTT 5.0 shared subscription (section 4.8.2) whose messages
-//! are spread over the clients of the share.
+//! are spread over the clients of the share. MQTT 3.1.1 has no shared subscriptions: [`validate_filter_in`] checks
+//! a filter by the rules of the version in use.
 //!
 //! ```
 //! use mqtt_core::topic::{self, SharedSubscription};
@@ -21,6 +22,7 @@
 //!
 //! Spec numbers differ between the versions for the same rule; the docs here give both where they differ.
 
+use crate::codec::ProtocolVersion;
 use crate::error::TopicError;
 
 /// The longest topic name or filter, in bytes. `[MQTT-4.7.3-3]`
@@ -92,6 +94,53 @@ pub fn validate_filter(filter: &str) -> Result<(), TopicError> {
         Some(shared) => shared.filter,
         None => filter,
     };
+    check_wildcards(filter)
+}
+
+/// Checks that `filter` is a valid topic filter in `version`: [`validate_filter`] in MQTT 5.0; in MQTT 3.1.1, where
+/// `$share/` has no special meaning, the rules of an ordinary filter alone.
+///
+/// A 3.1.1 broker that offers shared subscriptions as an extension gets `$share/<group>/<filter>` unchanged, and
+/// `$share/+/x` or `$share/a`, malformed as 5.0 shared subscriptions, are valid 3.1.1 filters (`+` fills a whole
+/// level, and a filter may start with `$`).
+///
+/// # Errors
+///
+/// As [`validate_filter`]; [`InvalidSharedSubscription`](TopicError::InvalidSharedSubscription) only in 5.0.
+///
+/// # Spec
+///
+/// MQTT 3.1.1 section 4.7 (no shared subscriptions); MQTT 5.0 section 4.8.2 (`[MQTT-4.8.2-1]`, `[MQTT-4.8.2-2]`).
+///
+/// ```
+/// use mqtt_core::codec::ProtocolVersion::{V311, V5};
+/// use mqtt_core::{TopicError, topic};
+///
+/// assert_eq!(topic::validate_filter_in("$share/+/x", V311), Ok(()));
+/// assert_eq!(topic::validate_filter_in("$share/+/x", V5), Err(TopicError::InvalidSharedSubscription));
+/// assert_eq!(topic::validate_filter_in("$share/group/sport/#", V311), Ok(()));
+/// assert_eq!(topic::validate_filter_in("$share/g+/x", V311), Err(TopicError::MisplacedSingleLevelWildcard));
+/// ```
+pub fn validate_filter_in(filter: &str, version: ProtocolVersion) -> Result<(), TopicError> {
+    match version {
+        ProtocolVersion::V311 => {
+            check_common(filter)?;
+            check_wildcards(filter)
+        }
+        _ => validate_filter(filter),
+    }
+}
+
+/// Whether `filter` is a shared subscription in `version`: never in MQTT 3.1.1, where `$share/` is an ordinary
+/// prefix; [`is_shared`] in 5.0. Rules about shared subscriptions (No Local, `[MQTT-3.8.3-4]`) apply only where
+/// this is true.
+#[must_use]
+pub fn is_shared_in(filter: &str, version: ProtocolVersion) -> bool {
+    version != ProtocolVersion::V311 && is_shared(filter)
+}
+
+/// The wildcard rules of a filter (or of the filter part of a shared subscription).
+fn check_wildcards(filter: &str) -> Result<(), TopicError> {
     // One pass over the bytes: a wildcard must fill its whole level, and '#' must be the last byte. The first
     // level with an error decides; within a level a misplaced '#' is reported before a misplaced '+'.
     let bytes = filter.as_bytes();
@@ -225,7 +274,9 @@ pub fn is_wildcard(filter: &str) -> bool {
 ///
 /// This does not validate its arguments (call [`validate_filter`] and [`validate_name`] for that) and runs in time
 /// linear in their lengths without allocating. For an invalid filter or name the answer is unspecified, but it is
-/// never a panic; a malformed shared subscription and a `#` that is not the last level match nothing.
+/// never a panic; a `#` that is not the last level matches nothing. A filter that starts with `$share/` but is not
+/// a well-formed shared subscription (`$share/+/x`, `$share/a`) is matched as an ordinary filter: 5.0 refuses such
+/// filters, and in 3.1.1 they are ordinary filters ([`validate_filter_in`]).
 ///
 /// Note that a *name* that starts with `$share/` does not match itself used as a filter, since the filter is a
 /// shared subscription to the rest: `$share/g/x` matches `x`.
@@ -251,8 +302,7 @@ pub fn is_wildcard(filter: &str) -> bool {
 pub fn matches(filter: &str, name: &str) -> bool {
     let filter = match parse_shared(filter) {
         Ok(Some(shared)) => shared.filter,
-        Ok(None) => filter,
-        Err(_) => return false,
+        Ok(None) | Err(_) => filter,
     };
     if name.starts_with('$') && filter.starts_with(['+', '#']) {
         return false;

@@ -4,9 +4,10 @@
 //! Every test lives in a module whose name starts with `topic_`, so that `cargo test -p mqtt-core topic` runs them.
 
 use mqtt_core::TopicError;
+use mqtt_core::codec::ProtocolVersion;
 use mqtt_core::topic::{
-    SharedSubscription, is_shared, is_wildcard, matches, parse_shared, validate_filter,
-    validate_name,
+    SharedSubscription, is_shared, is_shared_in, is_wildcard, matches, parse_shared,
+    validate_filter, validate_filter_in, validate_name,
 };
 
 mod topic_matching {
@@ -269,14 +270,17 @@ mod topic_matching {
     }
 
     #[test]
-    fn malformed_shared_subscriptions_match_nothing() {
+    fn malformed_shared_subscriptions_match_as_ordinary_filters() {
+        // 5.0 refuses these filters; a 3.1.1 broker holds them as ordinary filters and sends what they match.
         check(&[
-            ("$share/g", "$share/g", false),
+            ("$share/g", "$share/g", true),
             ("$share/g", "g", false),
-            ("$share/", "$share/", false),
+            ("$share/", "$share/", true),
             ("$share//x", "x", false),
-            ("$share//x", "$share//x", false),
+            ("$share//x", "$share//x", true),
             ("$share/g/", "", false),
+            ("$share/+/x", "$share/a/x", true),
+            ("$share/+/x", "x", false),
             ("$share/g+/x", "x", false),
             ("$share/g#/x", "x", false),
         ]);
@@ -511,7 +515,44 @@ mod topic_validation {
                 expected,
                 "validate_filter({filter:?})"
             );
+            assert_eq!(
+                validate_filter_in(filter, ProtocolVersion::V5),
+                expected,
+                "validate_filter_in({filter:?}, 5.0)"
+            );
         }
+    }
+
+    #[test]
+    fn v311_filters_follow_3_1_1_rules_where_share_is_an_ordinary_prefix() {
+        use TopicError::*;
+        // 3.1.1 has no shared subscriptions: `$share/...` is checked as an ordinary filter, so what 5.0 refuses as
+        // a malformed shared subscription is valid, and `$share/<group>/<filter>` passes unchanged for brokers
+        // that offer it as an extension.
+        let rows: &[(&str, Result<(), TopicError>)] = &[
+            ("$share/group/sport/#", OK),
+            ("$share/+/x", OK),
+            ("$share/a", OK),
+            ("$share/", OK),
+            ("$share//x", OK),
+            ("$share/#", OK),
+            ("$share/+/#", OK),
+            // The ordinary wildcard rules still hold.
+            ("$share/g+/x", Err(MisplacedSingleLevelWildcard)),
+            ("$share/#/x", Err(MisplacedMultiLevelWildcard)),
+            ("$share/g#/x", Err(MisplacedMultiLevelWildcard)),
+            ("", Err(Empty)),
+            ("a\0b", Err(NullCharacter)),
+        ];
+        for &(filter, expected) in rows {
+            assert_eq!(
+                validate_filter_in(filter, ProtocolVersion::V311),
+                expected,
+                "validate_filter_in({filter:?}, 3.1.1)"
+            );
+        }
+        assert!(!is_shared_in("$share/g/x", ProtocolVersion::V311));
+        assert!(is_shared_in("$share/g/x", ProtocolVersion::V5));
     }
 
     #[test]

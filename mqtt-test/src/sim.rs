@@ -25,20 +25,20 @@
 use core::time::Duration;
 use std::fmt;
 
-use mqtt_core::codec::{Publish, QoS, Subscription};
+use mqtt_core::codec::{Publish, QoS, Subscription, SubscriptionOptions};
 use mqtt_core::{
     AckToken, Buffers, Config, ConfigError, Event, Instant, PublishError, Session, SubscribeError,
     Ticket, TransportAction,
 };
 
+mod recorded;
+
+pub use recorded::RecordedEvent;
+
 use crate::broker::{BrokerConfig, FakeBroker, Message};
 use crate::clock::FakeClock;
 use crate::link::{End, LinkConfig, LinkEvent, LinkModel};
 use crate::trace::{PacketReader, Trace};
-
-mod recorded;
-
-pub use recorded::RecordedEvent;
 
 /// Rounds of draining at one instant before the simulation declares a livelock.
 const MAX_DRIVE_ROUNDS: usize = 100_000;
@@ -116,6 +116,10 @@ pub struct Sim {
     unacked: Vec<AckToken>,
     /// Messages held back so far.
     holds: usize,
+    /// Subscriptions made again on every `Connected` event, as applications do in their connect callback.
+    on_connect: Vec<(String, SubscriptionOptions)>,
+    /// What `subscribe` returned for each of those requests.
+    on_connect_requests: Vec<Result<Ticket, SubscribeError>>,
 }
 
 impl fmt::Debug for Sim {
@@ -175,6 +179,8 @@ impl Sim {
             message_budget: None,
             unacked: Vec::new(),
             holds: 0,
+            on_connect: Vec::new(),
+            on_connect_requests: Vec::new(),
         })
     }
 
@@ -416,6 +422,19 @@ impl Sim {
         result
     }
 
+    /// Subscribes to `filter` with `options` on every [`Event::Connected`](mqtt_core::Event::Connected) from now on, as soon as the event is
+    /// polled (before anything else is driven), the way applications subscribe in their connect callback. Several
+    /// calls add filters to one request. The results are in [`on_connect_requests`](Self::on_connect_requests).
+    pub fn subscribe_on_connect(&mut self, filter: &str, options: SubscriptionOptions) {
+        self.on_connect.push((filter.to_owned(), options));
+    }
+
+    /// What [`Session::subscribe`] returned for each request made by [`subscribe_on_connect`](Self::subscribe_on_connect),
+    /// in order.
+    pub fn on_connect_requests(&self) -> &[Result<Ticket, SubscribeError>] {
+        &self.on_connect_requests
+    }
+
     /// Breaks the link now ([`LinkModel::cut_now`]): both sides learn of it at once (the clock does not move).
     pub fn cut_link(&mut self) {
         self.command("cut the link");
@@ -475,6 +494,10 @@ impl Sim {
     /// session's timeout (a delivery due at the same instant goes first). Returns `false` if nothing is
     /// scheduled at all.
     ///
+    /// A delivery to the client takes every other delivery due at the same instant with it before anything is
+    /// drained, as one read would: bytes followed by the close of the connection reach the session's receive
+    /// buffer before `handle_transport_down`, which must not lose them.
+    ///
     /// # Panics
     ///
     /// As [`drive`](Self::drive): if the session's deadline is not in the future after `handle_timeout` (a
@@ -487,7 +510,19 @@ impl Sim {
         let now = self.clock.advance_to(at);
         if self.link.next_event_at().is_some_and(|t| t <= now) {
             if let Some(event) = self.link.poll(now) {
-                self.on_link_event(event);
+                // Everything that reaches the client at one instant arrives together, as in one read: bytes
+                // followed by the close are handed to the session before it hears of the close, and it must
+                // still process them (`Session::handle_transport_down`). What else is due at that instant is
+                // applied with them.
+                let to_client = Self::is_for_client(&event);
+                self.apply_link_event(event);
+                while to_client && self.link.next_event_at().is_some_and(|t| t <= now) {
+                    match self.link.poll(now) {
+                        Some(event) => self.apply_link_event(event),
+                        None => break,
+                    }
+                }
+                self.drive();
             }
         } else {
             let deadline = self.session.poll_timeout();
@@ -628,7 +663,30 @@ impl Sim {
                 }
             }
             self.trace.push(now, format!("session event: {event}"));
+            let connected = matches!(event, RecordedEvent::Connected { .. });
             self.events.push(event);
+            if connected && !self.on_connect.is_empty() {
+                let subscriptions: Vec<Subscription<'_>> = self
+                    .on_connect
+                    .iter()
+                    .map(|(filter, options)| Subscription {
+                        filter,
+                        options: *options,
+                    })
+                    .collect();
+                let result = self.session.subscribe(&subscriptions, now);
+                self.trace.push(
+                    now,
+                    format!(
+                        "command (on connect): subscribe {:?}: {result:?}",
+                        self.on_connect
+                            .iter()
+                            .map(|(f, _)| f.as_str())
+                            .collect::<Vec<_>>()
+                    ),
+                );
+                self.on_connect_requests.push(result);
+            }
         }
         while let Some(bytes) = self.broker.poll_transmit() {
             progress = true;
@@ -674,7 +732,18 @@ impl Sim {
         self.trace.push(now, line);
     }
 
-    fn on_link_event(&mut self, event: LinkEvent) {
+    fn is_for_client(event: &LinkEvent) -> bool {
+        matches!(
+            event,
+            LinkEvent::Data {
+                to: End::Client,
+                ..
+            } | LinkEvent::Closed { to: End::Client }
+        )
+    }
+
+    /// Applies one delivery of the link, without draining the session or the broker afterwards.
+    fn apply_link_event(&mut self, event: LinkEvent) {
         let now = self.clock.now();
         match event {
             LinkEvent::Opened => {
@@ -701,6 +770,7 @@ impl Sim {
                 self.trace
                     .push(now, format!("client receives {} B", bytes.len()));
                 self.to_session.extend_from_slice(&bytes);
+                self.feed_session();
             }
             LinkEvent::Closed { to: End::Broker } => {
                 self.trace
@@ -708,14 +778,26 @@ impl Sim {
                 self.broker.handle_connection_closed();
             }
             LinkEvent::Closed { to: End::Client } => {
-                // Bytes that arrived before the close are read before it is noticed.
-                self.drive();
+                // Bytes that arrived before the close are read before it is noticed, as a binding reads up to
+                // the end of the stream: into the session's receive buffer, draining events only to make room.
+                loop {
+                    self.feed_session();
+                    if self.to_session.is_empty() || !self.drive_once() {
+                        break;
+                    }
+                }
                 self.to_session.clear();
                 self.trace
                     .push(now, "link: client sees the connection close");
                 self.session.handle_transport_down(now);
             }
         }
-        self.drive();
+    }
+
+    /// Hands the session what its receive buffer takes of the bytes received, without processing them.
+    fn feed_session(&mut self) {
+        let now = self.clock.now();
+        let n = self.session.handle_bytes(&self.to_session, now);
+        self.to_session.drain(..n.min(self.to_session.len()));
     }
 }

@@ -7,10 +7,10 @@ use std::num::{NonZeroU16, NonZeroU32};
 
 use mqtt_core::codec::{
     Ack, AckProperties, Auth, AuthProperties, ConnAck, ConnAckProperties, Connect,
-    ConnectProperties, Disconnect, DisconnectProperties, List, Packet, PacketId, ProtocolVersion,
-    Publish, PublishProperties, QoS, ReasonCode, RetainHandling, SubAck, Subscribe,
-    SubscribeProperties, Subscription, SubscriptionId, SubscriptionOptions, UnsubAck, Unsubscribe,
-    UnsubscribeProperties, UserProperty, Will, WillProperties,
+    ConnectProperties, Disconnect, DisconnectProperties, List, Packet, PacketId, PacketType,
+    ProtocolVersion, Publish, PublishProperties, QoS, ReasonCode, RetainHandling, SubAck,
+    Subscribe, SubscribeProperties, Subscription, SubscriptionId, SubscriptionOptions, UnsubAck,
+    Unsubscribe, UnsubscribeProperties, UserProperty, Will, WillProperties,
 };
 use proptest::collection::vec;
 use proptest::option::of;
@@ -89,9 +89,21 @@ pub fn qos() -> impl Strategy<Value = QoS> {
     ]
 }
 
-/// Any reason code byte.
+/// Any reason code byte (valid for some packets, not for others: see [`reason_code_for`]).
 pub fn reason_code() -> impl Strategy<Value = ReasonCode> {
     any::<u8>().prop_map(ReasonCode)
+}
+
+/// A reason code that the table of `packet` lists in `version` ([`ReasonCode::is_valid_for`]).
+pub fn reason_code_for(
+    packet: PacketType,
+    version: ProtocolVersion,
+) -> impl Strategy<Value = ReasonCode> {
+    let valid: Vec<ReasonCode> = (0..=u8::MAX)
+        .map(ReasonCode)
+        .filter(|code| code.is_valid_for(packet, version))
+        .collect();
+    proptest::sample::select(valid)
 }
 
 fn non_zero_u16() -> impl Strategy<Value = NonZeroU16> {
@@ -382,25 +394,19 @@ pub fn subscribe(version: ProtocolVersion) -> impl Strategy<Value = Subscribe<'s
 /// Every packet type, valid in `version` (AUTH only in 5.0).
 pub fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet<'static>> {
     let v5 = version == ProtocolVersion::V5;
-    let reason = move || {
-        if v5 {
-            reason_code().boxed()
-        } else {
-            Just(ReasonCode::SUCCESS).boxed()
-        }
+    let ack = move |packet: PacketType| {
+        (
+            packet_id(),
+            reason_code_for(packet, version),
+            v5_only(version, ack_properties()),
+        )
+            .prop_map(|(packet_id, reason, properties)| Ack {
+                packet_id,
+                reason,
+                properties,
+            })
     };
-    let ack = (packet_id(), reason(), v5_only(version, ack_properties()))
-        .prop_map(|(packet_id, reason, properties)| Ack {
-            packet_id,
-            reason,
-            properties,
-        })
-        .boxed();
-    let connack_reason = if v5 {
-        reason_code().boxed()
-    } else {
-        (0u8..=5).prop_map(ReasonCode).boxed()
-    };
+    let connack_reason = reason_code_for(PacketType::ConnAck, version);
     let connack = (
         any::<bool>(),
         connack_reason,
@@ -414,7 +420,7 @@ pub fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet<'static>> {
     let suback = (
         packet_id(),
         v5_only(version, ack_properties()),
-        vec(reason_code(), 1..5),
+        vec(reason_code_for(PacketType::SubAck, version), 1..5),
     )
         .prop_map(|(packet_id, properties, codes)| SubAck {
             packet_id,
@@ -437,7 +443,7 @@ pub fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet<'static>> {
             filters: List::new(leak_slice(filters)),
         });
     let unsuback_codes = if v5 {
-        vec(reason_code(), 0..5).boxed()
+        vec(reason_code_for(PacketType::UnsubAck, version), 0..5).boxed()
     } else {
         Just(Vec::new()).boxed()
     };
@@ -463,17 +469,20 @@ pub fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet<'static>> {
             server_reference: sr,
             user_properties: up,
         });
-    let disconnect = (reason(), v5_only(version, disconnect_properties))
+    let disconnect = (
+        reason_code_for(PacketType::Disconnect, version),
+        v5_only(version, disconnect_properties),
+    )
         .prop_map(|(reason, properties)| Disconnect { reason, properties });
 
     let common = prop_oneof![
         connect(version).prop_map(Packet::Connect),
         connack.prop_map(Packet::ConnAck),
         publish(version).prop_map(Packet::Publish),
-        ack.clone().prop_map(Packet::PubAck),
-        ack.clone().prop_map(Packet::PubRec),
-        ack.clone().prop_map(Packet::PubRel),
-        ack.prop_map(Packet::PubComp),
+        ack(PacketType::PubAck).prop_map(Packet::PubAck),
+        ack(PacketType::PubRec).prop_map(Packet::PubRec),
+        ack(PacketType::PubRel).prop_map(Packet::PubRel),
+        ack(PacketType::PubComp).prop_map(Packet::PubComp),
         subscribe(version).prop_map(Packet::Subscribe),
         suback.prop_map(Packet::SubAck),
         unsubscribe.prop_map(Packet::Unsubscribe),
@@ -493,7 +502,7 @@ pub fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet<'static>> {
             user_properties: up,
         },
     );
-    let auth = (reason_code(), auth_properties)
+    let auth = (reason_code_for(PacketType::Auth, version), auth_properties)
         .prop_map(|(reason, properties)| Packet::Auth(Auth { reason, properties }));
     prop_oneof![14 => common, 1 => auth].boxed()
 }

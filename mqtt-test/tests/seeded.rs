@@ -14,6 +14,13 @@
 //! Session Present 0 after the first connection), not by what was asked for: a forget whose connection never
 //! ends loses nothing, and the run is held to the rules of a kept session.
 //!
+//! The application has habits of its own, drawn from a generator apart from the faults: in half the runs it
+//! subscribes `s/#` in its connect callback, on every `Connected` (session present or not, so it meets the
+//! session's own re-subscription in flight), instead of once at the start; while messages flow it subscribes `s/#`
+//! again, and subscribes and unsubscribes filters overlapping it (at QoS 2, so that nothing delivered changes).
+//! Every one of those requests completes exactly once, and the client never reports a protocol error (the fake
+//! broker never breaks the protocol, so one would be the client's misjudgement).
+//!
 //! A loss can be *hidden* from the client: the cut falls on the CONNACK with Session Present 0, the client never
 //! reads it, and the next connection resumes the broker's new, empty session with Session Present 1. The client
 //! then resends with DUP what the broker no longer knows (a QoS 2 message the broker had accepted is accepted
@@ -39,6 +46,10 @@
 //!   of its arrivals the broker lost the session (it was accepted, the session with its PUBREL state was
 //!   forgotten, and the client republished it as new, or resent it after a hidden loss). That is inherent to
 //!   MQTT; it is counted and printed, and never allowed in a run that kept its session.
+//! - Any policy: `PublishFailed { reason: Poison { connections } }` is allowed (the link here kills new
+//!   connections often enough to look like a broker refusing the message, see `Config::poison_threshold`), only
+//!   with `connections` at least the threshold and at least that many connections lost after the message was
+//!   published; it is counted and printed. Such a QoS 2 message still reaches the broker at most once.
 //! - `PublishFailed` with any other reason, or `SessionLost` under `Republish` or without a loss the client
 //!   learned of, fails the run.
 //!
@@ -74,16 +85,27 @@
 use core::time::Duration;
 use std::collections::BTreeMap;
 use std::fmt::Display;
-use std::ops::AddAssign;
 use std::time::Instant as WallInstant;
 
-use mqtt_core::codec::{ProtocolVersion, QoS, ReasonCode};
-use mqtt_core::session::PublishFailure;
+use mqtt_core::codec::{ProtocolVersion, QoS, ReasonCode, SubscriptionOptions};
+use mqtt_core::session::{Disconnection, PublishFailure};
 use mqtt_core::{Config, PublishError, SessionLostPolicy, Ticket};
 use mqtt_test::{Direction, LinkConfig, RecordedEvent, Sim, SimConfig};
 
+#[path = "seeded/stats.rs"]
+mod stats;
+
+use stats::Stats;
+
 /// Seeds run by the test.
 const RUNS: u64 = 3000;
+/// The subscription every message comes back through.
+const MAIN: &str = "s/#";
+/// Filters overlapping [`MAIN`] that the application habits subscribe and unsubscribe while messages flow, at QoS 2
+/// too: the broker sends one copy per message at the highest QoS granted, so they change nothing delivered (at a
+/// lower QoS, a broker that lost the session and got one of them back before [`MAIN`] would downgrade QoS 2
+/// messages, which may then come back twice).
+const SIDE: [&str; 2] = ["s/y/#", "s/+/z"];
 /// Messages published per run.
 const MESSAGES: u16 = 30;
 
@@ -208,7 +230,7 @@ impl Watch {
             self.accepted += 1;
         }
         self.records = broker.connections().len();
-        if self.kept_from.is_none() && !broker.subscriptions().is_empty() {
+        if self.kept_from.is_none() && broker.subscriptions().iter().any(|s| s.filter == MAIN) {
             self.kept_from = Some(received);
         }
     }
@@ -235,64 +257,6 @@ fn run_until(
         },
         max,
     )
-}
-
-/// The fault mix and outcomes of a batch of runs.
-#[derive(Debug, Default, Clone, Copy)]
-struct Stats {
-    runs: u64,
-    runs_v5: u64,
-    cuts_to_broker: u64,
-    cuts_to_client: u64,
-    forgets: u64,
-    connections: u64,
-    runs_lost_republish: u64,
-    runs_lost_report: u64,
-    losses: u64,
-    published_qos12: u64,
-    session_lost_reports: u64,
-    /// Losses whose CONNACK never reached the client.
-    hidden_losses: u64,
-    /// Extra arrivals at the broker of QoS 2 messages republished after a loss (`Republish`).
-    qos2_again_republished: u64,
-    /// Extra arrivals at the broker of QoS 2 messages resent with DUP after a loss hidden from the client.
-    qos2_again_hidden_loss: u64,
-    incoming_checked: u64,
-    incoming_skipped: u64,
-    runs_slow: u64,
-    runs_manual: u64,
-    /// Messages held back by a full application queue.
-    holds: u64,
-    /// Manual acks of a message while an earlier one was still unacknowledged.
-    acks_out_of_order: u64,
-    /// Manual acks refused (tokens of ended connections).
-    stale_acks: u64,
-}
-
-impl AddAssign for Stats {
-    fn add_assign(&mut self, o: Self) {
-        self.runs += o.runs;
-        self.runs_v5 += o.runs_v5;
-        self.cuts_to_broker += o.cuts_to_broker;
-        self.cuts_to_client += o.cuts_to_client;
-        self.forgets += o.forgets;
-        self.connections += o.connections;
-        self.runs_lost_republish += o.runs_lost_republish;
-        self.runs_lost_report += o.runs_lost_report;
-        self.losses += o.losses;
-        self.published_qos12 += o.published_qos12;
-        self.session_lost_reports += o.session_lost_reports;
-        self.hidden_losses += o.hidden_losses;
-        self.qos2_again_republished += o.qos2_again_republished;
-        self.qos2_again_hidden_loss += o.qos2_again_hidden_loss;
-        self.incoming_checked += o.incoming_checked;
-        self.incoming_skipped += o.incoming_skipped;
-        self.runs_slow += o.runs_slow;
-        self.runs_manual += o.runs_manual;
-        self.holds += o.holds;
-        self.acks_out_of_order += o.acks_out_of_order;
-        self.stale_acks += o.stale_acks;
-    }
 }
 
 /// How a QoS 1 or 2 ticket completed.
@@ -396,11 +360,35 @@ fn run(seed: u64) -> Stats {
     };
     let mut sim = Sim::new(&config, sim_config).unwrap();
     let mut watch = Watch::default();
-    sim.note(format!("seed {seed}, {plan:?}, {consumer:?}"));
+    // The application's habits come from a generator of their own, so that the faults of a seed stay the same.
+    let mut habits = Rng(seed.wrapping_mul(0xd1b5_4a32_d192_ed03) | 1);
+    let on_connect = habits.below(2) == 0;
+    sim.note(format!(
+        "seed {seed}, {plan:?}, {consumer:?}{}",
+        if on_connect {
+            ", subscribes on every connection"
+        } else {
+            ""
+        }
+    ));
     stats.runs_slow = u64::from(consumer != Consumer::Eager);
     stats.runs_manual = u64::from(consumer == Consumer::SlowManual);
-    sim.connect();
-    sim.subscribe("s/#", QoS::ExactlyOnce).unwrap();
+    // Requests of the habits: (ticket, what it was).
+    let mut requests: Vec<(Ticket, String)> = Vec::new();
+    let main = SubscriptionOptions {
+        qos: QoS::ExactlyOnce,
+        ..SubscriptionOptions::default()
+    };
+    if on_connect {
+        // Paho's habit: subscribe in the connect callback, on every connection, session present or not.
+        stats.runs_subscribe_on_connect = 1;
+        sim.subscribe_on_connect(MAIN, main);
+        sim.connect();
+    } else {
+        sim.connect();
+        let ticket = sim.subscribe(MAIN, QoS::ExactlyOnce).unwrap();
+        requests.push((ticket, format!("subscribe {MAIN}")));
+    }
     let subscribed = run_until(
         &mut sim,
         &mut watch,
@@ -416,6 +404,8 @@ fn run(seed: u64) -> Stats {
     }
 
     let mut sent: BTreeMap<Ticket, (u16, QoS)> = BTreeMap::new();
+    // How many events the client had reported when each message was published.
+    let mut published_at: BTreeMap<Ticket, usize> = BTreeMap::new();
     for i in 0..MESSAGES {
         let qos = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce][rng.below(3) as usize];
         let mut payload = i.to_be_bytes().to_vec();
@@ -435,6 +425,7 @@ fn run(seed: u64) -> Stats {
         let ticket =
             attempt.unwrap_or_else(|e| fail(&sim, format!("seed {seed}: publish {i}: {e}")));
         sent.insert(ticket, (i, qos));
+        published_at.insert(ticket, sim.events().len());
         if rng.below(6) == 0 {
             let direction = if rng.below(2) == 0 {
                 stats.cuts_to_broker += 1;
@@ -453,6 +444,28 @@ fn run(seed: u64) -> Stats {
             sim.link_mut().cut_after(direction, after);
         }
         consume(&mut sim, &mut rng, consumer, &mut stats);
+        // Habits while messages flow: subscribe the main filter again (same options, so nothing delivered
+        // changes), or subscribe and unsubscribe overlapping filters.
+        match habits.below(8) {
+            0 => {
+                if let Ok(ticket) = sim.subscribe(MAIN, QoS::ExactlyOnce) {
+                    requests.push((ticket, format!("subscribe {MAIN} again")));
+                }
+            }
+            1 => {
+                let filter = SIDE[habits.below(2) as usize];
+                if let Ok(ticket) = sim.subscribe(filter, QoS::ExactlyOnce) {
+                    requests.push((ticket, format!("subscribe {filter}")));
+                }
+            }
+            2 => {
+                let filter = SIDE[habits.below(2) as usize];
+                if let Ok(ticket) = sim.unsubscribe(&[filter]) {
+                    requests.push((ticket, format!("unsubscribe {filter}")));
+                }
+            }
+            _ => {}
+        }
         let pause = Duration::from_millis(rng.below(25));
         run_until(&mut sim, &mut watch, |_| false, pause);
     }
@@ -472,8 +485,29 @@ fn run(seed: u64) -> Stats {
             })
             .count()
     };
+    // Every request of the habits, and of the connect callback, completes exactly once.
+    let request_completions = |s: &Sim, ticket: Ticket| {
+        s.events()
+            .iter()
+            .filter(|e| {
+                matches!(e, RecordedEvent::Subscribed { ticket: t, .. } | RecordedEvent::Unsubscribed { ticket: t, .. }
+                    | RecordedEvent::RequestTooLarge { ticket: t } if *t == ticket)
+            })
+            .count()
+    };
+    let all_requests = |s: &Sim| -> Vec<(Ticket, String)> {
+        let on_connect = s
+            .on_connect_requests()
+            .iter()
+            .filter_map(|r| r.ok())
+            .map(|t| (t, format!("subscribe {MAIN} on connect")));
+        requests.iter().cloned().chain(on_connect).collect()
+    };
     let settled = |s: &Sim| {
         completed(s) >= tickets.len()
+            && all_requests(s)
+                .iter()
+                .all(|(t, _)| request_completions(s, *t) >= 1)
             && s.broker().pending_to_client() == 0
             && s.session().is_connected()
             && s.broker().is_connected()
@@ -511,6 +545,33 @@ fn run(seed: u64) -> Stats {
         );
     }
     watch.observe(&sim);
+    let all_requests = all_requests(&sim);
+    stats.requests = all_requests.len() as u64;
+    for (ticket, what) in &all_requests {
+        let n = request_completions(&sim, *ticket);
+        if n != 1 {
+            fail(
+                &sim,
+                format!("seed {seed}: request {ticket} ({what}) completed {n} times"),
+            );
+        }
+    }
+    // The fake broker never breaks the protocol: a protocol error is the client's misjudgement.
+    if let Some(e) = sim.events().iter().find(|e| {
+        matches!(
+            e,
+            RecordedEvent::ConnectionLost {
+                reason: Disconnection::Protocol(_)
+            } | RecordedEvent::ConnectFailed {
+                reason: Disconnection::Protocol(_)
+            }
+        )
+    }) {
+        fail(
+            &sim,
+            format!("seed {seed}: the client saw a protocol error: {e:?}"),
+        );
+    }
 
     // Where each message was accepted by the broker (indices into `received`), and how often it came back.
     let mut at_broker: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
@@ -601,6 +662,7 @@ fn run(seed: u64) -> Stats {
             }
             _ => {}
         }
+        let mut poisoned = false;
         if *qos != QoS::AtMostOnce {
             let completions: Vec<Completion> = sim
                 .events()
@@ -635,6 +697,31 @@ fn run(seed: u64) -> Stats {
                 {
                     stats.session_lost_reports += 1;
                 }
+                Completion::Failed(PublishFailure::Poison { connections }) => {
+                    // Reported, not lost silently: the link really ended that many connections, at least, after
+                    // the message was published and before it failed.
+                    let published_at = published_at[ticket];
+                    let failed_at = sim
+                        .events()
+                        .iter()
+                        .position(|e| matches!(e, RecordedEvent::PublishFailed { ticket: t, .. } if t == ticket))
+                        .unwrap_or(published_at);
+                    // The loss that made it poison is reported right after the failure.
+                    let end = (failed_at + 2).min(sim.events().len());
+                    let losses = sim.events()[published_at..end]
+                        .iter()
+                        .filter(|e| matches!(e, RecordedEvent::ConnectionLost { .. }))
+                        .count();
+                    if connections < config.poison_threshold || losses < usize::from(connections) {
+                        fail(format!(
+                            "failed as poison after {connections} connections, with {losses} losses while it was \
+                             in flight (threshold {})",
+                            config.poison_threshold
+                        ));
+                    }
+                    stats.poisoned += 1;
+                    poisoned = true;
+                }
                 Completion::Failed(reason) => fail(format!(
                     "the ticket failed with {reason:?} (only SessionLost, only under Report, only after the \
                      client learned of a session loss)"
@@ -642,7 +729,10 @@ fn run(seed: u64) -> Stats {
             }
         }
 
-        // Incoming.
+        // Incoming (a message failed as poison that never reached the broker cannot come back).
+        if poisoned && b == 0 {
+            continue;
+        }
         match qos {
             QoS::AtMostOnce if c > 1 => fail("a QoS 0 message came back more than once".into()),
             QoS::ExactlyOnce if c > b => fail(format!(
@@ -723,38 +813,5 @@ fn seeded_faults_lose_no_qos1_and_duplicate_no_qos2() {
             }
         }
     });
-    let s = total;
-    println!(
-        "{} runs ({} in 5.0) in {:.2?} on {workers} threads\n\
-         cuts armed: {} client → broker, {} broker → client; {} connections accepted\n\
-         broker told to forget the session {} times: {} losses (CONNACK Session Present 0), {} of them hidden from \
-         the client (that CONNACK cut off); runs with a loss: {} Republish, {} Report\n\
-         QoS 1/2 tickets: {} Published, {} PublishFailed(SessionLost)\n\
-         QoS 2 messages again at the broker: {} times republished after a loss, {} times resent after a hidden loss\n\
-         incoming QoS 1/2 messages checked: {}, left out (accepted before a loss or before resubscribing): {}\n\
-         slow application in {} runs ({} acking by hand): {} messages held back, {} acks out of order, {} stale \
-         tokens refused",
-        s.runs,
-        s.runs_v5,
-        start.elapsed(),
-        s.cuts_to_broker,
-        s.cuts_to_client,
-        s.connections,
-        s.forgets,
-        s.losses,
-        s.hidden_losses,
-        s.runs_lost_republish,
-        s.runs_lost_report,
-        s.published_qos12,
-        s.session_lost_reports,
-        s.qos2_again_republished,
-        s.qos2_again_hidden_loss,
-        s.incoming_checked,
-        s.incoming_skipped,
-        s.runs_slow,
-        s.runs_manual,
-        s.holds,
-        s.acks_out_of_order,
-        s.stale_acks,
-    );
+    total.print(start.elapsed(), workers);
 }

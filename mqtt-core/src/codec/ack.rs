@@ -48,7 +48,7 @@ impl<'a> Ack<'a> {
         // 5.0: the reason code may be left out when it is success and there are no properties, and the property
         // length may be left out when there are no properties. `[MQTT-3.4.2.1]`
         if version == ProtocolVersion::V5 && !r.is_empty() {
-            ack.reason = ReasonCode(r.u8()?);
+            ack.reason = r.reason_code(version)?;
             if !r.is_empty() {
                 ack.properties = AckProperties::decode(r)?;
             }

@@ -21,7 +21,7 @@ impl<'a> Auth<'a> {
         // The reason code and property length may be left out when they are success and empty. `[MQTT-3.15.2.1]`
         // A reason code without a property length is tolerated, as for DISCONNECT.
         if !r.is_empty() {
-            auth.reason = ReasonCode(r.u8()?);
+            auth.reason = r.reason_code(ProtocolVersion::V5)?;
             if !r.is_empty() {
                 auth.properties = AuthProperties::decode(r)?;
             }

@@ -2,7 +2,7 @@
 
 use crate::codec::properties::ConnAckProperties;
 use crate::codec::reason::ReasonCode;
-use crate::codec::wire::{Reader, Writer};
+use crate::codec::wire::{Reader, Writer, check_reason};
 use crate::codec::{Body, PacketType, ProtocolVersion};
 use crate::error::{DecodeError, EncodeError};
 
@@ -28,6 +28,13 @@ impl<'a> ConnAck<'a> {
             return Err(DecodeError::InvalidConnAckFlags(flags));
         }
         let reason = ReasonCode(r.u8()?);
+        // A 3.1.1-only server answers a level-5 CONNECT with a 3.1.1 CONNACK (return code 1 to 5, no property
+        // length, `[MQTT-3.1.2-2]` of 3.1.1): keep that code so that the refusal can be reported.
+        let v311_refusal =
+            version == ProtocolVersion::V5 && r.is_empty() && matches!(reason.0, 1..=5);
+        if !v311_refusal {
+            check_reason(reason, PacketType::ConnAck, version)?;
+        }
         // A 5.0 CONNACK always has a property length; tolerate its absence rather than fail a connection over it.
         let properties = match version {
             ProtocolVersion::V5 if !r.is_empty() => ConnAckProperties::decode(r)?,

@@ -23,7 +23,7 @@ impl<'a> Disconnect<'a> {
         let mut disconnect = Self::default();
         // 5.0: both the reason code and the property length may be left out. `[MQTT-3.14.2.1]`
         if version == ProtocolVersion::V5 && !r.is_empty() {
-            disconnect.reason = ReasonCode(r.u8()?);
+            disconnect.reason = r.reason_code(version)?;
             if !r.is_empty() {
                 disconnect.properties = DisconnectProperties::decode(r)?;
             }

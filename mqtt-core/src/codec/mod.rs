@@ -31,9 +31,10 @@
 //! Decoding enforces the rules of the specifications that can be checked on one packet: reserved header flags,
 //! minimal Variable Byte Integers, well-formed UTF-8 without U+0000, non-zero packet identifiers, QoS values, topic
 //! name and filter syntax, non-empty SUBSCRIBE and UNSUBSCRIBE, which properties each packet may carry and that
-//! single-valued ones appear once, and the consistency of the CONNECT flags. Each broken rule has its own
-//! [`DecodeError`] variant. Reason codes are kept as received ([`ReasonCode`] is total); whether a code makes sense
-//! in context is the session's business.
+//! single-valued ones appear once, the consistency of the CONNECT flags, and that every reason code is one the
+//! packet's reason code table lists ([`ReasonCode::is_valid_for`]). Each broken rule has its own [`DecodeError`]
+//! variant. Whether a valid code makes sense in context (an acknowledgement for a packet identifier in flight) is
+//! the session's business.
 
 mod ack;
 mod auth;

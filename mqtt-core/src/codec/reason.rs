@@ -4,9 +4,9 @@ use core::fmt;
 
 /// An MQTT 5.0 reason code (section 2.4), or in a 3.1.1 CONNACK the connect return code.
 ///
-/// Any byte is representable, so decoding never fails on an unknown code: whether a code is valid for the packet it
-/// came on is decided by the session, not the codec. Values of `0x80` and above are failures. `Display` prints the
-/// specification's name.
+/// Any byte is representable, but the decoder refuses a code that the packet's reason code table does not list
+/// ([`is_valid_for`](Self::is_valid_for)), as a malformed packet. Values of `0x80` and above are failures.
+/// `Display` prints the specification's name.
 ///
 /// ```
 /// use mqtt_core::codec::ReasonCode;
@@ -127,6 +127,62 @@ impl ReasonCode {
         match crate::codec::QoS::from_u8(self.0) {
             Ok(qos) => Some(qos),
             Err(_) => None,
+        }
+    }
+
+    /// Whether the code may appear in a packet of this type in this version: the reason code table of each 5.0
+    /// packet (sections 3.2.2.2, 3.4.2.1, 3.5.2.1, 3.6.2.1, 3.7.2.1, 3.9.3, 3.11.3, 3.14.2.1, 3.15.2.1), and in 3.1.1
+    /// the CONNACK return codes 0 to 5 (section 3.2.2.3) and the SUBACK return codes `0x00`, `0x01`, `0x02` and
+    /// `0x80` (`[MQTT-3.9.3-2]`). Packets without a reason code accept only success.
+    ///
+    /// ```
+    /// use mqtt_core::codec::{PacketType, ProtocolVersion, ReasonCode};
+    ///
+    /// let v5 = ProtocolVersion::V5;
+    /// assert!(ReasonCode::PACKET_IDENTIFIER_NOT_FOUND.is_valid_for(PacketType::PubComp, v5));
+    /// assert!(!ReasonCode::PACKET_IDENTIFIER_NOT_FOUND.is_valid_for(PacketType::PubAck, v5));
+    /// assert!(!ReasonCode(0xff).is_valid_for(PacketType::PubAck, v5));
+    /// assert!(ReasonCode(5).is_valid_for(PacketType::ConnAck, ProtocolVersion::V311));
+    /// ```
+    ///
+    /// # Spec
+    ///
+    /// MQTT 5.0 section 2.4 and the tables named above; MQTT 3.1.1 Table 3.1 and `[MQTT-3.9.3-2]`.
+    pub const fn is_valid_for(
+        self,
+        packet: crate::codec::PacketType,
+        version: crate::codec::ProtocolVersion,
+    ) -> bool {
+        use crate::codec::PacketType as P;
+        use crate::codec::ProtocolVersion as V;
+        match (version, packet) {
+            (V::V311, P::ConnAck) => self.0 <= 5,
+            (V::V311, P::SubAck) => matches!(self.0, 0x00..=0x02 | 0x80),
+            (V::V311, _) => self.0 == 0,
+            (V::V5, P::ConnAck) => matches!(
+                self.0,
+                0x00 | 0x80..=0x8a | 0x8c | 0x90 | 0x95 | 0x97 | 0x99..=0x9d | 0x9f
+            ),
+            (V::V5, P::PubAck | P::PubRec) => {
+                matches!(
+                    self.0,
+                    0x00 | 0x10 | 0x80 | 0x83 | 0x87 | 0x90 | 0x91 | 0x97 | 0x99
+                )
+            }
+            (V::V5, P::PubRel | P::PubComp) => matches!(self.0, 0x00 | 0x92),
+            (V::V5, P::SubAck) => matches!(
+                self.0,
+                0x00..=0x02 | 0x80 | 0x83 | 0x87 | 0x8f | 0x91 | 0x97 | 0x9e | 0xa1 | 0xa2
+            ),
+            (V::V5, P::UnsubAck) => {
+                matches!(self.0, 0x00 | 0x11 | 0x80 | 0x83 | 0x87 | 0x8f | 0x91)
+            }
+            (V::V5, P::Disconnect) => matches!(
+                self.0,
+                0x00 | 0x04 | 0x80..=0x83 | 0x87 | 0x89 | 0x8b | 0x8d..=0x90 | 0x93..=0xa2
+            ),
+            (V::V5, P::Auth) => matches!(self.0, 0x00 | 0x18 | 0x19),
+            (V::V5, _) => self.0 == 0,
         }
     }
 

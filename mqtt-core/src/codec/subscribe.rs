@@ -3,7 +3,7 @@
 use crate::codec::list::{List, ListItem, read_prefixed};
 use crate::codec::properties::{SubAckProperties, SubscribeProperties};
 use crate::codec::reason::ReasonCode;
-use crate::codec::wire::{Reader, Writer, prefixed_len};
+use crate::codec::wire::{Reader, Writer, check_reason, prefixed_len};
 use crate::codec::{Body, PacketId, PacketType, ProtocolVersion, QoS};
 use crate::error::{DecodeError, EncodeError};
 use crate::topic;
@@ -154,9 +154,9 @@ impl<'a> Subscribe<'a> {
         let mut count = 0;
         while !pr.is_empty() {
             let filter = pr.string()?;
-            topic::validate_filter(filter).map_err(DecodeError::InvalidTopicFilter)?;
+            topic::validate_filter_in(filter, version).map_err(DecodeError::InvalidTopicFilter)?;
             let options = SubscriptionOptions::from_byte(pr.u8()?, version)?;
-            if options.no_local && topic::is_shared(filter) {
+            if options.no_local && topic::is_shared_in(filter, version) {
                 return Err(DecodeError::NoLocalOnSharedSubscription);
             }
             count += 1;
@@ -237,6 +237,9 @@ impl<'a> SubAck<'a> {
             ProtocolVersion::V311 => SubAckProperties::default(),
         };
         let codes = r.rest();
+        for &code in codes {
+            check_reason(ReasonCode(code), PacketType::SubAck, version)?;
+        }
         Ok(Self {
             packet_id,
             properties,

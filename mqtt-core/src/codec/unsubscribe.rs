@@ -3,7 +3,7 @@
 use crate::codec::list::List;
 use crate::codec::properties::{UnsubAckProperties, UnsubscribeProperties};
 use crate::codec::reason::ReasonCode;
-use crate::codec::wire::{Reader, Writer, prefixed_len};
+use crate::codec::wire::{Reader, Writer, check_reason, prefixed_len};
 use crate::codec::{Body, PacketId, PacketType, ProtocolVersion};
 use crate::error::{DecodeError, EncodeError};
 use crate::topic;
@@ -33,7 +33,8 @@ impl<'a> Unsubscribe<'a> {
         let mut pr = Reader::new(payload, PacketType::Unsubscribe);
         let mut count = 0;
         while !pr.is_empty() {
-            topic::validate_filter(pr.string()?).map_err(DecodeError::InvalidTopicFilter)?;
+            topic::validate_filter_in(pr.string()?, version)
+                .map_err(DecodeError::InvalidTopicFilter)?;
             count += 1;
         }
         if count == 0 {
@@ -108,6 +109,9 @@ impl<'a> UnsubAck<'a> {
             ProtocolVersion::V5 => {
                 let properties = UnsubAckProperties::decode(r)?;
                 let codes = r.rest();
+                for &code in codes {
+                    check_reason(ReasonCode(code), PacketType::UnsubAck, version)?;
+                }
                 (properties, List::wire(codes, codes.len()))
             }
             ProtocolVersion::V311 => (UnsubAckProperties::default(), List::default()),

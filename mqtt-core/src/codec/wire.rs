@@ -10,6 +10,22 @@ use crate::error::{DecodeError, EncodeError, TopicError};
 /// The largest value a Variable Byte Integer can hold, which is also the largest remaining length. `[MQTT-1.5.5]`
 pub const MAX_VAR_INT: u32 = 268_435_455;
 
+/// Refuses a reason code that the table of `packet` in `version` does not list.
+pub(crate) fn check_reason(
+    code: crate::codec::ReasonCode,
+    packet: PacketType,
+    version: crate::codec::ProtocolVersion,
+) -> Result<(), DecodeError> {
+    if code.is_valid_for(packet, version) {
+        Ok(())
+    } else {
+        Err(DecodeError::InvalidReasonCode {
+            packet,
+            code: code.0,
+        })
+    }
+}
+
 /// A cursor over the body of one packet that borrows everything it returns from the input.
 #[derive(Debug, Clone)]
 pub(crate) struct Reader<'a> {
@@ -26,6 +42,16 @@ impl<'a> Reader<'a> {
     #[inline]
     pub(crate) fn packet(&self) -> PacketType {
         self.packet
+    }
+
+    /// A reason code, checked against the reason code table of this packet type in `version`.
+    pub(crate) fn reason_code(
+        &mut self,
+        version: crate::codec::ProtocolVersion,
+    ) -> Result<crate::codec::ReasonCode, DecodeError> {
+        let code = crate::codec::ReasonCode(self.u8()?);
+        check_reason(code, self.packet, version)?;
+        Ok(code)
     }
 
     #[inline]

@@ -152,9 +152,20 @@ impl Session<'_> {
     /// Subscribes to one or more topic filters in one SUBSCRIBE. The outcome arrives as [`Event::Subscribed`]
     /// with the returned ticket. The subscriptions are remembered and restored if a broker loses the session.
     ///
+    /// Every request completes with its own [`Event::Subscribed`], also when it names a filter that an earlier
+    /// request (the application's, or the session's own re-subscription after a reconnect) is still waiting for:
+    /// the broker replaces the subscription in request order, and the session keeps the options of the last one
+    /// it granted.
+    ///
     /// # Errors
     ///
-    /// A [`SubscribeError`] for an invalid request or a full subscription table.
+    /// A [`SubscribeError`] for an invalid request, one larger than the broker's Maximum Packet Size, or a full
+    /// subscription table.
+    ///
+    /// # Spec
+    ///
+    /// `[MQTT-3.8.4-3]`: a SUBSCRIBE of a filter the session already has replaces that subscription.
+    /// `[MQTT-3.2.2-15]`: no packet above the broker's Maximum Packet Size.
     pub fn subscribe(
         &mut self,
         subscriptions: &[Subscription<'_>],
@@ -204,7 +215,8 @@ impl Session<'_> {
         }
         let mut bytes = 0;
         for s in subscriptions {
-            topic::validate_filter(s.filter).map_err(SubscribeError::InvalidFilter)?;
+            topic::validate_filter_in(s.filter, self.version)
+                .map_err(SubscribeError::InvalidFilter)?;
             if self.version == ProtocolVersion::V311
                 && s.options
                     != (SubscriptionOptions {
@@ -216,7 +228,7 @@ impl Session<'_> {
                     "MQTT 3.1.1 has only the QoS option",
                 ));
             }
-            if s.options.no_local && topic::is_shared(s.filter) {
+            if s.options.no_local && topic::is_shared_in(s.filter, self.version) {
                 return Err(SubscribeError::InvalidOptions(
                     "No Local on a shared subscription",
                 ));
@@ -236,18 +248,16 @@ impl Session<'_> {
         {
             return Err(SubscribeError::TooLarge);
         }
-        let ticket = self.next_ticket();
-        // A filter subscribed again replaces the old entry.
-        let buf = &mut self.subscriptions_buf;
-        // Room for every new entry, not counting what replaced entries free: the pushes below cannot fail.
-        if !self.subscriptions.fits(buf, bytes, subscriptions.len()) {
+        // A filter subscribed again gets an entry of its own: the earlier request still completes with its own
+        // SUBACK, and the later one replaces what it granted (see `subscriptions`).
+        if !self
+            .subscriptions
+            .fits(&self.subscriptions_buf, bytes, subscriptions.len())
+        {
             return Err(SubscribeError::TableFull);
         }
-        for s in subscriptions {
-            if let Some(pos) = self.subscriptions.find(buf, s.filter) {
-                self.subscriptions.remove(buf, pos);
-            }
-        }
+        let ticket = self.next_ticket();
+        let buf = &mut self.subscriptions_buf;
         for s in subscriptions {
             let pushed = self.subscriptions.push(
                 buf,
@@ -265,9 +275,17 @@ impl Session<'_> {
     /// Unsubscribes from one or more topic filters in one UNSUBSCRIBE. The outcome arrives as
     /// [`Event::Unsubscribed`] with the returned ticket.
     ///
+    /// The UNSUBSCRIBE goes out after every request made before it, a SUBSCRIBE of the same filter still in flight
+    /// included, and removes what that SUBSCRIBE granted: both tickets complete and the filter ends unsubscribed.
+    ///
     /// # Errors
     ///
-    /// A [`SubscribeError`] for an invalid request or a full subscription table.
+    /// A [`SubscribeError`] for an invalid request, one larger than the broker's Maximum Packet Size, or a full
+    /// subscription table.
+    ///
+    /// # Spec
+    ///
+    /// `[MQTT-3.2.2-15]`: no packet above the broker's Maximum Packet Size.
     pub fn unsubscribe(
         &mut self,
         filters: &[&str],
@@ -284,43 +302,30 @@ impl Session<'_> {
             return Err(SubscribeError::TooLarge);
         }
         for f in filters {
-            topic::validate_filter(f).map_err(SubscribeError::InvalidFilter)?;
+            topic::validate_filter_in(f, self.version).map_err(SubscribeError::InvalidFilter)?;
+        }
+        let request = codec::Packet::Unsubscribe(codec::Unsubscribe {
+            packet_id: PacketId::MIN,
+            properties: codec::UnsubscribeProperties::default(),
+            filters: List::new(filters),
+        });
+        if request.encoded_len(self.version) > self.server.max_packet_size as usize {
+            return Err(SubscribeError::TooLarge);
         }
         let bytes: usize = filters.iter().map(|f| f.len()).sum();
-        let existing = filters
-            .iter()
-            .filter(|f| {
-                self.subscriptions
-                    .find(&self.subscriptions_buf, f)
-                    .is_some()
-            })
-            .count();
         if !self
             .subscriptions
-            .fits(&self.subscriptions_buf, bytes, filters.len() - existing)
+            .fits(&self.subscriptions_buf, bytes, filters.len())
         {
             return Err(SubscribeError::TableFull);
         }
         let ticket = self.next_ticket();
         let buf = &mut self.subscriptions_buf;
         for f in filters {
-            // Re-append so that the request's entries are contiguous and in order.
-            let options = match self.subscriptions.find(buf, f) {
-                Some(pos) => {
-                    let options = self
-                        .subscriptions
-                        .get(buf, pos)
-                        .map(|(e, _)| e.options)
-                        .unwrap_or_default();
-                    self.subscriptions.remove(buf, pos);
-                    options
-                }
-                None => SubscriptionOptions::default(),
-            };
             let pushed = self.subscriptions.push(
                 buf,
                 f,
-                options,
+                SubscriptionOptions::default(),
                 subscriptions::State::UnsubscribeQueued,
                 ticket.0,
                 0,

@@ -3,7 +3,7 @@
 use core::fmt;
 use core::time::Duration;
 
-use crate::codec::{List, ProtocolVersion, Publish, ReasonCode};
+use crate::codec::{List, PacketType, ProtocolVersion, Publish, ReasonCode};
 use crate::error::ProtocolError;
 
 /// The handle of a command (publish, subscribe, unsubscribe): its completion event carries the same ticket.
@@ -39,7 +39,8 @@ pub struct AckToken(pub(crate) u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConnectRefusal {
-    /// The broker does not speak the requested protocol version (3.1.1 code 1, 5.0 `0x84`).
+    /// The broker does not speak the requested protocol version (3.1.1 code 1, 5.0 `0x84`, or code 1 from a
+    /// 3.1.1-only broker answering a 5.0 CONNECT).
     UnsupportedProtocolVersion,
     /// The client identifier is not allowed (3.1.1 code 2, 5.0 `0x85`).
     IdentifierRejected,
@@ -58,7 +59,8 @@ impl ConnectRefusal {
     pub fn from_code(version: ProtocolVersion, code: ReasonCode) -> Option<Self> {
         Some(match (version, code.0) {
             (_, 0) => return None,
-            (ProtocolVersion::V311, 1) | (ProtocolVersion::V5, 0x84) => {
+            // A 3.1.1-only server answers a 5.0 CONNECT with its own return code 1.
+            (ProtocolVersion::V311 | ProtocolVersion::V5, 1) | (ProtocolVersion::V5, 0x84) => {
                 Self::UnsupportedProtocolVersion
             }
             (ProtocolVersion::V311, 2) | (ProtocolVersion::V5, 0x85) => Self::IdentifierRejected,
@@ -142,6 +144,21 @@ pub enum PublishFailure {
     QoSNotSupported,
     /// The broker does not support retained messages (5.0 Retain Available learned after it was queued).
     RetainNotSupported,
+    /// A poison message: `connections` connections in a row ended while it was the oldest message in flight
+    /// without an acknowledgement (see [`Config::poison_threshold`](crate::Config::poison_threshold)). A 3.1.1
+    /// broker closes the connection on a message larger than it accepts, for example. It is not sent again, so
+    /// that the messages behind it go out. The broker may still have taken it, if it was not to blame.
+    Poison {
+        /// Connections in a row that ended with the message unacknowledged.
+        connections: u8,
+    },
+    /// The broker acknowledged the message with the wrong packet: PUBACK for a QoS 2 message (RabbitMQ takes
+    /// QoS 2 as QoS 1), PUBREC or PUBCOMP for a QoS 1 message, PUBCOMP before PUBREC. The broker may have taken the
+    /// message, but not with the QoS asked for. The session also closes the connection: a protocol error.
+    WrongAck {
+        /// The acknowledgement received.
+        received: PacketType,
+    },
 }
 
 impl fmt::Display for PublishFailure {
@@ -160,6 +177,16 @@ impl fmt::Display for PublishFailure {
             Self::QoSNotSupported => f.write_str("the broker does not support this QoS"),
             Self::RetainNotSupported => {
                 f.write_str("the broker does not support retained messages")
+            }
+            Self::Poison { connections } => write!(
+                f,
+                "{connections} connections in a row ended while the message awaited its acknowledgement"
+            ),
+            Self::WrongAck { received } => {
+                write!(
+                    f,
+                    "the broker answered with {received}, the wrong acknowledgement for its QoS"
+                )
             }
         }
     }
@@ -229,9 +256,11 @@ pub enum Event<'a> {
         reasons: List<'a, ReasonCode>,
     },
     /// A SUBSCRIBE or UNSUBSCRIBE request was dropped unsent: its packet does not fit the transmit buffer given
-    /// to `poll_transmit`.
+    /// to `poll_transmit`, or exceeds the Maximum Packet Size the broker announced after the request was made
+    /// (`[MQTT-3.2.2-15]`). With [`Ticket::RESUBSCRIBE`], one filter of the session's own re-subscription was
+    /// too large on its own (the others go out in further packets).
     RequestTooLarge {
-        /// The ticket `subscribe` or `unsubscribe` returned.
+        /// The ticket `subscribe` or `unsubscribe` returned, or [`Ticket::RESUBSCRIBE`].
         ticket: Ticket,
     },
     /// The broker answered an UNSUBSCRIBE (5.0: one code per filter; 3.1.1: none).

@@ -21,6 +21,8 @@
 //! 6. An [`Event::Message`] is the application's once the next call into the session is made, unless the
 //!    application calls [`hold_message`](Session::hold_message) first (see below). With
 //!    [`Config::manual_ack`] its acknowledgement also waits for [`ack`](Session::ack).
+//! 7. Complete packets received before [`handle_transport_down`](Session::handle_transport_down) are still
+//!    processed by `poll_event`; the loss is reported after them.
 //!
 //! # Acknowledging messages manually
 //!
@@ -78,6 +80,7 @@ mod delivery;
 mod event;
 mod fifo;
 mod outbox;
+mod poison;
 mod receipt;
 mod receive;
 mod store;
@@ -204,6 +207,9 @@ struct PendingAck {
 }
 
 const ACKS: usize = 32;
+/// The smallest Maximum Packet Size a broker may announce for the session to work: its largest acknowledgement,
+/// a 5.0 PUBCOMP with a reason code, takes 5 bytes (PINGREQ 2, its DISCONNECT at most 3).
+const MIN_SERVER_PACKET_SIZE: u32 = 5;
 /// Bytes of a broker's Reason String the session keeps.
 const REASON_STRING_MAX: usize = 128;
 const EVENTS: usize = 32;
@@ -230,6 +236,8 @@ struct Settings {
     on_session_lost: SessionLostPolicy,
     retry_on_auth_failure: bool,
     manual_ack: bool,
+    clean_start: bool,
+    poison_threshold: u8,
 }
 
 /// The MQTT client session: the state machine every binding drives. See the [module docs](self) for the contract.
@@ -277,6 +285,11 @@ pub struct Session<'b> {
     send_disconnect: Option<ReasonCode>,
     partial: Option<Partial>,
     last_sent: Instant,
+    /// The broker accepted the current connection (CONNACK), until it ends.
+    established: bool,
+    /// The transport is gone, but complete packets received before that are still to be processed (by
+    /// `poll_event`); the connection ends once they are.
+    down_pending: bool,
     error: Option<ProtocolError>,
     /// The latest 5.0 Reason String from the broker, cut to fit.
     reason_string: [u8; REASON_STRING_MAX],
@@ -315,6 +328,8 @@ impl<'b> Session<'b> {
             on_session_lost: config.on_session_lost,
             retry_on_auth_failure: config.reconnect.retry_on_auth_failure,
             manual_ack: config.manual_ack,
+            clean_start: config.clean_start,
+            poison_threshold: config.poison_threshold.min(outbox::MAX_STRIKES),
         };
         let receipts = Receipts::new(store.receipts_capacity());
         Ok(Self {
@@ -352,6 +367,8 @@ impl<'b> Session<'b> {
             send_disconnect: None,
             partial: None,
             last_sent: Instant::ZERO,
+            established: false,
+            down_pending: false,
             error: None,
             reason_string: [0; REASON_STRING_MAX],
             reason_string_len: 0,
@@ -381,6 +398,10 @@ impl<'b> Session<'b> {
 
     /// Whether [`poll_transmit`](Self::poll_transmit) has bytes to give (drives write interest in poll loops).
     pub fn wants_write(&self) -> bool {
+        !self.down_pending && self.wants_write_on_transport()
+    }
+
+    fn wants_write_on_transport(&self) -> bool {
         self.partial.is_some()
             || match self.state {
                 SessionState::Connecting => self.send_connect,
@@ -469,8 +490,41 @@ impl<'b> Session<'b> {
     }
 
     /// The transport closed or failed (or could not be opened). The reconnect policy decides what follows.
+    ///
+    /// Complete packets received before the loss and not yet processed are not lost with it: the next
+    /// [`poll_event`](Self::poll_event) calls process them as usual (a PUBACK completes its message, a PUBLISH is
+    /// delivered, a CONNACK connects) and only then report the loss. Nothing is written meanwhile: their
+    /// acknowledgements would have nowhere to go, and the broker resends what it did not get acknowledged.
     pub fn handle_transport_down(&mut self, now: Instant) {
         self.now = now;
+        if self.down_pending {
+            return;
+        }
+        // Input waiting on the application (a held message, a PUBLISH waiting for room in the acknowledgement
+        // record) would keep the connection from ending for as long as the application takes: it is dropped with
+        // the connection instead (not the application's yet; the broker sends it again on a resumed session).
+        let waiting_on_application = self.holding || self.input_blocked;
+        if !waiting_on_application
+            && matches!(
+                self.state,
+                SessionState::Connecting | SessionState::Connected | SessionState::Disconnecting
+            )
+        {
+            self.release_rx();
+            if self.rx_start < self.rx_end {
+                self.down_pending = true;
+                self.acks.clear();
+                self.send_ping = false;
+                self.partial = None;
+                return;
+            }
+        }
+        self.transport_gone(now);
+    }
+
+    /// The transport is gone and everything received on it is processed: the connection ends.
+    fn transport_gone(&mut self, now: Instant) {
+        self.down_pending = false;
         match self.state {
             SessionState::Opening | SessionState::Connecting => {
                 self.fail_attempt(Disconnection::TransportClosed, now);
@@ -569,10 +623,12 @@ impl<'b> Session<'b> {
     /// Takes `n` bytes written into [`read_buf`](Self::read_buf).
     pub fn commit_read(&mut self, n: usize, now: Instant) {
         self.now = now;
-        if !matches!(
-            self.state,
-            SessionState::Connecting | SessionState::Connected | SessionState::Disconnecting
-        ) {
+        if self.down_pending
+            || !matches!(
+                self.state,
+                SessionState::Connecting | SessionState::Connected | SessionState::Disconnecting
+            )
+        {
             // Bytes after the session gave up on the connection mean nothing.
             return;
         }
@@ -640,7 +696,7 @@ impl<'b> Session<'b> {
     fn keep_alive_due(&self) -> Option<Instant> {
         // A ping that is only deferred by a pause does not stop the next one.
         let waiting = self.ping_outstanding && (!self.ping_deferred || self.send_ping);
-        (self.is_connected() && !self.keep_alive.is_zero() && !waiting)
+        (self.is_connected() && !self.down_pending && !self.keep_alive.is_zero() && !waiting)
             .then(|| self.last_sent + self.keep_alive)
     }
 
@@ -665,13 +721,15 @@ impl<'b> Session<'b> {
 
     /// Forgets everything that belongs to the current connection.
     fn end_connection(&mut self, now: Instant) {
-        if self.is_connected() || self.state == SessionState::Closing {
+        if self.established {
             self.stats.disconnections += 1;
             self.stats.last_disconnected_at = Some(now);
         }
         self.drop_delivery();
         self.receipts.clear();
         self.input_blocked = false;
+        self.established = false;
+        self.down_pending = false;
         self.rx_start = 0;
         self.rx_end = 0;
         self.rx_release = 0;
@@ -721,8 +779,9 @@ impl<'b> Session<'b> {
         self.schedule_reconnect(reason, now);
     }
 
-    /// An established connection ended.
+    /// An established connection ended without the application asking.
     fn lose(&mut self, reason: Disconnection, now: Instant) {
+        self.blame_oldest_unacknowledged();
         self.end_connection(now);
         self.events.push(OwnedEvent::ConnectionLost(reason));
         self.schedule_reconnect(reason, now);
@@ -739,7 +798,11 @@ impl<'b> Session<'b> {
         } else {
             OwnedEvent::ConnectFailed(reason)
         });
-        if self.version == ProtocolVersion::V5 && established {
+        if self.down_pending {
+            // The transport is already gone: nothing to say or close.
+            self.end_connection(now);
+            self.schedule_reconnect(reason, now);
+        } else if self.version == ProtocolVersion::V5 && self.established {
             // Whatever is half-written goes first, then DISCONNECT, then the transport closes.
             self.state = SessionState::Closing;
             self.drop_delivery();
@@ -753,6 +816,29 @@ impl<'b> Session<'b> {
             self.rx_release = 0;
         } else {
             self.transport.push(TransportAction::Close);
+            self.end_connection(now);
+            self.schedule_reconnect(reason, now);
+        }
+    }
+
+    /// CONNACK accepted the connection but breaks a rule (Session Present 1 after Clean Start 1): the attempt
+    /// fails with `error`; in 5.0 a DISCONNECT with its reason code goes out first, the connection being accepted.
+    fn reject_connack(&mut self, error: ProtocolError) {
+        let now = self.now;
+        self.error = Some(error);
+        let reason = Disconnection::Protocol(error);
+        self.events.push(OwnedEvent::ConnectFailed(reason));
+        self.set_timer(Timer::Connect, None);
+        if self.version == ProtocolVersion::V5 && !self.down_pending {
+            self.state = SessionState::Closing;
+            self.send_disconnect = Some(error.reason_code());
+            self.rx_start = 0;
+            self.rx_end = 0;
+            self.rx_release = 0;
+        } else {
+            if !self.down_pending {
+                self.transport.push(TransportAction::Close);
+            }
             self.end_connection(now);
             self.schedule_reconnect(reason, now);
         }

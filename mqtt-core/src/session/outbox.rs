@@ -12,6 +12,8 @@ use crate::codec::{PacketId, QoS};
 
 /// Size of a record header.
 pub(crate) const HEADER: usize = 12;
+/// The most strikes a header can count (five bits).
+pub(crate) const MAX_STRIKES: u8 = 31;
 
 /// Where a record is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,20 @@ pub(crate) enum State {
     ReportLost = 6,
     /// The broker lost the session after PUBREC: to be reported as delivered, then done.
     ReportAccepted = 7,
+    /// PUBREL sent again on a later connection than PUBREC (recovery), awaiting PUBCOMP.
+    Rereleased = 8,
+    /// A QoS 2 message given up as poison before PUBREC (already reported): PUBREL must go out, so that the broker
+    /// frees the packet identifier before it is used again.
+    Abandon = 9,
+    /// PUBREL of an abandoned message sent, awaiting PUBCOMP, which ends it without a report.
+    Abandoned = 10,
+}
+
+impl State {
+    /// A QoS 2 message given up as poison, still releasing its packet identifier.
+    pub(crate) fn is_abandoned(self) -> bool {
+        matches!(self, Self::Abandon | Self::Abandoned)
+    }
 }
 
 impl State {
@@ -42,6 +58,9 @@ impl State {
             4 => Self::ReleasePending,
             6 => Self::ReportLost,
             7 => Self::ReportAccepted,
+            8 => Self::Rereleased,
+            9 => Self::Abandon,
+            10 => Self::Abandoned,
             _ => Self::Done,
         }
     }
@@ -54,6 +73,8 @@ pub(crate) struct Header {
     pub(crate) qos: QoS,
     /// Resend: the PUBLISH was sent on an earlier connection and goes out with DUP and its old packet id.
     pub(crate) dup: bool,
+    /// Connections that ended while this was the oldest message in flight unacknowledged (at most 31).
+    pub(crate) strikes: u8,
     pub(crate) packet_id: Option<PacketId>,
     pub(crate) ticket: u32,
     /// Bytes of the encoded PUBLISH after the header.
@@ -67,6 +88,7 @@ impl Header {
             state: State::from_u8(h[0]),
             qos: QoS::from_u8(h[1] & 0x03).unwrap_or(QoS::AtMostOnce),
             dup: h[1] & 0x04 != 0,
+            strikes: h[1] >> 3,
             packet_id: PacketId::new(u16::from_le_bytes([h[2], h[3]])),
             ticket: u32::from_le_bytes([h[4], h[5], h[6], h[7]]),
             len: u32::from_le_bytes([h[8], h[9], h[10], h[11]]) as usize,
@@ -79,7 +101,9 @@ impl Header {
         };
         if let Ok(h) = <&mut [u8; HEADER]>::try_from(h) {
             h[0] = self.state as u8;
-            h[1] = u8::from(self.qos) | if self.dup { 0x04 } else { 0 };
+            h[1] = u8::from(self.qos)
+                | if self.dup { 0x04 } else { 0 }
+                | (self.strikes.min(MAX_STRIKES) << 3);
             h[2..4].copy_from_slice(&self.packet_id.map_or(0, PacketId::get).to_le_bytes());
             h[4..8].copy_from_slice(&self.ticket.to_le_bytes());
             h[8..12].copy_from_slice(&u32::try_from(self.len).unwrap_or(u32::MAX).to_le_bytes());
@@ -102,7 +126,8 @@ pub(crate) struct Outbox {
     records: usize,
     /// Tombstones among them, waiting behind a live record to be reclaimed.
     dead: usize,
-    /// The first record that may need sending; every record before it is neither `Queued` nor `ReleasePending`.
+    /// The first record that may need sending; every record before it is neither `Queued`, `ReleasePending` nor
+    /// `Abandon`.
     /// `None`: nothing to send.
     cursor: Option<usize>,
     /// The first record that may await a report after a session loss.
@@ -184,6 +209,7 @@ impl Outbox {
             state: State::Queued,
             qos,
             dup: false,
+            strikes: 0,
             packet_id: None,
             ticket,
             len,
@@ -351,13 +377,18 @@ impl Outbox {
         })
     }
 
-    /// Finds the record holding `packet_id` among those sent (`Sent`, `Released`, `ReleasePending`).
+    /// Finds the record holding `packet_id` among those sent (`Sent`, the released states, the abandoned ones).
     pub(crate) fn find(&self, ring: &[u8], packet_id: PacketId) -> Option<(usize, Header)> {
         self.with_ids(ring).find(|(_, h)| {
             h.packet_id == Some(packet_id)
                 && matches!(
                     h.state,
-                    State::Sent | State::Released | State::ReleasePending
+                    State::Sent
+                        | State::Released
+                        | State::ReleasePending
+                        | State::Rereleased
+                        | State::Abandon
+                        | State::Abandoned
                 )
         })
     }

@@ -16,7 +16,6 @@ use crate::codec::{
 };
 use crate::config::SessionLostPolicy;
 use crate::error::ProtocolError;
-use crate::topic;
 
 /// What `poll_event` hands out, decided before the event borrows the receive buffer.
 enum Next {
@@ -91,7 +90,14 @@ impl<'b> Session<'b> {
         loop {
             let next = self.process_next();
             self.resume_keep_alive();
-            let (step, used) = next?;
+            let Some((step, used)) = next else {
+                // Everything received before the transport went down is handled: now the connection ends.
+                if self.down_pending {
+                    self.transport_gone(self.now);
+                    return self.events.pop().map(Next::Owned);
+                }
+                return None;
+            };
             self.rx_release = used;
             match step {
                 Step::Continue => {
@@ -116,12 +122,19 @@ impl<'b> Session<'b> {
                     refusal,
                 } => {
                     self.release_rx();
-                    self.on_connack(session_present, refusal);
+                    if session_present && self.settings.clean_start {
+                        // `[MQTT-3.2.2-4]` (5.0), `[MQTT-3.2.2-1]` (3.1.1)
+                        self.reject_connack(ProtocolError::SessionPresentAfterCleanStart);
+                    } else {
+                        self.on_connack(session_present, refusal);
+                    }
                     return self.events.pop().map(Next::Owned);
                 }
                 Step::ServerDisconnect(reason) => {
                     self.release_rx();
-                    self.transport.push(super::TransportAction::Close);
+                    if !self.down_pending {
+                        self.transport.push(super::TransportAction::Close);
+                    }
                     self.lose(Disconnection::ServerDisconnect(reason), self.now);
                     return self.events.pop().map(Next::Owned);
                 }
@@ -199,7 +212,7 @@ impl<'b> Session<'b> {
         if !matches!(
             self.state,
             SessionState::Connecting | SessionState::Connected | SessionState::Disconnecting
-        ) || self.acks.free() == 0
+        ) || (self.acks.free() == 0 && !self.down_pending)
             || self.events.free() < 4
         {
             return None;
@@ -268,6 +281,12 @@ impl<'b> Session<'b> {
         }
         if refusal.is_none() {
             let p = &connack.properties;
+            // Every packet the session writes must fit (`[MQTT-3.2.2-15]`), acknowledgements included.
+            if let Some(max) = p.maximum_packet_size
+                && max.get() < super::MIN_SERVER_PACKET_SIZE
+            {
+                return Step::Error(ProtocolError::MaximumPacketSizeTooSmall(max.get()));
+            }
             self.server.receive_maximum = p.receive_maximum.map_or(u16::MAX, |r| r.get());
             self.server.max_packet_size = p.maximum_packet_size.map_or(u32::MAX, |m| m.get());
             self.server.topic_alias_maximum = p.topic_alias_maximum.unwrap_or(0);
@@ -298,6 +317,7 @@ impl<'b> Session<'b> {
             return;
         }
         self.state = SessionState::Connected;
+        self.established = true;
         self.set_timer(Timer::Connect, None);
         self.backoff.reset();
         self.error = None;
@@ -322,8 +342,23 @@ impl<'b> Session<'b> {
         while let Some(p) = pos {
             let next = self.outbox.next(ring, p);
             if let Some(mut h) = self.outbox.header(ring, p) {
+                if h.state.is_abandoned() {
+                    // Reported already: release its identifier if the broker may still hold it, else drop it.
+                    if session_present {
+                        h.state = Out::Abandon;
+                        inflight = inflight.saturating_add(1);
+                        self.outbox.set_header(ring, p, &h);
+                    } else {
+                        self.outbox.complete(ring, p);
+                    }
+                    pos = next;
+                    continue;
+                }
                 let sent_before = h.state == Out::Sent || (h.state == Out::Queued && h.dup);
-                let released = matches!(h.state, Out::Released | Out::ReleasePending);
+                let released = matches!(
+                    h.state,
+                    Out::Released | Out::ReleasePending | Out::Rereleased
+                );
                 match (session_present, sent_before, released) {
                     (true, true, _) => {
                         h.state = Out::Queued;
@@ -489,22 +524,15 @@ impl<'b> Session<'b> {
 
     /// The QoS granted to the subscriptions matching `topic`, if the session knows any.
     fn granted_qos(&self, topic: &str) -> Option<QoS> {
-        let buf = &self.subscriptions_buf;
-        let mut granted = None;
-        let mut pos = self.subscriptions.first();
-        while let Some(p) = pos {
-            if let Some((entry, filter)) = self.subscriptions.get(buf, p)
-                && entry.state == Sub::Active
-                && topic::matches(filter, topic)
-            {
-                granted = granted.max(Some(entry.granted_qos()));
-            }
-            pos = self.subscriptions.next(buf, p);
-        }
-        granted
+        self.subscriptions
+            .granted_qos(&self.subscriptions_buf, topic)
     }
 
     fn queue_ack(&mut self, packet: PacketType, packet_id: PacketId, reason: ReasonCode) {
+        if self.down_pending {
+            // The transport is gone: the broker resends what it has no acknowledgement for.
+            return;
+        }
         let pushed = self.acks.push(PendingAck {
             packet,
             packet_id,
@@ -532,6 +560,9 @@ impl<'b> Session<'b> {
                 self.events.push(completion(h.ticket, ack.reason));
                 Step::Continue
             }
+            Some((pos, h)) if !h.state.is_abandoned() => {
+                self.wrong_ack(PacketType::PubAck, ack.packet_id, pos, h.ticket, h.qos)
+            }
             _ => Self::unknown(PacketType::PubAck, ack.packet_id),
         }
     }
@@ -552,12 +583,18 @@ impl<'b> Session<'b> {
                 Step::Continue
             }
             Some((pos, mut h))
-                if h.qos == QoS::ExactlyOnce && matches!(h.state, Out::Sent | Out::Released) =>
+                if h.qos == QoS::ExactlyOnce
+                    && matches!(h.state, Out::Sent | Out::Released | Out::Rereleased) =>
             {
-                h.state = Out::Released;
+                if h.state == Out::Sent {
+                    h.state = Out::Released;
+                }
                 self.outbox.set_header(ring, pos, &h);
                 self.queue_ack(PacketType::PubRel, ack.packet_id, ReasonCode::SUCCESS);
                 Step::Continue
+            }
+            Some((pos, h)) if h.qos == QoS::AtLeastOnce => {
+                self.wrong_ack(PacketType::PubRec, ack.packet_id, pos, h.ticket, h.qos)
             }
             _ => Self::unknown(PacketType::PubRec, ack.packet_id),
         }
@@ -584,19 +621,70 @@ impl<'b> Session<'b> {
     }
 
     fn pubcomp(&mut self, ack: &Ack<'_>) -> Step {
+        if ack.reason.is_failure() {
+            self.keep_reason_string(ack.properties.reason_string);
+        }
         let ring = self.store.ring_mut();
         match self.outbox.find(ring, ack.packet_id) {
-            Some((pos, h))
-                if h.qos == QoS::ExactlyOnce
-                    && matches!(h.state, Out::Released | Out::ReleasePending) =>
-            {
+            Some((pos, h)) if h.state.is_abandoned() => {
+                // The identifier of a message given up as poison is free again; it was reported then.
+                self.outbox.advance_cursor(ring, pos);
                 self.outbox.complete(ring, pos);
                 self.inflight = self.inflight.saturating_sub(1);
-                self.events.push(OwnedEvent::Published(Ticket(h.ticket)));
                 Step::Continue
             }
-            _ => Self::unknown(PacketType::PubComp, ack.packet_id),
+            Some((pos, h))
+                if h.qos == QoS::ExactlyOnce
+                    && matches!(
+                        h.state,
+                        Out::Released | Out::ReleasePending | Out::Rereleased
+                    ) =>
+            {
+                // 0x92 Packet Identifier not found "is not an error during recovery" (5.0 §3.7.2.1): a PUBREL sent
+                // again after a reconnect finds the flow completed, its PUBCOMP lost with the old connection. On
+                // the connection that got PUBREC, it means the broker lost the message: it failed.
+                let recovered = h.state != Out::Released
+                    && ack.reason == ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
+                let reason = if recovered {
+                    ReasonCode::SUCCESS
+                } else {
+                    ack.reason
+                };
+                self.outbox.complete(ring, pos);
+                self.inflight = self.inflight.saturating_sub(1);
+                self.events.push(completion(h.ticket, reason));
+                Step::Continue
+            }
+            Some((pos, h)) => {
+                self.wrong_ack(PacketType::PubComp, ack.packet_id, pos, h.ticket, h.qos)
+            }
+            None => Self::unknown(PacketType::PubComp, ack.packet_id),
         }
+    }
+
+    /// An acknowledgement of the wrong kind for the message in flight with its packet identifier: the message
+    /// fails with that cause, so that it is not sent again, and the connection closes (a protocol error).
+    fn wrong_ack(
+        &mut self,
+        packet: PacketType,
+        packet_id: PacketId,
+        pos: usize,
+        ticket: u32,
+        qos: QoS,
+    ) -> Step {
+        let ring = self.store.ring_mut();
+        self.outbox.advance_cursor(ring, pos);
+        self.outbox.complete(ring, pos);
+        self.inflight = self.inflight.saturating_sub(1);
+        self.events.push(OwnedEvent::PublishFailed(
+            Ticket(ticket),
+            PublishFailure::WrongAck { received: packet },
+        ));
+        Step::Error(ProtocolError::WrongAck {
+            packet,
+            packet_id: packet_id.get(),
+            qos: qos as u8,
+        })
     }
 
     /// SUBACK or UNSUBACK: settle the entries of the request with this packet identifier.
@@ -636,21 +724,16 @@ impl<'b> Session<'b> {
                 received,
             });
         }
+        // Entry by entry in request order: the request's filters, each with its code (3.1.1 UNSUBACK: none).
         let mut codes = reasons.iter();
-        self.subscriptions
-            .retain(&mut self.subscriptions_buf, |entry, _| {
-                if entry.state != sent || entry.packet_id != Some(packet_id) {
-                    return true;
-                }
-                let code = codes.next().unwrap_or(ReasonCode::SUCCESS);
-                if sent == Sub::UnsubscribeSent || code.is_failure() {
-                    return false;
-                }
-                entry.state = Sub::Active;
-                entry.granted = code;
-                entry.packet_id = None;
-                true
-            });
+        while let Some(pos) = self
+            .subscriptions
+            .find_sent(&self.subscriptions_buf, sent, packet_id)
+        {
+            let code = codes.next().unwrap_or(ReasonCode::SUCCESS);
+            self.subscriptions
+                .settle(&mut self.subscriptions_buf, pos, code);
+        }
         if packet == PacketType::SubAck {
             Step::SubAck(Ticket(ticket))
         } else {

@@ -1,8 +1,25 @@
 //! The subscription table: the subscriptions the session re-establishes when a broker has lost its session, and
 //! the SUBSCRIBE and UNSUBSCRIBE requests still waiting to be sent or acknowledged.
 //!
-//! One entry per topic filter, packed in caller memory: a 15-byte header, then the filter. A request is the run of
-//! entries sharing a ticket. Removing an entry moves the ones after it down.
+//! Entries are packed in caller memory: a 15-byte header, then the filter. A request is the run of entries sharing
+//! a ticket; requests are appended in the order they are made and go out in that order. Removing an entry moves
+//! the ones after it down.
+//!
+//! # One filter, several requests
+//!
+//! A filter has at most one `Active` entry (what the broker granted), and any number of requests for it after
+//! that entry, each waiting for its own acknowledgement: a request never replaces or takes over another one, so
+//! every SUBACK and UNSUBACK finds the entries of its own request and completes its own ticket. The broker applies
+//! MQTT's replace rule (`[MQTT-3.8.4-3]`) in the order the requests arrive, and the table follows it when they are
+//! acknowledged:
+//!
+//! - a granted SUBSCRIBE entry becomes the filter's `Active` entry, replacing the one before it (its options are
+//!   the latest the broker took);
+//! - a refused one is dropped, and what was active stays (the broker kept it);
+//! - a successful UNSUBSCRIBE removes the `Active` entry before it; a refused one leaves it.
+//!
+//! So an UNSUBSCRIBE of a filter whose SUBSCRIBE is still in flight goes out after that SUBSCRIBE and removes what
+//! it granted: the filter ends unsubscribed, and both tickets complete.
 
 use crate::codec::{PacketId, QoS, ReasonCode, SubscriptionOptions};
 
@@ -172,18 +189,6 @@ impl Subscriptions {
         }
     }
 
-    /// The position of the entry for `filter`, if any.
-    pub(crate) fn find(&self, buf: &[u8], filter: &str) -> Option<usize> {
-        let mut pos = self.first();
-        while let Some(p) = pos {
-            if self.get(buf, p).is_some_and(|(_, f)| f == filter) {
-                return Some(p);
-            }
-            pos = self.next(buf, p);
-        }
-        None
-    }
-
     /// Whether a SUBSCRIBE or UNSUBSCRIBE in flight uses `packet_id`.
     pub(crate) fn uses_packet_id(&self, buf: &[u8], packet_id: PacketId) -> bool {
         let mut pos = self.first();
@@ -197,6 +202,84 @@ impl Subscriptions {
             pos = self.next(buf, p);
         }
         false
+    }
+
+    /// The first entry in `state` with `packet_id`: the next one a SUBACK or UNSUBACK settles, in request order.
+    pub(crate) fn find_sent(&self, buf: &[u8], state: State, packet_id: PacketId) -> Option<usize> {
+        let mut pos = self.first();
+        while let Some(p) = pos {
+            if self
+                .get(buf, p)
+                .is_some_and(|(e, _)| e.state == state && e.packet_id == Some(packet_id))
+            {
+                return Some(p);
+            }
+            pos = self.next(buf, p);
+        }
+        None
+    }
+
+    /// The `Active` entry for the filter of the entry at `pos`, if one comes before it.
+    fn active_before(&self, buf: &[u8], pos: usize) -> Option<usize> {
+        let (_, filter) = self.get(buf, pos)?;
+        let mut p = self.first();
+        while let Some(q) = p.filter(|&q| q < pos) {
+            if self
+                .get(buf, q)
+                .is_some_and(|(e, f)| e.state == State::Active && f == filter)
+            {
+                return Some(q);
+            }
+            p = self.next(buf, q);
+        }
+        None
+    }
+
+    /// Settles the request entry at `pos` with the broker's `code` for it (see the module docs): a granted
+    /// subscription becomes the filter's active one, a successful unsubscription removes it, a refusal leaves
+    /// what was active.
+    pub(crate) fn settle(&mut self, buf: &mut [u8], pos: usize, code: ReasonCode) {
+        let Some((mut entry, _)) = self.get(buf, pos) else {
+            return;
+        };
+        let mut pos = pos;
+        if !code.is_failure()
+            && let Some(active) = self.active_before(buf, pos)
+        {
+            let size = self.get(buf, active).map_or(0, |(e, _)| e.size());
+            self.remove(buf, active);
+            pos -= size;
+        }
+        if entry.state == State::SubscribeSent && !code.is_failure() {
+            entry.state = State::Active;
+            entry.granted = code;
+            entry.packet_id = None;
+            self.set(buf, pos, &entry);
+        } else {
+            self.remove(buf, pos);
+        }
+    }
+
+    /// The highest QoS the broker may use for `topic`: what the active subscriptions matching it were granted,
+    /// and what requests for them not yet acknowledged asked for (the broker may send under a new subscription
+    /// before its SUBACK, `[MQTT-3.8.4]`). `None` if no entry matches.
+    pub(crate) fn granted_qos(&self, buf: &[u8], topic: &str) -> Option<QoS> {
+        let mut granted = None;
+        let mut pos = self.first();
+        while let Some(p) = pos {
+            if let Some((entry, filter)) = self.get(buf, p)
+                && crate::topic::matches(filter, topic)
+            {
+                let qos = match entry.state {
+                    State::Active => Some(entry.granted_qos()),
+                    State::SubscribeQueued | State::SubscribeSent => Some(entry.options.qos),
+                    State::UnsubscribeQueued | State::UnsubscribeSent => None,
+                };
+                granted = granted.max(qos);
+            }
+            pos = self.next(buf, p);
+        }
+        granted
     }
 
     /// Applies `f` to every entry (it may change the entry, or return `false` to remove it).

@@ -27,6 +27,9 @@ impl<'b> Session<'b> {
     #[must_use]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         self.now = now;
+        if self.down_pending {
+            return None;
+        }
         let mut written = 0;
         while let Some(rest) = buf.get_mut(written..).filter(|r| !r.is_empty()) {
             let n = self.transmit_one(rest, written == 0);
@@ -216,14 +219,18 @@ impl<'b> Session<'b> {
             };
             match h.state {
                 Out::Queued => {}
-                Out::ReleasePending => {
+                Out::ReleasePending | Out::Abandon => {
                     let Some(packet_id) = h.packet_id else {
                         self.outbox.advance_cursor(ring, pos);
                         continue;
                     };
                     let n = self.write(Packet::PubRel(Ack::new(packet_id)), buf);
                     if n > 0 {
-                        h.state = Out::Released;
+                        h.state = if h.state == Out::Abandon {
+                            Out::Abandoned
+                        } else {
+                            Out::Rereleased
+                        };
                         let ring = self.store.ring_mut();
                         self.outbox.set_header(ring, pos, &h);
                         self.outbox.advance_cursor(ring, pos);
@@ -359,6 +366,11 @@ impl<'b> Session<'b> {
     }
 
     /// Sends the next SUBSCRIBE or UNSUBSCRIBE request, built from the subscription table.
+    ///
+    /// A request goes out whole, within the broker's Maximum Packet Size and `buf`; one that can never fit is
+    /// dropped with [`Event::RequestTooLarge`](super::Event::RequestTooLarge) rather than block what follows. The
+    /// session's own re-subscription ([`Ticket::RESUBSCRIBE`]) gathers every lost subscription, so it is split over
+    /// as many SUBSCRIBE packets as needed; only a filter too large on its own is dropped. `[MQTT-3.2.2-15]`
     fn transmit_request(&mut self, buf: &mut [u8], fresh: bool) -> usize {
         let Some((ticket, queued, subscription_id)) = self.next_request() else {
             return 0;
@@ -366,14 +378,52 @@ impl<'b> Session<'b> {
         let Some(packet_id) = self.allocate_packet_id() else {
             return 0;
         };
-        let request = Request {
+        let mut request = Request {
             table: &self.subscriptions,
             buf: &self.subscriptions_buf,
             ticket,
             queued,
             subscription_id,
             packet_id,
+            limit: usize::MAX,
         };
+        let total = request.filters().count();
+        let max = usize::try_from(self.server.max_packet_size).unwrap_or(usize::MAX);
+        let fit = request.fitting(self.version, max.min(buf.len()));
+        let splittable = ticket == Ticket::RESUBSCRIBE.0 && queued == Sub::SubscribeQueued;
+        let drop = if fit == total || (splittable && fit > 0) {
+            if !fresh && fit < request.fitting(self.version, max) {
+                // More fits an empty buffer: wait for the next call.
+                return 0;
+            }
+            None
+        } else if !fresh {
+            return 0;
+        } else if splittable {
+            // Its first filter alone does not fit: drop that one.
+            Some(1)
+        } else {
+            Some(total)
+        };
+        if let Some(count) = drop {
+            if self.events.free() == 0 {
+                return 0;
+            }
+            let mut left = count;
+            self.subscriptions
+                .retain(&mut self.subscriptions_buf, |entry, _| {
+                    let dropped = left > 0
+                        && entry.ticket == ticket
+                        && entry.state == queued
+                        && entry.subscription_id == subscription_id;
+                    left -= usize::from(dropped);
+                    !dropped
+                });
+            self.events
+                .push(OwnedEvent::RequestTooLarge(Ticket(ticket)));
+            return 0;
+        }
+        request.limit = fit;
         let packet = if queued == Sub::SubscribeQueued {
             PacketType::Subscribe
         } else {
@@ -386,35 +436,23 @@ impl<'b> Session<'b> {
         };
         match codec::encode_body(&request, packet, self.version, buf) {
             Ok(n) => {
+                let mut left = fit;
                 self.subscriptions
                     .retain(&mut self.subscriptions_buf, |entry, _| {
-                        if entry.ticket == ticket
+                        if left > 0
+                            && entry.ticket == ticket
                             && entry.state == queued
                             && entry.subscription_id == subscription_id
                         {
                             entry.state = sent;
                             entry.packet_id = Some(packet_id);
+                            left -= 1;
                         }
                         true
                     });
                 n
             }
-            Err(EncodeError::BufferTooSmall { .. }) if !fresh => 0,
-            Err(_) => {
-                // It will never fit: drop the request and say so rather than block everything behind it.
-                if self.events.free() == 0 {
-                    return 0;
-                }
-                self.subscriptions
-                    .retain(&mut self.subscriptions_buf, |entry, _| {
-                        !(entry.ticket == ticket
-                            && entry.state == queued
-                            && entry.subscription_id == subscription_id)
-                    });
-                self.events
-                    .push(OwnedEvent::RequestTooLarge(Ticket(ticket)));
-                0
-            }
+            Err(_) => 0,
         }
     }
 }
@@ -422,7 +460,7 @@ impl<'b> Session<'b> {
 /// The property identifier of Subscription Identifier. `[MQTT-3.8.2.1.2]`
 const SUBSCRIPTION_IDENTIFIER: u8 = 0x0b;
 
-/// A SUBSCRIBE or UNSUBSCRIBE built from the table entries of one request.
+/// A SUBSCRIBE or UNSUBSCRIBE built from the table entries of one request (at most `limit` of them).
 struct Request<'t> {
     table: &'t Subscriptions,
     buf: &'t [u8],
@@ -430,12 +468,18 @@ struct Request<'t> {
     queued: Sub,
     subscription_id: u32,
     packet_id: PacketId,
+    limit: usize,
 }
 
 impl Request<'_> {
     fn filters(&self) -> impl Iterator<Item = (&str, codec::SubscriptionOptions)> + '_ {
         let mut pos = self.table.first();
+        let mut left = self.limit;
         core::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
             while let Some(p) = pos {
                 pos = self.table.next(self.buf, p);
                 if let Some((e, filter)) = self.table.get(self.buf, p)
@@ -452,6 +496,25 @@ impl Request<'_> {
 
     fn is_subscribe(&self) -> bool {
         self.queued == Sub::SubscribeQueued
+    }
+
+    /// How many of the request's filters, from the first, fit one packet of at most `max` bytes.
+    fn fitting(&self, version: ProtocolVersion, max: usize) -> usize {
+        let properties = match version {
+            ProtocolVersion::V5 => 1 + self.id_property_len(),
+            _ => 0,
+        };
+        let per_filter = usize::from(self.is_subscribe());
+        let mut body = 2 + properties;
+        let mut count = 0;
+        for (filter, _) in self.filters() {
+            body += prefixed_len(filter.len()) + per_filter;
+            if 1 + var_int_len(body) + body > max {
+                break;
+            }
+            count += 1;
+        }
+        count
     }
 
     /// Bytes of the Subscription Identifier property, if the request has one.

@@ -43,6 +43,15 @@ pub struct BrokerConfig {
     /// Prefix of the client identifiers the broker assigns to clients that send an empty one. Default
     /// `"fake-client-"`, followed by a counter.
     pub assigned_id_prefix: String,
+    /// Answer every accepted CONNECT with Session Present 1, Clean Start 1 included (a broken broker,
+    /// `[MQTT-3.2.2-2]`); the broker's own session handling is unchanged. Default `false`.
+    pub claim_session_present: bool,
+    /// Take QoS 2 messages from the client as QoS 1: accept each arrival and answer with PUBACK, as RabbitMQ does.
+    /// Default `false`.
+    pub qos2_as_qos1: bool,
+    /// The reason code of the PUBCOMP answering a PUBREL the broker knows, to a 5.0 client (an unknown one always
+    /// gets `0x92`). Default Success.
+    pub pubcomp_reason: ReasonCode,
 }
 
 impl Default for BrokerConfig {
@@ -62,6 +71,9 @@ impl Default for BrokerConfig {
             refused_filters: Vec::new(),
             subscribe_refusal: ReasonCode::NOT_AUTHORIZED,
             assigned_id_prefix: "fake-client-".to_owned(),
+            claim_session_present: false,
+            qos2_as_qos1: false,
+            pubcomp_reason: ReasonCode::SUCCESS,
         }
     }
 }

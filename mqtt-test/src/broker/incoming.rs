@@ -175,7 +175,8 @@ impl FakeBroker {
             conn.client_topic_alias_maximum = p.topic_alias_maximum.unwrap_or(0);
             conn.will = record.will.clone();
         }
-        record.session_present = present;
+        record.session_present = present || self.config.claim_session_present;
+        let claimed = record.session_present;
         self.connections.push(record);
         let properties = if version == ProtocolVersion::V5 {
             ConnAckProperties {
@@ -193,7 +194,7 @@ impl FakeBroker {
             ConnAckProperties::default()
         };
         self.send(Packet::ConnAck(ConnAck {
-            session_present: present,
+            session_present: claimed,
             reason: ReasonCode::SUCCESS,
             properties,
         }));
@@ -248,6 +249,10 @@ impl FakeBroker {
         let Some(packet_id) = p.packet_id else {
             return self.accept(message);
         };
+        if p.qos == QoS::ExactlyOnce && self.config.qos2_as_qos1 {
+            self.accept(message);
+            return self.ack(PacketType::PubAck, packet_id, ReasonCode::SUCCESS);
+        }
         let in_flight_before = self.inflight_from_client();
         let receive_maximum = self.config.receive_maximum.unwrap_or(u16::MAX);
         let Some(conn) = self.conn.as_ref() else {
@@ -322,10 +327,10 @@ impl FakeBroker {
             .session
             .as_mut()
             .is_some_and(|s| s.awaiting_pubrel.remove(&a.packet_id.get()));
-        let reason = if known || version == ProtocolVersion::V311 {
-            ReasonCode::SUCCESS
-        } else {
-            ReasonCode::PACKET_IDENTIFIER_NOT_FOUND
+        let reason = match (known, version) {
+            (_, ProtocolVersion::V311) => ReasonCode::SUCCESS,
+            (true, _) => self.config.pubcomp_reason,
+            (false, _) => ReasonCode::PACKET_IDENTIFIER_NOT_FOUND,
         };
         self.ack(PacketType::PubComp, a.packet_id, reason);
     }
