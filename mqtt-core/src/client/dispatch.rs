@@ -360,7 +360,7 @@ impl Dispatch {
                 self.state(ConnectionState::GaveUp(reason));
                 self.fail_pending(&Error::GaveUp(reason));
             }
-            Event::Disconnected => {
+            Event::Disconnected { .. } => {
                 self.state(ConnectionState::Disconnected);
                 self.finish();
             }

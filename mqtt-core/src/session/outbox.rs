@@ -54,6 +54,8 @@ pub(crate) struct Header {
     pub(crate) qos: QoS,
     /// Resend: the PUBLISH was sent on an earlier connection and goes out with DUP and its old packet id.
     pub(crate) dup: bool,
+    /// The PUBLISH is stored in its MQTT 5.0 form (sent as 3.1.1 after the session fell back).
+    pub(crate) v5: bool,
     pub(crate) packet_id: Option<PacketId>,
     pub(crate) ticket: u32,
     /// Bytes of the encoded PUBLISH after the header.
@@ -67,6 +69,7 @@ impl Header {
             state: State::from_u8(h[0]),
             qos: QoS::from_u8(h[1] & 0x03).unwrap_or(QoS::AtMostOnce),
             dup: h[1] & 0x04 != 0,
+            v5: h[1] & 0x08 != 0,
             packet_id: PacketId::new(u16::from_le_bytes([h[2], h[3]])),
             ticket: u32::from_le_bytes([h[4], h[5], h[6], h[7]]),
             len: u32::from_le_bytes([h[8], h[9], h[10], h[11]]) as usize,
@@ -79,7 +82,9 @@ impl Header {
         };
         if let Ok(h) = <&mut [u8; HEADER]>::try_from(h) {
             h[0] = self.state as u8;
-            h[1] = u8::from(self.qos) | if self.dup { 0x04 } else { 0 };
+            h[1] = u8::from(self.qos)
+                | if self.dup { 0x04 } else { 0 }
+                | if self.v5 { 0x08 } else { 0 };
             h[2..4].copy_from_slice(&self.packet_id.map_or(0, PacketId::get).to_le_bytes());
             h[4..8].copy_from_slice(&self.ticket.to_le_bytes());
             h[8..12].copy_from_slice(&u32::try_from(self.len).unwrap_or(u32::MAX).to_le_bytes());
@@ -116,6 +121,11 @@ impl Outbox {
 
     pub(crate) fn records(&self) -> usize {
         self.records
+    }
+
+    /// Records not yet finished (tombstones excluded).
+    pub(crate) fn live(&self) -> usize {
+        self.records - self.dead
     }
 
     pub(crate) fn first(&self) -> Option<usize> {
@@ -158,13 +168,15 @@ impl Outbox {
         }
     }
 
-    /// Appends a `Queued` record whose packet `write` encodes into the slice it is given (exactly `len` bytes).
+    /// Appends a `Queued` record whose packet `write` encodes into the slice it is given (exactly `len` bytes), in
+    /// 5.0 form if `v5`.
     ///
     /// Returns `false`, leaving the ring unchanged, if the record does not fit or `write` fails.
     pub(crate) fn push(
         &mut self,
         ring: &mut [u8],
         qos: QoS,
+        v5: bool,
         ticket: u32,
         len: usize,
         write: impl FnOnce(&mut [u8]) -> bool,
@@ -184,6 +196,7 @@ impl Outbox {
             state: State::Queued,
             qos,
             dup: false,
+            v5,
             packet_id: None,
             ticket,
             len,
@@ -376,7 +389,7 @@ mod tests {
     use std::vec::Vec;
 
     fn push(outbox: &mut Outbox, ring: &mut [u8], ticket: u32, len: usize) -> bool {
-        outbox.push(ring, QoS::AtLeastOnce, ticket, len, |b| {
+        outbox.push(ring, QoS::AtLeastOnce, false, ticket, len, |b| {
             b.fill(ticket as u8);
             true
         })
