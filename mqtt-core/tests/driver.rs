@@ -14,6 +14,7 @@ use std::rc::Rc;
 use mqtt_core::codec::{ProtocolVersion, Publish, QoS, Subscription};
 use mqtt_core::driver::{Driver, DriverError};
 use mqtt_core::io::{Clock, Connect};
+use mqtt_core::reconnect::ReconnectPolicy;
 use mqtt_core::session::Event;
 use mqtt_core::{Buf, Buffers, Config, Instant, Session};
 use mqtt_test::memory::{MemoryConnector as Connector, MemoryStream as Stream};
@@ -96,6 +97,11 @@ fn describe(event: &Event<'_>) -> String {
 fn driver(version: ProtocolVersion, fail_first: u32) -> Setup {
     let config = Config {
         version,
+        // Exact delays to assert.
+        reconnect: ReconnectPolicy {
+            jitter_permille: 0,
+            ..ReconnectPolicy::default()
+        },
         ..Config::new("driver")
     };
     let session = Session::new(&config, Buffers::owned(4096, 16384, 1024)).unwrap();
