@@ -2,6 +2,7 @@
 //! backoff that protects brokers, and failover over a list of brokers that really fails over. A real `Session`
 //! against `mqtt_test::FakeBroker`s over a simulated link, in virtual time.
 
+use core::future::Future;
 use core::time::Duration;
 
 use mqtt_core::codec::{ProtocolVersion, QoS, ReasonCode};
@@ -526,4 +527,66 @@ fn events_report_reconnects_with_their_attempt_numbers_over_a_round() {
         s.handle_timeout(t);
     }
     assert_eq!(brokers, [0, 1, 2, 0]);
+}
+
+/// Polls `future` to completion; `None` if it stays pending.
+fn block_on<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = core::pin::pin!(future);
+    let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+    (0..100).find_map(|_| match future.as_mut().poll(&mut cx) {
+        core::task::Poll::Ready(output) => Some(output),
+        core::task::Poll::Pending => None,
+    })
+}
+
+#[test]
+fn failover_opens_the_broker_the_session_selects_and_names_it_after_connecting() {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    use mqtt_core::io::{Connect, Failover};
+    use mqtt_test::FakeBroker;
+    use mqtt_test::memory::MemoryConnector;
+
+    let broker = Rc::new(RefCell::new(FakeBroker::default()));
+    let attempts: [Rc<Cell<u32>>; 3] = Default::default();
+    let connector = |i: usize, fail_first| MemoryConnector {
+        broker: broker.clone(),
+        fail_first,
+        attempts: attempts[i].clone(),
+    };
+    // Broker 0 refuses TCP, 1 and 2 work.
+    let list = vec![connector(0, u32::MAX), connector(1, 0), connector(2, 0)];
+    let mut failover = Failover::new(list).unwrap();
+    let config = config(ProtocolVersion::V5);
+    let mut session = Session::new(&config, Buffers::owned(256, 1024, 128)).unwrap();
+    // The wiring a driver does (see `Connect`'s docs): the count once, the selection before each connect.
+    session.set_brokers(failover.brokers());
+    let now = Instant::from_millis(1);
+    session.connect(now);
+    let mut connected = false;
+    for _ in 0..4 {
+        while let Some(action) = session.poll_transport() {
+            if action != TransportAction::Open {
+                continue;
+            }
+            failover.select(session.broker());
+            match block_on(failover.connect()).expect("the connector answers at once") {
+                Ok(_) => session.handle_transport_up(now),
+                Err(_) => session.handle_transport_down(now),
+            }
+        }
+        while session.poll_event().is_some() {}
+        if session.state() == SessionState::Connecting {
+            // The transport is up: CONNECT goes out next.
+            connected = true;
+            break;
+        }
+    }
+    assert!(connected);
+    assert_eq!(attempts.each_ref().map(|a| a.get()), [1, 1, 0]);
+    assert_eq!((session.broker(), failover.current()), (1, 1));
+    assert_eq!(failover.brokers(), 3);
+    failover.select(5);
+    assert_eq!(failover.current(), 2, "the index wraps");
 }

@@ -186,7 +186,7 @@ impl Session<'_> {
             // A record stuck at the head keeps completed ones from being reclaimed: squeeze them out.
             let partial = &mut self.partial;
             self.outbox.compact(ring, |from, to| {
-                if let Some(Partial::Record { pos, .. }) = partial
+                if let Some(Partial::Record { pos, .. } | Partial::Downgraded { pos, .. }) = partial
                     && *pos == from
                 {
                     *pos = to;
