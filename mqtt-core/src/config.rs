@@ -34,7 +34,8 @@ pub struct Config<'a> {
     /// without any answer (what several 3.1.1-only brokers do). Messages queued in 5.0 form go out in 3.1.1 form
     /// after the fall back; one with 5.0 properties fails with
     /// [`PublishFailure::PropertiesNotSupported`](crate::session::PublishFailure), and 5.0 subscription options
-    /// other than QoS are dropped from SUBSCRIBE requests. A password then needs a user name, as in 3.1.1.
+    /// other than QoS are dropped from SUBSCRIBE requests. A session with a password and no user name cannot
+    /// fall back (3.1.1 forbids it) and stays 5.0.
     pub fallback_to_v311: bool,
     /// The client identifier. May be empty if the broker is to assign one (with `clean_start` in 3.1.1).
     pub client_id: &'a str,
@@ -190,7 +191,7 @@ pub enum ConfigError {
     /// The will topic is not a valid topic name.
     #[error("invalid will topic: {0}")]
     WillTopic(#[source] crate::error::TopicError),
-    /// In MQTT 3.1.1 (and so with `fallback_to_v311`) a password needs a user name. `[MQTT-3.1.2-22]`
+    /// In MQTT 3.1.1 a password needs a user name. `[MQTT-3.1.2-22]`
     #[error("a password without a user name is not allowed in MQTT 3.1.1")]
     PasswordWithoutUserName,
 }

@@ -466,3 +466,29 @@ fn the_same_ticket_is_never_reported_twice_when_a_request_fails_over_a_disconnec
     assert_eq!(reports, 1);
     assert_ne!(shared, Ticket::RESUBSCRIBE);
 }
+
+#[test]
+fn a_password_without_user_name_keeps_the_session_on_5_0() {
+    // 3.1.1 forbids it `[MQTT-3.1.2-22]`: no fall back, and no configuration error either.
+    let config = Config {
+        fallback_to_v311: true,
+        password: Some(b"token"),
+        ..config(ProtocolVersion::V5)
+    };
+    let mut sim = Sim::new(&config, only_v311(V5Connect::RefuseAsV311)).unwrap();
+    sim.connect();
+    sim.run_for(secs(2));
+    assert_eq!(sim.session().version(), ProtocolVersion::V5);
+    assert_eq!(
+        sim.events()[0],
+        RecordedEvent::ConnectFailed {
+            reason: Disconnection::Refused(ConnectRefusal::UnsupportedProtocolVersion)
+        }
+    );
+    assert!(
+        sim.broker()
+            .connections()
+            .iter()
+            .all(|c| c.version == ProtocolVersion::V5)
+    );
+}

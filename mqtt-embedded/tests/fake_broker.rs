@@ -141,7 +141,7 @@ fn config(version: ProtocolVersion) -> Config<'static> {
     Config {
         version,
         // The base schedule without jitter, for exact delays.
-        reconnect: mqtt_embedded::proto::reconnect::ReconnectPolicy {
+        reconnect: proto::reconnect::ReconnectPolicy {
             jitter_permille: 0,
             ..Default::default()
         },

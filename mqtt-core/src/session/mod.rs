@@ -268,7 +268,7 @@ impl<'b> Session<'b> {
             outgoing_topic_aliases: config.outgoing_topic_aliases,
             on_session_lost: config.on_session_lost,
             retry_on_auth_failure: config.reconnect.retry_on_auth_failure,
-            fallback_to_v311: config.fallback_to_v311 && config.version == ProtocolVersion::V5,
+            fallback_to_v311: store.can_fall_back(),
         };
         Ok(Self {
             version: config.version,

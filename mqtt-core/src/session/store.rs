@@ -66,8 +66,10 @@ impl<'b> Store<'b> {
         if let Some(will) = &config.will {
             topic::validate_name(will.topic).map_err(ConfigError::WillTopic)?;
         }
-        let fallback = v5 && config.fallback_to_v311;
-        if (!v5 || fallback) && config.password.is_some() && config.username.is_none() {
+        let password_only = config.password.is_some() && config.username.is_none();
+        // 3.1.1 has no password without a user name: such a session cannot fall back.
+        let fallback = v5 && config.fallback_to_v311 && !password_only;
+        if !v5 && password_only {
             return Err(ConfigError::PasswordWithoutUserName);
         }
         let properties = if v5 {
@@ -193,6 +195,11 @@ impl<'b> Store<'b> {
         }
         let at = self.active_connect * self.connect_slot;
         self.buf.get(at..at + self.connect_len).unwrap_or_default()
+    }
+
+    /// Whether the store holds a 3.1.1 CONNECT to fall back to.
+    pub(crate) fn can_fall_back(&self) -> bool {
+        self.v311_len > 0
     }
 
     /// Sends the 3.1.1 CONNECT from now on (the session fell back); a no-op if there is none.
