@@ -7,7 +7,9 @@
 use core::ops::{Deref, DerefMut};
 
 /// One region of memory: borrowed, or (with the `alloc` feature) owned.
-#[derive(Debug)]
+///
+/// Its `Debug` output is its length, never its bytes: a session's buffers hold the CONNECT packet (with the
+/// password) and every message.
 pub enum Buf<'b> {
     /// Memory the caller keeps ownership of.
     Borrowed(&'b mut [u8]),
@@ -21,6 +23,12 @@ impl Buf<'_> {
     #[cfg(feature = "alloc")]
     pub fn owned(len: usize) -> Buf<'static> {
         Buf::Owned(alloc::vec![0u8; len].into_boxed_slice())
+    }
+}
+
+impl core::fmt::Debug for Buf<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Buf({} bytes)", self.len())
     }
 }
 

@@ -20,11 +20,23 @@ pub enum SessionLostPolicy {
 /// Everything a [`Session`](crate::session::Session) needs to know before it connects.
 ///
 /// Strings are borrowed only by [`Session::new`](crate::session::Session::new), which copies what it keeps into
-/// the session's own memory.
-#[derive(Debug, Clone, Copy)]
+/// the session's own memory. Its `Debug` output never shows the password.
+#[derive(Clone, Copy)]
 pub struct Config<'a> {
     /// MQTT 3.1.1 or 5.0. Default 5.0.
     pub version: ProtocolVersion,
+    /// With `version` 5.0: when the broker shows it does not speak 5.0, the next attempt uses 3.1.1, at once and
+    /// for the rest of the session's life (paho's default behaviour). Default `false`: a 5.0 session stays 5.0 and
+    /// reports [`ConnectRefusal::UnsupportedProtocolVersion`](crate::session::ConnectRefusal).
+    ///
+    /// The broker shows it by refusing the CONNECT for its protocol version (5.0 reason `0x84`, or the 3.1.1
+    /// answer `20 02 00 01`), or, until a first 5.0 connection succeeded, by closing the connection after CONNECT
+    /// without any answer (what several 3.1.1-only brokers do). Messages queued in 5.0 form go out in 3.1.1 form
+    /// after the fall back; one with 5.0 properties fails with
+    /// [`PublishFailure::PropertiesNotSupported`](crate::session::PublishFailure), and 5.0 subscription options
+    /// other than QoS are dropped from SUBSCRIBE requests. A session with a password and no user name cannot
+    /// fall back (3.1.1 forbids it) and stays 5.0.
+    pub fallback_to_v311: bool,
     /// The client identifier. May be empty if the broker is to assign one (with `clean_start` in 3.1.1).
     pub client_id: &'a str,
     /// Start every connection without session state (3.1.1 Clean Session, 5.0 Clean Start). Default `true`.
@@ -47,11 +59,19 @@ pub struct Config<'a> {
     pub connect_timeout: Duration,
     /// Time allowed for PINGRESP after PINGREQ before the connection counts as lost. Default 10 s.
     pub ping_timeout: Duration,
-    /// Longest wait for outgoing messages to be acknowledged after a graceful disconnect was asked for, before
-    /// DISCONNECT is sent anyway. Default 5 s.
+    /// Longest wait for outgoing messages to be acknowledged after [`Session::disconnect`] was called, before
+    /// DISCONNECT is sent anyway. Default 5 s. [`Session::disconnect_within`] takes the wait from its caller
+    /// instead.
+    ///
+    /// [`Session::disconnect`]: crate::session::Session::disconnect
+    /// [`Session::disconnect_within`]: crate::session::Session::disconnect_within
     pub disconnect_timeout: Duration,
     /// Outgoing QoS 1 and 2 messages in flight at most (the broker's Receive Maximum may lower it). Default 64.
     pub max_inflight: u16,
+    /// The same limit on a 3.1.1 connection, where the broker has no way to announce its own: the window is the
+    /// smaller of this and `max_inflight`. Default 20, mosquitto's default `max_inflight_messages`: mosquitto
+    /// acknowledges 3.1.1 QoS 2 messages beyond it and drops them. Raise it only for a broker configured higher.
+    pub max_inflight_v311: u16,
     /// Incoming QoS 2 messages that may await PUBREL at once; advertised to 5.0 brokers as Receive Maximum.
     /// Default 32. The session keeps their identifiers in the store: 2 bytes each, or above 4,096 a bitmap of
     /// 8 KiB that holds every identifier, so 65,535 (the 5.0 default, "no limit") never refuses one. A 3.1.1
@@ -75,6 +95,10 @@ pub struct Config<'a> {
     pub topic_alias_len: u16,
     /// When and how often to reconnect.
     pub reconnect: ReconnectPolicy,
+    /// Brokers of the failover list the connector rotates over (see
+    /// [`Session::broker`](crate::session::Session::broker)): a failure about the broker moves the next attempt to
+    /// the next one, at once, and the reconnect schedule applies between rounds over the list. Default 1.
+    pub brokers: usize,
     /// What happens to unacknowledged messages when the broker lost the session.
     pub on_session_lost: SessionLostPolicy,
     /// Acknowledge incoming QoS 1 and 2 messages only when the application says it has them, with
@@ -106,6 +130,7 @@ impl<'a> Config<'a> {
     pub fn new(client_id: &'a str) -> Self {
         Self {
             version: ProtocolVersion::V5,
+            fallback_to_v311: false,
             client_id,
             clean_start: true,
             session_expiry_interval: 0,
@@ -118,16 +143,51 @@ impl<'a> Config<'a> {
             ping_timeout: Duration::from_secs(10),
             disconnect_timeout: Duration::from_secs(5),
             max_inflight: 64,
+            max_inflight_v311: 20,
             receive_maximum: 32,
             max_packet_size: None,
             topic_alias_maximum: 0,
             outgoing_topic_aliases: 0,
             topic_alias_len: 64,
             reconnect: ReconnectPolicy::default(),
+            brokers: 1,
             on_session_lost: SessionLostPolicy::default(),
             manual_ack: false,
             poison_threshold: 5,
         }
+    }
+}
+
+impl core::fmt::Debug for Config<'_> {
+    /// Every setting but the password (shown as present or not), the will's payload and the user properties
+    /// (shown by size).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Config")
+            .field("version", &self.version)
+            .field("fallback_to_v311", &self.fallback_to_v311)
+            .field("client_id", &self.client_id)
+            .field("clean_start", &self.clean_start)
+            .field("session_expiry_interval", &self.session_expiry_interval)
+            .field("keep_alive", &self.keep_alive)
+            .field("username", &self.username)
+            .field("password", &self.password.map(|_| "<redacted>"))
+            .field("will_topic", &self.will.map(|w| w.topic))
+            .field("will_payload_len", &self.will.map(|w| w.payload.len()))
+            .field("user_properties", &self.user_properties.len())
+            .field("connect_timeout", &self.connect_timeout)
+            .field("ping_timeout", &self.ping_timeout)
+            .field("disconnect_timeout", &self.disconnect_timeout)
+            .field("max_inflight", &self.max_inflight)
+            .field("max_inflight_v311", &self.max_inflight_v311)
+            .field("receive_maximum", &self.receive_maximum)
+            .field("max_packet_size", &self.max_packet_size)
+            .field("topic_alias_maximum", &self.topic_alias_maximum)
+            .field("outgoing_topic_aliases", &self.outgoing_topic_aliases)
+            .field("topic_alias_len", &self.topic_alias_len)
+            .field("reconnect", &self.reconnect)
+            .field("brokers", &self.brokers)
+            .field("on_session_lost", &self.on_session_lost)
+            .finish()
     }
 }
 
@@ -152,8 +212,8 @@ pub enum ConfigError {
     /// The keep alive does not fit MQTT's 16-bit number of seconds.
     #[error("keep alive of {0} s exceeds 65,535 s")]
     KeepAliveTooLong(u64),
-    /// `max_inflight` or `receive_maximum` is zero.
-    #[error("max_inflight and receive_maximum must be at least 1")]
+    /// `max_inflight`, `max_inflight_v311` or `receive_maximum` is zero.
+    #[error("max_inflight, max_inflight_v311 and receive_maximum must be at least 1")]
     ZeroWindow,
     /// The CONNECT packet cannot be encoded (a field is too long, or uses 5.0 features in 3.1.1).
     #[error("the CONNECT packet cannot be encoded: {0}")]

@@ -407,4 +407,14 @@ pub enum SubscribeError {
     /// The session was closed by `disconnect` (or gave up); reconnect first.
     #[error("the session is closed")]
     Closed,
+    /// The broker announced it does not support shared subscriptions (5.0 Shared Subscription Available = 0).
+    #[error("the broker does not support shared subscriptions ($share/...)")]
+    SharedNotSupported,
+    /// The broker announced it does not support wildcards in filters (5.0 Wildcard Subscription Available = 0).
+    #[error("the broker does not support wildcard subscriptions (+ and #)")]
+    WildcardsNotSupported,
+    /// The broker announced it does not support subscription identifiers (5.0 Subscription Identifiers
+    /// Available = 0).
+    #[error("the broker does not support subscription identifiers")]
+    SubscriptionIdsNotSupported,
 }

@@ -13,8 +13,20 @@ impl<T: embedded_io_async::Read + embedded_io_async::Write> Io for T {}
 
 /// Opens a fresh connection to the broker for each attempt.
 ///
-/// An implementation with several broker addresses tries the next one on each call, which gives failover: the
-/// session's reconnect policy spaces the calls out.
+/// An implementation with several broker addresses ([`Failover`]) says how many it has
+/// ([`brokers`](Self::brokers)) and opens the one it is told to ([`select`](Self::select)). The session decides
+/// which: it moves on to the next broker after a failure about the broker (a refused or dropped TCP connection, no
+/// CONNACK in time, "server unavailable"...), and its reconnect policy spaces the attempts.
+///
+/// # Driving failover
+///
+/// A driver (or any loop over a [`Session`](crate::session::Session) and a `Connect`) must:
+/// 1. once, before the first attempt: `session.set_brokers(connector.brokers())`;
+/// 2. before every `connector.connect()` that answers a [`TransportAction::Open`](crate::session::TransportAction):
+///    `connector.select(session.broker())`.
+///
+/// After [`Event::Connected`](crate::session::Event::Connected), `session.broker()` (and [`Failover::current`])
+/// name the broker of the connection.
 pub trait Connect {
     /// The stream a successful attempt yields (TCP, TLS, WebSocket...).
     type Io: Io;
@@ -28,6 +40,19 @@ pub trait Connect {
     /// The driver drops this future when the session's connect timeout expires first; an implementation must
     /// release what it holds when dropped.
     fn connect(&mut self) -> impl Future<Output = Result<Self::Io, Self::Error>>;
+
+    /// How many brokers this connector can open connections to, for
+    /// [`Session::set_brokers`](crate::session::Session::set_brokers). Default 1.
+    fn brokers(&self) -> usize {
+        1
+    }
+
+    /// Opens connections to broker `index` (below [`brokers`](Self::brokers)) from the next
+    /// [`connect`](Self::connect) on: the session's choice, [`Session::broker`](crate::session::Session::broker).
+    /// Default: nothing (one broker).
+    fn select(&mut self, index: usize) {
+        let _ = index;
+    }
 }
 
 /// The time source of a driver.
@@ -54,14 +79,20 @@ impl<C: Clock> Clock for &C {
     }
 }
 
-/// Failover across several brokers: each attempt uses one connector of the list, moving on to the next after a
-/// failure and staying with one that worked. The reconnect policy spaces the attempts.
+/// Failover across several brokers: each attempt uses one connector of the list.
+///
+/// Which one is the session's choice, given through [`select`](Connect::select) (see [Driving
+/// failover](Connect#driving-failover)): it moves on after a failure about the broker, including a node that
+/// accepts TCP and never answers CONNECT, or refuses with "server unavailable", and tries the next one at once;
+/// the reconnect schedule applies between rounds over the list. Without `select` calls, `Failover` moves on by
+/// itself when a connector fails to open a connection, and stays with one that worked.
 ///
 /// `list` is anything that is a mutable slice of connectors: an array on a device, a `Vec` on a server. An empty
 /// list is refused by [`Failover::new`].
 #[derive(Debug)]
 pub struct Failover<S, C> {
     list: S,
+    len: usize,
     current: usize,
     _connector: core::marker::PhantomData<fn() -> C>,
 }
@@ -69,14 +100,18 @@ pub struct Failover<S, C> {
 impl<S: AsMut<[C]>, C: Connect> Failover<S, C> {
     /// Failover over `list`, starting with its first connector; `None` if the list is empty.
     pub fn new(mut list: S) -> Option<Self> {
-        (!list.as_mut().is_empty()).then_some(Self {
+        let len = list.as_mut().len();
+        (len > 0).then_some(Self {
             list,
+            len,
             current: 0,
             _connector: core::marker::PhantomData,
         })
     }
 
-    /// The index of the connector the next attempt uses.
+    /// The index of the connector the next attempt uses; after a successful [`connect`](Connect::connect), the one
+    /// that made the connection (until the next `select` or failure), so that a `Connected` can be told apart by
+    /// broker.
     pub fn current(&self) -> usize {
         self.current
     }
@@ -96,6 +131,14 @@ impl<S: AsMut<[C]>, C: Connect> Connect for Failover<S, C> {
             self.current = (index + 1) % len;
         }
         result.map_err(|error| FailoverError::Connect { index, error })
+    }
+
+    fn brokers(&self) -> usize {
+        self.len
+    }
+
+    fn select(&mut self, index: usize) {
+        self.current = index % self.len.max(1);
     }
 }
 

@@ -1,17 +1,29 @@
 //! The reconnect policy: how long to wait before each attempt, and when to stop. Pure: no clock, no I/O.
 //!
-//! The default schedule is the one device users know: 1, 2, 4, 8, 16 and 32 seconds, then every 60 seconds,
-//! starting again from 1 second after a successful connection.
+//! The default schedule is the one device users know: 1, 2, 4, 8, 16 and 32 seconds, then every 60 seconds, each
+//! spread by ±25 % of jitter so that a fleet of clients does not reconnect in lockstep after a broker restart. The
+//! schedule starts over only after a connection stayed up for [`ReconnectPolicy::stable_after`] (30 s by default):
+//! a broker that accepts connections and drops them at once is retried on the growing schedule, not every second.
+//!
+//! With a list of brokers (failover), a failure that is about the broker moves the next attempt to the next broker
+//! of the list at once ([`ReconnectPolicy::failover_delay`], no wait by default); the schedule's delays apply
+//! between rounds over the whole list.
 //!
 //! ```
 //! use core::time::Duration;
 //! use mqtt_core::reconnect::{Backoff, ReconnectPolicy};
 //!
-//! let mut backoff = Backoff::new(ReconnectPolicy::default());
+//! let policy = ReconnectPolicy { jitter_permille: 0, ..ReconnectPolicy::default() };
+//! let mut backoff = Backoff::new(policy);
 //! let delays: Vec<u64> = (0..8).map(|_| backoff.next_delay().unwrap().as_secs()).collect();
 //! assert_eq!(delays, [1, 2, 4, 8, 16, 32, 60, 60]);
-//! backoff.reset(); // after a successful connection
+//! backoff.reset(); // after a connection that stayed up for `stable_after`
 //! assert_eq!(backoff.next_delay(), Some(Duration::from_secs(1)));
+//!
+//! // Two brokers: the second is tried at once, the schedule's delay comes after the whole round failed.
+//! let mut backoff = Backoff::new(policy);
+//! let delays: Vec<u64> = (0..6).map(|_| backoff.next_delay_moving_on(2).unwrap().as_secs()).collect();
+//! assert_eq!(delays, [0, 1, 0, 2, 0, 4]);
 //! ```
 
 use core::time::Duration;
@@ -25,17 +37,28 @@ pub struct ReconnectPolicy {
     pub max_backoff: Duration,
     /// ...and once the doubling passes the ceiling, every further attempt waits this long. Default 60 s.
     pub steady_delay: Duration,
-    /// Spread each delay by up to this fraction, in thousandths, either way (0 = none, 250 = ±25 %). Default 0.
+    /// Spread each delay by up to this fraction, in thousandths, either way (0 = none, 250 = ±25 %). Default 250.
     pub jitter_permille: u16,
-    /// Seed of the jitter's pseudo-random sequence, so that runs can be reproduced. Default 0x5eed.
+    /// Seed of the jitter's pseudo-random sequence, so that runs can be reproduced. Default 0x5eed: the same for
+    /// every session made from the default, which keeps tests deterministic. Clients that may reconnect together
+    /// (a fleet after a broker restart) need a seed each: the std clients' `Options::new` draws one per client.
     pub jitter_seed: u64,
-    /// Give up after this many consecutive failed attempts (`None`: never). Default `None`.
+    /// How long a connection must stay up for the schedule to start over at `initial_delay`. A connection that
+    /// ends sooner (a broker that accepts and drops at once, a connection refused by a plug-in after CONNACK)
+    /// counts as a failed attempt: the next delay keeps growing. Default 30 s.
+    pub stable_after: Duration,
+    /// Wait before trying the next broker of a failover list after a failure that is about the broker (see
+    /// [`Disconnection::fails_over`](crate::session::Disconnection::fails_over)). The schedule's own delays apply
+    /// only once every broker of the list failed in turn. Default 0: at once.
+    pub failover_delay: Duration,
+    /// Give up after this many consecutive failed attempts, failover attempts and connections that ended before
+    /// `stable_after` included (`None`: never). Default `None`.
     pub max_attempts: Option<u32>,
     /// Retry after a refusal for bad credentials or missing authorisation, which is otherwise permanent.
     /// Default `false`.
     pub retry_on_auth_failure: bool,
-    /// Reconnect automatically at all. With `false`, a lost connection stays lost until a manual reconnect.
-    /// Default `true`.
+    /// Reconnect automatically at all. With `false`, a lost connection stays lost until a manual reconnect; an
+    /// attempt to connect still tries each broker of a failover list once. Default `true`.
     pub enabled: bool,
 }
 
@@ -45,8 +68,10 @@ impl Default for ReconnectPolicy {
             initial_delay: Duration::from_secs(1),
             max_backoff: Duration::from_secs(32),
             steady_delay: Duration::from_secs(60),
-            jitter_permille: 0,
+            jitter_permille: 250,
             jitter_seed: 0x5eed,
+            stable_after: Duration::from_secs(30),
+            failover_delay: Duration::ZERO,
             max_attempts: None,
             retry_on_auth_failure: false,
             enabled: true,
@@ -64,11 +89,16 @@ impl ReconnectPolicy {
     }
 }
 
-/// The state of the reconnect schedule: which attempt comes next and its jitter.
+/// The state of the reconnect schedule: which attempt comes next, where the failover round stands, and the jitter.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     policy: ReconnectPolicy,
+    /// Attempts since the last reset (failover attempts included).
     attempt: u32,
+    /// Steps of the schedule taken since the last reset: the exponent of the next delay.
+    step: u32,
+    /// Consecutive failures that moved on to the next broker in the current round over the list.
+    round: usize,
     rng: u64,
 }
 
@@ -78,8 +108,9 @@ impl Backoff {
         Self {
             policy,
             attempt: 0,
-            // xorshift has one forbidden state.
-            rng: policy.jitter_seed.max(1),
+            step: 0,
+            round: 0,
+            rng: scramble(policy.jitter_seed),
         }
     }
 
@@ -93,24 +124,56 @@ impl Backoff {
         self.attempt
     }
 
-    /// Starts the schedule over; called after a successful connection.
+    /// Starts the schedule over; called after a connection that stayed up for
+    /// [`stable_after`](ReconnectPolicy::stable_after), and by a manual connect.
     pub fn reset(&mut self) {
         self.attempt = 0;
+        self.step = 0;
+        self.round = 0;
     }
 
-    /// The delay before the next attempt, counting it as made; `None` once the policy gives up (or is disabled).
+    /// The delay before the next attempt to the same broker, counting it as made; `None` once the policy gives up
+    /// (or is disabled).
     pub fn next_delay(&mut self) -> Option<Duration> {
-        if !self.policy.enabled
-            || self
-                .policy
-                .max_attempts
-                .is_some_and(|max| self.attempt >= max)
-        {
+        self.round = 0;
+        self.count_attempt()?;
+        Some(self.next_step())
+    }
+
+    /// The delay before the next attempt after a failure that moves on to the next of `brokers` brokers, counting
+    /// it as made; `None` once the policy gives up.
+    ///
+    /// Within a round over the list the delay is [`failover_delay`](ReconnectPolicy::failover_delay); the attempt
+    /// that starts a new round, once every broker failed in turn, waits the schedule's next delay. A disabled
+    /// policy still completes the round (asked to connect, a client tries each broker once), then gives up. With
+    /// one broker this is [`next_delay`](Self::next_delay).
+    pub fn next_delay_moving_on(&mut self, brokers: usize) -> Option<Duration> {
+        if self.round.saturating_add(1) < brokers && !self.exhausted() {
+            self.round += 1;
+            self.attempt = self.attempt.saturating_add(1);
+            return Some(self.policy.failover_delay);
+        }
+        self.next_delay()
+    }
+
+    fn exhausted(&self) -> bool {
+        self.policy
+            .max_attempts
+            .is_some_and(|max| self.attempt >= max)
+    }
+
+    fn count_attempt(&mut self) -> Option<()> {
+        if !self.policy.enabled || self.exhausted() {
             return None;
         }
-        let base = self.base_delay(self.attempt);
         self.attempt = self.attempt.saturating_add(1);
-        Some(self.jitter(base))
+        Some(())
+    }
+
+    fn next_step(&mut self) -> Duration {
+        let base = self.base_delay(self.step);
+        self.step = self.step.saturating_add(1);
+        self.jitter(base)
     }
 
     /// The delay of attempt `n` (0-based) before jitter.
@@ -144,9 +207,26 @@ impl Backoff {
     }
 }
 
+/// splitmix64 of the seed: close seeds (a counter, a time) start far-apart sequences. Never 0, the one state
+/// xorshift cannot leave.
+fn scramble(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The default policy without jitter: exact delays.
+    fn exact() -> ReconnectPolicy {
+        ReconnectPolicy {
+            jitter_permille: 0,
+            ..ReconnectPolicy::default()
+        }
+    }
 
     fn secs(backoff: &mut Backoff, n: usize) -> [u64; 16] {
         let mut out = [0; 16];
@@ -158,7 +238,7 @@ mod tests {
 
     #[test]
     fn default_schedule_is_1_2_4_8_16_32_then_60_and_resets() {
-        let mut b = Backoff::new(ReconnectPolicy::default());
+        let mut b = Backoff::new(exact());
         assert_eq!(secs(&mut b, 10)[..10], [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]);
         // Far into the schedule the doubling must not overflow.
         for _ in 0..100 {
@@ -169,10 +249,26 @@ mod tests {
     }
 
     #[test]
+    fn jitter_is_on_by_default_and_stays_within_a_quarter() {
+        let mut b = Backoff::new(ReconnectPolicy::default());
+        let base = [1000u64, 2000, 4000, 8000, 16000, 32000, 60000, 60000];
+        let mut off_base = 0;
+        for expected in base {
+            let d = b.next_delay().unwrap().as_millis() as u64;
+            assert!(
+                d >= expected - expected / 4 && d <= expected + expected / 4,
+                "{d} ms for {expected} ms"
+            );
+            off_base += usize::from(d != expected);
+        }
+        assert!(off_base >= 6, "jitter had almost no effect");
+    }
+
+    #[test]
     fn max_attempts_gives_up_and_reset_restores() {
         let mut b = Backoff::new(ReconnectPolicy {
             max_attempts: Some(3),
-            ..ReconnectPolicy::default()
+            ..exact()
         });
         assert_eq!(secs(&mut b, 4)[..4], [1, 2, 4, u64::MAX]);
         assert_eq!(b.next_delay(), None);
@@ -181,9 +277,46 @@ mod tests {
     }
 
     #[test]
-    fn disabled_policy_never_schedules() {
+    fn disabled_policy_only_completes_a_round_over_the_brokers() {
         let mut b = Backoff::new(ReconnectPolicy::manual());
         assert_eq!(b.next_delay(), None);
+        assert_eq!(b.next_delay_moving_on(1), None);
+        assert_eq!(b.next_delay_moving_on(3), Some(Duration::ZERO));
+        assert_eq!(b.next_delay_moving_on(3), Some(Duration::ZERO));
+        assert_eq!(b.next_delay_moving_on(3), None);
+    }
+
+    #[test]
+    fn failover_tries_every_broker_at_once_and_backs_off_between_rounds() {
+        let mut b = Backoff::new(exact());
+        let delays: [u64; 9] =
+            core::array::from_fn(|_| b.next_delay_moving_on(3).map_or(u64::MAX, |d| d.as_secs()));
+        // Three brokers: two immediate moves, then the schedule's delay before the next round.
+        assert_eq!(delays, [0, 0, 1, 0, 0, 2, 0, 0, 4]);
+        assert_eq!(b.attempts(), 9);
+        // A failure that stays on the same broker ends the round: the schedule continues where it was.
+        assert_eq!(b.next_delay_moving_on(3), Some(Duration::ZERO));
+        assert_eq!(b.next_delay(), Some(Duration::from_secs(8)));
+        assert_eq!(b.next_delay_moving_on(3), Some(Duration::ZERO));
+        // One broker: moving on is the plain schedule.
+        let mut one = Backoff::new(exact());
+        let delays: [u64; 3] = core::array::from_fn(|_| {
+            one.next_delay_moving_on(1)
+                .map_or(u64::MAX, |d| d.as_secs())
+        });
+        assert_eq!(delays, [1, 2, 4]);
+    }
+
+    #[test]
+    fn failover_attempts_count_towards_max_attempts() {
+        let mut b = Backoff::new(ReconnectPolicy {
+            max_attempts: Some(3),
+            ..exact()
+        });
+        assert_eq!(b.next_delay_moving_on(2), Some(Duration::ZERO));
+        assert_eq!(b.next_delay_moving_on(2), Some(Duration::from_secs(1)));
+        assert_eq!(b.next_delay_moving_on(2), Some(Duration::ZERO));
+        assert_eq!(b.next_delay_moving_on(2), None);
     }
 
     #[test]
@@ -197,9 +330,7 @@ mod tests {
         let mut b = Backoff::new(policy);
         let mut saw_different = false;
         for n in 0..50u32 {
-            let base = Backoff::new(ReconnectPolicy::default())
-                .base_delay(n)
-                .as_millis() as u64;
+            let base = Backoff::new(exact()).base_delay(n).as_millis() as u64;
             let d = a.next_delay().unwrap().as_millis() as u64;
             assert_eq!(Some(Duration::from_millis(d)), b.next_delay());
             assert!(
@@ -209,5 +340,19 @@ mod tests {
             saw_different |= d != base;
         }
         assert!(saw_different, "jitter had no effect");
+    }
+
+    #[test]
+    fn different_seeds_draw_different_delays() {
+        let draw = |seed| {
+            let mut b = Backoff::new(ReconnectPolicy {
+                jitter_seed: seed,
+                ..ReconnectPolicy::default()
+            });
+            let delays: [Option<Duration>; 6] = core::array::from_fn(|_| b.next_delay());
+            delays
+        };
+        assert_eq!(draw(7), draw(7));
+        assert_ne!(draw(7), draw(8));
     }
 }

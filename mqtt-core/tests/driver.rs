@@ -15,6 +15,7 @@ use std::rc::Rc;
 use mqtt_core::codec::{PacketType, ProtocolVersion, Publish, QoS, Subscription};
 use mqtt_core::driver::{Driver, EventSink, Flow, Host, Wake};
 use mqtt_core::io::{Clock, Connect, Failover};
+use mqtt_core::reconnect::ReconnectPolicy;
 use mqtt_core::session::{AckToken, Event};
 use mqtt_core::{Buf, Buffers, Config, Instant, Session};
 use mqtt_test::memory::{MemoryConnector as Connector, MemoryStream as Stream};
@@ -191,6 +192,11 @@ fn poll_until(
 fn session(version: ProtocolVersion) -> Session<'static> {
     let config = Config {
         version,
+        // Exact delays to assert.
+        reconnect: ReconnectPolicy {
+            jitter_permille: 0,
+            ..ReconnectPolicy::default()
+        },
         ..Config::new("driver")
     };
     Session::new(&config, Buffers::owned(4096, 16384, 1024)).unwrap()

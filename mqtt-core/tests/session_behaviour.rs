@@ -6,6 +6,7 @@ use core::time::Duration;
 use mqtt_core::codec::{
     self, Packet, PacketId, PacketType, ProtocolVersion, Publish, QoS, ReasonCode,
 };
+use mqtt_core::reconnect::ReconnectPolicy;
 use mqtt_core::session::Disconnection;
 use mqtt_core::{Config, DecodeError, ProtocolError, PublishError, Ticket};
 use mqtt_test::{BrokerConfig, Direction, RecordedEvent, Sim, SimConfig};
@@ -55,8 +56,15 @@ fn reconnect_delays(sim: &Sim) -> Vec<u64> {
 }
 
 #[test]
-fn reconnect_schedule_is_1_2_4_8_16_32_then_60_and_resets_after_a_connection() {
-    let mut sim = Sim::new(&persistent(ProtocolVersion::V5), SimConfig::default()).unwrap();
+fn reconnect_schedule_is_1_2_4_8_16_32_then_60_and_resets_after_a_stable_connection() {
+    let config = Config {
+        reconnect: ReconnectPolicy {
+            jitter_permille: 0,
+            ..ReconnectPolicy::default()
+        },
+        ..persistent(ProtocolVersion::V5)
+    };
+    let mut sim = Sim::new(&config, SimConfig::default()).unwrap();
     sim.link_mut().set_reachable(false);
     sim.connect();
     // 1+2+4+8+16+32+60+60 s of failed attempts, then the ninth delay is scheduled.
@@ -64,8 +72,9 @@ fn reconnect_schedule_is_1_2_4_8_16_32_then_60_and_resets_after_a_connection() {
     assert_eq!(reconnect_delays(&sim), [1, 2, 4, 8, 16, 32, 60, 60, 60]);
     sim.link_mut().set_reachable(true);
     assert!(sim.run_until(|s| s.session().is_connected(), secs(61)));
+    // A loss after a connection that stayed up for `stable_after` (30 s) starts the schedule over.
+    sim.run_for(secs(30));
     sim.take_events();
-    // A loss after a successful connection starts the schedule over.
     sim.cut_link();
     sim.run_for(secs(2));
     assert_eq!(reconnect_delays(&sim), [1]);

@@ -21,6 +21,14 @@ fn sent(session: &mut Session<'_>, now: Instant) -> Vec<u8> {
     out
 }
 
+/// The default reconnect schedule without jitter, for exact deadlines.
+fn exact_delays() -> mqtt_core::reconnect::ReconnectPolicy {
+    mqtt_core::reconnect::ReconnectPolicy {
+        jitter_permille: 0,
+        ..Default::default()
+    }
+}
+
 fn packets(bytes: &[u8], v: ProtocolVersion) -> Vec<String> {
     let mut rest = bytes;
     let mut out = Vec::new();
@@ -37,6 +45,7 @@ fn connect_subscribe_publish_and_receive_by_hand() {
         let (mut rx, mut store, mut subs) = ([0u8; 2048], [0u8; 4096], [0u8; 512]);
         let config = Config {
             version: v,
+            reconnect: exact_delays(),
             ..Config::new("smoke")
         };
         let buffers = Buffers {
@@ -420,6 +429,7 @@ fn a_subscription_identifier_goes_out_with_its_request_only() {
 fn no_connack_within_the_connect_timeout_fails_the_attempt_and_schedules_the_next() {
     let config = Config {
         connect_timeout: core::time::Duration::from_secs(10),
+        reconnect: exact_delays(),
         ..Config::new("timeout")
     };
     let buffers = Buffers {

@@ -180,7 +180,7 @@ impl<'d, M: RawMutex, C: Clock> Shared<'d, M, C> {
                 self.complete(Some(Key::Disconnect), Ok(QoS::AtMostOnce));
                 self.complete(None, Err(Error::GaveUp(*reason)));
             }
-            Event::Disconnected => {
+            Event::Disconnected { .. } => {
                 self.with(|state| state.connected = false);
                 self.complete(Some(Key::Disconnect), Ok(QoS::AtMostOnce));
                 self.complete(None, Err(Error::Closed));

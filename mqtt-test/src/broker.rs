@@ -33,7 +33,7 @@ use mqtt_core::codec::{
 };
 use mqtt_core::{DecodeError, topic};
 
-pub use config::BrokerConfig;
+pub use config::{BrokerConfig, V5Connect};
 pub use record::{BrokerSubscription, ConnectRecord, Message, PacketRecord};
 
 use outgoing::Outgoing;

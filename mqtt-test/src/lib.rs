@@ -47,7 +47,7 @@ pub mod strategy;
 pub mod trace;
 
 pub use broker::{
-    BrokerConfig, BrokerSubscription, ConnectRecord, FakeBroker, Message, PacketRecord,
+    BrokerConfig, BrokerSubscription, ConnectRecord, FakeBroker, Message, PacketRecord, V5Connect,
 };
 pub use clock::FakeClock;
 pub use link::{Direction, End, LinkConfig, LinkEvent, LinkModel};

@@ -334,8 +334,19 @@ impl LinkModel {
     /// Closes the newest connection from `from`: that end stops receiving at once, and the peer learns of the
     /// close after the bytes `from` sent before it ([`LinkEvent::Closed`]). Closing a connection still being set
     /// up cancels it; closing when there is nothing to close does nothing.
+    ///
+    /// The broker only knows connections it has seen established: while the client's newest connection is still
+    /// being set up (it reopened at once), the broker's close applies to the newest established one.
     pub fn close(&mut self, from: End, now: Instant) {
-        let conn = self.conn;
+        let conn = match from {
+            End::Client => self.conn,
+            End::Broker => self
+                .conns
+                .iter()
+                .rev()
+                .find(|(_, c)| matches!(c, Conn::Up { .. }))
+                .map_or(self.conn, |(&generation, _)| generation),
+        };
         match self.conns.get(&conn).copied() {
             None => {}
             Some(Conn::Opening) => {

@@ -58,6 +58,10 @@ pub struct SimConfig {
     pub link: LinkConfig,
     /// The broker's behaviour.
     pub broker: BrokerConfig,
+    /// Further brokers of a failover list, after `broker` (index 0): the session is told how many there are
+    /// ([`Session::set_brokers`]) and each `Open` goes to the one [`Session::broker`] names, as the driver does.
+    /// Default none.
+    pub failover: Vec<BrokerConfig>,
     /// The virtual time the simulation starts at. Default [`Instant::ZERO`].
     pub start: Instant,
     /// Lines of trace kept (the oldest go first). Default 100,000.
@@ -75,6 +79,7 @@ impl Default for SimConfig {
             transmit_buffer: 4096,
             link: LinkConfig::default(),
             broker: BrokerConfig::default(),
+            failover: Vec::new(),
             start: Instant::ZERO,
             trace_limit: 100_000,
             print_trace_on_panic: true,
@@ -98,6 +103,13 @@ pub struct Sim {
     clock: FakeClock,
     session: Session<'static>,
     broker: FakeBroker,
+    /// Brokers 1.. of a failover list.
+    failover: Vec<FakeBroker>,
+    /// Whether each broker (0 first) accepts TCP connections.
+    reachable: Vec<bool>,
+    /// The broker the link's current connection goes to, and the one the connection being opened goes to.
+    active: usize,
+    opening: usize,
     link: LinkModel,
     tx_buf: Vec<u8>,
     /// Bytes delivered to the client that the session has not taken yet (its receive buffer was full).
@@ -154,7 +166,11 @@ impl Sim {
     /// The [`ConfigError`] of [`Session::new`].
     pub fn new(config: &Config<'_>, sim: SimConfig) -> Result<Self, ConfigError> {
         let buffers = Buffers::owned(sim.rx_buffer, sim.store_buffer, sim.subscriptions_buffer);
-        let session = Session::new(config, buffers)?;
+        let mut session = Session::new(config, buffers)?;
+        let brokers = 1 + sim.failover.len();
+        if brokers > 1 {
+            session.set_brokers(brokers);
+        }
         let mut trace = Trace::new(sim.trace_limit);
         trace.push(
             sim.start,
@@ -167,6 +183,10 @@ impl Sim {
             clock: FakeClock::new(sim.start),
             session,
             broker: FakeBroker::new(sim.broker),
+            failover: sim.failover.into_iter().map(FakeBroker::new).collect(),
+            reachable: vec![true; brokers],
+            active: 0,
+            opening: 0,
             link: LinkModel::new(sim.link),
             tx_buf: vec![0; sim.transmit_buffer],
             to_session: Vec::new(),
@@ -215,6 +235,48 @@ impl Sim {
     /// The broker, for its knobs; call [`drive`](Self::drive) afterwards (or any `step`/`run_*` method).
     pub fn broker_mut(&mut self) -> &mut FakeBroker {
         &mut self.broker
+    }
+
+    /// Broker `index` of the failover list (0 is [`broker`](Self::broker)).
+    ///
+    /// # Panics
+    ///
+    /// If there is no such broker.
+    pub fn broker_at(&self, index: usize) -> &FakeBroker {
+        match index {
+            0 => &self.broker,
+            i => &self.failover[i - 1],
+        }
+    }
+
+    /// Broker `index` of the failover list, for its knobs.
+    ///
+    /// # Panics
+    ///
+    /// If there is no such broker.
+    pub fn broker_at_mut(&mut self, index: usize) -> &mut FakeBroker {
+        match index {
+            0 => &mut self.broker,
+            i => &mut self.failover[i - 1],
+        }
+    }
+
+    /// The index of the broker the link's latest connection went to.
+    pub fn active_broker(&self) -> usize {
+        self.active
+    }
+
+    /// Whether broker `index` of a failover list accepts TCP connections (a stopped node refuses them). With one
+    /// broker, use [`LinkModel::set_reachable`] through [`link_mut`](Self::link_mut).
+    pub fn set_broker_reachable(&mut self, index: usize, reachable: bool) {
+        if let Some(r) = self.reachable.get_mut(index) {
+            *r = reachable;
+        }
+    }
+
+    fn active_mut(&mut self) -> &mut FakeBroker {
+        let active = self.active;
+        self.broker_at_mut(active)
     }
 
     /// The link.
@@ -688,11 +750,11 @@ impl Sim {
                 self.on_connect_requests.push(result);
             }
         }
-        while let Some(bytes) = self.broker.poll_transmit() {
+        while let Some(bytes) = self.active_mut().poll_transmit() {
             progress = true;
             self.send(End::Broker, &bytes);
         }
-        if self.broker.poll_close() {
+        if self.active_mut().poll_close() {
             progress = true;
             self.trace.push(now, "broker closes the connection");
             self.link.close(End::Broker, now);
@@ -709,6 +771,14 @@ impl Sim {
             TransportAction::Open => {
                 for reader in &mut self.readers {
                     reader.reset();
+                }
+                if !self.failover.is_empty() {
+                    // Events of the old connection still reach the old broker: the new one is chosen when the
+                    // link reports the new connection.
+                    self.opening = self.session.broker() % self.reachable.len();
+                    self.link.set_reachable(self.reachable[self.opening]);
+                    self.trace
+                        .push(now, format!("open goes to broker {}", self.opening));
                 }
                 self.link.open(now);
             }
@@ -747,11 +817,13 @@ impl Sim {
         let now = self.clock.now();
         match event {
             LinkEvent::Opened => {
+                self.active = self.opening;
                 self.trace.push(now, "link: connection established");
-                self.broker.handle_connection_opened();
+                self.active_mut().handle_connection_opened();
                 self.session.handle_transport_up(now);
             }
             LinkEvent::Refused => {
+                self.active = self.opening;
                 self.trace.push(now, "link: connection refused");
                 self.session.handle_transport_down(now);
             }
@@ -761,7 +833,7 @@ impl Sim {
             } => {
                 self.trace
                     .push(now, format!("broker receives {} B", bytes.len()));
-                self.broker.handle_bytes(&bytes);
+                self.active_mut().handle_bytes(&bytes);
             }
             LinkEvent::Data {
                 to: End::Client,
@@ -775,7 +847,7 @@ impl Sim {
             LinkEvent::Closed { to: End::Broker } => {
                 self.trace
                     .push(now, "link: broker sees the connection close");
-                self.broker.handle_connection_closed();
+                self.active_mut().handle_connection_closed();
             }
             LinkEvent::Closed { to: End::Client } => {
                 // Bytes that arrived before the close are read before it is noticed, as a binding reads up to

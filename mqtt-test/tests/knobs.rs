@@ -18,6 +18,11 @@ fn secs(n: u64) -> Duration {
 fn config(version: ProtocolVersion) -> Config<'static> {
     Config {
         version,
+        // Exact reconnect delays to assert.
+        reconnect: mqtt_core::reconnect::ReconnectPolicy {
+            jitter_permille: 0,
+            ..Default::default()
+        },
         ..Config::new("knobs")
     }
 }
@@ -601,7 +606,10 @@ fn a_graceful_disconnect_sends_disconnect_and_the_will_is_not_published() {
         }
         sim.run_until_idle();
         if graceful {
-            assert!(sim.events().contains(&RecordedEvent::Disconnected));
+            assert!(
+                sim.events()
+                    .contains(&RecordedEvent::Disconnected { unacknowledged: 0 })
+            );
             assert_eq!(
                 sim.broker()
                     .count(Direction::ClientToBroker, PacketType::Disconnect),
@@ -759,10 +767,23 @@ fn a_graceful_disconnect_waits_for_acknowledgements_up_to_the_timeout() {
             sim.broker_mut().release_acks();
         }
         assert!(sim.run_until(
-            |s| s.events().contains(&RecordedEvent::Disconnected),
+            |s| {
+                s.events()
+                    .iter()
+                    .any(|e| matches!(e, RecordedEvent::Disconnected { .. }))
+            },
             secs(10)
         ));
         let took = sim.now() - asked;
+        // The message the broker never acknowledged is counted, and stays queued.
+        let unacknowledged = usize::from(!release);
+        assert!(
+            sim.events()
+                .contains(&RecordedEvent::Disconnected { unacknowledged }),
+            "{:?}",
+            sim.events()
+        );
+        assert_eq!(sim.session().queued(), unacknowledged);
         if release {
             assert!(took < secs(2), "{took:?}");
             assert!(sim.events().contains(&RecordedEvent::Published { ticket }));

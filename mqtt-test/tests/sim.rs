@@ -21,6 +21,11 @@ fn secs(n: u64) -> Duration {
 fn sim(version: ProtocolVersion, sim: SimConfig) -> Sim {
     let config = Config {
         version,
+        // Exact reconnect delays to assert.
+        reconnect: mqtt_core::reconnect::ReconnectPolicy {
+            jitter_permille: 0,
+            ..Default::default()
+        },
         ..Config::new("sim-client")
     };
     Sim::new(&config, sim).expect("valid configuration")

@@ -404,7 +404,7 @@ impl Dispatch {
                     self.finish();
                 }
             }
-            Event::Disconnected => {
+            Event::Disconnected { .. } => {
                 self.state(ConnectionState::Disconnected);
                 self.finish();
             }

@@ -13,8 +13,9 @@ use crate::reconnect::ReconnectPolicy;
 use crate::url::BrokerUrl;
 use crate::{Buffers, Config, Session};
 
-/// The will message: published by the broker if the connection ends without DISCONNECT.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The will message: published by the broker if the connection ends without DISCONNECT. Its `Debug` output shows
+/// the payload's size, not the payload.
+#[derive(Clone, PartialEq, Eq)]
 pub struct LastWill {
     /// Topic of the will.
     pub topic: String,
@@ -27,6 +28,8 @@ pub struct LastWill {
 }
 
 /// How to reach the broker and how the session behaves.
+///
+/// Its `Debug` output never shows the password, the will's payload or TLS keys.
 ///
 /// ```
 /// use std::time::Duration;
@@ -41,20 +44,23 @@ pub struct LastWill {
 /// assert_eq!(options.brokers(), ["mqtt://broker.local:1883"]);
 /// # Ok::<(), mqtt_core::client::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     pub(crate) brokers: Vec<String>,
     pub(crate) client_id: String,
     pub(crate) username: Option<String>,
     pub(crate) password: Option<Vec<u8>>,
     pub(crate) version: ProtocolVersion,
+    pub(crate) fallback_to_v311: bool,
     pub(crate) keep_alive: Duration,
     pub(crate) clean_start: bool,
     pub(crate) session_expiry_interval: u32,
     pub(crate) will: Option<LastWill>,
     pub(crate) reconnect: ReconnectPolicy,
+    pub(crate) jitter_seed: u64,
     pub(crate) connect_timeout: Duration,
     pub(crate) max_inflight: u16,
+    pub(crate) max_inflight_v311: u16,
     pub(crate) receive_maximum: u16,
     pub(crate) max_packet_size: usize,
     pub(crate) queue_bytes: usize,
@@ -68,6 +74,10 @@ impl Options {
     /// Options for the broker at `url` (`mqtt://`, `tcp://`, `mqtts://`, `ssl://`, `ws://`, `wss://`), with a
     /// generated client identifier. Credentials in the URL (`mqtt://user:password@host`) are used.
     ///
+    /// The protocol is MQTT 5.0, falling back to 3.1.1 with a broker that does not speak 5.0 (see
+    /// [`version`](Self::version)); the reconnect jitter gets a seed of its own (see
+    /// [`jitter_seed`](Self::jitter_seed)).
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidUrl`] if the URL cannot be parsed.
@@ -79,13 +89,16 @@ impl Options {
             username: None,
             password: None,
             version: ProtocolVersion::V5,
+            fallback_to_v311: true,
             keep_alive: Duration::from_secs(60),
             clean_start: true,
             session_expiry_interval: 0,
             will: None,
             reconnect: ReconnectPolicy::default(),
+            jitter_seed: random_seed(),
             connect_timeout: Duration::from_secs(30),
             max_inflight: 64,
+            max_inflight_v311: 20,
             receive_maximum: u16::MAX,
             max_packet_size: 1024 * 1024 + 1024,
             queue_bytes: 4 * 1024 * 1024,
@@ -189,6 +202,9 @@ impl Options {
         });
         let config = Config {
             version: self.version,
+            fallback_to_v311: self.fallback_to_v311,
+            max_inflight_v311: self.max_inflight_v311,
+            brokers: self.brokers.len(),
             clean_start: self.clean_start,
             session_expiry_interval: self.session_expiry_interval,
             keep_alive: self.keep_alive,
@@ -198,7 +214,10 @@ impl Options {
             connect_timeout: self.connect_timeout,
             max_inflight: self.max_inflight,
             receive_maximum: self.receive_maximum,
-            reconnect: self.reconnect,
+            reconnect: ReconnectPolicy {
+                jitter_seed: self.jitter_seed,
+                ..self.reconnect
+            },
             // The client acknowledges a message once the application has it (or says so), never before.
             manual_ack: true,
             ..Config::new(&self.client_id)
@@ -240,9 +259,21 @@ impl Options {
         self
     }
 
-    /// MQTT 3.1.1 or 5.0 (default 5.0).
+    /// Speaks only this version, MQTT 3.1.1 or 5.0. Without this call the client speaks 5.0 and falls back to
+    /// 3.1.1 for the rest of its life when a broker shows it does not speak 5.0 (it refuses the protocol version,
+    /// or closes the connection after CONNECT without an answer before any 5.0 connection succeeded), as paho
+    /// does; see [`Config::fallback_to_v311`](crate::Config::fallback_to_v311). With a version given, such a
+    /// broker is reported as refusing with an unsupported protocol version.
     pub fn version(mut self, version: ProtocolVersion) -> Self {
         self.version = version;
+        self.fallback_to_v311 = false;
+        self
+    }
+
+    /// Whether a 5.0 client falls back to 3.1.1 with a broker that does not speak 5.0 (default `true`; turned off
+    /// by [`version`](Self::version), and back on by this).
+    pub fn fallback_to_v311(mut self, fallback: bool) -> Self {
+        self.fallback_to_v311 = fallback;
         self
     }
 
@@ -282,9 +313,19 @@ impl Options {
         self
     }
 
-    /// The reconnect policy (default: 1, 2, 4, 8, 16, 32 s, then every 60 s).
+    /// The reconnect policy (default: 1, 2, 4, 8, 16, 32 s, then every 60 s, ±25 % of jitter; started over after
+    /// a connection that stayed up 30 s). Its `jitter_seed` is not used: the options' own seed is (see
+    /// [`jitter_seed`](Self::jitter_seed)).
     pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
         self.reconnect = policy;
+        self
+    }
+
+    /// Seeds the reconnect jitter. By default every `Options` draws its own seed (from the process's random hash
+    /// keys, the time and a counter), so that clients spread their reconnects instead of hitting a restarted
+    /// broker in lockstep; give a seed to make the delays reproducible.
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.jitter_seed = seed;
         self
     }
 
@@ -294,9 +335,18 @@ impl Options {
         self
     }
 
-    /// Outgoing QoS 1 and 2 messages in flight at most (default 64).
+    /// Outgoing QoS 1 and 2 messages in flight at most (default 64; on a 3.1.1 connection at most
+    /// [`max_inflight_v311`](Self::max_inflight_v311) too).
     pub fn max_inflight(mut self, max: u16) -> Self {
         self.max_inflight = max.max(1);
+        self
+    }
+
+    /// Outgoing QoS 1 and 2 messages in flight at most on a 3.1.1 connection (default 20), where the broker
+    /// cannot announce its limit: mosquitto's default `max_inflight_messages` is 20 and it drops 3.1.1 QoS 2
+    /// messages beyond it while acknowledging them. Raise it for a broker configured higher.
+    pub fn max_inflight_v311(mut self, max: u16) -> Self {
+        self.max_inflight_v311 = max.max(1);
         self
     }
 
@@ -383,6 +433,61 @@ impl Options {
     }
 }
 
+impl fmt::Debug for Options {
+    /// Every setting but the password (shown as present or not), the will's payload and the TLS material.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("brokers", &self.brokers)
+            .field("client_id", &self.client_id)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("version", &self.version)
+            .field("fallback_to_v311", &self.fallback_to_v311)
+            .field("keep_alive", &self.keep_alive)
+            .field("clean_start", &self.clean_start)
+            .field("session_expiry_interval", &self.session_expiry_interval)
+            .field("will", &self.will)
+            .field("reconnect", &self.reconnect)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_inflight", &self.max_inflight)
+            .field("max_inflight_v311", &self.max_inflight_v311)
+            .field("receive_maximum", &self.receive_maximum)
+            .field("max_packet_size", &self.max_packet_size)
+            .field("queue_bytes", &self.queue_bytes)
+            .field("subscription_bytes", &self.subscription_bytes)
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for LastWill {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LastWill")
+            .field("topic", &self.topic)
+            .field("payload_len", &self.payload.len())
+            .field("qos", &self.qos)
+            .field("retain", &self.retain)
+            .finish()
+    }
+}
+
+/// A seed for the reconnect jitter of one client: different for every call, in every process.
+fn random_seed() -> u64 {
+    use core::hash::{BuildHasher as _, Hasher as _};
+    use core::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    // `RandomState` keys come from the operating system's randomness once per thread and change with each
+    // instance; the counter and the time separate calls even where they would not.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.write_u128(now);
+    hasher.write_u32(std::process::id());
+    hasher.finish()
+}
+
 /// A client identifier unique enough for a process: `mqtt-<pid>-<time>`.
 fn generated_client_id() -> String {
     let nanos = std::time::SystemTime::now()
@@ -461,6 +566,91 @@ mod tests {
             Options::from_vars(vars(&[("MQTT_BROKER", "b"), ("MQTT_PORT", "x")])),
             Err(Error::Environment(_))
         ));
+    }
+
+    const PASSWORD: &str = "hunter2-correct-horse";
+
+    #[test]
+    fn debug_of_options_shows_no_password_no_will_payload_and_no_key() {
+        let options = Options::new("mqtts://user:url-secret-pw@host")
+            .unwrap()
+            .credentials("me", PASSWORD)
+            .will("w", PASSWORD, QoS::AtLeastOnce, false)
+            .client_auth_pem("-----BEGIN CERTIFICATE-----", PASSWORD);
+        for text in [format!("{options:?}"), format!("{options:#?}")] {
+            assert!(!text.contains(PASSWORD), "{text}");
+            assert!(!text.contains("url-secret-pw"), "{text}");
+            assert!(text.contains("redacted"), "{text}");
+            assert!(text.len() < 4096, "{} bytes", text.len());
+        }
+        let session = options.session().unwrap();
+        let text = format!("{session:?}");
+        assert!(!text.contains(PASSWORD), "{text}");
+        // The std store is 4 MiB: its Debug used to be a dump of it.
+        assert!(text.len() < 2048, "{} bytes", text.len());
+    }
+
+    /// The delays a session made from `options` draws when its broker never answers.
+    fn delays(options: &Options) -> Vec<Duration> {
+        let mut session = options.session().unwrap();
+        let mut now = crate::Instant::from_millis(1);
+        session.connect(now);
+        let mut delays = Vec::new();
+        while delays.len() < 6 {
+            while session.poll_transport().is_some() {}
+            session.handle_transport_down(now);
+            while let Some(event) = session.poll_event() {
+                if let crate::Event::Reconnecting { delay, .. } = event {
+                    delays.push(delay);
+                    now += delay;
+                }
+            }
+            session.handle_timeout(now);
+        }
+        delays
+    }
+
+    #[test]
+    fn two_clients_from_the_same_options_code_draw_different_reconnect_delays() {
+        let a = Options::new("mqtt://host").unwrap();
+        let b = Options::new("mqtt://host").unwrap();
+        assert_ne!(a.jitter_seed, b.jitter_seed);
+        assert_ne!(delays(&a), delays(&b));
+        // The seed survives a policy of the application's own, and can be fixed for reproducible runs.
+        let policy = ReconnectPolicy::default();
+        let c = Options::new("mqtt://host").unwrap().reconnect(policy);
+        assert_ne!(delays(&a), delays(&c));
+        let fixed = |seed| Options::new("mqtt://host").unwrap().jitter_seed(seed);
+        assert_eq!(delays(&fixed(9)), delays(&fixed(9)));
+    }
+
+    #[test]
+    fn options_give_the_session_its_broker_count_version_fall_back_and_3_1_1_window() {
+        let options = Options::new("mqtt://a")
+            .unwrap()
+            .failover("mqtt://b")
+            .unwrap()
+            .failover("mqtt://c")
+            .unwrap();
+        let mut session = options.session().unwrap();
+        let now = crate::Instant::from_millis(1);
+        session.connect(now);
+        let mut brokers = Vec::new();
+        for _ in 0..3 {
+            while session.poll_transport().is_some() {}
+            brokers.push(session.broker());
+            session.handle_transport_down(now);
+            while session.poll_event().is_some() {}
+        }
+        assert_eq!(brokers, [0, 1, 2]);
+        assert!(options.fallback_to_v311);
+        assert!(
+            !options
+                .clone()
+                .version(ProtocolVersion::V5)
+                .fallback_to_v311
+        );
+        assert_eq!(options.max_inflight_v311, 20);
     }
 
     #[test]

@@ -8,9 +8,11 @@ use std::sync::Arc;
 use std::vec::Vec;
 use std::{format, io, vec};
 
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
+use rustls::{ClientConfig, InconsistentKeys, RootCertStore};
 
 use super::{Encoded, Error, Options, TlsError, TlsOptions};
 use crate::url::{BrokerUrl, Transport};
@@ -44,7 +46,7 @@ impl TlsOptions {
             }
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ClientConfig::builder_with_provider(provider)
+        let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| config(e.to_string()))?
             .with_root_certificates(roots);
@@ -57,9 +59,8 @@ impl TlsOptions {
                     Encoded::Der(der) => PrivateKeyDer::try_from(der.clone())
                         .map_err(|e| config(format!("client key: {e}")))?,
                 };
-                builder
-                    .with_client_auth_cert(certificates(chain)?, key)
-                    .map_err(|e| config(format!("client certificate: {e}")))?
+                let certified = certified_key(&provider, certificates(chain)?, key)?;
+                builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(certified)))
             }
         };
         Ok(Arc::new(config))
@@ -94,6 +95,97 @@ pub fn io_error(error: io::Error) -> Error {
         Some(tls) => handshake_error(tls),
         None => Error::Io(Arc::new(error)),
     }
+}
+
+/// The client certificate chain with its key, checked to belong together.
+///
+/// rustls checks this through webpki, which reads X.509 v3 certificates only; mosquitto (OpenSSL) accepts v1 client
+/// certificates (`openssl x509 -req` without extensions makes them), and rustls sends them as they are. For a
+/// certificate webpki cannot read, the key is matched against the certificate's SubjectPublicKeyInfo read here.
+fn certified_key(
+    provider: &CryptoProvider,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<CertifiedKey, Error> {
+    let signing_key = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| config(format!("client key: {e}")))?;
+    let certified = CertifiedKey::new(chain, signing_key);
+    let mismatch =
+        || config("client certificate: the private key does not match the certificate".to_owned());
+    match certified.keys_match() {
+        Ok(()) | Err(rustls::Error::InconsistentKeys(InconsistentKeys::Unknown)) => Ok(certified),
+        Err(rustls::Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => Err(mismatch()),
+        Err(error) => {
+            let cert = certified
+                .end_entity_cert()
+                .map_err(|e| config(e.to_string()))?;
+            match (subject_public_key_info(cert), certified.key.public_key()) {
+                (Some(spki), Some(key)) if spki == key.as_ref() => Ok(certified),
+                (Some(_), Some(_)) => Err(mismatch()),
+                _ => Err(config(format!(
+                    "client certificate cannot be read: {error}. If it is an X.509 v1 certificate, make it \
+                     again as v3 (`openssl x509 -req ... -extfile` with `basicConstraints=CA:FALSE`)"
+                ))),
+            }
+        }
+    }
+}
+
+/// A DER element: its tag, the whole element, its contents, and what follows it.
+struct Der<'a> {
+    tag: u8,
+    whole: &'a [u8],
+    contents: &'a [u8],
+    rest: &'a [u8],
+}
+
+/// The DER element at the front of `der`.
+fn der_element(der: &[u8]) -> Option<Der<'_>> {
+    let tag = *der.first()?;
+    let first = *der.get(1)?;
+    let (len, header) = match first {
+        0..=0x7f => (usize::from(first), 2),
+        0x81..=0x84 => {
+            let n = usize::from(first & 0x7f);
+            let len = der
+                .get(2..2 + n)?
+                .iter()
+                .fold(0usize, |len, &b| len << 8 | usize::from(b));
+            (len, 2 + n)
+        }
+        _ => return None,
+    };
+    let end = header.checked_add(len)?;
+    let whole = der.get(..end)?;
+    Some(Der {
+        tag,
+        whole,
+        contents: whole.get(header..)?,
+        rest: der.get(end..)?,
+    })
+}
+
+/// The SubjectPublicKeyInfo (the whole DER element) of an X.509 certificate of any version. `[RFC 5280 4.1]`
+fn subject_public_key_info(cert: &[u8]) -> Option<&[u8]> {
+    const SEQUENCE: u8 = 0x30;
+    const INTEGER: u8 = 0x02;
+    const VERSION: u8 = 0xa0;
+    let certificate = der_element(cert).filter(|d| d.tag == SEQUENCE)?;
+    let tbs = der_element(certificate.contents).filter(|d| d.tag == SEQUENCE)?;
+    let mut fields = tbs.contents;
+    // The version is absent in v1 certificates.
+    if fields.first() == Some(&VERSION) {
+        fields = der_element(fields)?.rest;
+    }
+    // serialNumber, signature, issuer, validity, subject
+    for expected in [INTEGER, SEQUENCE, SEQUENCE, SEQUENCE, SEQUENCE] {
+        fields = der_element(fields).filter(|d| d.tag == expected)?.rest;
+    }
+    der_element(fields)
+        .filter(|d| d.tag == SEQUENCE)
+        .map(|spki| spki.whole)
 }
 
 /// The certificates of `encoded`: one DER certificate, or every certificate of a PEM text (at least one).

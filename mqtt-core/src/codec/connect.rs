@@ -20,7 +20,9 @@ mod flag {
 }
 
 /// CONNECT: a client's request to open a session. `[MQTT-3.1]`
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// Its `Debug` output shows whether there is a password, never the password.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Connect<'a> {
     /// Clean Session (3.1.1) or Clean Start (5.0): start without any previous session state.
     pub clean_start: bool,
@@ -36,6 +38,20 @@ pub struct Connect<'a> {
     pub password: Option<&'a [u8]>,
     /// MQTT 5.0 properties (must be empty in 3.1.1).
     pub properties: ConnectProperties<'a>,
+}
+
+impl core::fmt::Debug for Connect<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connect")
+            .field("clean_start", &self.clean_start)
+            .field("keep_alive", &self.keep_alive)
+            .field("client_id", &self.client_id)
+            .field("will", &self.will)
+            .field("username", &self.username)
+            .field("password", &self.password.map(|_| "<redacted>"))
+            .field("properties", &self.properties)
+            .finish()
+    }
 }
 
 /// The will message of a CONNECT. `[MQTT-3.1.2.5]`

@@ -50,6 +50,7 @@ pub struct List<'a, T> {
 enum Repr<'a, T> {
     Slice(&'a [T]),
     Wire { bytes: &'a [u8], len: usize },
+    Repeat { item: T, len: usize },
 }
 
 impl<'a, T: ListItem<'a>> List<'a, T> {
@@ -67,11 +68,18 @@ impl<'a, T: ListItem<'a>> List<'a, T> {
         }
     }
 
+    /// `len` times the same item (a failure code for every filter of a request).
+    pub(crate) const fn repeat(item: T, len: usize) -> Self {
+        Self {
+            repr: Repr::Repeat { item, len },
+        }
+    }
+
     /// The number of items.
     pub const fn len(&self) -> usize {
         match self.repr {
             Repr::Slice(items) => items.len(),
-            Repr::Wire { len, .. } => len,
+            Repr::Wire { len, .. } | Repr::Repeat { len, .. } => len,
         }
     }
 
@@ -163,13 +171,17 @@ impl<'a, T: ListItem<'a>> Iterator for ListIter<'a, T> {
                 *len = if item.is_some() { *len - 1 } else { 0 };
                 item
             }
+            Repr::Repeat { item, len } => {
+                *len = len.checked_sub(1)?;
+                Some(*item)
+            }
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         let len = match self.repr {
             Repr::Slice(items) => items.len(),
-            Repr::Wire { len, .. } => len,
+            Repr::Wire { len, .. } | Repr::Repeat { len, .. } => len,
         };
         (0, Some(len))
     }

@@ -4,10 +4,7 @@
 #[cfg(doc)]
 use super::Event;
 use super::event::OwnedEvent;
-use super::{
-    Disconnection, Partial, Session, SessionState, Ticket, Timer, TransportAction, outbox,
-    subscriptions,
-};
+use super::{Disconnection, Partial, Session, SessionState, Ticket, Timer, outbox, subscriptions};
 use crate::codec::{
     self, List, PacketId, ProtocolVersion, Publish, QoS, Subscription, SubscriptionOptions,
 };
@@ -24,19 +21,38 @@ impl Session<'_> {
         )
     }
 
-    /// Starts connecting (from [`SessionState::Idle`] or [`SessionState::Closed`]); a no-op otherwise.
+    /// Connects now: from [`SessionState::Idle`] or [`SessionState::Closed`], and from
+    /// [`SessionState::Waiting`] without waiting for the reconnect timer. During a graceful
+    /// [`disconnect`](Self::disconnect) whose DISCONNECT is not written yet, the disconnect is called off and the
+    /// connection stays. A no-op while a connection is being made or is up.
+    ///
+    /// Starts the reconnect schedule over.
     pub fn connect(&mut self, now: Instant) {
         self.now = now;
-        if matches!(self.state, SessionState::Idle | SessionState::Closed) {
-            self.backoff.reset();
-            self.open(now);
+        match self.state {
+            SessionState::Idle | SessionState::Closed | SessionState::Waiting => {
+                self.backoff.reset();
+                self.open(now);
+            }
+            SessionState::Disconnecting => {
+                self.state = SessionState::Connected;
+                self.send_disconnect = None;
+                self.set_timer(Timer::Disconnect, None);
+            }
+            SessionState::Opening
+            | SessionState::Connecting
+            | SessionState::Connected
+            | SessionState::Closing => {}
         }
     }
 
     /// Drops the current connection, if any, and connects again now, without waiting for the reconnect timer.
+    /// Calling it again before the new connection is up starts yet another attempt: the last call wins, and no
+    /// sequence of `reconnect`, `connect` and `disconnect` calls loses the connection the last one asked for.
     ///
     /// An established connection ends with [`Event::ConnectionLost`] ([`Disconnection::TransportClosed`]), so that
-    /// every [`Event::Connected`] is followed by a loss or [`Event::Disconnected`].
+    /// every [`Event::Connected`] is followed by a loss or [`Event::Disconnected`]. A graceful disconnect in
+    /// progress is called off (no `Disconnected` follows). Starts the reconnect schedule over.
     pub fn reconnect(&mut self, now: Instant) {
         self.now = now;
         if self.has_transport() {
@@ -44,36 +60,69 @@ impl Session<'_> {
                 self.events
                     .push(OwnedEvent::ConnectionLost(Disconnection::TransportClosed));
             }
-            self.transport.push(TransportAction::Close);
+            self.transport.close();
             self.end_connection(now);
         }
         self.backoff.reset();
         self.open(now);
     }
 
-    /// Disconnects gracefully: stops accepting messages, waits (up to the configured disconnect timeout) until the
-    /// outbox is acknowledged, sends DISCONNECT and closes. [`Event::Disconnected`] follows.
+    /// Disconnects gracefully: stops accepting messages, waits (up to [`Config::disconnect_timeout`]) until the
+    /// outbox is acknowledged, sends DISCONNECT and closes. [`Event::Disconnected`] follows, with the number of
+    /// messages still unacknowledged.
     ///
-    /// Messages still queued stay in the outbox and go out if the session is connected again.
+    /// See [`disconnect_within`](Self::disconnect_within).
+    ///
+    /// [`Config::disconnect_timeout`]: crate::Config::disconnect_timeout
     pub fn disconnect(&mut self, now: Instant) {
+        self.disconnect_within(self.settings.disconnect_timeout, now);
+    }
+
+    /// Disconnects gracefully, waiting at most `timeout` for the outbox to be acknowledged: stops accepting
+    /// messages, sends DISCONNECT once everything sent is acknowledged or `timeout` has passed, and closes.
+    /// [`Event::Disconnected`] follows and says how many messages were still unacknowledged (or unsent): they are
+    /// not dropped, they stay queued and go out if the session connects again. A zero `timeout` sends DISCONNECT
+    /// at once.
+    ///
+    /// Without an established connection the session closes at once (`Disconnected` follows, but not from
+    /// [`SessionState::Idle`], which only becomes `Closed`). A second call while disconnecting shortens the wait
+    /// to its own `timeout` if that ends sooner.
+    pub fn disconnect_within(&mut self, timeout: core::time::Duration, now: Instant) {
         self.now = now;
         match self.state {
-            SessionState::Connected => {
+            SessionState::Connected | SessionState::Disconnecting => {
+                let at = now + timeout;
+                let earlier = match self
+                    .timers
+                    .get(Timer::Disconnect as usize)
+                    .copied()
+                    .flatten()
+                {
+                    Some(current) if self.state == SessionState::Disconnecting => current.min(at),
+                    _ => at,
+                };
                 self.state = SessionState::Disconnecting;
-                self.set_timer(
-                    Timer::Disconnect,
-                    Some(now + self.settings.disconnect_timeout),
-                );
+                if earlier <= now {
+                    self.set_timer(Timer::Disconnect, None);
+                    if self.send_disconnect.is_none() {
+                        self.send_disconnect = Some(codec::ReasonCode::NORMAL_DISCONNECTION);
+                    }
+                } else {
+                    self.set_timer(Timer::Disconnect, Some(earlier));
+                }
             }
-            SessionState::Disconnecting | SessionState::Closed => {}
+            SessionState::Closed => {}
             SessionState::Idle => self.state = SessionState::Closed,
-            _ => {
+            SessionState::Waiting
+            | SessionState::Opening
+            | SessionState::Connecting
+            | SessionState::Closing => {
                 if self.has_transport() {
-                    self.transport.push(TransportAction::Close);
+                    self.transport.close();
                     self.end_connection(now);
                 }
                 self.close_for_good();
-                self.events.push(OwnedEvent::Disconnected);
+                self.push_disconnected();
             }
         }
     }
@@ -125,22 +174,27 @@ impl Session<'_> {
             return Err(PublishError::TooLarge { size, max });
         }
         let version = self.version;
+        let v5 = version == ProtocolVersion::V5;
         let write =
             |buf: &mut [u8]| codec::Packet::Publish(stored).encode(version, buf) == Ok(size);
         let ticket = Ticket(self.next_ticket);
         let ring = self.store.ring_mut();
-        let mut pushed = self.outbox.push(ring, message.qos, ticket.0, size, write);
+        let mut pushed = self
+            .outbox
+            .push(ring, message.qos, v5, ticket.0, size, write);
         if !pushed && self.outbox.has_tombstones() {
             // A record stuck at the head keeps completed ones from being reclaimed: squeeze them out.
             let partial = &mut self.partial;
             self.outbox.compact(ring, |from, to| {
-                if let Some(Partial::Record { pos, .. }) = partial
+                if let Some(Partial::Record { pos, .. } | Partial::Downgraded { pos, .. }) = partial
                     && *pos == from
                 {
                     *pos = to;
                 }
             });
-            pushed = self.outbox.push(ring, message.qos, ticket.0, size, write);
+            pushed = self
+                .outbox
+                .push(ring, message.qos, v5, ticket.0, size, write);
         }
         if !pushed {
             return Err(PublishError::QueueFull);
@@ -160,7 +214,10 @@ impl Session<'_> {
     /// # Errors
     ///
     /// A [`SubscribeError`] for an invalid request, one larger than the broker's Maximum Packet Size, or a full
-    /// subscription table.
+    /// subscription table, and while connected to a 5.0 broker that announced in CONNACK it does not support them,
+    /// for shared subscriptions ([`SubscribeError::SharedNotSupported`]) and wildcards
+    /// ([`SubscribeError::WildcardsNotSupported`]). A request queued while disconnected that the next broker does
+    /// not support fails with `Event::Subscribed` and the failure code for every filter, unsent.
     ///
     /// # Spec
     ///
@@ -179,8 +236,9 @@ impl Session<'_> {
     ///
     /// # Errors
     ///
-    /// As `subscribe`, and [`SubscribeError::InvalidOptions`] on a 3.1.1 session or when the broker said it does
-    /// not support subscription identifiers.
+    /// As `subscribe`, [`SubscribeError::InvalidOptions`] on a 3.1.1 session, and
+    /// [`SubscribeError::SubscriptionIdsNotSupported`] when the broker said it does not support subscription
+    /// identifiers.
     pub fn subscribe_with_id(
         &mut self,
         subscriptions: &[Subscription<'_>],
@@ -190,11 +248,6 @@ impl Session<'_> {
         if self.version == ProtocolVersion::V311 {
             return Err(SubscribeError::InvalidOptions(
                 "subscription identifiers need MQTT 5.0",
-            ));
-        }
-        if !self.server.subscription_ids_available {
-            return Err(SubscribeError::InvalidOptions(
-                "the broker does not support subscription identifiers",
             ));
         }
         self.subscribe_request(subscriptions, Some(id), now)
@@ -235,6 +288,7 @@ impl Session<'_> {
             }
             bytes += s.filter.len();
         }
+        self.check_supported(subscriptions, id)?;
         let request = codec::Packet::Subscribe(codec::Subscribe {
             packet_id: PacketId::MIN,
             properties: codec::SubscribeProperties {

@@ -56,7 +56,15 @@ pub enum ConnectRefusal {
 
 impl ConnectRefusal {
     /// The refusal a CONNACK code means in `version`; `None` for success.
+    ///
+    /// Codes 1 to 5 are never 5.0 Connect Reason Codes: in answer to a 5.0 CONNECT they are a 3.1.1 broker's
+    /// return code (aedes answers `20 02 00 01`, "unacceptable protocol version"), and are read as such rather
+    /// than as "Granted QoS 1".
     pub fn from_code(version: ProtocolVersion, code: ReasonCode) -> Option<Self> {
+        let version = match code.0 {
+            1..=5 => ProtocolVersion::V311,
+            _ => version,
+        };
         Some(match (version, code.0) {
             (_, 0) => return None,
             // A 3.1.1-only server answers a 5.0 CONNECT with its own return code 1.
@@ -74,6 +82,22 @@ impl ConnectRefusal {
     /// Whether retrying cannot help without a change of configuration (bad credentials, not authorised).
     pub fn is_auth_failure(&self) -> bool {
         matches!(self, Self::BadUserNameOrPassword | Self::NotAuthorized)
+    }
+
+    /// Whether the refusal is about the broker rather than the client, so that another broker of a failover list
+    /// may accept the same CONNECT:
+    ///
+    /// | refusal | about |
+    /// |---|---|
+    /// | server unavailable (3.1.1 code 3, 5.0 `0x88`), server busy `0x89`, use another server `0x9C`, server moved `0x9D`, quota exceeded `0x97` (a node's connection limit) | the broker: move on |
+    /// | unsupported protocol version (3.1.1 code 1, 5.0 `0x84`) | the broker: another may speak the version |
+    /// | identifier rejected, bad user name or password, not authorised, banned `0x8A`, bad authentication method `0x8C`, connection rate exceeded `0x9F`, and every other code (malformed, protocol error, packet too large, will not supported...) | the client or its CONNECT: stay |
+    pub fn is_about_the_server(&self) -> bool {
+        match self {
+            Self::ServerUnavailable | Self::UnsupportedProtocolVersion => true,
+            Self::Other(code) => matches!(code.0, 0x89 | 0x97 | 0x9c | 0x9d),
+            Self::IdentifierRejected | Self::BadUserNameOrPassword | Self::NotAuthorized => false,
+        }
     }
 }
 
@@ -106,6 +130,28 @@ pub enum Disconnection {
     Protocol(ProtocolError),
     /// The broker sent DISCONNECT (5.0) with this reason.
     ServerDisconnect(ReasonCode),
+}
+
+impl Disconnection {
+    /// Whether the next attempt should go to the next broker of a failover list: the failure is about the broker
+    /// (or the way to it), not about the client.
+    ///
+    /// - The transport closed or did not open, no CONNACK within the connect timeout (a hung node that still
+    ///   completes TCP handshakes), no PINGRESP in time, a protocol error by the broker: move on.
+    /// - A refusal: see [`ConnectRefusal::is_about_the_server`].
+    /// - A DISCONNECT from the broker: move on for server busy `0x89`, server shutting down `0x8B`, quota exceeded
+    ///   `0x97`, use another server `0x9C` and server moved `0x9D`; stay for every other reason, which is about
+    ///   the client (session taken over, not authorised, a request the broker does not support...).
+    pub fn fails_over(&self) -> bool {
+        match self {
+            Self::TransportClosed
+            | Self::ConnectTimeout
+            | Self::KeepAliveTimeout
+            | Self::Protocol(_) => true,
+            Self::Refused(refusal) => refusal.is_about_the_server(),
+            Self::ServerDisconnect(code) => matches!(code.0, 0x89 | 0x8b | 0x97 | 0x9c | 0x9d),
+        }
+    }
 }
 
 impl fmt::Display for Disconnection {
@@ -159,6 +205,9 @@ pub enum PublishFailure {
         /// The acknowledgement received.
         received: PacketType,
     },
+    /// The message carries 5.0 properties and the session fell back to MQTT 3.1.1 (see
+    /// [`Config::fallback_to_v311`](crate::Config::fallback_to_v311)) before it was sent.
+    PropertiesNotSupported,
 }
 
 impl fmt::Display for PublishFailure {
@@ -188,6 +237,9 @@ impl fmt::Display for PublishFailure {
                     "the broker answered with {received}, the wrong acknowledgement for its QoS"
                 )
             }
+            Self::PropertiesNotSupported => f.write_str(
+                "the broker speaks MQTT 3.1.1, which cannot carry the message's properties",
+            ),
         }
     }
 }
@@ -213,11 +265,14 @@ pub enum Event<'a> {
         /// Why.
         reason: Disconnection,
     },
-    /// The next connection attempt is scheduled.
+    /// The next connection attempt is scheduled (or, with a zero `delay`, starts at once).
     Reconnecting {
-        /// Attempts since the last successful connection, this one included.
+        /// Attempts since the schedule last started over (a connection that stayed up for
+        /// [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after), or `connect`/`reconnect`), this one
+        /// included. The fall back to MQTT 3.1.1 is not a failure of the broker and does not count.
         attempt: u32,
-        /// The wait before it.
+        /// The wait before it: zero for the next broker of a failover list within a round, and for the fall back
+        /// to 3.1.1.
         delay: Duration,
     },
     /// The session stopped trying to connect: a permanent refusal, or the policy's attempts are used up. A manual
@@ -227,7 +282,11 @@ pub enum Event<'a> {
         reason: Disconnection,
     },
     /// A disconnect asked for by the application is complete.
-    Disconnected,
+    Disconnected {
+        /// Outgoing messages still unacknowledged (QoS 1 and 2) or unsent (QoS 0) when the connection closed. They
+        /// stay queued and go out if the session connects again; nothing was dropped.
+        unacknowledged: usize,
+    },
     /// A message from the broker. Its topic is resolved if it came as a topic alias.
     ///
     /// With [`Config::manual_ack`](crate::Config::manual_ack), a QoS 1 or 2 message is acknowledged to the broker
@@ -249,6 +308,11 @@ pub enum Event<'a> {
         reason: PublishFailure,
     },
     /// The broker answered a SUBSCRIBE: one code per filter, in request order (granted QoS, or a failure).
+    ///
+    /// Also reports a request that failed as a whole, with the same failure code for every filter: the broker
+    /// closed the connection with a DISCONNECT about it (such as `0x9E` Shared Subscriptions not supported, on a
+    /// `$share/` filter) instead of answering, or a later CONNACK said the broker does not support what it asks
+    /// for. Such a request is not sent again.
     Subscribed {
         /// The ticket `subscribe` returned, or [`Ticket::RESUBSCRIBE`].
         ticket: Ticket,
@@ -263,7 +327,9 @@ pub enum Event<'a> {
         /// The ticket `subscribe` or `unsubscribe` returned, or [`Ticket::RESUBSCRIBE`].
         ticket: Ticket,
     },
-    /// The broker answered an UNSUBSCRIBE (5.0: one code per filter; 3.1.1: none).
+    /// The broker answered an UNSUBSCRIBE (5.0: one code per filter; 3.1.1: none). As for `Subscribed`, a request
+    /// the broker closed the connection over (DISCONNECT `0x8F` Topic Filter invalid) is reported with that code
+    /// for every filter and not sent again.
     Unsubscribed {
         /// The ticket `unsubscribe` returned.
         ticket: Ticket,
@@ -275,15 +341,29 @@ pub enum Event<'a> {
 /// Events without borrowed data, queued inside the session until polled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OwnedEvent {
-    Connected { session_present: bool },
+    Connected {
+        session_present: bool,
+    },
     ConnectFailed(Disconnection),
     ConnectionLost(Disconnection),
-    Reconnecting { attempt: u32, delay: Duration },
+    Reconnecting {
+        attempt: u32,
+        delay: Duration,
+    },
     GaveUp(Disconnection),
-    Disconnected,
+    Disconnected {
+        unacknowledged: usize,
+    },
     Published(Ticket),
     PublishFailed(Ticket, PublishFailure),
     RequestTooLarge(Ticket),
+    /// A SUBSCRIBE (or UNSUBSCRIBE) of `filters` filters failed as a whole with `reason`.
+    RequestFailed {
+        ticket: Ticket,
+        reason: ReasonCode,
+        filters: usize,
+        subscribe: bool,
+    },
 }
 
 impl OwnedEvent {
@@ -294,10 +374,22 @@ impl OwnedEvent {
             Self::ConnectionLost(reason) => Event::ConnectionLost { reason },
             Self::Reconnecting { attempt, delay } => Event::Reconnecting { attempt, delay },
             Self::GaveUp(reason) => Event::GaveUp { reason },
-            Self::Disconnected => Event::Disconnected,
+            Self::Disconnected { unacknowledged } => Event::Disconnected { unacknowledged },
             Self::Published(ticket) => Event::Published { ticket },
             Self::PublishFailed(ticket, reason) => Event::PublishFailed { ticket, reason },
             Self::RequestTooLarge(ticket) => Event::RequestTooLarge { ticket },
+            Self::RequestFailed {
+                ticket,
+                reason,
+                filters,
+                subscribe,
+            } => {
+                let reasons = List::repeat(reason, filters);
+                match subscribe {
+                    true => Event::Subscribed { ticket, reasons },
+                    false => Event::Unsubscribed { ticket, reasons },
+                }
+            }
         }
     }
 }

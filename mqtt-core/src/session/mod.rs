@@ -76,6 +76,7 @@
 //! [`handle_timeout`](Session::handle_timeout).
 
 mod command;
+mod connection;
 mod delivery;
 mod event;
 mod fifo;
@@ -86,6 +87,7 @@ mod receive;
 mod store;
 mod subscriptions;
 mod transmit;
+mod unsupported;
 
 use core::time::Duration;
 
@@ -97,6 +99,7 @@ use crate::config::{Config, ConfigError, SessionLostPolicy};
 use crate::error::ProtocolError;
 use crate::reconnect::Backoff;
 use crate::time::Instant;
+use connection::Transport;
 use delivery::Delivery;
 use event::OwnedEvent;
 use fifo::Fifo;
@@ -106,13 +109,18 @@ use store::Store;
 use subscriptions::Subscriptions;
 
 /// What the binding should do with its transport, from [`Session::poll_transport`].
+///
+/// The session keeps what it wants of the transport as a desired state, not as a queue: however many commands
+/// came in between (`reconnect`, `disconnect`, `connect`...), the binding is asked at most to `Close` what it has
+/// and then to `Open` a new connection, and the last command decides whether the `Open` is there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportAction {
     /// Open a new connection to the broker, then call [`Session::handle_transport_up`] (or
     /// [`Session::handle_transport_down`] if that fails).
     Open,
     /// Close the current connection, or cancel an open still in progress. The session already considers it
-    /// closed: a later `handle_transport_up` for it is ignored.
+    /// closed: what the binding reports about it (`handle_transport_up`, `handle_transport_down`) before it has
+    /// taken every pending action is ignored.
     Close,
 }
 
@@ -183,6 +191,8 @@ struct ServerLimits {
     max_qos: QoS,
     retain_available: bool,
     subscription_ids_available: bool,
+    shared_available: bool,
+    wildcards_available: bool,
 }
 
 impl Default for ServerLimits {
@@ -194,6 +204,8 @@ impl Default for ServerLimits {
             max_qos: QoS::ExactlyOnce,
             retain_available: true,
             subscription_ids_available: true,
+            shared_available: true,
+            wildcards_available: true,
         }
     }
 }
@@ -221,6 +233,9 @@ enum Partial {
     Connect(usize),
     /// The outbox record at `pos`, from `offset` into its packet.
     Record { pos: usize, offset: usize },
+    /// The outbox record at `pos`, stored in 5.0 form and sent in 3.1.1 form after a fall back, from `offset` into
+    /// the 3.1.1 packet.
+    Downgraded { pos: usize, offset: usize },
 }
 
 /// The settings a session keeps from its [`Config`].
@@ -231,6 +246,7 @@ struct Settings {
     ping_timeout: Duration,
     disconnect_timeout: Duration,
     max_inflight: u16,
+    max_inflight_v311: u16,
     max_packet_size: u32,
     outgoing_topic_aliases: u16,
     on_session_lost: SessionLostPolicy,
@@ -238,10 +254,12 @@ struct Settings {
     manual_ack: bool,
     clean_start: bool,
     poison_threshold: u8,
+    fallback_to_v311: bool,
 }
 
 /// The MQTT client session: the state machine every binding drives. See the [module docs](self) for the contract.
-#[derive(Debug)]
+///
+/// Its `Debug` output is a short summary (state, counters): never the buffers, so never a password or a message.
 pub struct Session<'b> {
     version: ProtocolVersion,
     settings: Settings,
@@ -270,7 +288,10 @@ pub struct Session<'b> {
     timers: [Option<Instant>; TIMERS],
     acks: Fifo<PendingAck, ACKS>,
     events: Fifo<OwnedEvent, EVENTS>,
-    transport: Fifo<TransportAction, 2>,
+    transport: Transport,
+    /// Brokers of the failover list, and the one the current or next attempt uses.
+    brokers: usize,
+    broker: usize,
     server: ServerLimits,
     /// Keep alive in force on this connection (the server may override the configured one).
     keep_alive: Duration,
@@ -278,6 +299,8 @@ pub struct Session<'b> {
     next_ticket: u32,
     inflight: u16,
     send_connect: bool,
+    /// CONNECT was written whole on this connection.
+    connect_sent: bool,
     send_ping: bool,
     ping_outstanding: bool,
     /// The ping deadline passed while the session was paused: it starts again when the pause ends.
@@ -308,7 +331,8 @@ impl<'b> Session<'b> {
         if keep_alive_secs > u64::from(u16::MAX) {
             return Err(ConfigError::KeepAliveTooLong(keep_alive_secs));
         }
-        if config.max_inflight == 0 || config.receive_maximum == 0 {
+        if config.max_inflight == 0 || config.max_inflight_v311 == 0 || config.receive_maximum == 0
+        {
             return Err(ConfigError::ZeroWindow);
         }
         if buffers.rx.len() < 64 {
@@ -323,6 +347,7 @@ impl<'b> Session<'b> {
             ping_timeout: config.ping_timeout,
             disconnect_timeout: config.disconnect_timeout,
             max_inflight: config.max_inflight,
+            max_inflight_v311: config.max_inflight_v311,
             max_packet_size,
             outgoing_topic_aliases: config.outgoing_topic_aliases,
             on_session_lost: config.on_session_lost,
@@ -330,6 +355,7 @@ impl<'b> Session<'b> {
             manual_ack: config.manual_ack,
             clean_start: config.clean_start,
             poison_threshold: config.poison_threshold.min(outbox::MAX_STRIKES),
+            fallback_to_v311: store.can_fall_back(),
         };
         let receipts = Receipts::new(store.receipts_capacity());
         Ok(Self {
@@ -354,13 +380,16 @@ impl<'b> Session<'b> {
             timers: [None; TIMERS],
             acks: Fifo::new(),
             events: Fifo::new(),
-            transport: Fifo::new(),
+            transport: Transport::default(),
+            brokers: config.brokers.max(1),
+            broker: 0,
             server: ServerLimits::default(),
             keep_alive: Duration::from_secs(keep_alive_secs),
             next_packet_id: 1,
             next_ticket: 1,
             inflight: 0,
             send_connect: false,
+            connect_sent: false,
             send_ping: false,
             ping_outstanding: false,
             ping_deferred: false,
@@ -432,6 +461,24 @@ impl<'b> Session<'b> {
         self.outbox.records()
     }
 
+    /// Which broker of the failover list the current connection or attempt uses, or the next attempt will: an
+    /// index below [`Config::brokers`] (or [`set_brokers`](Self::set_brokers)).
+    ///
+    /// The session moves on to the next broker after a failure about the broker
+    /// ([`Disconnection::fails_over`]) and stays otherwise. A binding selects this broker before acting on each
+    /// [`TransportAction::Open`] (the driver through [`Connect::select`](crate::io::Connect::select)); after
+    /// [`Event::Connected`] it names the broker that accepted the connection.
+    pub fn broker(&self) -> usize {
+        self.broker
+    }
+
+    /// Sets the number of brokers the binding rotates over (at least 1), as [`Config::brokers`] does. The driver
+    /// calls it with its connector's [`Connect::brokers`](crate::io::Connect::brokers).
+    pub fn set_brokers(&mut self, brokers: usize) {
+        self.brokers = brokers.max(1);
+        self.broker %= self.brokers;
+    }
+
     /// The counters of this session.
     pub fn stats(&self) -> Stats {
         self.stats
@@ -479,9 +526,12 @@ impl<'b> Session<'b> {
     // ----- inputs -----
 
     /// The transport the session asked for ([`TransportAction::Open`]) is open: CONNECT goes out next.
+    ///
+    /// Ignored while [`poll_transport`](Self::poll_transport) has actions to give: the transport it reports is one
+    /// the session has since asked to close.
     pub fn handle_transport_up(&mut self, now: Instant) {
         self.now = now;
-        if self.state == SessionState::Opening {
+        if self.state == SessionState::Opening && !self.transport.is_pending() {
             self.state = SessionState::Connecting;
             self.send_connect = true;
             self.partial = None;
@@ -495,9 +545,12 @@ impl<'b> Session<'b> {
     /// [`poll_event`](Self::poll_event) calls process them as usual (a PUBACK completes its message, a PUBLISH is
     /// delivered, a CONNACK connects) and only then report the loss. Nothing is written meanwhile: their
     /// acknowledgements would have nowhere to go, and the broker resends what it did not get acknowledged.
+    ///
+    /// Ignored while [`poll_transport`](Self::poll_transport) has actions to give: the transport it reports is one
+    /// the session has already given up (and the attempt the session wants next has not started).
     pub fn handle_transport_down(&mut self, now: Instant) {
         self.now = now;
-        if self.down_pending {
+        if self.down_pending || self.transport.is_pending() {
             return;
         }
         // Input waiting on the application (a held message, a PUBLISH waiting for room in the acknowledgement
@@ -534,7 +587,7 @@ impl<'b> Session<'b> {
             SessionState::Disconnecting => {
                 self.end_connection(now);
                 self.close_for_good();
-                self.events.push(OwnedEvent::Disconnected);
+                self.push_disconnected();
             }
             SessionState::Idle | SessionState::Waiting | SessionState::Closed => {}
         }
@@ -565,7 +618,7 @@ impl<'b> Session<'b> {
         if self.expired(Timer::Connect, now) {
             self.set_timer(Timer::Connect, None);
             if matches!(self.state, SessionState::Opening | SessionState::Connecting) {
-                self.transport.push(TransportAction::Close);
+                self.transport.close();
                 self.fail_attempt(Disconnection::ConnectTimeout, now);
             }
         }
@@ -575,7 +628,7 @@ impl<'b> Session<'b> {
                 if self.is_paused() {
                     self.ping_deferred = true;
                 } else {
-                    self.transport.push(TransportAction::Close);
+                    self.transport.close();
                     self.lose(Disconnection::KeepAliveTimeout, now);
                 }
             }
@@ -639,11 +692,14 @@ impl<'b> Session<'b> {
 
     // ----- outputs -----
 
-    /// The next thing the binding must do with its transport. Changes after commands, `handle_timeout`,
-    /// `handle_transport_down` and protocol errors found by `poll_event` or `poll_transmit`.
+    /// The next thing the binding must do with its transport: at most a `Close` followed by an `Open` (see
+    /// [`TransportAction`]). Changes after commands, `handle_timeout`, `handle_transport_down`, and what
+    /// `poll_event` and `poll_transmit` find (a refusal, a DISCONNECT, a protocol error): drain it after each.
+    ///
+    /// Before acting on an `Open`, a binding with several brokers selects the one [`broker`](Self::broker) names.
     #[must_use]
     pub fn poll_transport(&mut self) -> Option<TransportAction> {
-        self.transport.pop()
+        self.transport.poll()
     }
 
     /// The earliest time [`handle_timeout`](Self::handle_timeout) must be called, if any. Changes after every
@@ -700,125 +756,9 @@ impl<'b> Session<'b> {
             .then(|| self.last_sent + self.keep_alive)
     }
 
-    fn has_transport(&self) -> bool {
-        matches!(
-            self.state,
-            SessionState::Opening
-                | SessionState::Connecting
-                | SessionState::Connected
-                | SessionState::Closing
-                | SessionState::Disconnecting
-        )
-    }
-
-    /// Asks the binding for a transport and starts the connect timer.
-    fn open(&mut self, now: Instant) {
-        self.state = SessionState::Opening;
-        self.transport.push(TransportAction::Open);
-        self.set_timer(Timer::Reconnect, None);
-        self.set_timer(Timer::Connect, Some(now + self.settings.connect_timeout));
-    }
-
-    /// Forgets everything that belongs to the current connection.
-    fn end_connection(&mut self, now: Instant) {
-        if self.established {
-            self.stats.disconnections += 1;
-            self.stats.last_disconnected_at = Some(now);
-        }
-        self.drop_delivery();
-        self.receipts.clear();
-        self.input_blocked = false;
-        self.established = false;
-        self.down_pending = false;
-        self.rx_start = 0;
-        self.rx_end = 0;
-        self.rx_release = 0;
-        self.acks.clear();
-        self.send_connect = false;
-        self.send_ping = false;
-        self.ping_outstanding = false;
-        self.ping_deferred = false;
-        self.send_disconnect = None;
-        self.partial = None;
-        self.inflight = 0;
-        self.set_timer(Timer::Connect, None);
-        self.set_timer(Timer::Ping, None);
-        self.set_timer(Timer::Disconnect, None);
-        self.state = SessionState::Waiting;
-    }
-
-    fn close_for_good(&mut self) {
-        self.state = SessionState::Closed;
-        self.timers = [None; TIMERS];
-    }
-
-    /// Schedules the next attempt, or gives up.
-    fn schedule_reconnect(&mut self, reason: Disconnection, now: Instant) {
-        let permanent = matches!(reason, Disconnection::Refused(r) if r.is_auth_failure())
-            && !self.settings.retry_on_auth_failure;
-        match self.backoff.next_delay().filter(|_| !permanent) {
-            Some(delay) => {
-                self.state = SessionState::Waiting;
-                self.set_timer(Timer::Reconnect, Some(now + delay));
-                self.events.push(OwnedEvent::Reconnecting {
-                    attempt: self.backoff.attempts(),
-                    delay,
-                });
-            }
-            None => {
-                self.close_for_good();
-                self.events.push(OwnedEvent::GaveUp(reason));
-            }
-        }
-    }
-
-    /// An attempt to connect failed before CONNACK accepted it.
-    fn fail_attempt(&mut self, reason: Disconnection, now: Instant) {
-        self.end_connection(now);
-        self.events.push(OwnedEvent::ConnectFailed(reason));
-        self.schedule_reconnect(reason, now);
-    }
-
-    /// An established connection ended without the application asking.
-    fn lose(&mut self, reason: Disconnection, now: Instant) {
-        self.blame_oldest_unacknowledged();
-        self.end_connection(now);
-        self.events.push(OwnedEvent::ConnectionLost(reason));
-        self.schedule_reconnect(reason, now);
-    }
-
-    /// The broker broke the protocol: report, send DISCONNECT (5.0), then close.
-    fn protocol_error(&mut self, error: ProtocolError) {
-        let now = self.now;
-        self.error = Some(error);
-        let reason = Disconnection::Protocol(error);
-        let established = self.is_connected();
-        self.events.push(if established {
-            OwnedEvent::ConnectionLost(reason)
-        } else {
-            OwnedEvent::ConnectFailed(reason)
-        });
-        if self.down_pending {
-            // The transport is already gone: nothing to say or close.
-            self.end_connection(now);
-            self.schedule_reconnect(reason, now);
-        } else if self.version == ProtocolVersion::V5 && self.established {
-            // Whatever is half-written goes first, then DISCONNECT, then the transport closes.
-            self.state = SessionState::Closing;
-            self.drop_delivery();
-            self.receipts.clear();
-            self.input_blocked = false;
-            self.acks.clear();
-            self.send_ping = false;
-            self.send_disconnect = Some(error.reason_code());
-            self.rx_start = 0;
-            self.rx_end = 0;
-            self.rx_release = 0;
-        } else {
-            self.transport.push(TransportAction::Close);
-            self.end_connection(now);
-            self.schedule_reconnect(reason, now);
-        }
+    /// Outgoing messages not yet acknowledged (QoS 1 and 2) or not yet sent (QoS 0).
+    fn unacknowledged(&self) -> usize {
+        self.outbox.live()
     }
 
     /// CONNACK accepted the connection but breaks a rule (Session Present 1 after Clean Start 1): the attempt
@@ -837,21 +777,18 @@ impl<'b> Session<'b> {
             self.rx_release = 0;
         } else {
             if !self.down_pending {
-                self.transport.push(TransportAction::Close);
+                self.transport.close();
             }
             self.end_connection(now);
             self.schedule_reconnect(reason, now);
         }
     }
 
-    /// DISCONNECT after a protocol error is written: close and apply the reconnect policy.
-    fn finish_closing(&mut self, now: Instant) {
-        self.transport.push(TransportAction::Close);
-        self.end_connection(now);
-        let reason = self
-            .error
-            .map_or(Disconnection::TransportClosed, Disconnection::Protocol);
-        self.schedule_reconnect(reason, now);
+    /// Reports the end of a disconnect asked for by the application, with what stays queued.
+    fn push_disconnected(&mut self) {
+        let unacknowledged = self.unacknowledged();
+        self.events
+            .push(OwnedEvent::Disconnected { unacknowledged });
     }
 
     fn disconnect_due(&self) -> bool {
@@ -861,5 +798,19 @@ impl<'b> Session<'b> {
             && self.acks.is_empty()
             && !self.receipt_ready()
             && !self.has_subscription_work()
+    }
+}
+
+impl core::fmt::Debug for Session<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("version", &self.version)
+            .field("state", &self.state)
+            .field("broker", &self.broker)
+            .field("inflight", &self.inflight)
+            .field("queued", &self.outbox.records())
+            .field("error", &self.error)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
     }
 }

@@ -1,7 +1,8 @@
 //! The outbox: every outgoing PUBLISH from the moment `publish` accepts it until it is acknowledged (or, at QoS 0,
 //! written), in a ring of variable-size records inside caller memory.
 //!
-//! A record is a 12-byte header followed by the encoded PUBLISH. Records stay in publish order, which is the order
+//! A record is a 12-byte header (state and 5.0 form, QoS, DUP and strikes, packet id, ticket, length) followed by
+//! the encoded PUBLISH. Records stay in publish order, which is the order
 //! the specification wants them resent in after a reconnect. Acknowledgements may arrive out of order (QoS 1 and 2
 //! interleave), so a completed record becomes a tombstone and its bytes are reclaimed once it reaches the head.
 //!
@@ -75,6 +76,8 @@ pub(crate) struct Header {
     pub(crate) dup: bool,
     /// Connections that ended while this was the oldest message in flight unacknowledged (at most 31).
     pub(crate) strikes: u8,
+    /// The PUBLISH is stored in its MQTT 5.0 form (sent as 3.1.1 after the session fell back).
+    pub(crate) v5: bool,
     pub(crate) packet_id: Option<PacketId>,
     pub(crate) ticket: u32,
     /// Bytes of the encoded PUBLISH after the header.
@@ -85,10 +88,11 @@ impl Header {
     fn read(b: &[u8]) -> Option<Self> {
         let h: &[u8; HEADER] = b.get(..HEADER)?.try_into().ok()?;
         Some(Self {
-            state: State::from_u8(h[0]),
+            state: State::from_u8(h[0] & 0x7f),
             qos: QoS::from_u8(h[1] & 0x03).unwrap_or(QoS::AtMostOnce),
             dup: h[1] & 0x04 != 0,
             strikes: h[1] >> 3,
+            v5: h[0] & 0x80 != 0,
             packet_id: PacketId::new(u16::from_le_bytes([h[2], h[3]])),
             ticket: u32::from_le_bytes([h[4], h[5], h[6], h[7]]),
             len: u32::from_le_bytes([h[8], h[9], h[10], h[11]]) as usize,
@@ -100,7 +104,8 @@ impl Header {
             return;
         };
         if let Ok(h) = <&mut [u8; HEADER]>::try_from(h) {
-            h[0] = self.state as u8;
+            // The state takes the low bits of the first byte, the 5.0 flag the top one.
+            h[0] = self.state as u8 | if self.v5 { 0x80 } else { 0 };
             h[1] = u8::from(self.qos)
                 | if self.dup { 0x04 } else { 0 }
                 | (self.strikes.min(MAX_STRIKES) << 3);
@@ -143,6 +148,11 @@ impl Outbox {
         self.records
     }
 
+    /// Records not yet finished (tombstones excluded).
+    pub(crate) fn live(&self) -> usize {
+        self.records - self.dead
+    }
+
     pub(crate) fn first(&self) -> Option<usize> {
         (!self.is_empty()).then_some(self.head)
     }
@@ -183,13 +193,15 @@ impl Outbox {
         }
     }
 
-    /// Appends a `Queued` record whose packet `write` encodes into the slice it is given (exactly `len` bytes).
+    /// Appends a `Queued` record whose packet `write` encodes into the slice it is given (exactly `len` bytes), in
+    /// 5.0 form if `v5`.
     ///
     /// Returns `false`, leaving the ring unchanged, if the record does not fit or `write` fails.
     pub(crate) fn push(
         &mut self,
         ring: &mut [u8],
         qos: QoS,
+        v5: bool,
         ticket: u32,
         len: usize,
         write: impl FnOnce(&mut [u8]) -> bool,
@@ -210,6 +222,7 @@ impl Outbox {
             qos,
             dup: false,
             strikes: 0,
+            v5,
             packet_id: None,
             ticket,
             len,
@@ -407,7 +420,7 @@ mod tests {
     use std::vec::Vec;
 
     fn push(outbox: &mut Outbox, ring: &mut [u8], ticket: u32, len: usize) -> bool {
-        outbox.push(ring, QoS::AtLeastOnce, ticket, len, |b| {
+        outbox.push(ring, QoS::AtLeastOnce, false, ticket, len, |b| {
             b.fill(ticket as u8);
             true
         })

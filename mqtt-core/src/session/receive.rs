@@ -132,8 +132,9 @@ impl<'b> Session<'b> {
                 }
                 Step::ServerDisconnect(reason) => {
                     self.release_rx();
+                    self.fail_requests_over(reason);
                     if !self.down_pending {
-                        self.transport.push(super::TransportAction::Close);
+                        self.transport.close();
                     }
                     self.lose(Disconnection::ServerDisconnect(reason), self.now);
                     return self.events.pop().map(Next::Owned);
@@ -294,6 +295,8 @@ impl<'b> Session<'b> {
             self.server.retain_available = p.retain_available.unwrap_or(true);
             self.server.subscription_ids_available =
                 p.subscription_identifiers_available.unwrap_or(true);
+            self.server.shared_available = p.shared_subscription_available.unwrap_or(true);
+            self.server.wildcards_available = p.wildcard_subscription_available.unwrap_or(true);
             self.keep_alive = match p.server_keep_alive {
                 Some(secs) => core::time::Duration::from_secs(u64::from(secs)),
                 None => self.settings.keep_alive,
@@ -312,14 +315,14 @@ impl<'b> Session<'b> {
     fn on_connack(&mut self, session_present: bool, refusal: Option<ConnectRefusal>) {
         let now = self.now;
         if let Some(refusal) = refusal {
-            self.transport.push(super::TransportAction::Close);
+            self.transport.close();
             self.fail_attempt(Disconnection::Refused(refusal), now);
             return;
         }
         self.state = SessionState::Connected;
         self.established = true;
         self.set_timer(Timer::Connect, None);
-        self.backoff.reset();
+        // The schedule starts over only once the connection proved stable (`ReconnectPolicy::stable_after`).
         self.error = None;
         self.stats.first_connected_at.get_or_insert(now);
         self.stats.last_connected_at = Some(now);

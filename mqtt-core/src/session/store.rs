@@ -19,7 +19,7 @@ const MIN_RING: usize = 64;
 /// One bit per packet identifier: the QoS 2 receive table when a list of identifiers would be as large.
 const QOS2_BITMAP: usize = 8192;
 
-#[derive(Debug)]
+/// Its `Debug` output shows the layout, never the bytes (the CONNECT holds the password).
 pub(crate) struct Store<'b> {
     buf: Buf<'b>,
     /// Size of one CONNECT slot; two slots when an assigned client identifier may replace an empty one.
@@ -28,6 +28,11 @@ pub(crate) struct Store<'b> {
     active_connect: usize,
     connect_len: usize,
     adopted_client_id: bool,
+    /// The CONNECT in 3.1.1 form, for the fall back (`Config::fallback_to_v311`): where and how long; 0 without.
+    v311_at: usize,
+    v311_len: usize,
+    /// The 3.1.1 CONNECT is in force.
+    v311: bool,
     qos2_at: usize,
     qos2_cap: usize,
     qos2_len: usize,
@@ -45,6 +50,17 @@ pub(crate) struct Store<'b> {
     ring_at: usize,
 }
 
+impl core::fmt::Debug for Store<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Store")
+            .field("len", &self.buf.len())
+            .field("connect_len", &self.connect_len)
+            .field("qos2_len", &self.qos2_len)
+            .field("ring_len", &self.ring_len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<'b> Store<'b> {
     pub(crate) fn new(
         config: &Config<'_>,
@@ -55,7 +71,10 @@ impl<'b> Store<'b> {
         if let Some(will) = &config.will {
             topic::validate_name(will.topic).map_err(ConfigError::WillTopic)?;
         }
-        if !v5 && config.password.is_some() && config.username.is_none() {
+        let password_only = config.password.is_some() && config.username.is_none();
+        // 3.1.1 has no password without a user name: such a session cannot fall back.
+        let fallback = v5 && config.fallback_to_v311 && !password_only;
+        if !v5 && password_only {
             return Err(ConfigError::PasswordWithoutUserName);
         }
         let properties = if v5 {
@@ -73,7 +92,7 @@ impl<'b> Store<'b> {
         } else {
             ConnectProperties::default()
         };
-        let connect = Packet::Connect(Connect {
+        let fields = Connect {
             clean_start: config.clean_start,
             keep_alive: u16::try_from(config.keep_alive.as_secs()).unwrap_or(u16::MAX),
             client_id: config.client_id,
@@ -81,7 +100,8 @@ impl<'b> Store<'b> {
             username: config.username,
             password: config.password,
             properties,
-        });
+        };
+        let connect = Packet::Connect(fields);
         let connect_len = connect.encoded_len(config.version);
         let adoptable = v5 && config.client_id.is_empty() && !config.clean_start;
         let (connect_slot, connect_slots) = if adoptable {
@@ -89,7 +109,20 @@ impl<'b> Store<'b> {
         } else {
             (connect_len, 1)
         };
-        let qos2_at = connect_slot * connect_slots;
+        let v311_at = connect_slot * connect_slots;
+        let v311_connect = Packet::Connect(Connect {
+            properties: ConnectProperties::default(),
+            will: config.will.map(|w| codec::Will {
+                properties: Default::default(),
+                ..w
+            }),
+            ..fields
+        });
+        let v311_len = match fallback {
+            true => v311_connect.encoded_len(ProtocolVersion::V311),
+            false => 0,
+        };
+        let qos2_at = v311_at + v311_len;
         let qos2_bitmap = 2 * usize::from(config.receive_maximum) >= QOS2_BITMAP;
         let (qos2_cap, qos2_bytes) = match qos2_bitmap {
             true => (usize::from(u16::MAX), QOS2_BITMAP),
@@ -128,6 +161,12 @@ impl<'b> Store<'b> {
         connect
             .encode(config.version, slot)
             .map_err(ConfigError::Connect)?;
+        if fallback {
+            let slot = buf.get_mut(v311_at..qos2_at).unwrap_or_default();
+            v311_connect
+                .encode(ProtocolVersion::V311, slot)
+                .map_err(ConfigError::Connect)?;
+        }
         if qos2_bitmap {
             buf.get_mut(qos2_at..receipts_at)
                 .unwrap_or_default()
@@ -140,6 +179,9 @@ impl<'b> Store<'b> {
             active_connect: 0,
             connect_len,
             adopted_client_id: false,
+            v311_at,
+            v311_len,
+            v311: false,
             qos2_at,
             qos2_cap,
             qos2_len: 0,
@@ -158,8 +200,24 @@ impl<'b> Store<'b> {
 
     /// The encoded CONNECT.
     pub(crate) fn connect(&self) -> &[u8] {
+        if self.v311 {
+            return self
+                .buf
+                .get(self.v311_at..self.v311_at + self.v311_len)
+                .unwrap_or_default();
+        }
         let at = self.active_connect * self.connect_slot;
         self.buf.get(at..at + self.connect_len).unwrap_or_default()
+    }
+
+    /// Whether the store holds a 3.1.1 CONNECT to fall back to.
+    pub(crate) fn can_fall_back(&self) -> bool {
+        self.v311_len > 0
+    }
+
+    /// Sends the 3.1.1 CONNECT from now on (the session fell back); a no-op if there is none.
+    pub(crate) fn use_v311(&mut self) {
+        self.v311 = self.v311_len > 0;
     }
 
     /// Uses the client identifier the broker assigned for the following CONNECTs (5.0, empty configured id,
@@ -191,7 +249,7 @@ impl<'b> Store<'b> {
     }
 
     pub(crate) fn assigned_client_id(&self) -> Option<&str> {
-        if !self.adopted_client_id {
+        if !self.adopted_client_id || self.v311 {
             return None;
         }
         match codec::decode(self.connect(), ProtocolVersion::V5, u32::MAX) {

@@ -5,7 +5,7 @@ use super::event::OwnedEvent;
 use super::outbox::{HEADER, State as Out};
 use super::subscriptions::{State as Sub, Subscriptions};
 use super::{Partial, PublishFailure, Session, SessionState, Ticket};
-use crate::codec::wire::{Writer, prefixed_len, var_int_len};
+use crate::codec::wire::{Writer, prefixed_len, read_var_int, var_int_len};
 use crate::codec::{
     self, Ack, Body, Disconnect, Packet, PacketId, PacketType, ProtocolVersion, Publish, QoS,
     ReasonCode,
@@ -71,72 +71,77 @@ impl<'b> Session<'b> {
                 None => 0,
             },
             SessionState::Connected | SessionState::Disconnecting => {
-                if let Some(ack) = self.acks.peek() {
-                    let packet = Ack {
-                        packet_id: ack.packet_id,
-                        reason: ack.reason,
-                        properties: Default::default(),
-                    };
-                    let packet = match ack.packet {
-                        PacketType::PubAck => Packet::PubAck(packet),
-                        PacketType::PubRec => Packet::PubRec(packet),
-                        PacketType::PubRel => Packet::PubRel(packet),
-                        _ => Packet::PubComp(packet),
-                    };
-                    let n = self.write(packet, buf);
-                    if n > 0 {
-                        self.acks.pop();
+                // A graceful disconnect whose wait is over: DISCONNECT next, whatever is still queued stays queued.
+                let disconnect_now =
+                    self.state == SessionState::Disconnecting && self.send_disconnect.is_some();
+                if !disconnect_now {
+                    let n = self.transmit_connected(buf, fresh);
+                    if n > 0 || !self.disconnect_due() {
+                        return n;
                     }
-                    return n;
                 }
-                if let Some(receipt) = self.receipts.ready(self.store.receipts()) {
-                    // Acknowledged by the application, and every message before it too. `[MQTT-4.6.0-2]`,
-                    // `[MQTT-4.6.0-3]`
-                    let ack = Ack::new(receipt.packet_id);
-                    let packet = match receipt.qos {
-                        QoS::ExactlyOnce => Packet::PubRec(ack),
-                        _ => Packet::PubAck(ack),
-                    };
-                    let n = self.write(packet, buf);
-                    if n > 0 {
-                        self.receipts.pop();
-                    }
-                    return n;
-                }
-                if self.send_ping {
-                    let n = self.write(Packet::PingReq, buf);
-                    if n > 0 {
-                        self.send_ping = false;
-                    }
-                    return n;
-                }
-                let n = self.transmit_request(buf, fresh);
+                let reason = self
+                    .send_disconnect
+                    .unwrap_or(ReasonCode::NORMAL_DISCONNECTION);
+                let n = self.write_disconnect(reason, buf);
                 if n > 0 {
-                    return n;
+                    self.transport.close();
+                    self.end_connection(self.now);
+                    self.close_for_good();
+                    self.push_disconnected();
                 }
-                let n = self.transmit_outbox(buf);
-                if n > 0 {
-                    return n;
-                }
-                if self.disconnect_due()
-                    || (self.state == SessionState::Disconnecting && self.send_disconnect.is_some())
-                {
-                    let reason = self
-                        .send_disconnect
-                        .unwrap_or(ReasonCode::NORMAL_DISCONNECTION);
-                    let n = self.write_disconnect(reason, buf);
-                    if n > 0 {
-                        self.transport.push(super::TransportAction::Close);
-                        self.end_connection(self.now);
-                        self.close_for_good();
-                        self.events.push(OwnedEvent::Disconnected);
-                    }
-                    return n;
-                }
-                0
+                n
             }
             _ => 0,
         }
+    }
+
+    /// On an established connection: acknowledgements, PINGREQ, subscription requests, then the outbox.
+    fn transmit_connected(&mut self, buf: &mut [u8], fresh: bool) -> usize {
+        if let Some(ack) = self.acks.peek() {
+            let packet = Ack {
+                packet_id: ack.packet_id,
+                reason: ack.reason,
+                properties: Default::default(),
+            };
+            let packet = match ack.packet {
+                PacketType::PubAck => Packet::PubAck(packet),
+                PacketType::PubRec => Packet::PubRec(packet),
+                PacketType::PubRel => Packet::PubRel(packet),
+                _ => Packet::PubComp(packet),
+            };
+            let n = self.write(packet, buf);
+            if n > 0 {
+                self.acks.pop();
+            }
+            return n;
+        }
+        if let Some(receipt) = self.receipts.ready(self.store.receipts()) {
+            // Acknowledged by the application, and every message before it too. `[MQTT-4.6.0-2]`,
+            // `[MQTT-4.6.0-3]`
+            let ack = Ack::new(receipt.packet_id);
+            let packet = match receipt.qos {
+                QoS::ExactlyOnce => Packet::PubRec(ack),
+                _ => Packet::PubAck(ack),
+            };
+            let n = self.write(packet, buf);
+            if n > 0 {
+                self.receipts.pop();
+            }
+            return n;
+        }
+        if self.send_ping {
+            let n = self.write(Packet::PingReq, buf);
+            if n > 0 {
+                self.send_ping = false;
+            }
+            return n;
+        }
+        let n = self.transmit_request(buf, fresh);
+        if n > 0 {
+            return n;
+        }
+        self.transmit_outbox(buf)
     }
 
     fn write_disconnect(&self, reason: ReasonCode, buf: &mut [u8]) -> usize {
@@ -154,16 +159,49 @@ impl<'b> Session<'b> {
 
     /// Copies stored bytes (CONNECT or an outbox record), continuing where the last call stopped.
     fn copy_out(&mut self, partial: Partial, buf: &mut [u8]) -> usize {
-        let (source, offset) = match partial {
-            Partial::Connect(offset) => (self.store.connect(), offset),
-            Partial::Record { pos, offset } => (self.outbox.packet(self.store.ring(), pos), offset),
+        let ring = self.store.ring();
+        let downgrade = match partial {
+            Partial::Downgraded { pos, .. } => {
+                let qos = self
+                    .outbox
+                    .header(ring, pos)
+                    .map_or(QoS::AtMostOnce, |h| h.qos);
+                Downgrade::of(self.outbox.packet(ring, pos), qos)
+            }
+            _ => None,
         };
-        let rest = source.get(offset..).unwrap_or_default();
-        let n = rest.len().min(buf.len());
-        if let (Some(dst), Some(src)) = (buf.get_mut(..n), rest.get(..n)) {
-            dst.copy_from_slice(src);
+        let empty: &[u8] = &[];
+        let (parts, offset) = match partial {
+            Partial::Connect(offset) => ([self.store.connect(), empty, empty], offset),
+            Partial::Record { pos, offset } => {
+                ([self.outbox.packet(ring, pos), empty, empty], offset)
+            }
+            Partial::Downgraded { pos, offset } => match &downgrade {
+                Some(d) => (d.parts(self.outbox.packet(ring, pos)), offset),
+                None => ([empty, empty, empty], offset),
+            },
+        };
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let mut skip = offset;
+        let mut n = 0;
+        for part in parts {
+            let part = match part.get(skip..) {
+                Some(rest) => {
+                    skip = 0;
+                    rest
+                }
+                None => {
+                    skip -= part.len();
+                    continue;
+                }
+            };
+            let take = part.len().min(buf.len() - n);
+            if let (Some(dst), Some(src)) = (buf.get_mut(n..n + take), part.get(..take)) {
+                dst.copy_from_slice(src);
+            }
+            n += take;
         }
-        let done = n == rest.len();
+        let done = offset + n >= total;
         self.partial = match partial {
             _ if done => None,
             Partial::Connect(offset) => Some(Partial::Connect(offset + n)),
@@ -171,9 +209,17 @@ impl<'b> Session<'b> {
                 pos,
                 offset: offset + n,
             }),
+            Partial::Downgraded { pos, offset } => Some(Partial::Downgraded {
+                pos,
+                offset: offset + n,
+            }),
         };
-        if done && let Partial::Record { pos, .. } = partial {
-            self.record_written(pos);
+        match partial {
+            Partial::Connect(_) => self.connect_sent = done,
+            Partial::Record { pos, .. } | Partial::Downgraded { pos, .. } if done => {
+                self.record_written(pos);
+            }
+            _ => {}
         }
         n
     }
@@ -190,8 +236,17 @@ impl<'b> Session<'b> {
         }
     }
 
+    /// Outgoing QoS 1 and 2 messages allowed in flight: 3.1.1 brokers cannot announce their limit, so the
+    /// 3.1.1 window of the configuration applies.
     fn window(&self) -> u16 {
-        self.settings.max_inflight.min(self.server.receive_maximum)
+        let max = match self.version {
+            ProtocolVersion::V311 => self
+                .settings
+                .max_inflight
+                .min(self.settings.max_inflight_v311),
+            ProtocolVersion::V5 => self.settings.max_inflight,
+        };
+        max.min(self.server.receive_maximum)
     }
 
     /// Whether the outbox has something that may be sent now.
@@ -244,6 +299,8 @@ impl<'b> Session<'b> {
             }
             // Limits the broker announced after the message was queued.
             let packet = self.outbox.packet(ring, pos);
+            // Queued in 5.0 form before the session fell back to 3.1.1.
+            let downgrade = h.v5 && self.version == ProtocolVersion::V311;
             let retain = packet.first().is_some_and(|b| b & 0x01 != 0);
             let failure = if h.len > self.server.max_packet_size as usize {
                 Some(PublishFailure::TooLarge {
@@ -254,6 +311,8 @@ impl<'b> Session<'b> {
                 Some(PublishFailure::QoSNotSupported)
             } else if retain && !self.server.retain_available {
                 Some(PublishFailure::RetainNotSupported)
+            } else if downgrade && Downgrade::of(packet, h.qos).is_none() {
+                Some(PublishFailure::PropertiesNotSupported)
             } else {
                 None
             };
@@ -294,6 +353,9 @@ impl<'b> Session<'b> {
             self.outbox.set_header(ring, pos, &h);
             self.outbox.advance_cursor(ring, pos);
             self.stats.messages_sent += 1;
+            if downgrade {
+                return self.copy_out(Partial::Downgraded { pos, offset: 0 }, buf);
+            }
             if let Some(n) = self.write_aliased(pos, buf) {
                 self.record_written(pos);
                 return n;
@@ -365,6 +427,29 @@ impl<'b> Session<'b> {
         None
     }
 
+    /// The failure code of the first filter of a queued request that the broker said it does not support.
+    fn request_unsupported(
+        &self,
+        ticket: u32,
+        queued: Sub,
+        subscription_id: u32,
+    ) -> Option<ReasonCode> {
+        let buf = &self.subscriptions_buf;
+        let mut pos = self.subscriptions.first();
+        while let Some(p) = pos {
+            if let Some((e, filter)) = self.subscriptions.get(buf, p)
+                && e.ticket == ticket
+                && e.state == queued
+                && e.subscription_id == subscription_id
+                && let Some(reason) = self.unsupported(&e, filter)
+            {
+                return Some(reason);
+            }
+            pos = self.subscriptions.next(buf, p);
+        }
+        None
+    }
+
     /// Sends the next SUBSCRIBE or UNSUBSCRIBE request, built from the subscription table.
     ///
     /// A request goes out whole, within the broker's Maximum Packet Size and `buf`; one that can never fit is
@@ -375,6 +460,11 @@ impl<'b> Session<'b> {
         let Some((ticket, queued, subscription_id)) = self.next_request() else {
             return 0;
         };
+        if let Some(reason) = self.request_unsupported(ticket, queued, subscription_id) {
+            // The broker of this connection does not support it: fail it rather than have it disconnect us.
+            self.fail_request(ticket, queued, subscription_id, reason);
+            return 0;
+        }
         let Some(packet_id) = self.allocate_packet_id() else {
             return 0;
         };
@@ -454,6 +544,49 @@ impl<'b> Session<'b> {
             }
             Err(_) => 0,
         }
+    }
+}
+
+/// A PUBLISH stored in 5.0 form without properties, seen as the 3.1.1 packet it becomes: the same bytes without
+/// the property length (a single zero), under a fixed header whose remaining length is one less.
+struct Downgrade {
+    head: [u8; 5],
+    head_len: usize,
+    /// Topic and packet identifier.
+    variable: core::ops::Range<usize>,
+    /// Where the payload starts.
+    payload: usize,
+}
+
+impl Downgrade {
+    /// `None` if the packet has 5.0 properties (or cannot be read).
+    fn of(packet: &[u8], qos: QoS) -> Option<Self> {
+        let (remaining, len_bytes) = read_var_int(packet.get(1..)?).ok()??;
+        let topic = codec::publish_topic_range(packet)?;
+        let properties = topic.end + if qos == QoS::AtMostOnce { 0 } else { 2 };
+        if *packet.get(properties)? != 0 {
+            return None;
+        }
+        let mut head = [0u8; 5];
+        *head.first_mut()? = *packet.first()?;
+        let mut w = Writer::new(head.get_mut(1..)?);
+        w.var_int(usize::try_from(remaining).ok()?.checked_sub(1)?)
+            .ok()?;
+        let head_len = 1 + w.position();
+        Some(Self {
+            head,
+            head_len,
+            variable: 1 + len_bytes..properties,
+            payload: properties + 1,
+        })
+    }
+
+    fn parts<'p>(&'p self, packet: &'p [u8]) -> [&'p [u8]; 3] {
+        [
+            self.head.get(..self.head_len).unwrap_or_default(),
+            packet.get(self.variable.clone()).unwrap_or_default(),
+            packet.get(self.payload..).unwrap_or_default(),
+        ]
     }
 }
 
@@ -553,7 +686,11 @@ impl Body for Request<'_> {
         for (filter, options) in self.filters() {
             w.string(filter)?;
             if self.is_subscribe() {
-                w.u8(options.to_byte())?;
+                // After a fall back to 3.1.1, 5.0 options of requests made before it are dropped.
+                w.u8(match version {
+                    ProtocolVersion::V5 => options.to_byte(),
+                    _ => options.qos as u8,
+                })?;
             }
         }
         Ok(())

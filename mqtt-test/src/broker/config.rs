@@ -2,6 +2,22 @@
 
 use mqtt_core::codec::{QoS, ReasonCode};
 
+/// How the broker answers a 5.0 CONNECT ([`BrokerConfig::v5_connect`]): as a 5.0 broker, or as one of the ways
+/// 3.1.1-only brokers do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum V5Connect {
+    /// Speak 5.0. The default.
+    #[default]
+    Accept,
+    /// Answer with the 3.1.1 CONNACK "unacceptable protocol version", `20 02 00 01` (aedes, mosquitto in 3.1.1
+    /// mode), then close.
+    RefuseAsV311,
+    /// Answer with a 5.0 CONNACK `0x84` Unsupported Protocol Version, then close.
+    RefuseAsV5,
+    /// Close the connection without a word (several 3.1.1-only brokers).
+    Close,
+}
+
 /// How the [`FakeBroker`](super::FakeBroker) behaves. Every field can be changed between packets through
 /// [`FakeBroker::config_mut`](super::FakeBroker::config_mut) or the broker's setters; what it announces in CONNACK applies from the next
 /// connection.
@@ -52,6 +68,24 @@ pub struct BrokerConfig {
     /// The reason code of the PUBCOMP answering a PUBREL the broker knows, to a 5.0 client (an unknown one always
     /// gets `0x92`). Default Success.
     pub pubcomp_reason: ReasonCode,
+    /// How a 5.0 CONNECT is answered; 3.1.1 CONNECTs are always answered as 3.1.1. Default
+    /// [`V5Connect::Accept`].
+    pub v5_connect: V5Connect,
+    /// Answer CONNECT at all. `false` makes a hung node: the transport opens (the kernel completes the TCP
+    /// handshake of a stopped broker) and nothing comes back. Default `true`.
+    pub answer_connect: bool,
+    /// Close every connection right after accepting it with CONNACK (a broker that accepts and drops). Default
+    /// `false`.
+    pub drop_after_connack: bool,
+    /// Shared subscriptions (`$share/...`) supported. Without, a SUBSCRIBE with a shared filter is answered with
+    /// DISCONNECT `0x9E`, as ejabberd does. Default `true`.
+    pub shared_subscriptions: bool,
+    /// Wildcard subscriptions supported. Without, a SUBSCRIBE with `+` or `#` is answered with DISCONNECT `0xA2`.
+    /// Default `true`.
+    pub wildcard_subscriptions: bool,
+    /// Say what is not supported (shared, wildcard subscriptions) in CONNACK (5.0). With `false` the broker only
+    /// disconnects. Default `true`.
+    pub announce_support: bool,
 }
 
 impl Default for BrokerConfig {
@@ -74,6 +108,12 @@ impl Default for BrokerConfig {
             claim_session_present: false,
             qos2_as_qos1: false,
             pubcomp_reason: ReasonCode::SUCCESS,
+            v5_connect: V5Connect::Accept,
+            answer_connect: true,
+            drop_after_connack: false,
+            shared_subscriptions: true,
+            wildcard_subscriptions: true,
+            announce_support: true,
         }
     }
 }

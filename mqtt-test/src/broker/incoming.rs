@@ -2,6 +2,7 @@
 //! client's messages and their QoS flows, SUBSCRIBE, UNSUBSCRIBE and DISCONNECT.
 
 use super::*;
+use crate::broker::config::V5Connect;
 
 impl FakeBroker {
     pub(super) fn process(&mut self) {
@@ -120,6 +121,26 @@ impl FakeBroker {
         if let Some(conn) = &mut self.conn {
             conn.connect_seen = true;
         }
+        if !self.config.answer_connect {
+            // A hung node: the connection stays open and silent.
+            self.connections.push(record);
+            return;
+        }
+        if version == ProtocolVersion::V5 && self.config.v5_connect != V5Connect::Accept {
+            record.reason = ReasonCode::UNSUPPORTED_PROTOCOL_VERSION;
+            self.connections.push(record);
+            match self.config.v5_connect {
+                V5Connect::RefuseAsV311 => self.tx.extend_from_slice(&[0x20, 0x02, 0x00, 0x01]),
+                V5Connect::RefuseAsV5 => self.send(Packet::ConnAck(ConnAck {
+                    session_present: false,
+                    reason: ReasonCode::UNSUPPORTED_PROTOCOL_VERSION,
+                    properties: ConnAckProperties::default(),
+                })),
+                V5Connect::Close | V5Connect::Accept => {}
+            }
+            self.close_connection();
+            return;
+        }
         // 3.1.1: an empty client identifier needs Clean Session 1. `[MQTT-3.1.3-8]`
         let refusal = self.config.refuse_connect.or_else(|| {
             (version == ProtocolVersion::V311 && c.client_id.is_empty() && !c.clean_start)
@@ -187,6 +208,12 @@ impl FakeBroker {
                 maximum_qos: (self.config.maximum_qos < QoS::ExactlyOnce)
                     .then_some(self.config.maximum_qos),
                 retain_available: (!self.config.retain_available).then_some(false),
+                shared_subscription_available: (self.config.announce_support
+                    && !self.config.shared_subscriptions)
+                    .then_some(false),
+                wildcard_subscription_available: (self.config.announce_support
+                    && !self.config.wildcard_subscriptions)
+                    .then_some(false),
                 assigned_client_identifier: assigned.then_some(client_id.as_str()),
                 ..ConnAckProperties::default()
             }
@@ -202,6 +229,9 @@ impl FakeBroker {
             self.resend_inflight();
         }
         self.flush_outgoing();
+        if self.config.drop_after_connack {
+            self.close_connection();
+        }
     }
 
     pub(super) fn on_publish(&mut self, version: ProtocolVersion, p: &Publish<'_>) {
@@ -336,6 +366,19 @@ impl FakeBroker {
     }
 
     pub(super) fn on_subscribe(&mut self, version: ProtocolVersion, s: &Subscribe<'_>) {
+        // What this broker does not support ends the connection (5.0 allows it; ejabberd does it for `$share/`).
+        let unsupported = s.filters.iter().find_map(|sub| {
+            if !self.config.shared_subscriptions && topic::is_shared(sub.filter) {
+                Some(ReasonCode::SHARED_SUBSCRIPTIONS_NOT_SUPPORTED)
+            } else if !self.config.wildcard_subscriptions && sub.filter.contains(['+', '#']) {
+                Some(ReasonCode::WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED)
+            } else {
+                None
+            }
+        });
+        if let Some(reason) = unsupported {
+            return self.send_disconnect(reason);
+        }
         let mut codes = Vec::new();
         let mut retained = Vec::new();
         let max_qos = self.config.maximum_qos;

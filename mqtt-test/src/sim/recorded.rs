@@ -40,7 +40,10 @@ pub enum RecordedEvent {
         reason: Disconnection,
     },
     /// [`Event::Disconnected`].
-    Disconnected,
+    Disconnected {
+        /// Messages still unacknowledged (they stay queued).
+        unacknowledged: usize,
+    },
     /// [`Event::Message`].
     Message(Message),
     /// [`Event::Published`].
@@ -86,7 +89,7 @@ impl From<Event<'_>> for RecordedEvent {
             Event::ConnectionLost { reason } => Self::ConnectionLost { reason },
             Event::Reconnecting { attempt, delay } => Self::Reconnecting { attempt, delay },
             Event::GaveUp { reason } => Self::GaveUp { reason },
-            Event::Disconnected => Self::Disconnected,
+            Event::Disconnected { unacknowledged } => Self::Disconnected { unacknowledged },
             Event::Message(publish) => {
                 Self::Message(Message::from_publish(&publish, publish.topic))
             }

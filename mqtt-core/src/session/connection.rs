@@ -1,0 +1,258 @@
+//! The life of one connection and what follows it: the transport the session asks of the binding, opening,
+//! failure and loss, the reconnect schedule over the failover list, and the fall back to MQTT 3.1.1.
+
+use core::time::Duration;
+
+use super::TransportAction;
+use super::event::OwnedEvent;
+use super::{ConnectRefusal, Disconnection, ServerLimits, Session, SessionState, TIMERS, Timer};
+use crate::codec::ProtocolVersion;
+use crate::error::ProtocolError;
+use crate::time::Instant;
+
+/// What the session wants of the binding's transport, as a desired state rather than a queue of actions: the
+/// latest commands win and none is lost. At most a `Close` (of what the binding has) followed by an `Open`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Transport {
+    close: bool,
+    open: bool,
+}
+
+impl Transport {
+    /// The current connection, or the attempt in progress, is to be closed. An `Open` not yet taken is withdrawn:
+    /// the binding never opened it.
+    pub(super) fn close(&mut self) {
+        self.close = true;
+        self.open = false;
+    }
+
+    /// A new connection is to be opened, after the pending `Close` if there is one.
+    pub(super) fn open(&mut self) {
+        self.open = true;
+    }
+
+    pub(super) fn poll(&mut self) -> Option<TransportAction> {
+        if core::mem::take(&mut self.close) {
+            Some(TransportAction::Close)
+        } else if core::mem::take(&mut self.open) {
+            Some(TransportAction::Open)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the binding has actions to take. Until it has taken them, what it reports about a transport is
+    /// about one the session already gave up.
+    pub(super) fn is_pending(&self) -> bool {
+        self.close || self.open
+    }
+}
+
+impl Session<'_> {
+    pub(super) fn has_transport(&self) -> bool {
+        matches!(
+            self.state,
+            SessionState::Opening
+                | SessionState::Connecting
+                | SessionState::Connected
+                | SessionState::Closing
+                | SessionState::Disconnecting
+        )
+    }
+
+    /// Asks the binding for a transport and starts the connect timer.
+    pub(super) fn open(&mut self, now: Instant) {
+        self.state = SessionState::Opening;
+        self.transport.open();
+        self.set_timer(Timer::Reconnect, None);
+        self.set_timer(Timer::Connect, Some(now + self.settings.connect_timeout));
+    }
+
+    /// Forgets everything that belongs to the current connection.
+    pub(super) fn end_connection(&mut self, now: Instant) {
+        if self.established {
+            self.stats.disconnections += 1;
+            self.stats.last_disconnected_at = Some(now);
+        }
+        self.drop_delivery();
+        self.receipts.clear();
+        self.input_blocked = false;
+        self.established = false;
+        self.down_pending = false;
+        self.rx_start = 0;
+        self.rx_end = 0;
+        self.rx_release = 0;
+        self.acks.clear();
+        self.send_connect = false;
+        self.connect_sent = false;
+        self.send_ping = false;
+        self.ping_outstanding = false;
+        self.ping_deferred = false;
+        self.send_disconnect = None;
+        self.partial = None;
+        self.inflight = 0;
+        self.set_timer(Timer::Connect, None);
+        self.set_timer(Timer::Ping, None);
+        self.set_timer(Timer::Disconnect, None);
+        self.state = SessionState::Waiting;
+    }
+
+    pub(super) fn close_for_good(&mut self) {
+        self.state = SessionState::Closed;
+        self.timers = [None; TIMERS];
+    }
+
+    /// The connection that just ended lasted [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after):
+    /// the schedule starts over. A shorter one counts as a failed attempt.
+    fn reset_if_stable(&mut self, now: Instant) {
+        let stable_after = self.backoff.policy().stable_after;
+        if self
+            .stats
+            .last_connected_at
+            .is_some_and(|at| now.saturating_duration_since(at) >= stable_after)
+        {
+            self.backoff.reset();
+        }
+    }
+
+    /// Schedules the next attempt, or gives up. A failure about the broker moves on to the next broker of the
+    /// failover list, at once within a round over the list.
+    pub(super) fn schedule_reconnect(&mut self, reason: Disconnection, now: Instant) {
+        let permanent = matches!(reason, Disconnection::Refused(r) if r.is_auth_failure())
+            && !self.settings.retry_on_auth_failure;
+        let delay = match permanent {
+            true => None,
+            false if reason.fails_over() => {
+                self.broker = (self.broker + 1) % self.brokers;
+                self.backoff.next_delay_moving_on(self.brokers)
+            }
+            false => self.backoff.next_delay(),
+        };
+        match delay {
+            Some(delay) => self.reconnect_after(delay, now),
+            None => {
+                self.close_for_good();
+                self.events.push(OwnedEvent::GaveUp(reason));
+            }
+        }
+    }
+
+    /// Opens again after `delay`: at once when it is zero (a deadline must lie in the future).
+    fn reconnect_after(&mut self, delay: Duration, now: Instant) {
+        self.events.push(OwnedEvent::Reconnecting {
+            attempt: self.backoff.attempts(),
+            delay,
+        });
+        if delay.is_zero() {
+            self.open(now);
+        } else {
+            self.state = SessionState::Waiting;
+            self.set_timer(Timer::Reconnect, Some(now + delay));
+        }
+    }
+
+    /// An attempt to connect failed before CONNACK accepted it.
+    pub(super) fn fail_attempt(&mut self, reason: Disconnection, now: Instant) {
+        // CONNECT went out whole and the broker closed without a byte of answer.
+        let unanswered =
+            self.state == SessionState::Connecting && self.connect_sent && self.rx_end == 0;
+        self.end_connection(now);
+        self.events.push(OwnedEvent::ConnectFailed(reason));
+        if self.falls_back(reason, unanswered) {
+            self.fall_back(now);
+        } else {
+            self.schedule_reconnect(reason, now);
+        }
+    }
+
+    /// An established connection ended without the application asking.
+    pub(super) fn lose(&mut self, reason: Disconnection, now: Instant) {
+        self.blame_oldest_unacknowledged();
+        self.end_connection(now);
+        self.events.push(OwnedEvent::ConnectionLost(reason));
+        self.after_loss(reason, now);
+    }
+
+    /// After an established connection ended: a disabled policy stops here, else the schedule (started over if
+    /// the connection was stable) applies.
+    fn after_loss(&mut self, reason: Disconnection, now: Instant) {
+        if !self.backoff.policy().enabled {
+            self.close_for_good();
+            self.events.push(OwnedEvent::GaveUp(reason));
+            return;
+        }
+        self.reset_if_stable(now);
+        self.schedule_reconnect(reason, now);
+    }
+
+    /// The broker broke the protocol: report, send DISCONNECT (5.0), then close.
+    pub(super) fn protocol_error(&mut self, error: ProtocolError) {
+        let now = self.now;
+        self.error = Some(error);
+        let reason = Disconnection::Protocol(error);
+        let established = self.is_connected();
+        if self.down_pending {
+            // The transport is already gone: nothing to say or close.
+            if established {
+                self.lose(reason, now);
+            } else {
+                self.fail_attempt(reason, now);
+            }
+        } else if self.version == ProtocolVersion::V5 && self.established {
+            self.events.push(OwnedEvent::ConnectionLost(reason));
+            // Whatever is half-written goes first, then DISCONNECT, then the transport closes.
+            self.state = SessionState::Closing;
+            self.drop_delivery();
+            self.receipts.clear();
+            self.input_blocked = false;
+            self.acks.clear();
+            self.send_ping = false;
+            self.send_disconnect = Some(error.reason_code());
+            self.rx_start = 0;
+            self.rx_end = 0;
+            self.rx_release = 0;
+        } else if established {
+            self.transport.close();
+            self.lose(reason, now);
+        } else {
+            self.transport.close();
+            self.fail_attempt(reason, now);
+        }
+    }
+
+    /// DISCONNECT after a protocol error is written: close and apply the reconnect policy.
+    pub(super) fn finish_closing(&mut self, now: Instant) {
+        self.transport.close();
+        self.end_connection(now);
+        let reason = self
+            .error
+            .map_or(Disconnection::TransportClosed, Disconnection::Protocol);
+        self.after_loss(reason, now);
+    }
+
+    /// Whether this failure of a 5.0 attempt means the broker does not speak 5.0 and the configuration allows
+    /// falling back: a refusal for the protocol version, or (until a connection ever succeeded) a close right
+    /// after CONNECT without any answer.
+    fn falls_back(&self, reason: Disconnection, unanswered: bool) -> bool {
+        let hint = match reason {
+            Disconnection::Refused(ConnectRefusal::UnsupportedProtocolVersion) => true,
+            Disconnection::TransportClosed => unanswered && self.stats.first_connected_at.is_none(),
+            _ => false,
+        };
+        hint && self.settings.fallback_to_v311 && self.version == ProtocolVersion::V5
+    }
+
+    /// Speaks 3.1.1 from now on, to the same broker, at once: not a failure of the broker, so neither the schedule
+    /// nor the failover position moves.
+    fn fall_back(&mut self, now: Instant) {
+        self.version = ProtocolVersion::V311;
+        self.store.use_v311();
+        self.server = ServerLimits::default();
+        self.keep_alive = self.settings.keep_alive;
+        self.events.push(OwnedEvent::Reconnecting {
+            attempt: self.backoff.attempts(),
+            delay: Duration::ZERO,
+        });
+        self.open(now);
+    }
+}
