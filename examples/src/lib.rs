@@ -10,12 +10,14 @@ use mqtt_core::client::ConnectionState;
 
 /// A connection state in words. `mqtt_tokio`, `mqtt_smol` and `mqtt_blocking` share the one `ConnectionState` of
 /// `mqtt-core`. `connected` tells a lost connection from a failed attempt.
-pub fn describe_state(state: ConnectionState, connected: bool) -> String {
+pub fn describe_state(state: &ConnectionState, connected: bool) -> String {
     match state {
         ConnectionState::Connected {
             session_present: true,
+            ..
         } => "connected, session resumed".to_owned(),
         ConnectionState::Connected { .. } => "connected, new session".to_owned(),
+        ConnectionState::Unreachable(error) => format!("attempt failed: {error}"),
         ConnectionState::Lost(reason) if connected => format!("connection lost: {reason}"),
         ConnectionState::Lost(reason) => format!("attempt failed: {reason}"),
         ConnectionState::Refused(refusal) => format!("refused: {refusal}"),
@@ -27,5 +29,6 @@ pub fn describe_state(state: ConnectionState, connected: bool) -> String {
         }
         ConnectionState::GaveUp(reason) => format!("gave up: {reason}"),
         ConnectionState::Disconnected => "disconnected by the application".to_owned(),
+        other => other.to_string(),
     }
 }

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_channel::oneshot;
 use proto::Stats;
-use proto::client::{Granted, HandleGuard, Receiver, Shared, StateReceiver};
+use proto::client::{ConnectWatch, Granted, HandleGuard, Receiver, Shared, StateReceiver};
 use proto::codec::Publish;
 
-use crate::{ConnectionState, Disconnection, Error, Message, QoS};
+use crate::{ConnectionState, Error, Message, QoS};
 
 /// A message callback: gets the client (to publish an answer, say) and the message.
 pub(crate) type OnMessage = Box<dyn FnMut(&Client, &Message) + Send>;
@@ -384,12 +384,15 @@ impl Client {
 
     /// Blocks until the broker accepts a connection, for at most `timeout`.
     ///
+    /// Returns as soon as the outcome is known: at the first accepted connection, or when a whole round over the
+    /// broker list has failed, with the real cause (unless [`Options::keep_trying`](crate::Options::keep_trying)).
+    ///
     /// # Errors
     ///
-    /// [`Error::Refused`] if the broker refused the credentials, [`Error::GaveUp`] if the session stopped trying;
-    /// when no connection succeeded in time, the error of the last attempt (for example [`Error::Io`] for a
-    /// refused connection, or [`Error::Tls`] for a certificate the check rejected), or else [`Error::Timeout`];
-    /// [`Error::WaitInCallback`] on the event loop's thread.
+    /// [`Error::Refused`] with the broker's reason, [`Error::Io`] for a connection refused or reset,
+    /// [`Error::Tls`] for a certificate the check rejected or a failed handshake, [`Error::ConnectionFailed`] for
+    /// an attempt the broker ended, [`Error::Timeout`] when the broker did not answer in time, [`Error::GaveUp`] if
+    /// the session stopped trying; [`Error::WaitInCallback`] on the event loop's thread.
     pub fn wait_connected(&self, timeout: Duration) -> Result<(), Error> {
         let states = self.listen_states()?;
         self.connected_within(&states, timeout)
@@ -409,17 +412,16 @@ impl Client {
         timeout: Duration,
     ) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
+        let mut watch = ConnectWatch::new(self.inner.shared.core().dispatch.keeps_trying());
         loop {
             match block_on(Some(deadline), |cx| states.poll_recv(cx)) {
-                Some(Some(ConnectionState::Connected { .. })) => return Ok(()),
-                Some(Some(
-                    ConnectionState::Refused(refusal)
-                    | ConnectionState::GaveUp(Disconnection::Refused(refusal)),
-                )) if refusal.is_auth_failure() => return Err(Error::Refused(refusal)),
-                Some(Some(ConnectionState::GaveUp(reason))) => return Err(Error::GaveUp(reason)),
-                Some(Some(_)) => {}
+                Some(Some(state)) => {
+                    if let Some(outcome) = watch.on_state(state) {
+                        return outcome;
+                    }
+                }
                 Some(None) => return Err(Error::Closed),
-                None => return Err(self.last_transport_error().unwrap_or(Error::Timeout)),
+                None => return Err(watch.timed_out()),
             }
         }
     }
@@ -456,30 +458,44 @@ impl Client {
         self.inner.shared.reconnect()
     }
 
-    /// Disconnects gracefully: queued messages are acknowledged first (up to the session's disconnect timeout),
-    /// then DISCONNECT goes out and the event loop ends. Blocks until it has ended, for at most `timeout`; from a
-    /// callback, only starts the disconnection.
+    /// Disconnects gracefully within `timeout`: the messages in flight and queued are waited for (nine tenths of
+    /// `timeout`), then DISCONNECT goes out and the event loop ends. Blocks until it has ended; from a callback,
+    /// only starts the disconnection.
     ///
     /// # Errors
     ///
-    /// [`Error::Timeout`] if the event loop did not end in time (or does not run).
+    /// [`Error::Unacknowledged`] with the number of messages the broker had not acknowledged in time (their
+    /// deliveries fail with [`Error::Closed`]); [`Error::Timeout`] if the event loop did not end in time (or does
+    /// not run).
     pub fn disconnect(&self, timeout: Duration) -> Result<(), Error> {
         if self.inner.has_finished() {
             return Ok(());
         }
-        drop(self.inner.shared.disconnect());
+        let deadline = Instant::now() + timeout;
+        let closed = self.inner.shared.disconnect(timeout);
         if self.inner.in_loop() {
             return Ok(());
         }
+        let unacknowledged = match wait_for(closed, Some(deadline)) {
+            Some(Ok(unacknowledged)) => unacknowledged,
+            // The loop ended: disconnected too.
+            Some(Err(oneshot::Canceled)) => 0,
+            None => return Err(Error::Timeout),
+        };
+        // The loop ends right after the session closed.
         let (finished, ended) = &self.inner.finished;
         let guard = lock(finished);
+        let left = deadline.saturating_duration_since(Instant::now());
         let (_guard, wait) = ended
-            .wait_timeout_while(guard, timeout, |finished| !*finished)
+            .wait_timeout_while(guard, left, |finished| !*finished)
             .unwrap_or_else(PoisonError::into_inner);
         if wait.timed_out() {
             return Err(Error::Timeout);
         }
-        Ok(())
+        match unacknowledged {
+            0 => Ok(()),
+            n => Err(Error::Unacknowledged(n)),
+        }
     }
 }
 

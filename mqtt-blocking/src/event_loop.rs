@@ -46,11 +46,11 @@ pub struct EventLoop {
     wake: Waker,
     /// A connection attempt starts: the `on_connecting` callbacks are due.
     connecting: bool,
+    /// Why the connection just failed, for the dispatch.
+    failure: Option<Error>,
     /// The handle callbacks get; it does not keep the loop alive.
     client: Client,
     connectors: Vec<Connector>,
-    /// The broker of the current or next attempt; a failure moves to the next.
-    current: usize,
     connect_timeout: Duration,
     /// The attempt whose outcome is awaited, numbered so that late outcomes of abandoned ones are ignored.
     opening: Option<u64>,
@@ -113,9 +113,9 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
         poll,
         wake: Waker::from(Arc::new(MioWake(waker))),
         connecting: false,
+        failure: None,
         client: Client::new(inner.clone(), false),
         connectors,
-        current: 0,
         connect_timeout: options.connect_timeout_duration(),
         opening: None,
         attempts: 0,
@@ -208,7 +208,11 @@ impl EventLoop {
         *lock(&self.inner.loop_thread) = Some(thread::current().id());
         let shared = self.inner.shared.clone();
         let now = shared.now();
-        shared.core().session.connect(now);
+        {
+            let mut core = shared.core();
+            core.session.set_brokers(self.connectors.len());
+            core.session.connect(now);
+        }
         let mut events = Events::with_capacity(64);
         let outcome = loop {
             let (mut timeout, finished) = self.work();
@@ -273,7 +277,9 @@ impl EventLoop {
                 progressed = true;
                 self.close();
                 if action == TransportAction::Open {
-                    self.open();
+                    // The session decides which broker of the failover list this attempt goes to.
+                    dispatch.record_connecting(session.broker());
+                    self.open(session.broker());
                 }
             }
             while let Ok((attempt, outcome)) = self.opened.1.try_recv() {
@@ -285,8 +291,7 @@ impl EventLoop {
                 match outcome.and_then(|stream| self.register(stream)) {
                     Ok(()) => session.handle_transport_up(now),
                     Err(error) => {
-                        dispatch.record_transport_error(error);
-                        self.current = (self.current + 1) % self.connectors.len().max(1);
+                        dispatch.record_io_error(error);
                         session.handle_transport_down(now);
                     }
                 }
@@ -301,8 +306,11 @@ impl EventLoop {
             if !held {
                 progressed |= self.read(session, now);
             }
-            held |= deliver(session, dispatch, held);
             progressed |= self.write(session, now);
+            if let Some(error) = self.failure.take() {
+                dispatch.record_io_error(error);
+            }
+            held |= deliver(session, dispatch, held);
             if !progressed {
                 break;
             }
@@ -316,12 +324,12 @@ impl EventLoop {
     }
 
     /// Starts a connection attempt on a thread of its own; its outcome comes back through `opened`.
-    fn open(&mut self) {
+    fn open(&mut self, broker: usize) {
         self.attempts += 1;
         let attempt = self.attempts;
         self.opening = Some(attempt);
         self.connecting = true;
-        let Some(connector) = self.connectors.get(self.current).cloned() else {
+        let Some(connector) = self.connectors.get(broker).cloned() else {
             let _ = (self.opened.0).send((attempt, Err(Error::Environment("no broker given"))));
             return;
         };
@@ -367,9 +375,14 @@ impl EventLoop {
         }
     }
 
-    /// The connection failed: the session applies its reconnect policy.
-    fn lost(&mut self, session: &mut Session<'_>, now: proto::Instant) {
+    /// The connection failed (`error` says how, unless the broker closed it): the session applies its reconnect
+    /// policy, and the dispatch learns why.
+    fn lost(&mut self, session: &mut Session<'_>, now: proto::Instant, error: Option<io::Error>) {
         self.close();
+        self.failure = Some(error.map_or_else(
+            || io::Error::new(io::ErrorKind::UnexpectedEof, "the broker closed the connection").into(),
+            Error::from,
+        ));
         session.handle_transport_down(now);
     }
 
@@ -382,7 +395,7 @@ impl EventLoop {
             }
             match connection.stream.read(buf) {
                 Ok(0) => {
-                    self.lost(session, now);
+                    self.lost(session, now, None);
                     return true;
                 }
                 Ok(n) => {
@@ -393,8 +406,8 @@ impl EventLoop {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => connection.readable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    self.lost(session, now);
+                Err(e) => {
+                    self.lost(session, now, Some(e));
                     return true;
                 }
             }
@@ -423,7 +436,7 @@ impl EventLoop {
             let staged = self.tx.get(self.staged.clone()).unwrap_or_default();
             match connection.stream.write(staged) {
                 Ok(0) => {
-                    self.lost(session, now);
+                    self.lost(session, now, None);
                     return true;
                 }
                 Ok(n) => {
@@ -432,8 +445,8 @@ impl EventLoop {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => connection.writable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    self.lost(session, now);
+                Err(e) => {
+                    self.lost(session, now, Some(e));
                     return true;
                 }
             }
@@ -442,8 +455,8 @@ impl EventLoop {
             match connection.stream.flush() {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => connection.writable = false,
-                Err(_) => {
-                    self.lost(session, now);
+                Err(e) => {
+                    self.lost(session, now, Some(e));
                     return true;
                 }
             }

@@ -73,6 +73,11 @@ pub trait EventSink<E> {
         let _ = error;
     }
 
+    /// A connection attempt to broker `broker` (of the connector's list) starts now: for diagnostics.
+    fn connecting(&mut self, broker: usize) {
+        let _ = broker;
+    }
+
     /// Whether the application is done with the session: once it is [`Closed`](SessionState::Closed) too,
     /// [`Driver::run`] returns.
     fn is_finished(&self) -> bool {
@@ -198,6 +203,8 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
         H::Sink: EventSink<ErrorOf<N>>,
     {
         let mut io: Option<N::Io> = None;
+        let brokers = self.connector.brokers();
+        host.lock(|session, _| session.set_brokers(brokers));
         loop {
             match host.lock(|session, sink| self.prepare(session, sink, &mut io)) {
                 Plan::Finished => return,
@@ -355,6 +362,13 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
         H: Host<'b>,
         H::Sink: EventSink<ErrorOf<N>>,
     {
+        // The session decides which broker of a failover list this attempt goes to.
+        let broker = host.lock(|session, sink| {
+            let broker = session.broker();
+            sink.connecting(broker);
+            broker
+        });
+        self.connector.select(broker);
         let clock = &self.clock;
         let outcome = {
             let attempt = self.connector.connect();

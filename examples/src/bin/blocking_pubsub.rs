@@ -54,7 +54,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (client, event_loop) = mqtt_blocking::new(&options)?;
     let mut connected = false;
     client.on_state(move |_, state| {
-        println!("  state: {}", examples::describe_state(state, connected));
+        println!("  state: {}", examples::describe_state(&state, connected));
         connected = matches!(state, ConnectionState::Connected { .. });
     });
     client.on_connecting(|_| println!("  opening a connection..."));

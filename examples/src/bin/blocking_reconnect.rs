@@ -56,7 +56,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "{} state: {}",
             at(),
-            examples::describe_state(state, connected)
+            examples::describe_state(&state, connected)
         );
         connected = matches!(state, ConnectionState::Connected { .. });
     });

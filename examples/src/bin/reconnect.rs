@@ -64,7 +64,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             println!(
                 "{} state: {}",
                 at(),
-                examples::describe_state(state, connected)
+                examples::describe_state(&state, connected)
             );
             connected = matches!(state, ConnectionState::Connected { .. });
             if state == ConnectionState::Disconnected {

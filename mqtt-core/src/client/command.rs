@@ -2,6 +2,7 @@
 //! [`Dispatch`](super::Dispatch) what the answer needs, unlocks, wakes the runner, and returns at once. The async
 //! [`Client`](super::Client) and mqtt-blocking's client are thin wrappers of these.
 
+use core::time::Duration;
 use std::string::String;
 use std::sync::Arc;
 use std::vec::Vec;
@@ -93,10 +94,12 @@ impl Shared {
         Ok(())
     }
 
-    /// Starts a graceful disconnect; resolves once the session is closed.
-    pub fn disconnect(&self) -> oneshot::Receiver<()> {
+    /// Starts a graceful disconnect that takes at most `timeout`: the session waits for the broker's
+    /// acknowledgements for nine tenths of it, then sends DISCONNECT (the last tenth is for that write). Resolves
+    /// once the session is closed, with how many messages were still unacknowledged (they were not delivered).
+    pub fn disconnect(&self, timeout: Duration) -> oneshot::Receiver<usize> {
         let now = self.now();
-        let closed = self.core().disconnect(now);
+        let closed = self.core().disconnect(timeout.mul_f64(0.9), now);
         self.wake();
         closed
     }
@@ -225,8 +228,8 @@ impl Core {
     /// A queue of connection states: the current one (once there is one), then every change.
     pub(crate) fn listen_states(&mut self) -> Arc<Queue<ConnectionState>> {
         let queue = Arc::new(Queue::new(super::dispatch::STATE_QUEUE));
-        if let Some(state) = self.dispatch.last_state {
-            queue.push_dropping_oldest(state);
+        if let Some(state) = &self.dispatch.last_state {
+            queue.push_dropping_oldest(state.clone());
         }
         if self.dispatch.is_finished() {
             queue.close();
@@ -243,14 +246,14 @@ impl Core {
     }
 
     /// Starts a graceful disconnect; resolves once the session is closed.
-    pub(crate) fn disconnect(&mut self, now: Instant) -> oneshot::Receiver<()> {
+    pub(crate) fn disconnect(&mut self, wait: Duration, now: Instant) -> oneshot::Receiver<usize> {
         let (done, closed) = oneshot::channel();
         if self.dispatch.is_finished() {
-            let _ = done.send(());
+            let _ = done.send(0);
             return closed;
         }
         self.dispatch.disconnected.push(done);
-        self.session.disconnect(now);
+        self.session.disconnect_within(wait, now);
         if self.session.state() == crate::SessionState::Closed {
             self.dispatch.finish();
         }

@@ -99,7 +99,20 @@ pub struct Dispatch {
     pub(crate) pending_acks: Vec<AckToken>,
     pub(crate) state_listeners: Vec<Arc<Queue<ConnectionState>>>,
     pub(crate) last_state: Option<ConnectionState>,
-    pub(crate) disconnected: Vec<oneshot::Sender<()>>,
+    /// Waiting for the end of a graceful disconnect: they get how many messages were still unacknowledged.
+    pub(crate) disconnected: Vec<oneshot::Sender<usize>>,
+    /// The broker URLs, credentials removed, in failover order.
+    pub(crate) brokers: Vec<String>,
+    /// The broker of the current connection or attempt (the session's choice).
+    pub(crate) broker: usize,
+    /// Why the attempt that just failed could not reach the broker, for its state.
+    unreachable: Option<Error>,
+    /// A message is held back for want of room (reading is paused).
+    holding: bool,
+    /// The broker accepted the current connection.
+    established: bool,
+    /// Waiting for a connection goes on after a failed round over the brokers.
+    pub(crate) keep_trying: bool,
     pub(crate) last_transport_error: Option<Error>,
     pub(crate) next_subscription_id: u32,
     /// Messages per queue.
@@ -137,6 +150,12 @@ impl Dispatch {
             state_listeners: Vec::new(),
             last_state: None,
             disconnected: Vec::new(),
+            brokers: Vec::new(),
+            broker: 0,
+            unreachable: None,
+            holding: false,
+            established: false,
+            keep_trying: false,
             last_transport_error: None,
             next_subscription_id: 1,
             capacity: capacity.max(1),
@@ -148,12 +167,27 @@ impl Dispatch {
 
     /// A dispatch with the queue capacity and acknowledgement mode of `options`.
     pub fn from_options(options: &super::Options) -> Self {
-        Self::new(options.message_capacity, options.manual_ack)
+        let mut dispatch = Self::new(options.message_capacity, options.manual_ack);
+        dispatch.brokers = options.brokers().to_vec();
+        dispatch.keep_trying = options.keep_trying;
+        dispatch
+    }
+
+    /// The URL of the broker the session uses now (credentials removed).
+    pub fn broker_url(&self) -> &str {
+        self.brokers.get(self.broker).map_or("", String::as_str)
     }
 
     /// Whether the application is done: disconnected, or every handle dropped and the session closed.
     pub fn is_finished(&self) -> bool {
         self.finished
+    }
+
+    /// Whether waiting for a connection goes on after a failed round ([`Options::keep_trying`]).
+    ///
+    /// [`Options::keep_trying`]: super::Options::keep_trying
+    pub fn keeps_trying(&self) -> bool {
+        self.keep_trying
     }
 
     /// Why the latest connection attempt could not be opened, kept until the next one fails.
@@ -162,8 +196,8 @@ impl Dispatch {
     }
 
     /// The latest connection state, if there was one.
-    pub fn last_state(&self) -> Option<ConnectionState> {
-        self.last_state
+    pub fn last_state(&self) -> Option<&ConnectionState> {
+        self.last_state.as_ref()
     }
 
     /// Every counted handle is gone: disconnect gracefully, and finish once closed.
@@ -179,7 +213,7 @@ impl Dispatch {
     pub fn finish(&mut self) {
         self.finished = true;
         for done in self.disconnected.drain(..) {
-            let _ = done.send(());
+            let _ = done.send(0);
         }
         self.fail_pending(&Error::Closed);
         for route in &self.routes {
@@ -206,11 +240,12 @@ impl Dispatch {
     }
 
     fn state(&mut self, state: ConnectionState) {
-        self.last_state = Some(state);
+        trace_state(&state);
         self.state_listeners.retain(|queue| {
-            queue.push_dropping_oldest(state);
+            queue.push_dropping_oldest(state.clone());
             !queue.is_abandoned()
         });
+        self.last_state = Some(state);
     }
 
     /// Offers a message to every queue it goes to: all of them, or none (`Flow::Hold`) if one is full.
@@ -233,7 +268,14 @@ impl Dispatch {
         if targets.is_empty() {
             // Kept for a subscription or listener still to come.
             if self.orphans.len() >= self.capacity {
-                return Flow::Hold;
+                if !self.holding {
+                    tracing::warn!(
+                        kept = self.orphans.len(),
+                        "messages match no subscription and no messages() stream reads them: reading from the \
+                         broker is paused until one does"
+                    );
+                }
+                return self.hold();
             }
             let delivered = Delivered {
                 message: self.message(publish, ack),
@@ -243,10 +285,11 @@ impl Dispatch {
                 }),
             };
             self.orphans.push_back(delivered);
+            self.resume();
             return Flow::Taken;
         }
         if !targets.iter().all(|queue| queue.has_room()) {
-            return Flow::Hold;
+            return self.hold();
         }
         let message = self.message(publish, ack);
         let copies = (targets.len() > 1).then(|| Arc::new(AtomicUsize::new(targets.len())));
@@ -264,7 +307,23 @@ impl Dispatch {
                 self.release(dropped);
             }
         }
+        self.resume();
         Flow::Taken
+    }
+
+    fn resume(&mut self) {
+        if core::mem::take(&mut self.holding) {
+            tracing::debug!("room in the message queues again: reading from the broker resumes");
+        }
+    }
+
+    /// A message cannot be queued: the runner holds it and stops reading until a queue has room.
+    fn hold(&mut self) -> Flow {
+        if !self.holding {
+            tracing::debug!("a message queue is full: reading from the broker is paused");
+            self.holding = true;
+        }
+        Flow::Hold
     }
 
     fn message(&self, publish: &Publish<'_>, ack: Option<AckToken>) -> Message {
@@ -315,6 +374,11 @@ impl<C: Into<Error>, I: Into<Error>> EventSink<DriverError<FailoverError<C>, I>>
         self.on_event(event, ack)
     }
 
+    fn connecting(&mut self, broker: usize) {
+        self.broker = broker;
+        tracing::info!(broker = self.broker_url(), "connecting");
+    }
+
     fn transport_failed(&mut self, error: DriverError<FailoverError<C>, I>) {
         let error = match error {
             DriverError::Connect(FailoverError::Connect { error, .. }) => error.into(),
@@ -325,7 +389,7 @@ impl<C: Into<Error>, I: Into<Error>> EventSink<DriverError<FailoverError<C>, I>>
                 "the broker closed the connection",
             ))),
         };
-        self.record_transport_error(error);
+        self.record_io_error(error);
     }
 
     fn is_finished(&self) -> bool {
@@ -337,6 +401,21 @@ impl Dispatch {
     /// Why the latest connection attempt failed, for [`last_transport_error`](Self::last_transport_error).
     pub fn record_transport_error(&mut self, error: Error) {
         self.last_transport_error = Some(error);
+    }
+
+    /// A transport failure: opening, reading or writing failed. Before the broker accepted the connection it is
+    /// why the attempt failed, and the state that follows says so ([`ConnectionState::Unreachable`]).
+    pub fn record_io_error(&mut self, error: Error) {
+        if !self.established {
+            self.unreachable = Some(error.clone());
+        }
+        self.record_transport_error(error);
+    }
+
+    /// The runner starts an attempt to broker `broker` of the failover list.
+    pub fn record_connecting(&mut self, broker: usize) {
+        self.broker = broker;
+        tracing::info!(broker = self.broker_url(), "connecting");
     }
 
     /// Routes one event of the session; see [`EventSink::event`].
@@ -380,19 +459,34 @@ impl Dispatch {
                     let _ = done.send(Err(Error::RequestTooLarge));
                 }
             }
-            Event::Unsubscribed { ticket, .. } => {
+            Event::Unsubscribed { ticket, reasons } => {
                 if let Some(done) = self.unsubscribes.remove(&ticket) {
-                    let _ = done.send(Ok(()));
+                    let refused = reasons.iter().find(|code| code.is_failure());
+                    let _ = done.send(refused.map_or(Ok(()), |code| Err(Error::UnsubscribeRefused(code))));
                 }
             }
             Event::Connected { session_present } => {
-                self.state(ConnectionState::Connected { session_present });
-            }
-            Event::ConnectFailed { reason } | Event::ConnectionLost { reason } => {
-                self.state(match reason {
-                    Disconnection::Refused(refusal) => ConnectionState::Refused(refusal),
-                    other => ConnectionState::Lost(other),
+                self.unreachable = None;
+                self.established = true;
+                let broker = self.broker_url().to_owned();
+                self.state(ConnectionState::Connected {
+                    session_present,
+                    broker,
                 });
+            }
+            Event::ConnectFailed { reason } => {
+                self.established = false;
+                let unreachable = self.unreachable.take();
+                self.state(match (reason, unreachable) {
+                    (Disconnection::Refused(refusal), _) => ConnectionState::Refused(refusal),
+                    (Disconnection::TransportClosed, Some(error)) => ConnectionState::Unreachable(error),
+                    (other, _) => ConnectionState::Lost(other),
+                });
+            }
+            Event::ConnectionLost { reason } => {
+                self.established = false;
+                self.unreachable = None;
+                self.state(ConnectionState::Lost(reason));
             }
             Event::Reconnecting { attempt, delay } => {
                 self.state(ConnectionState::Reconnecting { attempt, delay });
@@ -404,11 +498,32 @@ impl Dispatch {
                     self.finish();
                 }
             }
-            Event::Disconnected { .. } => {
+            Event::Disconnected { unacknowledged } => {
                 self.state(ConnectionState::Disconnected);
+                for done in self.disconnected.drain(..) {
+                    let _ = done.send(unacknowledged);
+                }
                 self.finish();
             }
         }
         Flow::Taken
+    }
+}
+
+/// The state change as a `tracing` event: what a person debugging a reconnect loop needs, never secrets.
+fn trace_state(state: &ConnectionState) {
+    match state {
+        ConnectionState::Connected {
+            session_present,
+            broker,
+        } => tracing::info!(broker = broker.as_str(), session_present, "connected"),
+        ConnectionState::Unreachable(error) => tracing::warn!(%error, "broker unreachable"),
+        ConnectionState::Lost(reason) => tracing::warn!(%reason, "connection lost"),
+        ConnectionState::Refused(refusal) => tracing::warn!(%refusal, "connection refused"),
+        ConnectionState::Reconnecting { attempt, delay } => {
+            tracing::info!(attempt, ?delay, "reconnecting");
+        }
+        ConnectionState::GaveUp(reason) => tracing::error!(%reason, "gave up connecting"),
+        ConnectionState::Disconnected => tracing::info!("disconnected"),
     }
 }

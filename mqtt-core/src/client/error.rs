@@ -52,6 +52,9 @@ pub enum Error {
     /// The session stopped trying to connect.
     #[error("gave up connecting: {0}")]
     GaveUp(Disconnection),
+    /// A connection attempt failed after the transport opened (the broker closed it, broke the protocol...).
+    #[error("the connection attempt failed: {0}")]
+    ConnectionFailed(Disconnection),
     /// An operation did not finish in time.
     #[error("timed out")]
     Timeout,
@@ -65,7 +68,25 @@ pub enum Error {
     /// A callback panicked; the event loop caught the panic and went on.
     #[error("a callback panicked: {0}")]
     CallbackPanicked(String),
+    /// The client disconnected before the broker acknowledged these messages (the caller's timeout ran out
+    /// first): their deliveries fail with [`Error::Closed`]. Wait for deliveries, or give `disconnect` more time.
+    #[error("disconnected with {0} message(s) not acknowledged by the broker")]
+    Unacknowledged(usize),
+    /// The broker refused the UNSUBSCRIBE of a filter (5.0), with this code.
+    #[error("unsubscribe refused by the broker: {0}")]
+    UnsubscribeRefused(ReasonCode),
 }
+
+/// Errors are equal when they are of the same kind and say the same (an I/O error has no equality of its own).
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        use std::string::ToString;
+        core::mem::discriminant(self) == core::mem::discriminant(other)
+            && self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for Error {}
 
 impl From<std::io::Error> for Error {
     fn from(error: std::io::Error) -> Self {

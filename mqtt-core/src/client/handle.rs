@@ -16,9 +16,9 @@ use futures_util::{Stream, StreamExt};
 use super::command::Acknowledgement;
 use super::dispatch::Granted;
 use super::receiver::{Receiver, StateReceiver};
-use super::{ConnectionState, Error, HandleGuard, Message, Shared};
+use super::{ConnectWatch, ConnectionState, Error, HandleGuard, Message, Shared};
 use crate::codec::{Publish, QoS};
-use crate::session::{Disconnection, Stats};
+use crate::session::Stats;
 
 /// A timer of the runtime: a future that completes after the duration.
 pub(crate) type Sleep = fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -307,25 +307,36 @@ impl Client {
         self.shared.reconnect()
     }
 
-    /// Disconnects gracefully: waits for queued messages to be acknowledged (up to the session's disconnect
-    /// timeout), sends DISCONNECT, and ends the event loop; gives up waiting after `timeout`.
+    /// Disconnects gracefully within `timeout`: waits for the messages in flight and queued to be acknowledged
+    /// (for nine tenths of `timeout`), sends DISCONNECT, and ends the event loop. New messages are refused from
+    /// the call on.
     ///
     /// # Errors
     ///
-    /// [`Error::Timeout`] if the event loop did not finish in time.
+    /// [`Error::Unacknowledged`] with the number of messages the broker had not acknowledged when the time was up
+    /// (their deliveries fail with [`Error::Closed`]); [`Error::Timeout`] if the event loop did not finish in
+    /// time (it does not run, or the connection is stuck).
     pub async fn disconnect(&self, timeout: Duration) -> Result<(), Error> {
-        let closed = self.shared.disconnect();
-        // A dropped sender means the loop ended: disconnected too.
-        within(self.sleep, timeout, closed).await.map(drop)
+        let closed = self.shared.disconnect(timeout);
+        match within(self.sleep, timeout, closed).await? {
+            // A dropped sender means the loop ended: disconnected too.
+            Ok(0) | Err(_) => Ok(()),
+            Ok(unacknowledged) => Err(Error::Unacknowledged(unacknowledged)),
+        }
     }
 
     /// Waits until the broker accepts a connection, for at most `timeout`.
     ///
+    /// Returns as soon as the outcome is known: at the first accepted connection, or when a whole round over the
+    /// broker list has failed, with the real cause (unless the options ask to keep trying:
+    /// [`Options::keep_trying`](super::Options::keep_trying)).
+    ///
     /// # Errors
     ///
-    /// [`Error::Refused`] if the broker refused the connection, [`Error::GaveUp`] if the session stopped trying;
-    /// when no connection succeeded in time, the error of the last attempt (for example [`Error::Io`] for a
-    /// refused connection, or [`Error::Tls`] for a certificate the check rejected), or else [`Error::Timeout`].
+    /// [`Error::Refused`] with the broker's reason (every 3.1.1 code and 5.0 reason), [`Error::Io`] for a
+    /// connection refused or reset, [`Error::Tls`] for a certificate the check rejected or a failed handshake,
+    /// [`Error::ConnectionFailed`] for an attempt the broker ended, [`Error::Timeout`] when the broker did not
+    /// answer in time, [`Error::GaveUp`] if the session stopped trying, [`Error::Closed`] after a disconnect.
     ///
     /// Listens from the call on, not from the first poll: call it before the event loop runs to see the first
     /// connection's outcome.
@@ -335,29 +346,20 @@ impl Client {
     ) -> impl Future<Output = Result<(), Error>> + Send + use<> {
         let mut states = self.states();
         let client = self.clone();
-        async move { client.connected_within(&mut states, timeout).await }
-    }
-
-    async fn connected_within(&self, states: &mut States, timeout: Duration) -> Result<(), Error> {
-        let outcome = within(self.sleep, timeout, async {
-            while let Some(state) = states.next().await {
-                match state {
-                    ConnectionState::Connected { .. } => return Ok(()),
-                    ConnectionState::Refused(refusal)
-                    | ConnectionState::GaveUp(Disconnection::Refused(refusal))
-                        if refusal.is_auth_failure() =>
-                    {
-                        return Err(Error::Refused(refusal));
+        let keep_trying = self.shared.core().dispatch.keep_trying;
+        async move {
+            let mut watch = ConnectWatch::new(keep_trying);
+            let outcome = within(client.sleep, timeout, async {
+                while let Some(state) = states.next().await {
+                    if let Some(outcome) = watch.on_state(state) {
+                        return outcome;
                     }
-                    ConnectionState::GaveUp(reason) => return Err(Error::GaveUp(reason)),
-                    _ => {}
                 }
-            }
-            Err(Error::Closed)
-        })
-        .await;
-        // Out of time: say why the attempts failed when the transport knows.
-        outcome.unwrap_or_else(|_| Err(self.last_transport_error().unwrap_or(Error::Timeout)))
+                Err(Error::Closed)
+            })
+            .await;
+            outcome.unwrap_or_else(|_| Err(watch.timed_out()))
+        }
     }
 }
 

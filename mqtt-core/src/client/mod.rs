@@ -20,6 +20,7 @@
 //! application reads slowly, and when a message is acknowledged.
 
 mod command;
+mod connecting;
 mod dispatch;
 mod error;
 mod event_loop;
@@ -32,6 +33,7 @@ mod shared;
 pub mod tls;
 
 pub use command::{Acknowledgement, SubAck, UnsubAck};
+pub use connecting::ConnectWatch;
 pub use dispatch::{Dispatch, Granted};
 pub use error::{Error, TlsError};
 pub use event_loop::{EventLoop, Runtime};
@@ -74,17 +76,24 @@ impl Message {
     }
 }
 
-/// A change of the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A change of the connection, with its cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConnectionState {
     /// The broker accepted the connection.
     Connected {
         /// The broker resumed the session.
         session_present: bool,
+        /// The broker that accepted it, as its URL (credentials removed): with failover, which node.
+        broker: String,
     },
-    /// A connection attempt failed or an established connection ended; the reconnect policy applies.
+    /// An attempt could not reach the broker: the connection was refused or timed out, the TLS handshake or the
+    /// certificate check failed, the WebSocket handshake failed. The reconnect policy applies.
+    Unreachable(Error),
+    /// A connection attempt failed after the transport opened, or an established connection ended; the reconnect
+    /// policy applies.
     Lost(Disconnection),
-    /// The broker refused the connection.
+    /// The broker refused the connection (CONNACK), with its reason.
     Refused(ConnectRefusal),
     /// The next attempt is scheduled.
     Reconnecting {
@@ -97,4 +106,31 @@ pub enum ConnectionState {
     GaveUp(Disconnection),
     /// Disconnected by the application.
     Disconnected,
+}
+
+impl core::fmt::Display for ConnectionState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Connected {
+                session_present,
+                broker,
+            } => write!(
+                f,
+                "connected to {broker} ({})",
+                if *session_present {
+                    "session resumed"
+                } else {
+                    "new session"
+                }
+            ),
+            Self::Unreachable(error) => write!(f, "broker unreachable: {error}"),
+            Self::Lost(reason) => write!(f, "connection lost: {reason}"),
+            Self::Refused(refusal) => write!(f, "connection refused: {refusal}"),
+            Self::Reconnecting { attempt, delay } => {
+                write!(f, "reconnect attempt {attempt} in {delay:?}")
+            }
+            Self::GaveUp(reason) => write!(f, "gave up connecting: {reason}"),
+            Self::Disconnected => f.write_str("disconnected"),
+        }
+    }
 }

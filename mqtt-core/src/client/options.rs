@@ -67,6 +67,7 @@ pub struct Options {
     pub(crate) subscription_bytes: usize,
     pub(crate) message_capacity: usize,
     pub(crate) manual_ack: bool,
+    pub(crate) keep_trying: bool,
     pub(crate) tls: TlsOptions,
 }
 
@@ -105,6 +106,7 @@ impl Options {
             subscription_bytes: 8 * 1024,
             message_capacity: 1024,
             manual_ack: false,
+            keep_trying: false,
             tls: TlsOptions::default(),
         };
         if let Some(user) = parsed.username {
@@ -388,6 +390,14 @@ impl Options {
         self
     }
 
+    /// Keep trying when a connection is awaited (`connect`, `wait_connected`) and a whole round over the broker
+    /// list failed: wait through the reconnect schedule until the caller's timeout (default `false`: return the
+    /// real cause at once, as `mosquitto_pub` does). The session itself always keeps reconnecting by its policy.
+    pub fn keep_trying(mut self, keep_trying: bool) -> Self {
+        self.keep_trying = keep_trying;
+        self
+    }
+
     /// Acknowledge received QoS 1 and 2 messages only when the application calls
     /// [`Client::ack`](super::Client::ack) (default `false`: acknowledged when taken from the stream). Either
     /// way acknowledgements go out in the order the messages arrived. Unacknowledged messages hold the broker's
@@ -455,6 +465,9 @@ impl fmt::Debug for Options {
             .field("max_packet_size", &self.max_packet_size)
             .field("queue_bytes", &self.queue_bytes)
             .field("subscription_bytes", &self.subscription_bytes)
+            .field("message_capacity", &self.message_capacity)
+            .field("manual_ack", &self.manual_ack)
+            .field("keep_trying", &self.keep_trying)
             .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
