@@ -262,7 +262,7 @@ impl EventLoop {
     /// deadlines, reads, events, writes. Returns the poll timeout and whether the loop is over.
     fn work(&mut self) -> (Option<Duration>, bool) {
         let inner = self.inner.clone();
-        let mut core = inner.shared.core();
+        let mut core = inner.shared.runner_core();
         let Core { session, dispatch } = &mut *core;
         if inner.aborted.load(Ordering::Acquire) {
             return (None, true);

@@ -24,6 +24,21 @@ impl Buf<'_> {
     pub fn owned(len: usize) -> Buf<'static> {
         Buf::Owned(alloc::vec![0u8; len].into_boxed_slice())
     }
+
+    /// Grows an owned buffer to `len` bytes, keeping its contents (the new bytes are zero); `false` for a
+    /// borrowed buffer, which cannot grow, or when it is that large already.
+    #[cfg(feature = "alloc")]
+    pub fn grow(&mut self, len: usize) -> bool {
+        match self {
+            Self::Owned(bytes) if bytes.len() < len => {
+                let mut grown = core::mem::take(bytes).into_vec();
+                grown.resize(len, 0);
+                *bytes = grown.into_boxed_slice();
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 impl core::fmt::Debug for Buf<'_> {

@@ -121,6 +121,8 @@ pub struct Driver<'b, N: Connect, C: Clock> {
     rx_end: usize,
     /// The session closed the connection with bytes still staged (a DISCONNECT): write them, then close.
     closing: bool,
+    /// How large owned staging buffers may grow under load (`alloc`); borrowed ones keep their size.
+    staging_max: usize,
 }
 
 /// What the loop does next, decided under the lock.
@@ -172,7 +174,16 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             rx_start: 0,
             rx_end: 0,
             closing: false,
+            staging_max: 0,
         }
+    }
+
+    /// Lets owned staging buffers start small and double, up to `max` bytes each, when a write or a read fills
+    /// them: an idle connection keeps small buffers, a busy one batches more per system call.
+    #[cfg(feature = "alloc")]
+    pub fn grow_staging_up_to(mut self, max: usize) -> Self {
+        self.staging_max = max;
+        self
     }
 
     /// The current time of the driver's clock.
@@ -305,16 +316,21 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             self.tx_end = 0;
         }
         let mut staged = false;
-        while let Some(free) = self.tx.get_mut(self.tx_end..).filter(|f| !f.is_empty()) {
-            match session.poll_transmit(now, free) {
-                Some(n) => {
-                    self.tx_end += n;
-                    staged = true;
+        loop {
+            while let Some(free) = self.tx.get_mut(self.tx_end..).filter(|f| !f.is_empty()) {
+                match session.poll_transmit(now, free) {
+                    Some(n) => {
+                        self.tx_end += n;
+                        staged = true;
+                    }
+                    None => return staged,
                 }
-                None => break,
+            }
+            // Full, with more to send: a larger buffer next time (and now, if it can grow).
+            if !grow(&mut self.tx, self.staging_max) {
+                return staged;
             }
         }
-        staged
     }
 
     /// Hands received bytes to the session, as many as it takes. `true` if it took any.
@@ -481,12 +497,30 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             Woke::Io(Ok(n)) => {
                 self.rx_start = 0;
                 self.rx_end = n.min(self.rx.len());
+                if self.rx_end == self.rx.len() {
+                    // The read filled the buffer: more was probably waiting.
+                    grow(&mut self.rx, self.staging_max);
+                }
                 Woke::Io(None)
             }
             Woke::Io(Err(e)) => Woke::Io(Some(DriverError::Io(e))),
             Woke::Deadline => Woke::Deadline,
             Woke::Woken => Woke::Woken,
         }
+    }
+}
+
+/// Doubles an owned buffer, up to `max` bytes; `false` if it cannot grow.
+fn grow(buf: &mut Buf<'_>, max: usize) -> bool {
+    #[cfg(feature = "alloc")]
+    {
+        let len = buf.len();
+        len < max && buf.grow(len.saturating_mul(2).clamp(64, max))
+    }
+    #[cfg(not(feature = "alloc"))]
+    {
+        let _ = (buf, max);
+        false
     }
 }
 

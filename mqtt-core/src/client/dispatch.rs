@@ -31,7 +31,7 @@ use futures_channel::oneshot;
 
 use super::queue::Queue;
 use super::{ConnectionState, Error, Message};
-use crate::codec::{Publish, QoS, UserProperty};
+use crate::codec::{List, Publish, QoS, SubscriptionId, UserProperty};
 use crate::driver::{DriverError, EventSink, Flow};
 use crate::io::FailoverError;
 use crate::session::{AckToken, Disconnection, Event, Ticket};
@@ -78,9 +78,9 @@ pub(crate) struct Route {
 }
 
 impl Route {
-    fn matches(&self, topic: &str, ids: &[u32]) -> bool {
+    fn matches(&self, topic: &str, ids: &List<'_, SubscriptionId>) -> bool {
         match self.id {
-            Some(id) if !ids.is_empty() => ids.contains(&id),
+            Some(id) if !ids.is_empty() => ids.iter().any(|i| i.get() == id),
             _ => self.filters.iter().any(|f| topic::matches(f, topic)),
         }
     }
@@ -97,6 +97,8 @@ pub struct Dispatch {
     pub(crate) orphans: VecDeque<Delivered>,
     /// Acknowledgements due (messages whose consumer left), for the session at the next lock.
     pub(crate) pending_acks: Vec<AckToken>,
+    /// Scratch: the routes a message goes to.
+    hits: Vec<usize>,
     pub(crate) state_listeners: Vec<Arc<Queue<ConnectionState>>>,
     pub(crate) last_state: Option<ConnectionState>,
     /// Waiting for the end of a graceful disconnect: they get how many messages were still unacknowledged.
@@ -147,6 +149,7 @@ impl Dispatch {
             listeners: Vec::new(),
             orphans: VecDeque::new(),
             pending_acks: Vec::new(),
+            hits: Vec::new(),
             state_listeners: Vec::new(),
             last_state: None,
             disconnected: Vec::new(),
@@ -250,63 +253,91 @@ impl Dispatch {
 
     /// Offers a message to every queue it goes to: all of them, or none (`Flow::Hold`) if one is full.
     fn deliver(&mut self, publish: &Publish<'_>, ack: Option<AckToken>) -> Flow {
-        let ids: Vec<u32> = publish
-            .properties
-            .subscription_identifiers
-            .iter()
-            .map(|id| id.get())
-            .collect();
+        let ids = &publish.properties.subscription_identifiers;
         self.routes.retain(|route| !route.queue.is_abandoned());
         self.listeners.retain(|queue| !queue.is_abandoned());
-        let targets: Vec<Arc<Queue<Delivered>>> = self
-            .routes
+        // The routes it goes to, found once (the scratch list keeps its memory between messages).
+        let mut hits = core::mem::take(&mut self.hits);
+        hits.clear();
+        hits.extend(
+            self.routes
+                .iter()
+                .enumerate()
+                .filter(|(_, route)| route.matches(publish.topic, ids))
+                .map(|(i, _)| i),
+        );
+        let targets = hits.len() + self.listeners.len();
+        let flow = if targets == 0 {
+            self.keep_orphan(publish, ack)
+        } else if !hits
             .iter()
-            .filter(|route| route.matches(publish.topic, &ids))
-            .map(|route| route.queue.clone())
-            .chain(self.listeners.iter().cloned())
-            .collect();
-        if targets.is_empty() {
-            // Kept for a subscription or listener still to come.
-            if self.orphans.len() >= self.capacity {
-                if !self.holding {
-                    tracing::warn!(
-                        kept = self.orphans.len(),
-                        "messages match no subscription and no messages() stream reads them: reading from the \
-                         broker is paused until one does"
-                    );
+            .filter_map(|&i| self.routes.get(i))
+            .all(|route| route.queue.has_room())
+            || !self.listeners.iter().all(|queue| queue.has_room())
+        {
+            // All or nothing: a message queued in some places and not others would arrive twice there.
+            self.hold()
+        } else {
+            let copies = (targets > 1).then(|| Arc::new(AtomicUsize::new(targets)));
+            let mut message = Some(self.message(publish, ack));
+            let queues = hits
+                .iter()
+                .filter_map(|&i| self.routes.get(i))
+                .map(|route| &route.queue)
+                .chain(&self.listeners);
+            let mut left = targets;
+            let mut released = Vec::new();
+            for queue in queues {
+                left -= 1;
+                // The last target takes the message itself; the others a copy.
+                let message = match left {
+                    0 => message.take(),
+                    _ => message.clone(),
+                };
+                let Some(message) = message else { break };
+                let delivered = Delivered {
+                    message,
+                    ack: ack.map(|token| AckRef {
+                        token,
+                        copies: copies.clone(),
+                    }),
+                };
+                // Room was checked, and only this runner adds to queues: the push succeeds, or the consumer left
+                // meanwhile, which counts as taken.
+                if let Err(dropped) = queue.push(delivered) {
+                    released.push(dropped);
                 }
-                return self.hold();
             }
-            let delivered = Delivered {
-                message: self.message(publish, ack),
-                ack: ack.map(|token| AckRef {
-                    token,
-                    copies: None,
-                }),
-            };
-            self.orphans.push_back(delivered);
-            self.resume();
-            return Flow::Taken;
-        }
-        if !targets.iter().all(|queue| queue.has_room()) {
-            return self.hold();
-        }
-        let message = self.message(publish, ack);
-        let copies = (targets.len() > 1).then(|| Arc::new(AtomicUsize::new(targets.len())));
-        for queue in targets {
-            let delivered = Delivered {
-                message: message.clone(),
-                ack: ack.map(|token| AckRef {
-                    token,
-                    copies: copies.clone(),
-                }),
-            };
-            // Room was checked under the lock that every producer takes: the push succeeds, or the consumer left
-            // meanwhile, which counts as taken.
-            if let Err(dropped) = queue.push(delivered) {
+            for dropped in released {
                 self.release(dropped);
             }
+            self.resume();
+            Flow::Taken
+        };
+        self.hits = hits;
+        flow
+    }
+
+    /// A message that matches no subscription and finds no listener: kept for one still to come.
+    fn keep_orphan(&mut self, publish: &Publish<'_>, ack: Option<AckToken>) -> Flow {
+        if self.orphans.len() >= self.capacity {
+            if !self.holding {
+                tracing::warn!(
+                    kept = self.orphans.len(),
+                    "messages match no subscription and no messages() stream reads them: reading from the \
+                     broker is paused until one does"
+                );
+            }
+            return self.hold();
         }
+        let delivered = Delivered {
+            message: self.message(publish, ack),
+            ack: ack.map(|token| AckRef {
+                token,
+                copies: None,
+            }),
+        };
+        self.orphans.push_back(delivered);
         self.resume();
         Flow::Taken
     }

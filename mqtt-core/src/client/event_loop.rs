@@ -42,10 +42,11 @@ type RuntimeDriver<R> = Driver<
     <R as Runtime>::Clock,
 >;
 
-/// Bytes staged for one write: everything queued since the last write goes out together, up to this.
-const TX_STAGING: usize = 16 * 1024;
-/// Bytes taken from the socket by one read.
-const RX_STAGING: usize = 16 * 1024;
+/// Bytes staged for one write, and taken from the socket by one read, at first: an idle connection keeps no more.
+const STAGING: usize = 1024;
+/// What the staging buffers grow to under load: everything queued since the last write goes out together, up to
+/// this, and a read takes up to this.
+const STAGING_MAX: usize = 64 * 1024;
 
 /// Runs one connection (and its reconnects) on the runtime `R`: spawn [`run`](Self::run), or await it yourself.
 pub struct EventLoop<R: Runtime> {
@@ -81,12 +82,8 @@ impl<R: Runtime> EventLoop<R> {
         let handle_clock = clock.clone();
         let dispatch = Dispatch::from_options(options);
         let shared = Arc::new(Shared::new(session, dispatch, move || handle_clock.now()));
-        let driver = Driver::new(
-            failover,
-            clock,
-            Buf::owned(TX_STAGING),
-            Buf::owned(RX_STAGING),
-        );
+        let driver = Driver::new(failover, clock, Buf::owned(STAGING), Buf::owned(STAGING))
+            .grow_staging_up_to(STAGING_MAX);
         let client = Client::new(shared.clone(), R::sleep);
         Ok((client, Self { driver, shared }))
     }

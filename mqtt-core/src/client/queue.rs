@@ -1,6 +1,7 @@
 //! [`Queue`]: a bounded queue from the runner to one consumer (a subscription, `messages()`, `states()`), usable
 //! from async code (a waker) and from threads (a thread-unparking waker).
 
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -11,6 +12,10 @@ use std::task::{Context, Poll, Waker};
 pub(crate) struct Queue<T> {
     inner: Mutex<Inner<T>>,
     capacity: usize,
+    /// Items queued, mirrored outside the lock for the producer's room checks.
+    len: AtomicUsize,
+    /// The consumer is gone, mirrored outside the lock.
+    gone: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -41,6 +46,8 @@ impl<T> Queue<T> {
                 abandoned: false,
             }),
             capacity: capacity.max(1),
+            len: AtomicUsize::new(0),
+            gone: AtomicBool::new(false),
         }
     }
 
@@ -49,15 +56,15 @@ impl<T> Queue<T> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Whether one more item fits (a queue whose consumer is gone has room: it takes nothing).
+    /// Whether one more item fits (a queue whose consumer is gone has room: it takes nothing). Without the lock:
+    /// the answer holds for the one producer, as only the consumer changes it meanwhile, by taking.
     pub(crate) fn has_room(&self) -> bool {
-        let inner = self.lock();
-        inner.abandoned || inner.items.len() < self.capacity
+        self.gone.load(Ordering::Acquire) || self.len.load(Ordering::Acquire) < self.capacity
     }
 
     /// Whether the consumer is gone.
     pub(crate) fn is_abandoned(&self) -> bool {
-        self.lock().abandoned
+        self.gone.load(Ordering::Acquire)
     }
 
     /// Appends `item`, or gives it back if the queue is full, closed or abandoned.
@@ -67,6 +74,7 @@ impl<T> Queue<T> {
             return Err(item);
         }
         inner.items.push_back(item);
+        self.len.store(inner.items.len(), Ordering::Release);
         let waker = inner.waker.take();
         drop(inner);
         if let Some(waker) = waker {
@@ -86,6 +94,7 @@ impl<T> Queue<T> {
             inner.items.pop_front();
         }
         inner.items.push_back(item);
+        self.len.store(inner.items.len(), Ordering::Release);
         let waker = inner.waker.take();
         drop(inner);
         if let Some(waker) = waker {
@@ -109,6 +118,8 @@ impl<T> Queue<T> {
         let mut inner = self.lock();
         inner.abandoned = true;
         inner.waker = None;
+        self.gone.store(true, Ordering::Release);
+        self.len.store(0, Ordering::Release);
         core::mem::take(&mut inner.items)
     }
 
@@ -117,7 +128,10 @@ impl<T> Queue<T> {
         let mut inner = self.lock();
         let was_full = inner.items.len() >= self.capacity;
         match inner.items.pop_front() {
-            Some(item) => Poll::Ready(Some(Popped { item, was_full })),
+            Some(item) => {
+                self.len.store(inner.items.len(), Ordering::Release);
+                Poll::Ready(Some(Popped { item, was_full }))
+            }
             None if inner.closed => Poll::Ready(None),
             None => {
                 if !inner
@@ -138,7 +152,10 @@ impl<T> Queue<T> {
         let mut inner = self.lock();
         let was_full = inner.items.len() >= self.capacity;
         match inner.items.pop_front() {
-            Some(item) => Ok(Some(Popped { item, was_full })),
+            Some(item) => {
+                self.len.store(inner.items.len(), Ordering::Release);
+                Ok(Some(Popped { item, was_full }))
+            }
             None if inner.closed => Err(()),
             None => Ok(None),
         }

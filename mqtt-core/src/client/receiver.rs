@@ -4,7 +4,6 @@
 
 use core::task::{Context, Poll};
 use std::sync::Arc;
-use std::vec::Vec;
 
 use super::dispatch::{AckRef, Delivered};
 use super::queue::Queue;
@@ -85,16 +84,11 @@ impl Drop for Receiver {
     fn drop(&mut self) {
         // What was never taken counts as taken: acknowledge it, and let the runner go on.
         let left = self.queue.abandon();
-        let tokens: Vec<_> = left
+        for token in left
             .into_iter()
             .filter_map(|delivered| delivered.ack.and_then(AckRef::taken))
-            .collect();
-        if !tokens.is_empty() {
-            let now = self.shared.now();
-            let mut core = self.shared.core();
-            for token in tokens {
-                core.session.ack(token, now);
-            }
+        {
+            self.shared.ack(token);
         }
         self.shared.wake();
     }

@@ -9,6 +9,7 @@ use core::future::poll_fn;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::task::Poll;
 use std::boxed::Box;
+use std::vec::Vec;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures_util::task::AtomicWaker;
@@ -34,6 +35,8 @@ pub struct Shared {
     woken: AtomicBool,
     waker: AtomicWaker,
     now: Box<dyn Fn() -> Instant + Send + Sync>,
+    /// Acknowledgements the application released, for the runner's next turn (one lock of the session for many).
+    due_acks: Mutex<Vec<AckToken>>,
     /// Counted handles ([`Client`](super::Client)s and their clones) alive.
     handles: AtomicUsize,
 }
@@ -58,6 +61,7 @@ impl Shared {
             woken: AtomicBool::new(false),
             waker: AtomicWaker::new(),
             now: Box::new(now),
+            due_acks: Mutex::new(Vec::new()),
             handles: AtomicUsize::new(0),
         }
     }
@@ -66,6 +70,15 @@ impl Shared {
     pub fn core(&self) -> MutexGuard<'_, Core> {
         // No application code runs under this lock: a poisoned one still holds consistent data.
         self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Locks the session and its dispatch for the runner: the acknowledgements the application released since the
+    /// runner's last turn go to the session first. (The async runner does this through [`Host`]; mqtt-blocking's
+    /// loop calls it.)
+    pub fn runner_core(&self) -> MutexGuard<'_, Core> {
+        let mut core = self.core();
+        self.flush_due_acks(&mut core);
+        core
     }
 
     /// The runner's clock.
@@ -104,11 +117,25 @@ impl Shared {
         self.woken.swap(false, Ordering::AcqRel)
     }
 
-    /// The application has the message of `token`: its acknowledgement can go out.
+    /// The application has the message of `token`: its acknowledgement goes out at the runner's next turn.
     pub fn ack(&self, token: AckToken) {
-        let now = self.now();
-        self.core().session.ack(token, now);
+        self.due_acks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(token);
         self.wake();
+    }
+
+    /// Gives the session the acknowledgements released since the last call.
+    fn flush_due_acks(&self, core: &mut Core) {
+        let mut due = self.due_acks.lock().unwrap_or_else(PoisonError::into_inner);
+        if due.is_empty() {
+            return;
+        }
+        let now = self.now();
+        for token in due.drain(..) {
+            core.session.ack(token, now);
+        }
     }
 
     /// Whether the client is done with (disconnected, or every handle gone and the session closed).
@@ -153,7 +180,7 @@ impl Host<'static> for Shared {
     type Sink = Dispatch;
 
     fn lock<R>(&self, f: impl FnOnce(&mut Session<'static>, &mut Dispatch) -> R) -> R {
-        let mut core = self.core();
+        let mut core = self.runner_core();
         let Core { session, dispatch } = &mut *core;
         let result = f(session, dispatch);
         if !core.dispatch.pending_acks.is_empty() {

@@ -168,9 +168,12 @@ impl<'b> Store<'b> {
                 .map_err(ConfigError::Connect)?;
         }
         if qos2_bitmap {
-            buf.get_mut(qos2_at..receipts_at)
-                .unwrap_or_default()
-                .fill(0);
+            // Memory fresh from the allocator is zero already: reading it does not make it resident (the
+            // bitmap of an idle connection costs nothing), writing it would.
+            let bitmap = buf.get_mut(qos2_at..receipts_at).unwrap_or_default();
+            if bitmap.iter().any(|&b| b != 0) {
+                bitmap.fill(0);
+            }
         }
         Ok(Self {
             buf,
