@@ -61,6 +61,8 @@
 mod client;
 mod clock;
 mod runner;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, NoopRawMutex, RawMutex};
 pub use proto;
