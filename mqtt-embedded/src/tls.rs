@@ -62,7 +62,9 @@
 mod link;
 
 use core::fmt;
-use core::marker::PhantomData;
+use core::future::{Future, poll_fn};
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll};
 
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_sync::mutex::Mutex;
@@ -84,8 +86,9 @@ pub use embedded_tls::{
 
 use link::{Link, Wire};
 
-/// The most the broker's certificate chain may take, as sent (all its certificates); kept during the handshake.
-pub const CHAIN_CAPACITY: usize = 2048;
+/// The most the broker's certificate chain may take, as sent (all its certificates, about 450 to 600 bytes each
+/// for P-256 certificates); a copy is kept during the handshake, in the connector.
+pub const CHAIN_CAPACITY: usize = 1536;
 
 /// What embedded-tls adds to a record's payload in its write buffer.
 const WRITE_OVERHEAD: usize = 128;
@@ -222,15 +225,25 @@ struct Memory<'d, M: RawMutex, S> {
 ///
 /// `R` is the random number generator, `CS` the cipher suite, `T` the clock that checks the certificates' dates
 /// ([`NoClock`]: not checked).
-pub struct TlsConnector<'d, M: RawMutex, N: Connect, R, CS = Aes128GcmSha256, T = NoClock> {
+pub struct TlsConnector<'d, M, N, R, CS = Aes128GcmSha256, T = NoClock>
+where
+    M: RawMutex,
+    N: Connect,
+    CS: TlsCipherSuite,
+    T: TlsClock,
+{
     inner: N,
     rng: R,
     options: TlsOptions<'d>,
     memory: Option<Memory<'d, M, N::Io>>,
-    _suite: PhantomData<fn() -> (CS, T)>,
+    /// Here rather than in the handshake's future: it holds a copy of the broker's chain, which would make the
+    /// runner's future (and the stack frames that move it) that much larger.
+    verifier: CertVerifier<'d, CS, T, CHAIN_CAPACITY>,
 }
 
-impl<'d, M: RawMutex, N: Connect, R, CS, T> TlsConnector<'d, M, N, R, CS, T> {
+impl<'d, M: RawMutex, N: Connect, R, CS: TlsCipherSuite, T: TlsClock>
+    TlsConnector<'d, M, N, R, CS, T>
+{
     /// A connector that opens streams with `inner` and secures them as `options` says, in `resources`.
     pub fn new<const RECORD: usize, const WRITE: usize>(
         inner: N,
@@ -261,7 +274,7 @@ impl<'d, M: RawMutex, N: Connect, R, CS, T> TlsConnector<'d, M, N, R, CS, T> {
                 outgoing,
                 link,
             }),
-            _suite: PhantomData,
+            verifier: CertVerifier::new(Certificate::X509(options.ca)),
         }
     }
 
@@ -271,7 +284,9 @@ impl<'d, M: RawMutex, N: Connect, R, CS, T> TlsConnector<'d, M, N, R, CS, T> {
     }
 }
 
-impl<M: RawMutex, N: Connect, R, CS, T> fmt::Debug for TlsConnector<'_, M, N, R, CS, T> {
+impl<M: RawMutex, N: Connect, R, CS: TlsCipherSuite, T: TlsClock> fmt::Debug
+    for TlsConnector<'_, M, N, R, CS, T>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsConnector")
             .field("options", &self.options)
@@ -332,24 +347,35 @@ where
         if let Some(fragment) = self.options.max_fragment_length {
             config = config.with_max_fragment_length(fragment);
         }
-        let provider = Provider::<R, CS, T> {
+        let provider = Provider {
             rng: &mut self.rng,
-            verifier: CertVerifier::new(Certificate::X509(self.options.ca)),
+            verifier: &mut self.verifier,
             identity: self.options.identity,
         };
-        tls.open(TlsContext::new(&config, provider))
-            .await
-            .map_err(TlsConnectError::Handshake)?;
+        {
+            let mut handshake = pin!(tls.open(TlsContext::new(&config, provider)));
+            poll_fn(|cx| poll_apart(handshake.as_mut(), cx))
+                .await
+                .map_err(TlsConnectError::Handshake)?;
+        }
         // From now on embedded-tls never flushes the link itself: the stream does, outside embedded-tls's calls.
         tls.set_flush_policy(FlushPolicy::Relaxed);
         Ok(TlsStream { tls, link })
     }
 }
 
+/// Polls `future` in a stack frame of its own. The handshake's locals (several KiB) would otherwise be inlined
+/// into the runner's task, whose frame is on the stack for everything it does; with this they are there only
+/// while the handshake runs.
+#[inline(never)]
+fn poll_apart<F: Future>(future: Pin<&mut F>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    future.poll(cx)
+}
+
 /// The keys, the verifier and the randomness of one handshake.
 struct Provider<'a, 'r, R, CS: TlsCipherSuite, T: TlsClock> {
     rng: &'r mut R,
-    verifier: CertVerifier<'a, CS, T, CHAIN_CAPACITY>,
+    verifier: &'r mut CertVerifier<'a, CS, T, CHAIN_CAPACITY>,
     identity: Option<Identity<'a>>,
 }
 
@@ -364,7 +390,7 @@ impl<R: CryptoRngCore, CS: TlsCipherSuite, T: TlsClock> CryptoProvider
     }
 
     fn verifier(&mut self) -> Result<&mut impl TlsVerifier<CS>, TlsError> {
-        Ok(&mut self.verifier)
+        Ok(&mut *self.verifier)
     }
 
     fn signer(&mut self) -> Result<(impl SignerMut<DerSignature>, SignatureScheme), TlsError> {
