@@ -6,14 +6,17 @@
 //!
 //! - **TLS 1.3 only**, cipher suite `TLS_AES_128_GCM_SHA256` ([`Aes128GcmSha256`], the default) or
 //!   `TLS_AES_256_GCM_SHA384` ([`Aes256GcmSha384`]): one, chosen by the connector's type. Key exchange on P-256
-//!   (secp256r1) only. No session resumption, no 0-RTT.
+//!   (secp256r1) only. No session resumption, no 0-RTT, no ChaCha20-Poly1305.
 //! - **The broker is verified against one CA** (DER): the chain the broker sends must lead to it, each link an
 //!   ECDSA P-256 / SHA-256 signature (embedded-tls's `rustpki` verifier; RSA chains need an allocator in
 //!   embedded-tls and are not supported; P-384 and Ed25519 need its `p384`/`ed25519` features, not enabled here).
 //!   The server name must match a DNS name of the broker's certificate (subject alternative names, or its common
-//!   name when it has none); IP address names are not matched. The CertificateVerify signature is checked.
-//!   Not checked: basic constraints, key usage and path length (any certificate the CA signed can act as an
-//!   intermediate: use a CA that signs only your brokers' certificates), and revocation.
+//!   name when it has none); IP address names are not matched. The broker's CertificateVerify signature is
+//!   checked, and this connector refuses a handshake without a verified certificate and signature (embedded-tls
+//!   alone would complete one in which the broker sent none). Not checked: basic constraints, key usage and path
+//!   length (any certificate the CA signed can act as an intermediate: use a CA that signs only your brokers'
+//!   certificates), and revocation. Certificates with more than 12 extensions or 7 name attributes do not parse;
+//!   the chain may take [`CHAIN_CAPACITY`] bytes.
 //! - **Dates** are checked only with a [`TlsClock`] that knows the time (the connector's `T` parameter); with
 //!   [`NoClock`], the default, expired and not-yet-valid certificates are accepted.
 //! - **Client certificate** (mutual TLS): presented when the broker asks for one and an [`Identity`] is given; the
@@ -28,30 +31,44 @@
 //! the [cancel-safe](TlsStream#cancel-safety) stream's) and two of `WRITE`. A broker may send records of up to
 //! 16 KiB ([`record_size(None)`](record_size), 16,645 B) unless the client asks for a smaller
 //! [`MaxFragmentLength`] and the broker agrees (mosquitto and anything on OpenSSL do): with
-//! [`MaxFragmentLength::Bits11`], `RECORD` = [`record_size`]`(Some(Bits11))` = 2,309 B. A record larger than
-//! `RECORD` fails the connection with an error, it is never cut. `WRITE` must hold the largest record the client
-//! writes: the ClientHello (about 250 B) and its certificate (its DER length and 40 B); 1,024 is plenty for one
-//! P-256 certificate. Each record carries at most `WRITE` - 128 bytes of MQTT (the fragment length, if smaller).
+//! [`MaxFragmentLength::Bits10`], `RECORD` = [`record_size`]`(Some(Bits10))` = 1,285 B, enough for a handshake
+//! with one or two P-256 certificates. A record larger than `RECORD` fails the connection with an error, it is
+//! never cut. `WRITE` must hold the largest record the client writes: the ClientHello (about 250 B) and its
+//! certificate (its DER length and 40 B); 768 is enough for one P-256 certificate. Each record carries at most
+//! `WRITE` - 128 bytes of MQTT (the fragment length, if smaller).
+//!
+//! The connector keeps a copy of the broker's chain ([`CHAIN_CAPACITY`]) while it verifies it. The handshake
+//! needs about **31 KiB of stack** on a Cortex-M3 (measured in QEMU: embedded-tls's X.509 parsing alone has
+//! frames of 8 and 9 KiB): leave that much RAM above the statics.
+//! On thumbv7m at opt-level "z", TLS adds about 86 KiB of flash and 13 KiB of static RAM to a minimal client
+//! (`qemu/sizes/sizes.sh`).
 //!
 //! # One connection per resources
 //!
 //! embedded-tls borrows its record buffers for the whole life of a connection, and the [`Connect`] trait hands the
 //! stream to the runner by value: the buffers go with the first stream and cannot be lent again without `unsafe`.
-//! So a [`TlsConnector`] makes **one** TLS connection: once it ends, or if its handshake fails, later attempts fail
-//! with [`TlsConnectError::Spent`] (a failure of the underlying [`Connect`] does not use the buffers up). Restart
-//! the device (or the client, with fresh resources) to connect again.
+//! So a [`TlsConnector`] makes **one** TLS connection: once it ends, or if its handshake fails or is dropped,
+//! later attempts fail with [`TlsConnectError::Spent`] (a failure of the underlying [`Connect`] does not use the
+//! buffers up). Restart the device (or the client, with fresh resources) to connect again.
+//!
+//! The [`Runner`](crate::Runner) drops a connection attempt when a [`Client`](crate::Client) command arrives
+//! during it (and starts another), and when the session's connect timeout expires: for TLS that cuts the
+//! handshake, so send the first command once [`Client::is_connected`](crate::Client::is_connected) says so.
+//!
+//! embedded-tls's read future is not `Send` (it keeps a pointer across an await): run the runner on an executor
+//! that does not ask for `Send` futures (embassy's `Spawner`, tokio's `LocalSet`).
 //!
 //! ```no_run
 //! # async fn device<N: mqtt_embedded::Connect, R: mqtt_embedded::tls::CryptoRngCore>(
 //! #     tcp: N, rng: R, ca_der: &'static [u8], cert_der: &'static [u8], key_der: &'static [u8],
-//! #     tls: &'static mut mqtt_embedded::tls::TlsResources<'static, mqtt_embedded::NoopRawMutex, N::Io, 2309, 1024>,
+//! #     tls: &'static mut mqtt_embedded::tls::TlsResources<'static, mqtt_embedded::NoopRawMutex, N::Io, 1285, 768>,
 //! # ) -> Result<(), mqtt_embedded::tls::TlsError> {
 //! use mqtt_embedded::NoopRawMutex;
 //! use mqtt_embedded::tls::{Identity, MaxFragmentLength, TlsConnector, TlsOptions};
 //!
 //! let options = TlsOptions::new("broker.example", ca_der)
 //!     .with_identity(Identity::new(cert_der, key_der)?)
-//!     .with_max_fragment_length(MaxFragmentLength::Bits11);
+//!     .with_max_fragment_length(MaxFragmentLength::Bits10);
 //! let connector: TlsConnector<'_, NoopRawMutex, N, R> = TlsConnector::new(tcp, tls, options, rng);
 //! // mqtt_embedded::new(&config, resources, connector, clock)...
 //! # let _ = connector;
@@ -60,6 +77,7 @@
 //! ```
 
 mod link;
+mod verify;
 
 use core::fmt;
 use core::future::{Future, poll_fn};
@@ -85,6 +103,7 @@ pub use embedded_tls::{
 };
 
 use link::{Link, Wire};
+use verify::Strict;
 
 /// The most the broker's certificate chain may take, as sent (all its certificates, about 450 to 600 bytes each
 /// for P-256 certificates); a copy is kept during the handshake, in the connector.
@@ -139,12 +158,23 @@ impl fmt::Debug for Identity<'_> {
 
 /// How to connect: the broker's name, the CA that signed its certificate, and optionally a client certificate
 /// and a maximum fragment length.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct TlsOptions<'a> {
     server_name: &'a str,
     ca: &'a [u8],
     identity: Option<Identity<'a>>,
     max_fragment_length: Option<MaxFragmentLength>,
+}
+
+impl fmt::Debug for TlsOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsOptions")
+            .field("server_name", &self.server_name)
+            .field("ca_len", &self.ca.len())
+            .field("identity", &self.identity)
+            .field("max_fragment_length", &self.max_fragment_length)
+            .finish()
+    }
 }
 
 impl<'a> TlsOptions<'a> {
@@ -238,7 +268,7 @@ where
     memory: Option<Memory<'d, M, N::Io>>,
     /// Here rather than in the handshake's future: it holds a copy of the broker's chain, which would make the
     /// runner's future (and the stack frames that move it) that much larger.
-    verifier: CertVerifier<'d, CS, T, CHAIN_CAPACITY>,
+    verifier: Strict<CertVerifier<'d, CS, T, CHAIN_CAPACITY>>,
 }
 
 impl<'d, M: RawMutex, N: Connect, R, CS: TlsCipherSuite, T: TlsClock>
@@ -274,7 +304,7 @@ impl<'d, M: RawMutex, N: Connect, R, CS: TlsCipherSuite, T: TlsClock>
                 outgoing,
                 link,
             }),
-            verifier: CertVerifier::new(Certificate::X509(options.ca)),
+            verifier: Strict::new(CertVerifier::new(Certificate::X509(options.ca))),
         }
     }
 
@@ -358,6 +388,10 @@ where
                 .await
                 .map_err(TlsConnectError::Handshake)?;
         }
+        // embedded-tls completes a handshake in which the broker sent no certificate: not this connector.
+        if !self.verifier.is_complete() {
+            return Err(TlsConnectError::Handshake(TlsError::InvalidCertificate));
+        }
         // From now on embedded-tls never flushes the link itself: the stream does, outside embedded-tls's calls.
         tls.set_flush_policy(FlushPolicy::Relaxed);
         Ok(TlsStream { tls, link })
@@ -375,7 +409,7 @@ fn poll_apart<F: Future>(future: Pin<&mut F>, cx: &mut Context<'_>) -> Poll<F::O
 /// The keys, the verifier and the randomness of one handshake.
 struct Provider<'a, 'r, R, CS: TlsCipherSuite, T: TlsClock> {
     rng: &'r mut R,
-    verifier: &'r mut CertVerifier<'a, CS, T, CHAIN_CAPACITY>,
+    verifier: &'r mut Strict<CertVerifier<'a, CS, T, CHAIN_CAPACITY>>,
     identity: Option<Identity<'a>>,
 }
 
