@@ -259,3 +259,31 @@ async fn a_failed_connection_underneath_leaves_the_resources_for_the_next_attemp
     ));
     assert!(!connector.is_spent());
 }
+
+#[tokio::test]
+async fn a_broker_that_requires_a_client_certificate_refuses_a_connector_without_one() {
+    let broker = Mosquitto::start(MosquittoConfig::default().with_mtls()).expect("mosquitto");
+    let options = TlsOptions::new("localhost", der(broker.ca_pem().expect("certificates")));
+    let mut connector = connector(broker.mtls_port().expect("mTLS listener"), options, 5);
+    // TLS 1.3: the client's side of the handshake may end before the broker has seen its (empty) certificate,
+    // so the refusal comes at the handshake, the first write or the first read.
+    let exchange = async {
+        let mut stream = connector.connect().await.map_err(|e| format!("{e:?}"))?;
+        // MQTT 3.1.1 CONNECT, clean session, keep alive 60 s, client id "".
+        let connect = b"\x10\x0c\x00\x04MQTT\x04\x02\x00\x3c\x00\x00";
+        stream
+            .write_all(connect)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        stream.flush().await.map_err(|e| format!("{e:?}"))?;
+        let mut answer = [0; 16];
+        let n = stream
+            .read(&mut answer)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        Ok::<_, String>(answer[..n].to_vec())
+    };
+    let outcome = tokio::time::timeout(Duration::from_secs(10), exchange).await;
+    let outcome = outcome.expect("the broker answers within 10 s");
+    assert!(outcome.is_err(), "the broker answered {outcome:?}");
+}
