@@ -14,6 +14,8 @@
 //!   embassy-net TCP socket, a UART, a TLS stream...), and hands every event, messages included, to a handler.
 //!   Messages are borrowed from the receive buffer: zero copy.
 //! - [`Clock`] is the time source: `EmbassyClock` with the `embassy-time` feature, or your own implementation.
+//! - `mqtts://`: with the `tls` feature, `tls::TlsConnector` runs TLS 1.3 (embedded-tls, no allocator) over any
+//!   connector's stream, verifying the broker against a CA and presenting a client certificate.
 //! - `M` is the embassy-sync raw mutex: [`NoopRawMutex`] when the client and the runner live on one executor,
 //!   [`CriticalSectionRawMutex`] across executors or threads.
 //!
@@ -61,6 +63,8 @@
 mod client;
 mod clock;
 mod runner;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, NoopRawMutex, RawMutex};
 pub use proto;

@@ -1,6 +1,6 @@
-//! The QEMU end to end (`qemu/run.sh`) as part of `cargo test`: the firmware on an emulated lm3s6965evb talks
-//! to mosquitto through its UART, and a host subscriber checks what it published. It fails, never skips, when
-//! a tool it needs is missing.
+//! The QEMU end to ends (`qemu/run.sh`, `qemu/run-tls.sh`) as part of `cargo test`: the firmware on an emulated
+//! lm3s6965evb talks to mosquitto through its UART, in the clear or over TLS 1.3, and a host subscriber checks
+//! what it published. They fail, never skip, when a tool they need is missing.
 
 use std::path::Path;
 use std::process::Command;
@@ -27,14 +27,10 @@ fn has_thumbv7m() -> bool {
         .is_dir()
 }
 
-#[test]
-fn firmware_on_qemu_publishes_and_receives_through_mosquitto() {
+/// Runs `qemu/SCRIPT` and returns its output; fails with what is missing, or with the output if it fails.
+fn run(script: &str, tools: &[(&str, &str)]) -> String {
     let mut missing = Vec::new();
-    for (program, package) in [
-        ("qemu-system-arm", "qemu-system-arm"),
-        ("mosquitto", "mosquitto"),
-        ("mosquitto_sub", "mosquitto-clients"),
-    ] {
+    for (program, package) in tools {
         if !on_path(program) {
             missing.push(format!("{program} (apt-get install -y {package})"));
         }
@@ -44,10 +40,12 @@ fn firmware_on_qemu_publishes_and_receives_through_mosquitto() {
     }
     assert!(
         missing.is_empty(),
-        "the QEMU end to end needs: {}; or run mqtt-embedded/qemu/run.sh as root, which installs them",
+        "the QEMU end to end needs: {}; or run mqtt-embedded/qemu/{script} as root, which installs them",
         missing.join(", ")
     );
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("qemu/run.sh");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("qemu")
+        .join(script);
     let out = Command::new("bash")
         .arg(&script)
         .output()
@@ -62,8 +60,37 @@ fn firmware_on_qemu_publishes_and_receives_through_mosquitto() {
         "{} failed:\n{report}",
         script.display()
     );
+    report
+}
+
+const TOOLS: [(&str, &str); 3] = [
+    ("qemu-system-arm", "qemu-system-arm"),
+    ("mosquitto", "mosquitto"),
+    ("mosquitto_sub", "mosquitto-clients"),
+];
+
+#[test]
+fn firmware_on_qemu_publishes_and_receives_through_mosquitto() {
+    let report = run("run.sh", &TOOLS);
     assert!(
         report.contains("mqtt-embedded on lm3s6965evb: Ok(())"),
+        "{report}"
+    );
+}
+
+/// The TLS firmware verifies mosquitto's certificate against the CA it was given, presents its own, and runs
+/// the same scenario over TLS 1.3; given another CA, it fails the handshake with the typed error and exits with
+/// failure (run-tls.sh checks the exit status, the host subscriber, and the broker's view of the certificate).
+#[test]
+fn tls_firmware_on_qemu_verifies_the_broker_and_publishes_through_mutual_tls() {
+    let tools: Vec<_> = TOOLS.into_iter().chain([("openssl", "openssl")]).collect();
+    let report = run("run-tls.sh", &tools);
+    assert!(
+        report.contains("mqtt-embedded over TLS on lm3s6965evb: Ok(())"),
+        "{report}"
+    );
+    assert!(
+        report.contains("TLS connection refused: Some(Handshake(InvalidCertificate))"),
         "{report}"
     );
 }

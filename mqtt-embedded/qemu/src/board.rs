@@ -141,6 +141,46 @@ impl embassy_time_driver::Driver for SysTickDriver {
 
 embassy_time_driver::time_driver_impl!(static DRIVER: SysTickDriver = SysTickDriver);
 
+unsafe extern "C" {
+    /// cortex-m-rt's lowest address the stack may reach: the end of the statics.
+    static _stack_end: u32;
+    /// cortex-m-rt's initial stack pointer: the top of RAM.
+    static _stack_start: u32;
+}
+
+/// What [`paint_stack`] writes below the stack pointer, to find later how deep the stack went.
+const PAINT: u32 = 0x5AC3_3CA5;
+
+/// Paints the free stack (between the statics and a little below the current stack pointer); call it first.
+#[allow(dead_code)] // The size firmwares do not measure their stack.
+pub fn paint_stack() {
+    let bottom = core::ptr::addr_of!(_stack_end) as usize;
+    let top = cortex_m::register::msp::read() as usize - 64;
+    for word in (bottom..top).step_by(4) {
+        // SAFETY: memory between the statics and the stack pointer belongs to nothing yet.
+        unsafe { core::ptr::write_volatile(word as *mut u32, PAINT) };
+    }
+}
+
+/// The most stack used since [`paint_stack`], in bytes (the whole free stack if it ran over).
+#[allow(dead_code)] // The size firmwares do not measure their stack.
+pub fn stack_peak() -> usize {
+    let bottom = core::ptr::addr_of!(_stack_end) as usize;
+    let top = core::ptr::addr_of!(_stack_start) as usize;
+    let untouched = (bottom..top)
+        .step_by(4)
+        // SAFETY: reads of RAM words, painted or used by the stack.
+        .take_while(|&word| unsafe { core::ptr::read_volatile(word as *const u32) } == PAINT)
+        .count();
+    top - bottom - 4 * untouched
+}
+
+/// The stack the firmware can use: RAM above the statics.
+#[allow(dead_code)] // The size firmwares do not measure their stack.
+pub fn stack_size() -> usize {
+    core::ptr::addr_of!(_stack_start) as usize - core::ptr::addr_of!(_stack_end) as usize
+}
+
 /// Ends the emulation through semihosting: exit status 0 on success, 1 on failure.
 pub fn exit(success: bool) -> ! {
     cortex_m_semihosting::debug::exit(if success {
