@@ -44,7 +44,8 @@ fn firmware_on_qemu_publishes_and_receives_through_mosquitto() {
     }
     assert!(
         missing.is_empty(),
-        "the QEMU end to end needs: {}; or run mqtt-embedded/qemu/run.sh as root, which installs them",
+        "the QEMU end to end needs: {}; `cargo xtask setup` installs them all (`cargo xtask test` too, \
+         then runs every test)",
         missing.join(", ")
     );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("qemu/run.sh");
