@@ -78,18 +78,39 @@ fn test(args: &[String]) -> ExitCode {
     let passed = match &outcome {
         Ok(outcome) => {
             println!(
-                "  tests: cargo {} ({}, {} test runs{})",
+                "  tests: cargo {} ({}, {} test run{}{})",
                 command.join(" "),
                 human(tests_took),
                 outcome.counts.runs,
+                if outcome.counts.runs == 1 { "" } else { "s" },
                 match outcome.status.code() {
                     Some(0) => String::new(),
                     Some(code) => format!(", exit status {code}"),
                     None => ", killed by a signal".to_owned(),
                 }
             );
-            for name in &outcome.failed {
-                println!("  failed: {name}");
+            for (target, names) in &outcome.failed {
+                if names.is_empty() {
+                    println!("  failed: {target} (no test reported failing: see its output above)");
+                } else {
+                    println!("  failed: {target}: {}", names.join(", "));
+                }
+            }
+            if let Some((target, names)) = outcome.failed.first() {
+                let filter = names
+                    .first()
+                    .map(|name| {
+                        if name
+                            .chars()
+                            .all(|c| c.is_alphanumeric() || c == '_' || c == ':')
+                        {
+                            format!(" -- {name} --exact")
+                        } else {
+                            format!(" -- '{name}' --exact")
+                        }
+                    })
+                    .unwrap_or_default();
+                println!("  rerun one: cargo xtask test {target}{filter}");
             }
             outcome.status.success()
         }

@@ -1,6 +1,6 @@
 //! Running the test suite: `cargo test` over the whole workspace, every test binary run even after a failure (a
 //! newcomer sees every failure at once; the exit status still says whether anything failed), its output passed
-//! through as it comes and read for the totals and the names of failed tests.
+//! through as it comes and read for the totals, the failed tests and the targets they are in.
 //!
 //! `cargo test --workspace` is the whole suite: the interop tests start mosquitto themselves, the QEMU end to end
 //! (`mqtt-embedded/tests/qemu_end_to_end.rs`) builds the firmware and runs `mqtt-embedded/qemu/run.sh`, and the
@@ -50,15 +50,18 @@ pub(crate) struct Counts {
 pub(crate) struct Outcome {
     pub(crate) status: ExitStatus,
     pub(crate) counts: Counts,
-    /// The tests reported as `FAILED`, in order.
-    pub(crate) failed: Vec<String>,
+    /// Each failed test target, as cargo names it for a rerun (`-p examples --test run`), with the tests that
+    /// failed in it (none when the binary crashed), in order.
+    pub(crate) failed: Vec<(String, Vec<String>)>,
 }
 
-/// Reads libtest's output line by line.
+/// Reads cargo's and libtest's output, both streams in the order they were written, line by line.
 #[derive(Debug, Default)]
 struct Reader {
     counts: Counts,
-    failed: Vec<String>,
+    /// Tests reported `FAILED` since the last failed target.
+    pending: Vec<String>,
+    failed: Vec<(String, Vec<String>)>,
 }
 
 impl Reader {
@@ -81,12 +84,31 @@ impl Reader {
             .strip_prefix("test ")
             .and_then(|rest| rest.strip_suffix(" ... FAILED"))
         {
-            self.failed.push(name.to_owned());
+            self.pending.push(name.to_owned());
+        } else if let Some(target) = line
+            .split_once(", to rerun pass `")
+            .and_then(|(_, rest)| rest.strip_suffix('`'))
+        {
+            // cargo, once a test binary has failed: `error: test failed, to rerun pass `-p examples --test run``.
+            // The binary's own output came before it, on the same pipe.
+            self.failed
+                .push((target.to_owned(), std::mem::take(&mut self.pending)));
         }
+    }
+
+    fn finish(mut self) -> (Counts, Vec<(String, Vec<String>)>) {
+        if !self.pending.is_empty() {
+            self.failed.push((
+                "(a test target)".to_owned(),
+                std::mem::take(&mut self.pending),
+            ));
+        }
+        (self.counts, self.failed)
     }
 }
 
-/// Runs `cargo ARGS` in the workspace root with its standard output passed through as it comes and read.
+/// Runs `cargo ARGS` in the workspace root with its standard output and error passed through, in one stream
+/// and as they come, and read.
 ///
 /// # Errors
 /// When cargo cannot be started or its output not read.
@@ -95,43 +117,51 @@ pub(crate) fn run(args: &[String]) -> io::Result<Outcome> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap_or(Path::new("."));
-    let mut child = Command::new(cargo)
-        .args(args)
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()?;
+    // One pipe for both streams keeps the order in which cargo and the test binaries wrote, so that a failed
+    // test is followed by the line that names its target.
+    let (mut output, writer) = io::pipe()?;
+    let mut child = {
+        let mut command = Command::new(cargo);
+        command
+            .args(args)
+            .current_dir(root)
+            .stdin(Stdio::null())
+            .stdout(writer.try_clone()?)
+            .stderr(writer);
+        command.spawn()?
+        // The command, and with it this process's copies of the pipe's writing end, is dropped here: the read
+        // below ends when cargo and its children are done.
+    };
     let mut reader = Reader::default();
-    if let Some(mut output) = child.stdout.take() {
-        let mut stdout = io::stdout();
-        let mut chunk = [0u8; 8192];
-        let mut line = Vec::new();
-        loop {
-            let read = match output.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(read) => read,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Err(error) => return Err(error),
-            };
-            let bytes = chunk.get(..read).unwrap_or_default();
-            // Passed on at once, so that a slow test's line shows while it runs; a closed stdout does not stop
-            // the suite.
-            let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
-            for &byte in bytes {
-                if byte == b'\n' {
-                    reader.line(&String::from_utf8_lossy(&line));
-                    line.clear();
-                } else {
-                    line.push(byte);
-                }
+    let mut stdout = io::stdout();
+    let mut chunk = [0u8; 8192];
+    let mut line = Vec::new();
+    loop {
+        let read = match output.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        let bytes = chunk.get(..read).unwrap_or_default();
+        // Passed on at once, so that a slow test's line shows while it runs; a closed stdout does not stop the
+        // suite.
+        let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
+        for &byte in bytes {
+            if byte == b'\n' {
+                reader.line(&String::from_utf8_lossy(&line));
+                line.clear();
+            } else {
+                line.push(byte);
             }
         }
-        reader.line(&String::from_utf8_lossy(&line));
     }
+    reader.line(&String::from_utf8_lossy(&line));
+    let (counts, failed) = reader.finish();
     Ok(Outcome {
         status: child.wait()?,
-        counts: reader.counts,
-        failed: reader.failed,
+        counts,
+        failed,
     })
 }
 
@@ -214,6 +244,56 @@ mod tests {
                 ignored: 1,
             }
         );
-        assert_eq!(reader.failed, ["session::qos2_survives_a_cut"]);
+        let (_, failed) = reader.finish();
+        assert_eq!(
+            failed,
+            [(
+                "(a test target)".to_owned(),
+                vec!["session::qos2_survives_a_cut".to_owned()]
+            )]
+        );
+    }
+
+    #[test]
+    fn failed_tests_are_grouped_under_the_target_cargo_names_after_them() {
+        let mut reader = Reader::default();
+        for line in [
+            "     Running tests/run.rs (target/debug/deps/run-0123abcd)",
+            "test tls_tokio_runs_with_its_tls_front ... FAILED",
+            "test tls_smol_runs_with_its_tls_front ... FAILED",
+            "test result: FAILED. 13 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; finished in 23.00s",
+            "error: test failed, to rerun pass `-p examples --test run`",
+            "     Running tests/crash.rs (target/debug/deps/crash-0123abcd)",
+            "error: test failed, to rerun pass `-p mqtt-core --test crash`",
+            "test README.md - (line 9) ... FAILED",
+            "error: doctest failed, to rerun pass `-p mqtt-test --doc`",
+        ] {
+            reader.line(line);
+        }
+        let (counts, failed) = reader.finish();
+        assert_eq!(counts.failed, 2);
+        let owned = |names: &[&str]| {
+            names
+                .iter()
+                .map(|&name| name.to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            failed,
+            [
+                (
+                    "-p examples --test run".to_owned(),
+                    owned(&[
+                        "tls_tokio_runs_with_its_tls_front",
+                        "tls_smol_runs_with_its_tls_front"
+                    ])
+                ),
+                ("-p mqtt-core --test crash".to_owned(), owned(&[])),
+                (
+                    "-p mqtt-test --doc".to_owned(),
+                    owned(&["README.md - (line 9)"])
+                ),
+            ]
+        );
     }
 }
