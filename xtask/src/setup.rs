@@ -5,11 +5,14 @@
 //! The programs are those the tests start: the mosquitto harness (`mqtt-test/src/mosquitto*`), the tests that
 //! talk to it with mosquitto's own clients and openssl (`mqtt-test/tests/mosquitto.rs`), and the QEMU end to end
 //! (`mqtt-embedded/qemu/run.sh`). The harness starts its own brokers on free loopback ports and never uses a
-//! system mosquitto service; a service that this setup's install started is stopped and disabled again.
+//! system mosquitto service; a broker that this setup's install started on port 1883 is stopped and its service
+//! disabled again.
 
 use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 /// A program the test suite runs and the Debian package that has it.
 struct Tool {
@@ -121,14 +124,15 @@ pub(crate) fn run() -> Result<String, String> {
             "xtask: the test suite needs programs that are not installed:\n{}",
             describe(&missing)
         );
-        let installing_broker = packages.contains(&"mosquitto");
+        // Debian's mosquitto package starts a broker on port 1883 as a service where an init system runs.
+        let nothing_on_1883 = packages.contains(&"mosquitto") && !system_broker_listens();
         match install(&packages) {
             Ok(()) => {
                 let still = missing_tools();
                 if still.is_empty() {
                     done.push(format!("installed {}", packages.join(", ")));
-                    if installing_broker && let Some(note) = stop_system_broker() {
-                        done.push(note);
+                    if nothing_on_1883 && system_broker_listens() {
+                        done.push(stop_system_broker());
                     }
                 } else {
                     let _ = writeln!(
@@ -318,49 +322,56 @@ fn install(packages: &[&str]) -> Result<(), String> {
         .map_err(|why| format!("{why}\n{by_hand}"))
 }
 
-/// Stops and disables the system's mosquitto service, which the package just installed may have started (on
-/// port 1883, which the tests never use): the tests start their own brokers. Returns what it did, if anything.
-fn stop_system_broker() -> Option<String> {
-    let privilege = privilege()?;
-    if Path::new("/run/systemd/system").is_dir() {
-        let active = ["is-active", "is-enabled"].into_iter().any(|question| {
-            Command::new("systemctl")
-                .args([question, "--quiet", "mosquitto.service"])
-                .stdin(Stdio::null())
-                .status()
-                .is_ok_and(|status| status.success())
-        });
+/// The port of Debian's mosquitto service, which the tests never use.
+const SYSTEM_BROKER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 1883);
+
+/// Whether something accepts connections on [`SYSTEM_BROKER`].
+fn system_broker_listens() -> bool {
+    TcpStream::connect_timeout(&SYSTEM_BROKER, Duration::from_millis(500)).is_ok()
+}
+
+/// Stops and disables the mosquitto service that the package just installed started: the tests start their
+/// own brokers, and a broker on port 1883 that the user did not ask for is better off. Returns what happened.
+fn stop_system_broker() -> String {
+    let Some(privilege) = privilege() else {
+        return "the mosquitto package started its service on port 1883 (the tests do not use it)"
+            .to_owned();
+    };
+    let (mut stop, mut disable, undo) = if Path::new("/run/systemd/system").is_dir() {
+        let mut stop = privileged(privilege, "systemctl");
+        stop.args(["stop", "mosquitto.service"]);
         let mut disable = privileged(privilege, "systemctl");
-        disable.args(["disable", "--now", "--quiet", "mosquitto.service"]);
-        return (active && quietly(&mut disable).is_ok()).then(|| {
-            "stopped and disabled the mosquitto service its package started (`systemctl enable --now mosquitto` \
-             brings it back)"
-                .to_owned()
-        });
-    }
-    let script = "/etc/init.d/mosquitto";
-    let running = Path::new(script).is_file()
-        && Command::new(script)
-            .arg("status")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-    if !running {
-        return None;
-    }
-    let mut stop = privileged(privilege, script);
-    stop.arg("stop");
-    let mut disable = privileged(privilege, "update-rc.d");
-    disable.args(["mosquitto", "disable"]);
-    let stopped = quietly(&mut stop).is_ok();
-    let _ = quietly(&mut disable);
-    stopped.then(|| {
-        "stopped and disabled the mosquitto service its package started (`update-rc.d mosquitto enable` and \
-         `service mosquitto start` bring it back)"
+        disable.args(["disable", "--quiet", "mosquitto.service"]);
+        (stop, disable, "systemctl enable --now mosquitto")
+    } else {
+        let mut stop = privileged(privilege, "/etc/init.d/mosquitto");
+        stop.arg("stop");
+        let mut disable = privileged(privilege, "update-rc.d");
+        disable.args(["mosquitto", "disable"]);
+        (
+            stop,
+            disable,
+            "update-rc.d mosquitto enable; service mosquitto start",
+        )
+    };
+    let _ = quietly(&mut stop);
+    let disabled = quietly(&mut disable).is_ok();
+    // A stopped broker saves its state before it closes its port (the init script does not wait for it).
+    let closed = (0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        !system_broker_listens()
+    });
+    if !closed {
+        "the mosquitto package started its service on port 1883 and it could not be stopped (the tests do not \
+         use it; `service mosquitto stop` stops it)"
             .to_owned()
-    })
+    } else if disabled {
+        format!(
+            "stopped and disabled the mosquitto service its package started on port 1883 (`{undo}` brings it back)"
+        )
+    } else {
+        "stopped the mosquitto service its package started on port 1883".to_owned()
+    }
 }
 
 /// Runs `command` with its output kept, and shown only if it fails.
