@@ -40,7 +40,8 @@ fn run(script: &str, tools: &[(&str, &str)]) -> String {
     }
     assert!(
         missing.is_empty(),
-        "the QEMU end to end needs: {}; or run mqtt-embedded/qemu/{script} as root, which installs them",
+        "the QEMU end to end needs: {}; `cargo xtask setup` installs them all (`cargo xtask test` too, \
+         then runs every test)",
         missing.join(", ")
     );
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -14,7 +14,8 @@ pub enum HarnessError {
     /// A program of the mosquitto packages is missing.
     #[error(
         "`{program}` is not installed (looked in PATH and {looked}); the interop tests need a real mosquitto: \
-         install it with `{INSTALL_HINT}`"
+         install it with `cargo xtask setup` or `{INSTALL_HINT}` (`cargo xtask test` installs it, then runs \
+         every test)"
     )]
     NotInstalled {
         /// The program looked for.
