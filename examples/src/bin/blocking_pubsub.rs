@@ -161,6 +161,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .recv_timeout(STEP_TIMEOUT)
         .map_err(|_| "no reading after the reconnect")?;
 
+    // After a graceful disconnect everything queued is out (the thermostat's answer too): final counters.
+    client.disconnect(STEP_TIMEOUT)?;
     let stats = client.stats();
     println!(
         "statistics: {} messages sent ({} bytes), {} received ({} bytes), {} disconnection(s)",
@@ -170,7 +172,6 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         stats.bytes_received,
         stats.disconnections
     );
-    client.disconnect(STEP_TIMEOUT)?;
     running.join()?;
     Ok(())
 }
