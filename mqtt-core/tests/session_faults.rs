@@ -572,3 +572,70 @@ fn an_acknowledgement_that_arrives_with_the_close_completes_its_message() {
         );
     }
 }
+
+#[test]
+fn a_qos2_message_held_when_the_application_reconnects_after_the_close_comes_again() {
+    // A QoS 2 PUBLISH arrives with the end of the stream: it is processed after the loss, and no PUBREC goes out
+    // (nothing is written to a gone transport). The application's queue is full, so it holds the message, then
+    // reconnects. The held message is dropped, never the application's; the broker, without a PUBREC, sends it
+    // again on the resumed session, and this time it is delivered: exactly once, not never. `[MQTT-4.3.3-10]`
+    // applies only to a message whose PUBREC was sent.
+    for manual_ack in [false, true] {
+        for version in VERSIONS {
+            let config = Config {
+                manual_ack,
+                ..persistent(version)
+            };
+            let (mut s, now) = connect_by_hand(ConnAck::default(), &config);
+            assert!(matches!(s.poll_event(), Some(Event::Connected { .. })));
+            let publish = |dup| {
+                encode(
+                    Packet::Publish(Publish {
+                        qos: QoS::ExactlyOnce,
+                        dup,
+                        packet_id: PacketId::new(9),
+                        topic: "in/x",
+                        payload: b"once",
+                        ..Publish::default()
+                    }),
+                    version,
+                )
+            };
+            let bytes = publish(false);
+            assert_eq!(s.handle_bytes(&bytes, now), bytes.len());
+            s.handle_transport_down(now);
+            assert!(matches!(s.poll_event(), Some(Event::Message(_))));
+            assert!(s.hold_message());
+            s.reconnect(now);
+            assert!(!s.has_held_message());
+            while let Some(event) = s.poll_event() {
+                assert!(!matches!(event, Event::Message(_)), "{event:?}");
+            }
+            assert_eq!(s.poll_transport(), Some(TransportAction::Close));
+            assert_eq!(s.poll_transport(), Some(TransportAction::Open));
+            s.handle_transport_up(now);
+            drain_transmit(&mut s, now);
+            let connack = ConnAck {
+                session_present: true,
+                ..ConnAck::default()
+            };
+            s.handle_bytes(&encode(Packet::ConnAck(connack), version), now);
+            assert!(matches!(
+                s.poll_event(),
+                Some(Event::Connected {
+                    session_present: true
+                })
+            ));
+            let bytes = publish(true);
+            assert_eq!(s.handle_bytes(&bytes, now), bytes.len());
+            let delivered = matches!(
+                s.poll_event(),
+                Some(Event::Message(Publish {
+                    payload: b"once",
+                    ..
+                }))
+            );
+            assert!(delivered, "{version}, manual ack {manual_ack}");
+        }
+    }
+}
