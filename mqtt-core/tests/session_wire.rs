@@ -315,9 +315,7 @@ fn reason_strings_from_the_broker_are_kept() {
     assert_eq!(
         wire.session.poll_event(),
         Some(Event::ConnectionLost {
-            reason: mqtt_core::session::Disconnection::ServerDisconnect(
-                codec::ReasonCode::SERVER_SHUTTING_DOWN
-            )
+            reason: Disconnection::ServerDisconnect(codec::ReasonCode::SERVER_SHUTTING_DOWN)
         })
     );
     assert_eq!(
@@ -369,7 +367,7 @@ fn a_message_above_the_granted_qos_is_a_protocol_error() {
         );
         assert_eq!(
             wire.session.error(),
-            Some(mqtt_core::ProtocolError::QoSAboveGranted {
+            Some(ProtocolError::QoSAboveGranted {
                 received: 1,
                 granted: 0
             })
@@ -451,7 +449,7 @@ fn no_connack_within_the_connect_timeout_fails_the_attempt_and_schedules_the_nex
     assert_eq!(
         s.poll_event(),
         Some(Event::ConnectFailed {
-            reason: mqtt_core::session::Disconnection::ConnectTimeout
+            reason: Disconnection::ConnectTimeout
         })
     );
     assert!(matches!(
@@ -471,7 +469,7 @@ fn no_connack_within_the_connect_timeout_fails_the_attempt_and_schedules_the_nex
     assert_eq!(
         s.poll_event(),
         Some(Event::ConnectFailed {
-            reason: mqtt_core::session::Disconnection::ConnectTimeout
+            reason: Disconnection::ConnectTimeout
         })
     );
 }
