@@ -1,6 +1,6 @@
 //! Keep alive while the client itself pauses (a held message, a full acknowledgement record, a full receive
 //! buffer): the PINGRESP may wait unread behind the paused input, so a ping deadline does not end the connection
-//! during a pause, and PINGREQ still goes out every keep alive interval.
+//! during a pause, and PINGREQ still goes out every keep alive interval. `[MQTT-3.1.2-23]`
 
 use core::time::Duration;
 
@@ -161,6 +161,8 @@ fn drain(s: &mut Session<'_>, now: Instant) -> Vec<u8> {
     out
 }
 
+const PINGREQ: [u8; 2] = [0xc0, 0x00];
+
 /// A session whose CONNECT goes out at `t0` and whose CONNACK is read at `connack_at`.
 fn connected_by_hand(config: &Config<'_>, t0: Instant, connack_at: Instant) -> Session<'static> {
     let mut s = Session::new(config, Buffers::owned(128, 1024, 128)).unwrap();
@@ -226,4 +228,87 @@ fn a_full_receive_buffer_defers_the_ping_deadline_until_it_is_read() {
             reason: Disconnection::KeepAliveTimeout
         })
     );
+}
+
+#[test]
+fn a_pingresp_read_late_behind_a_held_message_sends_the_next_ping_at_once() {
+    // PINGREQ at 10 s, answered at once, but the answer sits behind two messages the application holds. The pause
+    // ends for a moment at 18 s (the ping deadline starts again: 23 s) and the PINGRESP is read at 21 s, past the
+    // next keep alive (20 s): nothing was sent for the keep alive interval, so PINGREQ goes out now, and the next
+    // deadline lies ahead (found by the acknowledgement property test: a deadline in the past).
+    for v in VERSIONS {
+        let config = Config {
+            version: v,
+            keep_alive: secs(10),
+            ping_timeout: secs(5),
+            ..Config::new("late")
+        };
+        let t0 = Instant::from_millis(0);
+        let mut s = connected_by_hand(&config, t0, t0);
+        let at = |n| t0 + secs(n);
+        s.handle_timeout(at(10));
+        assert_eq!(drain(&mut s, at(10)), PINGREQ);
+        let mut bytes = Vec::new();
+        for payload in [b"a", b"b"] {
+            let message = Publish {
+                topic: "t/late",
+                payload,
+                ..Publish::default()
+            };
+            bytes.extend(encode(Packet::Publish(message), v));
+        }
+        bytes.extend(encode(Packet::PingResp, v));
+        assert_eq!(s.handle_bytes(&bytes, at(10)), bytes.len());
+        assert!(matches!(s.poll_event(), Some(Event::Message(_))));
+        assert!(s.hold_message());
+        s.handle_timeout(at(15));
+        assert_eq!(
+            s.poll_transport(),
+            None,
+            "{v}: the ping deadline waits for the pause"
+        );
+        // The application takes "a" and holds "b".
+        assert!(drain(&mut s, at(18)).is_empty());
+        assert!(matches!(
+            s.poll_event(),
+            Some(Event::Message(Publish { payload: b"a", .. }))
+        ));
+        assert!(matches!(
+            s.poll_event(),
+            Some(Event::Message(Publish { payload: b"b", .. }))
+        ));
+        assert!(s.hold_message());
+        assert_eq!(s.poll_timeout(), Some(at(23)), "{v}");
+        // At 21 s it takes "b", and the PINGRESP behind it is read.
+        assert!(drain(&mut s, at(21)).is_empty());
+        assert!(matches!(
+            s.poll_event(),
+            Some(Event::Message(Publish { payload: b"b", .. }))
+        ));
+        assert_eq!(s.poll_event(), None);
+        assert_eq!(drain(&mut s, at(21)), PINGREQ, "{v}");
+        assert_eq!(
+            s.poll_timeout(),
+            Some(at(26)),
+            "{v}: the new ping's deadline"
+        );
+        assert!(s.is_connected());
+    }
+}
+
+#[test]
+fn a_connack_slower_than_the_keep_alive_sends_a_ping_at_once() {
+    // CONNECT at 0 s, CONNACK read at 12 s with a keep alive of 10 s (the connect timeout is 30 s): nothing was
+    // sent for longer than the keep alive, so PINGREQ goes out now rather than at a deadline already past.
+    for v in VERSIONS {
+        let config = Config {
+            version: v,
+            keep_alive: secs(10),
+            ..Config::new("slow-connack")
+        };
+        let t0 = Instant::from_millis(0);
+        let mut s = connected_by_hand(&config, t0, t0 + secs(12));
+        assert_eq!(drain(&mut s, t0 + secs(12)), PINGREQ, "{v}");
+        assert!(s.poll_timeout().is_some_and(|at| at > t0 + secs(12)), "{v}");
+    }
 }

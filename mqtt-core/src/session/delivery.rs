@@ -141,6 +141,22 @@ impl Session<'_> {
         self.delivery = None;
     }
 
+    /// Keep alive: nothing was sent for the keep alive interval, so PINGREQ goes out next. Besides
+    /// `handle_timeout`, called where the keep alive deadline can move into the past without time passing: a
+    /// PINGRESP processed late, behind input the application paused (the ping deadline, started again when a
+    /// pause ended, may lie beyond the next keep alive), and a CONNACK that took longer than the keep alive.
+    pub(super) fn ping_if_due(&mut self, now: Instant) {
+        if let Some(due) = self.keep_alive_due()
+            && now >= due
+        {
+            self.send_ping = true;
+            self.ping_outstanding = true;
+            if !self.ping_deferred {
+                self.set_timer(Timer::Ping, Some(now + self.settings.ping_timeout));
+            }
+        }
+    }
+
     /// A ping deadline deferred by a pause starts again, `ping_timeout` from now, once the pause is over.
     pub(super) fn resume_keep_alive(&mut self) {
         if !self.ping_deferred || self.is_paused() {

@@ -263,6 +263,7 @@ impl<'b> Session<'b> {
                     self.ping_outstanding = false;
                     self.ping_deferred = false;
                     self.set_timer(Timer::Ping, None);
+                    self.ping_if_due(self.now);
                     Step::Continue
                 }
                 Packet::Disconnect(d) => {
@@ -334,6 +335,7 @@ impl<'b> Session<'b> {
         }
         self.restore_outbox(session_present);
         self.restore_subscriptions(session_present);
+        self.ping_if_due(now);
         self.events.push(OwnedEvent::Connected { session_present });
     }
 
