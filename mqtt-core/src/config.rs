@@ -119,7 +119,8 @@ pub struct Config<'a> {
     /// otherwise have it sent again on every connection, and nothing behind it would go out.
     ///
     /// Only connections that end without the application asking count (closed by the broker or the network, keep
-    /// alive timeout, DISCONNECT from the broker), and only for the oldest message unacknowledged. The client
+    /// alive timeout, DISCONNECT from the broker; not a protocol error of the broker, which is about the packet
+    /// that broke the rules), and only for the oldest message unacknowledged. The client
     /// cannot tell a broker that closes on a message from a network that keeps failing while it is in flight: a
     /// network that bad fails the message too. Default 5 (about 5 s of reconnects with the default policy): in
     /// the seeded simulation, whose link cuts most new connections within their first 120 bytes, 3 failed 1.5 %

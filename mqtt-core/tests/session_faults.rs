@@ -639,3 +639,52 @@ fn a_qos2_message_held_when_the_application_reconnects_after_the_close_comes_aga
         }
     }
 }
+
+#[test]
+fn a_protocol_error_of_the_broker_is_no_strike_against_the_message_in_flight() {
+    // Poison strikes count connections the broker or the network ends (a close, a keep alive timeout, a
+    // DISCONNECT): see `Config::poison_threshold`. A protocol error is about the packet that broke the rules (here
+    // a SUBACK for a request never made), not about the oldest message in flight: in 3.1.1 as in 5.0 it gives no
+    // strike, so with a threshold of 1 the message stays queued for the next connection.
+    for version in VERSIONS {
+        let config = Config {
+            poison_threshold: 1,
+            ..persistent(version)
+        };
+        let (mut s, now) = connect_by_hand(ConnAck::default(), &config);
+        assert!(matches!(s.poll_event(), Some(Event::Connected { .. })));
+        let message = Publish {
+            topic: "t",
+            payload: b"in flight",
+            qos: QoS::AtLeastOnce,
+            ..Publish::default()
+        };
+        s.publish(&message, now).unwrap();
+        assert!(!drain_transmit(&mut s, now).is_empty());
+        let suback = encode(
+            Packet::SubAck(SubAck {
+                packet_id: PacketId::new(9).unwrap(),
+                properties: Default::default(),
+                reasons: codec::List::new(&[ReasonCode::GRANTED_QOS_0]),
+            }),
+            version,
+        );
+        assert_eq!(s.handle_bytes(&suback, now), suback.len());
+        let mut events = Vec::new();
+        for _ in 0..4 {
+            while let Some(event) = s.poll_event() {
+                events.push(format!("{event:?}"));
+            }
+            drain_transmit(&mut s, now);
+        }
+        assert!(
+            events.iter().any(|e| e.contains("UnknownPacketId")),
+            "{version}: {events:?}"
+        );
+        assert!(
+            !events.iter().any(|e| e.contains("PublishFailed")),
+            "{version}: {events:?}"
+        );
+        assert_eq!(s.queued(), 1, "{version}");
+    }
+}

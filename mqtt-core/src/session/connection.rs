@@ -165,9 +165,13 @@ impl Session<'_> {
         }
     }
 
-    /// An established connection ended without the application asking.
+    /// An established connection ended without the application asking. A protocol error of the broker is about
+    /// the packet that broke the rules, not about the oldest message in flight: no poison strike (on 5.0 the
+    /// connection ends through `finish_closing`, which never gave one either).
     pub(super) fn lose(&mut self, reason: Disconnection, now: Instant) {
-        self.blame_oldest_unacknowledged();
+        if !matches!(reason, Disconnection::Protocol(_)) {
+            self.blame_oldest_unacknowledged();
+        }
         self.end_connection(now);
         self.events.push(OwnedEvent::ConnectionLost(reason));
         self.after_loss(reason, now);
