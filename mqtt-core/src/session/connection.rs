@@ -224,14 +224,21 @@ impl Session<'_> {
         }
     }
 
-    /// DISCONNECT after a protocol error is written: close and apply the reconnect policy.
+    /// DISCONNECT after a protocol error is written: close and apply the reconnect policy. A connection whose
+    /// CONNACK was rejected ([`reject_connack`](Session::reject_connack)) was never established: a failed attempt,
+    /// which never starts the schedule over.
     pub(super) fn finish_closing(&mut self, now: Instant) {
         self.transport.close();
+        let established = self.established;
         self.end_connection(now);
         let reason = self
             .error
             .map_or(Disconnection::TransportClosed, Disconnection::Protocol);
-        self.after_loss(reason, now);
+        if established {
+            self.after_loss(reason, now);
+        } else {
+            self.schedule_reconnect(reason, now);
+        }
     }
 
     /// Whether this failure of a 5.0 attempt means the broker does not speak 5.0 and the configuration allows
