@@ -26,7 +26,10 @@ impl Run {
             .filter_map(|line| line.split("state: reconnecting: attempt ").nth(1))
             .filter_map(|rest| {
                 let (attempt, delay) = rest.split_once(" in ")?;
-                Some((attempt.parse().ok()?, delay.strip_suffix(" ms")?.parse().ok()?))
+                Some((
+                    attempt.parse().ok()?,
+                    delay.strip_suffix(" ms")?.parse().ok()?,
+                ))
             })
             .collect()
     }

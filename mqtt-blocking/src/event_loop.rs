@@ -380,7 +380,13 @@ impl EventLoop {
     fn lost(&mut self, session: &mut Session<'_>, now: proto::Instant, error: Option<io::Error>) {
         self.close();
         self.failure = Some(error.map_or_else(
-            || io::Error::new(io::ErrorKind::UnexpectedEof, "the broker closed the connection").into(),
+            || {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the broker closed the connection",
+                )
+                .into()
+            },
             Error::from,
         ));
         session.handle_transport_down(now);

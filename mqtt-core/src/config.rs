@@ -77,7 +77,9 @@ pub struct Config<'a> {
     /// 8 KiB that holds every identifier, so 65,535 (the 5.0 default, "no limit") never refuses one. A 3.1.1
     /// broker does not know this limit and may exceed it (mosquitto frees its slot at PUBREC): the session then
     /// ends the connection with [`ProtocolError::ReceiveMaximumExceeded`](crate::ProtocolError). Give 3.1.1
-    /// sessions 65,535 where 8 KiB can be spared.
+    /// sessions 65,535 where 8 KiB can be spared. A 5.0 broker that sends one more while the table is full proves
+    /// that an identifier kept from an earlier connection, which it has not mentioned since, belongs to a session
+    /// it lost at a CONNACK the client never read: that identifier is forgotten to make room.
     ///
     /// With [`manual_ack`](Self::manual_ack) it is also the number of incoming QoS 1 and 2 messages whose
     /// acknowledgement may wait for the application: the store keeps a record of 3 bytes per message (packet
@@ -117,7 +119,8 @@ pub struct Config<'a> {
     /// otherwise have it sent again on every connection, and nothing behind it would go out.
     ///
     /// Only connections that end without the application asking count (closed by the broker or the network, keep
-    /// alive timeout, DISCONNECT from the broker), and only for the oldest message unacknowledged. The client
+    /// alive timeout, DISCONNECT from the broker; not a protocol error of the broker, which is about the packet
+    /// that broke the rules), and only for the oldest message unacknowledged. The client
     /// cannot tell a broker that closes on a message from a network that keeps failing while it is in flight: a
     /// network that bad fails the message too. Default 5 (about 5 s of reconnects with the default policy): in
     /// the seeded simulation, whose link cuts most new connections within their first 120 bytes, 3 failed 1.5 %

@@ -1,5 +1,6 @@
 //! Delivery at the application's pace, in deterministic simulation: manual acknowledgement (`Config::manual_ack`,
-//! `Session::ack`), holding a message (`Session::hold_message`), and keep alive while the client itself pauses.
+//! `Session::ack`) and holding a message (`Session::hold_message`). Keep alive while the client itself pauses is
+//! in `session_keep_alive.rs`.
 
 use core::time::Duration;
 
@@ -544,99 +545,6 @@ fn a_held_message_lost_with_the_connection_is_delivered_when_resent() {
     }
 }
 
-fn lost(sim: &Sim) -> bool {
-    sim.events()
-        .iter()
-        .any(|e| matches!(e, RecordedEvent::ConnectionLost { .. }))
-}
-
-#[test]
-fn holding_a_message_past_the_ping_timeout_keeps_the_connection() {
-    for version in VERSIONS {
-        let config = Config {
-            keep_alive: secs(10),
-            ping_timeout: secs(5),
-            ..manual(version)
-        };
-        let mut sim = subscribed(&config, SimConfig::default());
-        sim.set_message_budget(Some(0));
-        inject(&mut sim, "t/1", b"held", QoS::AtLeastOnce);
-        let pings = sim.broker().pings();
-        sim.run_for(secs(120));
-        assert!(!lost(&sim), "{version}: {:?}", sim.events());
-        assert!(sim.session().is_paused());
-        // PINGREQ every keep alive interval: the broker must not drop the client either.
-        assert!(
-            sim.broker().pings() - pings >= 10,
-            "{version}: {} pings",
-            sim.broker().pings()
-        );
-        sim.set_message_budget(None);
-        sim.run_for(secs(60));
-        assert!(!lost(&sim), "{version}");
-        assert_eq!(payloads(&sim), ["held"]);
-        assert!(sim.session().is_connected());
-    }
-}
-
-#[test]
-fn a_full_acknowledgement_record_past_the_ping_timeout_keeps_the_connection() {
-    let config = Config {
-        keep_alive: secs(10),
-        ping_timeout: secs(5),
-        receive_maximum: 2,
-        ..manual(ProtocolVersion::V311)
-    };
-    let mut sim = subscribed(&config, SimConfig::default());
-    for i in 0..6 {
-        inject(&mut sim, "t/1", format!("{i}").as_bytes(), QoS::AtLeastOnce);
-    }
-    sim.run_for(secs(120));
-    assert!(sim.session().is_paused());
-    assert!(!lost(&sim), "{:?}", sim.events());
-    for _ in 0..6 {
-        sim.ack_all();
-        sim.run_until_idle();
-    }
-    assert_eq!(sim.messages().len(), 6);
-    assert!(!sim.session().is_paused());
-    sim.run_for(secs(60));
-    assert!(!lost(&sim));
-}
-
-#[test]
-fn a_broker_that_died_during_a_pause_is_found_out_after_it() {
-    for version in VERSIONS {
-        let config = Config {
-            keep_alive: secs(10),
-            ping_timeout: secs(5),
-            ..manual(version)
-        };
-        let mut sim = subscribed(&config, SimConfig::default());
-        sim.set_message_budget(Some(0));
-        inject(&mut sim, "t/1", b"held", QoS::AtLeastOnce);
-        sim.run_until_idle();
-        sim.broker_mut().set_answer_pings(false);
-        sim.run_for(secs(120));
-        assert!(!lost(&sim), "{version}: lost while paused");
-        let resumed = sim.now();
-        sim.set_message_budget(None);
-        assert!(
-            sim.run_until(lost, secs(60)),
-            "{version}: a silent broker was never found out"
-        );
-        // Bounded: the ping deadline starts again when the pause ends.
-        assert!(
-            sim.now() - resumed <= secs(5),
-            "{version}: after {:?}",
-            sim.now() - resumed
-        );
-        assert!(sim.events().contains(&RecordedEvent::ConnectionLost {
-            reason: Disconnection::KeepAliveTimeout
-        }));
-    }
-}
-
 #[test]
 fn without_manual_acks_behaviour_is_unchanged() {
     for version in VERSIONS {
@@ -698,74 +606,5 @@ fn acks_go_out_before_a_graceful_disconnect() {
     assert_eq!(
         log[log.len() - 2..],
         [PacketType::PubAck, PacketType::Disconnect]
-    );
-}
-
-/// The binding stops calling `poll_event` (its queues are full) and the receive buffer fills: the PINGRESP cannot
-/// be read, so the ping deadline waits for the pause to end, then applies from then on.
-#[test]
-fn a_full_receive_buffer_defers_the_ping_deadline_until_it_is_read() {
-    use mqtt_core::codec::ConnAck;
-    use mqtt_core::{Buffers, Instant, Session, TransportAction};
-
-    let v = ProtocolVersion::V5;
-    let encode = |p: Packet<'_>| {
-        let mut buf = vec![0; p.encoded_len(v)];
-        p.encode(v, &mut buf).unwrap();
-        buf
-    };
-    let drain = |s: &mut Session<'_>, now: Instant| {
-        let mut buf = [0u8; 512];
-        while s.poll_transmit(now, &mut buf).is_some() {}
-    };
-    let config = Config {
-        version: v,
-        keep_alive: secs(10),
-        ping_timeout: secs(5),
-        ..Config::new("rx")
-    };
-    let mut s = Session::new(&config, Buffers::owned(128, 1024, 128)).unwrap();
-    let t0 = Instant::from_millis(0);
-    s.connect(t0);
-    assert_eq!(s.poll_transport(), Some(TransportAction::Open));
-    s.handle_transport_up(t0);
-    drain(&mut s, t0);
-    s.handle_bytes(&encode(Packet::ConnAck(ConnAck::default())), t0);
-    assert!(matches!(s.poll_event(), Some(Event::Connected { .. })));
-
-    let ping_at = t0 + secs(10);
-    assert_eq!(s.poll_timeout(), Some(ping_at));
-    s.handle_timeout(ping_at);
-    drain(&mut s, ping_at);
-    // Messages fill the receive buffer; the binding reads no events.
-    let publish = encode(Packet::Publish(Publish {
-        topic: "t/fill",
-        payload: &[0x55; 20],
-        ..Publish::default()
-    }));
-    while s.handle_bytes(&publish, ping_at) == publish.len() {}
-    assert!(s.is_paused());
-    let deadline = s.poll_timeout().unwrap();
-    assert_eq!(deadline, ping_at + secs(5));
-    s.handle_timeout(deadline);
-    assert_eq!(s.poll_transport(), None, "lost while it could not read");
-    assert!(s.is_connected());
-
-    // Reading again 30 s later, with no PINGRESP in what was buffered: lost ping_timeout after that.
-    let resumed = deadline + secs(30);
-    s.handle_timeout(resumed);
-    while let Some(event) = s.poll_event() {
-        assert!(matches!(event, Event::Message(_)), "{event:?}");
-    }
-    assert!(!s.is_paused());
-    drain(&mut s, resumed);
-    assert_eq!(s.poll_timeout(), Some(resumed + secs(5)));
-    s.handle_timeout(resumed + secs(5));
-    assert_eq!(s.poll_transport(), Some(TransportAction::Close));
-    assert_eq!(
-        s.poll_event(),
-        Some(Event::ConnectionLost {
-            reason: Disconnection::KeepAliveTimeout
-        })
     );
 }

@@ -269,6 +269,25 @@ fn the_schedule_starts_over_only_after_a_connection_stayed_up_for_stable_after()
 }
 
 #[test]
+fn a_connack_refused_for_session_present_after_clean_start_keeps_the_schedule_growing() {
+    // After a stable connection, the broker answers every CONNECT with Session Present 1 despite Clean Start 1: each
+    // attempt fails `[MQTT-3.2.2-4]` (in 5.0 with a DISCONNECT first). Those attempts never connected, so they do
+    // not start the schedule over, however long ago the last good connection began.
+    for version in VERSIONS {
+        let mut sim = Sim::new(&config(version), SimConfig::default()).unwrap();
+        sim.connect();
+        assert!(sim.run_until(|s| s.session().is_connected(), secs(5)));
+        sim.run_for(secs(60));
+        sim.broker_mut().config_mut().claim_session_present = true;
+        sim.take_events();
+        sim.cut_link();
+        sim.run_for(secs(1 + 2 + 4 + 8 + 1));
+        assert_eq!(delays(&sim), [1, 2, 4, 8, 16].map(secs), "{version}");
+        assert_eq!(connected_events(&sim), 0, "{version}");
+    }
+}
+
+#[test]
 fn jitter_is_on_by_default_and_spreads_the_schedule() {
     let config = Config::new("jitter");
     let mut sim = Sim::new(&config, SimConfig::default()).unwrap();

@@ -3,8 +3,8 @@
 use mqtt_core::codec::{
     self, Ack, ConnAck, Packet, PacketId, ProtocolVersion, Publish, QoS, SubAck, Subscription,
 };
-use mqtt_core::session::Event;
-use mqtt_core::{Buffers, Config, Instant, Session, TransportAction};
+use mqtt_core::session::{Disconnection, Event};
+use mqtt_core::{Buffers, Config, Instant, ProtocolError, Session, TransportAction};
 
 fn encode(p: Packet<'_>, v: ProtocolVersion) -> Vec<u8> {
     let mut buf = vec![0; p.encoded_len(v)];
@@ -315,9 +315,7 @@ fn reason_strings_from_the_broker_are_kept() {
     assert_eq!(
         wire.session.poll_event(),
         Some(Event::ConnectionLost {
-            reason: mqtt_core::session::Disconnection::ServerDisconnect(
-                codec::ReasonCode::SERVER_SHUTTING_DOWN
-            )
+            reason: Disconnection::ServerDisconnect(codec::ReasonCode::SERVER_SHUTTING_DOWN)
         })
     );
     assert_eq!(
@@ -369,7 +367,7 @@ fn a_message_above_the_granted_qos_is_a_protocol_error() {
         );
         assert_eq!(
             wire.session.error(),
-            Some(mqtt_core::ProtocolError::QoSAboveGranted {
+            Some(ProtocolError::QoSAboveGranted {
                 received: 1,
                 granted: 0
             })
@@ -451,7 +449,7 @@ fn no_connack_within_the_connect_timeout_fails_the_attempt_and_schedules_the_nex
     assert_eq!(
         s.poll_event(),
         Some(Event::ConnectFailed {
-            reason: mqtt_core::session::Disconnection::ConnectTimeout
+            reason: Disconnection::ConnectTimeout
         })
     );
     assert!(matches!(
@@ -471,7 +469,7 @@ fn no_connack_within_the_connect_timeout_fails_the_attempt_and_schedules_the_nex
     assert_eq!(
         s.poll_event(),
         Some(Event::ConnectFailed {
-            reason: mqtt_core::session::Disconnection::ConnectTimeout
+            reason: Disconnection::ConnectTimeout
         })
     );
 }
@@ -510,23 +508,37 @@ fn connected_v311(
         receive_maximum,
         ..Config::new("qos2-in")
     };
+    connected_with(&config, store, rx, t)
+}
+
+/// A session made from `config` with these buffers, connected (CONNACK with Session Present 0).
+fn connected_with(
+    config: &Config<'_>,
+    store: &mut [u8],
+    rx: &mut [u8],
+    t: Instant,
+) -> Session<'static> {
     let buffers = Buffers {
         rx: rx.to_vec().leak().into(),
         store: store.to_vec().leak().into(),
         subscriptions: vec![0u8; 256].leak().into(),
     };
-    let mut s = Session::new(&config, buffers).unwrap();
+    let mut s = Session::new(config, buffers).unwrap();
     s.connect(t);
     assert_eq!(s.poll_transport(), Some(TransportAction::Open));
     s.handle_transport_up(t);
     sent(&mut s, t);
-    let connack = encode(Packet::ConnAck(ConnAck::default()), ProtocolVersion::V311);
+    let connack = encode(Packet::ConnAck(ConnAck::default()), config.version);
     s.handle_bytes(&connack, t);
     assert!(matches!(s.poll_event(), Some(Event::Connected { .. })));
     s
 }
 
 fn qos2_publish(id: u16, dup: bool) -> Vec<u8> {
+    qos2_publish_in(ProtocolVersion::V311, id, dup)
+}
+
+fn qos2_publish_in(version: ProtocolVersion, id: u16, dup: bool) -> Vec<u8> {
     encode(
         Packet::Publish(Publish {
             qos: QoS::ExactlyOnce,
@@ -536,7 +548,7 @@ fn qos2_publish(id: u16, dup: bool) -> Vec<u8> {
             payload: &id.to_be_bytes(),
             ..Publish::default()
         }),
-        ProtocolVersion::V311,
+        version,
     )
 }
 
@@ -621,4 +633,144 @@ fn a_small_qos2_table_refuses_the_first_identifier_too_many() {
     }
     let lost = lost.expect("the fifth unreleased identifier ends the connection");
     assert!(lost.contains('4'), "{lost}");
+}
+
+/// Ends the connection, and connects again when the reconnect timer fires; the broker answers with this Session
+/// Present. Moves `t` to the time of the new connection.
+fn reconnect(s: &mut Session<'_>, t: &mut Instant, session_present: bool) {
+    s.handle_transport_down(*t);
+    while s.poll_event().is_some() {}
+    assert_eq!(s.poll_transport(), None);
+    *t = s.poll_timeout().expect("a reconnect is scheduled");
+    s.handle_timeout(*t);
+    assert_eq!(s.poll_transport(), Some(TransportAction::Open));
+    s.handle_transport_up(*t);
+    sent(s, *t);
+    let connack = ConnAck {
+        session_present,
+        ..ConnAck::default()
+    };
+    s.handle_bytes(&encode(Packet::ConnAck(connack), s.version()), *t);
+    assert!(matches!(
+        s.poll_event(),
+        Some(Event::Connected { session_present: p }) if p == session_present
+    ));
+}
+
+/// A persistent 5.0 session with a Receive Maximum of 2, connected.
+fn persistent_v5_window_of_2(t: Instant) -> Session<'static> {
+    let config = Config {
+        version: ProtocolVersion::V5,
+        receive_maximum: 2,
+        clean_start: false,
+        session_expiry_interval: 3600,
+        reconnect: exact_delays(),
+        ..Config::new("qos2-in")
+    };
+    connected_with(&config, &mut [0; 4096], &mut [0; 1024], t)
+}
+
+#[test]
+fn a_qos2_identifier_forgotten_in_a_hidden_session_loss_does_not_close_the_receive_window() {
+    // The broker loses the session while its PUBREL of 6 is on the way, and the CONNACK with Session Present 0
+    // that says so never reaches the client: the next connection resumes the broker's new, empty session with
+    // Session Present 1, and 6 is never released. With a Receive Maximum of 2 the broker may have two new messages
+    // in flight `[MQTT-3.3.4-9]`: the second one proves 6 forgotten. Ending the connection instead would end
+    // every connection for ever, the broker sending both again each time (seed 1928 of the seeded runs).
+    let v = ProtocolVersion::V5;
+    let mut t = Instant::from_millis(1000);
+    let mut s = persistent_v5_window_of_2(t);
+    let mut out = Vec::new();
+    assert_eq!(
+        delivered(&mut s, &qos2_publish_in(v, 6, false), t, &mut out),
+        1
+    );
+    reconnect(&mut s, &mut t, true);
+    for id in [1, 2] {
+        assert_eq!(
+            delivered(&mut s, &qos2_publish_in(v, id, false), t, &mut out),
+            1,
+            "id {id}"
+        );
+    }
+    // Exactly once still holds for what the broker has in flight: sent again, 1 and 2 are acknowledged again
+    // and not delivered a second time, and their PUBREL completes them. `[MQTT-4.3.3-10]`
+    reconnect(&mut s, &mut t, true);
+    let mut out = Vec::new();
+    for id in [1, 2] {
+        let resent = qos2_publish_in(v, id, true);
+        assert_eq!(delivered(&mut s, &resent, t, &mut out), 0, "id {id}");
+    }
+    for id in [1, 2] {
+        let pubrel = encode(Packet::PubRel(Ack::new(PacketId::new(id).unwrap())), v);
+        assert_eq!(delivered(&mut s, &pubrel, t, &mut out), 0);
+    }
+    let acks = packets(&out, v);
+    assert!(acks.iter().all(|a| a.contains("0x00 Success")), "{acks:?}");
+    let kinds: Vec<&str> = acks
+        .iter()
+        .map(|a| a.split(", reason").next().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "PubRec(Ack { packet_id: 1",
+            "PubRec(Ack { packet_id: 2",
+            "PubComp(Ack { packet_id: 1",
+            "PubComp(Ack { packet_id: 2",
+        ]
+    );
+}
+
+#[test]
+fn a_qos2_identifier_the_broker_mentions_after_a_reconnect_keeps_its_place_and_a_full_window_still_ends_it()
+ {
+    // Only an identifier the broker has not mentioned since the reconnect can be one it forgot: 1, sent again, is
+    // in its flight, so the new 3 makes room by forgetting 2. Then 1 and 3 both belong to this connection, and a
+    // fourth message is the broker exceeding the Receive Maximum: the connection ends with 0x93.
+    let v = ProtocolVersion::V5;
+    let mut t = Instant::from_millis(1000);
+    let mut s = persistent_v5_window_of_2(t);
+    let mut out = Vec::new();
+    for id in [1, 2] {
+        assert_eq!(
+            delivered(&mut s, &qos2_publish_in(v, id, false), t, &mut out),
+            1
+        );
+    }
+    reconnect(&mut s, &mut t, true);
+    assert_eq!(
+        delivered(&mut s, &qos2_publish_in(v, 1, true), t, &mut out),
+        0
+    );
+    assert_eq!(
+        delivered(&mut s, &qos2_publish_in(v, 3, false), t, &mut out),
+        1
+    );
+    assert_eq!(
+        delivered(&mut s, &qos2_publish_in(v, 1, true), t, &mut out),
+        0
+    );
+    assert_eq!(
+        delivered(&mut s, &qos2_publish_in(v, 3, true), t, &mut out),
+        0
+    );
+    s.handle_bytes(&qos2_publish_in(v, 4, false), t);
+    let mut lost = None;
+    while let Some(event) = s.poll_event() {
+        if let Event::ConnectionLost { reason } = event {
+            lost = Some(reason);
+        }
+    }
+    assert_eq!(
+        lost,
+        Some(Disconnection::Protocol(
+            ProtocolError::ReceiveMaximumExceeded(2)
+        ))
+    );
+    let disconnect = packets(&sent(&mut s, t), v);
+    assert!(
+        disconnect[0].contains("0x93"),
+        "DISCONNECT Receive Maximum exceeded: {disconnect:?}"
+    );
 }

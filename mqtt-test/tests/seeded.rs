@@ -412,8 +412,10 @@ fn run(seed: u64) -> Stats {
         payload.resize([2, big][rng.below(2) as usize], 0xa5);
         let topic = ["s/x", "s/y/z", "s/a/b/c/d"][rng.below(3) as usize];
         // A full outbox is backpressure: let it drain (and the application go on taking messages) and try again.
+        // For up to 600 s: connections the link ends before `stable_after` do not start the reconnect schedule
+        // over, so a run whose link cuts often waits up to 75 s (60 s and its jitter) between attempts.
         let mut attempt = sim.publish(topic, &payload, qos);
-        for _ in 0..600 {
+        for _ in 0..6000 {
             if attempt != Err(PublishError::QueueFull) {
                 break;
             }

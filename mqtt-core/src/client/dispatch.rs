@@ -493,7 +493,8 @@ impl Dispatch {
             Event::Unsubscribed { ticket, reasons } => {
                 if let Some(done) = self.unsubscribes.remove(&ticket) {
                     let refused = reasons.iter().find(|code| code.is_failure());
-                    let _ = done.send(refused.map_or(Ok(()), |code| Err(Error::UnsubscribeRefused(code))));
+                    let _ = done
+                        .send(refused.map_or(Ok(()), |code| Err(Error::UnsubscribeRefused(code))));
                 }
             }
             Event::Connected { session_present } => {
@@ -510,7 +511,9 @@ impl Dispatch {
                 let unreachable = self.unreachable.take();
                 self.state(match (reason, unreachable) {
                     (Disconnection::Refused(refusal), _) => ConnectionState::Refused(refusal),
-                    (Disconnection::TransportClosed, Some(error)) => ConnectionState::Unreachable(error),
+                    (Disconnection::TransportClosed, Some(error)) => {
+                        ConnectionState::Unreachable(error)
+                    }
                     (other, _) => ConnectionState::Lost(other),
                 });
             }

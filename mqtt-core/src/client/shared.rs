@@ -9,8 +9,8 @@ use core::future::poll_fn;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::task::Poll;
 use std::boxed::Box;
-use std::vec::Vec;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::vec::Vec;
 
 use futures_util::task::AtomicWaker;
 

@@ -165,9 +165,13 @@ impl Session<'_> {
         }
     }
 
-    /// An established connection ended without the application asking.
+    /// An established connection ended without the application asking. A protocol error of the broker is about
+    /// the packet that broke the rules, not about the oldest message in flight: no poison strike (on 5.0 the
+    /// connection ends through `finish_closing`, which never gave one either).
     pub(super) fn lose(&mut self, reason: Disconnection, now: Instant) {
-        self.blame_oldest_unacknowledged();
+        if !matches!(reason, Disconnection::Protocol(_)) {
+            self.blame_oldest_unacknowledged();
+        }
         self.end_connection(now);
         self.events.push(OwnedEvent::ConnectionLost(reason));
         self.after_loss(reason, now);
@@ -220,14 +224,21 @@ impl Session<'_> {
         }
     }
 
-    /// DISCONNECT after a protocol error is written: close and apply the reconnect policy.
+    /// DISCONNECT after a protocol error is written: close and apply the reconnect policy. A connection whose
+    /// CONNACK was rejected ([`reject_connack`](Session::reject_connack)) was never established: a failed attempt,
+    /// which never starts the schedule over.
     pub(super) fn finish_closing(&mut self, now: Instant) {
         self.transport.close();
+        let established = self.established;
         self.end_connection(now);
         let reason = self
             .error
             .map_or(Disconnection::TransportClosed, Disconnection::Protocol);
-        self.after_loss(reason, now);
+        if established {
+            self.after_loss(reason, now);
+        } else {
+            self.schedule_reconnect(reason, now);
+        }
     }
 
     /// Whether this failure of a 5.0 attempt means the broker does not speak 5.0 and the configuration allows

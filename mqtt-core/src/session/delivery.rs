@@ -118,7 +118,7 @@ impl Session<'_> {
 
     /// The connection ends: a held message is dropped. A held QoS 2 message whose PUBREC was not written never
     /// reached the application, so its identifier leaves the QoS 2 table and the broker's resend is delivered.
-    /// Call before the receive buffer and the acknowledgement record are cleared.
+    /// Call before the receive buffer, the acknowledgement record and `down_pending` are cleared.
     pub(super) fn drop_delivery(&mut self) {
         if self.holding
             && let Some(delivery) = self.delivery
@@ -126,9 +126,12 @@ impl Session<'_> {
             && publish.qos == QoS::ExactlyOnce
             && let Some(packet_id) = publish.packet_id
         {
+            // Without manual acknowledgement its PUBREC was taken back out of the queue by `hold_message`, or was
+            // never queued: a message processed after the transport went down (`down_pending`, which a loss does
+            // not start while a message is held) is acknowledged to no one.
             let pubrec_unsent = match delivery.token {
                 Some(token) => self.receipts.contains(token.0),
-                None => delivery.retracted.is_some(),
+                None => delivery.retracted.is_some() || self.down_pending,
             };
             if pubrec_unsent {
                 self.store.qos2_remove(packet_id.get());
@@ -136,6 +139,22 @@ impl Session<'_> {
         }
         self.holding = false;
         self.delivery = None;
+    }
+
+    /// Keep alive: nothing was sent for the keep alive interval, so PINGREQ goes out next. Besides
+    /// `handle_timeout`, called where the keep alive deadline can move into the past without time passing: a
+    /// PINGRESP processed late, behind input the application paused (the ping deadline, started again when a
+    /// pause ended, may lie beyond the next keep alive), and a CONNACK that took longer than the keep alive.
+    pub(super) fn ping_if_due(&mut self, now: Instant) {
+        if let Some(due) = self.keep_alive_due()
+            && now >= due
+        {
+            self.send_ping = true;
+            self.ping_outstanding = true;
+            if !self.ping_deferred {
+                self.set_timer(Timer::Ping, Some(now + self.settings.ping_timeout));
+            }
+        }
     }
 
     /// A ping deadline deferred by a pause starts again, `ping_timeout` from now, once the pause is over.

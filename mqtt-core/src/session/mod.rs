@@ -639,15 +639,7 @@ impl<'b> Session<'b> {
                 self.send_disconnect = Some(ReasonCode::NORMAL_DISCONNECTION);
             }
         }
-        if let Some(due) = self.keep_alive_due()
-            && now >= due
-        {
-            self.send_ping = true;
-            self.ping_outstanding = true;
-            if !self.ping_deferred {
-                self.set_timer(Timer::Ping, Some(now + self.settings.ping_timeout));
-            }
-        }
+        self.ping_if_due(now);
     }
 
     /// Copies received bytes in and returns how many were taken. Fewer than offered means the receive buffer is

@@ -18,6 +18,7 @@ use crate::config::SessionLostPolicy;
 use crate::error::ProtocolError;
 
 /// What `poll_event` hands out, decided before the event borrows the receive buffer.
+#[derive(Clone, Copy)]
 enum Next {
     Owned(OwnedEvent),
     /// The PUBLISH at the front of the buffer, with its topic from this alias if it came without one.
@@ -263,6 +264,7 @@ impl<'b> Session<'b> {
                     self.ping_outstanding = false;
                     self.ping_deferred = false;
                     self.set_timer(Timer::Ping, None);
+                    self.ping_if_due(self.now);
                     Step::Continue
                 }
                 Packet::Disconnect(d) => {
@@ -327,11 +329,14 @@ impl<'b> Session<'b> {
         self.stats.first_connected_at.get_or_insert(now);
         self.stats.last_connected_at = Some(now);
         self.store.aliases_clear();
-        if !session_present {
+        if session_present {
+            self.store.qos2_carry_over();
+        } else {
             self.store.qos2_clear();
         }
         self.restore_outbox(session_present);
         self.restore_subscriptions(session_present);
+        self.ping_if_due(now);
         self.events.push(OwnedEvent::Connected { session_present });
     }
 
@@ -487,6 +492,7 @@ impl<'b> Session<'b> {
             QoS::ExactlyOnce => {
                 if self.store.qos2_contains(packet_id.get()) {
                     // Already delivered: acknowledge again, deliver nothing. `[MQTT-4.3.3-10]`
+                    self.store.qos2_refresh(packet_id.get());
                     if !manual {
                         self.queue_ack(PacketType::PubRec, packet_id, ReasonCode::SUCCESS);
                     } else if self
@@ -501,7 +507,7 @@ impl<'b> Session<'b> {
                     }
                     return Step::Continue;
                 }
-                if !self.store.qos2_insert(packet_id.get()) {
+                if !self.qos2_insert(packet_id) {
                     let max = u16::try_from(self.store.qos2_capacity()).unwrap_or(u16::MAX);
                     return Step::Error(ProtocolError::ReceiveMaximumExceeded(max));
                 }
@@ -512,6 +518,26 @@ impl<'b> Session<'b> {
                 Step::Deliver { alias, token: None }
             }
         }
+    }
+
+    /// Records a new incoming QoS 2 identifier; `false` if the table is full (the broker exceeds the Receive
+    /// Maximum).
+    ///
+    /// A 5.0 broker keeps at most Receive Maximum QoS 1 and 2 messages in flight, each until PUBACK or PUBCOMP
+    /// (`[MQTT-3.3.4-9]`), and every identifier in the table is in its flight until PUBREL, unless the broker lost
+    /// the session at a CONNACK the client never read and resumed a new one with Session Present 1 (MQTT gives the
+    /// client no way to see that). So a new identifier while the table is full proves that an identifier carried
+    /// over from an earlier connection, which the broker has not mentioned since, is one it will never release
+    /// nor send again: the oldest such is forgotten to make room. Without that the session would end every
+    /// connection at the broker's next message, for ever. A 3.1.1 broker knows no such window, so nothing proves
+    /// an identifier forgotten there: the table being full ends the connection, as `Config::receive_maximum`
+    /// says.
+    fn qos2_insert(&mut self, packet_id: PacketId) -> bool {
+        let id = packet_id.get();
+        self.store.qos2_insert(id)
+            || (self.version == ProtocolVersion::V5
+                && self.store.qos2_forget_oldest_carried().is_some()
+                && self.store.qos2_insert(id))
     }
 
     /// A QoS 1 or 2 message to deliver whose acknowledgement waits for the application (`manual_ack`).

@@ -39,6 +39,9 @@ pub(crate) struct Store<'b> {
     /// The table is a bitmap of every identifier (a Receive Maximum of more than 4096, such as 65,535 for "no
     /// limit"), not a list.
     qos2_bitmap: bool,
+    /// List form, kept in the order the identifiers arrived: how many at its front date from an earlier connection
+    /// and have not been mentioned by the broker since (no PUBLISH sent again, no PUBREL).
+    qos2_carried: usize,
     receipts_at: usize,
     receipts_cap: usize,
     alias_slot: usize,
@@ -189,6 +192,7 @@ impl<'b> Store<'b> {
             qos2_cap,
             qos2_len: 0,
             qos2_bitmap,
+            qos2_carried: 0,
             receipts_at,
             receipts_cap,
             alias_slot,
@@ -262,6 +266,11 @@ impl<'b> Store<'b> {
     }
 
     // ----- incoming QoS 2 identifiers awaiting PUBREL -----
+    //
+    // The list form keeps its identifiers in the order they arrived; the oldest `qos2_carried` ones are carried
+    // over from an earlier connection and not mentioned by the broker on this one. Those are the only ones the
+    // broker can have forgotten (a session lost at a CONNACK that never reached the client): an identifier that
+    // arrived on this connection, or that the broker sent again on it, is in its flight until PUBREL.
 
     fn qos2_ids(&self) -> impl Iterator<Item = u16> + '_ {
         let region = self
@@ -337,7 +346,50 @@ impl<'b> Store<'b> {
             self.buf.copy_within(at + 2..end, at);
         }
         self.qos2_len -= 1;
+        if index < self.qos2_carried {
+            self.qos2_carried -= 1;
+        }
         true
+    }
+
+    /// A connection resumed the session: every identifier in the table now dates from an earlier connection.
+    pub(crate) fn qos2_carry_over(&mut self) {
+        self.qos2_carried = match self.qos2_bitmap {
+            true => 0,
+            false => self.qos2_len,
+        };
+    }
+
+    /// The broker sent the PUBLISH of `id` again on this connection: it still has the message in flight, so the
+    /// identifier counts as one of this connection's (it moves to the back of the list).
+    pub(crate) fn qos2_refresh(&mut self, id: u16) {
+        if self.qos2_bitmap {
+            return;
+        }
+        let Some(index) = self
+            .qos2_ids()
+            .take(self.qos2_carried)
+            .position(|x| x == id)
+        else {
+            return;
+        };
+        let at = self.qos2_at + 2 * index;
+        let end = self.qos2_at + 2 * self.qos2_len;
+        if let Some(entries) = self.buf.get_mut(at..end) {
+            entries.rotate_left(2);
+        }
+        self.qos2_carried -= 1;
+    }
+
+    /// Forgets the oldest identifier carried over from an earlier connection that the broker has not mentioned on
+    /// this one, and returns it; `None` if there is none.
+    pub(crate) fn qos2_forget_oldest_carried(&mut self) -> Option<u16> {
+        if self.qos2_carried == 0 {
+            return None;
+        }
+        let id = self.qos2_ids().next()?;
+        self.qos2_remove(id);
+        Some(id)
     }
 
     pub(crate) fn qos2_clear(&mut self) {
@@ -349,6 +401,7 @@ impl<'b> Store<'b> {
                 .fill(0);
         }
         self.qos2_len = 0;
+        self.qos2_carried = 0;
     }
 
     pub(crate) fn qos2_capacity(&self) -> usize {
