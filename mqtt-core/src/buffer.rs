@@ -6,7 +6,7 @@
 
 use core::ops::{Deref, DerefMut};
 
-/// One region of memory: borrowed, or (with the `alloc` feature) owned.
+/// One region of memory: borrowed, or (with the `alloc` feature) owned, at a fixed size or growing on use.
 ///
 /// Its `Debug` output is its length, never its bytes: a session's buffers hold the CONNECT packet (with the
 /// password) and every message.
@@ -16,6 +16,14 @@ pub enum Buf<'b> {
     /// Memory the session owns.
     #[cfg(feature = "alloc")]
     Owned(alloc::boxed::Box<[u8]>),
+    /// Memory the session owns and grows when it needs more, up to `max` bytes: an idle client keeps little.
+    #[cfg(feature = "alloc")]
+    Growable {
+        /// The memory so far.
+        bytes: alloc::boxed::Box<[u8]>,
+        /// The most it may grow to.
+        max: usize,
+    },
 }
 
 impl Buf<'_> {
@@ -25,19 +33,60 @@ impl Buf<'_> {
         Buf::Owned(alloc::vec![0u8; len].into_boxed_slice())
     }
 
-    /// Grows an owned buffer to `len` bytes, keeping its contents (the new bytes are zero); `false` for a
-    /// borrowed buffer, which cannot grow, or when it is that large already.
+    /// An owned buffer of `initial` zero bytes that grows on use up to `max` (see [`grow_to_fit`]).
+    ///
+    /// [`grow_to_fit`]: Self::grow_to_fit
+    #[cfg(feature = "alloc")]
+    pub fn growable(initial: usize, max: usize) -> Buf<'static> {
+        Buf::Growable {
+            bytes: alloc::vec![0u8; initial.min(max)].into_boxed_slice(),
+            max,
+        }
+    }
+
+    /// Grows an owned buffer to `len` bytes (a growable one at most to its maximum), keeping its contents (the new
+    /// bytes are zero); `false` for a borrowed buffer, which cannot grow, or when it is that large already.
     #[cfg(feature = "alloc")]
     pub fn grow(&mut self, len: usize) -> bool {
-        match self {
-            Self::Owned(bytes) if bytes.len() < len => {
-                let mut grown = core::mem::take(bytes).into_vec();
-                grown.resize(len, 0);
-                *bytes = grown.into_boxed_slice();
-                true
-            }
-            _ => false,
+        let (bytes, len) = match self {
+            Self::Owned(bytes) => (bytes, len),
+            Self::Growable { bytes, max } => (bytes, len.min(*max)),
+            Self::Borrowed(_) => return false,
+        };
+        if bytes.len() >= len {
+            return false;
         }
+        let mut grown = core::mem::take(bytes).into_vec();
+        grown.resize(len, 0);
+        *bytes = grown.into_boxed_slice();
+        true
+    }
+}
+
+impl Buf<'_> {
+    /// The most this buffer can hold: its length, or a growable buffer's maximum.
+    pub fn capacity(&self) -> usize {
+        match self {
+            #[cfg(feature = "alloc")]
+            Self::Growable { max, .. } => *max,
+            _ => self.len(),
+        }
+    }
+
+    /// Makes a growable buffer at least `needed` bytes long (doubling, up to its maximum): whether it is now. A
+    /// buffer of fixed size only says whether it is.
+    pub fn grow_to_fit(&mut self, needed: usize) -> bool {
+        #[cfg(feature = "alloc")]
+        if let Self::Growable { bytes, max } = self
+            && bytes.len() < needed
+            && needed <= *max
+        {
+            let len = bytes.len().saturating_mul(2).max(needed).min(*max);
+            let mut grown = core::mem::take(bytes).into_vec();
+            grown.resize(len, 0);
+            *bytes = grown.into_boxed_slice();
+        }
+        needed <= self.len()
     }
 }
 
@@ -54,7 +103,7 @@ impl Deref for Buf<'_> {
         match self {
             Self::Borrowed(b) => b,
             #[cfg(feature = "alloc")]
-            Self::Owned(b) => b,
+            Self::Owned(b) | Self::Growable { bytes: b, .. } => b,
         }
     }
 }
@@ -64,7 +113,7 @@ impl DerefMut for Buf<'_> {
         match self {
             Self::Borrowed(b) => b,
             #[cfg(feature = "alloc")]
-            Self::Owned(b) => b,
+            Self::Owned(b) | Self::Growable { bytes: b, .. } => b,
         }
     }
 }

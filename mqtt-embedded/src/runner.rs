@@ -241,9 +241,9 @@ impl<M: RawMutex, N: Connect, C: Clock> Runner<'_, M, N, C> {
     ///
     /// Every event of the session goes to `handler`, in order: [`Event::Message`] borrows the topic and payload
     /// straight from the receive buffer (no copy), valid for the duration of the call. The handler runs inside
-    /// the runner with the session locked, so it must not block (and, with a [`CriticalSectionRawMutex`]
-    /// (crate::CriticalSectionRawMutex), it runs in a critical section: keep it short); to hand a message to
-    /// another task, copy what it needs into a channel.
+    /// the runner with the session locked, so it must not block (and, with a
+    /// [`CriticalSectionRawMutex`](crate::CriticalSectionRawMutex), it runs in a critical section: keep it short);
+    /// to hand a message to another task, copy what it needs into a channel.
     ///
     /// A [`Client`](crate::Client) command never interrupts a connection attempt or a write: it changes the
     /// session and wakes the runner, which acts on it at its next turn.

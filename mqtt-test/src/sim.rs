@@ -484,7 +484,7 @@ impl Sim {
         result
     }
 
-    /// Subscribes to `filter` with `options` on every [`Event::Connected`](mqtt_core::Event::Connected) from now on, as soon as the event is
+    /// Subscribes to `filter` with `options` on every [`Event::Connected`] from now on, as soon as the event is
     /// polled (before anything else is driven), the way applications subscribe in their connect callback. Several
     /// calls add filters to one request. The results are in [`on_connect_requests`](Self::on_connect_requests).
     pub fn subscribe_on_connect(&mut self, filter: &str, options: SubscriptionOptions) {

@@ -1,23 +1,8 @@
 //! [`Dispatch`]: routes the session's events to the application: completions to the handles waiting for them,
 //! messages to the bounded queues of the subscriptions they match, connection states to their listeners.
 //!
-//! # Delivery rules
 //!
-//! - A subscription receives what its filters match from the moment its SUBSCRIBE is queued (a broker may send
-//!   retained or queued messages before its SUBACK), until it is dropped or unsubscribed. Filters the broker
-//!   refuses stop matching at the SUBACK.
-//! - A message matching several subscriptions of one client reaches each once (5.0 Subscription Identifiers say
-//!   which; without them, the filters decide). [`messages()`](super::Client::messages) listeners get every message
-//!   too.
-//! - A message that matches no subscription and finds no `messages()` listener is kept (up to the capacity) for
-//!   the first subscription or listener that comes and matches it: resuming a persistent session, `connect()`
-//!   then `subscribe()` loses nothing.
-//! - Every queue is bounded. When a message cannot be queued everywhere it goes (a queue is full), the runner
-//!   holds it and stops reading from the broker until the application makes room: TCP and the broker's window
-//!   push back, nothing is dropped and memory stays bounded. One slow consumer therefore pauses every
-//!   subscription of the client.
-//! - A QoS 1 or 2 message is acknowledged to the broker once the application has taken every copy from its
-//!   queues (or, with manual acknowledgement, when the application acknowledges it), in the order received.
+//! It applies the [delivery rules](crate::client#delivery-rules).
 
 use std::borrow::ToOwned;
 use std::collections::{HashMap, VecDeque};
@@ -86,7 +71,7 @@ impl Route {
     }
 }
 
-/// Routes the session's events to the application. See the [module docs](self) for the rules.
+/// Routes the session's events to the application by the [delivery rules](crate::client#delivery-rules).
 pub struct Dispatch {
     pub(crate) publishes: HashMap<Ticket, oneshot::Sender<Result<(), Error>>>,
     pub(crate) subscribes: HashMap<Ticket, oneshot::Sender<Result<Granted, Error>>>,

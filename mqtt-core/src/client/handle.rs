@@ -84,7 +84,7 @@ impl Delivery {
 /// Messages matching one subscription's filters, as a [`Stream`].
 ///
 /// Its queue holds at most [`Options::message_capacity`](super::Options::message_capacity) messages; a full
-/// queue pauses the client (see the [delivery rules](super::dispatch)). Dropping it stops the routing to it (the
+/// queue pauses the client (see the [delivery rules](crate::client#delivery-rules)). Dropping it stops the routing to it (the
 /// broker keeps the subscription: [`Client::unsubscribe`] ends that).
 #[derive(Debug)]
 pub struct Subscription {

@@ -16,8 +16,26 @@
 //!     └── Delivery, Subscription / Messages / States: bounded queues ◀── Dispatch
 //! ```
 //!
-//! The [delivery rules](dispatch) say how messages reach subscriptions, how memory stays bounded when the
-//! application reads slowly, and when a message is acknowledged.
+//! The delivery rules below say how messages reach subscriptions, how memory stays bounded when the application
+//! reads slowly, and when a message is acknowledged.
+//!
+//! # Delivery rules
+//!
+//! - A subscription receives what its filters match from the moment its SUBSCRIBE is queued (a broker may send
+//!   retained or queued messages before its SUBACK), until it is dropped or unsubscribed. Filters the broker
+//!   refuses stop matching at the SUBACK.
+//! - A message matching several subscriptions of one client reaches each once (5.0 Subscription Identifiers say
+//!   which; without them, the filters decide). [`messages()`](Client::messages) listeners get every message
+//!   too.
+//! - A message that matches no subscription and finds no `messages()` listener is kept (up to the capacity) for
+//!   the first subscription or listener that comes and matches it: resuming a persistent session, `connect()`
+//!   then `subscribe()` loses nothing.
+//! - Every queue is bounded. When a message cannot be queued everywhere it goes (a queue is full), the runner
+//!   holds it and stops reading from the broker until the application makes room: TCP and the broker's window
+//!   push back, nothing is dropped and memory stays bounded. One slow consumer therefore pauses every
+//!   subscription of the client.
+//! - A QoS 1 or 2 message is acknowledged to the broker once the application has taken every copy from its
+//!   queues (or, with manual acknowledgement, when the application acknowledges it), in the order received.
 
 mod command;
 mod connecting;

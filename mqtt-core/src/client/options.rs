@@ -11,7 +11,10 @@ use super::Error;
 use crate::codec::{ProtocolVersion, QoS, Will};
 use crate::reconnect::ReconnectPolicy;
 use crate::url::BrokerUrl;
-use crate::{Buffers, Config, Session};
+use crate::{Buf, Buffers, Config, Session};
+
+/// What the receive buffer holds at first: CONNACK and small messages; it grows up to the maximum packet size.
+const RX_INITIAL: usize = 512;
 
 /// The will message: published by the broker if the connection ends without DISCONNECT. Its `Debug` output shows
 /// the payload's size, not the payload.
@@ -240,7 +243,14 @@ impl Options {
         // The record of acknowledgements owed, in arrival order: 3 bytes per message the broker may have in flight.
         let ack_record = 3 * usize::from(self.receive_maximum);
         let store = self.queue_bytes + qos2_table + ack_record + connect;
-        let buffers = Buffers::owned(self.max_packet_size, store, self.subscription_bytes);
+        // The receive buffer and the subscription table start small and grow on use, up to the sizes the options
+        // give: an idle connection keeps a few hundred bytes of them. The store is one zeroed allocation, resident
+        // only where it is written.
+        let buffers = Buffers {
+            rx: Buf::growable(RX_INITIAL, self.max_packet_size),
+            store: Buf::owned(store),
+            subscriptions: Buf::growable(0, self.subscription_bytes),
+        };
         Session::new(&config, buffers).map_err(Error::Config)
     }
 
@@ -384,7 +394,7 @@ impl Options {
     /// Messages each subscription's queue (and each [`messages()`](super::Client::messages) stream) holds at most
     /// (default 1,024). When a message finds a queue it goes to full, the client holds it and stops reading from
     /// the broker until the application takes a message: memory stays bounded, nothing is dropped, and the
-    /// broker's window pushes back (see the [delivery rules](super::dispatch)).
+    /// broker's window pushes back (see the [delivery rules](crate::client#delivery-rules)).
     pub fn message_capacity(mut self, messages: usize) -> Self {
         self.message_capacity = messages.max(1);
         self

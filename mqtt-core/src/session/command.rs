@@ -306,7 +306,7 @@ impl Session<'_> {
         // SUBACK, and the later one replaces what it granted (see `subscriptions`).
         if !self
             .subscriptions
-            .fits(&self.subscriptions_buf, bytes, subscriptions.len())
+            .fits(&mut self.subscriptions_buf, bytes, subscriptions.len())
         {
             return Err(SubscribeError::TableFull);
         }
@@ -369,7 +369,7 @@ impl Session<'_> {
         let bytes: usize = filters.iter().map(|f| f.len()).sum();
         if !self
             .subscriptions
-            .fits(&self.subscriptions_buf, bytes, filters.len())
+            .fits(&mut self.subscriptions_buf, bytes, filters.len())
         {
             return Err(SubscribeError::TableFull);
         }

@@ -99,7 +99,7 @@ impl Session<'_> {
     pub fn is_paused(&self) -> bool {
         let released = if self.holding { 0 } else { self.rx_release };
         let unprocessed = (self.rx_end - self.rx_start).saturating_sub(released);
-        self.holding || self.input_blocked || (unprocessed > 0 && unprocessed >= self.rx.len())
+        self.holding || self.input_blocked || (unprocessed > 0 && unprocessed >= self.rx.capacity())
     }
 
     /// Incoming QoS 1 and 2 messages of the current connection whose acknowledgement has not been sent: awaiting

@@ -335,10 +335,12 @@ impl<'b> Session<'b> {
         {
             return Err(ConfigError::ZeroWindow);
         }
-        if buffers.rx.len() < 64 {
-            return Err(ConfigError::RxTooSmall(buffers.rx.len()));
+        let mut buffers = buffers;
+        // A growable receive buffer starts small; it must hold a CONNACK from the start.
+        if buffers.rx.capacity() < 64 || !buffers.rx.grow_to_fit(64) {
+            return Err(ConfigError::RxTooSmall(buffers.rx.capacity()));
         }
-        let rx_len = u32::try_from(buffers.rx.len()).unwrap_or(u32::MAX);
+        let rx_len = u32::try_from(buffers.rx.capacity()).unwrap_or(u32::MAX);
         let max_packet_size = config.max_packet_size.map_or(rx_len, |m| m.min(rx_len));
         let store = Store::new(config, buffers.store, max_packet_size)?;
         let settings = Settings {
@@ -661,6 +663,10 @@ impl<'b> Session<'b> {
             self.rx.copy_within(self.rx_start..self.rx_end, 0);
             self.rx_end -= self.rx_start;
             self.rx_start = 0;
+        }
+        if self.rx_end == self.rx.len() {
+            // Full of one incomplete packet: a growable buffer makes room for more of it.
+            let _ = self.rx.grow_to_fit(self.rx_end + 1);
         }
         self.rx.get_mut(self.rx_end..).unwrap_or_default()
     }

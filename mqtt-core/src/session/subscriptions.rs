@@ -21,6 +21,7 @@
 //! So an UNSUBSCRIBE of a filter whose SUBSCRIBE is still in flight goes out after that SUBSCRIBE and removes what
 //! it granted: the filter ends unsubscribed, and both tickets complete.
 
+use crate::buffer::Buf;
 use crate::codec::{PacketId, QoS, ReasonCode, SubscriptionOptions};
 
 const HEADER: usize = 15;
@@ -114,9 +115,9 @@ pub(crate) struct Subscriptions {
 }
 
 impl Subscriptions {
-    /// Whether entries for these filters (total filter bytes, count) would fit.
-    pub(crate) fn fits(&self, buf: &[u8], filter_bytes: usize, count: usize) -> bool {
-        self.used + filter_bytes + count * HEADER <= buf.len()
+    /// Whether entries for these filters (total filter bytes, count) would fit, growing a growable table.
+    pub(crate) fn fits(&self, buf: &mut Buf<'_>, filter_bytes: usize, count: usize) -> bool {
+        buf.grow_to_fit(self.used + filter_bytes + count * HEADER)
     }
 
     /// Appends an entry.

@@ -65,15 +65,16 @@ async fn main(_spawner: Spawner) {
     let options = TlsOptions::new("localhost", ca)
         .with_identity(identity)
         .with_max_fragment_length(FRAGMENT);
-    let mut tls =
-        TlsResources::<NoopRawMutex, Uart, { record_size(Some(FRAGMENT)) }, 768>::new();
+    let mut tls = TlsResources::<NoopRawMutex, Uart, { record_size(Some(FRAGMENT)) }, 768>::new();
     let connector: TlsConnector<'_, NoopRawMutex, Link, ChaCha20Rng> =
         TlsConnector::new(Link, &mut tls, options, ChaCha20Rng::from_seed(seed));
-    let mut resources =
-        Resources::<NoopRawMutex, _, EmbassyClock, 1024, 1024, 128, 256>::new();
-    let Ok((client, runner)) =
-        mqtt_embedded::new(&Config::new("size"), &mut resources, connector, EmbassyClock)
-    else {
+    let mut resources = Resources::<NoopRawMutex, _, EmbassyClock, 1024, 1024, 128, 256>::new();
+    let Ok((client, runner)) = mqtt_embedded::new(
+        &Config::new("size"),
+        &mut resources,
+        connector,
+        EmbassyClock,
+    ) else {
         board::exit(false);
     };
     let run = runner.run(|event| {
