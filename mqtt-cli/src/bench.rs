@@ -147,8 +147,6 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
     let aborts: Vec<_> = sending.iter().map(|task| task.abort_handle()).collect();
     let progress = progress(&args, plan, counters.clone());
 
-    let interrupted = tokio::signal::ctrl_c();
-    tokio::pin!(interrupted);
     let mut report = Report::new(&target.broker, &args);
     let mut failure = None;
     // Sending.
@@ -165,7 +163,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
                 }
             }
         }
-        _ = &mut interrupted => {
+        _ = tokio::signal::ctrl_c() => {
             report.publish_time = plan.start.elapsed();
             report.interrupted = true;
             aborts.iter().for_each(|task| task.abort());
@@ -185,7 +183,8 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
             let _ = stop.send(true);
             all_received.await
         }
-        _ = &mut interrupted => {
+        // A Ctrl-C while sending already stopped the subscribers: this one is for the wait that follows.
+        _ = tokio::signal::ctrl_c() => {
             report.interrupted = true;
             let _ = stop.send(true);
             all_received.await

@@ -113,8 +113,8 @@ impl From<std::io::Error> for Failure {
 
 /// The class of a client error, and what to do about it.
 fn classify(error: &Error) -> (Class, Option<&'static str>) {
-    const ADDRESS: &str =
-        "check that the broker runs and its address: -h/-p, -L URL, or MQTT_BROKER/MQTT_PORT";
+    const ADDRESS: &str = "check that the broker runs, its address (-h/-p, -L URL, or MQTT_BROKER/MQTT_PORT), \
+                           and that the scheme suits the port (mqtts:// or --cafile for TLS, ws:// for WebSocket)";
     match error {
         Error::InvalidUrl(_) => (
             Class::Usage,

@@ -648,3 +648,30 @@ fn properties_the_client_cannot_send_yet_and_req_fail_clearly() {
         stderr(&output)
     );
 }
+
+#[test]
+fn websocket_urls_carry_messages_both_ways() {
+    let broker = broker(MosquittoConfig::default().with_websocket());
+    let url = broker.url(Listener::Ws);
+    assert!(url.starts_with("ws://"), "{url}");
+    let sub = subscribed(mqtt(&[
+        "sub", "-L", &url, "-t", "cli/ws", "-q", "1", "-C", "1", "--json",
+    ]));
+    let output = run(mqtt(&[
+        "pub",
+        "-L",
+        &url,
+        "-t",
+        "cli/ws",
+        "-q",
+        "1",
+        "-m",
+        "over websocket",
+    ]));
+    assert_exit(&output, 0);
+
+    let output = finish(sub);
+    assert_exit(&output, 0);
+    let line: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(line["payload"], "over websocket");
+}
