@@ -215,3 +215,47 @@ pub(crate) fn read(path: &Path, argument: &str) -> Result<Vec<u8>, Failure> {
             .hint("give a file that exists and can be read")
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{Cli, Command};
+    use crate::failure::Class;
+
+    /// The target of `mqtt sub -t t ARGS` (arguments that name the broker: the environment is not read).
+    fn target(args: &[&str]) -> Result<Target, Failure> {
+        let cli = Cli::parse_from(["mqtt", "sub", "-t", "t"].iter().chain(args)).unwrap();
+        let Command::Sub(sub) = cli.command else {
+            panic!("not sub")
+        };
+        Target::new(&sub.connect, &["connect", "subscribe"])
+    }
+
+    #[test]
+    fn host_and_port_make_the_url_and_tls_files_make_it_tls() {
+        let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let cases: &[(&[&str], &str)] = &[
+            (&["-h", "broker", "-p", "1884"], "mqtt://broker:1884"),
+            (&["-p", "1884"], "mqtt://localhost:1884"),
+            (&["-h", "::1"], "mqtt://[::1]:1883"),
+            (&["-h", "broker", "--cafile", ca], "mqtts://broker:8883"),
+            (
+                &["-L", "wss://broker:9443/mqtt", "--cafile", ca],
+                "wss://broker:9443/mqtt",
+            ),
+        ];
+        for (args, url) in cases {
+            let target = target(args).unwrap();
+            assert_eq!(target.broker, *url, "{args:?}");
+            assert_eq!(target.options.brokers(), [*url]);
+        }
+    }
+
+    #[test]
+    fn tls_files_with_a_plain_url_are_a_usage_error() {
+        let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let failure = target(&["-L", "mqtt://broker", "--cafile", ca]).unwrap_err();
+        assert_eq!(failure.class, Class::Usage);
+        assert!(failure.to_string().contains("mqtts://"), "{failure}");
+    }
+}
