@@ -1,0 +1,261 @@
+//! From the connection arguments to mqtt-tokio's [`Options`], and a connected [`Client`].
+
+use std::path::Path;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use mqtt_tokio::{Client, ConnectionState, Options, ProtocolVersion, QoS};
+use tokio::task::JoinHandle;
+
+use crate::args::{ConnectArgs, Version};
+use crate::failure::Failure;
+use crate::property::{self, Property};
+
+/// The options, and the broker they name (for messages).
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub(crate) options: Options,
+    pub(crate) broker: String,
+    pub(crate) debug: bool,
+}
+
+/// A connected client and its event loop's task.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub(crate) client: Client,
+    pub(crate) broker: String,
+    task: JoinHandle<()>,
+}
+
+impl Target {
+    /// Options from the arguments (and the environment). `commands` are the packets the subcommand sends, for
+    /// `-D`; `client_id` replaces `-i` (the benchmark names its clients).
+    ///
+    /// # Errors
+    ///
+    /// Usage failures for arguments that cannot be used (an invalid URL, unreadable TLS files, TLS files with a
+    /// plain URL, properties on 3.1.1...); see [`property::parse`] for `-D`.
+    pub(crate) fn new(args: &ConnectArgs, commands: &[&str]) -> Result<Self, Failure> {
+        let properties = property::parse(&args.properties, commands)?;
+        if !properties.is_empty() && args.version == Some(Version::V311) {
+            return Err(Failure::usage("-D: MQTT 3.1.1 has no properties")
+                .hint("drop -V 311, or the -D options"));
+        }
+        let tls_files = args.cafile.is_some() || args.cert.is_some();
+        let mut options = if let Some(url) = &args.url {
+            Options::new(url)
+        } else if args.host.is_some()
+            || args.port.is_some()
+            || std::env::var_os("MQTT_BROKER").is_none()
+        {
+            let host = args.host.as_deref().unwrap_or("localhost");
+            let host = match host.contains(':') && !host.starts_with('[') {
+                true => format!("[{host}]"),
+                false => host.to_owned(),
+            };
+            let (scheme, port) = match tls_files {
+                true => ("mqtts", args.port.unwrap_or(8883)),
+                false => ("mqtt", args.port.unwrap_or(1883)),
+            };
+            Options::new(&format!("{scheme}://{host}:{port}"))
+        } else {
+            Options::from_env()
+        }
+        .map_err(Failure::from)?;
+        let broker = options.brokers().first().cloned().unwrap_or_default();
+        if tls_files && !(broker.starts_with("mqtts://") || broker.starts_with("wss://")) {
+            return Err(
+                Failure::usage(format!("--cafile/--cert given, but {broker} is not TLS"))
+                    .hint("use an mqtts:// or wss:// URL, or drop the TLS files"),
+            );
+        }
+
+        if args.password.is_some() && args.username.is_none() {
+            return Err(
+                Failure::usage("a password (-P or MQTT_PASSWORD) needs a user name")
+                    .hint("give -u (or MQTT_USERNAME)"),
+            );
+        }
+        if let Some(user) = &args.username {
+            let password = args.password.as_deref().unwrap_or_default();
+            options = options.credentials(user, password);
+        }
+        if let Some(id) = &args.client_id {
+            options = options.client_id(id);
+        }
+        if let Some(version) = args.version {
+            options = options.version(match version {
+                Version::V5 => ProtocolVersion::V5,
+                Version::V311 => ProtocolVersion::V311,
+            });
+        }
+        options = options
+            .keep_alive(Duration::from_secs(args.keepalive.into()))
+            .connect_timeout(args.connect_timeout);
+        if args.persistent {
+            options = options.clean_start(false).session_expiry(u32::MAX);
+        }
+        if let Some(seconds) = args.session_expiry {
+            options = options.session_expiry(seconds);
+        }
+        if let Some(topic) = &args.will_topic {
+            let payload = args.will_payload.clone().unwrap_or_default();
+            options = options.will(topic, payload, qos(args.will_qos), args.will_retain);
+        }
+        if let Some(path) = &args.cafile {
+            let ca = read(path, "--cafile")?;
+            options = match ca.starts_with(b"-----BEGIN") || ca.iter().take(64).all(u8::is_ascii) {
+                true => options.ca_pem(ca),
+                false => options.ca_der(ca),
+            };
+        }
+        if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
+            options = options.client_auth_pem(read(cert, "--cert")?, read(key, "--key")?);
+        }
+        for property in properties {
+            options = match property {
+                Property::SessionExpiry(seconds) => options.session_expiry(seconds),
+                Property::ReceiveMaximum(max) => options.receive_maximum(max),
+                Property::MaximumPacketSize(bytes) => {
+                    options.max_packet_size(usize::try_from(bytes).unwrap_or(usize::MAX))
+                }
+            };
+        }
+        Ok(Self {
+            options,
+            broker,
+            debug: args.debug,
+        })
+    }
+
+    /// The same target for a client of this identifier.
+    pub(crate) fn named(&self, client_id: String) -> Self {
+        Self {
+            options: self.options.clone().client_id(client_id),
+            broker: self.broker.clone(),
+            debug: self.debug,
+        }
+    }
+
+    /// Connects: starts the event loop and waits for the broker's answer, at most the connect timeout. Prints the
+    /// connection's states on stderr with `-d`.
+    ///
+    /// # Errors
+    ///
+    /// The real cause of the first failed attempt, classified (refused, network, TLS, timeout).
+    pub(crate) async fn connect(&self) -> Result<Connection, Failure> {
+        let (client, event_loop) =
+            mqtt_tokio::new(&self.options).map_err(|e| Failure::at(&self.broker, &e))?;
+        let connected = client.wait_connected(self.options.connect_timeout_duration());
+        if self.debug {
+            let mut states = client.states();
+            tokio::spawn(async move {
+                while let Some(state) = states.next().await {
+                    eprintln!("mqtt: {state}");
+                }
+            });
+        }
+        let task = tokio::spawn(event_loop.run());
+        if let Err(error) = connected.await {
+            task.abort();
+            return Err(Failure::at(&self.broker, &error));
+        }
+        Ok(Connection {
+            client,
+            broker: self.broker.clone(),
+            task,
+        })
+    }
+}
+
+impl Connection {
+    /// Disconnects gracefully: waits (within `timeout`) for the broker to acknowledge what is in flight.
+    ///
+    /// # Errors
+    ///
+    /// A timeout failure when messages were still unacknowledged.
+    pub(crate) async fn close(self, timeout: Duration) -> Result<(), Failure> {
+        let result = self.client.disconnect(timeout).await;
+        self.task.abort();
+        result.map_err(|e| Failure::at(&self.broker, &e))
+    }
+
+    /// The first reason the connection ended for good (the session gave up reconnecting), or never.
+    pub(crate) fn gave_up(&self) -> impl Future<Output = Failure> + Send + use<> {
+        let mut states = self.client.states();
+        let broker = self.broker.clone();
+        async move {
+            while let Some(state) = states.next().await {
+                if let ConnectionState::GaveUp(reason) = state {
+                    return Failure::at(&broker, &mqtt_tokio::Error::GaveUp(reason));
+                }
+            }
+            std::future::pending().await
+        }
+    }
+}
+
+/// A QoS from its number (the arguments accept 0, 1 and 2 only).
+pub(crate) fn qos(level: u8) -> QoS {
+    match level {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    }
+}
+
+/// A file named by an argument.
+///
+/// # Errors
+///
+/// A usage failure that names the argument and the file.
+pub(crate) fn read(path: &Path, argument: &str) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| {
+        Failure::usage(format!("{argument} {}: {e}", path.display()))
+            .hint("give a file that exists and can be read")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{Cli, Command};
+    use crate::failure::Class;
+
+    /// The target of `mqtt sub -t t ARGS` (arguments that name the broker: the environment is not read).
+    fn target(args: &[&str]) -> Result<Target, Failure> {
+        let cli = Cli::parse_from(["mqtt", "sub", "-t", "t"].iter().chain(args)).unwrap();
+        let Command::Sub(sub) = cli.command else {
+            panic!("not sub")
+        };
+        Target::new(&sub.connect, &["connect", "subscribe"])
+    }
+
+    #[test]
+    fn host_and_port_make_the_url_and_tls_files_make_it_tls() {
+        let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let cases: &[(&[&str], &str)] = &[
+            (&["-h", "broker", "-p", "1884"], "mqtt://broker:1884"),
+            (&["-p", "1884"], "mqtt://localhost:1884"),
+            (&["-h", "::1"], "mqtt://[::1]:1883"),
+            (&["-h", "broker", "--cafile", ca], "mqtts://broker:8883"),
+            (
+                &["-L", "wss://broker:9443/mqtt", "--cafile", ca],
+                "wss://broker:9443/mqtt",
+            ),
+        ];
+        for (args, url) in cases {
+            let target = target(args).unwrap();
+            assert_eq!(target.broker, *url, "{args:?}");
+            assert_eq!(target.options.brokers(), [*url]);
+        }
+    }
+
+    #[test]
+    fn tls_files_with_a_plain_url_are_a_usage_error() {
+        let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let failure = target(&["-L", "mqtt://broker", "--cafile", ca]).unwrap_err();
+        assert_eq!(failure.class, Class::Usage);
+        assert!(failure.to_string().contains("mqtts://"), "{failure}");
+    }
+}

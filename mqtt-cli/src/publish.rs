@@ -1,0 +1,229 @@
+//! `mqtt pub`: one message (from `-m`, `-f`, `-s` or `-n`, `--repeat` times), or one per line of stdin (`-l`).
+
+use std::collections::VecDeque;
+use std::io::Read as _;
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use mqtt_tokio::{Client, Delivery, Error, PublishError, QoS};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::time::Instant;
+
+use crate::args::PubArgs;
+use crate::connection::{Connection, Target, qos, read};
+use crate::failure::Failure;
+
+/// The packets `mqtt pub` sends, for `-D`.
+const PACKETS: &[&str] = &["connect", "publish", "disconnect", "will"];
+
+/// Messages awaiting their acknowledgement at most, before the next one waits for the oldest.
+const WINDOW: usize = 256;
+
+/// Time for the graceful disconnect once the work is done (or `-W` ran out).
+const CLOSE: Duration = Duration::from_secs(5);
+
+/// Runs `mqtt pub`.
+///
+/// # Errors
+///
+/// A failure of the class of what went wrong: the connection, a message the broker refused, `-W` running out.
+pub(crate) async fn run(args: PubArgs) -> Result<(), Failure> {
+    let target = Target::new(&args.connect, PACKETS)?;
+    // Read before connecting: a file that cannot be read costs no connection.
+    let payload = match args.stdin_line {
+        true => None,
+        false => Some(payload(
+            args.message.as_deref(),
+            args.file.as_deref(),
+            args.stdin_file,
+        )?),
+    };
+    let deadline = args.timeout.map(|timeout| Instant::now() + timeout);
+    let connection = within(deadline, target.connect(), "connecting").await?;
+    let mut publisher = Publisher::new(
+        connection.client.clone(),
+        args.topic.clone(),
+        qos(args.qos),
+        args.retain,
+    );
+    publisher.debug = target.debug;
+    let work = async {
+        match payload {
+            Some(payload) => {
+                for i in 0..args.repeat {
+                    if i > 0 && !args.repeat_delay.is_zero() {
+                        tokio::time::sleep(args.repeat_delay).await;
+                    }
+                    publisher.send(payload.clone()).await?;
+                }
+            }
+            None => publisher.lines().await?,
+        }
+        publisher.flush().await
+    };
+    let outcome = within(deadline, work, "publishing").await;
+    let closed = finish(connection, outcome.is_ok()).await;
+    outcome.and(closed)
+}
+
+/// Disconnects: gracefully after success; after a failure quickly, without waiting for acknowledgements (the
+/// failure is what the caller reports).
+async fn finish(connection: Connection, done: bool) -> Result<(), Failure> {
+    match done {
+        true => connection.close(CLOSE).await,
+        false => connection
+            .close(Duration::from_millis(200))
+            .await
+            .or(Ok(())),
+    }
+}
+
+/// `future`, or a timeout failure at `deadline`.
+pub(crate) async fn within<T>(
+    deadline: Option<Instant>,
+    future: impl Future<Output = Result<T, Failure>>,
+    what: &str,
+) -> Result<T, Failure> {
+    match deadline {
+        None => future.await,
+        Some(deadline) => tokio::time::timeout_at(deadline, future)
+            .await
+            .unwrap_or_else(|_| Err(Failure::timed_out(&format!("{what} (-W)")))),
+    }
+}
+
+/// Publishes with a window of acknowledgements outstanding: memory stays bounded however much comes in.
+#[derive(Debug)]
+pub(crate) struct Publisher {
+    client: Client,
+    topic: String,
+    qos: QoS,
+    retain: bool,
+    pending: VecDeque<Delivery>,
+    /// Say each message on stderr.
+    pub(crate) debug: bool,
+}
+
+impl Publisher {
+    /// A publisher to `topic`.
+    pub(crate) fn new(client: Client, topic: String, qos: QoS, retain: bool) -> Self {
+        Self {
+            client,
+            topic,
+            qos,
+            retain,
+            pending: VecDeque::new(),
+            debug: false,
+        }
+    }
+
+    /// The client it publishes with.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Publishes one message; waits for the oldest acknowledgement when the window or the client's queue is full.
+    ///
+    /// # Errors
+    ///
+    /// The message cannot be published (an invalid topic...), or the broker did not take an earlier one.
+    pub(crate) async fn send(&mut self, payload: Bytes) -> Result<(), Failure> {
+        let size = payload.len();
+        loop {
+            match self.client.try_publish(
+                self.topic.clone(),
+                payload.clone(),
+                self.qos,
+                self.retain,
+            ) {
+                Ok(delivery) => {
+                    self.pending.push_back(delivery);
+                    break;
+                }
+                // Nothing was dropped: make room and try again.
+                Err(Error::Publish(PublishError::QueueFull)) => match self.pending.pop_front() {
+                    Some(oldest) => oldest.wait().await.map_err(Failure::from)?,
+                    None => tokio::time::sleep(Duration::from_millis(1)).await,
+                },
+                Err(error) => return Err(Failure::from(error)),
+            }
+        }
+        if self.debug {
+            eprintln!(
+                "mqtt: publishing {size} bytes to {} (QoS {})",
+                self.topic, self.qos as u8
+            );
+        }
+        while self.pending.len() > WINDOW {
+            self.wait_oldest().await?;
+        }
+        Ok(())
+    }
+
+    /// One message per line of stdin, as the lines come, until its end (or Ctrl-C).
+    async fn lines(&mut self) -> Result<(), Failure> {
+        let mut stdin = BufReader::new(tokio::io::stdin());
+        let mut line = Vec::new();
+        let interrupted = tokio::signal::ctrl_c();
+        tokio::pin!(interrupted);
+        loop {
+            line.clear();
+            let read = tokio::select! {
+                read = stdin.read_until(b'\n', &mut line) => read,
+                _ = &mut interrupted => return Ok(()),
+            };
+            match read {
+                Ok(0) => return Ok(()),
+                Ok(_) => {
+                    let end = line.strip_suffix(b"\n").unwrap_or(&line);
+                    let end = end.strip_suffix(b"\r").unwrap_or(end);
+                    self.send(Bytes::copy_from_slice(end)).await?;
+                }
+                Err(error) => return Err(Failure::usage(format!("cannot read stdin: {error}"))),
+            }
+        }
+    }
+
+    async fn wait_oldest(&mut self) -> Result<(), Failure> {
+        match self.pending.pop_front() {
+            Some(oldest) => oldest.wait().await.map_err(Failure::from),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits for every acknowledgement.
+    ///
+    /// # Errors
+    ///
+    /// The broker did not take a message.
+    pub(crate) async fn flush(&mut self) -> Result<(), Failure> {
+        while !self.pending.is_empty() {
+            self.wait_oldest().await?;
+        }
+        Ok(())
+    }
+}
+
+/// All of stdin.
+fn stdin() -> Result<Vec<u8>, Failure> {
+    let mut payload = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut payload)
+        .map_err(|e| Failure::usage(format!("cannot read stdin: {e}")))?;
+    Ok(payload)
+}
+
+/// The payload of `-m`, `-f`, `-s` or `-n` (empty).
+pub(crate) fn payload(
+    message: Option<&str>,
+    file: Option<&Path>,
+    stdin_file: bool,
+) -> Result<Bytes, Failure> {
+    Ok(match (message, file) {
+        (Some(message), _) => Bytes::from(message.as_bytes().to_vec()),
+        (None, Some(path)) => Bytes::from(read(path, "-f")?),
+        (None, None) if stdin_file => Bytes::from(stdin()?),
+        (None, None) => Bytes::new(),
+    })
+}
