@@ -15,6 +15,8 @@
 //!   secure WebSocket, password), killed by PID on drop, for interop tests against a real broker.
 //! - [`interop`]: [`interop_tests!`], the one list of interop tests against mosquitto, expanded by each async
 //!   binding for its runtime.
+//! - `tokio_link` (feature `tokio`, on by default): `Link`, the std clients' async event loop against a
+//!   [`FakeBroker`] over in-memory connections with latency and a connect delay, in tokio's virtual time.
 //! - [`strategy`]: proptest strategies that generate every MQTT control packet of both protocol versions, valid by
 //!   construction, for round-trip and chunking properties.
 //!
@@ -44,6 +46,8 @@ pub mod memory;
 pub mod mosquitto;
 pub mod sim;
 pub mod strategy;
+#[cfg(feature = "tokio")]
+pub mod tokio_link;
 pub mod trace;
 
 pub use broker::{
