@@ -134,16 +134,18 @@ impl FakeBroker {
             return;
         };
         let window = usize::from(conn.client_receive_maximum);
+        // Counted once and kept up to date: a long queue behind a full window costs one pass, not one per entry.
+        let mut inflight = self.session.as_ref().map_or(0, |s| {
+            s.outgoing
+                .iter()
+                .filter(|o| o.state != OutState::Queued)
+                .count()
+        });
         let mut i = 0;
         loop {
             let Some(session) = self.session.as_mut() else {
                 return;
             };
-            let inflight = session
-                .outgoing
-                .iter()
-                .filter(|o| o.state != OutState::Queued)
-                .count();
             let Some(o) = session.outgoing.get(i) else {
                 return;
             };
@@ -170,6 +172,7 @@ impl FakeBroker {
                 self.remove_outgoing(i);
                 continue;
             }
+            inflight += 1;
             i += 1;
         }
     }
