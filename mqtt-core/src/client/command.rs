@@ -170,6 +170,13 @@ impl Core {
         }
         let queue = Arc::new(Queue::new(dispatch.capacity));
         let names: Vec<String> = filters.iter().map(|(f, _)| f.clone()).collect();
+        // The broker replaces its subscription of each filter, identifier included.
+        for name in &names {
+            match id {
+                Some(id) => dispatch.filter_ids.insert(name.clone(), id),
+                None => dispatch.filter_ids.remove(name),
+            };
+        }
         dispatch.adopt_orphans(&queue, |message| {
             names
                 .iter()
@@ -199,6 +206,9 @@ impl Core {
             .unsubscribe(&names, now)
             .map_err(Error::Subscribe)?;
         let dispatch = &mut self.dispatch;
+        for filter in filters {
+            dispatch.filter_ids.remove(filter);
+        }
         for route in &mut dispatch.routes {
             route.filters.retain(|f| !filters.contains(f));
         }

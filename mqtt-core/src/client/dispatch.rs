@@ -78,9 +78,19 @@ pub(crate) struct Route {
 }
 
 impl Route {
-    fn matches(&self, topic: &str, ids: &[u32]) -> bool {
+    /// Whether a message on `topic` carrying the 5.0 Subscription Identifiers `ids` is for this route. `latest`
+    /// is the identifier of the latest request for each filter: the broker keeps one subscription per filter, so
+    /// a later request for one of this route's filters replaces its identifier there, and messages the filter
+    /// matches carry the later one. `[MQTT-3.8.4-3]`
+    fn matches(&self, topic: &str, ids: &[u32], latest: &HashMap<String, u32>) -> bool {
         match self.id {
-            Some(id) if !ids.is_empty() => ids.contains(&id),
+            Some(id) if !ids.is_empty() => {
+                ids.contains(&id)
+                    || self
+                        .filters
+                        .iter()
+                        .any(|f| latest.get(f).is_some_and(|latest| ids.contains(latest)))
+            }
             _ => self.filters.iter().any(|f| topic::matches(f, topic)),
         }
     }
@@ -92,6 +102,8 @@ pub struct Dispatch {
     pub(crate) subscribes: HashMap<Ticket, oneshot::Sender<Result<Granted, Error>>>,
     pub(crate) unsubscribes: HashMap<Ticket, oneshot::Sender<Result<(), Error>>>,
     pub(crate) routes: Vec<Route>,
+    /// Per filter, the Subscription Identifier of the latest request for it (the one the broker holds).
+    pub(crate) filter_ids: HashMap<String, u32>,
     pub(crate) listeners: Vec<Arc<Queue<Delivered>>>,
     /// Messages no subscription or listener took yet.
     pub(crate) orphans: VecDeque<Delivered>,
@@ -144,6 +156,7 @@ impl Dispatch {
             subscribes: HashMap::new(),
             unsubscribes: HashMap::new(),
             routes: Vec::new(),
+            filter_ids: HashMap::new(),
             listeners: Vec::new(),
             orphans: VecDeque::new(),
             pending_acks: Vec::new(),
@@ -261,7 +274,7 @@ impl Dispatch {
         let targets: Vec<Arc<Queue<Delivered>>> = self
             .routes
             .iter()
-            .filter(|route| route.matches(publish.topic, &ids))
+            .filter(|route| route.matches(publish.topic, &ids, &self.filter_ids))
             .map(|route| route.queue.clone())
             .chain(self.listeners.iter().cloned())
             .collect();
