@@ -571,3 +571,15 @@ impl Clock for LinkClock {
         tokio::time::sleep_until(self.start + Duration::from_millis(deadline.as_millis())).await;
     }
 }
+
+/// `future`'s output, or a panic naming `what` after a minute of tokio's time: every wait of a test on the link
+/// is bounded (in virtual time a client left waiting would otherwise keep its keep alive going forever).
+///
+/// # Panics
+///
+/// When the minute is up.
+pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out (a minute of virtual time): {what}"))
+}

@@ -8,7 +8,7 @@ use core::time::Duration;
 use futures_util::StreamExt;
 use mqtt_core::codec::{PacketType, QoS};
 use mqtt_test::Direction;
-use mqtt_test::tokio_link::{Link, OpenOutcome};
+use mqtt_test::tokio_link::{Link, OpenOutcome, within};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -184,7 +184,7 @@ async fn manual_acknowledgements_go_out_in_arrival_order_whatever_order_the_appl
     });
     let mut messages = Vec::new();
     for _ in 0..5 {
-        messages.push(inbox.next().await.unwrap());
+        messages.push(within("inbox", inbox.next()).await.unwrap());
     }
     let acked_ids = |link: &Link| -> Vec<u16> {
         link.broker(|b| {
@@ -241,9 +241,12 @@ async fn one_full_subscription_pauses_the_others_until_it_is_read() {
         "behind a held message nothing is processed (in order, bounded)"
     );
     for i in 0..10 {
-        assert_eq!(slow.next().await.unwrap().topic, format!("slow/{i}"));
+        assert_eq!(
+            within("slow", slow.next()).await.unwrap().topic,
+            format!("slow/{i}")
+        );
     }
-    assert_eq!(fast.next().await.unwrap().topic, "fast/0");
+    assert_eq!(within("fast", fast.next()).await.unwrap().topic, "fast/0");
     client.disconnect(WAIT).await.unwrap();
     runner.await.unwrap();
 }
@@ -262,7 +265,10 @@ async fn dropping_a_full_subscription_acknowledges_what_it_held_and_lets_the_cli
     });
     // `everything` is read; `full` is not and fills: the client pauses.
     for i in 0..4 {
-        assert_eq!(everything.next().await.unwrap().topic, format!("a/{i}"));
+        assert_eq!(
+            within("everything", everything.next()).await.unwrap().topic,
+            format!("a/{i}")
+        );
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert!(
@@ -277,7 +283,10 @@ async fn dropping_a_full_subscription_acknowledges_what_it_held_and_lets_the_cli
     );
     drop(full);
     for i in 4..10 {
-        assert_eq!(everything.next().await.unwrap().topic, format!("a/{i}"));
+        assert_eq!(
+            within("everything", everything.next()).await.unwrap().topic,
+            format!("a/{i}")
+        );
     }
     assert!(link.wait_for(|b| b.pending_to_client() == 0, WAIT).await);
     assert_eq!(pubacks(&link), 10);

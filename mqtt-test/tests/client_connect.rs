@@ -9,7 +9,7 @@ use mqtt_core::client::{ConnectionState, Error};
 use mqtt_core::codec::{PacketType, QoS, ReasonCode};
 use mqtt_core::session::ConnectRefusal;
 use mqtt_test::Direction;
-use mqtt_test::tokio_link::{Link, OpenOutcome};
+use mqtt_test::tokio_link::{Link, OpenOutcome, within};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -202,7 +202,7 @@ async fn stats_count_what_happened_up_to_the_call() {
             "counted by the time the delivery resolves"
         );
         link.broker(|b| b.inject("in/x", b"y", QoS::AtLeastOnce, false));
-        inbox.recv().await.unwrap();
+        within("inbox", inbox.recv()).await.unwrap();
         assert_eq!(
             client.stats().messages_received,
             i,

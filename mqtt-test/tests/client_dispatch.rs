@@ -9,7 +9,7 @@ use mqtt_core::client::{ConnectionState, Error};
 use mqtt_core::codec::{ProtocolVersion, QoS, ReasonCode};
 use mqtt_core::session::PublishFailure;
 use mqtt_test::BrokerConfig;
-use mqtt_test::tokio_link::Link;
+use mqtt_test::tokio_link::{Link, within};
 
 const WAIT: Duration = Duration::from_secs(60);
 /// Long enough for anything in flight to arrive (no latency on the link): used to show that nothing more comes.
@@ -104,15 +104,22 @@ async fn a_late_state_listener_hears_the_current_state_first_and_the_end() {
     client.wait_connected(WAIT).await.unwrap();
     let mut states = client.states();
     assert!(matches!(
-        states.next().await,
+        within("states", states.next()).await,
         Some(ConnectionState::Connected {
             session_present: false,
             ..
         })
     ));
     client.disconnect(WAIT).await.unwrap();
-    assert_eq!(states.next().await, Some(ConnectionState::Disconnected));
-    assert_eq!(states.next().await, None, "the stream ends with the client");
+    assert_eq!(
+        within("states", states.next()).await,
+        Some(ConnectionState::Disconnected)
+    );
+    assert_eq!(
+        within("states", states.next()).await,
+        None,
+        "the stream ends with the client"
+    );
     runner.await.unwrap();
     assert!(!client.is_connected());
     assert_eq!(
@@ -121,11 +128,11 @@ async fn a_late_state_listener_hears_the_current_state_first_and_the_end() {
     );
     let mut after = client.states();
     assert_eq!(
-        after.next().await,
+        within("after", after.next()).await,
         Some(ConnectionState::Disconnected),
         "a listener after the end hears it"
     );
-    assert_eq!(after.next().await, None);
+    assert_eq!(within("after", after.next()).await, None);
 }
 
 #[tokio::test(start_paused = true)]
@@ -213,7 +220,7 @@ async fn a_refused_filter_fails_its_subscribe_and_its_route_goes() {
     assert_eq!(topics(&mut mixed).await, ["open/1"]);
     client.unsubscribe(["open/#".to_owned()]).await.unwrap();
     assert_eq!(
-        mixed.next().await,
+        within("mixed", mixed.next()).await,
         None,
         "a subscription without filters ends"
     );

@@ -11,7 +11,7 @@ use futures_util::future::join;
 use mqtt_core::client::{Client, ConnectionState, Subscription};
 use mqtt_core::codec::{PacketType, ProtocolVersion, QoS};
 use mqtt_core::session::Disconnection;
-use mqtt_test::tokio_link::Link;
+use mqtt_test::tokio_link::{Link, within};
 use mqtt_test::{BrokerConfig, Direction};
 use tokio::sync::watch;
 
@@ -150,8 +150,16 @@ async fn two_concurrent_subscribes_of_one_filter_both_complete_and_both_receive(
         assert_eq!(first.granted(), [Ok(QoS::AtLeastOnce)]);
         assert_eq!(second.granted(), [Ok(QoS::AtMostOnce)]);
         link.broker(|b| b.inject("x/1", b"one", QoS::AtLeastOnce, false));
-        assert_eq!(first.next().await.unwrap().payload, "one", "{version}");
-        assert_eq!(second.next().await.unwrap().payload, "one", "{version}");
+        assert_eq!(
+            within("first", first.next()).await.unwrap().payload,
+            "one",
+            "{version}"
+        );
+        assert_eq!(
+            within("second", second.next()).await.unwrap().payload,
+            "one",
+            "{version}"
+        );
         link.broker(|b| {
             assert_eq!(b.subscriptions().len(), 1);
             assert_eq!(
@@ -178,23 +186,23 @@ async fn subscribing_a_filter_again_later_keeps_the_first_subscription_receiving
     let (client, runner) = link.spawn(&link.options("again"));
     let mut first = client.subscribe("y/#", QoS::AtLeastOnce).await.unwrap();
     link.broker(|b| b.inject("y/1", b"1", QoS::AtLeastOnce, false));
-    assert_eq!(first.next().await.unwrap().payload, "1");
+    assert_eq!(within("first", first.next()).await.unwrap().payload, "1");
     let mut second = client.subscribe("y/#", QoS::AtLeastOnce).await.unwrap();
     link.broker(|b| b.inject("y/2", b"2", QoS::AtLeastOnce, false));
     assert_eq!(
-        first.next().await.unwrap().payload,
+        within("first", first.next()).await.unwrap().payload,
         "2",
         "the first subscription did not end"
     );
-    assert_eq!(second.next().await.unwrap().payload, "2");
+    assert_eq!(within("second", second.next()).await.unwrap().payload, "2");
     // Dropping one leaves the other routed.
     drop(second);
     link.broker(|b| b.inject("y/3", b"3", QoS::AtLeastOnce, false));
-    assert_eq!(first.next().await.unwrap().payload, "3");
+    assert_eq!(within("first", first.next()).await.unwrap().payload, "3");
     client.disconnect(WAIT).await.unwrap();
     runner.await.unwrap();
     assert!(
-        first.next().await.is_none(),
+        within("first", first.next()).await.is_none(),
         "the stream ends with the client"
     );
 }

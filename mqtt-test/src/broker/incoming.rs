@@ -398,6 +398,7 @@ impl FakeBroker {
                 filter: sub.filter.to_owned(),
                 options: sub.options,
                 granted,
+                subscription_id: s.properties.subscription_identifier,
             };
             let existed = match session
                 .subscriptions
