@@ -170,14 +170,10 @@ impl Core {
         }
         let queue = Arc::new(Queue::new(dispatch.capacity));
         let names: Vec<String> = filters.iter().map(|(f, _)| f.clone()).collect();
-        // The broker replaces its subscription of each filter, identifier included.
-        for name in &names {
-            match id {
-                Some(id) => dispatch.filter_ids.insert(name.clone(), id),
-                None => dispatch.filter_ids.remove(name),
-            };
+        if let Some(id) = id {
+            dispatch.request_filters.insert(id, names.clone());
         }
-        dispatch.adopt_orphans(&queue, |message| {
+        dispatch.adopt_orphans(&queue, true, |message| {
             names
                 .iter()
                 .any(|f| crate::topic::matches(f, &message.topic))
@@ -206,9 +202,6 @@ impl Core {
             .unsubscribe(&names, now)
             .map_err(Error::Subscribe)?;
         let dispatch = &mut self.dispatch;
-        for filter in filters {
-            dispatch.filter_ids.remove(filter);
-        }
         for route in &mut dispatch.routes {
             route.filters.retain(|f| !filters.contains(f));
         }
@@ -230,7 +223,7 @@ impl Core {
             queue.close();
             return queue;
         }
-        self.dispatch.adopt_orphans(&queue, |_| true);
+        self.dispatch.adopt_orphans(&queue, false, |_| true);
         self.dispatch.listeners.push(queue.clone());
         queue
     }

@@ -16,6 +16,10 @@
 //!   holds it and stops reading from the broker until the application makes room: TCP and the broker's window
 //!   push back, nothing is dropped and memory stays bounded. One slow consumer therefore pauses every
 //!   subscription of the client.
+//! - Until the broker answers its SUBSCRIBE, a subscription takes what arrives for it beyond its capacity: its
+//!   reader cannot read before the answer, and pausing would keep the answer (behind those messages) from
+//!   arriving. Messages a resumed session brings before the SUBACK are bounded by what the broker queued, and at
+//!   QoS 1 and 2 by the client's Receive Maximum (none is acknowledged before it is taken).
 //! - A QoS 1 or 2 message is acknowledged to the broker once the application has taken every copy from its
 //!   queues (or, with manual acknowledgement, when the application acknowledges it), in the order received.
 
@@ -78,21 +82,22 @@ pub(crate) struct Route {
 }
 
 impl Route {
-    /// Whether a message on `topic` carrying the 5.0 Subscription Identifiers `ids` is for this route. `latest`
-    /// is the identifier of the latest request for each filter: the broker keeps one subscription per filter, so
-    /// a later request for one of this route's filters replaces its identifier there, and messages the filter
-    /// matches carry the later one. `[MQTT-3.8.4-3]`
-    fn matches(&self, topic: &str, ids: &[u32], latest: &HashMap<String, u32>) -> bool {
-        match self.id {
-            Some(id) if !ids.is_empty() => {
-                ids.contains(&id)
-                    || self
-                        .filters
-                        .iter()
-                        .any(|f| latest.get(f).is_some_and(|latest| ids.contains(latest)))
-            }
-            _ => self.filters.iter().any(|f| topic::matches(f, topic)),
+    /// Whether a message on `topic` carrying the 5.0 Subscription Identifiers `ids` is for this route.
+    ///
+    /// The identifiers say which of the broker's subscriptions matched, and each names the request that made it
+    /// (`requests`: identifier to filters). The broker keeps one subscription per filter, each with the
+    /// identifier of the latest request for it `[MQTT-3.8.4-3]`: a message may carry the identifier of an
+    /// earlier or a later request for one of this route's filters (sent before the broker took this request, or
+    /// after a later one replaced it), and it is for this route all the same. Without identifiers, or with none
+    /// this client knows (a request long gone), the filters decide.
+    fn matches(&self, topic: &str, ids: &[u32], requests: &HashMap<u32, Vec<String>>) -> bool {
+        let known = || ids.iter().filter_map(|id| requests.get(id));
+        if self.id.is_none() || known().next().is_none() {
+            return self.filters.iter().any(|f| topic::matches(f, topic));
         }
+        known()
+            .flatten()
+            .any(|f| topic::matches(f, topic) && self.filters.contains(f))
     }
 }
 
@@ -102,8 +107,9 @@ pub struct Dispatch {
     pub(crate) subscribes: HashMap<Ticket, oneshot::Sender<Result<Granted, Error>>>,
     pub(crate) unsubscribes: HashMap<Ticket, oneshot::Sender<Result<(), Error>>>,
     pub(crate) routes: Vec<Route>,
-    /// Per filter, the Subscription Identifier of the latest request for it (the one the broker holds).
-    pub(crate) filter_ids: HashMap<String, u32>,
+    /// The filters of each subscribe request that carried a 5.0 Subscription Identifier, by identifier; kept
+    /// while a route of that request lives.
+    pub(crate) request_filters: HashMap<u32, Vec<String>>,
     pub(crate) listeners: Vec<Arc<Queue<Delivered>>>,
     /// Messages no subscription or listener took yet.
     pub(crate) orphans: VecDeque<Delivered>,
@@ -156,7 +162,7 @@ impl Dispatch {
             subscribes: HashMap::new(),
             unsubscribes: HashMap::new(),
             routes: Vec::new(),
-            filter_ids: HashMap::new(),
+            request_filters: HashMap::new(),
             listeners: Vec::new(),
             orphans: VecDeque::new(),
             pending_acks: Vec::new(),
@@ -269,14 +275,26 @@ impl Dispatch {
             .iter()
             .map(|id| id.get())
             .collect();
+        let before = self.routes.len();
         self.routes.retain(|route| !route.queue.is_abandoned());
+        if self.routes.len() < before {
+            let routes = &self.routes;
+            self.request_filters
+                .retain(|id, _| routes.iter().any(|route| route.id == Some(*id)));
+        }
         self.listeners.retain(|queue| !queue.is_abandoned());
-        let targets: Vec<Arc<Queue<Delivered>>> = self
+        // Each target with whether it is a subscription still waiting for its SUBACK (it takes past its capacity).
+        let targets: Vec<(Arc<Queue<Delivered>>, bool)> = self
             .routes
             .iter()
-            .filter(|route| route.matches(publish.topic, &ids, &self.filter_ids))
-            .map(|route| route.queue.clone())
-            .chain(self.listeners.iter().cloned())
+            .filter(|route| route.matches(publish.topic, &ids, &self.request_filters))
+            .map(|route| {
+                (
+                    route.queue.clone(),
+                    self.subscribes.contains_key(&route.ticket),
+                )
+            })
+            .chain(self.listeners.iter().map(|queue| (queue.clone(), false)))
             .collect();
         if targets.is_empty() {
             // Kept for a subscription or listener still to come.
@@ -301,12 +319,15 @@ impl Dispatch {
             self.resume();
             return Flow::Taken;
         }
-        if !targets.iter().all(|queue| queue.has_room()) {
+        if !targets
+            .iter()
+            .all(|(queue, unanswered)| *unanswered || queue.has_room())
+        {
             return self.hold();
         }
         let message = self.message(publish, ack);
         let copies = (targets.len() > 1).then(|| Arc::new(AtomicUsize::new(targets.len())));
-        for queue in targets {
+        for (queue, unanswered) in targets {
             let delivered = Delivered {
                 message: message.clone(),
                 ack: ack.map(|token| AckRef {
@@ -316,7 +337,11 @@ impl Dispatch {
             };
             // Room was checked under the lock that every producer takes: the push succeeds, or the consumer left
             // meanwhile, which counts as taken.
-            if let Err(dropped) = queue.push(delivered) {
+            let pushed = match unanswered {
+                true => queue.push_over(delivered),
+                false => queue.push(delivered),
+            };
+            if let Err(dropped) = pushed {
                 self.release(dropped);
             }
         }
@@ -362,16 +387,22 @@ impl Dispatch {
         }
     }
 
-    /// Gives kept messages to a new queue: those `wanted` selects, in order, as many as fit.
+    /// Gives kept messages to a new queue: those `wanted` selects, in order; all of them for a subscription
+    /// still waiting for its SUBACK (`unanswered`), else as many as fit.
     pub(crate) fn adopt_orphans(
         &mut self,
         queue: &Queue<Delivered>,
+        unanswered: bool,
         wanted: impl Fn(&Message) -> bool,
     ) {
         let mut kept = VecDeque::with_capacity(self.orphans.len());
         while let Some(delivered) = self.orphans.pop_front() {
-            if wanted(&delivered.message) && queue.has_room() {
-                if let Err(back) = queue.push(delivered) {
+            if wanted(&delivered.message) && (unanswered || queue.has_room()) {
+                let pushed = match unanswered {
+                    true => queue.push_over(delivered),
+                    false => queue.push(delivered),
+                };
+                if let Err(back) = pushed {
                     kept.push_back(back);
                 }
             } else {
@@ -475,7 +506,8 @@ impl Dispatch {
             Event::Unsubscribed { ticket, reasons } => {
                 if let Some(done) = self.unsubscribes.remove(&ticket) {
                     let refused = reasons.iter().find(|code| code.is_failure());
-                    let _ = done.send(refused.map_or(Ok(()), |code| Err(Error::UnsubscribeRefused(code))));
+                    let _ = done
+                        .send(refused.map_or(Ok(()), |code| Err(Error::UnsubscribeRefused(code))));
                 }
             }
             Event::Connected { session_present } => {
@@ -492,7 +524,9 @@ impl Dispatch {
                 let unreachable = self.unreachable.take();
                 self.state(match (reason, unreachable) {
                     (Disconnection::Refused(refusal), _) => ConnectionState::Refused(refusal),
-                    (Disconnection::TransportClosed, Some(error)) => ConnectionState::Unreachable(error),
+                    (Disconnection::TransportClosed, Some(error)) => {
+                        ConnectionState::Unreachable(error)
+                    }
                     (other, _) => ConnectionState::Lost(other),
                 });
             }
