@@ -343,3 +343,35 @@ async fn messages_matching_nothing_wait_bounded_for_a_late_consumer_and_hold_bac
     client.disconnect(WAIT).await.unwrap();
     runner.await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn resuming_with_more_queued_messages_than_the_capacity_still_completes_the_subscribe_and_delivers_all()
+ {
+    // The broker sends what it queued before the SUBACK; the new subscription cannot be read before its SUBACK:
+    // were it bounded like the others, the client would pause reading in front of the SUBACK for good.
+    const CAPACITY: usize = 8;
+    for version in [ProtocolVersion::V5, ProtocolVersion::V311] {
+        let link = Link::default();
+        persistent_session_with_queued_messages(&link, "resume-many", 60).await;
+        let options = link
+            .options("resume-many")
+            .version(version)
+            .clean_start(false)
+            .session_expiry(3600)
+            .message_capacity(CAPACITY);
+        let (client, runner) = link.spawn(&options);
+        within("connected", client.wait_connected(WAIT))
+            .await
+            .unwrap();
+        let mut sub = within("the subscribe", client.subscribe("r/#", QoS::AtLeastOnce))
+            .await
+            .unwrap();
+        for i in 0..60 {
+            let message = within("a queued message", sub.next()).await.unwrap();
+            assert_eq!(message.topic, format!("r/{i}"), "{version}");
+        }
+        assert!(link.wait_for(|b| b.pending_to_client() == 0, WAIT).await);
+        client.disconnect(WAIT).await.unwrap();
+        runner.await.unwrap();
+    }
+}
