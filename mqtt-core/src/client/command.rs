@@ -136,13 +136,7 @@ impl Core {
         &mut self,
         filters: &[(String, QoS)],
         now: Instant,
-    ) -> Result<
-        (
-            Arc<Queue<Delivered>>,
-            oneshot::Receiver<Result<Granted, Error>>,
-        ),
-        Error,
-    > {
+    ) -> Result<(Arc<Queue<Delivered>>, SubAck), Error> {
         self.open()?;
         let requested: Vec<Filter<'_>> = filters.iter().map(|(f, q)| Filter::new(f, *q)).collect();
         let dispatch = &mut self.dispatch;
