@@ -430,7 +430,7 @@ async fn pump(link: Link, index: usize, stream: DuplexStream) {
                             }
                         },
                         read = reader.read(&mut buf), if client_open => {
-                            client_open = on_read(&inner, index, read, &buf, &mut up);
+                            client_open = on_read(&inner, index, read.unwrap_or(0), &buf, &mut up);
                             continue;
                         }
                         _ = kick.changed() => continue,
@@ -463,7 +463,7 @@ async fn pump(link: Link, index: usize, stream: DuplexStream) {
             .min();
         tokio::select! {
             read = reader.read(&mut buf), if client_open => {
-                client_open = on_read(&inner, index, read, &buf, &mut up);
+                client_open = on_read(&inner, index, read.unwrap_or(0), &buf, &mut up);
             }
             () = sleep_until(next_due) => {}
             _ = kick.changed() => {}
@@ -471,19 +471,19 @@ async fn pump(link: Link, index: usize, stream: DuplexStream) {
     }
 }
 
-/// What a read of the client's bytes brought: queued towards the broker after the latency. Whether the client's
-/// end is still open.
+/// What a read of `read` bytes of the client's brought (0: the end, or a failure): queued towards the broker
+/// after the latency. Whether the client's end is still open.
 fn on_read(
     inner: &Inner,
     index: usize,
-    read: std::io::Result<usize>,
+    read: usize,
     buf: &[u8],
     up: &mut VecDeque<(tokio::time::Instant, InFlight)>,
 ) -> bool {
     let latency = inner.lock().settings.latency;
     let due = tokio::time::Instant::now() + latency;
     match read {
-        Ok(n) if n > 0 => {
+        n if n > 0 => {
             up.push_back((
                 due,
                 InFlight::Bytes(buf.get(..n).unwrap_or_default().to_vec()),

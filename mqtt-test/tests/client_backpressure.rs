@@ -215,7 +215,7 @@ async fn manual_acknowledgements_go_out_in_arrival_order_whatever_order_the_appl
             b.violations().is_empty(),
             "[MQTT-4.6.0-2] {:?}",
             b.violations()
-        )
+        );
     });
     client.disconnect(WAIT).await.unwrap();
     runner.await.unwrap();

@@ -49,7 +49,6 @@ type Consumers = Arc<Mutex<Vec<Consumer>>>;
 /// Registers a consumer made now and reads `stream` into it, pausing up to `pause_ms` per message (a slow
 /// consumer) on a schedule of its own.
 fn consume(
-    link: &Link,
     consumers: &Consumers,
     name: String,
     mut stream: impl Stream<Item = Message> + Unpin + Send + 'static,
@@ -67,7 +66,6 @@ fn consume(
         all.len() - 1
     };
     let consumers = consumers.clone();
-    let _ = link;
     tokio::spawn(async move {
         let mut rng = Rng::new(seed);
         while let Some(message) = stream.next().await {
@@ -110,7 +108,6 @@ fn resubscribe_on_connect(
                 if let Ok(sub) = client.subscribe("r/#", QoS::ExactlyOnce).await {
                     let pause = [0, 0, 20][rng.below(3) as usize];
                     consume(
-                        &link,
                         &consumers,
                         format!("on-connect {n}"),
                         sub,
@@ -153,7 +150,6 @@ async fn run(seed: u64) -> Result<(), String> {
     .await
     .map_err(|e| format!("first subscribe: {e}"))?;
     consume(
-        &link,
         &consumers,
         "first".into(),
         first,
@@ -191,7 +187,6 @@ async fn run(seed: u64) -> Result<(), String> {
                 late = true;
                 let made = link.elapsed();
                 consume(
-                    &link,
                     &consumers,
                     "late messages()".into(),
                     client.messages(),
@@ -209,7 +204,6 @@ async fn run(seed: u64) -> Result<(), String> {
                     let made = link2.elapsed();
                     if let Ok(sub) = client2.subscribe("r/#", QoS::ExactlyOnce).await {
                         consume(
-                            &link2,
                             &consumers2,
                             format!("while flowing {step}"),
                             sub,

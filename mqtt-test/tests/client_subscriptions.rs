@@ -88,7 +88,7 @@ async fn subscribing_from_the_state_stream_through_100_forced_reconnects_deliver
                     round.to_string().as_bytes(),
                     QoS::AtLeastOnce,
                     false
-                ))
+                ));
             });
             assert!(
                 link.wait_for(|b| b.pending_to_client() == 0, WAIT).await,
