@@ -105,7 +105,7 @@ mod blocking {
 
     pub(crate) struct Subscription {
         granted: Vec<Result<QoS, Error>>,
-        messages: mpsc::UnboundedReceiver<Message>,
+        messages: mpsc::Receiver<Message>,
     }
 
     impl Subscription {
@@ -126,12 +126,14 @@ mod blocking {
         }
     }
 
-    /// A callback that forwards messages to a stream.
-    fn forward(
-        sink: mpsc::UnboundedSender<Message>,
-    ) -> impl FnMut(&mqtt_blocking::Client, &Message) {
+    /// Messages a stream of the adapter holds before its callback waits for the reader (holding up the event
+    /// loop, as a slow callback does: the client's own bounded queues then fill and reading stops).
+    const FORWARDED: usize = 256;
+
+    /// A callback that forwards messages to a bounded stream.
+    fn forward(mut sink: mpsc::Sender<Message>) -> impl FnMut(&mqtt_blocking::Client, &Message) {
         move |_, message| {
-            let _ = sink.unbounded_send(message.clone());
+            let _ = futures::executor::block_on(futures::SinkExt::send(&mut sink, message.clone()));
         }
     }
 
@@ -151,7 +153,7 @@ mod blocking {
             filter: impl Into<String>,
             qos: QoS,
         ) -> Result<Subscription, Error> {
-            let (sink, messages) = mpsc::unbounded();
+            let (sink, messages) = mpsc::channel(FORWARDED);
             let granted = self
                 .0
                 .subscribe(filter, qos, forward(sink))?
@@ -166,7 +168,7 @@ mod blocking {
             &self,
             filters: impl IntoIterator<Item = (String, QoS)>,
         ) -> Result<Subscription, Error> {
-            let (sink, messages) = mpsc::unbounded();
+            let (sink, messages) = mpsc::channel(FORWARDED);
             let granted = self
                 .0
                 .subscribe_many(filters, forward(sink))?
@@ -174,8 +176,8 @@ mod blocking {
             Ok(Subscription { granted, messages })
         }
 
-        pub(crate) fn messages(&self) -> mpsc::UnboundedReceiver<Message> {
-            let (sink, messages) = mpsc::unbounded();
+        pub(crate) fn messages(&self) -> mpsc::Receiver<Message> {
+            let (sink, messages) = mpsc::channel(FORWARDED);
             self.0.on_message(forward(sink));
             messages
         }
@@ -186,6 +188,10 @@ mod blocking {
                 let _ = sink.unbounded_send(state);
             });
             states
+        }
+
+        pub(crate) fn reconnect(&self) -> Result<(), Error> {
+            self.0.reconnect()
         }
 
         pub(crate) fn is_connected(&self) -> bool {

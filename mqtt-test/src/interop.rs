@@ -19,6 +19,27 @@
 //! a wrong CA or the system's roots fail the certificate check; TLS options that cannot be used are refused when the
 //! client is made; a refusal seen while reading reaches `connect` with a manual policy.
 
+mod delivery;
+
+pub use delivery::resident_bytes;
+
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// Tests of the list run beside each other; one that measures the process runs alone.
+static SERIAL: RwLock<()> = RwLock::new(());
+
+/// Held by a test of the list while it runs (for [`interop_tests!`](crate::interop_tests)).
+#[doc(hidden)]
+pub fn beside_others() -> RwLockReadGuard<'static, ()> {
+    SERIAL.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Held by a test that must run alone (for [`interop_tests!`](crate::interop_tests)).
+#[doc(hidden)]
+pub fn alone() -> RwLockWriteGuard<'static, ()> {
+    SERIAL.write().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Expands to the interop tests for one async binding, as `#[test]` functions in the calling module (which must
 /// not define the helper names the expansion uses: `VERSIONS`, `WAIT`, `broker`, `options`, `within`,
 /// `listener_options`, `round_trip`, `refusal`, `never_connects`).
@@ -43,14 +64,33 @@ macro_rules! interop_tests {
         $crate::interop_tests!(@all $client, [block_on $block_on], $timeout);
     };
 
-    // One test, in the form the runtime wants.
+    // One test, in the form the runtime wants. It runs beside the others; an `@exclusive` one runs alone (it
+    // measures the process).
     (@test [attribute $test:meta] $name:ident $body:block) => {
         #[$test]
-        async fn $name() $body
+        async fn $name() {
+            let _beside = $crate::interop::beside_others();
+            $body
+        }
     };
     (@test [block_on $block_on:path] $name:ident $body:block) => {
         #[test]
         fn $name() {
+            let _beside = $crate::interop::beside_others();
+            $block_on(async { $body })
+        }
+    };
+    (@exclusive [attribute $test:meta] $name:ident $body:block) => {
+        #[$test]
+        async fn $name() {
+            let _alone = $crate::interop::alone();
+            $body
+        }
+    };
+    (@exclusive [block_on $block_on:path] $name:ident $body:block) => {
+        #[test]
+        fn $name() {
+            let _alone = $crate::interop::alone();
             $block_on(async { $body })
         }
     };
@@ -702,5 +742,7 @@ macro_rules! interop_tests {
                 other => panic!("expected the broker's refusal, got {other:?}"),
             }
         });
+
+        $crate::interop_delivery_tests!($client, $how, $timeout);
     };
 }

@@ -15,6 +15,10 @@
 //!   secure WebSocket, password), killed by PID on drop, for interop tests against a real broker.
 //! - [`interop`]: [`interop_tests!`], the one list of interop tests against mosquitto, expanded by each async
 //!   binding for its runtime.
+//! - [`tcp_broker`]: [`TcpBroker`], the fake broker on a loopback TCP port served by a thread, for clients that
+//!   open real sockets (mqtt-blocking).
+//! - `tokio_link` (feature `tokio`, on by default): `Link`, the std clients' async event loop against a
+//!   [`FakeBroker`] over in-memory connections with latency and a connect delay, in tokio's virtual time.
 //! - [`strategy`]: proptest strategies that generate every MQTT control packet of both protocol versions, valid by
 //!   construction, for round-trip and chunking properties.
 //!
@@ -44,6 +48,9 @@ pub mod memory;
 pub mod mosquitto;
 pub mod sim;
 pub mod strategy;
+pub mod tcp_broker;
+#[cfg(feature = "tokio")]
+pub mod tokio_link;
 pub mod trace;
 
 pub use broker::{
@@ -53,6 +60,7 @@ pub use clock::FakeClock;
 pub use link::{Direction, End, LinkConfig, LinkEvent, LinkModel};
 pub use mosquitto::{HarnessError, Listener, Mosquitto, MosquittoConfig};
 pub use sim::{RecordedEvent, Sim, SimConfig};
+pub use tcp_broker::TcpBroker;
 pub use trace::{Trace, TraceEntry};
 
 /// The root README's code examples, compiled and run as doctests.

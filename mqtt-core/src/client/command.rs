@@ -164,7 +164,10 @@ impl Core {
         }
         let queue = Arc::new(Queue::new(dispatch.capacity));
         let names: Vec<String> = filters.iter().map(|(f, _)| f.clone()).collect();
-        dispatch.adopt_orphans(&queue, |message| {
+        if let Some(id) = id {
+            dispatch.request_filters.insert(id, names.clone());
+        }
+        dispatch.adopt_orphans(&queue, true, |message| {
             names
                 .iter()
                 .any(|f| crate::topic::matches(f, &message.topic))
@@ -214,7 +217,7 @@ impl Core {
             queue.close();
             return queue;
         }
-        self.dispatch.adopt_orphans(&queue, |_| true);
+        self.dispatch.adopt_orphans(&queue, false, |_| true);
         self.dispatch.listeners.push(queue.clone());
         queue
     }

@@ -63,11 +63,27 @@ pub(crate) struct Route {
 }
 
 impl Route {
-    fn matches(&self, topic: &str, ids: &List<'_, SubscriptionId>) -> bool {
-        match self.id {
-            Some(id) if !ids.is_empty() => ids.iter().any(|i| i.get() == id),
-            _ => self.filters.iter().any(|f| topic::matches(f, topic)),
+    /// Whether a message on `topic` carrying the 5.0 Subscription Identifiers `ids` is for this route.
+    ///
+    /// The identifiers say which of the broker's subscriptions matched, and each names the request that made it
+    /// (`requests`: identifier to filters). The broker keeps one subscription per filter, each with the
+    /// identifier of the latest request for it `[MQTT-3.8.4-3]`: a message may carry the identifier of an
+    /// earlier or a later request for one of this route's filters (sent before the broker took this request, or
+    /// after a later one replaced it), and it is for this route all the same. Without identifiers, or with none
+    /// this client knows (a request long gone), the filters decide.
+    fn matches(
+        &self,
+        topic: &str,
+        ids: &List<'_, SubscriptionId>,
+        requests: &HashMap<u32, Vec<String>>,
+    ) -> bool {
+        let known = || ids.iter().filter_map(|id| requests.get(&id.get()));
+        if self.id.is_none() || known().next().is_none() {
+            return self.filters.iter().any(|f| topic::matches(f, topic));
         }
+        known()
+            .flatten()
+            .any(|f| topic::matches(f, topic) && self.filters.contains(f))
     }
 }
 
@@ -77,6 +93,9 @@ pub struct Dispatch {
     pub(crate) subscribes: HashMap<Ticket, oneshot::Sender<Result<Granted, Error>>>,
     pub(crate) unsubscribes: HashMap<Ticket, oneshot::Sender<Result<(), Error>>>,
     pub(crate) routes: Vec<Route>,
+    /// The filters of each subscribe request that carried a 5.0 Subscription Identifier, by identifier; kept
+    /// while a route of that request lives.
+    pub(crate) request_filters: HashMap<u32, Vec<String>>,
     pub(crate) listeners: Vec<Arc<Queue<Delivered>>>,
     /// Messages no subscription or listener took yet.
     pub(crate) orphans: VecDeque<Delivered>,
@@ -131,6 +150,7 @@ impl Dispatch {
             subscribes: HashMap::new(),
             unsubscribes: HashMap::new(),
             routes: Vec::new(),
+            request_filters: HashMap::new(),
             listeners: Vec::new(),
             orphans: VecDeque::new(),
             pending_acks: Vec::new(),
@@ -239,7 +259,13 @@ impl Dispatch {
     /// Offers a message to every queue it goes to: all of them, or none (`Flow::Hold`) if one is full.
     fn deliver(&mut self, publish: &Publish<'_>, ack: Option<AckToken>) -> Flow {
         let ids = &publish.properties.subscription_identifiers;
+        let before = self.routes.len();
         self.routes.retain(|route| !route.queue.is_abandoned());
+        if self.routes.len() < before {
+            let routes = &self.routes;
+            self.request_filters
+                .retain(|id, _| routes.iter().any(|route| route.id == Some(*id)));
+        }
         self.listeners.retain(|queue| !queue.is_abandoned());
         // The routes it goes to, found once (the scratch list keeps its memory between messages).
         let mut hits = core::mem::take(&mut self.hits);
@@ -248,7 +274,7 @@ impl Dispatch {
             self.routes
                 .iter()
                 .enumerate()
-                .filter(|(_, route)| route.matches(publish.topic, ids))
+                .filter(|(_, route)| route.matches(publish.topic, ids, &self.request_filters))
                 .map(|(i, _)| i),
         );
         let targets = hits.len() + self.listeners.len();
@@ -257,7 +283,8 @@ impl Dispatch {
         } else if !hits
             .iter()
             .filter_map(|&i| self.routes.get(i))
-            .all(|route| route.queue.has_room())
+            // A subscription still waiting for its SUBACK takes past its capacity (see the delivery rules).
+            .all(|route| self.subscribes.contains_key(&route.ticket) || route.queue.has_room())
             || !self.listeners.iter().all(|queue| queue.has_room())
         {
             // All or nothing: a message queued in some places and not others would arrive twice there.
@@ -268,11 +295,11 @@ impl Dispatch {
             let queues = hits
                 .iter()
                 .filter_map(|&i| self.routes.get(i))
-                .map(|route| &route.queue)
-                .chain(&self.listeners);
+                .map(|route| (&route.queue, self.subscribes.contains_key(&route.ticket)))
+                .chain(self.listeners.iter().map(|queue| (queue, false)));
             let mut left = targets;
             let mut released = Vec::new();
-            for queue in queues {
+            for (queue, unanswered) in queues {
                 left -= 1;
                 // The last target takes the message itself; the others a copy.
                 let message = match left {
@@ -289,7 +316,11 @@ impl Dispatch {
                 };
                 // Room was checked, and only this runner adds to queues: the push succeeds, or the consumer left
                 // meanwhile, which counts as taken.
-                if let Err(dropped) = queue.push(delivered) {
+                let pushed = match unanswered {
+                    true => queue.push_over(delivered),
+                    false => queue.push(delivered),
+                };
+                if let Err(dropped) = pushed {
                     released.push(dropped);
                 }
             }
@@ -365,16 +396,22 @@ impl Dispatch {
         }
     }
 
-    /// Gives kept messages to a new queue: those `wanted` selects, in order, as many as fit.
+    /// Gives kept messages to a new queue: those `wanted` selects, in order; all of them for a subscription
+    /// still waiting for its SUBACK (`unanswered`), else as many as fit.
     pub(crate) fn adopt_orphans(
         &mut self,
         queue: &Queue<Delivered>,
+        unanswered: bool,
         wanted: impl Fn(&Message) -> bool,
     ) {
         let mut kept = VecDeque::with_capacity(self.orphans.len());
         while let Some(delivered) = self.orphans.pop_front() {
-            if wanted(&delivered.message) && queue.has_room() {
-                if let Err(back) = queue.push(delivered) {
+            if wanted(&delivered.message) && (unanswered || queue.has_room()) {
+                let pushed = match unanswered {
+                    true => queue.push_over(delivered),
+                    false => queue.push(delivered),
+                };
+                if let Err(back) = pushed {
                     kept.push_back(back);
                 }
             } else {

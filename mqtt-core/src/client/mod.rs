@@ -34,6 +34,10 @@
 //!   holds it and stops reading from the broker until the application makes room: TCP and the broker's window
 //!   push back, nothing is dropped and memory stays bounded. One slow consumer therefore pauses every
 //!   subscription of the client.
+//! - Until the broker answers its SUBSCRIBE, a subscription takes what arrives for it beyond its capacity: its
+//!   reader cannot read before the answer, and pausing would keep the answer (behind those messages) from
+//!   arriving. Messages a resumed session brings before the SUBACK are bounded by what the broker queued, and at
+//!   QoS 1 and 2 by the client's Receive Maximum (none is acknowledged before it is taken).
 //! - A QoS 1 or 2 message is acknowledged to the broker once the application has taken every copy from its
 //!   queues (or, with manual acknowledgement, when the application acknowledges it), in the order received.
 

@@ -69,8 +69,18 @@ impl<T> Queue<T> {
 
     /// Appends `item`, or gives it back if the queue is full, closed or abandoned.
     pub(crate) fn push(&self, item: T) -> Result<(), T> {
+        self.push_within(item, self.capacity)
+    }
+
+    /// Appends `item` even past the capacity (for a consumer that cannot read yet); gives it back if the queue
+    /// is closed or abandoned.
+    pub(crate) fn push_over(&self, item: T) -> Result<(), T> {
+        self.push_within(item, usize::MAX)
+    }
+
+    fn push_within(&self, item: T, capacity: usize) -> Result<(), T> {
         let mut inner = self.lock();
-        if inner.abandoned || inner.closed || inner.items.len() >= self.capacity {
+        if inner.abandoned || inner.closed || inner.items.len() >= capacity {
             return Err(item);
         }
         inner.items.push_back(item);

@@ -51,7 +51,7 @@ impl Receiver {
     pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
         self.queue.poll_pop(cx).map(|popped| {
             popped.map(|popped| {
-                match popped.item.ack.and_then(AckRef::taken) {
+                match owed_on_take(&popped.item).and_then(AckRef::taken) {
                     // Taken: the acknowledgement can go; this also wakes the runner.
                     Some(token) => self.shared.ack(token),
                     None if popped.was_full => self.shared.wake(),
@@ -71,13 +71,23 @@ impl Receiver {
                     self.shared.wake();
                 }
                 Taken {
+                    ack: owed_on_take(&popped.item),
                     message: popped.item.message,
-                    ack: popped.item.ack,
                     shared: self.shared.clone(),
                 }
             })
         })
     }
+}
+
+/// What taking `delivered` acknowledges: its copy of the acknowledgement, unless the application acknowledges
+/// itself (manual acknowledgement: the message carries its token, and [`Client::ack`](super::Client::ack) sends
+/// it). A message never taken (its receiver dropped) is acknowledged either way.
+fn owed_on_take(delivered: &Delivered) -> Option<AckRef> {
+    delivered
+        .ack
+        .clone()
+        .filter(|_| delivered.message.ack_token().is_none())
 }
 
 impl Drop for Receiver {

@@ -86,6 +86,9 @@ pub struct BrokerConfig {
     /// Say what is not supported (shared, wildcard subscriptions) in CONNACK (5.0). With `false` the broker only
     /// disconnects. Default `true`.
     pub announce_support: bool,
+    /// Send the retained messages a SUBSCRIBE matches before its SUBACK (allowed: §3.8.4 only requires the
+    /// SUBACK; brokers with queued or retained messages often do). Default `false`: SUBACK first.
+    pub retained_before_suback: bool,
 }
 
 impl Default for BrokerConfig {
@@ -114,6 +117,7 @@ impl Default for BrokerConfig {
             shared_subscriptions: true,
             wildcard_subscriptions: true,
             announce_support: true,
+            retained_before_suback: false,
         }
     }
 }

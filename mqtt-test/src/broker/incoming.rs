@@ -398,6 +398,7 @@ impl FakeBroker {
                 filter: sub.filter.to_owned(),
                 options: sub.options,
                 granted,
+                subscription_id: s.properties.subscription_identifier,
             };
             let existed = match session
                 .subscriptions
@@ -429,11 +430,17 @@ impl FakeBroker {
                 );
             }
         }
-        self.send(Packet::SubAck(SubAck {
-            packet_id: s.packet_id,
-            properties: Default::default(),
-            reasons: List::new(&codes),
-        }));
+        let suback = |broker: &mut Self| {
+            broker.send(Packet::SubAck(SubAck {
+                packet_id: s.packet_id,
+                properties: Default::default(),
+                reasons: List::new(&codes),
+            }));
+        };
+        let before = self.config.retained_before_suback;
+        if !before {
+            suback(self);
+        }
         for (message, granted) in retained {
             let qos = message.qos.min(granted);
             self.queue_to_client(Message {
@@ -443,6 +450,9 @@ impl FakeBroker {
             });
         }
         self.flush_outgoing();
+        if before {
+            suback(self);
+        }
     }
 
     pub(super) fn on_unsubscribe(&mut self, version: ProtocolVersion, u: &Unsubscribe<'_>) {

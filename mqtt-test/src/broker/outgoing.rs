@@ -4,7 +4,8 @@
 use std::num::NonZeroU16;
 
 use mqtt_core::codec::{
-    Ack, Packet, PacketId, ProtocolVersion, Publish, PublishProperties, QoS, ReasonCode,
+    Ack, List, Packet, PacketId, ProtocolVersion, Publish, PublishProperties, QoS, ReasonCode,
+    SubscriptionId,
 };
 use mqtt_core::topic;
 
@@ -134,16 +135,18 @@ impl FakeBroker {
             return;
         };
         let window = usize::from(conn.client_receive_maximum);
+        // Counted once and kept up to date: a long queue behind a full window costs one pass, not one per entry.
+        let mut inflight = self.session.as_ref().map_or(0, |s| {
+            s.outgoing
+                .iter()
+                .filter(|o| o.state != OutState::Queued)
+                .count()
+        });
         let mut i = 0;
         loop {
             let Some(session) = self.session.as_mut() else {
                 return;
             };
-            let inflight = session
-                .outgoing
-                .iter()
-                .filter(|o| o.state != OutState::Queued)
-                .count();
             let Some(o) = session.outgoing.get(i) else {
                 return;
             };
@@ -170,6 +173,7 @@ impl FakeBroker {
                 self.remove_outgoing(i);
                 continue;
             }
+            inflight += 1;
             i += 1;
         }
     }
@@ -209,13 +213,30 @@ impl FakeBroker {
         let Some(version) = conn.version else {
             return false;
         };
+        // The identifiers of every subscription the message matches, once each. `[MQTT-3.3.4-3]`, `[MQTT-3.3.4-5]`
+        let mut ids: Vec<SubscriptionId> = Vec::new();
+        if version == ProtocolVersion::V5
+            && let Some(session) = &self.session
+        {
+            for s in &session.subscriptions {
+                if let Some(id) = s.subscription_id
+                    && topic::matches(&s.filter, &message.topic)
+                    && !ids.contains(&id)
+                {
+                    ids.push(id);
+                }
+            }
+        }
         let mut publish = Publish {
             dup,
             qos: message.qos,
             retain: message.retain,
             topic: &message.topic,
             packet_id,
-            properties: PublishProperties::default(),
+            properties: PublishProperties {
+                subscription_identifiers: List::new(&ids),
+                ..PublishProperties::default()
+            },
             payload: &message.payload,
         };
         let size = Packet::Publish(publish).encoded_len(version);

@@ -133,6 +133,9 @@ pub struct BrokerSubscription {
     pub options: SubscriptionOptions,
     /// The QoS granted in SUBACK.
     pub granted: QoS,
+    /// The 5.0 Subscription Identifier of the SUBSCRIBE that made (or last replaced) it: sent with every message
+    /// it matches. `[MQTT-3.3.4-3]`
+    pub subscription_id: Option<mqtt_core::codec::SubscriptionId>,
 }
 
 /// One packet in the broker's log: what it received from the client or sent to it.
