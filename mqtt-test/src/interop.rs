@@ -68,6 +68,9 @@ macro_rules! interop_tests {
     // measures the process).
     (@test [attribute $test:meta] $name:ident $body:block) => {
         #[$test]
+        // The guard orders whole tests (each on a runtime of its own), not tasks: holding it across awaits is the
+        // point.
+        #[allow(clippy::await_holding_lock)]
         async fn $name() {
             let _beside = $crate::interop::beside_others();
             $body
@@ -82,6 +85,8 @@ macro_rules! interop_tests {
     };
     (@exclusive [attribute $test:meta] $name:ident $body:block) => {
         #[$test]
+        // As above: the guard orders whole tests.
+        #[allow(clippy::await_holding_lock)]
         async fn $name() {
             let _alone = $crate::interop::alone();
             $body
