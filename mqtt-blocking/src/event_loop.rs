@@ -24,6 +24,9 @@ const CONNECTION: Token = Token(1);
 const TX_STAGING: usize = 16 * 1024;
 /// Messages a callback gets per round of the loop, so that the connection is served in between.
 const CALLBACK_BATCH: usize = 64;
+/// Time callbacks may take in one round before the loop serves the connection (writes the acknowledgements they
+/// released, reads, keeps alive), whatever the count.
+const CALLBACK_ROUND: Duration = Duration::from_millis(10);
 
 /// The outcome of a connection attempt, with the attempt's number.
 type Opened = (u64, Result<Stream, Error>);
@@ -508,8 +511,13 @@ impl EventLoop {
                 }
             }
         });
+        let round = Instant::now();
         messages.retain_mut(|(receiver, callback)| {
             for _ in 0..CALLBACK_BATCH {
+                if round.elapsed() >= CALLBACK_ROUND {
+                    more = true;
+                    return true;
+                }
                 match receiver.poll_take(&mut cx) {
                     TaskPoll::Ready(Some(taken)) => {
                         if let Err(error) = guarded(|| callback(client, &taken.message)) {
