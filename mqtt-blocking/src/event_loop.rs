@@ -9,6 +9,9 @@ use std::task::{Context, Poll as TaskPoll, Wake, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use std::os::fd::AsRawFd;
+
+use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use proto::client::{Core, Dispatch, Shared};
 use proto::driver::Flow;
@@ -34,8 +37,6 @@ type Opened = (u64, Result<Stream, Error>);
 /// An open connection and what mio last said about it (edge-triggered: ready until an operation would block).
 struct Connection {
     stream: Stream,
-    /// A clone of the socket, registered with mio.
-    source: mio::net::TcpStream,
     readable: bool,
     writable: bool,
 }
@@ -353,15 +354,15 @@ impl EventLoop {
     }
 
     fn register(&mut self, stream: Stream) -> Result<(), Error> {
-        let mut source = mio::net::TcpStream::from_std(stream.tcp().try_clone()?);
+        // The socket itself is registered, by its descriptor (no duplicate: one descriptor per connection).
+        let fd = stream.tcp().as_raw_fd();
         self.poll.registry().register(
-            &mut source,
+            &mut SourceFd(&fd),
             CONNECTION,
             Interest::READABLE | Interest::WRITABLE,
         )?;
         self.connection = Some(Connection {
             stream,
-            source,
             readable: true,
             writable: true,
         });
@@ -373,8 +374,10 @@ impl EventLoop {
     fn close(&mut self) {
         self.opening = None;
         self.staged = 0..0;
-        if let Some(mut connection) = self.connection.take() {
-            let _ = self.poll.registry().deregister(&mut connection.source);
+        if let Some(connection) = self.connection.take() {
+            // Before the socket closes (when the connection is dropped right after).
+            let fd = connection.stream.tcp().as_raw_fd();
+            let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
         }
     }
 

@@ -59,7 +59,15 @@ impl Connect for Connector {
     type Io = Stream;
     type Error = Error;
 
-    async fn connect(&mut self) -> Result<Stream, Error> {
+    /// Boxed: the handshakes' state (TLS, WebSocket) is large, and an idle connection should not carry it in its
+    /// task once the attempt is over.
+    fn connect(&mut self) -> impl Future<Output = Result<Stream, Error>> {
+        Box::pin(self.open())
+    }
+}
+
+impl Connector {
+    async fn open(&mut self) -> Result<Stream, Error> {
         let io_error = |e| Error::Io(Arc::new(e));
         let Endpoint {
             host,
