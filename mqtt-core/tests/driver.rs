@@ -414,7 +414,11 @@ fn failover_moves_to_the_next_broker_at_once_after_a_failure_or_a_loss() {
         // Within a round over the list the next broker is tried at once; the connection that dropped right
         // after CONNACK did not stay up for `stable_after`, so the round that ended with it counts as failed and
         // the schedule (1 s) applies before the next one.
-        ["reconnecting 1 in 0s", "reconnecting 2 in 1s", "reconnecting 3 in 0s"],
+        [
+            "reconnecting 1 in 0s",
+            "reconnecting 2 in 1s",
+            "reconnecting 3 in 0s"
+        ],
     );
     let empty: Vec<Connector> = Vec::new();
     assert!(Failover::new(empty).is_none());

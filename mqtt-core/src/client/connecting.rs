@@ -43,14 +43,18 @@ impl ConnectWatch {
             ConnectionState::Connected { .. } => return Some(Ok(())),
             ConnectionState::Refused(refusal) => self.last = Some(Error::Refused(refusal)),
             ConnectionState::Unreachable(error) => self.last = Some(error),
-            ConnectionState::Lost(Disconnection::ConnectTimeout) => self.last = Some(Error::Timeout),
+            ConnectionState::Lost(Disconnection::ConnectTimeout) => {
+                self.last = Some(Error::Timeout)
+            }
             ConnectionState::Lost(reason) => self.last = Some(Error::ConnectionFailed(reason)),
             // A delay before the next attempt means the round over the brokers failed (attempts within a round,
             // and the fall back to 3.1.1, follow at once).
-            ConnectionState::Reconnecting { delay, .. } if !delay.is_zero() && !self.keep_trying => {
+            ConnectionState::Reconnecting { delay, .. }
+                if !delay.is_zero() && !self.keep_trying =>
+            {
                 return self.last.take().map(Err);
             }
-            ConnectionState::Reconnecting { .. } => {}
+            ConnectionState::Reconnecting { .. } | ConnectionState::Redirected { .. } => {}
             ConnectionState::GaveUp(Disconnection::Refused(refusal)) => {
                 return Some(Err(Error::Refused(refusal)));
             }

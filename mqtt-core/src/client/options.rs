@@ -3,19 +3,38 @@
 use core::fmt;
 use core::time::Duration;
 use std::borrow::ToOwned;
+use std::boxed::Box;
 use std::string::{String, ToString};
+use std::sync::Arc;
 use std::vec::Vec;
 use std::{format, vec};
 
 use super::Error;
-use crate::codec::{ProtocolVersion, QoS, Will};
+use crate::codec::{List, ProtocolVersion, QoS, UserProperty, Will, WillProperties};
 use crate::reconnect::ReconnectPolicy;
+use crate::session::{Authenticator, AuthenticatorRef};
 use crate::url::BrokerUrl;
 use crate::{Buffers, Config, Session};
 
-/// The will message: published by the broker if the connection ends without DISCONNECT. Its `Debug` output shows
-/// the payload's size, not the payload.
-#[derive(Clone, PartialEq, Eq)]
+/// The will message: published by the broker if the connection ends without DISCONNECT (or with
+/// [`DisconnectOptions::with_will`](super::DisconnectOptions::with_will)). Its `Debug` output shows the
+/// payload's size, not the payload.
+///
+/// ```
+/// use mqtt_core::client::{LastWill, Options};
+/// use mqtt_core::codec::QoS;
+///
+/// // Published 30 s after the connection is lost, unless the client is back by then.
+/// let will = LastWill::new("devices/pump-7/status", "offline")
+///     .qos(QoS::AtLeastOnce)
+///     .retain(true)
+///     .delay_interval(30)
+///     .content_type("text/plain");
+/// let options = Options::new("mqtt://broker.local")?.last_will(will);
+/// # Ok::<(), mqtt_core::client::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct LastWill {
     /// Topic of the will.
     pub topic: String,
@@ -25,7 +44,114 @@ pub struct LastWill {
     pub qos: QoS,
     /// Published as a retained message.
     pub retain: bool,
+    /// 5.0 Will Delay Interval in seconds: the broker waits this long after the connection is lost, and publishes
+    /// nothing if the client reconnects (to the same session) in time.
+    pub delay_interval: Option<u32>,
+    /// 5.0 Payload Format Indicator (`Some(true)`: UTF-8).
+    pub payload_format_indicator: Option<bool>,
+    /// 5.0 Message Expiry Interval of the will, in seconds.
+    pub message_expiry_interval: Option<u32>,
+    /// 5.0 Content Type.
+    pub content_type: Option<String>,
+    /// 5.0 Response Topic.
+    pub response_topic: Option<String>,
+    /// 5.0 Correlation Data.
+    pub correlation_data: Option<Vec<u8>>,
+    /// 5.0 user properties.
+    pub user_properties: Vec<(String, String)>,
 }
+
+impl LastWill {
+    /// A will on `topic` with `payload`: QoS 0, not retained, no properties.
+    pub fn new(topic: impl Into<String>, payload: impl Into<Vec<u8>>) -> Self {
+        Self {
+            topic: topic.into(),
+            payload: payload.into(),
+            ..Self::default()
+        }
+    }
+
+    /// With this QoS.
+    #[must_use]
+    pub fn qos(mut self, qos: QoS) -> Self {
+        self.qos = qos;
+        self
+    }
+
+    /// Retained (or not).
+    #[must_use]
+    pub fn retain(mut self, retain: bool) -> Self {
+        self.retain = retain;
+        self
+    }
+
+    /// With a Will Delay Interval, in seconds.
+    #[must_use]
+    pub fn delay_interval(mut self, seconds: u32) -> Self {
+        self.delay_interval = Some(seconds);
+        self
+    }
+
+    /// With a Payload Format Indicator (`true`: UTF-8 text).
+    #[must_use]
+    pub fn payload_format_indicator(mut self, utf8: bool) -> Self {
+        self.payload_format_indicator = Some(utf8);
+        self
+    }
+
+    /// With a Message Expiry Interval, in seconds.
+    #[must_use]
+    pub fn message_expiry_interval(mut self, seconds: u32) -> Self {
+        self.message_expiry_interval = Some(seconds);
+        self
+    }
+
+    /// With a Content Type.
+    #[must_use]
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// With a Response Topic.
+    #[must_use]
+    pub fn response_topic(mut self, topic: impl Into<String>) -> Self {
+        self.response_topic = Some(topic.into());
+        self
+    }
+
+    /// With Correlation Data.
+    #[must_use]
+    pub fn correlation_data(mut self, data: impl Into<Vec<u8>>) -> Self {
+        self.correlation_data = Some(data.into());
+        self
+    }
+
+    /// With one more user property.
+    #[must_use]
+    pub fn user_property(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.user_properties.push((name.into(), value.into()));
+        self
+    }
+
+    /// Bytes of its properties and strings, for the store's estimate.
+    fn len(&self) -> usize {
+        self.topic.len()
+            + self.payload.len()
+            + self.content_type.as_ref().map_or(0, String::len)
+            + self.response_topic.as_ref().map_or(0, String::len)
+            + self.correlation_data.as_ref().map_or(0, Vec::len)
+            + self
+                .user_properties
+                .iter()
+                .map(|(n, v)| n.len() + v.len() + 5)
+                .sum::<usize>()
+            + 32
+    }
+}
+
+/// Makes a fresh authenticator for each session made from the options.
+type AuthFactory = Arc<dyn Fn() -> Box<dyn Authenticator + Send> + Send + Sync>;
 
 /// How to reach the broker and how the session behaves.
 ///
@@ -69,7 +195,21 @@ pub struct Options {
     pub(crate) manual_ack: bool,
     pub(crate) keep_trying: bool,
     pub(crate) tls: TlsOptions,
+    pub(crate) user_properties: Vec<(String, String)>,
+    pub(crate) request_problem_information: bool,
+    pub(crate) request_response_information: bool,
+    pub(crate) announce_maximum_packet_size: bool,
+    pub(crate) topic_alias_maximum: u16,
+    pub(crate) outgoing_topic_aliases: u16,
+    pub(crate) topic_alias_len: u16,
+    pub(crate) subscription_ids: bool,
+    pub(crate) follow_redirects: bool,
+    pub(crate) authenticator: Option<(String, AuthFactory)>,
 }
+
+/// Bytes of each text the std client's session keeps (Response Information, Server Reference, CONNACK Reason
+/// String, its own DISCONNECT with properties).
+const TEXT_LEN: u16 = 512;
 
 impl Options {
     /// Options for the broker at `url` (`mqtt://`, `tcp://`, `mqtts://`, `ssl://`, `ws://`, `wss://`), with a
@@ -108,6 +248,16 @@ impl Options {
             manual_ack: false,
             keep_trying: false,
             tls: TlsOptions::default(),
+            user_properties: Vec::new(),
+            request_problem_information: true,
+            request_response_information: false,
+            announce_maximum_packet_size: true,
+            topic_alias_maximum: 0,
+            outgoing_topic_aliases: 0,
+            topic_alias_len: 256,
+            subscription_ids: true,
+            follow_redirects: true,
+            authenticator: None,
         };
         if let Some(user) = parsed.username {
             options.username = Some(user.to_owned());
@@ -195,13 +345,32 @@ impl Options {
     /// [`Error::Config`] if the options cannot make a session (an empty client identifier with a clean start of
     /// `false`, a will with an invalid topic...).
     pub fn session(&self) -> Result<Session<'static>, Error> {
+        let will_user: Vec<UserProperty<'_>> = self
+            .will
+            .iter()
+            .flat_map(|w| &w.user_properties)
+            .map(|(name, value)| UserProperty { name, value })
+            .collect();
         let will = self.will.as_ref().map(|w| Will {
             topic: &w.topic,
             payload: &w.payload,
             qos: w.qos,
             retain: w.retain,
-            properties: Default::default(),
+            properties: WillProperties {
+                will_delay_interval: w.delay_interval,
+                payload_format_indicator: w.payload_format_indicator,
+                message_expiry_interval: w.message_expiry_interval,
+                content_type: w.content_type.as_deref(),
+                response_topic: w.response_topic.as_deref(),
+                correlation_data: w.correlation_data.as_deref(),
+                user_properties: List::new(&will_user),
+            },
         });
+        let user: Vec<UserProperty<'_>> = self
+            .user_properties
+            .iter()
+            .map(|(name, value)| UserProperty { name, value })
+            .collect();
         let config = Config {
             version: self.version,
             fallback_to_v311: self.fallback_to_v311,
@@ -222,6 +391,15 @@ impl Options {
             },
             // The client acknowledges a message once the application has it (or says so), never before.
             manual_ack: true,
+            user_properties: List::new(&user),
+            request_problem_information: self.request_problem_information,
+            request_response_information: self.request_response_information,
+            announce_maximum_packet_size: self.announce_maximum_packet_size,
+            topic_alias_maximum: self.topic_alias_maximum,
+            outgoing_topic_aliases: self.outgoing_topic_aliases,
+            topic_alias_len: self.topic_alias_len,
+            follow_redirects: self.follow_redirects,
+            text_len: TEXT_LEN,
             ..Config::new(&self.client_id)
         };
         // The store holds the CONNECT packet and the QoS 2 receive table besides the queue: room for them on top.
@@ -232,16 +410,41 @@ impl Options {
         let connect = self.client_id.len()
             + self.username.as_ref().map_or(0, String::len)
             + self.password.as_ref().map_or(0, Vec::len)
+            + self.will.as_ref().map_or(0, LastWill::len)
             + self
-                .will
-                .as_ref()
-                .map_or(0, |w| w.topic.len() + w.payload.len())
+                .user_properties
+                .iter()
+                .map(|(n, v)| n.len() + v.len() + 5)
+                .sum::<usize>()
             + 256;
+        // Both topic alias tables, and the texts.
+        let aliases = (usize::from(self.topic_alias_maximum)
+            + usize::from(self.outgoing_topic_aliases))
+            * (usize::from(self.topic_alias_len) + 6);
+        let texts = 4 * (2 + usize::from(TEXT_LEN));
         // The record of acknowledgements owed, in arrival order: 3 bytes per message the broker may have in flight.
         let ack_record = 3 * usize::from(self.receive_maximum);
-        let store = self.queue_bytes + qos2_table + ack_record + connect;
-        let buffers = Buffers::owned(self.max_packet_size, store, self.subscription_bytes);
-        Session::new(&config, buffers).map_err(Error::Config)
+        let store = self.queue_bytes + qos2_table + ack_record + connect + aliases + texts;
+        match &self.authenticator {
+            None => {
+                let buffers = Buffers::owned(self.max_packet_size, store, self.subscription_bytes);
+                Session::new(&config, buffers).map_err(Error::Config)
+            }
+            Some((_, make)) => {
+                let authenticator = make();
+                // Its data twice (the data and the CONNECT carrying it), its method twice, the CONNECT again.
+                let auth =
+                    2 * (authenticator.max_data_len() + authenticator.method().len()) + connect;
+                let buffers =
+                    Buffers::owned(self.max_packet_size, store + auth, self.subscription_bytes);
+                Session::with_authenticator(
+                    &config,
+                    buffers,
+                    AuthenticatorRef::Owned(authenticator),
+                )
+                .map_err(Error::Config)
+            }
+        }
     }
 
     /// The client identifier (default: generated).
@@ -298,6 +501,13 @@ impl Options {
         self
     }
 
+    /// The will message, with its 5.0 properties (Will Delay Interval, expiry, content type, response topic,
+    /// correlation data, user properties): see [`LastWill`].
+    pub fn last_will(mut self, will: LastWill) -> Self {
+        self.will = Some(will);
+        self
+    }
+
     /// The will message.
     pub fn will(
         mut self,
@@ -306,12 +516,86 @@ impl Options {
         qos: QoS,
         retain: bool,
     ) -> Self {
-        self.will = Some(LastWill {
-            topic: topic.into(),
-            payload: payload.into(),
-            qos,
-            retain,
-        });
+        self.will = Some(LastWill::new(topic, payload).qos(qos).retain(retain));
+        self
+    }
+
+    /// One more 5.0 user property in CONNECT.
+    pub fn user_property(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.user_properties.push((name.into(), value.into()));
+        self
+    }
+
+    /// 5.0 Request Problem Information (default `true`): with `false` the broker sends Reason Strings and user
+    /// properties only on PUBLISH, CONNACK and DISCONNECT.
+    pub fn request_problem_information(mut self, request: bool) -> Self {
+        self.request_problem_information = request;
+        self
+    }
+
+    /// 5.0 Request Response Information (default `false`): asks the broker for the basis of response topics, which
+    /// [`ServerInfo::response_information`](super::ServerInfo::response_information) then gives and `request`
+    /// uses.
+    pub fn request_response_information(mut self, request: bool) -> Self {
+        self.request_response_information = request;
+        self
+    }
+
+    /// Whether CONNECT tells a 5.0 broker the largest packet the client accepts (default `true`, the value of
+    /// [`max_packet_size`](Self::max_packet_size)). With `false` the property is left out, for brokers that
+    /// mishandle it; a larger packet from the broker still ends the connection.
+    pub fn announce_maximum_packet_size(mut self, announce: bool) -> Self {
+        self.announce_maximum_packet_size = announce;
+        self
+    }
+
+    /// 5.0 topic aliases: `incoming` aliases the broker may use towards the client (Topic Alias Maximum in
+    /// CONNECT), and `outgoing` aliases the client assigns on its own to the topics it publishes to, within the
+    /// broker's Topic Alias Maximum: a free alias while there is one, then the least recently used one goes to
+    /// the new topic. Default 0 and 0: none. Each alias keeps a topic of up to 256 bytes (see
+    /// [`topic_alias_len`](Self::topic_alias_len)): longer topics are sent whole.
+    pub fn topic_aliases(mut self, incoming: u16, outgoing: u16) -> Self {
+        self.topic_alias_maximum = incoming;
+        self.outgoing_topic_aliases = outgoing;
+        self
+    }
+
+    /// The longest topic an alias stands for (default 256 bytes). A broker that gives an alias to a longer topic
+    /// ends the connection with a protocol error: raise it when incoming aliases are on and topics are longer.
+    pub fn topic_alias_len(mut self, bytes: u16) -> Self {
+        self.topic_alias_len = bytes;
+        self
+    }
+
+    /// Whether each 5.0 SUBSCRIBE carries a Subscription Identifier chosen by the client (default `true`), so
+    /// that a message matching several subscriptions reaches each once. Some brokers mishandle them: with `false`
+    /// routing goes by the filters alone. A [`SubscribeRequest`](super::SubscribeRequest) may still choose one.
+    pub fn subscription_ids(mut self, automatic: bool) -> Self {
+        self.subscription_ids = automatic;
+        self
+    }
+
+    /// Whether the client follows a 5.0 broker's redirection: a CONNACK refusal or a DISCONNECT with Use Another
+    /// Server (`0x9C`) or Server Moved (`0x9D`) and a Server Reference (`host`, `host:port` or a URL) moves the
+    /// next connection to that server, at once. Default `true`: the reference is opened with the scheme, TLS
+    /// settings and credentials of the current broker, and never from TLS to plain TCP (a reference naming
+    /// `mqtt://` or `ws://` after `mqtts://` or `wss://` is not followed). See [`Config::follow_redirects`].
+    pub fn follow_redirects(mut self, follow: bool) -> Self {
+        self.follow_redirects = follow;
+        self
+    }
+
+    /// Enhanced authentication (5.0 AUTH): every connection authenticates with a clone of `authenticator`, which
+    /// gives the method, the initial data and the answers to the broker's challenges; see
+    /// [`Authenticator`](crate::session::Authenticator). Re-authenticate with `Client::reauthenticate`. A
+    /// client with an authenticator speaks 5.0 only (no fall back to 3.1.1).
+    pub fn authenticator<A>(mut self, authenticator: A) -> Self
+    where
+        A: Authenticator + Clone + Send + Sync + 'static,
+    {
+        let method = authenticator.method().to_owned();
+        let make: AuthFactory = Arc::new(move || Box::new(authenticator.clone()));
+        self.authenticator = Some((method, make));
         self
     }
 
@@ -469,6 +753,15 @@ impl fmt::Debug for Options {
             .field("manual_ack", &self.manual_ack)
             .field("keep_trying", &self.keep_trying)
             .field("tls", &self.tls)
+            .field("user_properties", &self.user_properties.len())
+            .field("topic_alias_maximum", &self.topic_alias_maximum)
+            .field("outgoing_topic_aliases", &self.outgoing_topic_aliases)
+            .field("subscription_ids", &self.subscription_ids)
+            .field("follow_redirects", &self.follow_redirects)
+            .field(
+                "authentication_method",
+                &self.authenticator.as_ref().map(|(m, _)| m),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -480,7 +773,9 @@ impl fmt::Debug for LastWill {
             .field("payload_len", &self.payload.len())
             .field("qos", &self.qos)
             .field("retain", &self.retain)
-            .finish()
+            .field("delay_interval", &self.delay_interval)
+            .field("user_properties", &self.user_properties.len())
+            .finish_non_exhaustive()
     }
 }
 
