@@ -114,10 +114,10 @@ pub struct Config<'a> {
     /// binding must be able to open a connection to a server it was not configured with (the std clients do;
     /// a device usually cannot). See [redirection](crate::session#redirection).
     pub follow_redirects: bool,
-    /// Bytes of each text the session keeps in its store: the Response Information, the Server Reference and the
-    /// Reason String of the latest CONNACK (read with
+    /// Bytes of each text the session keeps in its store: the Response Information, the Server Reference, the
+    /// assigned client identifier and the Reason String of the latest CONNACK (read with
     /// [`Session::connack_info`](crate::session::Session::connack_info)), and the application's own DISCONNECT
-    /// with properties ([`Session::disconnect_with`](crate::session::Session::disconnect_with)). Four slots of
+    /// with properties ([`Session::disconnect_with`](crate::session::Session::disconnect_with)). Five slots of
     /// `2 + text_len` bytes. Default 0: none are kept (a Response Information or Server Reference longer than
     /// the slot is not kept either; a Reason String is cut). Redirection needs a Server Reference kept.
     pub text_len: u16,

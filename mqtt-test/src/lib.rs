@@ -36,6 +36,7 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod broker;
 pub mod clock;
 pub mod interop;
@@ -46,8 +47,10 @@ pub mod sim;
 pub mod strategy;
 pub mod trace;
 
+pub use auth::HmacAuthenticator;
 pub use broker::{
-    BrokerConfig, BrokerSubscription, ConnectRecord, FakeBroker, Message, PacketRecord, V5Connect,
+    BrokerAuth, BrokerConfig, BrokerSubscription, ConnectRecord, FakeBroker, Message, PacketRecord,
+    V5Connect,
 };
 pub use clock::FakeClock;
 pub use link::{Direction, End, LinkConfig, LinkEvent, LinkModel};

@@ -421,7 +421,7 @@ impl Options {
         let aliases = (usize::from(self.topic_alias_maximum)
             + usize::from(self.outgoing_topic_aliases))
             * (usize::from(self.topic_alias_len) + 6);
-        let texts = 4 * (2 + usize::from(TEXT_LEN));
+        let texts = 5 * (2 + usize::from(TEXT_LEN));
         // The record of acknowledgements owed, in arrival order: 3 bytes per message the broker may have in flight.
         let ack_record = 3 * usize::from(self.receive_maximum);
         let store = self.queue_bytes + qos2_table + ack_record + connect + aliases + texts;

@@ -129,6 +129,8 @@ impl Session<'_> {
         };
         let response = p.response_information.map(str::as_bytes);
         self.store.set_text(Text::ResponseInformation, response);
+        let assigned = p.assigned_client_identifier.map(str::as_bytes);
+        self.store.set_text(Text::AssignedClientId, assigned);
         if let Some(reference) = p.server_reference {
             self.store
                 .set_text(Text::ServerReference, Some(reference.as_bytes()));
@@ -165,7 +167,7 @@ impl Session<'_> {
         let s = &self.server;
         Some(ConnAckInfo {
             session_present: self.announced.session_present,
-            assigned_client_id: self.assigned_client_id(),
+            assigned_client_id: text(Text::AssignedClientId).or_else(|| self.assigned_client_id()),
             server_keep_alive: self.announced.server_keep_alive,
             keep_alive: self.keep_alive,
             session_expiry_interval: self.announced.session_expiry_interval,

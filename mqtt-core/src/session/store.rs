@@ -75,9 +75,11 @@ pub(crate) enum Text {
     ConnAckReason = 2,
     /// The client's own DISCONNECT, encoded, when the application gave it properties.
     Farewell = 3,
+    /// The client identifier the latest CONNACK assigned.
+    AssignedClientId = 4,
 }
 
-const TEXTS: usize = 4;
+const TEXTS: usize = 5;
 /// Bytes an outgoing alias's use stamp takes.
 const STAMP: usize = 4;
 
