@@ -61,7 +61,8 @@ pub use clock::SmolClock;
 pub use event_loop::{EventLoop, Smol, connect, new};
 pub use proto::client::{
     Client, ConnectionState, Delivery, DisconnectOptions, Error, Filter, LastReason, LastWill,
-    Message, Options, ServerInfo, SubscribeRequest, Subscription, SubscriptionIdChoice, TlsError,
+    Message, Options, Responder, ServerInfo, SubscribeRequest, Subscription, SubscriptionIdChoice,
+    TlsError,
     UnsubscribeRequest,
 };
 pub use proto::codec::{ProtocolVersion, QoS, ReasonCode, RetainHandling};

@@ -15,6 +15,8 @@
 //!   secure WebSocket, password), killed by PID on drop, for interop tests against a real broker.
 //! - [`interop`]: [`interop_tests!`], the one list of interop tests against mosquitto, expanded by each async
 //!   binding for its runtime.
+//! - [`interop_v5`]: [`interop_v5_tests!`], the MQTT 5.0 tests of the async bindings, against mosquitto and the
+//!   fake broker served over TCP ([`tcp`]: [`FakeBrokerServer`]).
 //! - [`strategy`]: proptest strategies that generate every MQTT control packet of both protocol versions, valid by
 //!   construction, for round-trip and chunking properties.
 //!
@@ -40,11 +42,13 @@ pub mod auth;
 pub mod broker;
 pub mod clock;
 pub mod interop;
+pub mod interop_v5;
 pub mod link;
 pub mod memory;
 pub mod mosquitto;
 pub mod sim;
 pub mod strategy;
+pub mod tcp;
 pub mod trace;
 
 pub use auth::HmacAuthenticator;
@@ -56,6 +60,7 @@ pub use clock::FakeClock;
 pub use link::{Direction, End, LinkConfig, LinkEvent, LinkModel};
 pub use mosquitto::{HarnessError, Listener, Mosquitto, MosquittoConfig};
 pub use sim::{RecordedEvent, Sim, SimConfig};
+pub use tcp::FakeBrokerServer;
 pub use trace::{Trace, TraceEntry};
 
 /// The root README's code examples, compiled and run as doctests.

@@ -125,7 +125,8 @@ impl Client {
     /// Answers requests (5.0 request/response) until the subscription ends: subscribes to `filter` and, for each
     /// message with a Response Topic, publishes what `answer` returns to it, with the request's Correlation Data
     /// and QoS. `answer` returning `None`, and messages without a Response Topic, get no response. Run it in a
-    /// task of its own; it ends when the event loop does or the filter is unsubscribed.
+    /// task of its own; it ends when the event loop does or the filter is unsubscribed. To know when the
+    /// subscription is in place, use [`responder`](Self::responder) and [`Responder::serve`].
     ///
     /// ```no_run
     /// # async fn run(client: mqtt_core::client::Client) -> Result<(), mqtt_core::client::Error> {
@@ -144,19 +145,26 @@ impl Client {
         &self,
         filter: impl Into<String>,
         qos: QoS,
-        mut answer: F,
+        answer: F,
     ) -> Result<(), Error>
     where
         F: FnMut(&Message) -> Option<Bytes>,
     {
-        let mut requests = self.subscribe(filter, qos).await?;
-        while let Some(request) = requests.next().await {
-            if let Some(response) = answer(&request).and_then(|payload| request.reply(payload)) {
-                // Not waited for: the next request is answered meanwhile.
-                drop(self.try_publish_message(&response)?);
-            }
-        }
-        Ok(())
+        self.responder(filter, qos).await?.serve(answer).await
+    }
+
+    /// Subscribes to the requests of `filter` (5.0 request/response) and returns once the broker granted it: the
+    /// [`Responder`] then [`serve`](Responder::serve)s them, or yields them one by one to answer with
+    /// [`Message::reply`].
+    ///
+    /// # Errors
+    ///
+    /// As [`subscribe`](Self::subscribe).
+    pub async fn responder(&self, filter: impl Into<String>, qos: QoS) -> Result<Responder, Error> {
+        Ok(Responder {
+            client: self.clone(),
+            requests: self.subscribe(filter, qos).await?,
+        })
     }
 
     /// Re-authenticates the connection (5.0 enhanced authentication, with the options'
@@ -202,5 +210,54 @@ impl Client {
             Ok(0) | Err(_) => Ok(()),
             Ok(unacknowledged) => Err(Error::Unacknowledged(unacknowledged)),
         }
+    }
+}
+
+/// The answering side of request/response: a subscription to requests, from [`Client::responder`].
+#[derive(Debug)]
+pub struct Responder {
+    client: Client,
+    requests: Subscription,
+}
+
+impl Responder {
+    /// The next request, or `None` once the subscription ended.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe, as [`Subscription::recv`].
+    pub async fn recv(&mut self) -> Option<Message> {
+        self.requests.next().await
+    }
+
+    /// Publishes `payload` as the response to `request` (on its Response Topic, with its Correlation Data and
+    /// QoS); `None` if it has no Response Topic.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::publish_message`].
+    pub fn reply(&self, request: &Message, payload: impl Into<Bytes>) -> Result<Option<Delivery>, Error> {
+        request
+            .reply(payload)
+            .map(|response| self.client.try_publish_message(&response))
+            .transpose()
+    }
+
+    /// Answers every request with what `answer` returns (`None`: no response), until the subscription ends.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::publish_message`] for a response.
+    pub async fn serve<F>(mut self, mut answer: F) -> Result<(), Error>
+    where
+        F: FnMut(&Message) -> Option<Bytes>,
+    {
+        while let Some(request) = self.recv().await {
+            if let Some(payload) = answer(&request) {
+                // Not waited for: the next request is answered meanwhile.
+                drop(self.reply(&request, payload)?);
+            }
+        }
+        Ok(())
     }
 }

@@ -44,6 +44,7 @@ pub use error::{Error, TlsError};
 pub use event_loop::{EventLoop, Runtime};
 pub use exchange::redirect_url;
 pub use handle::{Client, Delivery, Messages, States, Subscription};
+pub use handle_v5::Responder;
 pub use message::Message;
 pub use options::{Encoded, LastWill, Options, TlsOptions};
 pub use receiver::{Receiver, StateReceiver, Taken};
