@@ -85,7 +85,11 @@ fn request_response_runs_with_its_in_process_broker_and_with_mosquitto() {
     let binary = env!("CARGO_BIN_EXE_request_response");
     assert_ran(binary, None, REQUEST_RESPONSE);
     let mosquitto = Mosquitto::start(MosquittoConfig::default()).expect("start mosquitto");
-    assert_ran(binary, Some(&mosquitto.url(Listener::Plain)), REQUEST_RESPONSE);
+    assert_ran(
+        binary,
+        Some(&mosquitto.url(Listener::Plain)),
+        REQUEST_RESPONSE,
+    );
 }
 
 #[test]
@@ -111,12 +115,16 @@ fn a_tokio_requester_and_a_blocking_responder_answer_1000_concurrent_requests() 
     let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = answered.clone();
     responder
-        .respond("cross/service", mqtt_blocking::QoS::AtLeastOnce, move |request| {
-            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let mut answer = b"re: ".to_vec();
-            answer.extend_from_slice(&request.payload);
-            Some(answer.into())
-        })
+        .respond(
+            "cross/service",
+            mqtt_blocking::QoS::AtLeastOnce,
+            move |request| {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let mut answer = b"re: ".to_vec();
+                answer.extend_from_slice(&request.payload);
+                Some(answer.into())
+            },
+        )
         .unwrap()
         .wait_timeout(WAIT)
         .unwrap();

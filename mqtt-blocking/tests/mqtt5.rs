@@ -15,8 +15,8 @@ use mqtt_blocking::{
     SubscribeRequest, UnsubscribeRequest,
 };
 use mqtt_test::{
-    BrokerAuth, BrokerConfig, FakeBroker, FakeBrokerServer, HmacAuthenticator, Listener,
-    Mosquitto, MosquittoConfig,
+    BrokerAuth, BrokerConfig, FakeBroker, FakeBrokerServer, HmacAuthenticator, Listener, Mosquitto,
+    MosquittoConfig,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -107,7 +107,10 @@ fn every_publish_property_makes_the_round_trip_between_two_clients() {
         assert_eq!(got.correlation_data, sent.correlation_data);
         assert_eq!(got.user_properties, sent.user_properties);
         assert_eq!(got.subscription_identifiers, [5]);
-        assert!(got.message_expiry_interval.is_some_and(|left| (290..=300).contains(&left)));
+        assert!(
+            got.message_expiry_interval
+                .is_some_and(|left| (290..=300).contains(&left))
+        );
     }
     publisher.disconnect(WAIT).unwrap();
     subscriber.disconnect(WAIT).unwrap();
@@ -134,7 +137,10 @@ fn no_local_keeps_a_clients_own_messages_from_it() {
         .unwrap()
         .wait_timeout(WAIT)
         .unwrap();
-    assert_eq!(&mine.recv_timeout(WAIT).unwrap().payload[..], b"from the other");
+    assert_eq!(
+        &mine.recv_timeout(WAIT).unwrap().payload[..],
+        b"from the other"
+    );
 }
 
 #[test]
@@ -245,7 +251,8 @@ fn outgoing_topic_aliases_serve_more_topics_than_aliases() {
     let long = "a-topic-level-long-enough-that-an-alias-saves-bytes".repeat(2);
     let mut bytes = Vec::new();
     for aliases in [0u16, 3] {
-        let publisher = connect(&options(&url, &format!("alias-{aliases}")).topic_aliases(0, aliases));
+        let publisher =
+            connect(&options(&url, &format!("alias-{aliases}")).topic_aliases(0, aliases));
         let before = publisher.stats().bytes_sent;
         let mut sent = Vec::new();
         for (round, repeats) in [(0, 5), (1, 1)] {
@@ -265,7 +272,10 @@ fn outgoing_topic_aliases_serve_more_topics_than_aliases() {
         bytes.push(publisher.stats().bytes_sent - before);
         for (topic, payload) in sent {
             let got = messages.recv_timeout(WAIT).unwrap();
-            assert_eq!((got.topic, got.payload), (topic, payload.into_bytes().into()));
+            assert_eq!(
+                (got.topic, got.payload),
+                (topic, payload.into_bytes().into())
+            );
         }
         publisher.disconnect(WAIT).unwrap();
     }
@@ -276,13 +286,20 @@ fn outgoing_topic_aliases_serve_more_topics_than_aliases() {
 fn an_expired_queued_message_is_not_delivered() {
     let broker = mosquitto();
     let url = broker.url(Listener::Plain);
-    let persistent = options(&url, "expiry-sub").clean_start(false).session_expiry(300);
+    let persistent = options(&url, "expiry-sub")
+        .clean_start(false)
+        .session_expiry(300);
     let subscriber = connect(&persistent);
-    drop(subscribe(&subscriber, filter("v5/expiry", QoS::AtLeastOnce)));
+    drop(subscribe(
+        &subscriber,
+        filter("v5/expiry", QoS::AtLeastOnce),
+    ));
     subscriber.disconnect(WAIT).unwrap();
     let publisher = connect(&options(&url, "expiry-pub"));
     for message in [
-        Message::new("v5/expiry", "expires").qos(QoS::AtLeastOnce).message_expiry_interval(1),
+        Message::new("v5/expiry", "expires")
+            .qos(QoS::AtLeastOnce)
+            .message_expiry_interval(1),
         Message::new("v5/expiry", "stays").qos(QoS::AtLeastOnce),
     ] {
         publisher
@@ -309,7 +326,10 @@ fn unsubscribe_reports_a_code_per_filter() {
         .unwrap()
         .wait_timeout(WAIT)
         .unwrap();
-    assert_eq!(codes, [ReasonCode::SUCCESS, ReasonCode::NO_SUBSCRIPTION_EXISTED]);
+    assert_eq!(
+        codes,
+        [ReasonCode::SUCCESS, ReasonCode::NO_SUBSCRIPTION_EXISTED]
+    );
 }
 
 #[test]
@@ -418,7 +438,9 @@ fn redirections_by_connack_and_by_disconnect_move_the_client() {
         to: moving.url(),
         permanent: false
     }));
-    assert!(matches!(seen.last(), Some(ConnectionState::Connected { broker, .. }) if *broker == moving.url()));
+    assert!(
+        matches!(seen.last(), Some(ConnectionState::Connected { broker, .. }) if *broker == moving.url())
+    );
     // The redirected server moves the client on, for good.
     moving
         .broker()
@@ -427,11 +449,16 @@ fn redirections_by_connack_and_by_disconnect_move_the_client() {
     while !matches!(seen.last(), Some(ConnectionState::Connected { .. })) {
         seen.push(next());
     }
-    assert!(seen.contains(&ConnectionState::Redirected {
-        to: target.url(),
-        permanent: true
-    }), "{seen:?}");
-    assert!(matches!(seen.last(), Some(ConnectionState::Connected { broker, .. }) if *broker == target.url()));
+    assert!(
+        seen.contains(&ConnectionState::Redirected {
+            to: target.url(),
+            permanent: true
+        }),
+        "{seen:?}"
+    );
+    assert!(
+        matches!(seen.last(), Some(ConnectionState::Connected { broker, .. }) if *broker == target.url())
+    );
     client
         .publish("moved/t", "x", QoS::AtLeastOnce, false)
         .unwrap()
@@ -503,13 +530,24 @@ fn a_connack_lowering_maximum_qos_makes_higher_publishing_a_typed_error() {
     for qos in [QoS::AtLeastOnce, QoS::ExactlyOnce] {
         let refused = client.publish("maxqos/t", "x", qos, false);
         assert!(
-            matches!(refused, Err(Error::Publish(PublishError::QoSNotSupported { max: 0 }))),
+            matches!(
+                refused,
+                Err(Error::Publish(PublishError::QoSNotSupported { max: 0 }))
+            ),
             "{refused:?}"
         );
     }
-    drop(client.publish("maxqos/t", "x", QoS::AtMostOnce, false).unwrap());
+    drop(
+        client
+            .publish("maxqos/t", "x", QoS::AtMostOnce, false)
+            .unwrap(),
+    );
     assert!(sees(&server, |b| !b.received().is_empty()));
-    assert_eq!(server.broker().received().len(), 1, "only the QoS 0 message");
+    assert_eq!(
+        server.broker().received().len(),
+        1,
+        "only the QoS 0 message"
+    );
 }
 
 #[test]

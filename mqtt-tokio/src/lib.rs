@@ -62,8 +62,7 @@ pub use event_loop::{EventLoop, Tokio, connect, new};
 pub use proto::client::{
     Client, ConnectionState, Delivery, DisconnectOptions, Error, Filter, LastReason, LastWill,
     Message, Options, Responder, ServerInfo, SubscribeRequest, Subscription, SubscriptionIdChoice,
-    TlsError,
-    UnsubscribeRequest,
+    TlsError, UnsubscribeRequest,
 };
 pub use proto::codec::{ProtocolVersion, QoS, ReasonCode, RetainHandling};
 pub use proto::reconnect::ReconnectPolicy;

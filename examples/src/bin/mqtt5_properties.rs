@@ -89,13 +89,21 @@ fn run(options: Options) -> Result<(), Error> {
     client.publish_message(sent)?.wait_timeout(WAIT)?;
     println!("published with every PUBLISH property; the broker acknowledged it");
 
-    let got = messages
-        .recv_timeout(WAIT)
-        .map_err(|_| Error::Timeout)?;
-    println!("received on {}: {}", got.topic, String::from_utf8_lossy(&got.payload));
-    println!("  payload format indicator: {:?}", got.payload_format_indicator);
+    let got = messages.recv_timeout(WAIT).map_err(|_| Error::Timeout)?;
+    println!(
+        "received on {}: {}",
+        got.topic,
+        String::from_utf8_lossy(&got.payload)
+    );
+    println!(
+        "  payload format indicator: {:?}",
+        got.payload_format_indicator
+    );
     println!("  content type: {:?}", got.content_type);
-    println!("  message expiry interval: {:?} s", got.message_expiry_interval);
+    println!(
+        "  message expiry interval: {:?} s",
+        got.message_expiry_interval
+    );
     println!("  response topic: {:?}", got.response_topic);
     println!(
         "  correlation data: {:?}",
@@ -104,19 +112,29 @@ fn run(options: Options) -> Result<(), Error> {
             .map(|c| String::from_utf8_lossy(c).into_owned())
     );
     println!("  user properties: {:?}", got.user_properties);
-    println!("  subscription identifiers: {:?}", got.subscription_identifiers);
+    println!(
+        "  subscription identifiers: {:?}",
+        got.subscription_identifiers
+    );
     if got.content_type.as_deref() != Some("application/json") || got.user_properties.len() != 2 {
-        return Err(Error::Environment("the properties did not make the round trip"));
+        return Err(Error::Environment(
+            "the properties did not make the round trip",
+        ));
     }
 
     // Unsubscribing reports a code per filter.
     let codes = client
-        .unsubscribe_with(UnsubscribeRequest::new([topic.as_str()]).user_property("purpose", "demo"))?
+        .unsubscribe_with(
+            UnsubscribeRequest::new([topic.as_str()]).user_property("purpose", "demo"),
+        )?
         .wait_timeout(WAIT)?;
     println!("unsubscribed: {codes:?}");
 
     // The DISCONNECT says why.
-    client.disconnect_with(&DisconnectOptions::new().reason_string("example done"), WAIT)?;
+    client.disconnect_with(
+        &DisconnectOptions::new().reason_string("example done"),
+        WAIT,
+    )?;
     println!("disconnected with a reason string");
     Ok(())
 }

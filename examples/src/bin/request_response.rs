@@ -49,7 +49,8 @@ async fn run(options: Options) -> Result<(), Error> {
     println!("connecting to {}", options.brokers().join(", "));
     let pid = std::process::id();
     let options = options.connect_timeout(Duration::from_secs(10));
-    let responder = mqtt_tokio::connect(options.clone().client_id(format!("rr-responder-{pid}"))).await?;
+    let responder =
+        mqtt_tokio::connect(options.clone().client_id(format!("rr-responder-{pid}"))).await?;
     let requester = mqtt_tokio::connect(options.client_id(format!("rr-requester-{pid}"))).await?;
     println!("responder and requester connected (MQTT 5.0)");
 
@@ -66,9 +67,11 @@ async fn run(options: Options) -> Result<(), Error> {
 
     // The requester: five requests at once; each gets its own answer, in whatever order they come.
     let numbers = [3_i64, 7, 12, 25, 101];
-    let answers = futures::future::join_all(numbers.iter().map(|n| {
-        requester.request(service.clone(), n.to_string(), Duration::from_secs(10))
-    }))
+    let answers = futures::future::join_all(
+        numbers
+            .iter()
+            .map(|n| requester.request(service.clone(), n.to_string(), Duration::from_secs(10))),
+    )
     .await;
     for (n, answer) in numbers.iter().zip(answers) {
         let answer = answer?;

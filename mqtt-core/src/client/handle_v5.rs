@@ -236,7 +236,11 @@ impl Responder {
     /// # Errors
     ///
     /// As [`Client::publish_message`].
-    pub fn reply(&self, request: &Message, payload: impl Into<Bytes>) -> Result<Option<Delivery>, Error> {
+    pub fn reply(
+        &self,
+        request: &Message,
+        payload: impl Into<Bytes>,
+    ) -> Result<Option<Delivery>, Error> {
         request
             .reply(payload)
             .map(|response| self.client.try_publish_message(&response))

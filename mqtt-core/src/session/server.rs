@@ -233,6 +233,11 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// The wait of a graceful disconnect, [`Config::disconnect_timeout`](crate::Config::disconnect_timeout).
+    pub fn disconnect_timeout(&self) -> Duration {
+        self.settings.disconnect_timeout
+    }
+
     /// Writes the application's DISCONNECT given to [`disconnect_with`](Self::disconnect_with), if there is one
     /// and it fits `buf`; `None` to write a plain one.
     pub(super) fn write_farewell(&mut self, buf: &mut [u8]) -> Option<usize> {
