@@ -17,7 +17,9 @@
 //! ```
 //!
 //! The [delivery rules](dispatch) say how messages reach subscriptions, how memory stays bounded when the
-//! application reads slowly, and when a message is acknowledged.
+//! application reads slowly, and when a message is acknowledged. [MQTT 5.0](mqtt5) has a section per feature:
+//! properties, subscription options, what the broker announced, topic aliases, request/response, enhanced
+//! authentication, redirection.
 
 mod command;
 mod connecting;
@@ -28,6 +30,8 @@ mod exchange;
 mod handle;
 mod handle_v5;
 mod message;
+#[doc = include_str!("mqtt5.md")]
+pub mod mqtt5 {}
 mod options;
 mod queue;
 mod receiver;
