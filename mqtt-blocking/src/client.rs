@@ -174,7 +174,7 @@ pub(crate) fn block_on<T>(
         match deadline {
             None => thread::park(),
             Some(deadline) => {
-                thread::park_timeout(deadline.checked_duration_since(Instant::now())?)
+                thread::park_timeout(deadline.checked_duration_since(Instant::now())?);
             }
         }
     }

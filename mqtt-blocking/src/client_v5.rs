@@ -12,6 +12,8 @@ use crate::{
     ServerInfo, SubscribeRequest, UnsubscribeRequest,
 };
 
+// The requests are taken by value, as the async clients take them: switching backends changes no call.
+#[allow(clippy::needless_pass_by_value)]
 impl Client {
     /// Publishes a message built with [`Message::new`], with its 5.0 properties (payload format, expiry, content
     /// type, response topic, correlation data, user properties): returns at once, once the session has accepted

@@ -317,13 +317,7 @@ impl Core {
         &mut self,
         request: &SubscribeRequest,
         now: Instant,
-    ) -> Result<
-        (
-            Arc<Queue<Delivered>>,
-            oneshot::Receiver<Result<Granted, Error>>,
-        ),
-        Error,
-    > {
+    ) -> Result<(Arc<Queue<Delivered>>, SubAck), Error> {
         self.open()?;
         let requested: Vec<Filter<'_>> = request
             .filters

@@ -38,6 +38,9 @@ use crate::io::FailoverError;
 use crate::session::{AckToken, Disconnection, Event, Ticket};
 use crate::{Instant, Session, SessionState, topic};
 
+/// Completes an UNSUBSCRIBE with its codes.
+pub(crate) type UnsubAckSender = oneshot::Sender<Result<Vec<ReasonCode>, Error>>;
+
 /// Per filter of a subscribe request, the granted QoS or why it was refused.
 pub type Granted = Vec<Result<QoS, Error>>;
 
@@ -100,8 +103,7 @@ pub struct Dispatch {
     pub(crate) publishes: HashMap<Ticket, oneshot::Sender<Result<(), Error>>>,
     pub(crate) subscribes: HashMap<Ticket, oneshot::Sender<Result<Granted, Error>>>,
     /// With the number of filters (a 3.1.1 UNSUBACK has no codes).
-    pub(crate) unsubscribes:
-        HashMap<Ticket, (usize, oneshot::Sender<Result<Vec<ReasonCode>, Error>>)>,
+    pub(crate) unsubscribes: HashMap<Ticket, (usize, UnsubAckSender)>,
     pub(crate) routes: Vec<Route>,
     pub(crate) listeners: Vec<Arc<Queue<Delivered>>>,
     /// Messages no subscription or listener took yet.
@@ -496,7 +498,7 @@ impl Dispatch {
                     Some(Err(Error::SubscriptionRefused(code))) => Err(Error::InboxRefused(*code)),
                     _ => Ok(()),
                 };
-                self.v5.subscribed(ticket, inbox);
+                self.v5.subscribed(ticket, &inbox);
                 if let Some(done) = self.subscribes.remove(&ticket) {
                     let _ = done.send(Ok(granted));
                 }
@@ -509,7 +511,7 @@ impl Dispatch {
                 if let Some((_, done)) = self.unsubscribes.remove(&ticket) {
                     let _ = done.send(Err(Error::RequestTooLarge));
                 }
-                self.v5.subscribed(ticket, Err(Error::RequestTooLarge));
+                self.v5.subscribed(ticket, &Err(Error::RequestTooLarge));
             }
             Event::Unsubscribed { ticket, reasons } => {
                 if let Some((filters, done)) = self.unsubscribes.remove(&ticket) {

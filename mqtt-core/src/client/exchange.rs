@@ -98,7 +98,7 @@ impl Exchange {
     }
 
     /// A SUBACK: the inbox's makes its waiting requests go on (or fail with the refusal).
-    pub(crate) fn subscribed(&mut self, ticket: Ticket, outcome: Result<(), Error>) {
+    pub(crate) fn subscribed(&mut self, ticket: Ticket, outcome: &Result<(), Error>) {
         let Some(inbox) = self.inbox.as_mut().filter(|i| i.ticket == Some(ticket)) else {
             return;
         };

@@ -465,7 +465,7 @@ impl Session<'_> {
             len,
             |text| {
                 let mut at = 0;
-                for p in user_properties.iter() {
+                for p in user_properties {
                     for part in [p.name, p.value] {
                         if let Some(dst) = text.get_mut(at..at + part.len()) {
                             dst.copy_from_slice(part.as_bytes());
@@ -490,7 +490,7 @@ fn user_properties_text_len(
     user_properties: List<'_, codec::UserProperty<'_>>,
 ) -> Result<usize, SubscribeError> {
     let mut len = 0;
-    for p in user_properties.iter() {
+    for p in user_properties {
         if p.name.contains('\0') || p.value.contains('\0') {
             return Err(SubscribeError::InvalidOptions(
                 "a user property contains U+0000",

@@ -18,6 +18,7 @@ use crate::config::SessionLostPolicy;
 use crate::error::ProtocolError;
 
 /// What `poll_event` hands out, decided before the event borrows the receive buffer.
+#[derive(Clone, Copy)]
 enum Next {
     Owned(OwnedEvent),
     /// The PUBLISH at the front of the buffer, with its topic from this alias if it came without one.
