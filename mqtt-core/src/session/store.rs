@@ -204,7 +204,12 @@ impl<'b> Store<'b> {
         let alias_out_stamps_at = alias_out_at + alias_out_count * alias_slot;
         let texts_at = alias_out_stamps_at + alias_out_count * STAMP;
         let text_len = usize::from(config.text_len);
-        let ring_at = texts_at + TEXTS * (2 + text_len);
+        // No room at all without texts: the layout stays what it was before they existed.
+        let texts_len = match text_len {
+            0 => 0,
+            len => TEXTS * (2 + len),
+        };
+        let ring_at = texts_at + texts_len;
         if buf.len() < ring_at + MIN_RING {
             return Err(ConfigError::StoreTooSmall {
                 needed: ring_at + MIN_RING,
@@ -389,6 +394,9 @@ impl<'b> Store<'b> {
 
     /// The text in `slot`, if one is kept.
     pub(crate) fn text(&self, slot: Text) -> Option<&[u8]> {
+        if self.text_len == 0 {
+            return None;
+        }
         let at = self.texts_at + slot as usize * (2 + self.text_len);
         let len = self.buf.get(at..at + 2)?;
         let len = usize::from(u16::from_le_bytes([*len.first()?, *len.get(1)?]));
@@ -397,6 +405,9 @@ impl<'b> Store<'b> {
 
     /// Keeps `bytes` in `slot`, or forgets the slot's text (`None`, or too long for the slot: `false`).
     pub(crate) fn set_text(&mut self, slot: Text, bytes: Option<&[u8]>) -> bool {
+        if self.text_len == 0 {
+            return false;
+        }
         let at = self.texts_at + slot as usize * (2 + self.text_len);
         let bytes = bytes.filter(|b| b.len() <= self.text_len);
         let len = bytes.map_or(0, <[u8]>::len);
@@ -412,12 +423,18 @@ impl<'b> Store<'b> {
     /// Where the text of `slot` goes, to write in place (as long as a slot); follow with
     /// [`set_text_len`](Self::set_text_len).
     pub(crate) fn text_room(&mut self, slot: Text) -> &mut [u8] {
+        if self.text_len == 0 {
+            return &mut [];
+        }
         let at = self.texts_at + slot as usize * (2 + self.text_len) + 2;
         self.buf.get_mut(at..at + self.text_len).unwrap_or_default()
     }
 
     /// The text of `slot` is the first `len` bytes of its room.
     pub(crate) fn set_text_len(&mut self, slot: Text, len: usize) {
+        if self.text_len == 0 {
+            return;
+        }
         let at = self.texts_at + slot as usize * (2 + self.text_len);
         let len = len.min(self.text_len);
         if let Some(prefix) = self.buf.get_mut(at..at + 2) {
