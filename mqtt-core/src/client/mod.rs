@@ -40,6 +40,7 @@ mod shared;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod v5;
+mod will;
 
 pub use command::{Acknowledgement, Request, SubAck, UnsubAck};
 pub use connecting::ConnectWatch;
@@ -50,7 +51,7 @@ pub use exchange::redirect_url;
 pub use handle::{Client, Delivery, Messages, States, Subscription};
 pub use handle_v5::Responder;
 pub use message::Message;
-pub use options::{Encoded, LastWill, Options, TlsOptions};
+pub use options::{Encoded, Options, TlsOptions};
 pub use receiver::{Receiver, StateReceiver, Taken};
 pub use redirect::Redirecting;
 pub use shared::{Core, HandleGuard, Shared};
@@ -58,6 +59,7 @@ pub use v5::{
     DisconnectOptions, Filter, LastReason, ServerInfo, SubscribeRequest, SubscriptionIdChoice,
     UnsubscribeRequest,
 };
+pub use will::LastWill;
 
 use core::time::Duration;
 use std::string::String;
