@@ -181,7 +181,7 @@ impl Shared {
         Ok(closed)
     }
 
-    /// Registers a request of request/response (see the [exchange docs](super::exchange)): its Correlation Data,
+    /// Registers a request of request/response (see [`Client::request`](super::Client::request)): its Correlation Data,
     /// its reply's place, and the reply inbox's subscription if it is the first request. Publish it with
     /// [`Request::send`] once [`Request::take_inbox`] says the inbox is ready.
     ///
