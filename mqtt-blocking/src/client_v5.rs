@@ -174,14 +174,14 @@ impl Client {
     /// [`Error::Encode`] for options the connection cannot carry; otherwise as `disconnect`.
     pub fn disconnect_with(
         &self,
-        options: &DisconnectOptions,
+        options: DisconnectOptions,
         timeout: Duration,
     ) -> Result<(), Error> {
         if self.inner.has_finished() {
             return Ok(());
         }
         let deadline = Instant::now() + timeout;
-        let closed = self.inner.shared.disconnect_with(options, timeout)?;
+        let closed = self.inner.shared.disconnect_with(&options, timeout)?;
         self.closed_by(closed, deadline)
     }
 }

@@ -560,7 +560,7 @@ fn disconnect_with_properties_reaches_the_broker() {
     );
     client
         .disconnect_with(
-            &DisconnectOptions::new()
+            DisconnectOptions::new()
                 .with_will()
                 .session_expiry_interval(0)
                 .reason_string("bye"),

@@ -131,10 +131,7 @@ fn run(options: Options) -> Result<(), Error> {
     println!("unsubscribed: {codes:?}");
 
     // The DISCONNECT says why.
-    client.disconnect_with(
-        &DisconnectOptions::new().reason_string("example done"),
-        WAIT,
-    )?;
+    client.disconnect_with(DisconnectOptions::new().reason_string("example done"), WAIT)?;
     println!("disconnected with a reason string");
     Ok(())
 }
