@@ -57,7 +57,7 @@ impl Inner {
         *lock(&self.loop_thread) == Some(thread::current().id())
     }
 
-    fn has_finished(&self) -> bool {
+    pub(crate) fn has_finished(&self) -> bool {
         *lock(&self.finished.0)
     }
 }
@@ -99,7 +99,7 @@ impl<T> std::fmt::Debug for Pending<T> {
 pub type Delivery = Pending<()>;
 
 impl<T: Send + 'static> Pending<T> {
-    fn ready(result: Result<T, Error>) -> Self {
+    pub(crate) fn ready(result: Result<T, Error>) -> Self {
         Self {
             answer: Box::new(move |_| result),
             inner: None,
@@ -161,7 +161,7 @@ impl Wake for Unpark {
 }
 
 /// Polls `poll` on this thread until it is ready or `deadline` passes (`None` then), parking in between.
-fn block_on<T>(
+pub(crate) fn block_on<T>(
     deadline: Option<Instant>,
     mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
 ) -> Option<T> {
@@ -181,7 +181,7 @@ fn block_on<T>(
 }
 
 /// Blocks until `receiver` has its value (or its sender is gone), or until `deadline`: `None` then.
-fn wait_for<T>(
+pub(crate) fn wait_for<T>(
     mut receiver: oneshot::Receiver<T>,
     deadline: Option<Instant>,
 ) -> Option<Result<T, oneshot::Canceled>> {
@@ -242,7 +242,7 @@ impl Client {
         }
     }
 
-    fn pending<U: Send + 'static, T: Send + 'static>(
+    pub(crate) fn pending<U: Send + 'static, T: Send + 'static>(
         &self,
         receiver: oneshot::Receiver<Result<U, Error>>,
         map: impl FnOnce(U) -> Result<T, Error> + Send + 'static,
@@ -323,14 +323,28 @@ impl Client {
         filters: &[(String, QoS)],
         callback: OnMessage,
     ) -> Result<oneshot::Receiver<Result<Granted, Error>>, Error> {
+        let mut request = proto::client::SubscribeRequest::new();
+        for (filter, qos) in filters {
+            request = request.filter((filter.clone(), *qos));
+        }
+        self.subscribe_filters(&request, callback)
+    }
+
+    pub(crate) fn subscribe_filters(
+        &self,
+        request: &proto::client::SubscribeRequest,
+        callback: OnMessage,
+    ) -> Result<oneshot::Receiver<Result<Granted, Error>>, Error> {
         // The callback is registered before the request can bring messages: none is missed.
         let mut hooks = lock(&self.inner.hooks);
-        let (receiver, granted) = self.inner.shared.subscribe(filters)?;
+        let (receiver, granted) = self.inner.shared.subscribe_request(request)?;
         hooks.messages.push((receiver, callback));
         Ok(granted)
     }
 
-    /// Unsubscribes from filters; their callbacks stop receiving messages.
+    /// Unsubscribes from filters; their callbacks stop receiving messages. The [`Pending`] fails with
+    /// [`Error::UnsubscribeRefused`] if the broker refused a filter (5.0);
+    /// [`unsubscribe_with`](Self::unsubscribe_with) gives every filter's code.
     ///
     /// # Errors
     ///
@@ -341,7 +355,14 @@ impl Client {
     ) -> Result<Pending<()>, Error> {
         let filters: Vec<String> = filters.into_iter().collect();
         let answer = self.inner.shared.unsubscribe(&filters)?;
-        Ok(self.pending(answer, Ok))
+        Ok(
+            self.pending(answer, |codes: Vec<proto::codec::ReasonCode>| {
+                match codes.into_iter().find(|code| code.is_failure()) {
+                    Some(code) => Err(Error::UnsubscribeRefused(code)),
+                    None => Ok(()),
+                }
+            }),
+        )
     }
 
     /// Calls `callback` with every message the client receives, whatever subscription it matches (and those that
@@ -473,6 +494,15 @@ impl Client {
         }
         let deadline = Instant::now() + timeout;
         let closed = self.inner.shared.disconnect(timeout);
+        self.closed_by(closed, deadline)
+    }
+
+    /// Waits for the disconnection started with `closed` to end the event loop, until `deadline`.
+    pub(crate) fn closed_by(
+        &self,
+        closed: oneshot::Receiver<usize>,
+        deadline: Instant,
+    ) -> Result<(), Error> {
         if self.inner.in_loop() {
             return Ok(());
         }

@@ -55,6 +55,8 @@ pub struct EventLoop {
     /// The handle callbacks get; it does not keep the loop alive.
     client: Client,
     connectors: Vec<Connector>,
+    /// For the connector of a broker's redirection.
+    options: Options,
     connect_timeout: Duration,
     /// The attempt whose outcome is awaited, numbered so that late outcomes of abandoned ones are ignored.
     opening: Option<u64>,
@@ -120,6 +122,7 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
         failure: None,
         client: Client::new(inner.clone(), false),
         connectors,
+        options: options.clone(),
         connect_timeout: options.connect_timeout_duration(),
         opening: None,
         attempts: 0,
@@ -276,14 +279,15 @@ impl EventLoop {
             let now = inner.shared.now();
             let mut progressed = false;
             // Events first: a lost connection is told before the next attempt starts.
-            held |= deliver(session, dispatch, held);
+            held |= deliver(session, dispatch, held, now);
             while let Some(action) = session.poll_transport() {
                 progressed = true;
                 self.close();
                 if action == TransportAction::Open {
                     // The session decides which broker of the failover list this attempt goes to.
                     dispatch.record_connecting(session.broker());
-                    self.open(session.broker());
+                    let redirect = dispatch.redirect_url().map(str::to_owned);
+                    self.open(session.broker(), redirect);
                 }
             }
             while let Ok((attempt, outcome)) = self.opened.1.try_recv() {
@@ -314,7 +318,7 @@ impl EventLoop {
             if let Some(error) = self.failure.take() {
                 dispatch.record_io_error(error);
             }
-            held |= deliver(session, dispatch, held);
+            held |= deliver(session, dispatch, held, now);
             if !progressed {
                 break;
             }
@@ -328,14 +332,23 @@ impl EventLoop {
     }
 
     /// Starts a connection attempt on a thread of its own; its outcome comes back through `opened`.
-    fn open(&mut self, broker: usize) {
+    /// The session follows a broker's redirection when `broker` is past the list: to `redirect`.
+    fn open(&mut self, broker: usize, redirect: Option<String>) {
         self.attempts += 1;
         let attempt = self.attempts;
         self.opening = Some(attempt);
         self.connecting = true;
-        let Some(connector) = self.connectors.get(broker).cloned() else {
-            let _ = (self.opened.0).send((attempt, Err(Error::Environment("no broker given"))));
-            return;
+        let connector = match (self.connectors.get(broker), redirect) {
+            (Some(connector), _) => Ok(connector.clone()),
+            (None, Some(url)) => Connector::new(&url, &self.options),
+            (None, None) => Err(Error::Environment("no server to redirect to")),
+        };
+        let connector = match connector {
+            Ok(connector) => connector,
+            Err(error) => {
+                let _ = (self.opened.0).send((attempt, Err(error)));
+                return;
+            }
         };
         let (sender, timeout, inner) = (
             self.opened.0.clone(),
@@ -560,15 +573,26 @@ impl EventLoop {
 
 /// Hands the session's events to the dispatch until none is left or a message finds a full queue (then the
 /// session holds it, and nothing more is read until the application makes room). Whether a message is held.
-fn deliver(session: &mut Session<'_>, dispatch: &mut Dispatch, held: bool) -> bool {
+fn deliver(
+    session: &mut Session<'_>,
+    dispatch: &mut Dispatch,
+    held: bool,
+    now: proto::Instant,
+) -> bool {
     if held {
         return true;
     }
+    let mut hold = false;
     while let Some((event, ack)) = session.poll_event_acked() {
         if dispatch.on_event(event, ack) == Flow::Hold {
             session.hold_message();
-            return true;
+            hold = true;
+            break;
         }
     }
-    false
+    // Messages nobody will take (a reply whose request gave up): acknowledged now.
+    for token in dispatch.take_pending_acks() {
+        session.ack(token, now);
+    }
+    hold
 }

@@ -51,14 +51,20 @@
 #![warn(missing_docs)]
 
 mod client;
+mod client_v5;
 mod event_loop;
 mod transport;
 
 pub use client::{Client, Delivery, Messages, Pending};
 pub use event_loop::{EventLoop, LoopHandle, connect, new};
-pub use proto::client::{ConnectionState, Error, Granted, LastWill, Message, Options, TlsError};
-pub use proto::codec::{ProtocolVersion, QoS, ReasonCode};
+pub use proto::client::{
+    ConnectionState, DisconnectOptions, Error, Filter, Granted, LastReason, LastWill, Message,
+    Options, ServerInfo, SubscribeRequest, SubscriptionIdChoice, TlsError, UnsubscribeRequest,
+};
+pub use proto::codec::{ProtocolVersion, QoS, ReasonCode, RetainHandling};
 pub use proto::reconnect::ReconnectPolicy;
-pub use proto::session::{ConnectRefusal, Disconnection, PublishFailure, Stats};
+pub use proto::session::{
+    AuthError, Authenticator, ConnectRefusal, Disconnection, PublishFailure, ReauthError, Stats,
+};
 pub use proto::{ConfigError, PublishError, SubscribeError, TopicError};
 pub use transport::{Connector, Stream};

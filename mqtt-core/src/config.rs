@@ -94,7 +94,35 @@ pub struct Config<'a> {
     /// Maximum (5.0). Default 0: none.
     pub outgoing_topic_aliases: u16,
     /// Longest topic, in bytes, that a topic alias can stand for. Default 64.
+    ///
+    /// Outgoing aliases are assigned automatically to topics up to this length: a free alias while there is one,
+    /// then the least recently used one is given to the new topic (the PUBLISH that carries the topic redefines
+    /// the alias, `[MQTT-3.3.2-12]`).
     pub topic_alias_len: u16,
+    /// Include Maximum Packet Size in CONNECT (5.0). Default `true`. With `false` the broker is told no limit
+    /// (some brokers refuse or mishandle the property); the session still refuses larger packets, as the rx
+    /// buffer bounds them: a broker that sends one ends the connection with a protocol error.
+    pub announce_maximum_packet_size: bool,
+    /// Ask the broker for Response Information in CONNACK (5.0 Request Response Information = 1), the basis of
+    /// response topics. Default `false`.
+    pub request_response_information: bool,
+    /// Let the broker send Reason Strings and User Properties with failures other than PUBLISH, CONNACK and
+    /// DISCONNECT (5.0 Request Problem Information). Default `true` (the property is left out).
+    pub request_problem_information: bool,
+    /// Follow a broker's redirection (5.0): a CONNACK refusal or a DISCONNECT with Use Another Server (`0x9C`) or
+    /// Server Moved (`0x9D`) and a Server Reference sends the next attempt to that server, at once, with
+    /// [`Session::broker`](crate::session::Session::broker) returning the index one past the failover list and
+    /// [`Session::server_reference`](crate::session::Session::server_reference) naming it. Default `false`: the
+    /// binding must be able to open a connection to a server it was not configured with (the std clients do;
+    /// a device usually cannot). See [redirection](crate::session#redirection).
+    pub follow_redirects: bool,
+    /// Bytes of each text the session keeps in its store: the Response Information, the Server Reference, the
+    /// assigned client identifier and the Reason String of the latest CONNACK (read with
+    /// [`Session::connack_info`](crate::session::Session::connack_info)), and the application's own DISCONNECT
+    /// with properties ([`Session::disconnect_with`](crate::session::Session::disconnect_with)). Five slots of
+    /// `2 + text_len` bytes. Default 0: none are kept (a Response Information or Server Reference longer than
+    /// the slot is not kept either; a Reason String is cut). Redirection needs a Server Reference kept.
+    pub text_len: u16,
     /// When and how often to reconnect.
     pub reconnect: ReconnectPolicy,
     /// Brokers of the failover list the connector rotates over (see
@@ -152,6 +180,11 @@ impl<'a> Config<'a> {
             topic_alias_maximum: 0,
             outgoing_topic_aliases: 0,
             topic_alias_len: 64,
+            announce_maximum_packet_size: true,
+            request_response_information: false,
+            request_problem_information: true,
+            follow_redirects: false,
+            text_len: 0,
             reconnect: ReconnectPolicy::default(),
             brokers: 1,
             on_session_lost: SessionLostPolicy::default(),
@@ -187,6 +220,20 @@ impl core::fmt::Debug for Config<'_> {
             .field("topic_alias_maximum", &self.topic_alias_maximum)
             .field("outgoing_topic_aliases", &self.outgoing_topic_aliases)
             .field("topic_alias_len", &self.topic_alias_len)
+            .field(
+                "announce_maximum_packet_size",
+                &self.announce_maximum_packet_size,
+            )
+            .field(
+                "request_response_information",
+                &self.request_response_information,
+            )
+            .field(
+                "request_problem_information",
+                &self.request_problem_information,
+            )
+            .field("follow_redirects", &self.follow_redirects)
+            .field("text_len", &self.text_len)
             .field("reconnect", &self.reconnect)
             .field("brokers", &self.brokers)
             .field("on_session_lost", &self.on_session_lost)
@@ -227,4 +274,7 @@ pub enum ConfigError {
     /// In MQTT 3.1.1 a password needs a user name. `[MQTT-3.1.2-22]`
     #[error("a password without a user name is not allowed in MQTT 3.1.1")]
     PasswordWithoutUserName,
+    /// Enhanced authentication (an authenticator) needs MQTT 5.0: 3.1.1 has no AUTH packet.
+    #[error("enhanced authentication needs MQTT 5.0")]
+    AuthenticationNeedsV5,
 }

@@ -330,9 +330,25 @@ pub enum ProtocolError {
         /// Codes received.
         received: u16,
     },
+    /// The enhanced authentication exchange failed: the authenticator refused the server's challenge or final
+    /// data, or could not go on (see [`session::auth`](crate::session#enhanced-authentication)).
+    #[error("enhanced authentication failed: {0}")]
+    AuthenticationFailed(#[source] crate::session::AuthError),
+    /// AUTH or a successful CONNACK named another Authentication Method than CONNECT. `[MQTT-4.12.0-5]`
+    #[error("the broker answered with another authentication method")]
+    AuthenticationMethodMismatch,
 }
 
 impl ProtocolError {
+    /// Whether the failure is one of enhanced authentication: the exchange failed, or the server used another
+    /// method.
+    pub fn is_authentication(&self) -> bool {
+        matches!(
+            self,
+            Self::AuthenticationFailed(_) | Self::AuthenticationMethodMismatch
+        )
+    }
+
     /// The MQTT 5.0 reason code the closing DISCONNECT carries.
     pub fn reason_code(&self) -> crate::codec::ReasonCode {
         use crate::codec::ReasonCode;
@@ -341,6 +357,7 @@ impl ProtocolError {
             Self::ReceiveMaximumExceeded(_) => ReasonCode::RECEIVE_MAXIMUM_EXCEEDED,
             Self::TopicAliasInvalid(_) => ReasonCode::TOPIC_ALIAS_INVALID,
             Self::TopicAliasTooLong { .. } => ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR,
+            Self::AuthenticationFailed(e) => e.reason_code(),
             _ => ReasonCode::PROTOCOL_ERROR,
         }
     }

@@ -6,9 +6,11 @@ use core::task::Poll;
 use core::marker::PhantomData;
 
 use embassy_sync::blocking_mutex::raw::RawMutex;
-use proto::codec::{Publish, QoS, Subscription};
+use proto::codec::{
+    Disconnect, Publish, QoS, SubscribeProperties, Subscription, UnsubscribeProperties,
+};
 use proto::io::{Clock, Connect};
-use proto::session::{Session, SessionState, Stats};
+use proto::session::{ConnAckInfo, Reason, Session, SessionState, Stats};
 use proto::time::Instant;
 
 use crate::Error;
@@ -190,6 +192,100 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
     pub async fn unsubscribe(&self, filters: &[&str]) -> Result<(), Error> {
         let pending = self
             .request(|session, now| Ok(Key::Ticket(session.unsubscribe(filters, now)?)))
+            .await?;
+        pending.wait().await.map(drop)
+    }
+
+    /// Subscribes as [`subscribe`](Self::subscribe) does, with 5.0 SUBSCRIBE properties: a Subscription
+    /// Identifier and user properties (kept in the subscription table with the request until it is answered).
+    ///
+    /// # Errors
+    ///
+    /// As [`subscribe`](Self::subscribe).
+    pub async fn subscribe_with(
+        &self,
+        filters: &[Subscription<'_>],
+        properties: &SubscribeProperties<'_>,
+    ) -> Result<QoS, Error> {
+        let pending = self
+            .request(|session, now| {
+                Ok(Key::Ticket(
+                    session.subscribe_with(filters, properties, now)?,
+                ))
+            })
+            .await?;
+        pending.wait().await
+    }
+
+    /// Unsubscribes as [`unsubscribe`](Self::unsubscribe) does, with 5.0 user properties.
+    ///
+    /// # Errors
+    ///
+    /// As [`unsubscribe`](Self::unsubscribe).
+    pub async fn unsubscribe_with(
+        &self,
+        filters: &[&str],
+        properties: &UnsubscribeProperties<'_>,
+    ) -> Result<(), Error> {
+        let pending = self
+            .request(|session, now| {
+                Ok(Key::Ticket(
+                    session.unsubscribe_with(filters, properties, now)?,
+                ))
+            })
+            .await?;
+        pending.wait().await.map(drop)
+    }
+
+    /// Re-authenticates the connection (5.0 enhanced authentication, with the authenticator given to
+    /// [`new_with_authenticator`](crate::new_with_authenticator)) and waits until the broker accepted it; messages
+    /// keep flowing meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Reauthenticate`] without an authenticator, when not connected or while one runs;
+    /// [`Error::ConnectionLost`] if the connection ended first; [`Error::Busy`].
+    pub async fn reauthenticate(&self) -> Result<(), Error> {
+        let pending = self
+            .request(|session, now| {
+                session.reauthenticate(now).map_err(Error::Reauthenticate)?;
+                Ok(Key::Reauthenticate)
+            })
+            .await?;
+        pending.wait().await.map(drop)
+    }
+
+    /// Runs `f` with what the broker announced in its latest CONNACK (`None` before the first), and returns its
+    /// result: the texts (Response Information, Server Reference, Reason String) borrow the session.
+    pub fn with_server_info<R>(&self, f: impl FnOnce(Option<ConnAckInfo<'_>>) -> R) -> R {
+        self.shared
+            .with_session(|session| f(session.connack_info()))
+    }
+
+    /// Runs `f` with the latest Reason String the broker sent (5.0), its packet and code.
+    pub fn with_last_reason<R>(&self, f: impl FnOnce(Option<Reason<'_>>) -> R) -> R {
+        self.shared.with_session(|session| f(session.last_reason()))
+    }
+
+    /// Disconnects gracefully as [`disconnect`](Self::disconnect) does, with this DISCONNECT: a reason code and
+    /// 5.0 properties (kept in a text slot of the store, [`Config::text_len`](crate::Config::text_len), until
+    /// sent).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Disconnect`] when it does not fit the slot; otherwise as [`disconnect`](Self::disconnect).
+    pub async fn disconnect_with(&self, disconnect: &Disconnect<'_>) -> Result<(), Error> {
+        let pending = self
+            .request(|session, now| match session.state() {
+                SessionState::Idle => Err(Error::Closed),
+                _ => {
+                    let wait = session.disconnect_timeout();
+                    session
+                        .disconnect_with(disconnect, wait, now)
+                        .map_err(Error::Disconnect)?;
+                    Ok(Key::Disconnect)
+                }
+            })
             .await?;
         pending.wait().await.map(drop)
     }

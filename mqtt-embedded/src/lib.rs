@@ -68,10 +68,16 @@ pub mod tls;
 
 pub use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, NoopRawMutex, RawMutex};
 pub use proto;
-pub use proto::codec::{ProtocolVersion, Publish, QoS, ReasonCode, Subscription, Will};
+pub use proto::codec::{
+    Disconnect, ProtocolVersion, Publish, PublishProperties, QoS, ReasonCode, SubscribeProperties,
+    Subscription, SubscriptionOptions, UnsubscribeProperties, Will,
+};
 pub use proto::error::{PublishError, SubscribeError};
 pub use proto::io::Connect;
-pub use proto::session::{Disconnection, Event, PublishFailure, Stats};
+pub use proto::session::{
+    AuthError, Authenticator, ConnAckInfo, Disconnection, Event, PublishFailure, Reason,
+    ReauthError, Stats,
+};
 pub use proto::{Config, ConfigError, Instant};
 
 pub use client::{Client, Delivery};
@@ -172,6 +178,55 @@ where
     N: Connect,
     C: Clock,
 {
+    build(config, resources, connector, clock, None)
+}
+
+/// Creates a client and its runner in `resources`, as [`new`] does, with MQTT 5.0 enhanced authentication: every
+/// connection authenticates with `authenticator` (method, initial data, answers to the broker's challenges), and
+/// [`Client::reauthenticate`] re-authenticates. `STORE` keeps room for the method and the authenticator's largest
+/// data, twice.
+///
+/// # Errors
+///
+/// As [`new`]; [`ConfigError::AuthenticationNeedsV5`] with a 3.1.1 configuration.
+#[allow(clippy::type_complexity)]
+pub fn new_with_authenticator<
+    'd,
+    M,
+    N,
+    C,
+    const RX: usize,
+    const STORE: usize,
+    const SUBS: usize,
+    const TX: usize,
+>(
+    config: &Config<'_>,
+    resources: &'d mut Resources<'d, M, N, C, RX, STORE, SUBS, TX>,
+    connector: N,
+    clock: C,
+    authenticator: &'d mut (dyn Authenticator + Send),
+) -> Result<(Client<'d, M, N, C>, Runner<'d, M, N, C>), ConfigError>
+where
+    M: RawMutex,
+    N: Connect,
+    C: Clock,
+{
+    build(config, resources, connector, clock, Some(authenticator))
+}
+
+#[allow(clippy::type_complexity)]
+fn build<'d, M, N, C, const RX: usize, const STORE: usize, const SUBS: usize, const TX: usize>(
+    config: &Config<'_>,
+    resources: &'d mut Resources<'d, M, N, C, RX, STORE, SUBS, TX>,
+    connector: N,
+    clock: C,
+    authenticator: Option<&'d mut (dyn Authenticator + Send)>,
+) -> Result<(Client<'d, M, N, C>, Runner<'d, M, N, C>), ConfigError>
+where
+    M: RawMutex,
+    N: Connect,
+    C: Clock,
+{
     let Resources {
         rx,
         store,
@@ -185,7 +240,14 @@ where
         store: store.into(),
         subscriptions: subscriptions.into(),
     };
-    let session = Session::new(config, buffers)?;
+    let session = match authenticator {
+        Some(authenticator) => Session::with_authenticator(
+            config,
+            buffers,
+            proto::session::AuthenticatorRef::Borrowed(authenticator),
+        )?,
+        None => Session::new(config, buffers)?,
+    };
     let shared = &*shared.insert(Shared::new(session, clock));
     // The staging buffer serves both directions: bytes on their way out, bytes read and not yet taken.
     let (tx, rx) = tx.split_at_mut(TX / 2);
@@ -226,6 +288,17 @@ pub enum Error {
     /// [`SLOTS`] commands are awaited already: await or drop one first.
     #[error("too many commands awaited at once")]
     Busy,
+    /// A re-authentication could not start (no authenticator, not connected, one already running).
+    #[error("cannot re-authenticate: {0}")]
+    Reauthenticate(ReauthError),
+    /// The connection ended before the re-authentication completed (the broker refused it, or the client refused
+    /// the broker's challenge).
+    #[error("the connection ended first")]
+    ConnectionLost,
+    /// The DISCONNECT with properties does not fit the room the configuration keeps for it
+    /// ([`Config::text_len`]), or 3.1.1 cannot carry it.
+    #[error("the DISCONNECT cannot be kept: {0}")]
+    Disconnect(proto::EncodeError),
 }
 
 #[cfg(feature = "defmt")]

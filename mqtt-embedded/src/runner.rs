@@ -26,6 +26,7 @@ pub(crate) enum Key {
     Reserved,
     Ticket(Ticket),
     Disconnect,
+    Reauthenticate,
 }
 
 /// One awaited command: its key, its outcome once known, and the task to wake then.
@@ -174,6 +175,10 @@ impl<'d, M: RawMutex, C: Clock> Shared<'d, M, C> {
             Event::Connected { .. } => self.with(|state| state.connected = true),
             Event::ConnectionLost { .. } | Event::ConnectFailed { .. } => {
                 self.with(|state| state.connected = false);
+                self.complete(Some(Key::Reauthenticate), Err(Error::ConnectionLost));
+            }
+            Event::Reauthenticated => {
+                self.complete(Some(Key::Reauthenticate), Ok(QoS::AtMostOnce));
             }
             Event::GaveUp { reason } => {
                 self.with(|state| state.connected = false);

@@ -33,7 +33,7 @@ use mqtt_core::codec::{
 };
 use mqtt_core::{DecodeError, topic};
 
-pub use config::{BrokerConfig, V5Connect};
+pub use config::{BrokerAuth, BrokerConfig, V5Connect};
 pub use record::{BrokerSubscription, ConnectRecord, Message, PacketRecord};
 
 use outgoing::Outgoing;
@@ -78,6 +78,11 @@ struct Connection {
     aliases_from_client: HashMap<u16, String>,
     held: Vec<HeldAck>,
     will: Option<Message>,
+    /// The enhanced authentication running: the client's nonce, the server's, whether it is a re-authentication.
+    auth: Option<(Vec<u8>, String, bool)>,
+    /// The CONNECT waiting for its authentication to end, encoded.
+    pending_connect: Option<Vec<u8>>,
+    authenticated: bool,
 }
 
 /// A scriptable sans-IO MQTT broker for one client. See the [module docs](self).
@@ -124,6 +129,9 @@ pub struct FakeBroker {
     wills: Vec<Message>,
     discarded: usize,
     assigned_ids: u32,
+    authentications: usize,
+    reauthentications: usize,
+    nonces: u32,
 }
 
 impl FakeBroker {
@@ -220,6 +228,36 @@ impl FakeBroker {
         }
         self.end_connection(false);
         self.close_pending = true;
+    }
+
+    /// Ends the connection as [`send_disconnect`](Self::send_disconnect) does, with a Reason String and a Server
+    /// Reference on the DISCONNECT (5.0): with Use Another Server or Server Moved, a redirection.
+    pub fn send_disconnect_with(
+        &mut self,
+        reason: ReasonCode,
+        reason_string: Option<&str>,
+        server_reference: Option<&str>,
+    ) {
+        let Some(conn) = &self.conn else {
+            return;
+        };
+        if conn.accepted && conn.version == Some(ProtocolVersion::V5) {
+            self.send(Packet::Disconnect(Disconnect {
+                reason,
+                properties: codec::DisconnectProperties {
+                    reason_string,
+                    server_reference,
+                    ..Default::default()
+                },
+            }));
+        }
+        self.end_connection(false);
+        self.close_pending = true;
+    }
+
+    /// Enhanced authentication exchanges that succeeded: at connection, and re-authentications.
+    pub fn authentications(&self) -> (usize, usize) {
+        (self.authentications, self.reauthentications)
     }
 
     /// Drops the connection without a word (the will, if any, is published).
@@ -431,6 +469,11 @@ impl FakeBroker {
     fn send(&mut self, packet: Packet<'_>) {
         let Some(version) = self.conn.as_ref().and_then(|c| c.version) else {
             return;
+        };
+        let text = format!("fake broker: {}", packet.packet_type());
+        let packet = match self.config.reason_strings && version == ProtocolVersion::V5 {
+            true => record::with_reason_string(packet, &text),
+            false => packet,
         };
         let start = self.tx.len();
         self.tx.resize(start + packet.encoded_len(version), 0);

@@ -19,6 +19,8 @@
 //!   open real sockets (mqtt-blocking).
 //! - `tokio_link` (feature `tokio`, on by default): `Link`, the std clients' async event loop against a
 //!   [`FakeBroker`] over in-memory connections with latency and a connect delay, in tokio's virtual time.
+//! - [`interop_v5`]: [`interop_v5_tests!`], the MQTT 5.0 tests of the async bindings, against mosquitto and the
+//!   fake broker served over TCP ([`tcp`]: [`FakeBrokerServer`]).
 //! - [`strategy`]: proptest strategies that generate every MQTT control packet of both protocol versions, valid by
 //!   construction, for round-trip and chunking properties.
 //!
@@ -40,26 +42,32 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod broker;
 pub mod clock;
 pub mod interop;
+pub mod interop_v5;
 pub mod link;
 pub mod memory;
 pub mod mosquitto;
 pub mod sim;
 pub mod strategy;
+pub mod tcp;
 pub mod tcp_broker;
 #[cfg(feature = "tokio")]
 pub mod tokio_link;
 pub mod trace;
 
+pub use auth::HmacAuthenticator;
 pub use broker::{
-    BrokerConfig, BrokerSubscription, ConnectRecord, FakeBroker, Message, PacketRecord, V5Connect,
+    BrokerAuth, BrokerConfig, BrokerSubscription, ConnectRecord, FakeBroker, Message, PacketRecord,
+    V5Connect,
 };
 pub use clock::FakeClock;
 pub use link::{Direction, End, LinkConfig, LinkEvent, LinkModel};
 pub use mosquitto::{HarnessError, Listener, Mosquitto, MosquittoConfig};
 pub use sim::{RecordedEvent, Sim, SimConfig};
+pub use tcp::FakeBrokerServer;
 pub use tcp_broker::TcpBroker;
 pub use trace::{Trace, TraceEntry};
 

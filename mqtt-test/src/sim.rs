@@ -166,7 +166,22 @@ impl Sim {
     /// The [`ConfigError`] of [`Session::new`].
     pub fn new(config: &Config<'_>, sim: SimConfig) -> Result<Self, ConfigError> {
         let buffers = Buffers::owned(sim.rx_buffer, sim.store_buffer, sim.subscriptions_buffer);
-        let mut session = Session::new(config, buffers)?;
+        let session = Session::new(config, buffers)?;
+        Ok(Self::with_session(session, config, sim))
+    }
+
+    /// The buffers [`new`](Self::new) gives a session: for a session made otherwise (with an authenticator, say)
+    /// and handed to [`with_session`](Self::with_session).
+    pub fn buffers(sim: &SimConfig) -> Buffers<'static> {
+        Buffers::owned(sim.rx_buffer, sim.store_buffer, sim.subscriptions_buffer)
+    }
+
+    /// A simulation of `session`, made from `config` (for the trace) by the caller.
+    pub fn with_session(
+        mut session: Session<'static>,
+        config: &Config<'_>,
+        sim: SimConfig,
+    ) -> Self {
         let brokers = 1 + sim.failover.len();
         if brokers > 1 {
             session.set_brokers(brokers);
@@ -179,7 +194,7 @@ impl Sim {
                 config.version, config.client_id, sim.link.latency, sim.link.jitter, sim.link.seed
             ),
         );
-        Ok(Self {
+        Self {
             clock: FakeClock::new(sim.start),
             session,
             broker: FakeBroker::new(sim.broker),
@@ -201,7 +216,7 @@ impl Sim {
             holds: 0,
             on_connect: Vec::new(),
             on_connect_requests: Vec::new(),
-        })
+        }
     }
 
     // ----- access -----

@@ -60,10 +60,14 @@ mod transport;
 pub use clock::TokioClock;
 pub use event_loop::{EventLoop, Tokio, connect, new};
 pub use proto::client::{
-    Client, ConnectionState, Delivery, Error, LastWill, Message, Options, Subscription, TlsError,
+    Client, ConnectionState, Delivery, DisconnectOptions, Error, Filter, LastReason, LastWill,
+    Message, Options, Responder, ServerInfo, SubscribeRequest, Subscription, SubscriptionIdChoice,
+    TlsError, UnsubscribeRequest,
 };
-pub use proto::codec::{ProtocolVersion, QoS, ReasonCode};
+pub use proto::codec::{ProtocolVersion, QoS, ReasonCode, RetainHandling};
 pub use proto::reconnect::ReconnectPolicy;
-pub use proto::session::{ConnectRefusal, Disconnection, PublishFailure, Stats};
+pub use proto::session::{
+    AuthError, Authenticator, ConnectRefusal, Disconnection, PublishFailure, ReauthError, Stats,
+};
 pub use proto::{ConfigError, PublishError, SubscribeError, TopicError};
 pub use transport::{Connector, Stream};

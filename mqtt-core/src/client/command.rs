@@ -2,19 +2,31 @@
 //! [`Dispatch`](super::Dispatch) what the answer needs, unlocks, wakes the runner, and returns at once. The async
 //! [`Client`](super::Client) and mqtt-blocking's client are thin wrappers of these.
 
+use core::task::{Context, Poll};
 use core::time::Duration;
+use std::borrow::ToOwned;
+use std::format;
 use std::string::String;
 use std::sync::Arc;
 use std::vec::Vec;
 
+use bytes::Bytes;
 use futures_channel::oneshot;
 
-use super::dispatch::{Delivered, Granted, Route};
+use super::dispatch::{AckRef, Delivered, Granted, Route};
+use super::exchange::Inbox;
 use super::queue::Queue;
 use super::receiver::{Receiver, StateReceiver};
-use super::{ConnectionState, Core, Error, Shared};
+use super::v5::{
+    DisconnectOptions, LastReason, ServerInfo, SubscribeRequest, SubscriptionIdChoice,
+    UnsubscribeRequest,
+};
+use super::{ConnectionState, Core, Error, Message, Shared};
 use crate::Instant;
-use crate::codec::{ProtocolVersion, Publish, QoS, Subscription as Filter, SubscriptionId};
+use crate::codec::{
+    List, ProtocolVersion, Publish, QoS, ReasonCode, SubscribeProperties, Subscription as Filter,
+    SubscriptionId, UnsubscribeProperties, UserProperty,
+};
 use crate::session::Ticket;
 
 /// Resolves with the broker's acknowledgement of a QoS 1 or 2 message.
@@ -23,8 +35,9 @@ pub type Acknowledgement = oneshot::Receiver<Result<(), Error>>;
 /// Resolves with the broker's answer to a SUBSCRIBE: per filter, the granted QoS or the refusal.
 pub type SubAck = oneshot::Receiver<Result<Granted, Error>>;
 
-/// Resolves with the broker's answer to an UNSUBSCRIBE.
-pub type UnsubAck = oneshot::Receiver<Result<(), Error>>;
+/// Resolves with the broker's answer to an UNSUBSCRIBE: per filter, its reason code (5.0: Success, No
+/// subscription existed, or a refusal; 3.1.1: Success for every filter).
+pub type UnsubAck = oneshot::Receiver<Result<Vec<ReasonCode>, Error>>;
 
 impl Shared {
     /// Queues a message; at QoS 1 and 2, the acknowledgement to wait for.
@@ -39,6 +52,15 @@ impl Shared {
         Ok(done)
     }
 
+    /// Queues a message with its 5.0 properties; at QoS 1 and 2, the acknowledgement to wait for.
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Self::publish).
+    pub fn publish_message(&self, message: &Message) -> Result<Option<Acknowledgement>, Error> {
+        message.with_publish(|publish| self.publish(publish))
+    }
+
     /// Queues a SUBSCRIBE; the receiver gets what its filters match from now on.
     ///
     /// # Errors
@@ -48,8 +70,27 @@ impl Shared {
         self: &Arc<Self>,
         filters: &[(String, QoS)],
     ) -> Result<(Receiver, SubAck), Error> {
+        let mut request = SubscribeRequest::new();
+        request.filters = filters
+            .iter()
+            .map(|(f, q)| (f.clone(), *q).into())
+            .collect();
+        self.subscribe_request(&request)
+    }
+
+    /// Queues a SUBSCRIBE with options per filter, a chosen Subscription Identifier and user properties; the
+    /// receiver gets what its filters match from now on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Subscribe`] for an invalid request (options or properties on a 3.1.1 connection, No Local on a
+    /// shared subscription...); [`Error::Closed`] once the client is finished.
+    pub fn subscribe_request(
+        self: &Arc<Self>,
+        request: &SubscribeRequest,
+    ) -> Result<(Receiver, SubAck), Error> {
         let now = self.now();
-        let (queue, granted) = self.core().subscribe(filters, now)?;
+        let (queue, granted) = self.core().subscribe(request, now)?;
         self.wake();
         Ok((Receiver::new(queue, self.clone()), granted))
     }
@@ -60,10 +101,150 @@ impl Shared {
     ///
     /// [`Error::Subscribe`] for an invalid filter; [`Error::Closed`] once the client is finished.
     pub fn unsubscribe(&self, filters: &[String]) -> Result<UnsubAck, Error> {
+        self.unsubscribe_request(&UnsubscribeRequest::new(filters.iter().cloned()))
+    }
+
+    /// Queues an UNSUBSCRIBE with 5.0 user properties; the filters stop matching now.
+    ///
+    /// # Errors
+    ///
+    /// As [`unsubscribe`](Self::unsubscribe).
+    pub fn unsubscribe_request(&self, request: &UnsubscribeRequest) -> Result<UnsubAck, Error> {
         let now = self.now();
-        let answer = self.core().unsubscribe(filters, now)?;
+        let answer = self.core().unsubscribe(request, now)?;
         self.wake();
         Ok(answer)
+    }
+
+    /// Starts a 5.0 re-authentication with the options' authenticator; resolves when the broker accepted it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Reauthenticate`] without an authenticator, while not connected or while one runs;
+    /// [`Error::Closed`] once the client is finished.
+    pub fn reauthenticate(&self) -> Result<oneshot::Receiver<Result<(), Error>>, Error> {
+        let now = self.now();
+        let answer = {
+            let mut core = self.core();
+            core.open()?;
+            core.session
+                .reauthenticate(now)
+                .map_err(Error::Reauthenticate)?;
+            let (done, answer) = oneshot::channel();
+            core.dispatch.v5.reauths.push(done);
+            answer
+        };
+        self.wake();
+        Ok(answer)
+    }
+
+    /// What the broker announced in its latest successful CONNACK; `None` before the first.
+    pub fn server_info(&self) -> Option<ServerInfo> {
+        self.core().session.connack_info().map(ServerInfo::from)
+    }
+
+    /// The latest 5.0 Reason String the broker sent, with its packet and reason code.
+    pub fn last_reason(&self) -> Option<LastReason> {
+        self.core().session.last_reason().map(LastReason::from)
+    }
+
+    /// Starts a graceful disconnect as [`disconnect`](Self::disconnect), ending with a DISCONNECT that carries
+    /// these options.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Encode`] for options the connection cannot carry (too large, or 5.0 properties on 3.1.1).
+    pub fn disconnect_with(
+        &self,
+        options: &DisconnectOptions,
+        timeout: Duration,
+    ) -> Result<oneshot::Receiver<usize>, Error> {
+        let now = self.now();
+        let closed = {
+            let mut core = self.core();
+            let (done, closed) = oneshot::channel();
+            if core.dispatch.is_finished() {
+                let _ = done.send(0);
+                return Ok(closed);
+            }
+            let wait = timeout.mul_f64(0.9);
+            options
+                .with_packet(|packet| core.session.disconnect_with(packet, wait, now))
+                .map_err(Error::Encode)?;
+            core.dispatch.disconnected.push(done);
+            if core.session.state() == crate::SessionState::Closed {
+                core.dispatch.finish();
+            }
+            closed
+        };
+        self.wake();
+        Ok(closed)
+    }
+
+    /// Registers a request of request/response (see [`Client::request`](super::Client::request)): its Correlation Data,
+    /// its reply's place, and the reply inbox's subscription if it is the first request. Publish it with
+    /// [`Request::send`] once [`Request::take_inbox`] says the inbox is ready.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Subscribe`] if the inbox cannot be subscribed; [`Error::Closed`] once the client is finished.
+    pub fn request(
+        self: &Arc<Self>,
+        topic: &str,
+        payload: Bytes,
+        qos: QoS,
+    ) -> Result<Request, Error> {
+        let now = self.now();
+        let request = {
+            let mut core = self.core();
+            core.open()?;
+            let Core { session, dispatch } = &mut *core;
+            let exchange = &mut dispatch.v5;
+            let inbox = match &mut exchange.inbox {
+                Some(inbox) => inbox,
+                None => {
+                    let base = session
+                        .connack_info()
+                        .and_then(|info| info.response_information)
+                        .unwrap_or("replies")
+                        .trim_end_matches('/')
+                        .to_owned();
+                    let topic = format!("{base}/{}", exchange.inbox_name);
+                    let ticket = session
+                        .subscribe(&[Filter::new(&topic, QoS::AtLeastOnce)], now)
+                        .map_err(Error::Subscribe)?;
+                    exchange.inbox.insert(Inbox {
+                        topic,
+                        ticket: Some(ticket),
+                        waiters: Vec::new(),
+                    })
+                }
+            };
+            let ready = match inbox.ticket {
+                Some(_) => {
+                    let (waiter, ready) = oneshot::channel();
+                    inbox.waiters.push(waiter);
+                    Some(ready)
+                }
+                None => None,
+            };
+            let response_topic = inbox.topic.clone();
+            let correlation = exchange.correlation();
+            let (reply, replied) = oneshot::channel();
+            exchange.requests.insert(correlation.clone(), reply);
+            Request {
+                shared: self.clone(),
+                message: Message::new(topic, payload)
+                    .qos(qos)
+                    .response_topic(response_topic)
+                    .correlation_data(correlation.clone()),
+                correlation,
+                inbox: ready,
+                reply: replied,
+            }
+        };
+        self.wake();
+        Ok(request)
     }
 
     /// A receiver of every message from now on (and of those no subscription took yet).
@@ -134,38 +315,66 @@ impl Core {
     /// Queues a SUBSCRIBE and routes what its filters match to a new queue from now on; resolves with the SUBACK.
     pub(crate) fn subscribe(
         &mut self,
-        filters: &[(String, QoS)],
+        request: &SubscribeRequest,
         now: Instant,
     ) -> Result<(Arc<Queue<Delivered>>, SubAck), Error> {
         self.open()?;
-        let requested: Vec<Filter<'_>> = filters.iter().map(|(f, q)| Filter::new(f, *q)).collect();
+        let requested: Vec<Filter<'_>> = request
+            .filters
+            .iter()
+            .map(|f| Filter {
+                filter: f.filter(),
+                options: f.options(),
+            })
+            .collect();
+        let user: Vec<UserProperty<'_>> = request
+            .user_properties
+            .iter()
+            .map(|(name, value)| UserProperty { name, value })
+            .collect();
         let dispatch = &mut self.dispatch;
+        let v5 = self.session.version() == ProtocolVersion::V5;
         // In 5.0 each request carries a Subscription Identifier, so that a message the broker sends once per
-        // matching subscription reaches each subscription once. Without room for it, subscribe without.
-        let id = SubscriptionId::new(dispatch.next_subscription_id)
-            .filter(|_| self.session.version() == ProtocolVersion::V5);
-        let with_id = id.and_then(|id| {
-            self.session
-                .subscribe_with_id(&requested, id, now)
-                .ok()
-                .map(|ticket| (ticket, Some(id.get())))
-        });
-        let (ticket, id) = match with_id {
-            Some(ok) => ok,
-            None => (
-                self.session
-                    .subscribe(&requested, now)
-                    .map_err(Error::Subscribe)?,
-                None,
-            ),
+        // matching subscription reaches each subscription once: the client's choice, or the next one not in use.
+        let id = match request.id {
+            SubscriptionIdChoice::Fixed(id) => {
+                Some(SubscriptionId::new(id).ok_or(Error::Subscribe(
+                    crate::SubscribeError::InvalidOptions("subscription identifier out of range"),
+                ))?)
+            }
+            SubscriptionIdChoice::Automatic if v5 && dispatch.v5.automatic_ids => {
+                dispatch.next_free_subscription_id()
+            }
+            _ => None,
         };
-        if id.is_some() {
-            dispatch.next_subscription_id = dispatch.next_subscription_id % SubscriptionId::MAX + 1;
-        }
+        let properties = SubscribeProperties {
+            subscription_identifier: id,
+            user_properties: List::new(&user),
+        };
+        let (ticket, id) = match self.session.subscribe_with(&requested, &properties, now) {
+            Ok(ticket) => (ticket, id),
+            // Without room for it (a broker without identifiers), an automatic identifier is left out.
+            Err(_) if request.id == SubscriptionIdChoice::Automatic && id.is_some() => {
+                let properties = SubscribeProperties {
+                    subscription_identifier: None,
+                    ..properties
+                };
+                let ticket = self
+                    .session
+                    .subscribe_with(&requested, &properties, now)
+                    .map_err(Error::Subscribe)?;
+                (ticket, None)
+            }
+            Err(e) => return Err(Error::Subscribe(e)),
+        };
         let queue = Arc::new(Queue::new(dispatch.capacity));
-        let names: Vec<String> = filters.iter().map(|(f, _)| f.clone()).collect();
+        let names: Vec<String> = request
+            .filters
+            .iter()
+            .map(|f| f.filter().to_owned())
+            .collect();
         if let Some(id) = id {
-            dispatch.request_filters.insert(id, names.clone());
+            dispatch.request_filters.insert(id.get(), names.clone());
         }
         dispatch.adopt_orphans(&queue, true, |message| {
             names
@@ -174,7 +383,7 @@ impl Core {
         });
         dispatch.routes.push(Route {
             filters: names,
-            id,
+            id: id.map(SubscriptionId::get),
             ticket,
             queue: queue.clone(),
         });
@@ -183,17 +392,26 @@ impl Core {
         Ok((queue, granted))
     }
 
-    /// Queues an UNSUBSCRIBE; the filters stop matching now. Resolves with the UNSUBACK.
+    /// Queues an UNSUBSCRIBE; the filters stop matching now. Resolves with the UNSUBACK's codes.
     pub(crate) fn unsubscribe(
         &mut self,
-        filters: &[String],
+        request: &UnsubscribeRequest,
         now: Instant,
-    ) -> Result<oneshot::Receiver<Result<(), Error>>, Error> {
+    ) -> Result<UnsubAck, Error> {
         self.open()?;
+        let filters = &request.filters;
         let names: Vec<&str> = filters.iter().map(String::as_str).collect();
+        let user: Vec<UserProperty<'_>> = request
+            .user_properties
+            .iter()
+            .map(|(name, value)| UserProperty { name, value })
+            .collect();
+        let properties = UnsubscribeProperties {
+            user_properties: List::new(&user),
+        };
         let ticket: Ticket = self
             .session
-            .unsubscribe(&names, now)
+            .unsubscribe_with(&names, &properties, now)
             .map_err(Error::Subscribe)?;
         let dispatch = &mut self.dispatch;
         for route in &mut dispatch.routes {
@@ -206,7 +424,7 @@ impl Core {
             !route.filters.is_empty()
         });
         let (done, answer) = oneshot::channel();
-        dispatch.unsubscribes.insert(ticket, done);
+        dispatch.unsubscribes.insert(ticket, (filters.len(), done));
         Ok(answer)
     }
 
@@ -262,5 +480,60 @@ impl Core {
         for token in self.dispatch.pending_acks.drain(..) {
             self.session.ack(token, now);
         }
+    }
+}
+
+/// A request of request/response in flight, from [`Shared::request`]: the async and blocking clients wait for its
+/// inbox ([`take_inbox`](Self::take_inbox)), [`send`](Self::send) it, then wait for its reply
+/// ([`poll_reply`](Self::poll_reply)). Dropping it forgets the request: a late reply is dropped.
+#[derive(Debug)]
+pub struct Request {
+    shared: Arc<Shared>,
+    message: Message,
+    correlation: Bytes,
+    inbox: Option<oneshot::Receiver<Result<(), Error>>>,
+    reply: oneshot::Receiver<Delivered>,
+}
+
+impl Request {
+    /// The subscription of the reply inbox to wait for before sending, the first time: `Ok` once it is granted.
+    pub fn take_inbox(&mut self) -> Option<oneshot::Receiver<Result<(), Error>>> {
+        self.inbox.take()
+    }
+
+    /// The request message (Response Topic and Correlation Data set).
+    pub fn message(&self) -> &Message {
+        &self.message
+    }
+
+    /// Publishes the request.
+    ///
+    /// # Errors
+    ///
+    /// As [`Shared::publish`].
+    pub fn send(&self) -> Result<Option<Acknowledgement>, Error> {
+        self.shared.publish_message(&self.message)
+    }
+
+    /// The reply, acknowledged as it is taken.
+    pub fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message, Error>> {
+        core::pin::Pin::new(&mut self.reply).poll(cx).map(|reply| {
+            let delivered = reply.map_err(|_| Error::Closed)?;
+            if let Some(token) = delivered.ack.and_then(AckRef::taken) {
+                self.shared.ack(token);
+            }
+            Ok(delivered.message)
+        })
+    }
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        self.shared
+            .core()
+            .dispatch
+            .v5
+            .requests
+            .remove(&self.correlation);
     }
 }

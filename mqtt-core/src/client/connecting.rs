@@ -54,7 +54,7 @@ impl ConnectWatch {
             {
                 return self.last.take().map(Err);
             }
-            ConnectionState::Reconnecting { .. } => {}
+            ConnectionState::Reconnecting { .. } | ConnectionState::Redirected { .. } => {}
             ConnectionState::GaveUp(Disconnection::Refused(refusal)) => {
                 return Some(Err(Error::Refused(refusal)));
             }

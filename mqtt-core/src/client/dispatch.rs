@@ -9,18 +9,22 @@ use std::collections::{HashMap, VecDeque};
 use std::string::String;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::vec;
 use std::vec::Vec;
 
-use bytes::Bytes;
 use futures_channel::oneshot;
 
+use super::exchange::Exchange;
 use super::queue::Queue;
 use super::{ConnectionState, Error, Message};
-use crate::codec::{List, Publish, QoS, SubscriptionId, UserProperty};
+use crate::codec::{List, Publish, QoS, ReasonCode, SubscriptionId};
 use crate::driver::{DriverError, EventSink, Flow};
 use crate::io::FailoverError;
 use crate::session::{AckToken, Disconnection, Event, Ticket};
 use crate::{Instant, Session, SessionState, topic};
+
+/// Completes an UNSUBSCRIBE with its codes.
+pub(crate) type UnsubAckSender = oneshot::Sender<Result<Vec<ReasonCode>, Error>>;
 
 /// Per filter of a subscribe request, the granted QoS or why it was refused.
 pub type Granted = Vec<Result<QoS, Error>>;
@@ -44,6 +48,14 @@ pub(crate) struct AckRef {
 }
 
 impl AckRef {
+    /// The acknowledgement of a message that goes to one place.
+    pub(crate) fn single(token: AckToken) -> Self {
+        Self {
+            token,
+            copies: None,
+        }
+    }
+
     /// One copy was taken: the token, if it was the last.
     pub(crate) fn taken(self) -> Option<AckToken> {
         match self.copies {
@@ -91,7 +103,8 @@ impl Route {
 pub struct Dispatch {
     pub(crate) publishes: HashMap<Ticket, oneshot::Sender<Result<(), Error>>>,
     pub(crate) subscribes: HashMap<Ticket, oneshot::Sender<Result<Granted, Error>>>,
-    pub(crate) unsubscribes: HashMap<Ticket, oneshot::Sender<Result<(), Error>>>,
+    /// With the number of filters (a 3.1.1 UNSUBACK has no codes).
+    pub(crate) unsubscribes: HashMap<Ticket, (usize, UnsubAckSender)>,
     pub(crate) routes: Vec<Route>,
     /// The filters of each subscribe request that carried a 5.0 Subscription Identifier, by identifier; kept
     /// while a route of that request lives.
@@ -127,6 +140,8 @@ pub struct Dispatch {
     pub(crate) manual_ack: bool,
     pub(crate) handles_gone: bool,
     finished: bool,
+    /// MQTT 5.0 exchanges: request/response, re-authentication, redirection.
+    pub(crate) v5: Exchange,
 }
 
 impl core::fmt::Debug for Dispatch {
@@ -170,6 +185,7 @@ impl Dispatch {
             manual_ack,
             handles_gone: false,
             finished: false,
+            v5: Exchange::default(),
         }
     }
 
@@ -178,12 +194,47 @@ impl Dispatch {
         let mut dispatch = Self::new(options.message_capacity, options.manual_ack);
         dispatch.brokers = options.brokers().to_vec();
         dispatch.keep_trying = options.keep_trying;
+        dispatch.v5.automatic_ids = options.subscription_ids;
+        dispatch.v5.inbox_name = Exchange::inbox_level(&options.client_id);
+        dispatch.v5.correlation_prefix =
+            options.jitter_seed.rotate_left(17) ^ 0x6d71_7474_7265_7173;
         dispatch
     }
 
-    /// The URL of the broker the session uses now (credentials removed).
+    /// The next automatic Subscription Identifier that no live subscription uses.
+    pub(crate) fn next_free_subscription_id(&mut self) -> Option<SubscriptionId> {
+        for _ in 0..=self.routes.len() {
+            let id = self.next_subscription_id;
+            self.next_subscription_id = id % SubscriptionId::MAX + 1;
+            if !self.routes.iter().any(|route| route.id == Some(id)) {
+                return SubscriptionId::new(id);
+            }
+        }
+        None
+    }
+
+    /// The URL of the broker the session uses now (credentials removed): one of the failover list, or the server
+    /// of a redirection.
     pub fn broker_url(&self) -> &str {
-        self.brokers.get(self.broker).map_or("", String::as_str)
+        match (self.brokers.get(self.broker), &self.v5.redirect_url) {
+            (Some(url), _) => url,
+            (None, Some(Ok(url))) => url,
+            _ => "",
+        }
+    }
+
+    /// The URL a redirection of the session goes to, if it is following one and the reference makes a URL.
+    pub fn redirect_url(&self) -> Option<&str> {
+        match &self.v5.redirect_url {
+            Some(Ok(url)) if self.broker >= self.brokers.len() => Some(url),
+            _ => None,
+        }
+    }
+
+    /// Acknowledgements that fell due while the session was not at hand (a consumer left while a message was being
+    /// delivered, a reply nobody waited for): give them to [`Session::ack`].
+    pub fn take_pending_acks(&mut self) -> Vec<AckToken> {
+        core::mem::take(&mut self.pending_acks)
     }
 
     /// Whether the application is done: disconnected, or every handle dropped and the session closed.
@@ -224,6 +275,7 @@ impl Dispatch {
             let _ = done.send(0);
         }
         self.fail_pending(&Error::Closed);
+        self.v5.fail(&Error::Closed);
         for route in &self.routes {
             route.queue.close();
         }
@@ -242,9 +294,10 @@ impl Dispatch {
         for (_, done) in self.subscribes.drain() {
             let _ = done.send(Err(error.clone()));
         }
-        for (_, done) in self.unsubscribes.drain() {
+        for (_, (_, done)) in self.unsubscribes.drain() {
             let _ = done.send(Err(error.clone()));
         }
+        self.v5.reauthenticated(&Err(error.clone()));
     }
 
     fn state(&mut self, state: ConnectionState) {
@@ -258,6 +311,13 @@ impl Dispatch {
 
     /// Offers a message to every queue it goes to: all of them, or none (`Flow::Hold`) if one is full.
     fn deliver(&mut self, publish: &Publish<'_>, ack: Option<AckToken>) -> Flow {
+        if self
+            .v5
+            .take_reply(publish, ack, self.manual_ack, &mut self.pending_acks)
+            .is_some()
+        {
+            return Flow::Taken;
+        }
         let ids = &publish.properties.subscription_identifiers;
         let before = self.routes.len();
         self.routes.retain(|route| !route.queue.is_abandoned());
@@ -374,19 +434,7 @@ impl Dispatch {
     }
 
     fn message(&self, publish: &Publish<'_>, ack: Option<AckToken>) -> Message {
-        Message {
-            topic: publish.topic.to_owned(),
-            payload: Bytes::copy_from_slice(publish.payload),
-            qos: publish.qos,
-            retain: publish.retain,
-            user_properties: publish
-                .properties
-                .user_properties
-                .iter()
-                .map(|UserProperty { name, value }| (name.to_owned(), value.to_owned()))
-                .collect(),
-            ack: ack.filter(|_| self.manual_ack),
-        }
+        Message::received(publish, ack.filter(|_| self.manual_ack))
     }
 
     /// A queued message will never be taken (its consumer left): its acknowledgement is due.
@@ -499,6 +547,11 @@ impl Dispatch {
                 }
                 self.routes
                     .retain(|route| route.ticket != ticket || !route.filters.is_empty());
+                let inbox = match granted.first() {
+                    Some(Err(Error::SubscriptionRefused(code))) => Err(Error::InboxRefused(*code)),
+                    _ => Ok(()),
+                };
+                self.v5.subscribed(ticket, &inbox);
                 if let Some(done) = self.subscribes.remove(&ticket) {
                     let _ = done.send(Ok(granted));
                 }
@@ -508,17 +561,31 @@ impl Dispatch {
                 if let Some(done) = self.subscribes.remove(&ticket) {
                     let _ = done.send(Err(Error::RequestTooLarge));
                 }
-                if let Some(done) = self.unsubscribes.remove(&ticket) {
+                if let Some((_, done)) = self.unsubscribes.remove(&ticket) {
                     let _ = done.send(Err(Error::RequestTooLarge));
                 }
+                self.v5.subscribed(ticket, &Err(Error::RequestTooLarge));
             }
             Event::Unsubscribed { ticket, reasons } => {
-                if let Some(done) = self.unsubscribes.remove(&ticket) {
-                    let refused = reasons.iter().find(|code| code.is_failure());
-                    let _ = done
-                        .send(refused.map_or(Ok(()), |code| Err(Error::UnsubscribeRefused(code))));
+                if let Some((filters, done)) = self.unsubscribes.remove(&ticket) {
+                    // 3.1.1: an UNSUBACK without codes means every filter is gone.
+                    let codes = match reasons.is_empty() {
+                        true => vec![ReasonCode::SUCCESS; filters],
+                        false => reasons.iter().collect(),
+                    };
+                    let _ = done.send(Ok(codes));
                 }
             }
+            Event::Redirected {
+                reference,
+                permanent,
+            } => {
+                let url = super::redirect_url(self.broker_url(), reference);
+                let to = url.clone().unwrap_or_else(|_| reference.to_owned());
+                self.v5.redirect_url = Some(url);
+                self.state(ConnectionState::Redirected { to, permanent });
+            }
+            Event::Reauthenticated => self.v5.reauthenticated(&Ok(())),
             Event::Connected { session_present } => {
                 self.unreachable = None;
                 self.established = true;
@@ -540,6 +607,7 @@ impl Dispatch {
                 });
             }
             Event::ConnectionLost { reason } => {
+                self.v5.reauthenticated(&Err(Error::ConnectionLost(reason)));
                 self.established = false;
                 self.unreachable = None;
                 self.state(ConnectionState::Lost(reason));
@@ -578,6 +646,9 @@ fn trace_state(state: &ConnectionState) {
         ConnectionState::Refused(refusal) => tracing::warn!(%refusal, "connection refused"),
         ConnectionState::Reconnecting { attempt, delay } => {
             tracing::info!(attempt, ?delay, "reconnecting");
+        }
+        ConnectionState::Redirected { to, permanent } => {
+            tracing::info!(to = to.as_str(), permanent, "redirected by the broker");
         }
         ConnectionState::GaveUp(reason) => tracing::error!(%reason, "gave up connecting"),
         ConnectionState::Disconnected => tracing::info!("disconnected"),

@@ -4,7 +4,7 @@ use std::string::String;
 use std::sync::Arc;
 
 use crate::codec::ReasonCode;
-use crate::session::{ConnectRefusal, Disconnection, PublishFailure};
+use crate::session::{ConnectRefusal, Disconnection, PublishFailure, ReauthError};
 use crate::url::UrlError;
 use crate::{ConfigError, PublishError, SubscribeError};
 
@@ -75,6 +75,22 @@ pub enum Error {
     /// The broker refused the UNSUBSCRIBE of a filter (5.0), with this code.
     #[error("unsubscribe refused by the broker: {0}")]
     UnsubscribeRefused(ReasonCode),
+    /// A redirection was not followed: the broker's Server Reference would leave TLS for a plain connection.
+    #[error("redirection to {0} refused: it would leave TLS")]
+    Redirect(String),
+    /// A re-authentication could not start (no authenticator, not connected, one already running).
+    #[error("cannot re-authenticate: {0}")]
+    Reauthenticate(#[source] ReauthError),
+    /// The connection ended before the re-authentication (or the request) completed.
+    #[error("the connection ended first: {0}")]
+    ConnectionLost(Disconnection),
+    /// What the options or the broker allow cannot carry this: DISCONNECT properties larger than the room kept
+    /// for them, or 5.0 properties on a 3.1.1 connection.
+    #[error("cannot encode the packet: {0}")]
+    Encode(#[source] crate::EncodeError),
+    /// A request got no reply (5.0 request/response): the broker refused the reply subscription with this code.
+    #[error("the reply inbox subscription was refused: {0}")]
+    InboxRefused(ReasonCode),
 }
 
 /// Errors are equal when they are of the same kind and say the same (an I/O error has no equality of its own).

@@ -6,10 +6,10 @@ use std::boxed::Box;
 use std::sync::Arc;
 use std::vec::Vec;
 
-use super::{Client, Dispatch, Error, Options, Shared};
+use super::{Client, Dispatch, Error, Options, Redirecting, Shared};
 use crate::Buf;
 use crate::driver::Driver;
-use crate::io::{Clock, Connect, Failover};
+use crate::io::{Clock, Connect};
 
 /// What an async runtime gives the [`EventLoop`]: time, connections and timers. `mqtt-tokio` and
 /// `mqtt-smol` each implement it in a few lines.
@@ -35,12 +35,9 @@ pub trait Runtime: 'static {
     fn sleep(duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 }
 
-/// The core driver over the runtime's connectors, tried in turn.
-type RuntimeDriver<R> = Driver<
-    'static,
-    Failover<Vec<<R as Runtime>::Connector>, <R as Runtime>::Connector>,
-    <R as Runtime>::Clock,
->;
+/// The core driver over the runtime's connectors, tried in turn (and the server of a broker's redirection).
+type RuntimeDriver<R> =
+    Driver<'static, Redirecting<<R as Runtime>::Connector>, <R as Runtime>::Clock>;
 
 /// Bytes staged for one write, and taken from the socket by one read, at first: an idle connection keeps no more.
 const STAGING: usize = 1024;
@@ -77,11 +74,14 @@ impl<R: Runtime> EventLoop<R> {
             .iter()
             .map(|url| R::connector(url, options))
             .collect::<Result<Vec<_>, _>>()?;
-        let failover = Failover::new(connectors).ok_or(Error::Environment("no broker given"))?;
         let clock = R::clock();
         let handle_clock = clock.clone();
         let dispatch = Dispatch::from_options(options);
         let shared = Arc::new(Shared::new(session, dispatch, move || handle_clock.now()));
+        let redirect_options = options.clone();
+        let make = Box::new(move |url: &str| R::connector(url, &redirect_options));
+        let failover = Redirecting::new(connectors, make, Arc::downgrade(&shared))
+            .ok_or(Error::Environment("no broker given"))?;
         let driver = Driver::new(failover, clock, Buf::owned(STAGING), Buf::owned(STAGING))
             .grow_staging_up_to(STAGING_MAX);
         let client = Client::new(shared.clone(), R::sleep);

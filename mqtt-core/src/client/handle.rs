@@ -30,9 +30,9 @@ pub(crate) type Sleep = fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>
 /// disconnects gracefully and ends.
 #[derive(Clone)]
 pub struct Client {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     _count: Arc<HandleGuard>,
-    sleep: Sleep,
+    pub(super) sleep: Sleep,
 }
 
 impl core::fmt::Debug for Client {
@@ -48,8 +48,8 @@ impl core::fmt::Debug for Client {
 #[derive(Debug)]
 #[must_use = "a Delivery does nothing unless awaited; drop it if the acknowledgement does not matter"]
 pub struct Delivery {
-    done: Option<Acknowledgement>,
-    sleep: Sleep,
+    pub(super) done: Option<Acknowledgement>,
+    pub(super) sleep: Sleep,
 }
 
 impl Delivery {
@@ -88,8 +88,8 @@ impl Delivery {
 /// broker keeps the subscription: [`Client::unsubscribe`] ends that).
 #[derive(Debug)]
 pub struct Subscription {
-    granted: Granted,
-    receiver: Receiver,
+    pub(super) granted: Granted,
+    pub(super) receiver: Receiver,
 }
 
 impl Subscription {
@@ -240,18 +240,23 @@ impl Client {
     }
 
     /// Unsubscribes from filters; subscriptions on them stop receiving messages at once (their streams end once
-    /// all their filters are gone).
+    /// all their filters are gone). [`unsubscribe_with`](Self::unsubscribe_with) reports the code of each filter.
     ///
     /// # Errors
     ///
-    /// [`Error::Subscribe`] for an invalid filter; [`Error::Closed`] if the event loop has ended.
+    /// [`Error::Subscribe`] for an invalid filter; [`Error::Closed`] if the event loop has ended;
+    /// [`Error::UnsubscribeRefused`] with the code of the first filter the broker refused (5.0).
     pub async fn unsubscribe(
         &self,
         filters: impl IntoIterator<Item = String>,
     ) -> Result<(), Error> {
         let filters: Vec<String> = filters.into_iter().collect();
         let answer = self.shared.unsubscribe(&filters)?;
-        answer.await.map_err(|_| Error::Closed)?
+        let codes = answer.await.map_err(|_| Error::Closed)??;
+        match codes.into_iter().find(|code| code.is_failure()) {
+            Some(code) => Err(Error::UnsubscribeRefused(code)),
+            None => Ok(()),
+        }
     }
 
     /// Every message the client receives from now on, whatever subscription it matches, and those that matched
@@ -364,7 +369,7 @@ impl Client {
 }
 
 /// `future`'s output, or [`Error::Timeout`] after `timeout`.
-async fn within<T>(
+pub(super) async fn within<T>(
     sleep: Sleep,
     timeout: Duration,
     future: impl Future<Output = T>,

@@ -40,63 +40,54 @@
 //!   QoS 1 and 2 by the client's Receive Maximum (none is acknowledged before it is taken).
 //! - A QoS 1 or 2 message is acknowledged to the broker once the application has taken every copy from its
 //!   queues (or, with manual acknowledgement, when the application acknowledges it), in the order received.
+//!
+//! [MQTT 5.0](mqtt5) has a section per feature: properties, subscription options, what the broker announced,
+//! topic aliases, request/response, enhanced authentication, redirection.
 
 mod command;
 mod connecting;
 mod dispatch;
 mod error;
 mod event_loop;
+mod exchange;
 mod handle;
+mod handle_v5;
+mod message;
+#[doc = include_str!("mqtt5.md")]
+pub mod mqtt5 {}
 mod options;
 mod queue;
 mod receiver;
+mod redirect;
 mod shared;
 #[cfg(feature = "tls")]
 pub mod tls;
+mod v5;
+mod will;
 
-pub use command::{Acknowledgement, SubAck, UnsubAck};
+pub use command::{Acknowledgement, Request, SubAck, UnsubAck};
 pub use connecting::ConnectWatch;
 pub use dispatch::{Dispatch, Granted};
 pub use error::{Error, TlsError};
 pub use event_loop::{EventLoop, Runtime};
+pub use exchange::redirect_url;
 pub use handle::{Client, Delivery, Messages, States, Subscription};
-pub use options::{Encoded, LastWill, Options, TlsOptions};
+pub use handle_v5::Responder;
+pub use message::Message;
+pub use options::{Encoded, Options, TlsOptions};
 pub use receiver::{Receiver, StateReceiver, Taken};
+pub use redirect::Redirecting;
 pub use shared::{Core, HandleGuard, Shared};
+pub use v5::{
+    DisconnectOptions, Filter, LastReason, ServerInfo, SubscribeRequest, SubscriptionIdChoice,
+    UnsubscribeRequest,
+};
+pub use will::LastWill;
 
 use core::time::Duration;
 use std::string::String;
-use std::vec::Vec;
 
-use bytes::Bytes;
-
-use crate::codec::QoS;
-use crate::session::{AckToken, ConnectRefusal, Disconnection};
-
-/// A message received from the broker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Message {
-    /// The topic it was published to.
-    pub topic: String,
-    /// Its payload.
-    pub payload: Bytes,
-    /// The QoS it was delivered with.
-    pub qos: QoS,
-    /// Whether it is a retained message.
-    pub retain: bool,
-    /// 5.0 user properties, in order.
-    pub user_properties: Vec<(String, String)>,
-    /// With manual acknowledgement, what [`Client::ack`] sends.
-    pub(crate) ack: Option<AckToken>,
-}
-
-impl Message {
-    /// With manual acknowledgement, what acknowledges this message (the bindings' `Client::ack` sends it).
-    pub fn ack_token(&self) -> Option<AckToken> {
-        self.ack
-    }
-}
+use crate::session::{ConnectRefusal, Disconnection};
 
 /// A change of the connection, with its cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +114,15 @@ pub enum ConnectionState {
         attempt: u32,
         /// Wait before it.
         delay: Duration,
+    },
+    /// The broker redirected the client (5.0 Use Another Server or Server Moved with a Server Reference): the
+    /// next attempt, at once, goes to `to` (see [`Options::follow_redirects`]).
+    Redirected {
+        /// The URL of the server the reference names (or the reference itself, if it does not make one: that
+        /// attempt then fails and the failover list applies again).
+        to: String,
+        /// Server Moved: later connections go there too. Use Another Server: this one.
+        permanent: bool,
     },
     /// The session stopped trying (permanent refusal or attempts exhausted).
     GaveUp(Disconnection),
@@ -151,6 +151,11 @@ impl core::fmt::Display for ConnectionState {
             Self::Reconnecting { attempt, delay } => {
                 write!(f, "reconnect attempt {attempt} in {delay:?}")
             }
+            Self::Redirected { to, permanent } => write!(
+                f,
+                "redirected by the broker to {to} ({})",
+                if *permanent { "moved" } else { "for now" }
+            ),
             Self::GaveUp(reason) => write!(f, "gave up connecting: {reason}"),
             Self::Disconnected => f.write_str("disconnected"),
         }

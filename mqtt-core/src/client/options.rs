@@ -3,32 +3,24 @@
 use core::fmt;
 use core::time::Duration;
 use std::borrow::ToOwned;
+use std::boxed::Box;
 use std::string::{String, ToString};
+use std::sync::Arc;
 use std::vec::Vec;
 use std::{format, vec};
 
-use super::Error;
-use crate::codec::{ProtocolVersion, QoS, Will};
+use super::{Error, LastWill};
+use crate::codec::{List, ProtocolVersion, QoS, UserProperty, Will, WillProperties};
 use crate::reconnect::ReconnectPolicy;
+use crate::session::{Authenticator, AuthenticatorRef};
 use crate::url::BrokerUrl;
 use crate::{Buf, Buffers, Config, Session};
 
 /// What the receive buffer holds at first: CONNACK and small messages; it grows up to the maximum packet size.
 const RX_INITIAL: usize = 512;
 
-/// The will message: published by the broker if the connection ends without DISCONNECT. Its `Debug` output shows
-/// the payload's size, not the payload.
-#[derive(Clone, PartialEq, Eq)]
-pub struct LastWill {
-    /// Topic of the will.
-    pub topic: String,
-    /// Payload of the will.
-    pub payload: Vec<u8>,
-    /// QoS of the will.
-    pub qos: QoS,
-    /// Published as a retained message.
-    pub retain: bool,
-}
+/// Makes a fresh authenticator for each session made from the options.
+type AuthFactory = Arc<dyn Fn() -> Box<dyn Authenticator + Send> + Send + Sync>;
 
 /// How to reach the broker and how the session behaves.
 ///
@@ -72,7 +64,21 @@ pub struct Options {
     pub(crate) manual_ack: bool,
     pub(crate) keep_trying: bool,
     pub(crate) tls: TlsOptions,
+    pub(crate) user_properties: Vec<(String, String)>,
+    pub(crate) request_problem_information: bool,
+    pub(crate) request_response_information: bool,
+    pub(crate) announce_maximum_packet_size: bool,
+    pub(crate) topic_alias_maximum: u16,
+    pub(crate) outgoing_topic_aliases: u16,
+    pub(crate) topic_alias_len: u16,
+    pub(crate) subscription_ids: bool,
+    pub(crate) follow_redirects: bool,
+    pub(crate) authenticator: Option<(String, AuthFactory)>,
 }
+
+/// Bytes of each text the std client's session keeps (Response Information, Server Reference, CONNACK Reason
+/// String, its own DISCONNECT with properties).
+const TEXT_LEN: u16 = 512;
 
 impl Options {
     /// Options for the broker at `url` (`mqtt://`, `tcp://`, `mqtts://`, `ssl://`, `ws://`, `wss://`), with a
@@ -111,6 +117,16 @@ impl Options {
             manual_ack: false,
             keep_trying: false,
             tls: TlsOptions::default(),
+            user_properties: Vec::new(),
+            request_problem_information: true,
+            request_response_information: false,
+            announce_maximum_packet_size: true,
+            topic_alias_maximum: 0,
+            outgoing_topic_aliases: 0,
+            topic_alias_len: 256,
+            subscription_ids: true,
+            follow_redirects: true,
+            authenticator: None,
         };
         if let Some(user) = parsed.username {
             options.username = Some(user.to_owned());
@@ -198,13 +214,32 @@ impl Options {
     /// [`Error::Config`] if the options cannot make a session (an empty client identifier with a clean start of
     /// `false`, a will with an invalid topic...).
     pub fn session(&self) -> Result<Session<'static>, Error> {
+        let will_user: Vec<UserProperty<'_>> = self
+            .will
+            .iter()
+            .flat_map(|w| &w.user_properties)
+            .map(|(name, value)| UserProperty { name, value })
+            .collect();
         let will = self.will.as_ref().map(|w| Will {
             topic: &w.topic,
             payload: &w.payload,
             qos: w.qos,
             retain: w.retain,
-            properties: Default::default(),
+            properties: WillProperties {
+                will_delay_interval: w.delay_interval,
+                payload_format_indicator: w.payload_format_indicator,
+                message_expiry_interval: w.message_expiry_interval,
+                content_type: w.content_type.as_deref(),
+                response_topic: w.response_topic.as_deref(),
+                correlation_data: w.correlation_data.as_deref(),
+                user_properties: List::new(&will_user),
+            },
         });
+        let user: Vec<UserProperty<'_>> = self
+            .user_properties
+            .iter()
+            .map(|(name, value)| UserProperty { name, value })
+            .collect();
         let config = Config {
             version: self.version,
             fallback_to_v311: self.fallback_to_v311,
@@ -225,6 +260,15 @@ impl Options {
             },
             // The client acknowledges a message once the application has it (or says so), never before.
             manual_ack: true,
+            user_properties: List::new(&user),
+            request_problem_information: self.request_problem_information,
+            request_response_information: self.request_response_information,
+            announce_maximum_packet_size: self.announce_maximum_packet_size,
+            topic_alias_maximum: self.topic_alias_maximum,
+            outgoing_topic_aliases: self.outgoing_topic_aliases,
+            topic_alias_len: self.topic_alias_len,
+            follow_redirects: self.follow_redirects,
+            text_len: TEXT_LEN,
             ..Config::new(&self.client_id)
         };
         // The store holds the CONNECT packet and the QoS 2 receive table besides the queue: room for them on top.
@@ -235,23 +279,44 @@ impl Options {
         let connect = self.client_id.len()
             + self.username.as_ref().map_or(0, String::len)
             + self.password.as_ref().map_or(0, Vec::len)
+            + self.will.as_ref().map_or(0, LastWill::len)
             + self
-                .will
-                .as_ref()
-                .map_or(0, |w| w.topic.len() + w.payload.len())
+                .user_properties
+                .iter()
+                .map(|(n, v)| n.len() + v.len() + 5)
+                .sum::<usize>()
             + 256;
+        // Both topic alias tables, and the texts.
+        let aliases = (usize::from(self.topic_alias_maximum)
+            + usize::from(self.outgoing_topic_aliases))
+            * (usize::from(self.topic_alias_len) + 6);
+        let texts = 5 * (2 + usize::from(TEXT_LEN));
         // The record of acknowledgements owed, in arrival order: 3 bytes per message the broker may have in flight.
         let ack_record = 3 * usize::from(self.receive_maximum);
-        let store = self.queue_bytes + qos2_table + ack_record + connect;
+        let store = self.queue_bytes + qos2_table + ack_record + connect + aliases + texts;
         // The receive buffer and the subscription table start small and grow on use, up to the sizes the options
         // give: an idle connection keeps a few hundred bytes of them. The store is one zeroed allocation, resident
         // only where it is written.
-        let buffers = Buffers {
+        let buffers = |store: usize| Buffers {
             rx: Buf::growable(RX_INITIAL, self.max_packet_size),
             store: Buf::owned(store),
             subscriptions: Buf::growable(0, self.subscription_bytes),
         };
-        Session::new(&config, buffers).map_err(Error::Config)
+        match &self.authenticator {
+            None => Session::new(&config, buffers(store)).map_err(Error::Config),
+            Some((_, make)) => {
+                let authenticator = make();
+                // Its data twice (the data and the CONNECT carrying it), its method twice, the CONNECT again.
+                let auth =
+                    2 * (authenticator.max_data_len() + authenticator.method().len()) + connect;
+                Session::with_authenticator(
+                    &config,
+                    buffers(store + auth),
+                    AuthenticatorRef::Owned(authenticator),
+                )
+                .map_err(Error::Config)
+            }
+        }
     }
 
     /// The client identifier (default: generated).
@@ -308,6 +373,13 @@ impl Options {
         self
     }
 
+    /// The will message, with its 5.0 properties (Will Delay Interval, expiry, content type, response topic,
+    /// correlation data, user properties): see [`LastWill`].
+    pub fn last_will(mut self, will: LastWill) -> Self {
+        self.will = Some(will);
+        self
+    }
+
     /// The will message.
     pub fn will(
         mut self,
@@ -316,12 +388,86 @@ impl Options {
         qos: QoS,
         retain: bool,
     ) -> Self {
-        self.will = Some(LastWill {
-            topic: topic.into(),
-            payload: payload.into(),
-            qos,
-            retain,
-        });
+        self.will = Some(LastWill::new(topic, payload).qos(qos).retain(retain));
+        self
+    }
+
+    /// One more 5.0 user property in CONNECT.
+    pub fn user_property(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.user_properties.push((name.into(), value.into()));
+        self
+    }
+
+    /// 5.0 Request Problem Information (default `true`): with `false` the broker sends Reason Strings and user
+    /// properties only on PUBLISH, CONNACK and DISCONNECT.
+    pub fn request_problem_information(mut self, request: bool) -> Self {
+        self.request_problem_information = request;
+        self
+    }
+
+    /// 5.0 Request Response Information (default `false`): asks the broker for the basis of response topics, which
+    /// [`ServerInfo::response_information`](super::ServerInfo::response_information) then gives and `request`
+    /// uses.
+    pub fn request_response_information(mut self, request: bool) -> Self {
+        self.request_response_information = request;
+        self
+    }
+
+    /// Whether CONNECT tells a 5.0 broker the largest packet the client accepts (default `true`, the value of
+    /// [`max_packet_size`](Self::max_packet_size)). With `false` the property is left out, for brokers that
+    /// mishandle it; a larger packet from the broker still ends the connection.
+    pub fn announce_maximum_packet_size(mut self, announce: bool) -> Self {
+        self.announce_maximum_packet_size = announce;
+        self
+    }
+
+    /// 5.0 topic aliases: `incoming` aliases the broker may use towards the client (Topic Alias Maximum in
+    /// CONNECT), and `outgoing` aliases the client assigns on its own to the topics it publishes to, within the
+    /// broker's Topic Alias Maximum: a free alias while there is one, then the least recently used one goes to
+    /// the new topic. Default 0 and 0: none. Each alias keeps a topic of up to 256 bytes (see
+    /// [`topic_alias_len`](Self::topic_alias_len)): longer topics are sent whole.
+    pub fn topic_aliases(mut self, incoming: u16, outgoing: u16) -> Self {
+        self.topic_alias_maximum = incoming;
+        self.outgoing_topic_aliases = outgoing;
+        self
+    }
+
+    /// The longest topic an alias stands for (default 256 bytes). A broker that gives an alias to a longer topic
+    /// ends the connection with a protocol error: raise it when incoming aliases are on and topics are longer.
+    pub fn topic_alias_len(mut self, bytes: u16) -> Self {
+        self.topic_alias_len = bytes;
+        self
+    }
+
+    /// Whether each 5.0 SUBSCRIBE carries a Subscription Identifier chosen by the client (default `true`), so
+    /// that a message matching several subscriptions reaches each once. Some brokers mishandle them: with `false`
+    /// routing goes by the filters alone. A [`SubscribeRequest`](super::SubscribeRequest) may still choose one.
+    pub fn subscription_ids(mut self, automatic: bool) -> Self {
+        self.subscription_ids = automatic;
+        self
+    }
+
+    /// Whether the client follows a 5.0 broker's redirection: a CONNACK refusal or a DISCONNECT with Use Another
+    /// Server (`0x9C`) or Server Moved (`0x9D`) and a Server Reference (`host`, `host:port` or a URL) moves the
+    /// next connection to that server, at once. Default `true`: the reference is opened with the scheme, TLS
+    /// settings and credentials of the current broker, and never from TLS to plain TCP (a reference naming
+    /// `mqtt://` or `ws://` after `mqtts://` or `wss://` is not followed). See [`Config::follow_redirects`].
+    pub fn follow_redirects(mut self, follow: bool) -> Self {
+        self.follow_redirects = follow;
+        self
+    }
+
+    /// Enhanced authentication (5.0 AUTH): every connection authenticates with a clone of `authenticator`, which
+    /// gives the method, the initial data and the answers to the broker's challenges; see
+    /// [`Authenticator`](crate::session::Authenticator). Re-authenticate with `Client::reauthenticate`. A
+    /// client with an authenticator speaks 5.0 only (no fall back to 3.1.1).
+    pub fn authenticator<A>(mut self, authenticator: A) -> Self
+    where
+        A: Authenticator + Clone + Send + Sync + 'static,
+    {
+        let method = authenticator.method().to_owned();
+        let make: AuthFactory = Arc::new(move || Box::new(authenticator.clone()));
+        self.authenticator = Some((method, make));
         self
     }
 
@@ -479,18 +625,16 @@ impl fmt::Debug for Options {
             .field("manual_ack", &self.manual_ack)
             .field("keep_trying", &self.keep_trying)
             .field("tls", &self.tls)
+            .field("user_properties", &self.user_properties.len())
+            .field("topic_alias_maximum", &self.topic_alias_maximum)
+            .field("outgoing_topic_aliases", &self.outgoing_topic_aliases)
+            .field("subscription_ids", &self.subscription_ids)
+            .field("follow_redirects", &self.follow_redirects)
+            .field(
+                "authentication_method",
+                &self.authenticator.as_ref().map(|(m, _)| m),
+            )
             .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for LastWill {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LastWill")
-            .field("topic", &self.topic)
-            .field("payload_len", &self.payload.len())
-            .field("qos", &self.qos)
-            .field("retain", &self.retain)
-            .finish()
     }
 }
 
@@ -548,139 +692,4 @@ impl fmt::Debug for TlsOptions {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
-
-    #[test]
-    fn from_env_reads_broker_port_and_credentials() {
-        let options = Options::from_vars(vars(&[
-            ("MQTT_BROKER", "broker.local"),
-            ("MQTT_PORT", "1884"),
-            ("MQTT_USERNAME", "dev"),
-            ("MQTT_PASSWORD", "pw"),
-            ("MQTT_CLIENT_ID", "me"),
-        ]))
-        .unwrap();
-        assert_eq!(options.brokers(), ["mqtt://broker.local:1884"]);
-        assert_eq!(options.username.as_deref(), Some("dev"));
-        assert_eq!(options.password.as_deref(), Some(&b"pw"[..]));
-        assert_eq!(options.client_id, "me");
-
-        let options = Options::from_vars(vars(&[
-            ("MQTT_BROKER", "wss://b.example/ws"),
-            ("MQTT_PORT", "9443"),
-        ]))
-        .unwrap();
-        assert_eq!(options.brokers(), ["wss://b.example:9443/ws"]);
-        assert!(matches!(
-            Options::from_vars(vars(&[])),
-            Err(Error::Environment(_))
-        ));
-        assert!(matches!(
-            Options::from_vars(vars(&[("MQTT_BROKER", "b"), ("MQTT_PORT", "x")])),
-            Err(Error::Environment(_))
-        ));
-    }
-
-    const PASSWORD: &str = "hunter2-correct-horse";
-
-    #[test]
-    fn debug_of_options_shows_no_password_no_will_payload_and_no_key() {
-        let options = Options::new("mqtts://user:url-secret-pw@host")
-            .unwrap()
-            .credentials("me", PASSWORD)
-            .will("w", PASSWORD, QoS::AtLeastOnce, false)
-            .client_auth_pem("-----BEGIN CERTIFICATE-----", PASSWORD);
-        for text in [format!("{options:?}"), format!("{options:#?}")] {
-            assert!(!text.contains(PASSWORD), "{text}");
-            assert!(!text.contains("url-secret-pw"), "{text}");
-            assert!(text.contains("redacted"), "{text}");
-            assert!(text.len() < 4096, "{} bytes", text.len());
-        }
-        let session = options.session().unwrap();
-        let text = format!("{session:?}");
-        assert!(!text.contains(PASSWORD), "{text}");
-        // The std store is 4 MiB: its Debug used to be a dump of it.
-        assert!(text.len() < 2048, "{} bytes", text.len());
-    }
-
-    /// The delays a session made from `options` draws when its broker never answers.
-    fn delays(options: &Options) -> Vec<Duration> {
-        let mut session = options.session().unwrap();
-        let mut now = crate::Instant::from_millis(1);
-        session.connect(now);
-        let mut delays = Vec::new();
-        while delays.len() < 6 {
-            while session.poll_transport().is_some() {}
-            session.handle_transport_down(now);
-            while let Some(event) = session.poll_event() {
-                if let crate::Event::Reconnecting { delay, .. } = event {
-                    delays.push(delay);
-                    now += delay;
-                }
-            }
-            session.handle_timeout(now);
-        }
-        delays
-    }
-
-    #[test]
-    fn two_clients_from_the_same_options_code_draw_different_reconnect_delays() {
-        let a = Options::new("mqtt://host").unwrap();
-        let b = Options::new("mqtt://host").unwrap();
-        assert_ne!(a.jitter_seed, b.jitter_seed);
-        assert_ne!(delays(&a), delays(&b));
-        // The seed survives a policy of the application's own, and can be fixed for reproducible runs.
-        let policy = ReconnectPolicy::default();
-        let c = Options::new("mqtt://host").unwrap().reconnect(policy);
-        assert_ne!(delays(&a), delays(&c));
-        let fixed = |seed| Options::new("mqtt://host").unwrap().jitter_seed(seed);
-        assert_eq!(delays(&fixed(9)), delays(&fixed(9)));
-    }
-
-    #[test]
-    fn options_give_the_session_its_broker_count_version_fall_back_and_3_1_1_window() {
-        let options = Options::new("mqtt://a")
-            .unwrap()
-            .failover("mqtt://b")
-            .unwrap()
-            .failover("mqtt://c")
-            .unwrap();
-        let mut session = options.session().unwrap();
-        let now = crate::Instant::from_millis(1);
-        session.connect(now);
-        let mut brokers = Vec::new();
-        for _ in 0..3 {
-            while session.poll_transport().is_some() {}
-            brokers.push(session.broker());
-            session.handle_transport_down(now);
-            while session.poll_event().is_some() {}
-        }
-        assert_eq!(brokers, [0, 1, 2]);
-        assert!(options.fallback_to_v311);
-        assert!(
-            !options
-                .clone()
-                .version(ProtocolVersion::V5)
-                .fallback_to_v311
-        );
-        assert_eq!(options.max_inflight_v311, 20);
-    }
-
-    #[test]
-    fn credentials_in_the_url_are_used_and_not_kept_in_it() {
-        let options = Options::new("mqtts://user:pa:ss@host").unwrap();
-        assert_eq!(options.brokers(), ["mqtts://host:8883"]);
-        assert_eq!(options.username.as_deref(), Some("user"));
-        assert_eq!(options.password.as_deref(), Some(&b"pa:ss"[..]));
-    }
-}
+mod tests;

@@ -37,6 +37,7 @@ impl Session<'_> {
             SessionState::Disconnecting => {
                 self.state = SessionState::Connected;
                 self.send_disconnect = None;
+                self.announced.farewell = false;
                 self.set_timer(Timer::Disconnect, None);
             }
             SessionState::Opening
@@ -228,7 +229,31 @@ impl Session<'_> {
         subscriptions: &[Subscription<'_>],
         now: Instant,
     ) -> Result<Ticket, SubscribeError> {
-        self.subscribe_request(subscriptions, None, now)
+        self.subscribe_request(subscriptions, None, List::default(), now)
+    }
+
+    /// Like [`subscribe`](Self::subscribe), with 5.0 SUBSCRIBE properties: a Subscription Identifier (see
+    /// [`subscribe_with_id`](Self::subscribe_with_id)) and user properties. The user properties are kept in the
+    /// subscription table with the request (their bytes count against it) and go out with it, again if it is
+    /// resent after a reconnect; the session's own re-subscription after a lost session carries none.
+    ///
+    /// # Errors
+    ///
+    /// As `subscribe_with_id`; [`SubscribeError::InvalidOptions`] for properties on a 3.1.1 session or a user
+    /// property containing U+0000.
+    pub fn subscribe_with(
+        &mut self,
+        subscriptions: &[Subscription<'_>],
+        properties: &codec::SubscribeProperties<'_>,
+        now: Instant,
+    ) -> Result<Ticket, SubscribeError> {
+        let id = properties.subscription_identifier;
+        if self.version == ProtocolVersion::V311 && !properties.is_empty() {
+            return Err(SubscribeError::InvalidOptions(
+                "SUBSCRIBE properties need MQTT 5.0",
+            ));
+        }
+        self.subscribe_request(subscriptions, id, properties.user_properties, now)
     }
 
     /// Like [`subscribe`](Self::subscribe), with a 5.0 Subscription Identifier: every message these subscriptions
@@ -250,13 +275,14 @@ impl Session<'_> {
                 "subscription identifiers need MQTT 5.0",
             ));
         }
-        self.subscribe_request(subscriptions, Some(id), now)
+        self.subscribe_request(subscriptions, Some(id), List::default(), now)
     }
 
     fn subscribe_request(
         &mut self,
         subscriptions: &[Subscription<'_>],
         id: Option<codec::SubscriptionId>,
+        user_properties: List<'_, codec::UserProperty<'_>>,
         now: Instant,
     ) -> Result<Ticket, SubscribeError> {
         self.now = now;
@@ -266,6 +292,7 @@ impl Session<'_> {
         if subscriptions.is_empty() {
             return Err(SubscribeError::NoFilters);
         }
+        let properties_len = user_properties_text_len(user_properties)?;
         let mut bytes = 0;
         for s in subscriptions {
             topic::validate_filter_in(s.filter, self.version)
@@ -293,7 +320,7 @@ impl Session<'_> {
             packet_id: PacketId::MIN,
             properties: codec::SubscribeProperties {
                 subscription_identifier: id,
-                ..Default::default()
+                user_properties,
             },
             filters: List::new(subscriptions),
         });
@@ -304,13 +331,17 @@ impl Session<'_> {
         }
         // A filter subscribed again gets an entry of its own: the earlier request still completes with its own
         // SUBACK, and the later one replaces what it granted (see `subscriptions`).
+        self.subscriptions
+            .prune_properties(&mut self.subscriptions_buf);
+        let entries = subscriptions.len() + usize::from(properties_len > 0);
         if !self
             .subscriptions
-            .fits(&mut self.subscriptions_buf, bytes, subscriptions.len())
+            .fits(&mut self.subscriptions_buf, bytes + properties_len, entries)
         {
             return Err(SubscribeError::TableFull);
         }
         let ticket = self.next_ticket();
+        let id = id.map_or(0, codec::SubscriptionId::get);
         let buf = &mut self.subscriptions_buf;
         for s in subscriptions {
             let pushed = self.subscriptions.push(
@@ -319,10 +350,11 @@ impl Session<'_> {
                 s.options,
                 subscriptions::State::SubscribeQueued,
                 ticket.0,
-                id.map_or(0, codec::SubscriptionId::get),
+                id,
             );
             debug_assert!(pushed, "space was checked");
         }
+        self.push_user_properties(user_properties, properties_len, ticket, id);
         Ok(ticket)
     }
 
@@ -345,7 +377,30 @@ impl Session<'_> {
         filters: &[&str],
         now: Instant,
     ) -> Result<Ticket, SubscribeError> {
+        self.unsubscribe_with(filters, &codec::UnsubscribeProperties::default(), now)
+    }
+
+    /// Like [`unsubscribe`](Self::unsubscribe), with 5.0 user properties (kept with the request as for
+    /// [`subscribe_with`](Self::subscribe_with)).
+    ///
+    /// # Errors
+    ///
+    /// As `unsubscribe`; [`SubscribeError::InvalidOptions`] for properties on a 3.1.1 session or a user property
+    /// containing U+0000.
+    pub fn unsubscribe_with(
+        &mut self,
+        filters: &[&str],
+        properties: &codec::UnsubscribeProperties<'_>,
+        now: Instant,
+    ) -> Result<Ticket, SubscribeError> {
         self.now = now;
+        if self.version == ProtocolVersion::V311 && !properties.is_empty() {
+            return Err(SubscribeError::InvalidOptions(
+                "UNSUBSCRIBE properties need MQTT 5.0",
+            ));
+        }
+        let user_properties = properties.user_properties;
+        let properties_len = user_properties_text_len(user_properties)?;
         if self.closed_to_commands() {
             return Err(SubscribeError::Closed);
         }
@@ -360,16 +415,19 @@ impl Session<'_> {
         }
         let request = codec::Packet::Unsubscribe(codec::Unsubscribe {
             packet_id: PacketId::MIN,
-            properties: codec::UnsubscribeProperties::default(),
+            properties: *properties,
             filters: List::new(filters),
         });
         if request.encoded_len(self.version) > self.server.max_packet_size as usize {
             return Err(SubscribeError::TooLarge);
         }
         let bytes: usize = filters.iter().map(|f| f.len()).sum();
+        self.subscriptions
+            .prune_properties(&mut self.subscriptions_buf);
+        let entries = filters.len() + usize::from(properties_len > 0);
         if !self
             .subscriptions
-            .fits(&mut self.subscriptions_buf, bytes, filters.len())
+            .fits(&mut self.subscriptions_buf, bytes + properties_len, entries)
         {
             return Err(SubscribeError::TableFull);
         }
@@ -386,6 +444,59 @@ impl Session<'_> {
             );
             debug_assert!(pushed, "space was checked");
         }
+        self.push_user_properties(user_properties, properties_len, ticket, 0);
         Ok(ticket)
     }
+
+    /// Keeps a request's user properties in the subscription table (room was checked).
+    fn push_user_properties(
+        &mut self,
+        user_properties: List<'_, codec::UserProperty<'_>>,
+        len: usize,
+        ticket: Ticket,
+        subscription_id: u32,
+    ) {
+        if len == 0 {
+            return;
+        }
+        let buf = &mut self.subscriptions_buf;
+        let pushed = self.subscriptions.push_with(
+            buf,
+            len,
+            |text| {
+                let mut at = 0;
+                for p in user_properties {
+                    for part in [p.name, p.value] {
+                        if let Some(dst) = text.get_mut(at..at + part.len()) {
+                            dst.copy_from_slice(part.as_bytes());
+                        }
+                        at += part.len() + 1;
+                        if let Some(nul) = text.get_mut(at - 1) {
+                            *nul = 0;
+                        }
+                    }
+                }
+            },
+            subscriptions::State::Properties,
+            ticket.0,
+            subscription_id,
+        );
+        debug_assert!(pushed, "space was checked");
+    }
+}
+
+/// Bytes the user properties take in the subscription table (`name NUL value NUL` per pair).
+fn user_properties_text_len(
+    user_properties: List<'_, codec::UserProperty<'_>>,
+) -> Result<usize, SubscribeError> {
+    let mut len = 0;
+    for p in user_properties {
+        if p.name.contains('\0') || p.value.contains('\0') {
+            return Err(SubscribeError::InvalidOptions(
+                "a user property contains U+0000",
+            ));
+        }
+        len += p.name.len() + p.value.len() + 2;
+    }
+    Ok(len)
 }

@@ -118,6 +118,9 @@ impl Session<'_> {
     /// Schedules the next attempt, or gives up. A failure about the broker moves on to the next broker of the
     /// failover list, at once within a round over the list.
     pub(super) fn schedule_reconnect(&mut self, reason: Disconnection, now: Instant) {
+        if self.follow_redirect(now) {
+            return;
+        }
         let permanent = matches!(reason, Disconnection::Refused(r) if r.is_auth_failure())
             && !self.settings.retry_on_auth_failure;
         let delay = match permanent {

@@ -336,6 +336,18 @@ pub enum Event<'a> {
         /// Per filter, in 5.0.
         reasons: List<'a, ReasonCode>,
     },
+    /// The session follows the broker's redirection (5.0 Use Another Server or Server Moved with a Server
+    /// Reference, [`Config::follow_redirects`](crate::Config::follow_redirects)): the next attempt, which starts at
+    /// once, goes to `reference`. See [redirection](crate::session#redirection).
+    Redirected {
+        /// The Server Reference, as the broker sent it.
+        reference: &'a str,
+        /// Server Moved (`0x9D`): later connections go there too. Use Another Server (`0x9C`): this one.
+        permanent: bool,
+    },
+    /// A re-authentication ([`Session::reauthenticate`](crate::session::Session::reauthenticate)) succeeded: the
+    /// broker answered AUTH Success and the authenticator accepted its final data.
+    Reauthenticated,
 }
 
 /// Events without borrowed data, queued inside the session until polled.
@@ -364,10 +376,16 @@ pub(crate) enum OwnedEvent {
         filters: usize,
         subscribe: bool,
     },
+    /// The session follows a redirection to the Server Reference it keeps.
+    Redirected {
+        permanent: bool,
+    },
+    Reauthenticated,
 }
 
 impl OwnedEvent {
-    pub(crate) fn into_event<'a>(self) -> Event<'a> {
+    /// The event, with `reference` the Server Reference the session keeps (for `Redirected`).
+    pub(crate) fn into_event(self, reference: &str) -> Event<'_> {
         match self {
             Self::Connected { session_present } => Event::Connected { session_present },
             Self::ConnectFailed(reason) => Event::ConnectFailed { reason },
@@ -390,6 +408,11 @@ impl OwnedEvent {
                     false => Event::Unsubscribed { ticket, reasons },
                 }
             }
+            Self::Redirected { permanent } => Event::Redirected {
+                reference,
+                permanent,
+            },
+            Self::Reauthenticated => Event::Reauthenticated,
         }
     }
 }

@@ -74,7 +74,32 @@
 //! bytes. A PINGRESP may then sit unread behind the paused input, so a ping deadline that passes during a pause
 //! does not end the connection; the deadline starts again, `ping_timeout` long, when the pause ends. See
 //! [`handle_timeout`](Session::handle_timeout).
+//!
+//! # MQTT 5.0: what the broker says
+//!
+//! - [`connack_info`](Session::connack_info): everything the latest CONNACK announced, as one [`ConnAckInfo`]
+//!   (assigned client identifier, Server Keep Alive, Maximum QoS, Retain Available, wildcard, subscription
+//!   identifier and shared subscription availability, Response Information, Server Reference, Reason String...).
+//!   Texts are kept in the store, in slots of [`Config::text_len`] bytes.
+//! - [`last_reason`](Session::last_reason): the latest Reason String of any packet, with its packet and code.
+//! - Publishing above the broker's Maximum QoS, or retained messages to a broker without them, is refused by
+//!   [`publish`](Session::publish) while connected ([`PublishError`](crate::PublishError)); nothing is sent.
+//!
+//! # Enhanced authentication
+//!
+//! [`Session::with_authenticator`] takes an [`Authenticator`]: the method, its initial data, and the answer to each
+//! challenge. CONNECT carries the method and initial data; AUTH packets carry the exchange; CONNACK ends it;
+//! [`reauthenticate`](Session::reauthenticate) starts a new one on the connection. The rules, and what a wrong
+//! challenge gets, are in the [`auth`] module.
+//!
+//! # Redirection
+//!
+//! With [`Config::follow_redirects`], a CONNACK refusal or DISCONNECT with Use Another Server or Server Moved and a
+//! Server Reference sends the next attempt to that server: [`broker`](Session::broker) is then one past the
+//! failover list and [`server_reference`](Session::server_reference) names it. The rules are in the [`redirect`]
+//! module.
 
+pub mod auth;
 mod command;
 mod connection;
 mod delivery;
@@ -84,6 +109,8 @@ mod outbox;
 mod poison;
 mod receipt;
 mod receive;
+pub mod redirect;
+mod server;
 mod store;
 mod subscriptions;
 mod transmit;
@@ -91,7 +118,9 @@ mod unsupported;
 
 use core::time::Duration;
 
+pub use auth::{AuthError, Authenticator, AuthenticatorRef, ReauthError};
 pub use event::{AckToken, ConnectRefusal, Disconnection, Event, PublishFailure, Ticket};
+pub use server::{ConnAckInfo, Reason};
 
 use crate::buffer::Buffers;
 use crate::codec::{self, PacketId, ProtocolVersion, QoS, ReasonCode};
@@ -318,6 +347,12 @@ pub struct Session<'b> {
     reason_string: [u8; REASON_STRING_MAX],
     reason_string_len: usize,
     stats: Stats,
+    /// Enhanced authentication (MQTT 5.0 AUTH).
+    auth: auth::AuthState<'b>,
+    /// Following a broker's redirection.
+    redirect: redirect::Redirect,
+    /// What CONNACK announced beyond the limits, and the latest reason.
+    announced: server::Announced,
 }
 
 impl<'b> Session<'b> {
@@ -327,6 +362,33 @@ impl<'b> Session<'b> {
     ///
     /// A [`ConfigError`] if the configuration cannot work or the buffers are too small for it.
     pub fn new(config: &Config<'_>, buffers: Buffers<'b>) -> Result<Self, ConfigError> {
+        Self::build(config, buffers, auth::AuthState::new(None))
+    }
+
+    /// Creates a session that authenticates with `authenticator` (MQTT 5.0 enhanced authentication: see
+    /// [enhanced authentication](self#enhanced-authentication)). The store keeps room for the method and the
+    /// authenticator's largest data, twice; a session with an authenticator does not fall back to 3.1.1.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new), and [`ConfigError::AuthenticationNeedsV5`] with a 3.1.1 configuration.
+    pub fn with_authenticator(
+        config: &Config<'_>,
+        buffers: Buffers<'b>,
+        authenticator: impl Into<AuthenticatorRef<'b>>,
+    ) -> Result<Self, ConfigError> {
+        Self::build(
+            config,
+            buffers,
+            auth::AuthState::new(Some(authenticator.into())),
+        )
+    }
+
+    fn build(
+        config: &Config<'_>,
+        buffers: Buffers<'b>,
+        auth: auth::AuthState<'b>,
+    ) -> Result<Self, ConfigError> {
         let keep_alive_secs = config.keep_alive.as_secs();
         if keep_alive_secs > u64::from(u16::MAX) {
             return Err(ConfigError::KeepAliveTooLong(keep_alive_secs));
@@ -342,7 +404,7 @@ impl<'b> Session<'b> {
         }
         let rx_len = u32::try_from(buffers.rx.capacity()).unwrap_or(u32::MAX);
         let max_packet_size = config.max_packet_size.map_or(rx_len, |m| m.min(rx_len));
-        let store = Store::new(config, buffers.store, max_packet_size)?;
+        let store = Store::new(config, buffers.store, max_packet_size, auth.room())?;
         let settings = Settings {
             keep_alive: Duration::from_secs(keep_alive_secs),
             connect_timeout: config.connect_timeout,
@@ -404,6 +466,9 @@ impl<'b> Session<'b> {
             reason_string: [0; REASON_STRING_MAX],
             reason_string_len: 0,
             stats: Stats::default(),
+            auth,
+            redirect: redirect::Redirect::new(config.follow_redirects),
+            announced: server::Announced::default(),
         })
     }
 
@@ -435,10 +500,11 @@ impl<'b> Session<'b> {
     fn wants_write_on_transport(&self) -> bool {
         self.partial.is_some()
             || match self.state {
-                SessionState::Connecting => self.send_connect,
+                SessionState::Connecting => self.send_connect || self.auth.wants_write(),
                 SessionState::Closing => self.send_disconnect.is_some(),
                 SessionState::Connected | SessionState::Disconnecting => {
                     !self.acks.is_empty()
+                        || self.auth.wants_write()
                         || self.receipt_ready()
                         || self.send_ping
                         || self.send_disconnect.is_some()
@@ -464,14 +530,20 @@ impl<'b> Session<'b> {
     }
 
     /// Which broker of the failover list the current connection or attempt uses, or the next attempt will: an
-    /// index below [`Config::brokers`] (or [`set_brokers`](Self::set_brokers)).
+    /// index below [`Config::brokers`] (or [`set_brokers`](Self::set_brokers)); while the session follows a
+    /// broker's redirection ([`Config::follow_redirects`]), the index one past the list: the server of
+    /// [`server_reference`](Self::server_reference).
     ///
     /// The session moves on to the next broker after a failure about the broker
     /// ([`Disconnection::fails_over`]) and stays otherwise. A binding selects this broker before acting on each
     /// [`TransportAction::Open`] (the driver through [`Connect::select`](crate::io::Connect::select)); after
     /// [`Event::Connected`] it names the broker that accepted the connection.
     pub fn broker(&self) -> usize {
-        self.broker
+        if self.redirect.is_active() {
+            self.brokers
+        } else {
+            self.broker
+        }
     }
 
     /// Sets the number of brokers the binding rotates over (at least 1), as [`Config::brokers`] does. The driver

@@ -28,7 +28,7 @@ enum Next {
 }
 
 /// What remains to do once the packet's borrow of the receive buffer has ended.
-enum Step {
+pub(super) enum Step {
     /// Nothing to report; look at the next packet.
     Continue,
     /// Deliver the PUBLISH at the front of the buffer, with its topic from this alias if it came without one,
@@ -152,7 +152,9 @@ impl<'b> Session<'b> {
     /// The event `next_event` decided on, borrowing the packet at the front of the receive buffer.
     fn render(&self, next: Next) -> Option<Event<'_>> {
         match next {
-            Next::Owned(event) => Some(event.into_event()),
+            Next::Owned(event) => {
+                Some(event.into_event(self.server_reference().unwrap_or_default()))
+            }
             Next::Deliver(alias) => self.delivered(alias),
             Next::SubAck(ticket) => {
                 let reasons = match self.front_packet() {
@@ -233,9 +235,11 @@ impl<'b> Session<'b> {
             Ok(None) => return None,
             Err(e) => return Some((Step::Error(ProtocolError::Malformed(e)), 0)),
         };
+        self.note_reason(&packet);
         let step = if self.state == SessionState::Connecting {
             match packet {
                 Packet::ConnAck(connack) => self.connack(&connack),
+                Packet::Auth(auth) => self.incoming_auth(&auth),
                 other => Step::Error(ProtocolError::UnexpectedPacket(other.packet_type())),
             }
         } else {
@@ -269,8 +273,10 @@ impl<'b> Session<'b> {
                 }
                 Packet::Disconnect(d) => {
                     self.keep_reason_string(d.properties.reason_string);
+                    self.note_disconnect(&d);
                     Step::ServerDisconnect(d.reason)
                 }
+                Packet::Auth(auth) => self.incoming_auth(&auth),
                 other => Step::Error(ProtocolError::UnexpectedPacket(other.packet_type())),
             }
         };
@@ -281,6 +287,9 @@ impl<'b> Session<'b> {
         let refusal = ConnectRefusal::from_code(self.version, connack.reason);
         if refusal.is_some() {
             self.keep_reason_string(connack.properties.reason_string);
+        }
+        if let Some(step) = self.note_connack(connack, refusal.is_none()) {
+            return step;
         }
         if refusal.is_none() {
             let p = &connack.properties;

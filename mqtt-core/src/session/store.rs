@@ -1,5 +1,6 @@
-//! The layout of the store buffer: the encoded CONNECT, the QoS 2 receive table, the record of messages awaiting
-//! the application's acknowledgement (with `manual_ack`), the topic alias tables, and the outbox ring taking the
+//! The layout of the store buffer: the encoded CONNECT, the room of enhanced authentication (its data and the
+//! CONNECT carrying it), the QoS 2 receive table, the record of messages awaiting the application's acknowledgement
+//! (with `manual_ack`), the topic alias tables, the texts kept from the broker, and the outbox ring taking the
 //! rest.
 
 use core::num::{NonZeroU16, NonZeroU32};
@@ -50,8 +51,40 @@ pub(crate) struct Store<'b> {
     alias_out_at: usize,
     alias_out_count: usize,
     alias_out_used: usize,
+    /// Outgoing aliases: when each was last used (a counter per alias), to replace the least recently used.
+    alias_out_stamps_at: usize,
+    alias_clock: u32,
+    /// Enhanced authentication: the data the authenticator writes, and the CONNECT with method and data.
+    auth_data_at: usize,
+    auth_data_cap: usize,
+    auth_connect_at: usize,
+    auth_connect_cap: usize,
+    /// The CONNECT with authentication in force (0: the plain one).
+    auth_connect_len: usize,
+    /// Text slots ([`Text`]), each a 2-byte length and up to `text_len` bytes.
+    texts_at: usize,
+    text_len: usize,
     ring_at: usize,
 }
+
+/// The texts a session keeps in its store (each in a slot of [`Config::text_len`](crate::Config::text_len) bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Text {
+    /// The Response Information of the latest CONNACK.
+    ResponseInformation = 0,
+    /// The latest Server Reference (CONNACK or DISCONNECT).
+    ServerReference = 1,
+    /// The Reason String of the latest CONNACK.
+    ConnAckReason = 2,
+    /// The client's own DISCONNECT, encoded, when the application gave it properties.
+    Farewell = 3,
+    /// The client identifier the latest CONNACK assigned.
+    AssignedClientId = 4,
+}
+
+const TEXTS: usize = 5;
+/// Bytes an outgoing alias's use stamp takes.
+const STAMP: usize = 4;
 
 impl core::fmt::Debug for Store<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -65,18 +98,25 @@ impl core::fmt::Debug for Store<'_> {
 }
 
 impl<'b> Store<'b> {
+    /// The layout for `config`; `auth` is the length of the authentication method and the largest data, when the
+    /// session has an authenticator.
     pub(crate) fn new(
         config: &Config<'_>,
         mut buf: Buf<'b>,
         max_packet_size: u32,
+        auth: Option<(usize, usize)>,
     ) -> Result<Self, ConfigError> {
         let v5 = config.version == ProtocolVersion::V5;
         if let Some(will) = &config.will {
             topic::validate_name(will.topic).map_err(ConfigError::WillTopic)?;
         }
         let password_only = config.password.is_some() && config.username.is_none();
-        // 3.1.1 has no password without a user name: such a session cannot fall back.
-        let fallback = v5 && config.fallback_to_v311 && !password_only;
+        // 3.1.1 has no password without a user name (nor enhanced authentication): such a session cannot fall
+        // back.
+        let fallback = v5 && config.fallback_to_v311 && !password_only && auth.is_none();
+        if !v5 && auth.is_some() {
+            return Err(ConfigError::AuthenticationNeedsV5);
+        }
         if !v5 && password_only {
             return Err(ConfigError::PasswordWithoutUserName);
         }
@@ -86,9 +126,12 @@ impl<'b> Store<'b> {
                     .then_some(config.session_expiry_interval),
                 receive_maximum: NonZeroU16::new(config.receive_maximum)
                     .filter(|r| r.get() != u16::MAX),
-                maximum_packet_size: NonZeroU32::new(max_packet_size),
+                maximum_packet_size: NonZeroU32::new(max_packet_size)
+                    .filter(|_| config.announce_maximum_packet_size),
                 topic_alias_maximum: (config.topic_alias_maximum != 0)
                     .then_some(config.topic_alias_maximum),
+                request_response_information: config.request_response_information.then_some(true),
+                request_problem_information: (!config.request_problem_information).then_some(false),
                 user_properties: config.user_properties,
                 ..ConnectProperties::default()
             }
@@ -125,7 +168,15 @@ impl<'b> Store<'b> {
             true => v311_connect.encoded_len(ProtocolVersion::V311),
             false => 0,
         };
-        let qos2_at = v311_at + v311_len;
+        // Room for the CONNECT with an Authentication Method and Data: the properties' length and the remaining
+        // length may each grow by up to 3 bytes.
+        let (auth_data_cap, auth_connect_cap) = match auth {
+            Some((method, data)) => (data, connect_slot + method + data + 12),
+            None => (0, 0),
+        };
+        let auth_data_at = v311_at + v311_len;
+        let auth_connect_at = auth_data_at + auth_data_cap;
+        let qos2_at = auth_connect_at + auth_connect_cap;
         let qos2_bitmap = 2 * usize::from(config.receive_maximum) >= QOS2_BITMAP;
         let (qos2_cap, qos2_bytes) = match qos2_bitmap {
             true => (usize::from(u16::MAX), QOS2_BITMAP),
@@ -153,7 +204,15 @@ impl<'b> Store<'b> {
         } else {
             0
         };
-        let ring_at = alias_out_at + alias_out_count * alias_slot;
+        let alias_out_stamps_at = alias_out_at + alias_out_count * alias_slot;
+        let texts_at = alias_out_stamps_at + alias_out_count * STAMP;
+        let text_len = usize::from(config.text_len);
+        // No room at all without texts: the layout stays what it was before they existed.
+        let texts_len = match text_len {
+            0 => 0,
+            len => TEXTS * (2 + len),
+        };
+        let ring_at = texts_at + texts_len;
         if buf.len() < ring_at + MIN_RING {
             return Err(ConfigError::StoreTooSmall {
                 needed: ring_at + MIN_RING,
@@ -178,6 +237,7 @@ impl<'b> Store<'b> {
                 bitmap.fill(0);
             }
         }
+        buf.get_mut(texts_at..ring_at).unwrap_or_default().fill(0);
         Ok(Self {
             buf,
             connect_slot,
@@ -201,12 +261,33 @@ impl<'b> Store<'b> {
             alias_out_at,
             alias_out_count,
             alias_out_used: 0,
+            alias_out_stamps_at,
+            alias_clock: 0,
+            auth_data_at,
+            auth_data_cap,
+            auth_connect_at,
+            auth_connect_cap,
+            auth_connect_len: 0,
+            texts_at,
+            text_len,
             ring_at,
         })
     }
 
-    /// The encoded CONNECT.
+    /// The encoded CONNECT: with enhanced authentication, the one carrying the exchange's method and data.
     pub(crate) fn connect(&self) -> &[u8] {
+        if self.auth_connect_len > 0 && !self.v311 {
+            let at = self.auth_connect_at;
+            return self
+                .buf
+                .get(at..at + self.auth_connect_len)
+                .unwrap_or_default();
+        }
+        self.template()
+    }
+
+    /// The CONNECT as configured (and with an assigned client identifier adopted), without authentication.
+    fn template(&self) -> &[u8] {
         if self.v311 {
             return self
                 .buf
@@ -252,6 +333,119 @@ impl<'b> Store<'b> {
             self.connect_len = len;
             self.active_connect = 1;
             self.adopted_client_id = true;
+        }
+    }
+
+    /// Where the authenticator writes the data to send (as long as its largest data).
+    pub(crate) fn auth_data_mut(&mut self) -> &mut [u8] {
+        let at = self.auth_data_at;
+        self.buf
+            .get_mut(at..at + self.auth_data_cap)
+            .unwrap_or_default()
+    }
+
+    /// The first `len` bytes the authenticator wrote.
+    pub(crate) fn auth_data(&self, len: usize) -> &[u8] {
+        let at = self.auth_data_at;
+        self.buf
+            .get(at..at + len.min(self.auth_data_cap))
+            .unwrap_or_default()
+    }
+
+    /// Builds the CONNECT of an attempt with enhanced authentication: the configured one with the Authentication
+    /// Method and the first `len` bytes of the authenticator's data (none if 0); [`connect`](Self::connect) gives
+    /// it from then on. `false` if it does not fit its room.
+    pub(crate) fn build_auth_connect(
+        &mut self,
+        method: &str,
+        len: usize,
+        version: ProtocolVersion,
+    ) -> bool {
+        self.auth_connect_len = 0;
+        if self.auth_connect_cap == 0 || len > self.auth_data_cap {
+            return false;
+        }
+        let (before, after) = self.buf.split_at_mut(self.auth_connect_at);
+        let template = self.active_connect * self.connect_slot;
+        let Ok(Some((Packet::Connect(connect), _))) = codec::decode(
+            before
+                .get(template..template + self.connect_len)
+                .unwrap_or_default(),
+            version,
+            u32::MAX,
+        ) else {
+            return false;
+        };
+        let data = before
+            .get(self.auth_data_at..self.auth_data_at + len)
+            .unwrap_or_default();
+        let with_auth = Packet::Connect(Connect {
+            properties: ConnectProperties {
+                authentication_method: Some(method),
+                authentication_data: (len > 0).then_some(data),
+                ..connect.properties
+            },
+            ..connect
+        });
+        let slot = after.get_mut(..self.auth_connect_cap).unwrap_or_default();
+        match with_auth.encode(version, slot) {
+            Ok(n) => {
+                self.auth_connect_len = n;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    // ----- texts kept from the broker -----
+
+    /// The text in `slot`, if one is kept.
+    pub(crate) fn text(&self, slot: Text) -> Option<&[u8]> {
+        if self.text_len == 0 {
+            return None;
+        }
+        let at = self.texts_at + slot as usize * (2 + self.text_len);
+        let len = self.buf.get(at..at + 2)?;
+        let len = usize::from(u16::from_le_bytes([*len.first()?, *len.get(1)?]));
+        self.buf.get(at + 2..at + 2 + len).filter(|t| !t.is_empty())
+    }
+
+    /// Keeps `bytes` in `slot`, or forgets the slot's text (`None`, or too long for the slot: `false`).
+    pub(crate) fn set_text(&mut self, slot: Text, bytes: Option<&[u8]>) -> bool {
+        if self.text_len == 0 {
+            return false;
+        }
+        let at = self.texts_at + slot as usize * (2 + self.text_len);
+        let bytes = bytes.filter(|b| b.len() <= self.text_len);
+        let len = bytes.map_or(0, <[u8]>::len);
+        if let Some(prefix) = self.buf.get_mut(at..at + 2) {
+            prefix.copy_from_slice(&u16::try_from(len).unwrap_or(0).to_le_bytes());
+        }
+        if let (Some(bytes), Some(dst)) = (bytes, self.buf.get_mut(at + 2..at + 2 + len)) {
+            dst.copy_from_slice(bytes);
+        }
+        bytes.is_some()
+    }
+
+    /// Where the text of `slot` goes, to write in place (as long as a slot); follow with
+    /// [`set_text_len`](Self::set_text_len).
+    pub(crate) fn text_room(&mut self, slot: Text) -> &mut [u8] {
+        if self.text_len == 0 {
+            return &mut [];
+        }
+        let at = self.texts_at + slot as usize * (2 + self.text_len) + 2;
+        self.buf.get_mut(at..at + self.text_len).unwrap_or_default()
+    }
+
+    /// The text of `slot` is the first `len` bytes of its room.
+    pub(crate) fn set_text_len(&mut self, slot: Text, len: usize) {
+        if self.text_len == 0 {
+            return;
+        }
+        let at = self.texts_at + slot as usize * (2 + self.text_len);
+        let len = len.min(self.text_len);
+        if let Some(prefix) = self.buf.get_mut(at..at + 2) {
+            prefix.copy_from_slice(&u16::try_from(len).unwrap_or(0).to_le_bytes());
         }
     }
 
@@ -483,30 +677,53 @@ impl<'b> Store<'b> {
             .and_then(|i| u16::try_from(i + 1).ok())
     }
 
-    /// The alias `topic` would get next, if one is free below `server_max` and the topic fits a slot.
-    pub(crate) fn alias_out_next(&self, topic: &str, server_max: u16) -> Option<u16> {
-        let index = self.alias_out_used;
-        let fits = index < self.alias_out_count
-            && index < usize::from(server_max)
-            && topic.len() + 2 <= self.alias_slot;
-        fits.then(|| u16::try_from(index + 1).ok()).flatten()
+    /// Marks `alias` used now (for the least-recently-used replacement).
+    pub(crate) fn alias_out_touch(&mut self, alias: u16) {
+        self.alias_clock = self.alias_clock.wrapping_add(1);
+        let at = self.alias_out_stamps_at + usize::from(alias).wrapping_sub(1) * STAMP;
+        if let Some(stamp) = self.buf.get_mut(at..at + STAMP) {
+            stamp.copy_from_slice(&self.alias_clock.to_le_bytes());
+        }
     }
 
-    /// Assigns a new alias to the topic stored at `topic` (a range of the outbox ring), if one is free below
-    /// `server_max`.
+    fn alias_out_stamp(&self, index: usize) -> u32 {
+        let at = self.alias_out_stamps_at + index * STAMP;
+        self.buf
+            .get(at..at + STAMP)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u32::from_le_bytes)
+    }
+
+    /// The slot `topic` would take: the next free one below `server_max`, or else the least recently used; `None`
+    /// if aliases are off or the topic does not fit a slot.
+    fn alias_out_slot(&self, len: usize, server_max: u16) -> Option<usize> {
+        let count = self.alias_out_count.min(usize::from(server_max));
+        if count == 0 || len + 2 > self.alias_slot {
+            return None;
+        }
+        if self.alias_out_used < count {
+            return Some(self.alias_out_used);
+        }
+        // Counters wrap: the oldest is the one furthest behind the clock.
+        (0..count).max_by_key(|&i| self.alias_clock.wrapping_sub(self.alias_out_stamp(i)))
+    }
+
+    /// The alias `topic` would get next: a free one below `server_max`, or the least recently used one (its
+    /// topic is replaced), if the topic fits a slot.
+    pub(crate) fn alias_out_next(&self, topic: &str, server_max: u16) -> Option<u16> {
+        let index = self.alias_out_slot(topic.len(), server_max)?;
+        u16::try_from(index + 1).ok()
+    }
+
+    /// Assigns an alias to the topic stored at `topic` (a range of the outbox ring): a free one below
+    /// `server_max`, or the least recently used one.
     pub(crate) fn alias_out_assign_from_ring(
         &mut self,
         topic: core::ops::Range<usize>,
         server_max: u16,
     ) -> Option<u16> {
-        let index = self.alias_out_used;
         let len = topic.len();
-        if index >= self.alias_out_count
-            || index >= usize::from(server_max)
-            || len + 2 > self.alias_slot
-        {
-            return None;
-        }
+        let index = self.alias_out_slot(len, server_max)?;
         let at = self.alias_out_at + index * self.alias_slot;
         let from = self.ring_at + topic.start;
         if from + len > self.buf.len() {
@@ -516,8 +733,12 @@ impl<'b> Store<'b> {
             .get_mut(at..at + 2)?
             .copy_from_slice(&u16::try_from(len).ok()?.to_le_bytes());
         self.buf.copy_within(from..from + len, at + 2);
-        self.alias_out_used += 1;
-        u16::try_from(index + 1).ok()
+        if index == self.alias_out_used {
+            self.alias_out_used += 1;
+        }
+        let alias = u16::try_from(index + 1).ok()?;
+        self.alias_out_touch(alias);
+        Some(alias)
     }
 
     /// Forgets both alias tables: aliases last one connection. `[MQTT-3.3.2-7]`

@@ -20,6 +20,13 @@
 //!
 //! So an UNSUBSCRIBE of a filter whose SUBSCRIBE is still in flight goes out after that SUBSCRIBE and removes what
 //! it granted: the filter ends unsubscribed, and both tickets complete.
+//!
+//! # User properties of a request
+//!
+//! A request with 5.0 user properties has one more entry, in state `Properties`, with its ticket and subscription
+//! identifier, whose text is the pairs as `name NUL value NUL ...` (MQTT strings never hold U+0000). It is sent with
+//! the request whenever the request is (again after a reconnect), and pruned once no entry of its request is
+//! waiting to be sent or acknowledged. The session's own re-subscription after a lost session carries none.
 
 use crate::buffer::Buf;
 use crate::codec::{PacketId, QoS, ReasonCode, SubscriptionOptions};
@@ -40,6 +47,8 @@ pub(crate) enum State {
     UnsubscribeQueued = 4,
     /// UNSUBSCRIBE sent, awaiting UNSUBACK.
     UnsubscribeSent = 5,
+    /// Not a filter: the user properties of the request with its ticket and subscription identifier.
+    Properties = 6,
 }
 
 impl State {
@@ -49,6 +58,7 @@ impl State {
             2 => Self::SubscribeSent,
             4 => Self::UnsubscribeQueued,
             5 => Self::UnsubscribeSent,
+            6 => Self::Properties,
             _ => Self::Active,
         }
     }
@@ -130,16 +140,7 @@ impl Subscriptions {
         ticket: u32,
         subscription_id: u32,
     ) -> bool {
-        let size = HEADER + filter.len();
-        if size > usize::from(u16::MAX) {
-            return false;
-        }
-        let Some(slot) = buf.get_mut(self.used..self.used + size) else {
-            return false;
-        };
-        let (header, name) = slot.split_at_mut(HEADER);
-        name.copy_from_slice(filter.as_bytes());
-        Entry {
+        let entry = Entry {
             state,
             options,
             granted: ReasonCode(options.qos as u8),
@@ -147,8 +148,43 @@ impl Subscriptions {
             packet_id: None,
             subscription_id,
             filter_len: filter.len(),
+        };
+        self.append(buf, entry, |text| text.copy_from_slice(filter.as_bytes()))
+    }
+
+    /// Appends an entry whose `len` bytes of text `write` fills (valid UTF-8).
+    pub(crate) fn push_with(
+        &mut self,
+        buf: &mut [u8],
+        len: usize,
+        write: impl FnOnce(&mut [u8]),
+        state: State,
+        ticket: u32,
+        subscription_id: u32,
+    ) -> bool {
+        let entry = Entry {
+            state,
+            options: SubscriptionOptions::default(),
+            granted: ReasonCode::SUCCESS,
+            ticket,
+            packet_id: None,
+            subscription_id,
+            filter_len: len,
+        };
+        self.append(buf, entry, write)
+    }
+
+    fn append(&mut self, buf: &mut [u8], entry: Entry, write: impl FnOnce(&mut [u8])) -> bool {
+        let size = entry.size();
+        if size > usize::from(u16::MAX) {
+            return false;
         }
-        .write(header);
+        let Some(slot) = buf.get_mut(self.used..self.used + size) else {
+            return false;
+        };
+        let (header, text) = slot.split_at_mut(HEADER);
+        write(text);
+        entry.write(header);
         self.used += size;
         true
     }
@@ -274,13 +310,71 @@ impl Subscriptions {
                 let qos = match entry.state {
                     State::Active => Some(entry.granted_qos()),
                     State::SubscribeQueued | State::SubscribeSent => Some(entry.options.qos),
-                    State::UnsubscribeQueued | State::UnsubscribeSent => None,
+                    State::UnsubscribeQueued | State::UnsubscribeSent | State::Properties => None,
                 };
                 granted = granted.max(qos);
             }
             pos = self.next(buf, p);
         }
         granted
+    }
+
+    /// The user properties of the request `ticket` with `subscription_id`, as `name NUL value NUL ...`.
+    pub(crate) fn user_properties<'t>(
+        &self,
+        buf: &'t [u8],
+        ticket: u32,
+        subscription_id: u32,
+    ) -> Option<&'t str> {
+        let mut pos = self.first();
+        while let Some(p) = pos {
+            if let Some((e, text)) = self.get(buf, p)
+                && e.state == State::Properties
+                && e.ticket == ticket
+                && e.subscription_id == subscription_id
+            {
+                return Some(text);
+            }
+            pos = self.next(buf, p);
+        }
+        None
+    }
+
+    /// Removes the user properties of requests that have no entry left waiting to be sent or acknowledged.
+    pub(crate) fn prune_properties(&mut self, buf: &mut [u8]) {
+        let mut pos = self.first();
+        while let Some(p) = pos {
+            let Some((e, _)) = self.get(buf, p) else {
+                return;
+            };
+            if e.state == State::Properties && !self.has_request(buf, e.ticket, e.subscription_id) {
+                self.remove(buf, p);
+                pos = (p < self.used).then_some(p);
+            } else {
+                pos = self.next(buf, p);
+            }
+        }
+    }
+
+    fn has_request(&self, buf: &[u8], ticket: u32, subscription_id: u32) -> bool {
+        let mut pos = self.first();
+        while let Some(p) = pos {
+            if let Some((e, _)) = self.get(buf, p)
+                && e.ticket == ticket
+                && e.subscription_id == subscription_id
+                && matches!(
+                    e.state,
+                    State::SubscribeQueued
+                        | State::SubscribeSent
+                        | State::UnsubscribeQueued
+                        | State::UnsubscribeSent
+                )
+            {
+                return true;
+            }
+            pos = self.next(buf, p);
+        }
+        false
     }
 
     /// Applies `f` to every entry (it may change the entry, or return `false` to remove it).

@@ -57,8 +57,12 @@ impl<'b> Session<'b> {
         match self.state {
             SessionState::Connecting if self.send_connect => {
                 self.send_connect = false;
+                if !self.prepare_connect() {
+                    return 0;
+                }
                 self.copy_out(Partial::Connect(0), buf)
             }
+            SessionState::Connecting => self.transmit_auth(buf),
             SessionState::Closing => match self.send_disconnect {
                 Some(reason) => {
                     let n = self.write_disconnect(reason, buf);
@@ -83,7 +87,10 @@ impl<'b> Session<'b> {
                 let reason = self
                     .send_disconnect
                     .unwrap_or(ReasonCode::NORMAL_DISCONNECTION);
-                let n = self.write_disconnect(reason, buf);
+                let n = match self.write_farewell(buf) {
+                    Some(n) => n,
+                    None => self.write_disconnect(reason, buf),
+                };
                 if n > 0 {
                     self.transport.close();
                     self.end_connection(self.now);
@@ -96,8 +103,11 @@ impl<'b> Session<'b> {
         }
     }
 
-    /// On an established connection: acknowledgements, PINGREQ, subscription requests, then the outbox.
+    /// On an established connection: AUTH, acknowledgements, PINGREQ, subscription requests, then the outbox.
     fn transmit_connected(&mut self, buf: &mut [u8], fresh: bool) -> usize {
+        if self.auth.wants_write() {
+            return self.transmit_auth(buf);
+        }
         if let Some(ack) = self.acks.peek() {
             let packet = Ack {
                 packet_id: ack.packet_id,
@@ -397,7 +407,9 @@ impl<'b> Session<'b> {
             return None;
         }
         let n = aliased.encode(self.version, buf).ok()?;
-        if !known {
+        if known {
+            self.store.alias_out_touch(alias);
+        } else {
             let start = pos + HEADER;
             self.store.alias_out_assign_from_ring(
                 start + topic_range.start..start + topic_range.end,
@@ -474,6 +486,10 @@ impl<'b> Session<'b> {
             ticket,
             queued,
             subscription_id,
+            user_properties: self
+                .subscriptions
+                .user_properties(&self.subscriptions_buf, ticket, subscription_id)
+                .unwrap_or_default(),
             packet_id,
             limit: usize::MAX,
         };
@@ -592,6 +608,8 @@ impl Downgrade {
 
 /// The property identifier of Subscription Identifier. `[MQTT-3.8.2.1.2]`
 const SUBSCRIPTION_IDENTIFIER: u8 = 0x0b;
+/// The property identifier of User Property. `[MQTT-3.8.2.1.3]`
+const USER_PROPERTY: u8 = 0x26;
 
 /// A SUBSCRIBE or UNSUBSCRIBE built from the table entries of one request (at most `limit` of them).
 struct Request<'t> {
@@ -600,6 +618,8 @@ struct Request<'t> {
     ticket: u32,
     queued: Sub,
     subscription_id: u32,
+    /// The request's user properties, `name NUL value NUL ...` (empty: none).
+    user_properties: &'t str,
     packet_id: PacketId,
     limit: usize,
 }
@@ -633,10 +653,7 @@ impl Request<'_> {
 
     /// How many of the request's filters, from the first, fit one packet of at most `max` bytes.
     fn fitting(&self, version: ProtocolVersion, max: usize) -> usize {
-        let properties = match version {
-            ProtocolVersion::V5 => 1 + self.id_property_len(),
-            _ => 0,
-        };
+        let properties = self.properties_block_len(version);
         let per_filter = usize::from(self.is_subscribe());
         let mut body = 2 + properties;
         let mut count = 0;
@@ -657,14 +674,42 @@ impl Request<'_> {
             id => 1 + var_int_len(id as usize),
         }
     }
+
+    /// The user properties, as (name, value) pairs.
+    fn user_pairs(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        let mut parts = self.user_properties.split('\0');
+        // "n1 NUL v1 NUL" splits into n1, v1 and an empty rest: pairs end there.
+        core::iter::from_fn(move || Some((parts.next()?, parts.next()?)))
+    }
+
+    /// Bytes of the properties (without their length).
+    fn properties_len(&self) -> usize {
+        let user: usize = self
+            .user_pairs()
+            .map(|(name, value)| 1 + prefixed_len(name.len()) + prefixed_len(value.len()))
+            .sum();
+        let id = match self.is_subscribe() {
+            true => self.id_property_len(),
+            false => 0,
+        };
+        id + user
+    }
+
+    /// Bytes of the property block, its length included (none in 3.1.1).
+    fn properties_block_len(&self, version: ProtocolVersion) -> usize {
+        match version {
+            ProtocolVersion::V5 => {
+                let len = self.properties_len();
+                var_int_len(len) + len
+            }
+            ProtocolVersion::V311 => 0,
+        }
+    }
 }
 
 impl Body for Request<'_> {
     fn body_len(&self, version: ProtocolVersion) -> usize {
-        let properties = match version {
-            ProtocolVersion::V5 => 1 + self.id_property_len(),
-            _ => 0,
-        };
+        let properties = self.properties_block_len(version);
         let per_filter = usize::from(self.is_subscribe());
         2 + properties
             + self
@@ -676,11 +721,15 @@ impl Body for Request<'_> {
     fn write_body(&self, version: ProtocolVersion, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.u16(self.packet_id.get())?;
         if version == ProtocolVersion::V5 {
-            let properties = self.id_property_len();
-            w.var_int(properties)?;
-            if properties > 0 {
+            w.var_int(self.properties_len())?;
+            if self.is_subscribe() && self.subscription_id != 0 {
                 w.u8(SUBSCRIPTION_IDENTIFIER)?;
                 w.var_int(self.subscription_id as usize)?;
+            }
+            for (name, value) in self.user_pairs() {
+                w.u8(USER_PROPERTY)?;
+                w.string(name)?;
+                w.string(value)?;
             }
         }
         for (filter, options) in self.filters() {

@@ -18,6 +18,32 @@ pub enum V5Connect {
     Close,
 }
 
+/// The enhanced authentication a [`FakeBroker`](super::FakeBroker) requires (5.0): the challenge-response of
+/// [`auth`](crate::auth) with `key`, and knobs to get it wrong on purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerAuth {
+    /// The method the broker speaks; a CONNECT with another one is refused with `0x8C` Bad authentication method.
+    pub method: String,
+    /// The shared key.
+    pub key: Vec<u8>,
+    /// Sign the challenge with a wrong key (a server that cannot prove itself). Default `false`.
+    pub tamper_proof: bool,
+    /// Name another method in AUTH packets (a broken server). Default `false`.
+    pub wrong_method: bool,
+}
+
+impl BrokerAuth {
+    /// The method of [`auth`](crate::auth) with this key.
+    pub fn hmac(key: impl Into<Vec<u8>>) -> Self {
+        Self {
+            method: crate::auth::METHOD.to_owned(),
+            key: key.into(),
+            tamper_proof: false,
+            wrong_method: false,
+        }
+    }
+}
+
 /// How the [`FakeBroker`](super::FakeBroker) behaves. Every field can be changed between packets through
 /// [`FakeBroker::config_mut`](super::FakeBroker::config_mut) or the broker's setters; what it announces in CONNACK applies from the next
 /// connection.
@@ -89,6 +115,16 @@ pub struct BrokerConfig {
     /// Send the retained messages a SUBSCRIBE matches before its SUBACK (allowed: §3.8.4 only requires the
     /// SUBACK; brokers with queued or retained messages often do). Default `false`: SUBACK first.
     pub retained_before_suback: bool,
+    /// Enhanced authentication required of 5.0 clients (see [`BrokerAuth`]). Default `None`.
+    pub auth: Option<BrokerAuth>,
+    /// Put a Reason String on every packet that carries one (5.0 CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP,
+    /// SUBACK, UNSUBACK, DISCONNECT, AUTH): `fake broker: <PACKET>`. Default `false`.
+    pub reason_strings: bool,
+    /// Refuse every 5.0 CONNECT with this reason code (Use Another Server, Server Moved...) and Server Reference.
+    /// Default `None`.
+    pub redirect: Option<(ReasonCode, String)>,
+    /// Response Information in CONNACK, for a 5.0 client that asks for it. Default `None`.
+    pub response_information: Option<String>,
 }
 
 impl Default for BrokerConfig {
@@ -118,6 +154,10 @@ impl Default for BrokerConfig {
             wildcard_subscriptions: true,
             announce_support: true,
             retained_before_suback: false,
+            auth: None,
+            reason_strings: false,
+            redirect: None,
+            response_information: None,
         }
     }
 }

@@ -70,6 +70,7 @@ impl FakeBroker {
             Packet::Connect(_) => {
                 self.fail(ReasonCode::PROTOCOL_ERROR, "a second CONNECT".to_owned());
             }
+            Packet::Auth(a) => self.on_auth(version, a),
             other if !accepted => {
                 self.violation(format!(
                     "{} before an accepted CONNECT",
@@ -118,9 +119,13 @@ impl FakeBroker {
             reason: ReasonCode::SUCCESS,
             session_present: false,
         };
-        if let Some(conn) = &mut self.conn {
-            conn.connect_seen = true;
-        }
+        let authenticated = match &mut self.conn {
+            Some(conn) => {
+                conn.connect_seen = true;
+                conn.authenticated
+            }
+            None => false,
+        };
         if !self.config.answer_connect {
             // A hung node: the connection stays open and silent.
             self.connections.push(record);
@@ -146,15 +151,53 @@ impl FakeBroker {
             (version == ProtocolVersion::V311 && c.client_id.is_empty() && !c.clean_start)
                 .then_some(ReasonCode(2))
         });
-        if let Some(reason) = refusal {
+        let redirect = self
+            .config
+            .redirect
+            .clone()
+            .filter(|_| version == ProtocolVersion::V5);
+        if let Some(reason) = refusal.or(redirect.as_ref().map(|(code, _)| *code)) {
             record.reason = reason;
             self.connections.push(record);
             self.send(Packet::ConnAck(ConnAck {
                 session_present: false,
                 reason,
-                properties: ConnAckProperties::default(),
+                properties: ConnAckProperties {
+                    server_reference: redirect.as_ref().map(|(_, to)| to.as_str()),
+                    ..ConnAckProperties::default()
+                },
             }));
             self.close_connection();
+            return;
+        }
+        if let Some(auth) = self
+            .config
+            .auth
+            .clone()
+            .filter(|_| version == ProtocolVersion::V5)
+            && !authenticated
+        {
+            if p.authentication_method != Some(auth.method.as_str()) {
+                record.reason = ReasonCode::BAD_AUTHENTICATION_METHOD;
+                self.connections.push(record);
+                self.send(Packet::ConnAck(ConnAck {
+                    reason: ReasonCode::BAD_AUTHENTICATION_METHOD,
+                    ..ConnAck::default()
+                }));
+                self.close_connection();
+                return;
+            }
+            // The CONNECT waits for the exchange: the server challenges first.
+            let connect = Packet::Connect(*c);
+            let mut encoded = vec![0; connect.encoded_len(version)];
+            if connect.encode(version, &mut encoded).is_err() {
+                return;
+            }
+            let client_nonce = p.authentication_data.unwrap_or_default().to_vec();
+            if let Some(conn) = &mut self.conn {
+                conn.pending_connect = Some(encoded);
+            }
+            self.challenge(&auth, client_nonce, false);
             return;
         }
         let assigned = c.client_id.is_empty();
@@ -199,6 +242,10 @@ impl FakeBroker {
         record.session_present = present || self.config.claim_session_present;
         let claimed = record.session_present;
         self.connections.push(record);
+        let response_information = self.config.response_information.clone();
+        let auth_method = authenticated
+            .then(|| self.config.auth.as_ref().map(|a| a.method.clone()))
+            .flatten();
         let properties = if version == ProtocolVersion::V5 {
             ConnAckProperties {
                 receive_maximum: self.config.receive_maximum.and_then(NonZeroU16::new),
@@ -215,6 +262,10 @@ impl FakeBroker {
                     && !self.config.wildcard_subscriptions)
                     .then_some(false),
                 assigned_client_identifier: assigned.then_some(client_id.as_str()),
+                response_information: response_information
+                    .as_deref()
+                    .filter(|_| p.request_response_information == Some(true)),
+                authentication_method: auth_method.as_deref(),
                 ..ConnAckProperties::default()
             }
         } else {
@@ -488,5 +539,101 @@ impl FakeBroker {
         let graceful = d.reason != ReasonCode::DISCONNECT_WITH_WILL_MESSAGE;
         self.end_connection(graceful);
         self.close_pending = true;
+    }
+
+    /// Sends the server's challenge and proof for the client's nonce (AUTH Continue authentication).
+    fn challenge(&mut self, auth: &BrokerAuth, client_nonce: Vec<u8>, reauth: bool) {
+        self.nonces += 1;
+        let server_nonce = format!("s-nonce-{}", self.nonces);
+        let key = match auth.tamper_proof {
+            true => b"not the key".as_slice(),
+            false => &auth.key,
+        };
+        let proof = crate::auth::proof(key, &[b"server", &client_nonce, server_nonce.as_bytes()]);
+        let data = format!("{server_nonce}:{proof}");
+        let method = match auth.wrong_method {
+            true => "SOMETHING-ELSE",
+            false => auth.method.as_str(),
+        };
+        self.send(Packet::Auth(codec::Auth {
+            reason: ReasonCode::CONTINUE_AUTHENTICATION,
+            properties: codec::AuthProperties {
+                authentication_method: Some(method),
+                authentication_data: Some(data.as_bytes()),
+                ..Default::default()
+            },
+        }));
+        if let Some(conn) = &mut self.conn {
+            conn.auth = Some((client_nonce, server_nonce, reauth));
+        }
+    }
+
+    /// An AUTH from the client: its answer to the challenge, or a re-authentication.
+    pub(super) fn on_auth(&mut self, version: ProtocolVersion, a: &codec::Auth<'_>) {
+        let Some(auth) = self.config.auth.clone() else {
+            return self.fail(
+                ReasonCode::PROTOCOL_ERROR,
+                "AUTH without enhanced authentication".to_owned(),
+            );
+        };
+        if a.properties.authentication_method != Some(auth.method.as_str()) {
+            return self.fail(
+                ReasonCode::PROTOCOL_ERROR,
+                "AUTH with another authentication method [MQTT-4.12.0-5]".to_owned(),
+            );
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        let data = a.properties.authentication_data.unwrap_or_default();
+        match (a.reason, conn.auth.take()) {
+            (ReasonCode::CONTINUE_AUTHENTICATION, Some((client_nonce, server_nonce, reauth))) => {
+                let expected = crate::auth::proof(
+                    &auth.key,
+                    &[b"client", &client_nonce, server_nonce.as_bytes()],
+                );
+                let right = expected.as_bytes() == data;
+                match (right, reauth) {
+                    (true, false) => {
+                        conn.authenticated = true;
+                        self.authentications += 1;
+                        let Some(encoded) = conn.pending_connect.take() else {
+                            return;
+                        };
+                        if let Ok(Some((Packet::Connect(c), _))) =
+                            codec::decode(&encoded, version, u32::MAX)
+                        {
+                            self.on_connect(version, &c);
+                        }
+                    }
+                    (true, true) => {
+                        self.reauthentications += 1;
+                        self.send(Packet::Auth(codec::Auth {
+                            reason: ReasonCode::SUCCESS,
+                            properties: codec::AuthProperties {
+                                authentication_method: Some(auth.method.as_str()),
+                                ..Default::default()
+                            },
+                        }));
+                    }
+                    (false, false) => {
+                        self.violation("a wrong answer to the challenge".to_owned());
+                        self.send(Packet::ConnAck(ConnAck {
+                            reason: ReasonCode::NOT_AUTHORIZED,
+                            ..ConnAck::default()
+                        }));
+                        self.close_connection();
+                    }
+                    (false, true) => self.send_disconnect(ReasonCode::NOT_AUTHORIZED),
+                }
+            }
+            (ReasonCode::RE_AUTHENTICATE, None) if conn.accepted => {
+                self.challenge(&auth, data.to_vec(), true);
+            }
+            (reason, _) => self.fail(
+                ReasonCode::PROTOCOL_ERROR,
+                format!("AUTH {reason} out of turn"),
+            ),
+        }
     }
 }

@@ -152,7 +152,7 @@ pub struct PacketRecord {
     pub dup: bool,
     /// The QoS (PUBLISH only; QoS 0 otherwise).
     pub qos: QoS,
-    /// The reason code (CONNACK, the acknowledgements in 5.0, DISCONNECT).
+    /// The reason code (CONNACK, the acknowledgements in 5.0, DISCONNECT, AUTH).
     pub reason: Option<ReasonCode>,
 }
 
@@ -183,7 +183,8 @@ impl PacketRecord {
             Packet::UnsubAck(u) => record.packet_id = Some(u.packet_id.get()),
             Packet::ConnAck(c) => record.reason = Some(c.reason),
             Packet::Disconnect(d) => record.reason = Some(d.reason),
-            Packet::Connect(_) | Packet::PingReq | Packet::PingResp | Packet::Auth(_) => {}
+            Packet::Auth(a) => record.reason = Some(a.reason),
+            Packet::Connect(_) | Packet::PingReq | Packet::PingResp => {}
         }
         record
     }
@@ -205,5 +206,49 @@ impl fmt::Display for PacketRecord {
             Some(reason) if reason != ReasonCode::SUCCESS => write!(f, " {reason}"),
             _ => Ok(()),
         }
+    }
+}
+
+/// `packet` with `reason` as its Reason String, if its kind carries one.
+pub(crate) fn with_reason_string<'a>(packet: Packet<'a>, reason: &'a str) -> Packet<'a> {
+    let reason = Some(reason);
+    match packet {
+        Packet::ConnAck(mut p) => {
+            p.properties.reason_string = reason;
+            Packet::ConnAck(p)
+        }
+        Packet::PubAck(mut p) => {
+            p.properties.reason_string = reason;
+            Packet::PubAck(p)
+        }
+        Packet::PubRec(mut p) => {
+            p.properties.reason_string = reason;
+            Packet::PubRec(p)
+        }
+        Packet::PubRel(mut p) => {
+            p.properties.reason_string = reason;
+            Packet::PubRel(p)
+        }
+        Packet::PubComp(mut p) => {
+            p.properties.reason_string = reason;
+            Packet::PubComp(p)
+        }
+        Packet::SubAck(mut p) => {
+            p.properties.reason_string = reason;
+            Packet::SubAck(p)
+        }
+        Packet::UnsubAck(mut p) => {
+            p.properties.reason_string = reason;
+            Packet::UnsubAck(p)
+        }
+        Packet::Disconnect(mut p) if p.properties.reason_string.is_none() => {
+            p.properties.reason_string = reason;
+            Packet::Disconnect(p)
+        }
+        Packet::Auth(mut p) => {
+            p.properties.reason_string = reason;
+            Packet::Auth(p)
+        }
+        other => other,
     }
 }
