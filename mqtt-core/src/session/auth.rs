@@ -158,7 +158,7 @@ pub enum AuthenticatorRef<'b> {
     Borrowed(&'b mut (dyn Authenticator + Send)),
     /// Owned by the session.
     #[cfg(feature = "alloc")]
-    Owned(Box<dyn Authenticator + Send + 'b>),
+    Owned(Box<dyn Authenticator + Send + 'static>),
 }
 
 impl AuthenticatorRef<'_> {
@@ -185,8 +185,10 @@ impl<'b, A: Authenticator + Send> From<&'b mut A> for AuthenticatorRef<'b> {
     }
 }
 
+// `'static`: a session owning its authenticator keeps no borrow in it, so that memory borrowed for the session's
+// life (a device's `Resources`) can hold a session without a destructor that might still use that memory.
 #[cfg(feature = "alloc")]
-impl<'b, A: Authenticator + Send + 'b> From<Box<A>> for AuthenticatorRef<'b> {
+impl<A: Authenticator + Send + 'static> From<Box<A>> for AuthenticatorRef<'_> {
     fn from(authenticator: Box<A>) -> Self {
         Self::Owned(authenticator)
     }
