@@ -168,6 +168,7 @@ impl Session<'_> {
     /// An established connection ended without the application asking.
     pub(super) fn lose(&mut self, reason: Disconnection, now: Instant) {
         self.blame_oldest_unacknowledged();
+        self.blame_oldest_request();
         self.end_connection(now);
         self.events.push(OwnedEvent::ConnectionLost(reason));
         self.after_loss(reason, now);
