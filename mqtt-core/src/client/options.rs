@@ -188,6 +188,14 @@ impl Options {
         self.connect_timeout
     }
 
+    /// How long the bindings' `connect` waits for the first connection: a whole round over the broker list, each
+    /// attempt of which may take the connect timeout (a hung node accepts TCP and never answers), so the connect
+    /// timeout once per broker. A round ends sooner when every broker fails fast.
+    pub fn first_connection_timeout(&self) -> Duration {
+        let brokers = u32::try_from(self.brokers.len().max(1)).unwrap_or(u32::MAX);
+        self.connect_timeout.saturating_mul(brokers)
+    }
+
     /// A session configured by these options, with buffers sized by them.
     ///
     /// # Errors
@@ -548,6 +556,17 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
         }
+    }
+
+    #[test]
+    fn the_first_connection_may_take_a_connect_timeout_per_broker() {
+        // Three nodes, the first one hung: its attempt takes the whole connect timeout before the second is tried.
+        let one = Options::new("mqtt://a")
+            .unwrap()
+            .connect_timeout(Duration::from_secs(3));
+        assert_eq!(one.first_connection_timeout(), Duration::from_secs(3));
+        let three = one.failover("mqtt://b").unwrap().failover("mqtt://c").unwrap();
+        assert_eq!(three.first_connection_timeout(), Duration::from_secs(9));
     }
 
     #[test]
