@@ -59,6 +59,7 @@ pub struct Options {
     pub(crate) reconnect: ReconnectPolicy,
     pub(crate) jitter_seed: u64,
     pub(crate) connect_timeout: Duration,
+    pub(crate) ping_timeout: Duration,
     pub(crate) max_inflight: u16,
     pub(crate) max_inflight_v311: u16,
     pub(crate) receive_maximum: u16,
@@ -98,6 +99,7 @@ impl Options {
             reconnect: ReconnectPolicy::default(),
             jitter_seed: random_seed(),
             connect_timeout: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(10),
             max_inflight: 64,
             max_inflight_v311: 20,
             receive_maximum: u16::MAX,
@@ -222,6 +224,7 @@ impl Options {
             password: self.password.as_deref(),
             will,
             connect_timeout: self.connect_timeout,
+            ping_timeout: self.ping_timeout,
             max_inflight: self.max_inflight,
             receive_maximum: self.receive_maximum,
             reconnect: ReconnectPolicy {
@@ -342,6 +345,14 @@ impl Options {
     /// Time allowed to open the connection and receive CONNACK (default 30 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for PINGRESP after PINGREQ before the connection counts as lost (default 10 s). A broker
+    /// node that hangs (the kernel keeps its connections open, nothing answers) is left after the keep alive plus
+    /// this; with failover, lower both to move to another node sooner.
+    pub fn ping_timeout(mut self, timeout: Duration) -> Self {
+        self.ping_timeout = timeout;
         self
     }
 
@@ -467,6 +478,7 @@ impl fmt::Debug for Options {
             .field("will", &self.will)
             .field("reconnect", &self.reconnect)
             .field("connect_timeout", &self.connect_timeout)
+            .field("ping_timeout", &self.ping_timeout)
             .field("max_inflight", &self.max_inflight)
             .field("max_inflight_v311", &self.max_inflight_v311)
             .field("receive_maximum", &self.receive_maximum)
@@ -565,7 +577,11 @@ mod tests {
             .unwrap()
             .connect_timeout(Duration::from_secs(3));
         assert_eq!(one.first_connection_timeout(), Duration::from_secs(3));
-        let three = one.failover("mqtt://b").unwrap().failover("mqtt://c").unwrap();
+        let three = one
+            .failover("mqtt://b")
+            .unwrap()
+            .failover("mqtt://c")
+            .unwrap();
         assert_eq!(three.first_connection_timeout(), Duration::from_secs(9));
     }
 
@@ -683,6 +699,40 @@ mod tests {
                 .fallback_to_v311
         );
         assert_eq!(options.max_inflight_v311, 20);
+    }
+
+    #[test]
+    fn a_hung_broker_is_left_after_the_keep_alive_plus_the_ping_timeout() {
+        use crate::session::{Event, TransportAction};
+        let options = Options::new("mqtt://a")
+            .unwrap()
+            .version(ProtocolVersion::V311)
+            .keep_alive(Duration::from_secs(2))
+            .ping_timeout(Duration::from_secs(1));
+        let mut session = options.session().unwrap();
+        let at = crate::Instant::from_millis;
+        let mut out = [0u8; 256];
+        session.connect(at(0));
+        assert_eq!(session.poll_transport(), Some(TransportAction::Open));
+        session.handle_transport_up(at(0));
+        while session.poll_transmit(at(0), &mut out).is_some() {}
+        session.handle_bytes(&[0x20, 0x02, 0x00, 0x00], at(10));
+        while session.poll_event().is_some() {}
+        // Nothing sent for the keep alive: PINGREQ; no PINGRESP within the ping timeout: lost.
+        session.handle_timeout(at(2_010));
+        assert_eq!(session.poll_transmit(at(2_010), &mut out), Some(2));
+        assert_eq!(session.poll_timeout(), Some(at(3_010)));
+        session.handle_timeout(at(3_010));
+        let mut lost = false;
+        while let Some(event) = session.poll_event() {
+            lost |= matches!(
+                event,
+                Event::ConnectionLost {
+                    reason: crate::session::Disconnection::KeepAliveTimeout
+                }
+            );
+        }
+        assert!(lost);
     }
 
     #[test]
