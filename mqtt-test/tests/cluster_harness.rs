@@ -24,7 +24,23 @@ fn ejabberd_nodes_join_answer_mqtt_and_can_be_taken_out_of_service() {
     assert_eq!(cluster.cluster_nodes(1).unwrap(), names);
     let credentials = Some((EJABBERD_USER, EJABBERD_PASSWORD));
     assert!(mqtt_answers(cluster.node(0).port(), credentials, PROBE));
-    cluster.refuse_connections(0).unwrap();
+    let mut subscriber = std::process::Command::new("mosquitto_sub")
+        .args([
+            "-p",
+            &cluster.node(0).port().to_string(),
+            "-t",
+            "t",
+            "-i",
+            "held",
+        ])
+        .args(["-u", EJABBERD_USER, "-P", EJABBERD_PASSWORD])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let closed = cluster.refuse_connections(0).unwrap();
+    let _ = subscriber.kill();
+    let _ = subscriber.wait();
+    assert_eq!(closed, 1);
     assert!(!mqtt_answers(cluster.node(0).port(), credentials, PROBE));
     assert!(mqtt_answers(cluster.node(1).port(), credentials, PROBE));
     cluster.node_mut(1).pause().unwrap();
