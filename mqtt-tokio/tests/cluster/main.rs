@@ -6,6 +6,10 @@
 //! brokers and runs them; `.ci/run` always does. One cluster test runs at a time (they share two cores). Times
 //! (how long the client took to move to another node) are printed, not asserted: run with `--nocapture`.
 
+// The one lock that serialises the cluster tests is held for a whole test, across its awaits: every test runs on its
+// own thread and runtime, so a test waiting for it blocks only itself.
+#![allow(clippy::await_holding_lock)]
+
 mod flow;
 mod on_ejabberd;
 mod on_rabbitmq;
