@@ -302,6 +302,24 @@ impl Client {
         }))
     }
 
+    /// Joins consumer group `group` on `filter`: subscribes to the shared subscription `$share/{group}/{filter}`
+    /// ([`shared_filter`](proto::client::shared_filter)), with `callback` as [`subscribe`](Self::subscribe) takes
+    /// it. The broker gives each matching message to one member of the group, so several processes share the work.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Subscribe`] when `group` or `filter` is invalid, or (5.0) when the broker announced it does not
+    /// support shared subscriptions; otherwise as [`subscribe`](Self::subscribe).
+    pub fn subscribe_shared(
+        &self,
+        group: &str,
+        filter: &str,
+        qos: QoS,
+        callback: impl FnMut(&Self, &Message) + Send + 'static,
+    ) -> Result<Pending<QoS>, Error> {
+        self.subscribe(proto::client::shared_filter(group, filter)?, qos, callback)
+    }
+
     /// Subscribes to several filters in one request; `callback` gets each message matching any granted filter
     /// once. The [`Pending`] gives, per filter, the granted QoS or the refusal.
     ///

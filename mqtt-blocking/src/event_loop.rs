@@ -138,13 +138,14 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
 ///
 /// # Errors
 ///
-/// As [`new`] and [`Client::wait_connected`] (bounded by the options' connect timeout); the event loop then ends.
+/// As [`new`] and [`Client::wait_connected`] (bounded by [`Options::first_connection_timeout`]: the connect
+/// timeout per broker); the event loop then ends.
 pub fn connect(options: &Options) -> Result<Client, Error> {
     let (client, event_loop) = new(options)?;
     // Listening before the loop runs, so that the first connection's outcome cannot be missed.
     let states = client.listen_states()?;
     event_loop.start()?;
-    client.connected_within(&states, options.connect_timeout_duration())?;
+    client.connected_within(&states, options.first_connection_timeout())?;
     Ok(client)
 }
 

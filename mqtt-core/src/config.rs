@@ -153,6 +153,10 @@ pub struct Config<'a> {
     /// network that bad fails the message too. Default 5 (about 5 s of reconnects with the default policy): in
     /// the seeded simulation, whose link cuts most new connections within their first 120 bytes, 3 failed 1.5 %
     /// of the QoS 1 and 2 messages, 5 one in 15,000, 8 none. 0 never gives up; values above 31 count as 31.
+    ///
+    /// The same count applies to the oldest SUBSCRIBE or UNSUBSCRIBE sent and unanswered: at the threshold it
+    /// fails with `0x80` (3.1.1's SUBACK failure) instead of being sent again on every connection (ejabberd closes
+    /// a 3.1.1 connection over a `$share/` filter).
     pub poison_threshold: u8,
 }
 

@@ -492,3 +492,41 @@ fn a_password_without_user_name_keeps_the_session_on_5_0() {
             .all(|c| c.version == ProtocolVersion::V5)
     );
 }
+
+#[test]
+fn a_v311_subscribe_the_broker_closes_the_connection_over_fails_as_poison_and_is_not_replayed() {
+    // ejabberd over 3.1.1: no CONNACK announcement, no DISCONNECT, the connection closes over the `$share/`
+    // SUBSCRIBE. Without a count it went out again on every connection, and `subscribe` never completed.
+    let mut sim = Sim::new(&config(ProtocolVersion::V311), without_shared(false)).unwrap();
+    sim.connect();
+    assert!(sim.run_until(|s| s.session().is_connected(), secs(1)));
+    let shared = sim
+        .subscribe("$share/group/jobs", QoS::AtLeastOnce)
+        .unwrap();
+    let answered = |sim: &Sim| {
+        sim.events().iter().find_map(|e| match e {
+            RecordedEvent::Subscribed { ticket, reasons } if *ticket == shared => {
+                Some(reasons.clone())
+            }
+            _ => None,
+        })
+    };
+    assert!(sim.run_until(|s| answered(s).is_some(), secs(120)));
+    assert_eq!(answered(&sim), Some(vec![ReasonCode::UNSPECIFIED_ERROR]));
+    let threshold = Config::new("").poison_threshold;
+    assert_eq!(
+        sim.broker()
+            .count(Direction::ClientToBroker, PacketType::Subscribe),
+        usize::from(threshold),
+        "sent once per strike, then given up"
+    );
+    // The connection that follows stays, and serves other requests.
+    assert!(sim.run_until(|s| s.session().is_connected(), secs(120)));
+    let plain = sim.subscribe("plain/topic", QoS::AtLeastOnce).unwrap();
+    sim.run_for(secs(30));
+    assert!(sim.events().contains(&RecordedEvent::Subscribed {
+        ticket: plain,
+        reasons: vec![ReasonCode(1)]
+    }));
+    assert_eq!(sim.broker().connections().len(), 1 + usize::from(threshold));
+}

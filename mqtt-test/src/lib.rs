@@ -13,6 +13,9 @@
 //! - [`mosquitto`]: [`Mosquitto`], a real mosquitto broker started on free loopback ports with the listeners a
 //!   [`MosquittoConfig`] asks for (plain, TLS and mutual TLS with certificates generated at start, WebSocket,
 //!   secure WebSocket, password), killed by PID on drop, for interop tests against a real broker.
+//! - [`cluster`]: real broker clusters on loopback ([`RabbitMq`](cluster::RabbitMq) 3.10 and
+//!   [`Ejabberd`](cluster::Ejabberd) 23.01, the Debian packages), nodes that can be killed or hung, for the failover
+//!   and cross-node tests.
 //! - [`interop`]: [`interop_tests!`], the one list of interop tests against mosquitto, expanded by each async
 //!   binding for its runtime.
 //! - [`tcp_broker`]: [`TcpBroker`], the fake broker on a loopback TCP port served by a thread, for clients that
@@ -45,6 +48,7 @@
 pub mod auth;
 pub mod broker;
 pub mod clock;
+pub mod cluster;
 pub mod interop;
 pub mod interop_v5;
 pub mod link;

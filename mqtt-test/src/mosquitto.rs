@@ -27,7 +27,7 @@
 mod certs;
 mod config;
 mod error;
-mod setup;
+pub(crate) mod setup;
 
 use std::fs::{self, OpenOptions};
 use std::io::Write as _;

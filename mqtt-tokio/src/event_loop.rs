@@ -48,16 +48,16 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
 /// # Errors
 ///
 /// [`Error::Refused`] or [`Error::GaveUp`] if the broker refused the connection permanently; when no connection
-/// succeeded within the connect timeout, the error of the last attempt (for example [`Error::Io`] for a refused
-/// connection, or [`Error::Tls`] for a certificate the check rejected), or else [`Error::Timeout`]. The event loop
-/// then stops.
+/// succeeded within [`Options::first_connection_timeout`] (the connect timeout per broker), the error of the last
+/// attempt (for example [`Error::Io`] for a refused connection, or [`Error::Tls`] for a certificate the check
+/// rejected), or else [`Error::Timeout`]. The event loop then stops.
 ///
 /// # Panics
 ///
 /// Outside a tokio runtime (as `tokio::spawn` does).
 pub async fn connect(options: Options) -> Result<Client, Error> {
     let (client, event_loop) = new(&options)?;
-    let connected = client.wait_connected(options.connect_timeout_duration());
+    let connected = client.wait_connected(options.first_connection_timeout());
     let task = tokio::spawn(event_loop.run());
     let outcome = connected.await;
     if outcome.is_err() {

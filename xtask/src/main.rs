@@ -3,7 +3,9 @@
 //! - `cargo xtask test [cargo test arguments] [-- test binary arguments]`: installs what the test suite needs when
 //!   it is missing (see [`setup`]), then runs the whole suite (see [`suite`]) and prints a summary. This is the
 //!   README's test command, and `.ci/run` runs it.
-//! - `cargo xtask setup`: the installs alone.
+//!   With `--clusters`, it also installs RabbitMQ and ejabberd and then runs the tests against real broker
+//!   clusters (minutes: `.ci/run` runs them, the README's plain command does not).
+//! - `cargo xtask setup [--clusters]`: the installs alone.
 //!
 //! The standard library only, so that it builds in seconds on a fresh machine.
 
@@ -21,16 +23,18 @@ tasks:
                               openssl, qemu-system-arm, python3, procps with apt-get; the Cortex-M targets with
                               rustup), then run `cargo test --workspace --no-fail-fast`. ARGS go to cargo test
                               (`-p CRATE` replaces --workspace), TEST ARGS to the test binaries (a name filter).
-  setup                       only install what the test suite needs
+  test --clusters [ARGS]      the same, and also install rabbitmq-server and ejabberd, then run the tests against
+                              real RabbitMQ and ejabberd clusters (mqtt-tokio's tests/cluster, several minutes)
+  setup [--clusters]          only install what the test suite (and the cluster tests) need
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.split_first() {
         Some((task, rest)) if task == "test" => test(rest),
-        Some((task, [])) if task == "setup" => {
+        Some((task, rest)) if task == "setup" && rest.iter().all(|arg| arg == "--clusters") => {
             let started = Instant::now();
-            match setup::run() {
+            match setup::run(!rest.is_empty()) {
                 Ok(report) => {
                     println!("xtask setup: {report} ({})", human(started.elapsed()));
                     ExitCode::SUCCESS
@@ -56,7 +60,19 @@ fn main() -> ExitCode {
 /// (after saying what to run) or when a test fails.
 fn test(args: &[String]) -> ExitCode {
     let started = Instant::now();
-    let setup = setup::run();
+    // `--clusters` is this task's own flag, before any `--`.
+    let own_end = args
+        .iter()
+        .position(|arg| arg == "--")
+        .unwrap_or(args.len());
+    let clusters = args.iter().take(own_end).any(|arg| arg == "--clusters");
+    let args: Vec<String> = args
+        .iter()
+        .enumerate()
+        .filter(|&(i, arg)| i >= own_end || arg != "--clusters")
+        .map(|(_, arg)| arg.clone())
+        .collect();
+    let setup = setup::run(clusters);
     let setup_took = started.elapsed();
     let report = match setup {
         Ok(report) => report,
@@ -67,10 +83,27 @@ fn test(args: &[String]) -> ExitCode {
         }
     };
 
-    let command = suite::cargo_test_args(args);
+    let mut command = suite::cargo_test_args(&args);
     println!("xtask test: cargo {}", command.join(" "));
     let tests_started = Instant::now();
-    let outcome = suite::run(&command);
+    let mut outcome = suite::run(&command);
+    if clusters {
+        let cluster_command: Vec<String> = suite::CLUSTER_TESTS.map(str::to_owned).to_vec();
+        println!(
+            "\nxtask test: the cluster tests: cargo {}",
+            cluster_command.join(" ")
+        );
+        let cluster_started = Instant::now();
+        outcome = match (outcome, suite::run(&cluster_command)) {
+            (Ok(suite), Ok(cluster)) => Ok(suite.then(cluster)),
+            (Err(error), _) | (_, Err(error)) => Err(error),
+        };
+        println!(
+            "xtask test: the cluster tests took {}",
+            human(cluster_started.elapsed())
+        );
+        command.push("(and the cluster tests)".to_owned());
+    }
     let tests_took = tests_started.elapsed();
 
     println!("\nxtask test: summary");

@@ -75,15 +75,37 @@ const TOOLS: [Tool; 8] = [
     },
 ];
 
+/// The brokers of the tests against real clusters (`cargo xtask test --clusters`, mqtt-test's `cluster`
+/// harness), which run them as the current user on their own ports and never use the services.
+const CLUSTER_TOOLS: [Tool; 2] = [
+    Tool {
+        program: "rabbitmq-server",
+        package: "rabbitmq-server",
+        fallback: true,
+        used_by: "the RabbitMQ 3.10 cluster tests",
+    },
+    Tool {
+        program: "ejabberdctl",
+        package: "ejabberd",
+        fallback: true,
+        used_by: "the ejabberd 23.01 cluster tests",
+    },
+];
+
+/// The services those packages start where an init system runs (and the Erlang port mapper they bring): the
+/// harness starts its own nodes and port mapper.
+const CLUSTER_SERVICES: [&str; 2] = ["rabbitmq-server", "ejabberd"];
+
 /// The Rust targets: the QEMU end to end builds its firmware for thumbv7m-none-eabi; CI's Cortex-M builds also
 /// use thumbv7em-none-eabihf.
 const TARGETS: [&str; 2] = ["thumbv7m-none-eabi", "thumbv7em-none-eabihf"];
 
-/// Installs what is missing. Returns what it did, in a few words.
+/// Installs what is missing (with `clusters`, the cluster tests' brokers too). Returns what it did, in a few
+/// words.
 ///
 /// # Errors
 /// What could not be installed, and the commands that would install it.
-pub(crate) fn run() -> Result<String, String> {
+pub(crate) fn run(clusters: bool) -> Result<String, String> {
     let mut done = Vec::new();
     let mut problems = String::new();
 
@@ -115,7 +137,7 @@ pub(crate) fn run() -> Result<String, String> {
         }
     }
 
-    let missing = missing_tools();
+    let missing = missing_tools(clusters);
     if missing.is_empty() {
         done.push("system packages present".to_owned());
     } else {
@@ -128,11 +150,18 @@ pub(crate) fn run() -> Result<String, String> {
         let nothing_on_1883 = packages.contains(&"mosquitto") && !system_broker_listens();
         match install(&packages) {
             Ok(()) => {
-                let still = missing_tools();
+                let still = missing_tools(clusters);
                 if still.is_empty() {
                     done.push(format!("installed {}", packages.join(", ")));
                     if nothing_on_1883 && system_broker_listens() {
                         done.push(stop_system_broker());
+                    }
+                    let services: Vec<&str> = CLUSTER_SERVICES
+                        .into_iter()
+                        .filter(|service| packages.contains(service))
+                        .collect();
+                    if !services.is_empty() {
+                        done.push(stop_services(&services));
                     }
                 } else {
                     let _ = writeln!(
@@ -158,9 +187,14 @@ pub(crate) fn run() -> Result<String, String> {
     }
 }
 
-/// The tools not found, in [`TOOLS`] order.
-fn missing_tools() -> Vec<&'static Tool> {
-    TOOLS.iter().filter(|tool| find(tool).is_none()).collect()
+/// The tools not found, in [`TOOLS`] order (then [`CLUSTER_TOOLS`] with `clusters`).
+fn missing_tools(clusters: bool) -> Vec<&'static Tool> {
+    let cluster_tools: &'static [Tool] = if clusters { &CLUSTER_TOOLS } else { &[] };
+    TOOLS
+        .iter()
+        .chain(cluster_tools)
+        .filter(|tool| find(tool).is_none())
+        .collect()
 }
 
 /// Where `tool` is: on PATH, or where Debian puts it for those the tests look for there too.
@@ -372,6 +406,37 @@ fn stop_system_broker() -> String {
     } else {
         "stopped the mosquitto service its package started on port 1883".to_owned()
     }
+}
+
+/// Stops and disables the services that the packages just installed started (RabbitMQ and ejabberd start one
+/// each where an init system runs; where none runs, as in a container, nothing started). The tests start their own
+/// nodes. Returns what happened.
+fn stop_services(services: &[&str]) -> String {
+    let Some(privilege) = privilege() else {
+        return format!(
+            "{} may run as services (the tests do not use them)",
+            services.join(", ")
+        );
+    };
+    let systemd = Path::new("/run/systemd/system").is_dir();
+    for service in services {
+        if systemd {
+            let mut disable = privileged(privilege, "systemctl");
+            disable.args(["disable", "--now", "--quiet", &format!("{service}.service")]);
+            let _ = quietly(&mut disable);
+        } else if Path::new("/etc/init.d").join(service).is_file() {
+            let mut stop = privileged(privilege, &format!("/etc/init.d/{service}"));
+            stop.arg("stop");
+            let _ = quietly(&mut stop);
+            let mut disable = privileged(privilege, "update-rc.d");
+            disable.args([service, "disable"]);
+            let _ = quietly(&mut disable);
+        }
+    }
+    format!(
+        "stopped and disabled the {} services, if their packages started any (the tests start their own nodes)",
+        services.join(" and ")
+    )
 }
 
 /// Runs `command` with its output kept, and shown only if it fails.

@@ -36,6 +36,23 @@ pub(crate) fn cargo_test_args(args: &[String]) -> Vec<String> {
     command
 }
 
+/// The opt-in tests against real broker clusters (`cargo xtask test --clusters`): they are `#[ignore]`d in the
+/// default suite and run here one at a time, with `--ignored`.
+pub(crate) const CLUSTER_TESTS: [&str; 12] = [
+    "test",
+    "--no-fail-fast",
+    "-p",
+    "mqtt-test",
+    "--test",
+    "cluster_harness",
+    "-p",
+    "mqtt-tokio",
+    "--test",
+    "cluster",
+    "--",
+    "--ignored",
+];
+
 /// Totals over the `test result:` lines of every test binary and doctest run.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Counts {
@@ -53,6 +70,29 @@ pub(crate) struct Outcome {
     /// Each failed test target, as cargo names it for a rerun (`-p examples --test run`), with the tests that
     /// failed in it (none when the binary crashed), in order.
     pub(crate) failed: Vec<(String, Vec<String>)>,
+}
+
+impl Outcome {
+    /// The outcome of two runs, one after the other: failed if either failed.
+    pub(crate) fn then(self, next: Self) -> Self {
+        let counts = Counts {
+            runs: self.counts.runs + next.counts.runs,
+            passed: self.counts.passed + next.counts.passed,
+            failed: self.counts.failed + next.counts.failed,
+            ignored: self.counts.ignored + next.counts.ignored,
+        };
+        let mut failed = self.failed;
+        failed.extend(next.failed);
+        Self {
+            status: if self.status.success() {
+                next.status
+            } else {
+                self.status
+            },
+            counts,
+            failed,
+        }
+    }
 }
 
 /// Reads cargo's and libtest's output, both streams in the order they were written, line by line.
@@ -171,6 +211,37 @@ mod tests {
 
     fn args(line: &str) -> Vec<String> {
         line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn the_cluster_run_adds_its_counts_and_failures_to_the_suite() {
+        use std::os::unix::process::ExitStatusExt as _;
+        let run = |passed, failed: &[&str], code| Outcome {
+            status: ExitStatus::from_raw(code << 8),
+            counts: Counts {
+                runs: 1,
+                passed,
+                failed: failed.len() as u64,
+                ignored: 0,
+            },
+            failed: failed
+                .iter()
+                .map(|name| {
+                    (
+                        "-p mqtt-tokio --test cluster".to_owned(),
+                        vec![(*name).to_owned()],
+                    )
+                })
+                .collect(),
+        };
+        let both = run(10, &[], 0).then(run(3, &["failover"], 101));
+        assert!(!both.status.success());
+        assert_eq!(
+            (both.counts.runs, both.counts.passed, both.counts.failed),
+            (2, 13, 1)
+        );
+        assert_eq!(both.failed.len(), 1);
+        assert!(run(1, &[], 0).then(run(1, &[], 0)).status.success());
     }
 
     #[test]

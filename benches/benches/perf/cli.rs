@@ -26,15 +26,21 @@ pub(crate) enum Section {
     Sweep,
     /// Memory per idle connection.
     Idle,
+    /// Failover: from a node's death to the first message acknowledged by another node.
+    Failover,
+    /// Shared-subscription (consumer group) throughput with 1, 2 and 3 consumers.
+    Shared,
 }
 
 impl Section {
-    pub(crate) const ALL: [Self; 5] = [
+    pub(crate) const ALL: [Self; 7] = [
         Self::Broker,
         Self::Sink,
         Self::Latency,
         Self::Sweep,
         Self::Idle,
+        Self::Failover,
+        Self::Shared,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -44,6 +50,8 @@ impl Section {
             Self::Latency => "latency",
             Self::Sweep => "sweep",
             Self::Idle => "idle",
+            Self::Failover => "failover",
+            Self::Shared => "shared",
         }
     }
 }
@@ -73,7 +81,7 @@ usage: cargo bench -p benches --bench perf -- (--all | --quick) [--out DIR] [opt
                      from the workspace root
   --runs N           runs per figure instead of the mode's
   --backends A,B     only these backends (the peer, rumqttc, is always added)
-  --only S,T         only these sections: broker, sink, latency, sweep, idle
+  --only S,T         only these sections: broker, sink, latency, sweep, idle, failover, shared
   --sink SECONDS     only start the acking sink, print its URL, serve for SECONDS and exit (for profiling a
                      client child by hand)
   --mosquitto-inflight N

@@ -15,6 +15,7 @@
 //! - [`child`]: a child process: one role of one backend, with the meters that take times, CPU and RSS.
 //! - [`backends`]: one module per client library behind the [`backends::Backend`] trait.
 //! - [`sink`]: the acking sink on mqtt-core's codec.
+//! - [`scale`]: the scale-out sections (failover between two brokers, consumer group throughput).
 //! - [`report`] and [`svg`]: `report.md` and the charts.
 
 mod backends;
@@ -23,6 +24,7 @@ mod cli;
 mod orchestrate;
 mod proc;
 mod report;
+mod scale;
 mod sink;
 mod stats;
 mod svg;

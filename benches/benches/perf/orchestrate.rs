@@ -198,7 +198,7 @@ pub(crate) struct Counts {
 }
 
 impl Results {
-    fn add(&mut self, id: &str, backend: &str, metric: &str, value: f64) {
+    pub(crate) fn add(&mut self, id: &str, backend: &str, metric: &str, value: f64) {
         if value.is_finite() {
             self.values
                 .entry((id.to_owned(), backend.to_owned(), metric.to_owned()))
@@ -337,6 +337,7 @@ pub(crate) fn run(settings: &Settings) -> ExitCode {
         }
     }
     drop(broker);
+    crate::scale::run(settings, &mut results);
     let info = RunInfo {
         started_unix,
         duration: started.elapsed(),

@@ -14,6 +14,7 @@ use crate::svg::Chart;
 
 mod method;
 use method::{git_state, machine_cores, utc};
+mod scale;
 mod sections;
 
 /// `Options::queue_bytes` of our clients (their default): what bounds a publisher's memory for large payloads.
@@ -55,6 +56,11 @@ pub(crate) fn write(
     if has(Section::Idle) {
         r.idle(&mut md)?;
     }
+    if settings.sections.contains(&Section::Failover)
+        || settings.sections.contains(&Section::Shared)
+    {
+        r.scale(&mut md, settings);
+    }
     r.accounting(&mut md, plan);
     r.problems(&mut md, info);
     r.method(&mut md, settings, plan, info);
@@ -83,12 +89,16 @@ enum Unit {
     Mib,
     /// KiB.
     Kib,
+    /// Milliseconds.
+    Millis,
 }
 
 impl Unit {
     fn format(self, value: f64) -> String {
         match self {
             Self::Rate => thousands(value),
+            Self::Millis if value < 10.0 => format!("{value:.1} ms"),
+            Self::Millis => format!("{value:.0} ms"),
             Self::Micros => {
                 if value >= 100.0 {
                     format!("{value:.0}")

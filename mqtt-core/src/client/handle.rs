@@ -216,6 +216,26 @@ impl Client {
         }
     }
 
+    /// Joins consumer group `group` on `filter`: subscribes to the shared subscription `$share/{group}/{filter}`
+    /// ([`shared_filter`](super::shared_filter)). The broker gives each matching message to one member of the
+    /// group (each client subscribed with the same group), so several processes share the work; a member that
+    /// leaves or fails stops getting messages, the others go on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Subscribe`] when `group` or `filter` is invalid, or (5.0) when the broker announced it does not
+    /// support shared subscriptions ([`SubscribeError::SharedNotSupported`](crate::SubscribeError)); otherwise as
+    /// [`subscribe`](Self::subscribe).
+    pub async fn subscribe_shared(
+        &self,
+        group: &str,
+        filter: &str,
+        qos: QoS,
+    ) -> Result<Subscription, Error> {
+        self.subscribe(super::shared_filter(group, filter)?, qos)
+            .await
+    }
+
     /// Subscribes to several filters in one request. The result reports, per filter, the granted QoS or the
     /// refusal; the [`Subscription`] yields messages matching any granted filter, each once. Messages are routed
     /// to it from the moment the request is queued, so none that the broker sends before its answer is lost.

@@ -89,6 +89,37 @@ use std::string::String;
 
 use crate::session::{ConnectRefusal, Disconnection};
 
+/// The filter of consumer group `group` on `filter`: the shared subscription `$share/{group}/{filter}`, with which
+/// the broker gives each message matching `filter` to one of the sessions subscribed with the same group rather
+/// than to each of them (MQTT 5.0 shared subscriptions; mosquitto, EMQX, HiveMQ and VerneMQ accept the same filter
+/// from 3.1.1 clients). The bindings' `Client::subscribe_shared` subscribes to it.
+///
+/// # Errors
+///
+/// [`Error::Subscribe`] with [`TopicError::InvalidSharedSubscription`](crate::TopicError) when `group` is empty or
+/// contains `/`, `+` or `#`, or with the filter's own error when `filter` is not a valid topic filter.
+///
+/// # Spec
+///
+/// `[MQTT-4.8.2-1]`, `[MQTT-4.8.2-2]`: a share name is at least one character, without `/`, `+` or `#`, and is
+/// followed by `/` and a topic filter.
+///
+/// ```
+/// use mqtt_core::client::shared_filter;
+///
+/// assert_eq!(shared_filter("workers", "jobs/+").unwrap(), "$share/workers/jobs/+");
+/// assert!(shared_filter("a/b", "jobs").is_err());
+/// assert!(shared_filter("", "jobs").is_err());
+/// ```
+pub fn shared_filter(group: &str, filter: &str) -> Result<String, Error> {
+    let invalid = |error| Error::Subscribe(crate::SubscribeError::InvalidFilter(error));
+    if group.is_empty() || group.contains(['/', '+', '#']) {
+        return Err(invalid(crate::TopicError::InvalidSharedSubscription));
+    }
+    crate::topic::validate_filter(filter).map_err(invalid)?;
+    Ok(std::format!("$share/{group}/{filter}"))
+}
+
 /// A change of the connection, with its cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

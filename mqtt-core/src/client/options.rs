@@ -54,6 +54,7 @@ pub struct Options {
     pub(crate) reconnect: ReconnectPolicy,
     pub(crate) jitter_seed: u64,
     pub(crate) connect_timeout: Duration,
+    pub(crate) ping_timeout: Duration,
     pub(crate) max_inflight: u16,
     pub(crate) max_inflight_v311: u16,
     pub(crate) receive_maximum: u16,
@@ -107,6 +108,7 @@ impl Options {
             reconnect: ReconnectPolicy::default(),
             jitter_seed: random_seed(),
             connect_timeout: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(10),
             max_inflight: 64,
             max_inflight_v311: 20,
             receive_maximum: u16::MAX,
@@ -207,6 +209,14 @@ impl Options {
         self.connect_timeout
     }
 
+    /// How long the bindings' `connect` waits for the first connection: a whole round over the broker list, each
+    /// attempt of which may take the connect timeout (a hung node accepts TCP and never answers), so the connect
+    /// timeout once per broker. A round ends sooner when every broker fails fast.
+    pub fn first_connection_timeout(&self) -> Duration {
+        let brokers = u32::try_from(self.brokers.len().max(1)).unwrap_or(u32::MAX);
+        self.connect_timeout.saturating_mul(brokers)
+    }
+
     /// A session configured by these options, with buffers sized by them.
     ///
     /// # Errors
@@ -252,6 +262,7 @@ impl Options {
             password: self.password.as_deref(),
             will,
             connect_timeout: self.connect_timeout,
+            ping_timeout: self.ping_timeout,
             max_inflight: self.max_inflight,
             receive_maximum: self.receive_maximum,
             reconnect: ReconnectPolicy {
@@ -493,6 +504,14 @@ impl Options {
         self
     }
 
+    /// Time allowed for PINGRESP after PINGREQ before the connection counts as lost (default 10 s). A broker
+    /// node that hangs (the kernel keeps its connections open, nothing answers) is left after the keep alive plus
+    /// this; with failover, lower both to move to another node sooner.
+    pub fn ping_timeout(mut self, timeout: Duration) -> Self {
+        self.ping_timeout = timeout;
+        self
+    }
+
     /// Outgoing QoS 1 and 2 messages in flight at most (default 64; on a 3.1.1 connection at most
     /// [`max_inflight_v311`](Self::max_inflight_v311) too).
     pub fn max_inflight(mut self, max: u16) -> Self {
@@ -615,6 +634,7 @@ impl fmt::Debug for Options {
             .field("will", &self.will)
             .field("reconnect", &self.reconnect)
             .field("connect_timeout", &self.connect_timeout)
+            .field("ping_timeout", &self.ping_timeout)
             .field("max_inflight", &self.max_inflight)
             .field("max_inflight_v311", &self.max_inflight_v311)
             .field("receive_maximum", &self.receive_maximum)

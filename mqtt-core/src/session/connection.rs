@@ -172,8 +172,10 @@ impl Session<'_> {
     /// the packet that broke the rules, not about the oldest message in flight: no poison strike (on 5.0 the
     /// connection ends through `finish_closing`, which never gave one either).
     pub(super) fn lose(&mut self, reason: Disconnection, now: Instant) {
+        // A broker's protocol error is no strike against what is in flight: the broker is to blame.
         if !matches!(reason, Disconnection::Protocol(_)) {
             self.blame_oldest_unacknowledged();
+            self.blame_oldest_request();
         }
         self.end_connection(now);
         self.events.push(OwnedEvent::ConnectionLost(reason));

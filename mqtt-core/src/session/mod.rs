@@ -326,6 +326,8 @@ pub struct Session<'b> {
     keep_alive: Duration,
     next_packet_id: u16,
     next_ticket: u32,
+    /// The oldest request left unanswered by the latest connections that ended, and how many in a row.
+    request_strikes: Option<(poison::RequestKey, u8)>,
     inflight: u16,
     send_connect: bool,
     /// CONNECT was written whole on this connection.
@@ -451,6 +453,7 @@ impl<'b> Session<'b> {
             keep_alive: Duration::from_secs(keep_alive_secs),
             next_packet_id: 1,
             next_ticket: 1,
+            request_strikes: None,
             inflight: 0,
             send_connect: false,
             connect_sent: false,

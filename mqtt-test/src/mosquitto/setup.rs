@@ -83,7 +83,7 @@ pub(super) fn write_password_file(
 static HANDED_OUT: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
 
 /// `count` distinct free ports on 127.0.0.1: each is bound to port 0 (the system picks), read and released.
-pub(super) fn free_ports(count: usize) -> Result<Vec<u16>, HarnessError> {
+pub(crate) fn free_ports(count: usize) -> Result<Vec<u16>, HarnessError> {
     let mut handed_out = HANDED_OUT.lock().unwrap_or_else(PoisonError::into_inner);
     let handed_out = handed_out.get_or_insert_with(HashSet::new);
     // Hold every probe until all are chosen, so the system gives distinct ports.

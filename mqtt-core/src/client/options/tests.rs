@@ -134,3 +134,18 @@ fn credentials_in_the_url_are_used_and_not_kept_in_it() {
     assert_eq!(options.username.as_deref(), Some("user"));
     assert_eq!(options.password.as_deref(), Some(&b"pa:ss"[..]));
 }
+
+#[test]
+fn the_first_connection_may_take_a_connect_timeout_per_broker() {
+    // Three nodes, the first one hung: its attempt takes the whole connect timeout before the second is tried.
+    let one = Options::new("mqtt://a")
+        .unwrap()
+        .connect_timeout(Duration::from_secs(3));
+    assert_eq!(one.first_connection_timeout(), Duration::from_secs(3));
+    let three = one
+        .failover("mqtt://b")
+        .unwrap()
+        .failover("mqtt://c")
+        .unwrap();
+    assert_eq!(three.first_connection_timeout(), Duration::from_secs(9));
+}
