@@ -323,7 +323,7 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
     /// failed (not when the broker refused a filter).
     pub async fn subscribe_to(
         &self,
-        inbox: &'d Inbox<'d, M>,
+        inbox: &'d Inbox<'d>,
         filters: &'d [&'d str],
         qos: QoS,
     ) -> Result<Granted, Error> {
@@ -350,12 +350,44 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
     /// # Errors
     ///
     /// As [`unsubscribe`](Self::unsubscribe).
-    pub async fn unsubscribe_from(&self, inbox: &'d Inbox<'d, M>) -> Result<(), Error> {
+    pub async fn unsubscribe_from(&self, inbox: &'d Inbox<'d>) -> Result<(), Error> {
         if inbox.filters().is_empty() {
             return Ok(());
         }
         let filters = inbox.unlink(self.hub());
         self.unsubscribe(filters).await
+    }
+
+    /// Waits for the next message of `inbox` and hands it to `f`, borrowed: from the inbox's buffer if it was
+    /// copied (topic, payload, QoS and retain flag only), from the client's receive buffer otherwise (the whole
+    /// message, 5.0 properties included; the runner waits meanwhile). Returns what `f` returns. See [`Inbox`].
+    ///
+    /// `f` runs with the inbox or the session locked: keep it short, and do not call into the client or the
+    /// inbox from it. An inbox of another client, or of none, gets only the copies left in it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a message is taken only when `f` runs.
+    pub async fn receive<R>(&self, inbox: &Inbox<'d>, f: impl FnOnce(Publish<'_>) -> R) -> R {
+        let mut f = Some(f);
+        poll_fn(|cx| match inbox.take(self.hub(), &mut f) {
+            Some(result) => Poll::Ready(result),
+            None => {
+                inbox.register(cx.waker());
+                // Whatever arrived between the check and the registration.
+                match inbox.take(self.hub(), &mut f) {
+                    Some(result) => Poll::Ready(result),
+                    None => Poll::Pending,
+                }
+            }
+        })
+        .await
+    }
+
+    /// Hands the next message of `inbox` to `f` if there is one now, without waiting: see
+    /// [`receive`](Self::receive).
+    pub fn try_receive<R>(&self, inbox: &Inbox<'d>, f: impl FnOnce(Publish<'_>) -> R) -> Option<R> {
+        inbox.take(self.hub(), &mut Some(f))
     }
 
     /// Unsubscribes from one or more filters and waits for the UNSUBACK.

@@ -1,11 +1,10 @@
 //! Per-filter routing without an allocator: the [`Inbox`].
 
 use core::cell::RefCell;
-use core::future::poll_fn;
-use core::task::{Poll, Waker};
+use core::task::Waker;
 
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
-use embassy_sync::blocking_mutex::raw::RawMutex;
+use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, RawMutex};
 use proto::codec::{Publish, QoS};
 use proto::driver::Flow;
 use proto::session::Event;
@@ -17,8 +16,9 @@ pub const MESSAGE_OVERHEAD: usize = 7;
 
 /// A fixed-capacity queue of the messages of some topic filters, for a task of the application. Make it with a
 /// buffer for copies (or `&mut []` to borrow every message from the receive buffer), keep it as long as the client
-/// (a `static`, or a local that outlives the [`Resources`](crate::Resources)), and give it its filters with
-/// [`Client::subscribe_to`](crate::Client::subscribe_to).
+/// (a `static`, or a local that outlives the [`Resources`](crate::Resources)), give it its filters with
+/// [`Client::subscribe_to`](crate::Client::subscribe_to), and take its messages with
+/// [`Client::receive`](crate::Client::receive).
 ///
 /// The runner matches each message's topic against the filters of every inbox with the core's matcher
 /// ([`proto::topic::matches`]). An inbox whose filter matches gets the message:
@@ -37,16 +37,21 @@ pub const MESSAGE_OVERHEAD: usize = 7;
 ///
 /// Why a closure and not a guard: a message borrowed from the receive buffer is only readable with the session
 /// locked (a blocking mutex, never held across an await), and a copy in an inbox only with the inbox locked, so
-/// [`receive`](Inbox::receive) hands the message to a closure that runs under that lock. Like the runner's
-/// handler, it must be short and must not call into the client or the inbox.
-pub struct Inbox<'d, M: RawMutex> {
-    inner: BlockingMutex<M, RefCell<State<'d, M>>>,
+/// [`receive`](crate::Client::receive) hands the message to a closure that runs under that lock. Like the
+/// runner's handler, it must be short and must not call into the client or the inbox.
+///
+/// An inbox locks its state with a critical section (`critical-section`: the target must provide one, as
+/// cortex-m's `critical-section-single-core` does), whatever the client's mutex, so that the client's resources
+/// stay `Send` with [`NoopRawMutex`](crate::NoopRawMutex).
+pub struct Inbox<'d> {
+    inner: BlockingMutex<CriticalSectionRawMutex, RefCell<State<'d>>>,
 }
 
-struct State<'d, M: RawMutex> {
-    hub: Option<&'d Hub<'d, M>>,
+struct State<'d> {
+    /// The address of the hub of the client whose routing list holds this inbox (an identity, never followed).
+    owner: usize,
     filters: &'d [&'d str],
-    next: Option<&'d Inbox<'d, M>>,
+    next: Option<&'d Inbox<'d>>,
     /// The message the runner holds in the receive buffer is for this inbox, which has not received it yet.
     held: bool,
     /// This inbox has the message being routed (copied, or received).
@@ -57,13 +62,13 @@ struct State<'d, M: RawMutex> {
     end: usize,
 }
 
-impl<'d, M: RawMutex> Inbox<'d, M> {
+impl<'d> Inbox<'d> {
     /// An inbox that copies messages into `buf` while they fit (each takes its topic, its payload and
     /// [`MESSAGE_OVERHEAD`] bytes), and borrows the others from the client's receive buffer.
     pub const fn new(buf: &'d mut [u8]) -> Self {
         Self {
             inner: BlockingMutex::new(RefCell::new(State {
-                hub: None,
+                owner: 0,
                 filters: &[],
                 next: None,
                 held: false,
@@ -76,54 +81,31 @@ impl<'d, M: RawMutex> Inbox<'d, M> {
         }
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut State<'d, M>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut State<'d>) -> R) -> R {
         self.inner.lock(|state| f(&mut state.borrow_mut()))
     }
 
-    /// Waits for the next message of this inbox and hands it to `f`, borrowed: from the inbox's buffer if it was
-    /// copied (topic, payload, QoS and retain flag only), from the client's receive buffer otherwise (the whole
-    /// message; the runner waits meanwhile). Returns what `f` returns.
-    ///
-    /// `f` runs with the inbox or the session locked: keep it short, and do not call into the client or this
-    /// inbox from it.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel-safe: a message is taken only when `f` runs.
-    pub async fn receive<R>(&self, f: impl FnOnce(Publish<'_>) -> R) -> R {
-        let mut f = Some(f);
-        poll_fn(|cx| match self.try_take(&mut f) {
-            Some(result) => Poll::Ready(result),
-            None => {
-                self.with(|state| register(&mut state.waker, cx.waker()));
-                // Whatever arrived between the check and the registration.
-                match self.try_take(&mut f) {
-                    Some(result) => Poll::Ready(result),
-                    None => Poll::Pending,
-                }
-            }
-        })
-        .await
+    /// Whether this inbox is in the routing list of `hub`.
+    fn belongs_to<M: RawMutex>(&self, hub: &Hub<'d, M>) -> bool {
+        let owner = core::ptr::from_ref(hub) as usize;
+        self.with(|state| state.owner == owner)
     }
 
-    /// Hands the next message to `f` if there is one now, without waiting.
-    pub fn try_receive<R>(&self, f: impl FnOnce(Publish<'_>) -> R) -> Option<R> {
-        self.try_take(&mut Some(f))
-    }
-
-    fn try_take<R>(&self, f: &mut Option<impl FnOnce(Publish<'_>) -> R>) -> Option<R> {
-        let (copied, hub) = self.with(|state| {
-            let copied = state.pop(|message| f.take().map(|f| f(message)));
-            (copied, state.hub)
-        });
-        if let Some(result) = copied {
+    /// Hands the next message to `f` if there is one now: the oldest copy, or the message `hub`'s runner holds for
+    /// this inbox. See [`Client::receive`](crate::Client::receive).
+    pub(crate) fn take<M: RawMutex, R>(
+        &self,
+        hub: &Hub<'d, M>,
+        f: &mut Option<impl FnOnce(Publish<'_>) -> R>,
+    ) -> Option<R> {
+        if let Some(result) = self.with(|state| state.pop(|message| f.take().map(|f| f(message)))) {
             // The runner may wait for room here.
-            if let Some(hub) = hub {
-                hub.wake.signal();
-            }
+            hub.wake.signal();
             return result;
         }
-        let hub = hub?;
+        if !self.belongs_to(hub) {
+            return None;
+        }
         let result = hub.with_session(|session| {
             if !self.with(|state| state.held) {
                 return None;
@@ -152,14 +134,20 @@ impl<'d, M: RawMutex> Inbox<'d, M> {
         result
     }
 
+    /// Registers the task to wake when a message arrives.
+    pub(crate) fn register(&self, waker: &Waker) {
+        self.with(|state| register(&mut state.waker, waker));
+    }
+
     /// Links this inbox into `hub`'s routing list with `filters`; `false` if it is linked already.
-    pub(crate) fn link(&'d self, hub: &'d Hub<'d, M>, filters: &'d [&'d str]) -> bool {
+    pub(crate) fn link<M: RawMutex>(&'d self, hub: &Hub<'d, M>, filters: &'d [&'d str]) -> bool {
+        let owner = core::ptr::from_ref(hub) as usize;
         hub.routes.lock(|first| {
             let linked = self.with(|state| {
-                if state.hub.is_some() {
+                if state.owner != 0 {
                     return false;
                 }
-                state.hub = Some(hub);
+                state.owner = owner;
                 state.filters = filters;
                 state.next = first.get();
                 state.held = false;
@@ -174,10 +162,13 @@ impl<'d, M: RawMutex> Inbox<'d, M> {
     }
 
     /// Takes this inbox out of its hub's routing list; returns its filters.
-    pub(crate) fn unlink(&'d self, hub: &'d Hub<'d, M>) -> &'d [&'d str] {
+    pub(crate) fn unlink<M: RawMutex>(&'d self, hub: &Hub<'d, M>) -> &'d [&'d str] {
+        if !self.belongs_to(hub) {
+            return &[];
+        }
         hub.routes.lock(|first| {
             let (next, filters) = self.with(|state| {
-                state.hub = None;
+                state.owner = 0;
                 state.held = false;
                 (state.next.take(), core::mem::take(&mut state.filters))
             });
@@ -248,7 +239,7 @@ impl<'d, M: RawMutex> Inbox<'d, M> {
     }
 }
 
-impl<M: RawMutex> State<'_, M> {
+impl State<'_> {
     /// Copies `message` in, if it fits: topic length (2 bytes), payload length (4), QoS and retain (1), topic,
     /// payload.
     fn push(&mut self, message: &Publish<'_>) -> bool {

@@ -14,7 +14,7 @@
 //!   embassy-net TCP socket, a UART, a TLS stream...), and owns them: dropping its future closes the connection
 //!   (the broker publishes the will) and ends the client ([`Runner::run`]).
 //! - Messages go to per-filter [`Inbox`]es ([`Client::subscribe_to`]), which another task reads with
-//!   [`Inbox::receive`]: copied into the inbox's own buffer while it has room, borrowed in place from the receive
+//!   [`Client::receive`]: copied into the inbox's own buffer while it has room, borrowed in place from the receive
 //!   buffer otherwise (zero copy, the runner waiting meanwhile). Everything else, and messages no inbox takes,
 //!   goes to the runner's handler, borrowed from the receive buffer.
 //! - [`Client::publish`] and [`Client::queue`] wait for room when the store is full ([`Client::try_queue`]

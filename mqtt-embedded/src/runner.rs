@@ -118,7 +118,7 @@ pub(crate) struct Hub<'d, M: RawMutex> {
     pub(crate) wake: Flag<M>,
     pub(crate) state: BlockingMutex<M, RefCell<State>>,
     /// The inboxes, linked through their own `next`.
-    pub(crate) routes: BlockingMutex<M, Cell<Option<&'d Inbox<'d, M>>>>,
+    pub(crate) routes: BlockingMutex<M, Cell<Option<&'d Inbox<'d>>>>,
 }
 
 /// Everything the runner and the clients share, kept in the [`Resources`](crate::Resources): the hub and the
@@ -161,7 +161,7 @@ impl<'d, M: RawMutex> Hub<'d, M> {
     }
 
     /// The first inbox of the routing list.
-    pub(crate) fn first_route(&self) -> Option<&'d Inbox<'d, M>> {
+    pub(crate) fn first_route(&self) -> Option<&'d Inbox<'d>> {
         self.routes.lock(Cell::get)
     }
 
@@ -255,7 +255,7 @@ impl<'d, M: RawMutex> Hub<'d, M> {
     }
 
     /// Whether an inbox other than `except` waits to take the held message.
-    pub(crate) fn held_elsewhere(&self, except: &Inbox<'d, M>) -> bool {
+    pub(crate) fn held_elsewhere(&self, except: &Inbox<'d>) -> bool {
         let mut next = self.first_route();
         while let Some(inbox) = next {
             if !core::ptr::eq(inbox, except) && inbox.waits_for_held() {

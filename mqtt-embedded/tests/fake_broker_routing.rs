@@ -6,20 +6,15 @@ mod support;
 use core::ops::Range;
 
 use mqtt_embedded::proto::codec::PacketType;
-use mqtt_embedded::{Inbox, NoopRawMutex, ProtocolVersion, QoS, ReasonCode, Subscription};
+use mqtt_embedded::{Inbox, ProtocolVersion, QoS, ReasonCode, Subscription};
 use mqtt_test::{Direction, End};
 use support::{config, run, until};
 
-type Box<'d> = Inbox<'d, NoopRawMutex>;
-
 /// An inbox with `N` bytes for copies, leaked like the client's resources, and where those bytes are.
-fn inbox<const N: usize>() -> (&'static Box<'static>, Range<usize>) {
-    let buf: &'static mut [u8; N] = std::boxed::Box::leak(std::boxed::Box::new([0; N]));
+fn inbox<const N: usize>() -> (&'static Inbox<'static>, Range<usize>) {
+    let buf: &'static mut [u8; N] = Box::leak(Box::new([0; N]));
     let at = buf.as_ptr() as usize;
-    (
-        std::boxed::Box::leak(std::boxed::Box::new(Inbox::new(buf))),
-        at..at + N,
-    )
+    (Box::leak(Box::new(Inbox::new(buf))), at..at + N)
 }
 
 /// What a task received from an inbox: topic, payload, QoS, and where the payload was.
@@ -60,23 +55,26 @@ fn each_inbox_gets_the_messages_of_its_filters_and_the_handler_the_rest() {
                 let mut broker = setup.broker.borrow_mut();
                 assert!(broker.inject(topic, topic.as_bytes(), qos, false));
             }
-            let first = copies.receive(take).await;
+            let first = client.receive(copies, take).await;
             assert_eq!((first.0.as_str(), first.2), ("a/1", QoS::AtLeastOnce));
             assert!(
                 copies_at.contains(&first.3),
                 "{version:?}: not in the inbox"
             );
             // The zero-copy inbox's message, borrowed from the client's receive buffer.
-            let held = borrows.receive(take).await;
+            let held = client.receive(borrows, take).await;
             assert_eq!(
                 (held.0.as_str(), held.1.as_slice(), held.2),
                 ("b/1", &b"b/1"[..], QoS::ExactlyOnce)
             );
             assert!(setup.memory.contains(&held.3), "{version:?}: copied");
-            assert_eq!(copies.receive(take).await.0, "a/2");
+            assert_eq!(client.receive(copies, take).await.0, "a/2");
             until(|| setup.seen.borrow().messages.len() == 1).await;
             assert_eq!(setup.seen.borrow().messages[0].0, "c");
-            assert!(copies.try_receive(take).is_none() && borrows.try_receive(take).is_none());
+            assert!(
+                client.try_receive(copies, take).is_none()
+                    && client.try_receive(borrows, take).is_none()
+            );
             let broker = setup.broker.borrow();
             assert!(broker.violations().is_empty(), "{:?}", broker.violations());
         });
@@ -111,7 +109,7 @@ fn a_full_inbox_pauses_the_runner_until_its_task_receives_and_keeps_the_order() 
         assert_eq!(acks(), 2);
         let mut received = Vec::new();
         for _ in 0..5 {
-            received.push(small.receive(take).await);
+            received.push(client.receive(small, take).await);
         }
         let topics: Vec<_> = received.iter().map(|m| m.0.as_str()).collect();
         assert_eq!(topics, ["s/0", "s/1", "s/2", "s/3", "s/4"]);
@@ -142,13 +140,13 @@ fn a_message_matching_two_inboxes_goes_to_both() {
                 .inject("m/1/x", b"both", QoS::ExactlyOnce, false)
         );
         let from_client = Direction::from_sender(End::Client);
-        assert_eq!(second.receive(take).await.0, "m/1/x");
+        assert_eq!(client.receive(second, take).await.0, "m/1/x");
         // Not acknowledged while one inbox still waits for it.
         assert_eq!(
             setup.broker.borrow().count(from_client, PacketType::PubRec),
             0
         );
-        assert_eq!(first.receive(take).await.1, b"both");
+        assert_eq!(client.receive(first, take).await.1, b"both");
         until(|| {
             setup
                 .broker
@@ -157,7 +155,9 @@ fn a_message_matching_two_inboxes_goes_to_both() {
                 == 1
         })
         .await;
-        assert!(first.try_receive(take).is_none() && second.try_receive(take).is_none());
+        assert!(
+            client.try_receive(first, take).is_none() && client.try_receive(second, take).is_none()
+        );
     });
 }
 
@@ -189,7 +189,7 @@ fn unsubscribe_from_an_inbox_unsubscribes_its_filters_and_stops_the_routing() {
             .broker
             .borrow_mut()
             .inject("u/3", b"3", QoS::AtMostOnce, false);
-        assert_eq!(inbox.receive(take).await.0, "u/3");
+        assert_eq!(client.receive(inbox, take).await.0, "u/3");
         assert!(setup.seen.borrow().messages.is_empty());
     });
 }

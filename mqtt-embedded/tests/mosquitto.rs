@@ -220,7 +220,7 @@ async fn a_publishing_loop_through_a_small_store_waits_for_room_and_inboxes_rece
     // runner (on another thread) wakes it.
     let (client, seen, _) = start_with::<2048>(&broker, &config);
     let buf: &'static mut [u8; 1024] = Box::leak(Box::new([0; 1024]));
-    let inbox: &'static mqtt_embedded::Inbox<'static, CriticalSectionRawMutex> =
+    let inbox: &'static mqtt_embedded::Inbox<'static> =
         Box::leak(Box::new(mqtt_embedded::Inbox::new(buf)));
     let granted = client
         .subscribe_to(inbox, &["embedded/loop/+"], QoS::AtLeastOnce)
@@ -230,7 +230,7 @@ async fn a_publishing_loop_through_a_small_store_waits_for_room_and_inboxes_rece
     let receiver = tokio::spawn(async move {
         let mut topics = Vec::new();
         for _ in 0..200 {
-            topics.push(inbox.receive(|m| m.topic.to_owned()).await);
+            topics.push(client.receive(inbox, |m| m.topic.to_owned()).await);
         }
         topics
     });
