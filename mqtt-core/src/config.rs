@@ -227,4 +227,8 @@ pub enum ConfigError {
     /// In MQTT 3.1.1 a password needs a user name. `[MQTT-3.1.2-22]`
     #[error("a password without a user name is not allowed in MQTT 3.1.1")]
     PasswordWithoutUserName,
+    /// The configuration asks for something this build of mqtt-core leaves out: the protocol version (cargo
+    /// features `v5`, `v311`) or topic aliases (`topic-alias`). Enable the feature, or change the setting.
+    #[error("not in this build of mqtt-core: {0}")]
+    NotInThisBuild(&'static str),
 }

@@ -211,6 +211,9 @@ pub enum EncodeError {
     /// A SUBSCRIBE or UNSUBSCRIBE without any topic filter. `[MQTT-3.8.3-3]`
     #[error("SUBSCRIBE or UNSUBSCRIBE without any topic filter")]
     NoTopicFilter,
+    /// This build does not speak the protocol version asked for (mqtt-core's cargo features `v5` and `v311`).
+    #[error("{0} is not enabled in this build")]
+    VersionNotEnabled(crate::codec::ProtocolVersion),
     /// The packet uses a feature that the protocol version cannot carry: AUTH, properties or a reason code other than
     /// success in MQTT 3.1.1.
     #[error("{packet} uses a feature that MQTT 3.1.1 cannot carry ({what})")]

@@ -122,7 +122,7 @@ pub fn validate_filter(filter: &str) -> Result<(), TopicError> {
 /// assert_eq!(topic::validate_filter_in("$share/g+/x", V311), Err(TopicError::MisplacedSingleLevelWildcard));
 /// ```
 pub fn validate_filter_in(filter: &str, version: ProtocolVersion) -> Result<(), TopicError> {
-    match version {
+    match version.folded() {
         ProtocolVersion::V311 => {
             check_common(filter)?;
             check_wildcards(filter)
@@ -136,7 +136,7 @@ pub fn validate_filter_in(filter: &str, version: ProtocolVersion) -> Result<(), 
 /// this is true.
 #[must_use]
 pub fn is_shared_in(filter: &str, version: ProtocolVersion) -> bool {
-    version != ProtocolVersion::V311 && is_shared(filter)
+    version.is_v5() && is_shared(filter)
 }
 
 /// The wildcard rules of a filter (or of the filter part of a shared subscription).

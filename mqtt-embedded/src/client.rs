@@ -337,6 +337,9 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
         if !inbox.link(self.hub(), filters) {
             return Err(Error::Busy);
         }
+        self.hub()
+            .router
+            .lock(|router| router.set(Some(Hub::route)));
         let granted = self.subscribe(subscriptions).await;
         if granted.is_err() {
             inbox.unlink(self.hub());

@@ -251,7 +251,7 @@ impl State<'_> {
         };
         let len = MESSAGE_OVERHEAD + topic.len() + payload.len();
         if self.end + len > self.buf.len() && self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
+            proto::buffer::move_within(self.buf, self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }

@@ -119,7 +119,12 @@ pub(crate) struct Hub<'d, M: RawMutex> {
     pub(crate) state: BlockingMutex<M, RefCell<State>>,
     /// The inboxes, linked through their own `next`.
     pub(crate) routes: BlockingMutex<M, Cell<Option<&'d Inbox<'d>>>>,
+    /// [`Hub::route`], once an inbox is subscribed: a firmware without inboxes does not carry the routing.
+    pub(crate) router: BlockingMutex<M, Cell<Option<Router<'d, M>>>>,
 }
+
+/// How the runner offers a message to the inboxes ([`Hub::route`]).
+pub(crate) type Router<'d, M> = fn(&Hub<'d, M>, &Publish<'_>, bool) -> Option<Flow>;
 
 /// Everything the runner and the clients share, kept in the [`Resources`](crate::Resources): the hub and the
 /// clock.
@@ -145,6 +150,7 @@ impl<'d, M: RawMutex, C: Clock> Shared<'d, M, C> {
             wake: Flag::new(),
             state: BlockingMutex::new(RefCell::new(state)),
             routes: BlockingMutex::new(Cell::new(None)),
+            router: BlockingMutex::new(Cell::new(None)),
         };
         Self { hub, clock }
     }
@@ -244,7 +250,7 @@ impl<'d, M: RawMutex> Hub<'d, M> {
     /// every one of them has it ([`Flow::Taken`]) or one waits to take it from the receive buffer
     /// ([`Flow::Hold`]). `again`: the message is the one held last time, offered again (the inboxes that have it
     /// already are skipped).
-    fn route(&self, message: &Publish<'_>, again: bool) -> Option<Flow> {
+    pub(crate) fn route(&self, message: &Publish<'_>, again: bool) -> Option<Flow> {
         let mut matched = false;
         let mut flow = Flow::Taken;
         let mut next = self.first_route();
@@ -286,7 +292,8 @@ impl<M: RawMutex, F: FnMut(Event<'_>), E> EventSink<E> for Sink<'_, '_, M, F> {
     fn event(&mut self, event: Event<'_>, _ack: Option<AckToken>) -> Flow {
         let again = core::mem::take(&mut self.again);
         if let Event::Message(message) = &event
-            && let Some(flow) = self.hub.route(message, again)
+            && let Some(route) = self.hub.router.lock(Cell::get)
+            && let Some(flow) = route(self.hub, message, again)
         {
             return flow;
         }

@@ -202,7 +202,7 @@ impl Session<'_> {
             } else {
                 self.fail_attempt(reason, now);
             }
-        } else if self.version == ProtocolVersion::V5 && self.established {
+        } else if self.version.is_v5() && self.established {
             self.events.push(OwnedEvent::ConnectionLost(reason));
             // Whatever is half-written goes first, then DISCONNECT, then the transport closes.
             self.state = SessionState::Closing;
@@ -250,7 +250,7 @@ impl Session<'_> {
             Disconnection::TransportClosed => unanswered && self.stats.first_connected_at.is_none(),
             _ => false,
         };
-        hint && self.settings.fallback_to_v311 && self.version == ProtocolVersion::V5
+        hint && self.settings.fallback_to_v311 && self.version.is_v5()
     }
 
     /// Speaks 3.1.1 from now on, to the same broker, at once: not a failure of the broker, so neither the schedule

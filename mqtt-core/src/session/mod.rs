@@ -327,6 +327,12 @@ impl<'b> Session<'b> {
     ///
     /// A [`ConfigError`] if the configuration cannot work or the buffers are too small for it.
     pub fn new(config: &Config<'_>, buffers: Buffers<'b>) -> Result<Self, ConfigError> {
+        if !config.version.is_enabled() {
+            return Err(ConfigError::NotInThisBuild(match config.version {
+                ProtocolVersion::V311 => "MQTT 3.1.1 (cargo feature v311)",
+                _ => "MQTT 5.0 (cargo feature v5)",
+            }));
+        }
         let keep_alive_secs = config.keep_alive.as_secs();
         if keep_alive_secs > u64::from(u16::MAX) {
             return Err(ConfigError::KeepAliveTooLong(keep_alive_secs));
@@ -660,7 +666,7 @@ impl<'b> Session<'b> {
     pub fn read_buf(&mut self) -> &mut [u8] {
         self.release_rx();
         if self.rx_end == self.rx.len() && self.rx_start > 0 {
-            self.rx.copy_within(self.rx_start..self.rx_end, 0);
+            crate::buffer::move_within(&mut self.rx, self.rx_start..self.rx_end, 0);
             self.rx_end -= self.rx_start;
             self.rx_start = 0;
         }
@@ -767,7 +773,7 @@ impl<'b> Session<'b> {
         let reason = Disconnection::Protocol(error);
         self.events.push(OwnedEvent::ConnectFailed(reason));
         self.set_timer(Timer::Connect, None);
-        if self.version == ProtocolVersion::V5 && !self.down_pending {
+        if self.version.is_v5() && !self.down_pending {
             self.state = SessionState::Closing;
             self.send_disconnect = Some(error.reason_code());
             self.rx_start = 0;

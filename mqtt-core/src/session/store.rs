@@ -5,7 +5,8 @@
 use core::num::{NonZeroU16, NonZeroU32};
 
 use crate::buffer::Buf;
-use crate::codec::{self, Connect, ConnectProperties, Packet, ProtocolVersion};
+use crate::codec::wire::{Reader, Writer, read_var_int};
+use crate::codec::{self, Connect, ConnectProperties, Packet, PacketType, ProtocolVersion};
 use crate::config::{Config, ConfigError};
 use crate::error::ProtocolError;
 use crate::topic;
@@ -70,13 +71,14 @@ impl<'b> Store<'b> {
         mut buf: Buf<'b>,
         max_packet_size: u32,
     ) -> Result<Self, ConfigError> {
-        let v5 = config.version == ProtocolVersion::V5;
+        let v5 = config.version.is_v5();
         if let Some(will) = &config.will {
             topic::validate_name(will.topic).map_err(ConfigError::WillTopic)?;
         }
         let password_only = config.password.is_some() && config.username.is_none();
         // 3.1.1 has no password without a user name: such a session cannot fall back.
-        let fallback = v5 && config.fallback_to_v311 && !password_only;
+        let fallback =
+            v5 && ProtocolVersion::V311.is_enabled() && config.fallback_to_v311 && !password_only;
         if !v5 && password_only {
             return Err(ConfigError::PasswordWithoutUserName);
         }
@@ -105,7 +107,7 @@ impl<'b> Store<'b> {
             properties,
         };
         let connect = Packet::Connect(fields);
-        let connect_len = connect.encoded_len(config.version);
+        let connect_len = connect.encoded_len_from_client(config.version);
         let adoptable = v5 && config.client_id.is_empty() && !config.clean_start;
         let (connect_slot, connect_slots) = if adoptable {
             (connect_len + ASSIGNED_ID_MAX, 2)
@@ -122,7 +124,7 @@ impl<'b> Store<'b> {
             ..fields
         });
         let v311_len = match fallback {
-            true => v311_connect.encoded_len(ProtocolVersion::V311),
+            true => v311_connect.encoded_len_from_client(ProtocolVersion::V311),
             false => 0,
         };
         let qos2_at = v311_at + v311_len;
@@ -162,12 +164,12 @@ impl<'b> Store<'b> {
         }
         let slot = buf.get_mut(..connect_len).unwrap_or_default();
         connect
-            .encode(config.version, slot)
+            .encode_from_client(config.version, slot)
             .map_err(ConfigError::Connect)?;
         if fallback {
             let slot = buf.get_mut(v311_at..qos2_at).unwrap_or_default();
             v311_connect
-                .encode(ProtocolVersion::V311, slot)
+                .encode_from_client(ProtocolVersion::V311, slot)
                 .map_err(ConfigError::Connect)?;
         }
         if qos2_bitmap {
@@ -237,18 +239,8 @@ impl<'b> Store<'b> {
         let Some(second) = second.get_mut(..self.connect_slot) else {
             return;
         };
-        let Ok(Some((Packet::Connect(connect), _))) = codec::decode(
-            first.get(..self.connect_len).unwrap_or_default(),
-            version,
-            u32::MAX,
-        ) else {
-            return;
-        };
-        let adopted = Packet::Connect(Connect {
-            client_id: id,
-            ..connect
-        });
-        if let Ok(len) = adopted.encode(version, second) {
+        let stored = first.get(..self.connect_len).unwrap_or_default();
+        if let Some(len) = splice_client_id(stored, id, version.is_v5(), second) {
             self.connect_len = len;
             self.active_connect = 1;
             self.adopted_client_id = true;
@@ -259,10 +251,12 @@ impl<'b> Store<'b> {
         if !self.adopted_client_id || self.v311 {
             return None;
         }
-        match codec::decode(self.connect(), ProtocolVersion::V5, u32::MAX) {
-            Ok(Some((Packet::Connect(c), _))) => Some(c.client_id),
-            _ => None,
-        }
+        let connect = self.connect();
+        let mut r = Reader::new(
+            connect.get(client_id_at(connect, true)?..)?,
+            PacketType::Connect,
+        );
+        r.string().ok()
     }
 
     // ----- incoming QoS 2 identifiers awaiting PUBREL -----
@@ -343,7 +337,7 @@ impl<'b> Store<'b> {
         let at = self.qos2_at + 2 * index;
         let end = self.qos2_at + 2 * self.qos2_len;
         if end <= self.buf.len() {
-            self.buf.copy_within(at + 2..end, at);
+            crate::buffer::move_within(&mut self.buf, at + 2..end, at);
         }
         self.qos2_len -= 1;
         if index < self.qos2_carried {
@@ -375,8 +369,14 @@ impl<'b> Store<'b> {
         };
         let at = self.qos2_at + 2 * index;
         let end = self.qos2_at + 2 * self.qos2_len;
-        if let Some(entries) = self.buf.get_mut(at..end) {
-            entries.rotate_left(2);
+        if let Some(&[low, high]) = self.buf.get(at..at + 2)
+            && end <= self.buf.len()
+        {
+            // `rotate_left(2)`, without `memmove`.
+            crate::buffer::move_within(&mut self.buf, at + 2..end, at);
+            if let Some(last) = self.buf.get_mut(end - 2..end) {
+                last.copy_from_slice(&[low, high]);
+            }
         }
         self.qos2_carried -= 1;
     }
@@ -515,7 +515,7 @@ impl<'b> Store<'b> {
         self.buf
             .get_mut(at..at + 2)?
             .copy_from_slice(&u16::try_from(len).ok()?.to_le_bytes());
-        self.buf.copy_within(from..from + len, at + 2);
+        crate::buffer::move_within(&mut self.buf, from..from + len, at + 2);
         self.alias_out_used += 1;
         u16::try_from(index + 1).ok()
     }
@@ -544,4 +544,33 @@ impl<'b> Store<'b> {
     pub(crate) fn ring_len(&self) -> usize {
         self.buf.len().saturating_sub(self.ring_at)
     }
+}
+
+/// Where the client identifier of an encoded CONNECT starts: after the fixed header, the protocol name, level,
+/// flags and keep alive, and in 5.0 the properties.
+fn client_id_at(connect: &[u8], v5: bool) -> Option<usize> {
+    let (_, len_bytes) = read_var_int(connect.get(1..)?).ok()??;
+    let mut at = 1 + len_bytes + 2 + 4 + 1 + 1 + 2;
+    if v5 {
+        let (properties, len_bytes) = read_var_int(connect.get(at..)?).ok()??;
+        at += len_bytes + properties as usize;
+    }
+    Some(at)
+}
+
+/// Writes `connect` (encoded, with an empty client identifier) into `out` with the client identifier `id`;
+/// returns its length.
+fn splice_client_id(connect: &[u8], id: &str, v5: bool, out: &mut [u8]) -> Option<usize> {
+    let at = client_id_at(connect, v5)?;
+    let (_, len_bytes) = read_var_int(connect.get(1..)?).ok()??;
+    let variable_header = connect.get(1 + len_bytes..at)?;
+    let rest = connect.get(at + 2..)?;
+    let remaining = variable_header.len() + 2 + id.len() + rest.len();
+    let mut w = Writer::new(out);
+    w.u8(*connect.first()?).ok()?;
+    w.var_int(remaining).ok()?;
+    w.bytes(variable_header).ok()?;
+    w.string(id).ok()?;
+    w.bytes(rest).ok()?;
+    Some(w.position())
 }

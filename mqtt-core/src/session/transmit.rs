@@ -154,7 +154,7 @@ impl<'b> Session<'b> {
 
     /// Encodes a small generated packet whole; 0 if it does not fit.
     fn write(&self, packet: Packet<'_>, buf: &mut [u8]) -> usize {
-        packet.encode(self.version, buf).unwrap_or(0)
+        packet.encode_from_client(self.version, buf).unwrap_or(0)
     }
 
     /// Copies stored bytes (CONNECT or an outbox record), continuing where the last call stopped.
@@ -239,7 +239,7 @@ impl<'b> Session<'b> {
     /// Outgoing QoS 1 and 2 messages allowed in flight: 3.1.1 brokers cannot announce their limit, so the
     /// 3.1.1 window of the configuration applies.
     fn window(&self) -> u16 {
-        let max = match self.version {
+        let max = match self.version.folded() {
             ProtocolVersion::V311 => self
                 .settings
                 .max_inflight
@@ -300,7 +300,7 @@ impl<'b> Session<'b> {
             // Limits the broker announced after the message was queued.
             let packet = self.outbox.packet(ring, pos);
             // Queued in 5.0 form before the session fell back to 3.1.1.
-            let downgrade = h.v5 && self.version == ProtocolVersion::V311;
+            let downgrade = h.v5 && !self.version.is_v5();
             let retain = packet.first().is_some_and(|b| b & 0x01 != 0);
             let failure = if h.len > self.server.max_packet_size as usize {
                 Some(PublishFailure::TooLarge {
@@ -368,7 +368,7 @@ impl<'b> Session<'b> {
     /// Writes the record with a topic alias instead of its topic when outgoing aliases are on and the aliased packet
     /// fits `buf` whole; `None` to copy it as stored. A new alias is only taken once its defining packet is written.
     fn write_aliased(&mut self, pos: usize, buf: &mut [u8]) -> Option<usize> {
-        if self.version != ProtocolVersion::V5
+        if !self.version.is_v5()
             || self.settings.outgoing_topic_aliases == 0
             || self.server.topic_alias_maximum == 0
         {
@@ -377,7 +377,8 @@ impl<'b> Session<'b> {
         let server_max = self.server.topic_alias_maximum;
         let stored = self.outbox.packet(self.store.ring(), pos);
         let topic_range = codec::publish_topic_range(stored)?;
-        let Ok(Some((Packet::Publish(publish), _))) = codec::decode(stored, self.version, u32::MAX)
+        let Ok(Some((Ok(Packet::Publish(publish)), _))) =
+            codec::decode_from_server(stored, self.version, u32::MAX)
         else {
             return None;
         };
@@ -393,10 +394,10 @@ impl<'b> Session<'b> {
             },
             ..publish
         });
-        if aliased.encoded_len(self.version) > buf.len() {
+        if aliased.encoded_len_from_client(self.version) > buf.len() {
             return None;
         }
-        let n = aliased.encode(self.version, buf).ok()?;
+        let n = aliased.encode_from_client(self.version, buf).ok()?;
         if !known {
             let start = pos + HEADER;
             self.store.alias_out_assign_from_ring(
@@ -633,7 +634,7 @@ impl Request<'_> {
 
     /// How many of the request's filters, from the first, fit one packet of at most `max` bytes.
     fn fitting(&self, version: ProtocolVersion, max: usize) -> usize {
-        let properties = match version {
+        let properties = match version.folded() {
             ProtocolVersion::V5 => 1 + self.id_property_len(),
             _ => 0,
         };
@@ -661,7 +662,7 @@ impl Request<'_> {
 
 impl Body for Request<'_> {
     fn body_len(&self, version: ProtocolVersion) -> usize {
-        let properties = match version {
+        let properties = match version.folded() {
             ProtocolVersion::V5 => 1 + self.id_property_len(),
             _ => 0,
         };
@@ -675,7 +676,7 @@ impl Body for Request<'_> {
 
     fn write_body(&self, version: ProtocolVersion, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.u16(self.packet_id.get())?;
-        if version == ProtocolVersion::V5 {
+        if version.is_v5() {
             let properties = self.id_property_len();
             w.var_int(properties)?;
             if properties > 0 {
@@ -687,7 +688,7 @@ impl Body for Request<'_> {
             w.string(filter)?;
             if self.is_subscribe() {
                 // After a fall back to 3.1.1, 5.0 options of requests made before it are dropped.
-                w.u8(match version {
+                w.u8(match version.folded() {
                     ProtocolVersion::V5 => options.to_byte(),
                     _ => options.qos as u8,
                 })?;
