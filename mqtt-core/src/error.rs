@@ -383,8 +383,9 @@ pub enum PublishError {
     /// The session was closed by `disconnect` (or gave up); reconnect first.
     #[error("the session is closed")]
     Closed,
-    /// 5.0 properties on a 3.1.1 session.
-    #[error("MQTT 3.1.1 cannot carry message properties")]
+    /// 5.0 properties on a 3.1.1 session, a topic alias or subscription identifier set by the application, or
+    /// properties that a build without mqtt-core's cargo feature `properties` does not send.
+    #[error("these message properties cannot be sent here")]
     PropertiesNotSupported,
 }
 

@@ -147,6 +147,7 @@ impl Session<'_> {
         }
         if message.properties.topic_alias.is_some()
             || !message.properties.subscription_identifiers.is_empty()
+            || (!cfg!(feature = "properties") && message.properties.has_application_properties())
         {
             return Err(PublishError::PropertiesNotSupported);
         }

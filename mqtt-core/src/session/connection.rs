@@ -139,9 +139,10 @@ impl Session<'_> {
 
     /// Opens again after `delay`: at once when it is zero (a deadline must lie in the future).
     fn reconnect_after(&mut self, delay: Duration, now: Instant) {
+        let delay_ms = u32::try_from(crate::time::millis_of(delay)).unwrap_or(u32::MAX);
         self.events.push(OwnedEvent::Reconnecting {
             attempt: self.backoff.attempts(),
-            delay,
+            delay_ms,
         });
         if delay.is_zero() {
             self.open(now);
@@ -262,7 +263,7 @@ impl Session<'_> {
         self.keep_alive = self.settings.keep_alive;
         self.events.push(OwnedEvent::Reconnecting {
             attempt: self.backoff.attempts(),
-            delay: Duration::ZERO,
+            delay_ms: 0,
         });
         self.open(now);
     }

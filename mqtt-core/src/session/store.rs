@@ -13,6 +13,10 @@ use crate::topic;
 
 use super::receipt;
 
+/// Whether this build has topic aliases (cargo feature `topic-alias`): without, the alias tables are empty and
+/// their code compiles away.
+const ALIASES: bool = cfg!(feature = "topic-alias");
+
 /// Longest client identifier a broker may assign that the session remembers for reconnects.
 const ASSIGNED_ID_MAX: usize = 128;
 /// Smallest outbox worth having.
@@ -144,13 +148,13 @@ impl<'b> Store<'b> {
         };
         let alias_slot = 2 + usize::from(config.topic_alias_len);
         let alias_in_at = receipts_at + receipts_cap * receipt::ENTRY;
-        let alias_in_count = if v5 {
+        let alias_in_count = if v5 && ALIASES {
             usize::from(config.topic_alias_maximum)
         } else {
             0
         };
         let alias_out_at = alias_in_at + alias_in_count * alias_slot;
-        let alias_out_count = if v5 {
+        let alias_out_count = if v5 && ALIASES {
             usize::from(config.outgoing_topic_aliases)
         } else {
             0
@@ -453,7 +457,7 @@ impl<'b> Store<'b> {
     /// Remembers the topic a broker's alias stands for. `[MQTT-3.3.2.3.4]`
     pub(crate) fn alias_in_set(&mut self, alias: u16, topic: &str) -> Result<(), ProtocolError> {
         let index = usize::from(alias).wrapping_sub(1);
-        if index >= self.alias_in_count {
+        if !ALIASES || index >= self.alias_in_count {
             return Err(ProtocolError::TopicAliasInvalid(alias));
         }
         if self.set_slot(self.alias_in_at, index, topic) {
@@ -469,11 +473,16 @@ impl<'b> Store<'b> {
     /// The topic a broker's alias stands for.
     pub(crate) fn alias_in_get(&self, alias: u16) -> Result<&str, ProtocolError> {
         let index = usize::from(alias).wrapping_sub(1);
-        if index >= self.alias_in_count {
+        if !ALIASES || index >= self.alias_in_count {
             return Err(ProtocolError::TopicAliasInvalid(alias));
         }
         self.slot(self.alias_in_at, index)
             .ok_or(ProtocolError::TopicAliasInvalid(alias))
+    }
+
+    /// Whether outgoing aliases can be used at all (this build has them, and the configuration asked for some).
+    pub(crate) fn has_alias_out(&self) -> bool {
+        ALIASES && self.alias_out_count > 0
     }
 
     /// The alias this session already uses for `topic` on this connection.
@@ -523,6 +532,9 @@ impl<'b> Store<'b> {
     /// Forgets both alias tables: aliases last one connection. `[MQTT-3.3.2-7]`
     pub(crate) fn aliases_clear(&mut self) {
         self.alias_out_used = 0;
+        if !ALIASES {
+            return;
+        }
         for i in 0..self.alias_in_count {
             let at = self.alias_in_at + i * self.alias_slot;
             if let Some(len) = self.buf.get_mut(at..at + 2) {
@@ -572,5 +584,5 @@ fn splice_client_id(connect: &[u8], id: &str, v5: bool, out: &mut [u8]) -> Optio
     w.bytes(variable_header).ok()?;
     w.string(id).ok()?;
     w.bytes(rest).ok()?;
-    Some(w.position())
+    w.finish().ok()
 }

@@ -369,6 +369,7 @@ impl<'b> Session<'b> {
     /// fits `buf` whole; `None` to copy it as stored. A new alias is only taken once its defining packet is written.
     fn write_aliased(&mut self, pos: usize, buf: &mut [u8]) -> Option<usize> {
         if !self.version.is_v5()
+            || !self.store.has_alias_out()
             || self.settings.outgoing_topic_aliases == 0
             || self.server.topic_alias_maximum == 0
         {
@@ -573,7 +574,7 @@ impl Downgrade {
         let mut w = Writer::new(head.get_mut(1..)?);
         w.var_int(usize::try_from(remaining).ok()?.checked_sub(1)?)
             .ok()?;
-        let head_len = 1 + w.position();
+        let head_len = 1 + w.finish().ok()?;
         Some(Self {
             head,
             head_len,

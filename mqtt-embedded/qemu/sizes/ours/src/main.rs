@@ -15,8 +15,7 @@ use embassy_executor::Spawner;
 use embassy_futures::select::{Either, select};
 use embassy_time::Timer;
 use mqtt_embedded::{
-    Config, Connect, EmbassyClock, Error, Event, NoopRawMutex, ProtocolVersion, QoS, Resources,
-    Subscription,
+    Config, Connect, EmbassyClock, Error, Event, NoopRawMutex, QoS, Resources, Subscription,
 };
 
 struct Link;
@@ -32,16 +31,6 @@ impl Connect for Link {
 
 static RECEIVED: AtomicU32 = AtomicU32::new(0);
 
-/// The client's settings: the defaults, in the build's version (5.0, or 3.1.1 in a 3.1.1-only build).
-fn config() -> Config<'static> {
-    Config {
-        version: match cfg!(feature = "v5") {
-            true => ProtocolVersion::V5,
-            false => ProtocolVersion::V311,
-        },
-        ..Config::new("size")
-    }
-}
 
 #[embassy_executor::main]
 async fn main(_spawner: Spawner) {
@@ -50,7 +39,7 @@ async fn main(_spawner: Spawner) {
     };
     board::start_clock(peripherals.SYST);
     let mut resources = Resources::<NoopRawMutex, Link, EmbassyClock, 1024, 1024, 128, 256>::new();
-    let Ok((client, runner)) = mqtt_embedded::new(&config(), &mut resources, Link, EmbassyClock)
+    let Ok((client, runner)) = mqtt_embedded::new(&Config::new("size"), &mut resources, Link, EmbassyClock)
     else {
         board::exit(false);
     };
