@@ -31,7 +31,11 @@ pub const MESSAGE_OVERHEAD: usize = 7;
 ///   until the task has received it, in place, with every 5.0 property. Zero copy, at the price of pausing the
 ///   client while the task takes its time (one slow inbox pauses every other, as TCP pushes back on the broker).
 ///
-/// Either way a task receives its inbox's messages in the order they arrived. A message that several inboxes
+/// Either way a task receives its inbox's messages in the order they arrived. While the runner holds a message
+/// for an inbox, nothing the broker sent after it is read, acknowledgements included: a task that awaits the
+/// client (a [`publish`](crate::Client::publish), a [`subscribe`](crate::Client::subscribe)...) must not be the
+/// only one to receive from an inbox that may be holding the runner, or it waits forever. Receive in a task of
+/// its own, or alongside (`join`) what awaits the client. A message that several inboxes
 /// match goes to each; one that no inbox matches goes to the runner's handler. QoS 1 and 2 messages are
 /// acknowledged to the broker once every matching inbox has them (copied, or received when borrowed).
 ///

@@ -31,7 +31,6 @@ impl Connect for Link {
 
 static RECEIVED: AtomicU32 = AtomicU32::new(0);
 
-
 #[embassy_executor::main]
 async fn main(_spawner: Spawner) {
     let Some(peripherals) = cortex_m::Peripherals::take() else {
@@ -39,7 +38,8 @@ async fn main(_spawner: Spawner) {
     };
     board::start_clock(peripherals.SYST);
     let mut resources = Resources::<NoopRawMutex, Link, EmbassyClock, 1024, 1024, 128, 256>::new();
-    let Ok((client, runner)) = mqtt_embedded::new(&Config::new("size"), &mut resources, Link, EmbassyClock)
+    let Ok((client, runner)) =
+        mqtt_embedded::new(&Config::new("size"), &mut resources, Link, EmbassyClock)
     else {
         board::exit(false);
     };
