@@ -306,7 +306,12 @@ pub fn matches(filter: &str, name: &str) -> bool {
         Ok(Some(shared)) => shared.filter,
         Ok(None) | Err(_) => filter,
     };
-    if name.starts_with('$') && filter.bytes().next().is_some_and(|b| b == b'+' || b == b'#') {
+    if name.starts_with('$')
+        && filter
+            .bytes()
+            .next()
+            .is_some_and(|b| b == b'+' || b == b'#')
+    {
         return false;
     }
     let mut filter_levels = filter.as_bytes().split(|&b| b == b'/');

@@ -23,6 +23,9 @@
 //! - [`Clock`] is the time source: `EmbassyClock` with the `embassy-time` feature, or your own implementation.
 //! - `mqtts://`: with the `tls` feature, `tls::TlsConnector` runs TLS 1.3 (embedded-tls, no allocator) over any
 //!   connector's stream, verifying the broker against a CA and presenting a client certificate.
+//! - Cargo features: `v5`, `v311`, `topic-alias` and `properties` (all by default) are mqtt-core's: a firmware
+//!   leaves out a protocol version, 5.0 topic aliases, or the 5.0 properties only applications use
+//!   (`default-features = false, features = ["v5"]`); `tls`, `embassy-time` and `defmt` add what their names say.
 //! - `M` is the embassy-sync raw mutex: [`NoopRawMutex`] when the client and the runner live on one executor,
 //!   [`CriticalSectionRawMutex`] across executors or threads.
 //!

@@ -40,8 +40,8 @@
 //! The connector keeps a copy of the broker's chain ([`CHAIN_CAPACITY`]) while it verifies it. The handshake
 //! needs about **31 KiB of stack** on a Cortex-M3 (measured in QEMU: embedded-tls's X.509 parsing alone has
 //! frames of 8 and 9 KiB): leave that much RAM above the statics.
-//! On thumbv7m at opt-level "z", TLS adds about 86 KiB of flash and 13 KiB of static RAM to a minimal client
-//! (`qemu/sizes/sizes.sh`).
+//! On thumbv7m at opt-level "z", TLS adds about 89 KiB of flash and 13 KiB of static RAM to a minimal client
+//! speaking both protocol versions (`qemu/sizes/sizes.sh`).
 //!
 //! # One connection per resources
 //!
