@@ -289,7 +289,7 @@ impl Outbox {
                 write = 0;
             }
             if write != p {
-                ring.copy_within(p..p + size, write);
+                crate::buffer::move_within(ring, p..p + size, write);
                 moved(p, write);
             }
             if fresh.records == 0 {

@@ -11,8 +11,7 @@ use super::{
     SessionState, Ticket, Timer,
 };
 use crate::codec::{
-    self, Ack, ConnAck, List, Packet, PacketId, PacketType, ProtocolVersion, Publish, QoS,
-    ReasonCode,
+    self, Ack, ConnAck, List, Packet, PacketId, PacketType, Publish, QoS, ReasonCode,
 };
 use crate::config::SessionLostPolicy;
 use crate::error::ProtocolError;
@@ -193,10 +192,10 @@ impl<'b> Session<'b> {
     /// The packet at the front of the receive buffer, decoded again to hand its data out.
     pub(super) fn front_packet(&self) -> Option<Packet<'_>> {
         let buf = self.rx.get(self.rx_start..self.rx_end)?;
-        codec::decode(buf, self.version, u32::MAX)
-            .ok()
-            .flatten()
-            .map(|(p, _)| p)
+        match codec::decode_from_server(buf, self.version, u32::MAX) {
+            Ok(Some((Ok(packet), _))) => Some(packet),
+            _ => None,
+        }
     }
 
     fn delivered(&self, alias: Option<u16>) -> Option<Event<'_>> {
@@ -230,8 +229,13 @@ impl<'b> Session<'b> {
     }
 
     fn process_packet(&mut self, buf: &[u8]) -> Option<(Step, usize)> {
-        let (packet, used) = match codec::decode(buf, self.version, self.settings.max_packet_size) {
-            Ok(Some(decoded)) => decoded,
+        let decoded = codec::decode_from_server(buf, self.version, self.settings.max_packet_size);
+        let (packet, used) = match decoded {
+            Ok(Some((Ok(packet), used))) => (packet, used),
+            Ok(Some((Err(only_from_clients), used))) => {
+                let error = ProtocolError::UnexpectedPacket(only_from_clients);
+                return Some((Step::Error(error), used));
+            }
             Ok(None) => return None,
             Err(e) => return Some((Step::Error(ProtocolError::Malformed(e)), 0)),
         };
@@ -544,7 +548,7 @@ impl<'b> Session<'b> {
     fn qos2_insert(&mut self, packet_id: PacketId) -> bool {
         let id = packet_id.get();
         self.store.qos2_insert(id)
-            || (self.version == ProtocolVersion::V5
+            || (self.version.is_v5()
                 && self.store.qos2_forget_oldest_carried().is_some()
                 && self.store.qos2_insert(id))
     }
@@ -649,7 +653,7 @@ impl<'b> Session<'b> {
             return Step::Error(ProtocolError::UnexpectedPacket(PacketType::PubRel));
         }
         let known = self.store.qos2_remove(ack.packet_id.get());
-        let reason = if known || self.version == ProtocolVersion::V311 {
+        let reason = if known || !self.version.is_v5() {
             ReasonCode::SUCCESS
         } else {
             ReasonCode::PACKET_IDENTIFIER_NOT_FOUND
@@ -754,7 +758,7 @@ impl<'b> Session<'b> {
             return Self::unknown(packet, packet_id);
         };
         let received = u16::try_from(reasons.len()).unwrap_or(u16::MAX);
-        let counted = packet == PacketType::SubAck || self.version == ProtocolVersion::V5;
+        let counted = packet == PacketType::SubAck || self.version.is_v5();
         if counted && received != expected {
             return Step::Error(ProtocolError::ReasonCountMismatch {
                 packet,

@@ -221,7 +221,7 @@ impl Subscriptions {
             return;
         };
         if pos + size <= self.used && self.used <= buf.len() {
-            buf.copy_within(pos + size..self.used, pos);
+            crate::buffer::move_within(buf, pos + size..self.used, pos);
             self.used -= size;
         }
     }
