@@ -4,6 +4,7 @@
 
 use super::delivery::Delivery;
 use super::event::OwnedEvent;
+use super::journal::Notice;
 use super::outbox::State as Out;
 use super::subscriptions::State as Sub;
 use super::{
@@ -216,6 +217,7 @@ impl<'b> Session<'b> {
             SessionState::Connecting | SessionState::Connected | SessionState::Disconnecting
         ) || (self.acks.free() == 0 && !self.down_pending)
             || self.events.free() < 4
+            || self.outbox.journal.free() < 4
         {
             return None;
         }
@@ -305,6 +307,7 @@ impl<'b> Session<'b> {
             };
             if let Some(id) = p.assigned_client_identifier {
                 self.store.adopt_client_id(id, self.version);
+                self.outbox.journal.note(Notice::Identity);
             }
         }
         Step::ConnAck {
@@ -333,6 +336,7 @@ impl<'b> Session<'b> {
             self.store.qos2_carry_over();
         } else {
             self.store.qos2_clear();
+            self.outbox.journal.note(Notice::Qos2Cleared);
         }
         self.restore_outbox(session_present);
         self.restore_subscriptions(session_present);
@@ -504,6 +508,9 @@ impl<'b> Session<'b> {
                         // lost with that connection): PUBREC again, in order with the others.
                         let ring = self.store.receipts_mut();
                         let _ = self.receipts.push(ring, packet_id, QoS::ExactlyOnce, true);
+                        self.outbox
+                            .journal
+                            .note(Notice::Qos2Received(packet_id.get()));
                     }
                     return Step::Continue;
                 }
@@ -512,8 +519,10 @@ impl<'b> Session<'b> {
                     return Step::Error(ProtocolError::ReceiveMaximumExceeded(max));
                 }
                 if manual {
+                    // Stored once the application has it and its PUBREC is due (`ack`).
                     return self.deliver_unacked(alias, packet_id, QoS::ExactlyOnce);
                 }
+                // Stored once its PUBREC is about to go out (the application may still hold the message back).
                 self.queue_ack(PacketType::PubRec, packet_id, ReasonCode::SUCCESS);
                 Step::Deliver { alias, token: None }
             }
@@ -534,10 +543,17 @@ impl<'b> Session<'b> {
     /// says.
     fn qos2_insert(&mut self, packet_id: PacketId) -> bool {
         let id = packet_id.get();
+        if self.store.qos2_insert(id) {
+            return true;
+        }
+        if self.version != ProtocolVersion::V5 {
+            return false;
+        }
+        let Some(forgotten) = self.store.qos2_forget_oldest_carried() else {
+            return false;
+        };
+        self.outbox.journal.note(Notice::Qos2Released(forgotten));
         self.store.qos2_insert(id)
-            || (self.version == ProtocolVersion::V5
-                && self.store.qos2_forget_oldest_carried().is_some()
-                && self.store.qos2_insert(id))
     }
 
     /// A QoS 1 or 2 message to deliver whose acknowledgement waits for the application (`manual_ack`).
@@ -566,6 +582,8 @@ impl<'b> Session<'b> {
             packet,
             packet_id,
             reason,
+            #[cfg(feature = "persist")]
+            noted: false,
         });
         debug_assert!(pushed, "process_next checks for room");
     }
@@ -640,6 +658,11 @@ impl<'b> Session<'b> {
             return Step::Error(ProtocolError::UnexpectedPacket(PacketType::PubRel));
         }
         let known = self.store.qos2_remove(ack.packet_id.get());
+        if known {
+            self.outbox
+                .journal
+                .note(Notice::Qos2Released(ack.packet_id.get()));
+        }
         let reason = if known || self.version == ProtocolVersion::V311 {
             ReasonCode::SUCCESS
         } else {
