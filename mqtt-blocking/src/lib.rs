@@ -56,7 +56,10 @@ mod transport;
 
 pub use client::{Client, Delivery, Messages, Pending};
 pub use event_loop::{EventLoop, LoopHandle, connect, new};
-pub use proto::client::{ConnectionState, Error, Granted, LastWill, Message, Options, TlsError};
+pub use proto::client::{
+    ConnectionState, Durability, Error, Granted, LastWill, Message, Options, Persistence,
+    StoreError, TlsError,
+};
 pub use proto::codec::{ProtocolVersion, QoS, ReasonCode};
 pub use proto::reconnect::ReconnectPolicy;
 pub use proto::session::{ConnectRefusal, Disconnection, PublishFailure, Stats};

@@ -60,7 +60,8 @@ mod transport;
 pub use clock::TokioClock;
 pub use event_loop::{EventLoop, Tokio, connect, new};
 pub use proto::client::{
-    Client, ConnectionState, Delivery, Error, LastWill, Message, Options, Subscription, TlsError,
+    Client, ConnectionState, Delivery, Durability, Error, LastWill, Message, Options, Persistence,
+    StoreError, Subscription, TlsError,
 };
 pub use proto::codec::{ProtocolVersion, QoS, ReasonCode};
 pub use proto::reconnect::ReconnectPolicy;

@@ -44,7 +44,7 @@ impl ConnectWatch {
             ConnectionState::Refused(refusal) => self.last = Some(Error::Refused(refusal)),
             ConnectionState::Unreachable(error) => self.last = Some(error),
             ConnectionState::Lost(Disconnection::ConnectTimeout) => {
-                self.last = Some(Error::Timeout)
+                self.last = Some(Error::Timeout);
             }
             ConnectionState::Lost(reason) => self.last = Some(Error::ConnectionFailed(reason)),
             // A delay before the next attempt means the round over the brokers failed (attempts within a round,

@@ -75,6 +75,10 @@ pub enum Error {
     /// The broker refused the UNSUBSCRIBE of a filter (5.0), with this code.
     #[error("unsubscribe refused by the broker: {0}")]
     UnsubscribeRefused(ReasonCode),
+    /// The message store ([`Options::persistence`](super::Options::persistence)) cannot be read or written, or is
+    /// damaged (the error names the file, and the offset of the damage).
+    #[error(transparent)]
+    Store(#[from] super::StoreError),
 }
 
 /// Errors are equal when they are of the same kind and say the same (an I/O error has no equality of its own).

@@ -69,6 +69,7 @@ pub struct Options {
     pub(crate) manual_ack: bool,
     pub(crate) keep_trying: bool,
     pub(crate) tls: TlsOptions,
+    pub(crate) persistence: Option<super::Persistence>,
 }
 
 impl Options {
@@ -108,6 +109,7 @@ impl Options {
             manual_ack: false,
             keep_trying: false,
             tls: TlsOptions::default(),
+            persistence: None,
         };
         if let Some(user) = parsed.username {
             options.username = Some(user.to_owned());
@@ -469,6 +471,7 @@ impl fmt::Debug for Options {
             .field("manual_ack", &self.manual_ack)
             .field("keep_trying", &self.keep_trying)
             .field("tls", &self.tls)
+            .field("persistence", &self.persistence)
             .finish_non_exhaustive()
     }
 }

@@ -256,6 +256,22 @@ impl Outbox {
         true
     }
 
+    /// [`push`](Self::push), returning where the record went.
+    #[cfg(feature = "persist")]
+    pub(crate) fn push_at(
+        &mut self,
+        ring: &mut [u8],
+        qos: QoS,
+        v5: bool,
+        ticket: u32,
+        len: usize,
+        write: impl FnOnce(&mut [u8]) -> bool,
+    ) -> Option<usize> {
+        // A pushed record ends at the tail.
+        self.push(ring, qos, v5, ticket, len, write)
+            .then(|| self.tail - HEADER - len)
+    }
+
     /// Marks the record at `pos` done and reclaims every finished record at the head.
     pub(crate) fn complete(&mut self, ring: &mut [u8], pos: usize) {
         if let Some(mut h) = self.header(ring, pos)

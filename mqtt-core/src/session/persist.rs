@@ -505,7 +505,10 @@ impl<'b> Session<'b> {
         if publish.qos != qos {
             return Err(RestoreError::Malformed("stored message QoS"));
         }
-        if let Some((pos, _)) = self.find_ticket(ticket) {
+        // Tickets grow with each message: only one below the next ticket can be stored twice.
+        if ticket.0 < self.next_ticket
+            && let Some((pos, _)) = self.find_ticket(ticket)
+        {
             // Stored again (a snapshot taken while its record waited): the latest wins.
             let ring = self.store.ring_mut();
             self.outbox.advance_cursor(ring, pos);
@@ -526,18 +529,18 @@ impl<'b> Session<'b> {
         let size = Packet::Publish(stored).encoded_len(version);
         let write = |buf: &mut [u8]| Packet::Publish(stored).encode(version, buf) == Ok(size);
         let ring = self.store.ring_mut();
-        let mut pushed = self.outbox.push(ring, qos, v5, ticket.0, size, write);
-        if !pushed && self.outbox.has_tombstones() {
+        let mut pushed = self.outbox.push_at(ring, qos, v5, ticket.0, size, write);
+        if pushed.is_none() && self.outbox.has_tombstones() {
             self.outbox.compact(ring, |_, _| {});
-            pushed = self.outbox.push(ring, qos, v5, ticket.0, size, write);
+            pushed = self.outbox.push_at(ring, qos, v5, ticket.0, size, write);
         }
-        if !pushed {
+        let Some(pos) = pushed else {
             return Err(RestoreError::QueueFull);
-        }
+        };
         if self.next_ticket <= ticket.0 {
             self.next_ticket = ticket.0.checked_add(1).unwrap_or(1);
         }
-        if let Some((pos, h)) = self.find_ticket(ticket) {
+        if let Some(h) = self.outbox.header(self.store.ring(), pos) {
             self.restore_form(pos, h, form, packet_id);
         }
         Ok(())

@@ -394,6 +394,11 @@ impl<'b> Session<'b> {
                         h.state = Out::ReportAccepted;
                         first_report.get_or_insert(p);
                     }
+                    (false, false, false) if h.state == Out::Queued => {
+                        // Given an identifier ahead of sending (persistence) but never sent: identifiers stay in
+                        // record order, so it gets a new one after those requeued before it.
+                        h.packet_id = None;
+                    }
                     _ => {}
                 }
                 self.outbox.set_header(ring, p, &h);
