@@ -26,15 +26,18 @@ pub(crate) enum Section {
     Sweep,
     /// Memory per idle connection.
     Idle,
+    /// Throughput at QoS 1 through mosquitto with the file store at each durability, against the memory store.
+    Persist,
 }
 
 impl Section {
-    pub(crate) const ALL: [Self; 5] = [
+    pub(crate) const ALL: [Self; 6] = [
         Self::Broker,
         Self::Sink,
         Self::Latency,
         Self::Sweep,
         Self::Idle,
+        Self::Persist,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -44,6 +47,7 @@ impl Section {
             Self::Latency => "latency",
             Self::Sweep => "sweep",
             Self::Idle => "idle",
+            Self::Persist => "persist",
         }
     }
 }
@@ -73,7 +77,7 @@ usage: cargo bench -p benches --bench perf -- (--all | --quick) [--out DIR] [opt
                      from the workspace root
   --runs N           runs per figure instead of the mode's
   --backends A,B     only these backends (the peer, rumqttc, is always added)
-  --only S,T         only these sections: broker, sink, latency, sweep, idle
+  --only S,T         only these sections: broker, sink, latency, sweep, idle, persist
   --sink SECONDS     only start the acking sink, print its URL, serve for SECONDS and exit (for profiling a
                      client child by hand)
   --mosquitto-inflight N
