@@ -149,7 +149,8 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
 
     /// Queues a message (any flags and 5.0 properties) into the session's store: it goes out as soon as the
     /// connection and the inflight window allow, and a QoS 1 or 2 message is kept until acknowledged, across
-    /// reconnects. Returns once it is queued.
+    /// reconnects. Returns once it is queued; with a flash store
+    /// ([`persist::restore`](crate::persist::restore)), once it is stored too, so that it survives a reset.
     ///
     /// # Errors
     ///
@@ -159,13 +160,63 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
     ///
     /// [`PublishError::QueueFull`]: crate::PublishError::QueueFull
     pub async fn queue(&self, message: &Publish<'_>) -> Result<Delivery<'d, M, N, C>, Error> {
+        #[cfg(feature = "persist")]
+        let stored_at = core::cell::Cell::new(None);
         let pending = self
-            .request(|session, now| Ok(Key::Ticket(session.publish(message, now)?)))
+            .request(|session, now| {
+                #[cfg(feature = "persist")]
+                {
+                    // A record is one flash item: a message too large for one is refused before it is queued.
+                    let max_record = self.shared.with(|state| state.max_record);
+                    let stored = Publish {
+                        packet_id: Some(proto::codec::PacketId::MIN),
+                        ..*message
+                    };
+                    let size = proto::codec::Packet::Publish(stored).encoded_len(session.version());
+                    crate::persist::check_size(size, max_record)?;
+                }
+                let ticket = session.publish(message, now)?;
+                #[cfg(feature = "persist")]
+                stored_at.set(Some(session.noted_mark()));
+                Ok(Key::Ticket(ticket))
+            })
             .await?;
+        #[cfg(feature = "persist")]
+        if let Some(mark) = stored_at.get() {
+            self.stored(mark).await;
+        }
         Ok(Delivery(
             (message.qos != QoS::AtMostOnce).then_some(pending),
             PhantomData,
         ))
+    }
+
+    /// The outgoing QoS 1 and 2 messages the session holds, in publish order: after
+    /// [`persist::restore`](crate::persist::restore), those it inherited from the flash (`failed` set for one given
+    /// up before the reset). Each one's `Published` or `PublishFailed` event, given to the runner's handler, carries
+    /// its ticket: that is how the application learns how it ended.
+    #[cfg(feature = "persist")]
+    pub fn recovered(&self, mut each: impl FnMut(proto::session::persist::Recovered<'_>)) {
+        self.shared
+            .with_session(|session| session.recovered().for_each(&mut each));
+    }
+
+    /// Waits until the store holds every change up to `mark` (feature `persist`).
+    #[cfg(feature = "persist")]
+    async fn stored(&self, mark: proto::session::persist::PersistMark) {
+        let durable = || self.shared.with_session(|s| s.durable_mark() >= mark);
+        poll_fn(|cx| {
+            if durable() {
+                return Poll::Ready(());
+            }
+            self.shared.with(|state| state.stored.register(cx.waker()));
+            // Stored between the check and the registration: not missed.
+            match durable() {
+                true => Poll::Ready(()),
+                false => Poll::Pending,
+            }
+        })
+        .await;
     }
 
     /// Subscribes to one or more filters in one SUBSCRIBE and waits for the SUBACK. Returns the lowest QoS the

@@ -62,6 +62,8 @@
 
 mod client;
 mod clock;
+#[cfg(feature = "persist")]
+pub mod persist;
 mod runner;
 #[cfg(feature = "tls")]
 pub mod tls;

@@ -94,6 +94,12 @@ impl<M: RawMutex> Flag<M> {
 pub(crate) struct State {
     pub(crate) connected: bool,
     pub(crate) slots: [Slot; SLOTS],
+    /// The largest record the flash store holds (feature `persist`; 0: no store).
+    #[cfg(feature = "persist")]
+    pub(crate) max_record: usize,
+    /// Clients waiting for their message to be stored (feature `persist`).
+    #[cfg(feature = "persist")]
+    pub(crate) stored: embassy_sync::waitqueue::MultiWakerRegistration<SLOTS>,
 }
 
 /// Everything the runner and the clients share, kept in the [`Resources`](crate::Resources): the session behind a
@@ -103,6 +109,9 @@ pub(crate) struct Shared<'d, M: RawMutex, C: Clock> {
     pub(crate) clock: C,
     /// A client gave the session a command: the runner looks again.
     pub(crate) wake: Flag<M>,
+    /// The session has changes to store: the persister looks (feature `persist`).
+    #[cfg(feature = "persist")]
+    pub(crate) stored: Flag<M>,
     pub(crate) state: BlockingMutex<M, RefCell<State>>,
 }
 
@@ -116,11 +125,17 @@ impl<'d, M: RawMutex, C: Clock> Shared<'d, M, C> {
         let state = State {
             connected: false,
             slots: core::array::from_fn(|_| slot()),
+            #[cfg(feature = "persist")]
+            max_record: 0,
+            #[cfg(feature = "persist")]
+            stored: embassy_sync::waitqueue::MultiWakerRegistration::new(),
         };
         Self {
             session: BlockingMutex::new(RefCell::new(session)),
             clock,
             wake: Flag::new(),
+            #[cfg(feature = "persist")]
+            stored: Flag::new(),
             state: BlockingMutex::new(RefCell::new(state)),
         }
     }
@@ -129,9 +144,24 @@ impl<'d, M: RawMutex, C: Clock> Shared<'d, M, C> {
         self.state.lock(|state| f(&mut state.borrow_mut()))
     }
 
-    /// Runs `f` on the session, locked.
+    /// Runs `f` on the session, locked. With persistence, the persister is told when the session has changes to
+    /// store.
     pub(crate) fn with_session<R>(&self, f: impl FnOnce(&mut Session<'d>) -> R) -> R {
-        self.session.lock(|session| f(&mut session.borrow_mut()))
+        self.session.lock(|session| {
+            let mut session = session.borrow_mut();
+            let result = f(&mut session);
+            #[cfg(feature = "persist")]
+            if session.wants_persist() {
+                self.stored.signal();
+            }
+            result
+        })
+    }
+
+    /// Wakes the clients waiting for their message to be stored (feature `persist`).
+    #[cfg(feature = "persist")]
+    pub(crate) fn stored_waiters(&self) {
+        self.with(|state| state.stored.wake());
     }
 
     /// Hands `outcome` to the commands waiting for `key` (with `None`: every command waiting for a ticket).

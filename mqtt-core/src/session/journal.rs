@@ -220,6 +220,11 @@ impl Journal {
         Some(notice)
     }
 
+    /// The store lost changes (a write failed): the next thing to store is a snapshot.
+    pub(crate) fn force_snapshot(&mut self) {
+        self.overflowed = self.enabled;
+    }
+
     /// Whether notices were lost: the next thing to store is a snapshot.
     pub(crate) fn has_overflowed(&self) -> bool {
         self.overflowed
@@ -240,6 +245,14 @@ impl Journal {
 
     pub(crate) fn taken(&self) -> u64 {
         self.taken
+    }
+
+    pub(crate) fn pushed(&self) -> u64 {
+        self.pushed
+    }
+
+    pub(crate) fn confirmed(&self) -> u64 {
+        self.confirmed
     }
 
     pub(crate) fn confirm(&mut self, mark: u64) {

@@ -222,10 +222,27 @@ impl<'b> Session<'b> {
         PersistMark(self.outbox.journal.taken())
     }
 
+    /// The mark that covers every change noted so far, taken or not: a binding that waits until
+    /// [`durable_mark`](Self::durable_mark) reaches it (after a `publish`, say) waits until those changes are stored.
+    pub fn noted_mark(&self) -> PersistMark {
+        PersistMark(self.outbox.journal.pushed())
+    }
+
+    /// How far the store confirmed the changes durable ([`handle_persisted`](Self::handle_persisted)).
+    pub fn durable_mark(&self) -> PersistMark {
+        PersistMark(self.outbox.journal.confirmed())
+    }
+
     /// The records up to `mark` are durable: what the session sends may go out once everything it depends on is.
     /// Marks only move forward; an older one is ignored.
     pub fn handle_persisted(&mut self, mark: PersistMark) {
         self.outbox.journal.confirm(mark.0);
+    }
+
+    /// The binding's store lost changes it was given (a write failed): the next [`poll_persist`](Self::poll_persist)
+    /// gives [`Persist::Snapshot`], so that the store catches up with the whole state.
+    pub fn force_snapshot(&mut self) {
+        self.outbox.journal.force_snapshot();
     }
 
     /// Starts a snapshot (to compact a log, or to store the base after a restore): every change noted so far is
