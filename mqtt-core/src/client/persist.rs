@@ -379,11 +379,12 @@ impl Shared {
         let Some(store) = &self.store else {
             return false;
         };
-        let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
-        if !session.wants_persist() && !store.file.wants_snapshot() {
+        let waiting = session.is_waiting_for_store();
+        // Nothing new, and nothing held back by a write that failed: nothing to do (not even to lock the store).
+        if !session.wants_persist() && !waiting {
             return false;
         }
-        let waiting = session.is_waiting_for_store();
+        let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
         if let Err(error) = store.write(session) {
             tracing::error!(%error, "writing the message store failed: nothing is sent until it works again");
         }
