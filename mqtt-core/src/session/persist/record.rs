@@ -206,7 +206,8 @@ fn decode_subscription(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RestoreError {
-    /// [`Session::restore`] after [`Session::connect`]: restore into a new session.
+    /// [`Session::restore`](crate::Session::restore) after [`Session::connect`](crate::Session::connect): restore
+    /// into a new session.
     #[error("records can only be restored into a session that has not started")]
     NotIdle,
     /// The record is of a kind this version does not know (written by a newer one, or damaged).
