@@ -279,6 +279,20 @@ impl Client {
         })
     }
 
+    /// The messages this client inherited from its store ([`Options::persistence`](crate::Options::persistence))
+    /// when it started: those whose `publish` returned in an earlier run and that were not acknowledged then, in
+    /// publish order, each with a [`Delivery`] that completes when the broker acknowledges it (or fails). The old
+    /// run's deliveries are gone: this is how the application learns how those messages end. Each message is
+    /// given once: a second call returns none.
+    pub fn recovered(&self) -> Vec<(Message, Delivery)> {
+        self.inner
+            .shared
+            .take_recovered()
+            .into_iter()
+            .map(|(message, done)| (message, self.pending(done, Ok)))
+            .collect()
+    }
+
     /// Subscribes to `filter`; `callback` gets every message it matches, on the event loop's thread. The
     /// [`Pending`] gives the QoS the broker granted.
     ///

@@ -91,7 +91,7 @@ impl std::fmt::Debug for EventLoop {
 /// [`Error::Config`] if the options cannot make a session; [`Error::Tls`] if the TLS settings cannot be used;
 /// [`Error::Io`] if mio cannot make a poll.
 pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
-    let session = options.session()?;
+    let (session, store) = options.open_session()?;
     let connectors = options
         .brokers()
         .iter()
@@ -105,7 +105,7 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
         proto::Instant::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
     };
     let dispatch = Dispatch::from_options(options);
-    let shared = Arc::new(Shared::new(session, dispatch, now));
+    let shared = Arc::new(Shared::new(session, dispatch, now).with_store(store));
     let inner = Arc::new(Inner {
         shared,
         waker: waker.clone(),
@@ -316,6 +316,9 @@ impl EventLoop {
                 progressed |= self.read(session, now);
             }
             progressed |= self.write(session, now);
+            // What changed is stored before the session sends what depends on it (packet identifiers given in
+            // `write`): once stored, the next round sends.
+            progressed |= inner.shared.persist(session);
             if let Some(error) = self.failure.take() {
                 dispatch.record_io_error(error);
             }

@@ -210,9 +210,14 @@ fn fuzz_seed_inputs_round_trip_through_the_codec() {
         while let Ok(Some((packet, used))) = codec::decode(rest, version, max) {
             assert!(used > 0 && used <= rest.len(), "{}", path.display());
             let bytes = encode(&packet, version);
-            assert_eq!(bytes.len(), packet.encoded_len(version), "{}", path.display());
+            assert_eq!(
+                bytes.len(),
+                packet.encoded_len(version),
+                "{}",
+                path.display()
+            );
             let again = codec::decode(&bytes, version, u32::MAX);
-            assert_eq!(again, Ok(Some((packet.clone(), bytes.len()))), "{}", path.display());
+            assert_eq!(again, Ok(Some((packet, bytes.len()))), "{}", path.display());
             rest = &rest[used..];
         }
         checked += 1;

@@ -230,7 +230,9 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
     /// Queues a message (any flags and 5.0 properties) into the session's store: it goes out as soon as the
     /// connection and the inflight window allow, and a QoS 1 or 2 message is kept until acknowledged, across
     /// reconnects. Returns once it is queued; while the store is full, waits (yielding to the runner and every
-    /// other task) until acknowledged or sent messages make room.
+    /// other task) until acknowledged or sent messages make room. With a flash store
+    /// ([`persist::restore`](crate::persist::restore)), returns once the message is stored too, so that it
+    /// survives a reset.
     ///
     /// # Errors
     ///
@@ -242,13 +244,19 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
     /// Cancel-safe: the message is queued whole when this returns `Ok`, and not at all before.
     pub async fn queue(&self, message: &Publish<'_>) -> Result<Delivery<'d, M, N, C>, Error> {
         let pending = Pending::new(self.hub())?;
+        #[cfg(feature = "persist")]
+        let stored_at = core::cell::Cell::new(None);
         poll_fn(|cx| {
             let now = self.shared.clock.now();
             let queued = self.hub().with_session(|session| {
-                match session.publish(message, now) {
-                    Ok(ticket) => Poll::Ready(Ok(Key::Ticket(ticket))),
+                match self.publish_into(session, message, now) {
+                    Ok(ticket) => {
+                        #[cfg(feature = "persist")]
+                        stored_at.set(Some(session.noted_mark()));
+                        Poll::Ready(Ok(Key::Ticket(ticket)))
+                    }
                     // Registered under the session's lock: the runner frees room under it, then wakes.
-                    Err(PublishError::QueueFull) => {
+                    Err(Error::Publish(PublishError::QueueFull)) => {
                         self.hub()
                             .with(|state| match state.slots.get_mut(pending.index) {
                                 Some(slot) if !state.stopped => {
@@ -259,7 +267,7 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
                                 _ => Poll::Ready(Err(Error::Closed)),
                             })
                     }
-                    Err(error) => Poll::Ready(Err(error.into())),
+                    Err(error) => Poll::Ready(Err(error)),
                 }
                 .map_ok(|key| {
                     pending.set(key);
@@ -272,6 +280,10 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
             queued
         })
         .await?;
+        #[cfg(feature = "persist")]
+        if let Some(mark) = stored_at.get() {
+            self.stored(mark).await;
+        }
         Ok(Delivery {
             pending: (message.qos != QoS::AtMostOnce).then_some(pending),
             clock: &self.shared.clock,
@@ -279,15 +291,65 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
         })
     }
 
-    /// [`queue`](Self::queue) without waiting: a full store is an error.
+    /// Hands `message` to the session. With a flash store, a message too large for one record (one flash item)
+    /// is refused before it is queued.
+    fn publish_into(
+        &self,
+        session: &mut Session<'d>,
+        message: &Publish<'_>,
+        now: Instant,
+    ) -> Result<proto::session::Ticket, Error> {
+        #[cfg(feature = "persist")]
+        {
+            let max_record = self.hub().with(|state| state.max_record);
+            let stored = Publish {
+                packet_id: Some(proto::codec::PacketId::MIN),
+                ..*message
+            };
+            let size = proto::codec::Packet::Publish(stored).encoded_len(session.version());
+            crate::persist::check_size(size, max_record)?;
+        }
+        Ok(session.publish(message, now)?)
+    }
+
+    /// The outgoing QoS 1 and 2 messages the session holds, in publish order: after
+    /// [`persist::restore`](crate::persist::restore), those it inherited from the flash (`failed` set for one given
+    /// up before the reset). Each one's `Published` or `PublishFailed` event, given to the runner's handler, carries
+    /// its ticket: that is how the application learns how it ended.
+    #[cfg(feature = "persist")]
+    pub fn recovered(&self, mut each: impl FnMut(proto::session::persist::Recovered<'_>)) {
+        self.hub()
+            .with_session(|session| session.recovered().for_each(&mut each));
+    }
+
+    /// Waits until the store holds every change up to `mark` (feature `persist`).
+    #[cfg(feature = "persist")]
+    async fn stored(&self, mark: proto::session::persist::PersistMark) {
+        let durable = || self.hub().with_session(|s| s.durable_mark() >= mark);
+        poll_fn(|cx| {
+            if durable() {
+                return Poll::Ready(());
+            }
+            self.hub().with(|state| state.stored.register(cx.waker()));
+            // Stored between the check and the registration: not missed.
+            match durable() {
+                true => Poll::Ready(()),
+                false => Poll::Pending,
+            }
+        })
+        .await;
+    }
+
+    /// [`queue`](Self::queue) without waiting: a full store is an error. With a flash store it returns once the
+    /// message is queued, before it is stored.
     ///
     /// # Errors
     ///
     /// As `queue`, and [`Error::Publish`]`(`[`PublishError::QueueFull`]`)` when the store is full: nothing was
     /// queued; try again once earlier messages are acknowledged (or use `queue`, which waits for that).
     pub fn try_queue(&self, message: &Publish<'_>) -> Result<Delivery<'d, M, N, C>, Error> {
-        let pending =
-            self.request(|session, now| Ok(Key::Ticket(session.publish(message, now)?)))?;
+        let pending = self
+            .request(|session, now| Ok(Key::Ticket(self.publish_into(session, message, now)?)))?;
         Ok(Delivery {
             pending: (message.qos != QoS::AtMostOnce).then_some(pending),
             clock: &self.shared.clock,

@@ -73,6 +73,8 @@
 mod client;
 mod clock;
 mod inbox;
+#[cfg(feature = "persist")]
+pub mod persist;
 mod runner;
 #[cfg(feature = "tls")]
 pub mod tls;

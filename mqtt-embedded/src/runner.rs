@@ -109,6 +109,12 @@ pub(crate) struct State {
     /// The runner is gone (its future was dropped): commands fail with [`Error::Closed`].
     pub(crate) stopped: bool,
     pub(crate) slots: [Slot; SLOTS],
+    /// The largest record the flash store holds (feature `persist`; 0: no store).
+    #[cfg(feature = "persist")]
+    pub(crate) max_record: usize,
+    /// Clients waiting for their message to be stored (feature `persist`).
+    #[cfg(feature = "persist")]
+    pub(crate) stored: embassy_sync::waitqueue::MultiWakerRegistration<SLOTS>,
 }
 
 /// What the runner, the clients and the inboxes share, whatever the clock: the session behind a short lock
@@ -117,6 +123,9 @@ pub(crate) struct Hub<'d, M: RawMutex> {
     pub(crate) session: BlockingMutex<M, RefCell<Session<'d>>>,
     /// A client gave the session a command, or an inbox took a message: the runner looks again.
     pub(crate) wake: Flag<M>,
+    /// The session has changes to store: the persister looks (feature `persist`).
+    #[cfg(feature = "persist")]
+    pub(crate) stored: Flag<M>,
     pub(crate) state: BlockingMutex<M, RefCell<State>>,
     /// The inboxes, linked through their own `next`.
     pub(crate) routes: BlockingMutex<M, Cell<Option<&'d Inbox<'d>>>>,
@@ -145,10 +154,16 @@ impl<'d, M: RawMutex, C: Clock> Shared<'d, M, C> {
             connected: false,
             stopped: false,
             slots: core::array::from_fn(|_| slot()),
+            #[cfg(feature = "persist")]
+            max_record: 0,
+            #[cfg(feature = "persist")]
+            stored: embassy_sync::waitqueue::MultiWakerRegistration::new(),
         };
         let hub = Hub {
             session: BlockingMutex::new(RefCell::new(session)),
             wake: Flag::new(),
+            #[cfg(feature = "persist")]
+            stored: Flag::new(),
             state: BlockingMutex::new(RefCell::new(state)),
             routes: BlockingMutex::new(Cell::new(None)),
             router: BlockingMutex::new(Cell::new(None)),
@@ -162,9 +177,24 @@ impl<'d, M: RawMutex> Hub<'d, M> {
         self.state.lock(|state| f(&mut state.borrow_mut()))
     }
 
-    /// Runs `f` on the session, locked.
+    /// Runs `f` on the session, locked. With persistence, the persister is told when the session has changes to
+    /// store.
     pub(crate) fn with_session<R>(&self, f: impl FnOnce(&mut Session<'d>) -> R) -> R {
-        self.session.lock(|session| f(&mut session.borrow_mut()))
+        self.session.lock(|session| {
+            let mut session = session.borrow_mut();
+            let result = f(&mut session);
+            #[cfg(feature = "persist")]
+            if session.wants_persist() {
+                self.stored.signal();
+            }
+            result
+        })
+    }
+
+    /// Wakes the clients waiting for their message to be stored (feature `persist`).
+    #[cfg(feature = "persist")]
+    pub(crate) fn stored_waiters(&self) {
+        self.with(|state| state.stored.wake());
     }
 
     /// The first inbox of the routing list.

@@ -30,10 +30,12 @@ pub(crate) enum Section {
     Failover,
     /// Shared-subscription (consumer group) throughput with 1, 2 and 3 consumers.
     Shared,
+    /// Throughput at QoS 1 through mosquitto with the file store at each durability, against the memory store.
+    Persist,
 }
 
 impl Section {
-    pub(crate) const ALL: [Self; 7] = [
+    pub(crate) const ALL: [Self; 8] = [
         Self::Broker,
         Self::Sink,
         Self::Latency,
@@ -41,6 +43,7 @@ impl Section {
         Self::Idle,
         Self::Failover,
         Self::Shared,
+        Self::Persist,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -52,6 +55,7 @@ impl Section {
             Self::Idle => "idle",
             Self::Failover => "failover",
             Self::Shared => "shared",
+            Self::Persist => "persist",
         }
     }
 }
@@ -81,7 +85,7 @@ usage: cargo bench -p benches --bench perf -- (--all | --quick) [--out DIR] [opt
                      from the workspace root
   --runs N           runs per figure instead of the mode's
   --backends A,B     only these backends (the peer, rumqttc, is always added)
-  --only S,T         only these sections: broker, sink, latency, sweep, idle, failover, shared
+  --only S,T         only these sections: broker, sink, latency, sweep, idle, failover, shared, persist
   --sink SECONDS     only start the acking sink, print its URL, serve for SECONDS and exit (for profiling a
                      client child by hand)
   --mosquitto-inflight N

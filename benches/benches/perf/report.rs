@@ -8,9 +8,12 @@ use std::process::Command;
 
 use crate::backends::PEER;
 use crate::cli::{Mode, Section, Settings, workspace_root};
-use crate::orchestrate::{IDLE_MARKS, Kind, Measure, Results, RunInfo, SIZE, SWEEP, SWEEP_QOS};
+use crate::orchestrate::{
+    IDLE_MARKS, Kind, Measure, Results, RunInfo, SIZE, SWEEP, SWEEP_QOS, persist_id,
+};
 use crate::stats::Summary;
 use crate::svg::Chart;
+use crate::workload::Durability;
 
 mod method;
 use method::{git_state, machine_cores, utc};
@@ -55,6 +58,9 @@ pub(crate) fn write(
     }
     if has(Section::Idle) {
         r.idle(&mut md)?;
+    }
+    if has(Section::Persist) {
+        r.persist(&mut md)?;
     }
     if settings.sections.contains(&Section::Failover)
         || settings.sections.contains(&Section::Shared)
@@ -437,6 +443,18 @@ impl Reporter<'_> {
                 Some((goodness, label)) => {
                     format!("worst {goodness:.2} ({label}) {}", verdict(goodness >= 0.9))
                 }
+                None => "n/a".to_owned(),
+            };
+            let _ = write!(line, " {text} |");
+        }
+        let _ = writeln!(md, "{line}");
+        // The file store with batched durability keeps half the memory store's throughput at least.
+        let mut line = String::from(
+            "| file store, batched durability: throughput at QoS 1 through mosquitto | ≥ 0.5 × the memory store |",
+        );
+        for &name in self.ours {
+            let text = match self.persist_ratio(name, Durability::Batched) {
+                Some(r) => format!("{r:.2} {}", verdict(r >= 0.5)),
                 None => "n/a".to_owned(),
             };
             let _ = write!(line, " {text} |");

@@ -47,9 +47,14 @@ impl Shared {
     /// [`Error::Publish`] for an invalid message or a full queue; [`Error::Closed`] once the client is finished.
     pub fn publish(&self, message: &Publish<'_>) -> Result<Option<Acknowledgement>, Error> {
         let now = self.now();
-        let done = self.core().publish(message, now)?;
-        self.wake();
-        Ok(done)
+        {
+            let mut core = self.core();
+            let done = core.publish(message, now)?;
+            self.persist_published(&mut core, message.qos)?;
+            drop(core);
+            self.wake();
+            Ok(done)
+        }
     }
 
     /// Queues a message with its 5.0 properties; at QoS 1 and 2, the acknowledgement to wait for.

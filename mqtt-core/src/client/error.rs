@@ -91,6 +91,10 @@ pub enum Error {
     /// A request got no reply (5.0 request/response): the broker refused the reply subscription with this code.
     #[error("the reply inbox subscription was refused: {0}")]
     InboxRefused(ReasonCode),
+    /// The message store ([`Options::persistence`](super::Options::persistence)) cannot be read or written, or is
+    /// damaged (the error names the file, and the offset of the damage).
+    #[error(transparent)]
+    Store(#[from] super::StoreError),
 }
 
 /// Errors are equal when they are of the same kind and say the same (an I/O error has no equality of its own).

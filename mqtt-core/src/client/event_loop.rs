@@ -68,7 +68,7 @@ impl<R: Runtime> EventLoop<R> {
     /// [`Error::Config`] if the options cannot make a session; the connector's errors for a URL or TLS settings
     /// that cannot make connections.
     pub fn new(options: &Options) -> Result<(Client, Self), Error> {
-        let session = options.session()?;
+        let (session, store) = options.open_session()?;
         let connectors = options
             .brokers()
             .iter()
@@ -77,7 +77,8 @@ impl<R: Runtime> EventLoop<R> {
         let clock = R::clock();
         let handle_clock = clock.clone();
         let dispatch = Dispatch::from_options(options);
-        let shared = Arc::new(Shared::new(session, dispatch, move || handle_clock.now()));
+        let shared =
+            Arc::new(Shared::new(session, dispatch, move || handle_clock.now()).with_store(store));
         let redirect_options = options.clone();
         let make = Box::new(move |url: &str| R::connector(url, &redirect_options));
         let failover = Redirecting::new(connectors, make, Arc::downgrade(&shared))

@@ -308,6 +308,25 @@ impl Client {
         self.shared.core().dispatch.last_transport_error()
     }
 
+    /// The messages this client inherited from its store ([`Options::persistence`](super::Options::persistence))
+    /// when it started: those whose `publish` returned in an earlier run and that were not acknowledged then, in
+    /// publish order, each with a [`Delivery`] that resolves when the broker acknowledges it (or fails). The old
+    /// run's handles are gone: this is how the application learns how those messages end. Each message is given
+    /// once: a second call returns none.
+    pub fn recovered(&self) -> Vec<(Message, Delivery)> {
+        self.shared
+            .take_recovered()
+            .into_iter()
+            .map(|(message, done)| {
+                let delivery = Delivery {
+                    done: Some(done),
+                    sleep: self.sleep,
+                };
+                (message, delivery)
+            })
+            .collect()
+    }
+
     /// The session's counters, now.
     pub fn stats(&self) -> Stats {
         self.shared.core().session.stats()

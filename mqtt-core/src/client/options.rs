@@ -75,6 +75,7 @@ pub struct Options {
     pub(crate) subscription_ids: bool,
     pub(crate) follow_redirects: bool,
     pub(crate) authenticator: Option<(String, AuthFactory)>,
+    pub(crate) persistence: Option<super::Persistence>,
 }
 
 /// Bytes of each text the std client's session keeps (Response Information, Server Reference, CONNACK Reason
@@ -129,6 +130,7 @@ impl Options {
             subscription_ids: true,
             follow_redirects: true,
             authenticator: None,
+            persistence: None,
         };
         if let Some(user) = parsed.username {
             options.username = Some(user.to_owned());
@@ -654,6 +656,7 @@ impl fmt::Debug for Options {
                 "authentication_method",
                 &self.authenticator.as_ref().map(|(m, _)| m),
             )
+            .field("persistence", &self.persistence)
             .finish_non_exhaustive()
     }
 }

@@ -105,7 +105,10 @@ mod connection;
 mod delivery;
 mod event;
 mod fifo;
+mod journal;
 mod outbox;
+#[cfg(feature = "persist")]
+pub mod persist;
 mod poison;
 mod receipt;
 mod receive;
@@ -245,6 +248,9 @@ struct PendingAck {
     packet: codec::PacketType,
     packet_id: PacketId,
     reason: ReasonCode,
+    /// A PUBREC whose identifier was noted for the store (feature `persist`): it may go out once that is durable.
+    #[cfg(feature = "persist")]
+    noted: bool,
 }
 
 const ACKS: usize = 32;
@@ -520,7 +526,7 @@ impl<'b> Session<'b> {
 
     /// Whether [`poll_transmit`](Self::poll_transmit) has bytes to give (drives write interest in poll loops).
     pub fn wants_write(&self) -> bool {
-        !self.down_pending && self.wants_write_on_transport()
+        !self.down_pending && !self.outbox.journal.blocks() && self.wants_write_on_transport()
     }
 
     fn wants_write_on_transport(&self) -> bool {

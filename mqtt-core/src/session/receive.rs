@@ -4,6 +4,7 @@
 
 use super::delivery::Delivery;
 use super::event::OwnedEvent;
+use super::journal::Notice;
 use super::outbox::State as Out;
 use super::subscriptions::State as Sub;
 use super::{
@@ -217,6 +218,7 @@ impl<'b> Session<'b> {
             SessionState::Connecting | SessionState::Connected | SessionState::Disconnecting
         ) || (self.acks.free() == 0 && !self.down_pending)
             || self.events.free() < 4
+            || self.outbox.journal.free() < 4
         {
             return None;
         }
@@ -318,6 +320,7 @@ impl<'b> Session<'b> {
             };
             if let Some(id) = p.assigned_client_identifier {
                 self.store.adopt_client_id(id, self.version);
+                self.outbox.journal.note(Notice::Identity);
             }
         }
         Step::ConnAck {
@@ -346,6 +349,7 @@ impl<'b> Session<'b> {
             self.store.qos2_carry_over();
         } else {
             self.store.qos2_clear();
+            self.outbox.journal.note(Notice::Qos2Cleared);
         }
         self.restore_outbox(session_present);
         self.restore_subscriptions(session_present);
@@ -402,6 +406,11 @@ impl<'b> Session<'b> {
                         // PUBREC means the broker took the message; only PUBCOMP is missing.
                         h.state = Out::ReportAccepted;
                         first_report.get_or_insert(p);
+                    }
+                    (false, false, false) if h.state == Out::Queued => {
+                        // Given an identifier ahead of sending (persistence) but never sent: identifiers stay in
+                        // record order, so it gets a new one after those requeued before it.
+                        h.packet_id = None;
                     }
                     _ => {}
                 }
@@ -517,6 +526,9 @@ impl<'b> Session<'b> {
                         // lost with that connection): PUBREC again, in order with the others.
                         let ring = self.store.receipts_mut();
                         let _ = self.receipts.push(ring, packet_id, QoS::ExactlyOnce, true);
+                        self.outbox
+                            .journal
+                            .note(Notice::Qos2Received(packet_id.get()));
                     }
                     return Step::Continue;
                 }
@@ -525,8 +537,10 @@ impl<'b> Session<'b> {
                     return Step::Error(ProtocolError::ReceiveMaximumExceeded(max));
                 }
                 if manual {
+                    // Stored once the application has it and its PUBREC is due (`ack`).
                     return self.deliver_unacked(alias, packet_id, QoS::ExactlyOnce);
                 }
+                // Stored once its PUBREC is about to go out (the application may still hold the message back).
                 self.queue_ack(PacketType::PubRec, packet_id, ReasonCode::SUCCESS);
                 Step::Deliver { alias, token: None }
             }
@@ -547,10 +561,17 @@ impl<'b> Session<'b> {
     /// says.
     fn qos2_insert(&mut self, packet_id: PacketId) -> bool {
         let id = packet_id.get();
+        if self.store.qos2_insert(id) {
+            return true;
+        }
+        if !self.version.is_v5() {
+            return false;
+        }
+        let Some(forgotten) = self.store.qos2_forget_oldest_carried() else {
+            return false;
+        };
+        self.outbox.journal.note(Notice::Qos2Released(forgotten));
         self.store.qos2_insert(id)
-            || (self.version.is_v5()
-                && self.store.qos2_forget_oldest_carried().is_some()
-                && self.store.qos2_insert(id))
     }
 
     /// A QoS 1 or 2 message to deliver whose acknowledgement waits for the application (`manual_ack`).
@@ -579,6 +600,8 @@ impl<'b> Session<'b> {
             packet,
             packet_id,
             reason,
+            #[cfg(feature = "persist")]
+            noted: false,
         });
         debug_assert!(pushed, "process_next checks for room");
     }
@@ -653,6 +676,11 @@ impl<'b> Session<'b> {
             return Step::Error(ProtocolError::UnexpectedPacket(PacketType::PubRel));
         }
         let known = self.store.qos2_remove(ack.packet_id.get());
+        if known {
+            self.outbox
+                .journal
+                .note(Notice::Qos2Released(ack.packet_id.get()));
+        }
         let reason = if known || !self.version.is_v5() {
             ReasonCode::SUCCESS
         } else {

@@ -609,6 +609,20 @@ impl<'b> Store<'b> {
         self.qos2_cap
     }
 
+    /// The identifier of the table at or after `cursor` (0 to start), and the cursor after it: for reading the
+    /// whole table out (feature `persist`).
+    #[cfg(feature = "persist")]
+    pub(crate) fn qos2_next(&self, cursor: usize) -> Option<(u16, usize)> {
+        if !self.qos2_bitmap {
+            let id = self.qos2_ids().nth(cursor)?;
+            return Some((id, cursor + 1));
+        }
+        (cursor..=usize::from(u16::MAX)).find_map(|i| {
+            let id = u16::try_from(i).ok()?;
+            self.qos2_contains(id).then_some((id, i + 1))
+        })
+    }
+
     // ----- incoming QoS 1 and 2 messages awaiting the application's acknowledgement -----
 
     /// Entries the record of unacknowledged messages holds (0 without `manual_ack`).

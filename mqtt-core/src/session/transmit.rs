@@ -23,11 +23,12 @@ impl<'b> Session<'b> {
     /// [`Event::RequestTooLarge`](super::Event::RequestTooLarge)).
     ///
     /// Changes after every input and command, after `poll_event` (acknowledgements of received packets), and after
-    /// `ack` and `hold_message`.
+    /// `ack` and `hold_message`. With persistence (feature `persist`), nothing is given while a change it depends on
+    /// awaits [`handle_persisted`](Self::handle_persisted): see [`persist`](super::persist).
     #[must_use]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         self.now = now;
-        if self.down_pending {
+        if self.down_pending || self.outbox.journal.blocks() {
             return None;
         }
         let mut written = 0;
@@ -107,6 +108,23 @@ impl<'b> Session<'b> {
     fn transmit_connected(&mut self, buf: &mut [u8], fresh: bool) -> usize {
         if self.auth.wants_write() {
             return self.transmit_auth(buf);
+        }
+        #[cfg(feature = "persist")]
+        if self
+            .acks
+            .peek()
+            .is_some_and(|ack| ack.packet == PacketType::PubRec && !ack.noted)
+            && self.outbox.journal.is_enabled()
+        {
+            // Write-ahead: the identifiers of the PUBRECs queued are stored before the first goes out.
+            let journal = &mut self.outbox.journal;
+            self.acks.for_each_mut(|ack| {
+                if ack.packet == PacketType::PubRec && !ack.noted {
+                    ack.noted = true;
+                    journal.note(super::journal::Notice::Qos2Received(ack.packet_id.get()));
+                }
+            });
+            return 0;
         }
         if let Some(ack) = self.acks.peek() {
             let packet = Ack {
@@ -348,6 +366,12 @@ impl<'b> Session<'b> {
                         None => return 0,
                     },
                 };
+                #[cfg(feature = "persist")]
+                if h.packet_id.is_none() && self.outbox.journal.is_enabled() {
+                    // Write-ahead: the identifier is stored before the PUBLISH goes out.
+                    self.assign_ahead(pos, packet_id);
+                    return 0;
+                }
                 let ring = self.store.ring_mut();
                 let record = ring
                     .get_mut(pos + HEADER..pos + HEADER + h.len)
@@ -373,6 +397,40 @@ impl<'b> Session<'b> {
             return self.copy_out(Partial::Record { pos, offset: 0 }, buf);
         }
         0
+    }
+
+    /// Gives `packet_id` to the queued record at `pos`, and identifiers to the queued records after it as far as the
+    /// inflight window lets them out (and the journal has room), without sending anything: the store writes all
+    /// the identifiers at once, then they go out (feature `persist`).
+    #[cfg(feature = "persist")]
+    fn assign_ahead(&mut self, pos: usize, packet_id: PacketId) {
+        let ring = self.store.ring_mut();
+        if let Some(mut h) = self.outbox.header(ring, pos) {
+            h.packet_id = Some(packet_id);
+            self.outbox.set_header(ring, pos, &h);
+        }
+        let room = usize::from(self.window().saturating_sub(self.inflight));
+        let mut given = 1;
+        let mut next = self.outbox.next(self.store.ring(), pos);
+        while let Some(p) = next {
+            if given >= room || self.outbox.journal.free() < 2 {
+                break;
+            }
+            next = self.outbox.next(self.store.ring(), p);
+            let Some(mut h) = self.outbox.header(self.store.ring(), p) else {
+                break;
+            };
+            if h.state != Out::Queued || h.qos == QoS::AtMostOnce || h.packet_id.is_some() {
+                continue;
+            }
+            let Some(id) = self.allocate_packet_id() else {
+                break;
+            };
+            h.packet_id = Some(id);
+            let ring = self.store.ring_mut();
+            self.outbox.set_header(ring, p, &h);
+            given += 1;
+        }
     }
 
     /// Writes the record with a topic alias instead of its topic when outgoing aliases are on and the aliased packet

@@ -40,6 +40,11 @@ pub(crate) trait Backend: Sync {
     /// `meter.mark(n)` once `n` are open for each `n` of `job.marks`. Connections stay idle and open until the
     /// process exits.
     fn idle(&self, job: &Job, meter: &mut IdleMeter) -> Result<(), String>;
+
+    /// Whether the publisher can keep its session in a file store (`Job::store`).
+    fn persists(&self) -> bool {
+        false
+    }
 }
 
 /// Every backend, in report order. The last one is the peer the others are compared with.
