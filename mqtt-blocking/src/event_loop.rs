@@ -218,7 +218,10 @@ impl EventLoop {
         {
             let mut core = shared.core();
             core.session.set_brokers(self.connectors.len());
-            core.session.connect(now);
+            // Not after a disconnect that came first: the loop then only ends.
+            if !core.dispatch.is_finished() {
+                core.session.connect(now);
+            }
         }
         let mut events = Events::with_capacity(64);
         let outcome = loop {
@@ -254,7 +257,8 @@ impl EventLoop {
             // Commands fail from now on, waits end, streams end after what they hold.
             let mut core = shared.core();
             if !core.dispatch.is_finished() {
-                core.dispatch.finish();
+                let Core { session, dispatch } = &mut *core;
+                dispatch.close(session);
             }
         }
         // The callbacks' queues go (acknowledging what they still held).
@@ -323,6 +327,7 @@ impl EventLoop {
                 break;
             }
         }
+        dispatch.note_version(session.version());
         let now = inner.shared.now();
         let timeout = session
             .poll_timeout()

@@ -6,7 +6,7 @@ use std::boxed::Box;
 use std::sync::Arc;
 use std::vec::Vec;
 
-use super::{Client, Dispatch, Error, Options, Redirecting, Shared};
+use super::{Client, Core, Dispatch, Error, Options, Redirecting, Shared};
 use crate::Buf;
 use crate::driver::Driver;
 use crate::io::{Clock, Connect};
@@ -97,7 +97,11 @@ impl<R: Runtime> EventLoop<R> {
     pub async fn run(mut self) {
         {
             let now = self.shared.now();
-            self.shared.core().session.connect(now);
+            let mut core = self.shared.core();
+            // Not after a disconnect that came first: the loop then only ends.
+            if !core.dispatch.is_finished() {
+                core.session.connect(now);
+            }
         }
         self.driver.run(&*self.shared).await;
     }
@@ -107,7 +111,8 @@ impl<R: Runtime> Drop for EventLoop<R> {
     fn drop(&mut self) {
         let mut core = self.shared.core();
         if !core.dispatch.is_finished() {
-            core.dispatch.finish();
+            let Core { session, dispatch } = &mut *core;
+            dispatch.close(session);
         }
     }
 }

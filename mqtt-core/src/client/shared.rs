@@ -183,6 +183,8 @@ impl Host<'static> for Shared {
         let mut core = self.runner_core();
         let Core { session, dispatch } = &mut *core;
         let result = f(session, dispatch);
+        let version = core.session.version();
+        core.dispatch.note_version(version);
         if !core.dispatch.pending_acks.is_empty() {
             // Messages whose consumer left while being delivered: acknowledged on the runner's next round.
             core.flush_acks(self.now());
