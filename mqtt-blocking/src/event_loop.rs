@@ -65,6 +65,8 @@ pub struct EventLoop {
     connection: Option<Connection>,
     tx: Box<[u8]>,
     staged: std::ops::Range<usize>,
+    /// The `tracing` span its events belong to: `mqtt` with the client identifier.
+    span: tracing::Span,
 }
 
 /// Wakes the mio poll.
@@ -130,6 +132,7 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
         connection: None,
         tx: vec![0; TX_STAGING].into_boxed_slice(),
         staged: 0..0,
+        span: tracing::info_span!("mqtt", client_id = options.client_identifier()),
     };
     Ok((Client::new(inner, true), event_loop))
 }
@@ -212,6 +215,8 @@ impl EventLoop {
     /// [`Error::Io`] if mio's poll fails; the loop then ends and the [`Client::on_loop_failure`] callbacks hear
     /// of it.
     pub fn run(mut self) -> Result<(), Error> {
+        let span = self.span.clone();
+        let _entered = span.enter();
         *lock(&self.inner.loop_thread) = Some(thread::current().id());
         let shared = self.inner.shared.clone();
         let now = shared.now();

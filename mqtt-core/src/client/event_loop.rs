@@ -49,6 +49,8 @@ const STAGING_MAX: usize = 64 * 1024;
 pub struct EventLoop<R: Runtime> {
     driver: RuntimeDriver<R>,
     shared: Arc<Shared>,
+    /// The `tracing` span its events belong to: `mqtt` with the client identifier.
+    span: tracing::Span,
 }
 
 impl<R: Runtime> core::fmt::Debug for EventLoop<R> {
@@ -85,16 +87,30 @@ impl<R: Runtime> EventLoop<R> {
         let driver = Driver::new(failover, clock, Buf::owned(STAGING), Buf::owned(STAGING))
             .grow_staging_up_to(STAGING_MAX);
         let client = Client::new(shared.clone(), R::sleep);
-        Ok((client, Self { driver, shared }))
+        let span = tracing::info_span!("mqtt", client_id = options.client_id.as_str());
+        Ok((
+            client,
+            Self {
+                driver,
+                shared,
+                span,
+            },
+        ))
     }
 
     /// Runs until the client disconnects or every [`Client`] handle is dropped (then it disconnects gracefully).
+    /// What it logs through `tracing` is in the span `mqtt`, with the client identifier.
     ///
     /// # Cancel safety
     ///
     /// Dropping the future drops the connection without DISCONNECT (the broker publishes the will); the handles
     /// then see [`Error::Closed`].
     pub async fn run(mut self) {
+        let span = self.span.clone();
+        tracing::Instrument::instrument(self.run_inner(), span).await;
+    }
+
+    async fn run_inner(&mut self) {
         {
             let now = self.shared.now();
             let mut core = self.shared.core();

@@ -202,6 +202,11 @@ impl Options {
         &self.tls
     }
 
+    /// The client identifier the options give (generated unless [`client_id`](Self::client_id) set one).
+    pub fn client_identifier(&self) -> &str {
+        &self.client_id
+    }
+
     /// Time allowed to open the connection and receive CONNACK.
     pub fn connect_timeout_duration(&self) -> Duration {
         self.connect_timeout
