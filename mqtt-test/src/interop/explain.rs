@@ -1,6 +1,7 @@
 //! Issue 13 for every std binding, with real sockets: refusals typed and at once (every 3.1.1 code and 5.0
 //! reason from the [`FakeBrokerServer`](crate::FakeBrokerServer); bad credentials, an anonymous client, a rejected
-//! identifier and a rejected certificate from mosquitto), `reconnect()` idempotent against mosquitto, the backoff
+//! identifier and a rejected certificate from mosquitto), an X.509 v1 client certificate accepted by mosquitto's
+//! mutual TLS, `reconnect()` idempotent against mosquitto, the backoff
 //! of an accept-and-drop broker and per-client jitter, secrets kept out of `Debug` and `Display`,
 //! `disconnect(timeout)` that keeps its word, and a 3.1.1-only broker reached through the fall back or refused
 //! plainly. Expanded by [`interop_tests!`](crate::interop_tests) after its own tests, in the same module, so the
@@ -151,6 +152,18 @@ macro_rules! interop_explain_tests {
                 Err(Error::Tls(TlsError::Certificate(_))) => {}
                 other => panic!("expected the certificate refused at once, got {other:?}"),
             }
+        });
+
+        // ----- 13.7: X.509 v1 client certificates -----
+
+        $crate::interop_tests!(@test $how an_x509_v1_client_certificate_is_accepted_by_mosquittos_mutual_tls {
+            // As `openssl x509 -req` makes it without extensions; webpki cannot parse it, the client takes it all
+            // the same and mosquitto (OpenSSL) checks it.
+            let v1 = $crate::mosquitto::X509V1Client::generate().unwrap_or_else(|e| panic!("{e}"));
+            let broker = broker(MosquittoConfig::default().with_client_ca(v1.ca.clone()));
+            let options = listener_options(&broker, Listener::Mtls, "x509-v1")
+                .client_auth_pem(v1.cert.clone(), v1.key.clone());
+            round_trip(options, "transports/x509-v1").await;
         });
 
         // ----- 13.2: reconnect() is idempotent -----
