@@ -18,7 +18,7 @@ mod blocking {
     use futures::future::{Either, select};
     pub(crate) use mqtt_blocking::{
         ConnectRefusal, ConnectionState, Disconnection, Error, Message, Options, Persistence,
-        ProtocolVersion, QoS, ReconnectPolicy, Stats, TlsError,
+        ProtocolVersion, QoS, ReasonCode, ReconnectPolicy, Stats, TlsError,
     };
 
     /// Longest blocking wait of the adapter, as long as the list's own time limit.
@@ -49,6 +49,7 @@ mod blocking {
         }
     }
 
+    #[derive(Debug)]
     pub(crate) struct EventLoop(mqtt_blocking::EventLoop);
 
     impl EventLoop {

@@ -20,6 +20,7 @@
 //! client is made; a refusal seen while reading reaches `connect` with a manual policy.
 
 mod delivery;
+mod explain;
 
 pub use delivery::resident_bytes;
 
@@ -41,8 +42,9 @@ pub fn alone() -> RwLockWriteGuard<'static, ()> {
 }
 
 /// Expands to the interop tests for one async binding, as `#[test]` functions in the calling module (which must
-/// not define the helper names the expansion uses: `VERSIONS`, `WAIT`, `broker`, `options`, `within`,
-/// `listener_options`, `round_trip`, `refusal`, `never_connects`).
+/// not define the helper names the expansion uses: `VERSIONS`, `WAIT`, `PATIENT`, `broker`, `options`, `within`,
+/// `listener_options`, `round_trip`, `refusal`, `never_connects`, `fake`, `refusing`, `patient`, `quick_schedule`,
+/// `drawn_delays`).
 ///
 /// ```ignore
 /// // mqtt-tokio/tests/interop.rs
@@ -820,5 +822,6 @@ macro_rules! interop_tests {
         });
 
         $crate::interop_delivery_tests!($client, $how, $timeout);
+        $crate::interop_explain_tests!($client, $how, $timeout);
     };
 }

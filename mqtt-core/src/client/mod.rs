@@ -67,7 +67,7 @@ pub mod tls;
 mod v5;
 mod will;
 
-pub use command::{Acknowledgement, Request, SubAck, UnsubAck};
+pub use command::{Acknowledgement, Disconnected, Request, SubAck, UnsubAck};
 pub use connecting::ConnectWatch;
 pub use dispatch::{Dispatch, Granted};
 pub use error::{Error, TlsError};

@@ -194,6 +194,8 @@ impl Host<'static> for Shared {
         if self.persist(&mut core.session) {
             self.wake();
         }
+        let version = core.session.version();
+        core.dispatch.note_version(version);
         if !core.dispatch.pending_acks.is_empty() {
             // Messages whose consumer left while being delivered: acknowledged on the runner's next round.
             core.flush_acks(self.now());

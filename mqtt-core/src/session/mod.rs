@@ -860,8 +860,9 @@ impl<'b> Session<'b> {
             .then(|| self.last_sent + self.keep_alive)
     }
 
-    /// Outgoing messages not yet acknowledged (QoS 1 and 2) or not yet sent (QoS 0).
-    fn unacknowledged(&self) -> usize {
+    /// Outgoing messages not yet acknowledged (QoS 1 and 2) or not yet sent (QoS 0): what
+    /// [`Event::Disconnected`] counts when a graceful disconnect ends now.
+    pub fn unacknowledged(&self) -> usize {
         self.outbox.live()
     }
 
