@@ -67,6 +67,14 @@ pub trait EventSink<E> {
     /// message.
     fn event(&mut self, event: Event<'_>, ack: Option<AckToken>) -> Flow;
 
+    /// Whether a message this sink took ([`Flow::Taken`]) is in the application's hands at once, so that the
+    /// driver acknowledges it itself (with `Config::manual_ack`): true for a sink that hands messages to a
+    /// handler or copies them where the application takes them; false (the default) for one that passes the
+    /// `ack` token on and acknowledges later.
+    fn acks_when_taken(&self) -> bool {
+        false
+    }
+
     /// A transport failure the driver handled: the connection could not be opened, or reading or writing failed.
     /// The session has already been told and applies its reconnect policy; this is for diagnostics.
     fn transport_failed(&mut self, error: E) {
@@ -289,6 +297,11 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
                         session.hold_message();
                         held = true;
                         break;
+                    }
+                    if let Some(token) = ack
+                        && sink.acks_when_taken()
+                    {
+                        session.ack(token, now);
                     }
                 }
             }

@@ -336,6 +336,12 @@ impl<M: RawMutex, F: FnMut(Event<'_>), E> EventSink<E> for Sink<'_, '_, M, F> {
         self.handler.lock(|handler| (handler.borrow_mut())(event));
         Flow::Taken
     }
+
+    /// The handler and the inboxes have a message once they took it: with `Config::manual_ack`, it is
+    /// acknowledged then (an inbox that is full holds it, unacknowledged, until it has room).
+    fn acks_when_taken(&self) -> bool {
+        true
+    }
 }
 
 impl<'h, 'd, M: RawMutex, F: FnMut(Event<'_>)> Host<'d> for RunnerHost<'h, 'd, M, F> {

@@ -225,3 +225,45 @@ fn subscribe_reports_what_was_granted_to_each_filter() {
         });
     }
 }
+
+#[test]
+fn with_manual_ack_a_message_is_acknowledged_once_the_handler_or_an_inbox_has_it() {
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let config = mqtt_embedded::Config {
+            manual_ack: true,
+            ..config(version)
+        };
+        let (copies, _) = inbox::<256>();
+        run::<4096, 512, _>(&config, 0, async |client, setup| {
+            client
+                .subscribe_to(copies, &["inbox/+"], QoS::AtLeastOnce)
+                .await
+                .unwrap();
+            client
+                .subscribe(&[Subscription::new("handler/+", QoS::ExactlyOnce)])
+                .await
+                .unwrap();
+            // More than the receive maximum of each kind: each must be acknowledged for the next to come.
+            for i in 0..6 {
+                let mut broker = setup.broker.borrow_mut();
+                let topic = format!("handler/{i}");
+                assert!(broker.inject(&topic, b"h", QoS::ExactlyOnce, false));
+                let topic = format!("inbox/{i}");
+                assert!(broker.inject(&topic, b"i", QoS::AtLeastOnce, false));
+            }
+            for i in 0..6 {
+                let (topic, ..) = client.receive(copies, take).await;
+                assert_eq!(topic, format!("inbox/{i}"), "{version:?}");
+            }
+            until(|| setup.seen.borrow().messages.len() == 6).await;
+            let from_client = Direction::from_sender(End::Client);
+            until(|| {
+                let broker = setup.broker.borrow();
+                broker.count(from_client, PacketType::PubAck) == 6
+                    && broker.count(from_client, PacketType::PubComp) == 6
+            })
+            .await;
+            assert!(setup.broker.borrow().is_connected(), "{version:?}");
+        });
+    }
+}
