@@ -2,10 +2,11 @@
 //! with messages in flight, SUBSCRIBE and UNSUBSCRIBE properties, what CONNACK announced, the latest reason string,
 //! a DISCONNECT with properties; against the fake broker over an in-memory stream, in virtual time.
 
-use core::future::{Future, poll_fn};
-use core::pin::pin;
-use core::task::{Context, Poll, Waker};
-use std::cell::{Cell, RefCell};
+mod support;
+
+use core::future::poll_fn;
+use core::task::Poll;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use embassy_futures::select::{Either, select};
@@ -13,47 +14,14 @@ use mqtt_embedded::proto::codec::{
     DisconnectProperties, List, PacketType, SubscriptionId, UserProperty,
 };
 use mqtt_embedded::{
-    Authenticator, Clock, Config, Disconnect, Instant, NoopRawMutex, Publish, PublishProperties,
-    QoS, ReasonCode, Resources, SubscribeProperties, Subscription, UnsubscribeProperties,
+    Authenticator, Config, Disconnect, NoopRawMutex, Publish, PublishProperties, QoS, ReasonCode,
+    Resources, SubscribeProperties, Subscription, UnsubscribeProperties,
 };
 use mqtt_test::memory::MemoryConnector as Connector;
 use mqtt_test::{BrokerAuth, BrokerConfig, FakeBroker, HmacAuthenticator};
+use support::{VirtualClock, block_on};
 
 const KEY: &[u8] = b"device key";
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    for _ in 0..100_000 {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-    panic!("the test did not finish: the client is stuck");
-}
-
-/// Virtual time: a sleep yields once, then jumps to its deadline.
-#[derive(Clone, Default)]
-struct VirtualClock(Rc<Cell<u64>>);
-
-impl Clock for VirtualClock {
-    fn now(&self) -> Instant {
-        Instant::from_millis(self.0.get())
-    }
-
-    async fn sleep_until(&self, deadline: Instant) {
-        let mut yielded = false;
-        poll_fn(|_| {
-            if core::mem::replace(&mut yielded, true) {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
-        self.0.set(self.0.get().max(deadline.as_millis()));
-    }
-}
 
 type Client = mqtt_embedded::Client<'static, NoopRawMutex, Connector, VirtualClock>;
 type Res = Resources<'static, NoopRawMutex, Connector, VirtualClock, 4096, 8192, 1024, 512>;

@@ -3,6 +3,8 @@
 //! virtual time. A reset is simulated by dropping everything and starting again on the same flash memory; a power
 //! cut by a flash that stops in the middle of a write.
 
+mod support;
+
 use core::future::{Future, poll_fn};
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
@@ -18,11 +20,11 @@ use mqtt_embedded::persist::{FlashStore, StoreError};
 use mqtt_embedded::proto::codec::PacketType;
 use mqtt_embedded::proto::session::Ticket;
 use mqtt_embedded::{
-    Clock, Config, Error, Event, Instant, NoopRawMutex, ProtocolVersion, Publish, PublishError,
-    QoS, Resources,
+    Config, Error, Event, NoopRawMutex, ProtocolVersion, Publish, PublishError, QoS, Resources,
 };
 use mqtt_test::memory::MemoryConnector as Connector;
 use mqtt_test::{Direction, End, FakeBroker};
+use support::VirtualClock;
 
 const PAGE: usize = 1024;
 const PAGES: usize = 16;
@@ -137,28 +139,6 @@ impl NorFlash for SimFlash {
             core::future::pending::<()>().await;
         }
         Ok(())
-    }
-}
-
-#[derive(Clone, Default)]
-struct VirtualClock(Rc<Cell<u64>>);
-
-impl Clock for VirtualClock {
-    fn now(&self) -> Instant {
-        Instant::from_millis(self.0.get())
-    }
-
-    async fn sleep_until(&self, deadline: Instant) {
-        let mut yielded = false;
-        poll_fn(|_| {
-            if core::mem::replace(&mut yielded, true) {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
-        self.0.set(self.0.get().max(deadline.as_millis()));
     }
 }
 
