@@ -76,9 +76,11 @@ pub struct Config<'a> {
     /// Incoming QoS 2 messages that may await PUBREL at once; advertised to 5.0 brokers as Receive Maximum.
     /// Default 32. The session keeps their identifiers in the store: 2 bytes each, or above 4,096 a bitmap of
     /// 8 KiB that holds every identifier, so 65,535 (the 5.0 default, "no limit") never refuses one. A 3.1.1
-    /// broker does not know this limit and may exceed it (mosquitto frees its slot at PUBREC): the session then
-    /// ends the connection with [`ProtocolError::ReceiveMaximumExceeded`](crate::ProtocolError). Give 3.1.1
-    /// sessions 65,535 where 8 KiB can be spared. A 5.0 broker that sends one more while the table is full proves
+    /// broker does not know this limit and may exceed it (mosquitto frees its slot at PUBREC): the PUBLISH that
+    /// does not fit then waits, unprocessed, while reading goes on, until a PUBREL behind it frees a place (only
+    /// a receive buffer full of such messages ends the connection, with
+    /// [`ProtocolError::ReceiveMaximumExceeded`](crate::ProtocolError)). Give 3.1.1 sessions 65,535 where 8 KiB
+    /// can be spared: nothing waits then. A 5.0 broker that sends one more while the table is full proves
     /// that an identifier kept from an earlier connection, which it has not mentioned since, belongs to a session
     /// it lost at a CONNACK the client never read: that identifier is forgotten to make room.
     ///

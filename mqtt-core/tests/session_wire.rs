@@ -617,21 +617,49 @@ fn a_3_1_1_broker_may_leave_thousands_of_qos2_messages_unreleased_with_receive_m
 }
 
 #[test]
-fn a_small_qos2_table_refuses_the_first_identifier_too_many() {
+fn a_311_qos2_publish_beyond_the_table_waits_for_the_pubrel_behind_it() {
     let t = Instant::from_millis(1000);
     let mut s = connected_v311(&mut [0; 4096], &mut [0; 1024], 4, t);
     let mut out = Vec::new();
     for id in 1..=4 {
         assert_eq!(delivered(&mut s, &qos2_publish(id, false), t, &mut out), 1);
     }
-    s.handle_bytes(&qos2_publish(5, false), t);
+    // A 3.1.1 broker cannot know the table holds 4: the fifth waits, and the connection stays.
+    assert_eq!(delivered(&mut s, &qos2_publish(5, false), t, &mut out), 0);
+    assert!(s.is_connected());
+    assert_eq!(s.error(), None);
+    // The PUBREL that frees a place arrives behind it: both are handled, the message delivered once.
+    let pubrel = encode(
+        Packet::PubRel(Ack::new(PacketId::new(2).unwrap())),
+        ProtocolVersion::V311,
+    );
+    assert_eq!(delivered(&mut s, &pubrel, t, &mut out), 1);
+    assert_eq!(delivered(&mut s, &qos2_publish(5, true), t, &mut out), 0, "no duplicate");
+    assert!(s.is_connected());
+}
+
+#[test]
+fn a_receive_buffer_full_of_qos2_publishes_beyond_the_table_ends_the_connection() {
+    let t = Instant::from_millis(1000);
+    let mut s = connected_v311(&mut [0; 4096], &mut [0; 256], 4, t);
+    let mut out = Vec::new();
+    for id in 1..=4 {
+        assert_eq!(delivered(&mut s, &qos2_publish(id, false), t, &mut out), 1);
+    }
+    // No PUBREL can arrive behind them: nothing more fits in the receive buffer.
     let mut lost = None;
-    while let Some(event) = s.poll_event() {
-        if let Event::ConnectionLost { reason } = event {
-            lost = Some(reason.to_string());
+    for id in 5..100 {
+        s.handle_bytes(&qos2_publish(id, false), t);
+        while let Some(event) = s.poll_event() {
+            if let Event::ConnectionLost { reason } = event {
+                lost = Some(reason.to_string());
+            }
+        }
+        if lost.is_some() {
+            break;
         }
     }
-    let lost = lost.expect("the fifth unreleased identifier ends the connection");
+    let lost = lost.expect("a full receive buffer of waiting messages ends the connection");
     assert!(lost.contains('4'), "{lost}");
 }
 

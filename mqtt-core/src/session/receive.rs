@@ -46,6 +46,9 @@ pub(super) enum Step {
     },
     ServerDisconnect(ReasonCode),
     Error(ProtocolError),
+    /// The QoS 2 PUBLISH at the front needs a place in the full table of messages awaiting PUBREL (3.1.1, whose
+    /// broker does not know the table's size): it waits until a PUBREL frees one (`process_next`).
+    AwaitRelease,
 }
 
 impl<'b> Session<'b> {
@@ -101,6 +104,11 @@ impl<'b> Session<'b> {
             };
             self.rx_release = used;
             match step {
+                // `process_next` waits for the PUBREL instead (none escapes it): the PUBLISH stays unprocessed.
+                Step::AwaitRelease => {
+                    self.rx_release = 0;
+                    return None;
+                }
                 Step::Continue => {
                     self.release_rx();
                     if let Some(event) = self.events.pop() {
@@ -224,10 +232,52 @@ impl<'b> Session<'b> {
         }
         // The packet borrows the receive buffer while the handlers change the rest of the session: move the
         // buffer out for the duration.
-        let rx = core::mem::replace(&mut self.rx, crate::buffer::Buf::Borrowed(&mut []));
-        let result = self.process_packet(rx.get(self.rx_start..self.rx_end).unwrap_or_default());
+        let mut rx = core::mem::replace(&mut self.rx, crate::buffer::Buf::Borrowed(&mut []));
+        let mut result =
+            self.process_packet(rx.get(self.rx_start..self.rx_end).unwrap_or_default());
+        while let Some((Step::AwaitRelease, used)) = result {
+            result = if self.release_ahead(&mut rx, used) {
+                self.process_packet(rx.get(self.rx_start..self.rx_end).unwrap_or_default())
+            } else if self.rx_end - self.rx_start >= rx.capacity() {
+                // The receive buffer is full and holds no PUBREL that would make room: nothing more can come.
+                let max = u16::try_from(self.store.qos2_capacity()).unwrap_or(u16::MAX);
+                Some((
+                    Step::Error(ProtocolError::ReceiveMaximumExceeded(max)),
+                    used,
+                ))
+            } else {
+                // Reading goes on (this is not backpressure): the PUBREL comes behind.
+                None
+            };
+        }
         self.rx = rx;
         result
+    }
+
+    /// A 3.1.1 broker sent a QoS 2 PUBLISH while the table of messages awaiting PUBREL is full (it cannot know
+    /// the table's size): the PUBRELs that free places were sent before it was, or come behind it. Handles the
+    /// first PUBREL received after the PUBLISH (of `publish_len` bytes at the front) for a message of the table,
+    /// and takes it out of the receive buffer; whether there was one. The PUBLISH packets keep their order; a
+    /// PUBREL only ever concerns a message received before it, so handling it early changes nothing else.
+    fn release_ahead(&mut self, rx: &mut crate::buffer::Buf<'_>, publish_len: usize) -> bool {
+        let mut at = self.rx_start + publish_len;
+        while at < self.rx_end {
+            let rest = rx.get(at..self.rx_end).unwrap_or_default();
+            match codec::decode_from_server(rest, self.version, self.settings.max_packet_size) {
+                Ok(Some((Ok(Packet::PubRel(ack)), used)))
+                    if self.store.qos2_contains(ack.packet_id.get()) =>
+                {
+                    let _ = self.pubrel(&ack);
+                    crate::buffer::move_within(rx, at + used..self.rx_end, at);
+                    self.rx_end -= used;
+                    return true;
+                }
+                Ok(Some((_, used))) if used > 0 => at += used,
+                // Incomplete or malformed: handled in order, once the PUBLISH has gone through.
+                _ => return false,
+            }
+        }
+        false
     }
 
     fn process_packet(&mut self, buf: &[u8]) -> Option<(Step, usize)> {
@@ -259,6 +309,7 @@ impl<'b> Session<'b> {
                     self.input_blocked = true;
                     return None;
                 }
+                Packet::Publish(publish) if self.awaits_release(&publish) => Step::AwaitRelease,
                 Packet::Publish(publish) => self.incoming_publish(&publish),
                 Packet::PubAck(ack) => self.puback(&ack),
                 Packet::PubRec(ack) => self.pubrec(&ack),
@@ -572,6 +623,18 @@ impl<'b> Session<'b> {
         };
         self.outbox.journal.note(Notice::Qos2Released(forgotten));
         self.store.qos2_insert(id)
+    }
+
+    /// Whether `publish` is a new QoS 2 message from a 3.1.1 broker while the table of messages awaiting PUBREL
+    /// is full (see [`Step::AwaitRelease`]). A 5.0 broker exceeding the Receive Maximum it was told is handled
+    /// by `qos2_insert`.
+    fn awaits_release(&self, publish: &Publish<'_>) -> bool {
+        !self.version.is_v5()
+            && publish.qos == QoS::ExactlyOnce
+            && self.store.qos2_is_full()
+            && publish
+                .packet_id
+                .is_some_and(|id| !self.store.qos2_contains(id.get()))
     }
 
     /// A QoS 1 or 2 message to deliver whose acknowledgement waits for the application (`manual_ack`).

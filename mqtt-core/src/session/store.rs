@@ -493,6 +493,11 @@ impl<'b> Store<'b> {
         self.qos2_ids().any(|x| x == id)
     }
 
+    /// Whether the table of QoS 2 identifiers is full (a bitmap never is).
+    pub(crate) fn qos2_is_full(&self) -> bool {
+        !self.qos2_bitmap && self.qos2_len >= self.qos2_cap
+    }
+
     /// Records `id`; `false` if the table is full.
     pub(crate) fn qos2_insert(&mut self, id: u16) -> bool {
         if self.qos2_bitmap {
