@@ -262,7 +262,7 @@ pub(crate) struct PubArgs {
 /// How `mqtt sub` prints messages.
 #[derive(Debug, Args)]
 pub(crate) struct OutputArgs {
-    /// Print the topic before each payload.
+    /// Print the topic before each payload, and the message's MQTT 5 properties (if any) under it, one per line.
     #[arg(short = 'v', long, help_heading = "Output")]
     pub(crate) verbose: bool,
     /// One JSON object per message: topic, qos, retain, properties, payload (UTF-8 text, or base64 with

@@ -284,3 +284,47 @@ fn a_bad_property_is_a_usage_error_that_names_it() {
         assert!(text.contains(needle), "{extra:?}: {needle:?} not in {text}");
     }
 }
+
+#[test]
+fn will_properties_reach_the_subscriber_when_the_connection_dies() {
+    let broker = broker(MosquittoConfig::default());
+    let url = broker.url(Listener::Plain);
+    let watcher = subscribed(mqtt(&[
+        "sub", "-L", &url, "-t", "cli/will", "-q", "1", "-C", "1", "--json",
+    ]));
+    // A subscriber with a will, killed once it has subscribed: no DISCONNECT, so the broker publishes the will.
+    let mut doomed = subscribed(mqtt(&[
+        "sub",
+        "-L",
+        &url,
+        "-t",
+        "cli/unused",
+        "--will-topic",
+        "cli/will",
+        "--will-payload",
+        "gone",
+        "--will-qos",
+        "1",
+        "-D",
+        "WILL",
+        "user-property",
+        "reason",
+        "killed",
+        "-D",
+        "WILL",
+        "content-type",
+        "text/plain",
+    ]));
+    doomed.kill().unwrap();
+    let _ = finish(doomed);
+
+    let output = finish(watcher);
+    assert_exit(&output, 0);
+    let line: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(line["payload"], "gone");
+    assert_eq!(line["properties"]["content_type"], "text/plain");
+    assert_eq!(
+        line["properties"]["user_properties"],
+        serde_json::json!([{"key": "reason", "value": "killed"}])
+    );
+}
