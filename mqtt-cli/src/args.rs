@@ -12,12 +12,13 @@ macro_rules! exit_codes {
     () => {
         "Exit codes:
   0  success
-  1  any other failure (a message the broker did not take, a feature not supported yet...)
-  2  usage: invalid arguments, unreadable files, an invalid topic
+  1  any other failure (a message the broker did not take...)
+  2  usage: invalid arguments or -D properties, unreadable files, an invalid topic, mqtt req with -V 311
   3  refused: the broker refused the connection, a subscription or a message (credentials, authorisation)
   4  network: the broker cannot be reached, or the connection was lost
   5  TLS: the broker's certificate was refused, the handshake failed, or the TLS files cannot be used
-  6  timeout: the broker did not answer in time, or -W ran out before the work was done"
+  6  timeout: the broker did not answer in time, -W ran out before the work was done, or no response came to
+     mqtt req"
     };
 }
 
@@ -160,8 +161,9 @@ pub(crate) struct ConnectArgs {
     /// Time allowed to connect (TCP, TLS and the broker's answer), in seconds.
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
     pub(crate) connect_timeout: Duration,
-    /// MQTT 5 property: COMMAND NAME VALUE (user-property takes NAME VALUE), e.g. -D CONNECT
-    /// session-expiry-interval 60. Repeatable.
+    /// MQTT 5 property: COMMAND NAME VALUE (user-property takes NAME VALUE), e.g. -D PUBLISH content-type
+    /// text/plain, -D CONNECT session-expiry-interval 3600. Repeatable. COMMAND: CONNECT, PUBLISH, SUBSCRIBE,
+    /// DISCONNECT or WILL; NAME as mosquitto spells it.
     #[arg(
         short = 'D',
         long = "property",
@@ -260,7 +262,7 @@ pub(crate) struct PubArgs {
 /// How `mqtt sub` prints messages.
 #[derive(Debug, Args)]
 pub(crate) struct OutputArgs {
-    /// Print the topic before each payload.
+    /// Print the topic before each payload, and the message's MQTT 5 properties (if any) under it, one per line.
     #[arg(short = 'v', long, help_heading = "Output")]
     pub(crate) verbose: bool,
     /// One JSON object per message: topic, qos, retain, properties, payload (UTF-8 text, or base64 with
@@ -300,7 +302,8 @@ pub(crate) struct ReqArgs {
     /// Topic to send the request to.
     #[arg(short = 't', long, value_name = "TOPIC")]
     pub(crate) topic: String,
-    /// Topic the response is expected on (MQTT 5 Response Topic) [default: a unique topic under the request's].
+    /// Topic the response is expected on (MQTT 5 Response Topic) [default: the client's reply inbox,
+    /// replies/CLIENT-ID].
     #[arg(short = 'e', long = "response-topic", value_name = "TOPIC")]
     pub(crate) response_topic: Option<String>,
     /// The request's payload.
@@ -325,10 +328,10 @@ pub(crate) struct ReqArgs {
     /// An empty payload.
     #[arg(short = 'n', long = "null-message", help_heading = "Payload (one of)")]
     pub(crate) null_message: bool,
-    /// Quality of service of the request and the response subscription.
-    #[arg(short = 'q', long, value_name = "QOS", value_parser = qos, default_value_t = 0)]
+    /// Quality of service of the request and of the response topic's subscription.
+    #[arg(short = 'q', long, value_name = "QOS", value_parser = qos, default_value_t = 1)]
     pub(crate) qos: u8,
-    /// Seconds to wait for the response.
+    /// Seconds to wait for the response (exit code 6 when none came).
     #[arg(short = 'W', long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
     pub(crate) timeout: Duration,
     #[command(flatten)]

@@ -90,7 +90,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
             let connection = target.connect().await?;
             let subscription = connection
                 .client
-                .subscribe(filter, qos(args.qos))
+                .subscribe_with(target.subscribe([&filter], qos(args.qos)))
                 .await
                 .map_err(|e| Failure::at(&connection.broker, &e))?;
             Ok::<_, Failure>((connection, subscription))
@@ -137,9 +137,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
         .map(|(connection, i)| {
             let publisher = Publisher::new(
                 connection.client.clone(),
-                format!("{prefix}/{i}"),
-                qos(plan.qos),
-                false,
+                target.message(&format!("{prefix}/{i}"), Bytes::new(), qos(plan.qos), false),
             );
             tokio::spawn(send(publisher, i, plan, counters.clone()))
         })

@@ -3,13 +3,17 @@
 use std::path::Path;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::StreamExt as _;
-use mqtt_tokio::{Client, ConnectionState, Options, ProtocolVersion, QoS};
+use mqtt_tokio::{
+    Client, ConnectionState, DisconnectOptions, Filter, LastWill, Message, Options,
+    ProtocolVersion, QoS, SubscribeRequest,
+};
 use tokio::task::JoinHandle;
 
 use crate::args::{ConnectArgs, Version};
 use crate::failure::Failure;
-use crate::property::{self, Property};
+use crate::property::{self, Properties, Value};
 
 /// The options, and the broker they name (for messages).
 #[derive(Debug)]
@@ -17,6 +21,8 @@ pub(crate) struct Target {
     pub(crate) options: Options,
     pub(crate) broker: String,
     pub(crate) debug: bool,
+    /// The `-D` properties.
+    pub(crate) properties: Properties,
 }
 
 /// A connected client and its event loop's task.
@@ -24,6 +30,8 @@ pub(crate) struct Target {
 pub(crate) struct Connection {
     pub(crate) client: Client,
     pub(crate) broker: String,
+    /// The DISCONNECT's properties (`-D DISCONNECT`).
+    goodbye: Option<DisconnectOptions>,
     task: JoinHandle<()>,
 }
 
@@ -34,10 +42,10 @@ impl Target {
     /// # Errors
     ///
     /// Usage failures for arguments that cannot be used (an invalid URL, unreadable TLS files, TLS files with a
-    /// plain URL, properties on 3.1.1...); see [`property::parse`] for `-D`.
+    /// plain URL, properties on 3.1.1, will properties without a will...); see [`property::parse`] for `-D`.
     pub(crate) fn new(args: &ConnectArgs, commands: &[&str]) -> Result<Self, Failure> {
         let properties = property::parse(&args.properties, commands)?;
-        if !properties.is_empty() && args.version == Some(Version::V311) {
+        if !properties.0.is_empty() && args.version == Some(Version::V311) {
             return Err(Failure::usage("-D: MQTT 3.1.1 has no properties")
                 .hint("drop -V 311, or the -D options"));
         }
@@ -100,7 +108,13 @@ impl Target {
         }
         if let Some(topic) = &args.will_topic {
             let payload = args.will_payload.clone().unwrap_or_default();
-            options = options.will(topic, payload, qos(args.will_qos), args.will_retain);
+            let will = LastWill::new(topic, payload)
+                .qos(qos(args.will_qos))
+                .retain(args.will_retain);
+            options = options.last_will(properties.will(will));
+        } else if properties.has("will") {
+            return Err(Failure::usage("-D WILL: there is no will")
+                .hint("give the will's topic with --will-topic"));
         }
         if let Some(path) = &args.cafile {
             let ca = read(path, "--cafile")?;
@@ -112,19 +126,31 @@ impl Target {
         if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
             options = options.client_auth_pem(read(cert, "--cert")?, read(key, "--key")?);
         }
-        for property in properties {
-            options = match property {
-                Property::SessionExpiry(seconds) => options.session_expiry(seconds),
-                Property::ReceiveMaximum(max) => options.receive_maximum(max),
-                Property::MaximumPacketSize(bytes) => {
-                    options.max_packet_size(usize::try_from(bytes).unwrap_or(usize::MAX))
-                }
-            };
+        options = properties.connect(options)?;
+        // [MQTT-3.14.2-2]: a DISCONNECT may not set a session expiry when CONNECT's was zero.
+        let expiry = match properties.get("connect", "session-expiry-interval") {
+            Some(Value::Number(n)) => *n,
+            _ => args
+                .session_expiry
+                .unwrap_or(if args.persistent { u32::MAX } else { 0 }),
+        };
+        if expiry == 0
+            && properties
+                .get("disconnect", "session-expiry-interval")
+                .is_some()
+        {
+            return Err(Failure::usage(
+                "-D DISCONNECT session-expiry-interval: the session was opened without an expiry",
+            )
+            .hint(
+                "give the connection one too: -c, -x SECONDS or -D CONNECT session-expiry-interval",
+            ));
         }
         Ok(Self {
             options,
             broker,
             debug: args.debug,
+            properties,
         })
     }
 
@@ -134,7 +160,24 @@ impl Target {
             options: self.options.clone().client_id(client_id),
             broker: self.broker.clone(),
             debug: self.debug,
+            properties: self.properties.clone(),
         }
+    }
+
+    /// A message to publish, with the `-D PUBLISH` properties.
+    pub(crate) fn message(&self, topic: &str, payload: Bytes, qos: QoS, retain: bool) -> Message {
+        self.properties
+            .message(Message::new(topic, payload).qos(qos).retain(retain))
+    }
+
+    /// A subscription to `filters` at `qos`, with the `-D SUBSCRIBE` properties.
+    pub(crate) fn subscribe<'a>(
+        &self,
+        filters: impl IntoIterator<Item = &'a String>,
+        qos: QoS,
+    ) -> SubscribeRequest {
+        self.properties
+            .subscribe(filters.into_iter().map(|filter| Filter::new(filter, qos)))
     }
 
     /// Connects: starts the event loop and waits for the broker's answer, at most the connect timeout. Prints the
@@ -163,6 +206,7 @@ impl Target {
         Ok(Connection {
             client,
             broker: self.broker.clone(),
+            goodbye: self.properties.disconnect(),
             task,
         })
     }
@@ -175,7 +219,10 @@ impl Connection {
     ///
     /// A timeout failure when messages were still unacknowledged.
     pub(crate) async fn close(self, timeout: Duration) -> Result<(), Failure> {
-        let result = self.client.disconnect(timeout).await;
+        let result = match self.goodbye {
+            Some(goodbye) => self.client.disconnect_with(goodbye, timeout).await,
+            None => self.client.disconnect(timeout).await,
+        };
         self.task.abort();
         result.map_err(|e| Failure::at(&self.broker, &e))
     }

@@ -164,6 +164,13 @@ fn classify(error: &Error) -> (Class, Option<&'static str>) {
                 Some("the broker announced it does not take this: use a lower -q, or no -r"),
             )
         }
+        Error::Publish(PublishError::PropertiesNotSupported) => (
+            Class::Other,
+            Some(
+                "MQTT 5 properties (-D) need an MQTT 5 connection: drop -V 311, or the -D options if the broker \
+                 speaks only 3.1.1",
+            ),
+        ),
         Error::Publish(_) => (Class::Other, None),
         Error::PublishFailed(PublishFailure::Rejected(_)) => (
             Class::Refused,
@@ -177,6 +184,13 @@ fn classify(error: &Error) -> (Class, Option<&'static str>) {
             Some("in a filter, + and # stand alone between slashes, and # comes last (a/+/c, a/#)"),
         ),
         Error::Subscribe(_) => (Class::Other, None),
+        Error::InboxRefused(_) => (
+            Class::Refused,
+            Some(
+                "the broker did not let this client subscribe to its reply inbox (replies/...): check its ACL, or \
+                 name a response topic the client may read with --response-topic",
+            ),
+        ),
         Error::SubscriptionRefused(_) | Error::UnsubscribeRefused(_) => (
             Class::Refused,
             Some(
@@ -228,9 +242,13 @@ fn refused_hint(refusal: &ConnectRefusal) -> &'static str {
             "choose another client id with -i (or none, to get a generated one)"
         }
         ConnectRefusal::UnsupportedProtocolVersion => {
-            "the broker does not speak this MQTT version: try -V 311"
+            "the broker does not speak this MQTT version: try -V 311 (mqtt req needs MQTT 5)"
         }
         ConnectRefusal::ServerUnavailable => "the broker is not available now: try again later",
+        ConnectRefusal::Other(mqtt_tokio::ReasonCode::BAD_AUTHENTICATION_METHOD) => {
+            "the broker does not know the -D CONNECT authentication-method given (or the method needs a \
+             challenge this tool cannot answer): drop it, or use a method the broker's configuration names"
+        }
         _ => "the reason above comes from the broker; its log may say more",
     }
 }
@@ -255,6 +273,10 @@ mod tests {
             (Error::Timeout, 6),
             (Error::Environment("MQTT_BROKER is not set"), 2),
             (Error::Publish(PublishError::QueueFull), 1),
+            (
+                Error::InboxRefused(mqtt_tokio::ReasonCode::NOT_AUTHORIZED),
+                3,
+            ),
         ];
         for (error, code) in cases {
             assert_eq!(Failure::from(&error).class.code(), code, "{error}");

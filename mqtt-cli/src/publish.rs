@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
-use mqtt_tokio::{Client, Delivery, Error, PublishError, QoS};
+use mqtt_tokio::{Client, Delivery, Error, Message, PublishError};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::time::Instant;
 
@@ -43,9 +43,7 @@ pub(crate) async fn run(args: PubArgs) -> Result<(), Failure> {
     let connection = within(deadline, target.connect(), "connecting").await?;
     let mut publisher = Publisher::new(
         connection.client.clone(),
-        args.topic.clone(),
-        qos(args.qos),
-        args.retain,
+        target.message(&args.topic, Bytes::new(), qos(args.qos), args.retain),
     );
     publisher.debug = target.debug;
     let work = async {
@@ -97,22 +95,19 @@ pub(crate) async fn within<T>(
 #[derive(Debug)]
 pub(crate) struct Publisher {
     client: Client,
-    topic: String,
-    qos: QoS,
-    retain: bool,
+    /// The topic, QoS, retain flag and properties of every message.
+    template: Message,
     pending: VecDeque<Delivery>,
     /// Say each message on stderr.
     pub(crate) debug: bool,
 }
 
 impl Publisher {
-    /// A publisher to `topic`.
-    pub(crate) fn new(client: Client, topic: String, qos: QoS, retain: bool) -> Self {
+    /// A publisher of messages like `template` (its payload aside).
+    pub(crate) fn new(client: Client, template: Message) -> Self {
         Self {
             client,
-            topic,
-            qos,
-            retain,
+            template,
             pending: VecDeque::new(),
             debug: false,
         }
@@ -130,13 +125,10 @@ impl Publisher {
     /// The message cannot be published (an invalid topic...), or the broker did not take an earlier one.
     pub(crate) async fn send(&mut self, payload: Bytes) -> Result<(), Failure> {
         let size = payload.len();
+        let mut message = self.template.clone();
+        message.payload = payload;
         loop {
-            match self.client.try_publish(
-                self.topic.clone(),
-                payload.clone(),
-                self.qos,
-                self.retain,
-            ) {
+            match self.client.try_publish_message(&message) {
                 Ok(delivery) => {
                     self.pending.push_back(delivery);
                     break;
@@ -152,7 +144,7 @@ impl Publisher {
         if self.debug {
             eprintln!(
                 "mqtt: publishing {size} bytes to {} (QoS {})",
-                self.topic, self.qos as u8
+                message.topic, message.qos as u8
             );
         }
         while self.pending.len() > WINDOW {

@@ -13,7 +13,7 @@ use crate::output::Format;
 use crate::publish::within;
 
 /// The packets `mqtt sub` sends, for `-D`.
-const PACKETS: &[&str] = &["connect", "subscribe", "unsubscribe", "disconnect", "will"];
+const PACKETS: &[&str] = &["connect", "subscribe", "disconnect", "will"];
 
 /// Time for the graceful disconnect at the end.
 const CLOSE: Duration = Duration::from_secs(2);
@@ -39,13 +39,10 @@ pub(crate) async fn run(args: SubArgs) -> Result<(), Failure> {
     let connection = within(deadline, target.connect(), "connecting").await?;
     let client = &connection.client;
 
-    let filters = args
-        .topic
-        .iter()
-        .map(|filter| (filter.clone(), qos(args.qos)));
+    let request = target.subscribe(&args.topic, qos(args.qos));
     let subscribed = within(
         deadline,
-        async { client.subscribe_many(filters).await.map_err(Failure::from) },
+        async { client.subscribe_with(request).await.map_err(Failure::from) },
         "subscribing",
     )
     .await;
@@ -76,6 +73,11 @@ pub(crate) async fn run(args: SubArgs) -> Result<(), Failure> {
         return Err(Failure::at(&broker, &error));
     }
 
+    // The client numbers its subscriptions itself: show the identifiers only when -D chose one.
+    let show_ids = target
+        .properties
+        .get("subscribe", "subscription-identifier")
+        .is_some();
     let gave_up = connection.gave_up();
     let interrupted = tokio::signal::ctrl_c();
     let time_up = async {
@@ -90,11 +92,14 @@ pub(crate) async fn run(args: SubArgs) -> Result<(), Failure> {
     let end = loop {
         tokio::select! {
             message = subscription.recv() => {
-                let Some(message) = message else {
+                let Some(mut message) = message else {
                     return Err(Failure::new(Class::Network, "the connection's event loop ended"));
                 };
                 if args.no_retained && message.retain {
                     continue;
+                }
+                if !show_ids {
+                    message.subscription_identifiers.clear();
                 }
                 match format.write(&mut stdout, &message) {
                     Ok(()) => {}

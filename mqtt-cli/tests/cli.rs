@@ -2,137 +2,16 @@
 //! port, a generated configuration), checked with mosquitto's own clients where they see the other side. Every
 //! process runs with a time limit; synchronisation is on what the processes print (a SUBACK seen), never on sleeps.
 
-use std::io::{BufRead as _, BufReader, Read, Write as _};
+mod process;
+
+use std::io::Write as _;
 use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use base64::Engine as _;
-use mqtt_test::{Listener, Mosquitto, MosquittoConfig};
+use mqtt_test::{Listener, MosquittoConfig};
+use process::*;
 use serde_json::Value;
-
-/// Time any one process may take.
-const LIMIT: Duration = Duration::from_secs(20);
-
-/// Exit codes, as `mqtt --help` documents them.
-const OTHER: i32 = 1;
-const USAGE: i32 = 2;
-const REFUSED: i32 = 3;
-const NETWORK: i32 = 4;
-const TLS: i32 = 5;
-const TIMEOUT: i32 = 6;
-
-fn broker(config: MosquittoConfig) -> Mosquitto {
-    Mosquitto::start(config).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// The `mqtt` binary, with none of the MQTT_* variables of the test's environment.
-fn mqtt(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mqtt"));
-    for name in [
-        "MQTT_BROKER",
-        "MQTT_PORT",
-        "MQTT_USERNAME",
-        "MQTT_PASSWORD",
-        "MQTT_CLIENT_ID",
-    ] {
-        command.env_remove(name);
-    }
-    command.args(args);
-    command
-}
-
-/// Runs a command to its end, within [`LIMIT`] (killed after it).
-fn run(mut command: Command) -> Output {
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
-    finish(child)
-}
-
-/// Waits for a running child's end and output, within [`LIMIT`].
-fn finish(child: Child) -> Output {
-    let pid = child.id();
-    let (done, output) = mpsc::channel();
-    thread::spawn(move || done.send(child.wait_with_output()));
-    match output.recv_timeout(LIMIT) {
-        Ok(output) => output.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("process {pid} did not finish within {LIMIT:?}");
-        }
-    }
-}
-
-/// What a test reads of a process as it runs: its lines on one stream, until a line containing `needle`.
-struct Lines {
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Lines {
-    fn of(stream: impl Read + Send + 'static) -> Self {
-        let (send, lines) = mpsc::channel();
-        thread::spawn(move || {
-            // Read to the end even when nobody listens any more, so that the process never blocks on a full pipe.
-            for line in BufReader::new(stream).lines() {
-                let Ok(line) = line else { break };
-                let _ = send.send(line);
-            }
-        });
-        Self {
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits (at most [`LIMIT`]) for a line containing `needle`.
-    fn wait_for(&mut self, needle: &str) {
-        let deadline = Instant::now() + LIMIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return,
-                Ok(line) => self.seen.push(line),
-                Err(_) => panic!(
-                    "no line with {needle:?} within {LIMIT:?}; saw {:?}",
-                    self.seen
-                ),
-            }
-        }
-    }
-}
-
-/// `mqtt sub` started with `-d`, once it has subscribed (it says so on stderr); [`finish`] collects its stdout.
-fn subscribed(mut command: Command) -> Child {
-    let mut child = command
-        .arg("-d")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    Lines::of(child.stderr.take().unwrap()).wait_for("mqtt: subscribed to");
-    child
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stderr: {}",
-        stderr(output)
-    );
-}
 
 #[test]
 fn mqtt_pub_reaches_mosquitto_sub() {
@@ -590,63 +469,6 @@ fn connection_failures_exit_with_their_class() {
     ]));
     assert_exit(&waited, TIMEOUT);
     assert!(stderr(&waited).contains("(-W)"), "{}", stderr(&waited));
-}
-
-#[test]
-fn properties_the_client_cannot_send_yet_and_req_fail_clearly() {
-    let broker = broker(MosquittoConfig::default());
-    let url = broker.url(Listener::Plain);
-    let output = run(mqtt(&[
-        "pub",
-        "-L",
-        &url,
-        "-t",
-        "a",
-        "-m",
-        "x",
-        "-D",
-        "publish",
-        "user-property",
-        "k",
-        "v",
-    ]));
-    assert_exit(&output, OTHER);
-    assert!(
-        stderr(&output).contains("not supported yet: -D PUBLISH user-property"),
-        "{}",
-        stderr(&output)
-    );
-    // What -D can carry today goes through.
-    let output = run(mqtt(&[
-        "pub",
-        "-L",
-        &url,
-        "-t",
-        "a",
-        "-m",
-        "x",
-        "-D",
-        "connect",
-        "receive-maximum",
-        "8",
-    ]));
-    assert_exit(&output, 0);
-
-    let output = run(mqtt(&[
-        "req",
-        "-L",
-        &url,
-        "-t",
-        "service/time",
-        "-m",
-        "now?",
-    ]));
-    assert_exit(&output, OTHER);
-    assert!(
-        stderr(&output).contains("needs MQTT 5 request/response support"),
-        "{}",
-        stderr(&output)
-    );
 }
 
 #[test]
