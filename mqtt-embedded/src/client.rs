@@ -231,7 +231,7 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
     /// connection and the inflight window allow, and a QoS 1 or 2 message is kept until acknowledged, across
     /// reconnects. Returns once it is queued; while the store is full, waits (yielding to the runner and every
     /// other task) until acknowledged or sent messages make room. With a flash store
-    /// ([`persist::restore`](crate::persist::restore)), returns once the message is stored too, so that it
+    /// (`persist::restore`, feature `persist`), returns once the message is stored too, so that it
     /// survives a reset.
     ///
     /// # Errors

@@ -29,33 +29,146 @@
 //! - `M` is the embassy-sync raw mutex: [`NoopRawMutex`] when the client and the runner live on one executor,
 //!   [`CriticalSectionRawMutex`] across executors or threads.
 //!
-//! ```
-//! use embassy_futures::select::{Either, select};
-//! use mqtt_embedded::{Clock, Config, Connect, Error, Event, NoopRawMutex, QoS, Resources, Subscription};
+//! A complete program: the same client on a server, against a broker on the loopback (on a device, the connector is
+//! an embassy-net socket, a UART or TLS, and the clock `EmbassyClock`):
 //!
-//! async fn sensor<N: Connect, C: Clock>(connector: N, clock: C) -> Result<(), Error> {
-//!     // 2 KiB packets in, 4 KiB of messages in flight or queued, 256 B of subscriptions, 512 B staging.
-//!     let mut resources = Resources::<NoopRawMutex, N, C, 2048, 4096, 256, 512>::new();
-//!     let config = Config::new("sensor-17");
-//!     let (client, runner) = mqtt_embedded::new(&config, &mut resources, connector, clock)
-//!         .expect("the buffers fit the configuration");
-//!     // On embassy the runner gets a task of its own; here both run in one.
-//!     let run = runner.run(|event| {
-//!         if let Event::Message(message) = event {
-//!             let (_topic, _payload): (&str, &[u8]) = (message.topic, message.payload);
-//!         }
-//!     });
-//!     let app = async {
-//!         client.subscribe(&[Subscription::new("sensors/17/set/#", QoS::ExactlyOnce)]).await?;
-//!         client.publish("sensors/17/temperature", b"21.5", QoS::AtLeastOnce).await?;
-//!         client.disconnect().await
-//!     };
-//!     match select(run, app).await {
-//!         Either::First(never) => never,
-//!         Either::Second(result) => result,
+//! ```rust
+//! use core::time::Duration;
+//! use embassy_futures::join::join;
+//! use embassy_futures::select::{Either, select};
+//! use embedded_io_adapters::tokio_1::FromTokio;
+//! use mqtt_embedded::{Clock, Config, Connect, Error, Inbox, Instant, NoopRawMutex, QoS, Resources};
+//!
+//! /// Opens a fresh connection for each attempt.
+//! struct Tcp(String);
+//!
+//! impl Connect for Tcp {
+//!     type Io = FromTokio<tokio::net::TcpStream>;
+//!     type Error = std::io::Error;
+//!
+//!     async fn connect(&mut self) -> Result<Self::Io, std::io::Error> {
+//!         Ok(FromTokio::new(tokio::net::TcpStream::connect(self.0.as_str()).await?))
 //!     }
 //! }
+//!
+//! /// Milliseconds since the program started, on tokio's timer.
+//! struct TokioClock(tokio::time::Instant);
+//!
+//! impl Clock for TokioClock {
+//!     fn now(&self) -> Instant {
+//!         Instant::from_millis(self.0.elapsed().as_millis() as u64)
+//!     }
+//!
+//!     async fn sleep_until(&self, deadline: Instant) {
+//!         tokio::time::sleep_until(self.0 + Duration::from_millis(deadline.as_millis())).await;
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // The doctest's broker: the test suite's fake broker on a free loopback port.
+//! # let broker = mqtt_test::FakeBrokerServer::start(Default::default())?;
+//! # let address = broker.address();
+//! // `address` is the broker's, e.g. "192.168.1.10:1883".
+//! // The inbox of the setpoint task: 256 bytes of copies, then messages borrowed in place.
+//! let mut inbox_buf = [0u8; 256];
+//! let setpoints = Inbox::new(&mut inbox_buf);
+//! let filters = ["sensors/17/set/#"];
+//! // 2 KiB packets in, 4 KiB of messages in flight or queued, 256 B of subscriptions, 512 B staging.
+//! let mut resources = Resources::<NoopRawMutex, Tcp, TokioClock, 2048, 4096, 256, 512>::new();
+//! let clock = TokioClock(tokio::time::Instant::now());
+//! let (client, runner) = mqtt_embedded::new(&Config::new("sensor-17"), &mut resources, Tcp(address), clock)?;
+//!
+//! // The runner owns the connection (on embassy, a task of its own); its handler gets what no inbox takes.
+//! let run = runner.run(|_event| {});
+//! let app = async {
+//!     client.subscribe_to(&setpoints, &filters, QoS::AtLeastOnce).await?;
+//!     // Receive in a task of its own, or alongside what awaits the client: a held message pauses the runner.
+//!     let (published, setpoint) = join(
+//!         client.publish("sensors/17/set/target", b"20.5", QoS::AtLeastOnce),
+//!         client.receive(&setpoints, |message| (message.payload == b"20.5", message.qos)),
+//!     )
+//!     .await;
+//!     published?;
+//!     assert_eq!(setpoint, (true, QoS::AtLeastOnce));
+//!     client.disconnect().await?;
+//!     Ok::<(), Error>(())
+//! };
+//! match select(run, app).await {
+//!     Either::First(never) => never,
+//!     Either::Second(result) => result?,
+//! }
+//! # Ok(())
+//! # }
 //! ```
+//!
+//! # Which crate
+//!
+//! One protocol core, one set of concepts; pick the crate of your runtime:
+//!
+//! | you run | crate | shape |
+//! |---|---|---|
+//! | tokio | `mqtt-tokio` | async `Client` handle + `EventLoop` task; subscriptions are `Stream`s |
+//! | smol, async-executor, any futures executor | `mqtt-smol` | the same API as mqtt-tokio, on smol's reactor and timers |
+//! | no async runtime: threads, command-line tools, GUIs | `mqtt-blocking` | blocking calls, callbacks on the event loop's thread (mio) |
+//! | `no_std` microcontrollers (embassy, RTIC), fixed memory | `mqtt-embedded` (this one) | [`Client`] + [`Runner`] over `embedded-io-async`, capacities chosen at compile time, no allocator |
+//! | your own I/O, or a simulation | `mqtt-core` | the sans-IO `Session`: bytes, commands and time in; bytes, events and deadlines out |
+//!
+//! mqtt-embedded also runs on std (as above), where a fixed memory budget matters more than an allocator's
+//! convenience.
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `v5`, `v311` | yes | the protocol versions (mqtt-core's features of the same names); a firmware that speaks one leaves the other's code out |
+//! | `topic-alias` | yes | 5.0 topic aliases both ways |
+//! | `properties` | yes | the 5.0 properties only applications use (payload format, expiry, content type, response topic, correlation data, user properties, the will's properties) |
+//! | `embassy-time` | no | `EmbassyClock`, a [`Clock`] on embassy-time |
+//! | `tls` | no | `tls::TlsConnector`: TLS 1.3 with embedded-tls, no allocator |
+//! | `persist` | no | `persist::FlashStore`: the session survives a reset, in NOR flash through `embedded-storage-async` |
+//! | `defmt` | no | `defmt::Format` for the error type |
+//!
+//! The repository README's firmware-size table says what each choice costs in flash and RAM.
+//!
+//! # Delivery and backpressure
+//!
+//! Memory is the [`Resources`]' and the inboxes' buffers, nothing more:
+//!
+//! - **Publishing.** [`Client::publish`] and [`Client::queue`] put the message in the store (`STORE`), connected or
+//!   not; while the store is full they wait until acknowledged or sent messages make room, and
+//!   [`Client::try_queue`] returns an error instead. Nothing is dropped. At most [`Config::max_inflight`] messages
+//!   are in flight (and never more than the broker's Receive Maximum).
+//! - **Receiving.** An [`Inbox`] copies a message while its buffer has room, and otherwise the runner holds the
+//!   message in the receive buffer and stops reading from the broker until the inbox's task has taken it: one slow
+//!   inbox pauses the client, TCP and the broker's window push back, nothing is dropped. The runner's handler runs
+//!   inside the runner: keep it short.
+//! - **Acknowledgement follows delivery.** A QoS 1 or 2 message is acknowledged once every matching inbox has it
+//!   (or the handler has run), in the order received. mqtt-embedded has no call to acknowledge a message by hand:
+//!   leave [`Config::manual_ack`] off.
+//!
+//! # Cancel safety
+//!
+//! [`Runner::run`] owns the connection: dropping its future ends the client (the connection closes without
+//! DISCONNECT, so the broker publishes the will; awaited commands return [`Error::Closed`]). [`Delivery::wait`] and
+//! [`Client::receive`] are cancel-safe: a message stays queued, a message is taken only when the closure runs. A
+//! client command never interrupts a connection attempt or a write: it changes the session and wakes the runner.
+//!
+//! # MQTT 5.0
+//!
+//! Properties with [`Client::queue`] ([`Publish`] and [`PublishProperties`]) and on received messages (borrowed in
+//! place); subscription options and user properties with [`Client::subscribe_with`] and [`Client::unsubscribe_with`];
+//! what the broker announced with [`Client::with_server_info`], its reason strings with [`Client::with_last_reason`];
+//! DISCONNECT with properties with [`Client::disconnect_with`]; enhanced authentication with
+//! [`new_with_authenticator`] and [`Client::reauthenticate`]; redirection with [`Config::follow_redirects`] (the
+//! connector must open the reference). Request/response has no single call here: build it on [`Client::queue`] with
+//! a Response Topic and Correlation Data.
+//!
+//! # Persistence
+//!
+//! With the `persist` feature the session (outgoing QoS 1 and 2 messages, incoming QoS 2 flows, subscriptions) is
+//! kept in flash and restored after a reset (`Client::recovered` lists what the previous run left unacknowledged);
+//! the repository's `docs/persistence.md` describes it.
 #![no_std]
 #![forbid(unsafe_code)]
 // Nothing reachable from broker bytes or caller arguments may panic (tests may).

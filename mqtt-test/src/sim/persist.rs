@@ -12,7 +12,7 @@ use mqtt_core::{Buffers, Config, ConfigError, Session};
 use super::Sim;
 use crate::link::End;
 
-/// The records of a session, as a store keeps them: see the [module docs](self).
+/// The records of a session, as a store keeps them (the module docs of `sim::persist`, in the source, say how).
 #[derive(Debug, Clone, Default)]
 pub struct SimStore {
     /// Durable records, oldest first.
