@@ -634,7 +634,11 @@ fn a_311_qos2_publish_beyond_the_table_waits_for_the_pubrel_behind_it() {
         ProtocolVersion::V311,
     );
     assert_eq!(delivered(&mut s, &pubrel, t, &mut out), 1);
-    assert_eq!(delivered(&mut s, &qos2_publish(5, true), t, &mut out), 0, "no duplicate");
+    assert_eq!(
+        delivered(&mut s, &qos2_publish(5, true), t, &mut out),
+        0,
+        "no duplicate"
+    );
     assert!(s.is_connected());
 }
 

@@ -144,8 +144,9 @@
 //!   inbox pauses the client, TCP and the broker's window push back, nothing is dropped. The runner's handler runs
 //!   inside the runner: keep it short.
 //! - **Acknowledgement follows delivery.** A QoS 1 or 2 message is acknowledged once every matching inbox has it
-//!   (or the handler has run), in the order received. mqtt-embedded has no call to acknowledge a message by hand:
-//!   leave [`Config::manual_ack`] off.
+//!   (or the handler has run), in the order received. With [`Config::manual_ack`] the same holds (the runner
+//!   acknowledges a message once the handler or every matching inbox has it, and a full inbox holds it
+//!   unacknowledged); there is no separate call to acknowledge by hand.
 //!
 //! # Cancel safety
 //!

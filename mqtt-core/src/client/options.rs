@@ -32,7 +32,8 @@ type AuthFactory = Arc<dyn Fn() -> Box<dyn Authenticator + Send> + Send + Sync>;
 /// that it does not speak 5.0: it refuses the protocol version (3.1.1 code 1, which some brokers send in answer to
 /// a 5.0 CONNECT, or 5.0 `0x84`), or it closes the connection after the first CONNECT without an answer (rumqttd's
 /// 3.1.1 listener and others do), before any 5.0 connection succeeded. The next attempt, at once, is a 3.1.1
-/// CONNECT to the same broker. paho does the same. [`version`](Self::version) speaks only the version given: a
+/// CONNECT to the same broker (paho's default connect also starts with the newest version it knows and falls
+/// back to the older one). [`version`](Self::version) speaks only the version given: a
 /// broker that does not speak it is then refused at once with
 /// [`ConnectRefusal::UnsupportedProtocolVersion`](crate::session::ConnectRefusal::UnsupportedProtocolVersion),
 /// whose message says so. There is no fall back with a password but no user name (3.1.1 cannot carry it) or with
@@ -373,8 +374,7 @@ impl Options {
 
     /// Speaks only this version, MQTT 3.1.1 or 5.0. Without this call the client speaks 5.0 and falls back to
     /// 3.1.1 for the rest of its life when a broker shows it does not speak 5.0 (it refuses the protocol version,
-    /// or closes the connection after CONNECT without an answer before any 5.0 connection succeeded), as paho
-    /// does; see [`Config::fallback_to_v311`](crate::Config::fallback_to_v311). With a version given, such a
+    /// or closes the connection after CONNECT without an answer before any 5.0 connection succeeded); see [`Config::fallback_to_v311`](crate::Config::fallback_to_v311). With a version given, such a
     /// broker is reported as refusing with an unsupported protocol version.
     pub fn version(mut self, version: ProtocolVersion) -> Self {
         self.version = version;
