@@ -421,7 +421,10 @@ async fn large_payloads_round_trip_up_to_the_receivers_maximum_packet_size() {
         .await
         .unwrap();
     within("PUBACK", delivery.wait()).await.unwrap();
-    assert!(next(&mut messages).await.payload == megabyte, "the payload came back changed");
+    assert!(
+        next(&mut messages).await.payload == megabyte,
+        "the payload came back changed"
+    );
     assert!(next(&mut big_messages).await.payload == megabyte);
 
     // 3 MiB: above the default receive limit (1 MiB), which a 5.0 client announces; the broker then does not
@@ -438,7 +441,12 @@ async fn large_payloads_round_trip_up_to_the_receivers_maximum_packet_size() {
 
     // Above what the queue can ever hold: a typed error at once, and the client goes on.
     let result = client
-        .publish("nu/large", vec![0u8; 5 * 1024 * 1024], QoS::AtLeastOnce, false)
+        .publish(
+            "nu/large",
+            vec![0u8; 5 * 1024 * 1024],
+            QoS::AtLeastOnce,
+            false,
+        )
         .await;
     assert!(matches!(result, Err(Error::Publish(_))), "{result:?}");
     publish_acked(&client, "nu/large", "still works").await;
@@ -741,11 +749,15 @@ async fn a_subscribe_request_queued_behind_a_publish_is_sent_not_dropped() {
             .publish("nu/behind", vec![b'x'; payload], QoS::AtMostOnce, false)
             .await
             .unwrap();
-        let filters = (0..20).map(|i| (format!("nu/behind/filter/number/{i:04}"), QoS::AtLeastOnce));
+        let filters =
+            (0..20).map(|i| (format!("nu/behind/filter/number/{i:04}"), QoS::AtLeastOnce));
         let subscribe = client.subscribe_many(filters);
         let task = tokio::spawn(event_loop.run());
         let subscription = within("SUBACK", subscribe).await;
-        assert!(subscription.is_ok(), "behind {payload} bytes: {subscription:?}");
+        assert!(
+            subscription.is_ok(),
+            "behind {payload} bytes: {subscription:?}"
+        );
         within("disconnect", client.disconnect(WAIT)).await.unwrap();
         within("the loop's end", task).await.unwrap();
     }
