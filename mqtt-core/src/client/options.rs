@@ -102,7 +102,8 @@ const TEXT_LEN: u16 = 512;
 
 impl Options {
     /// Options for the broker at `url` (`mqtt://`, `tcp://`, `mqtts://`, `ssl://`, `ws://`, `wss://`), with a
-    /// generated client identifier. Credentials in the URL (`mqtt://user:password@host`) are used.
+    /// generated client identifier. Credentials in the URL (`mqtt://user:password@host`) are used, percent-decoded
+    /// (`mqtt://me%40example.com:p%40ss@host` is user `me@example.com`, password `p@ss`).
     ///
     /// The protocol is MQTT 5.0, falling back to 3.1.1 with a broker that does not speak 5.0 (see
     /// [`version`](Self::version)); the reconnect jitter gets a seed of its own (see
@@ -151,8 +152,10 @@ impl Options {
             persistence: None,
         };
         if let Some(user) = parsed.username {
-            options.username = Some(user.to_owned());
-            options.password = parsed.password.map(|p| p.as_bytes().to_vec());
+            let user = percent_decode(user);
+            options.username =
+                Some(String::from_utf8(user).unwrap_or_else(|_| user_text(parsed.username)));
+            options.password = parsed.password.map(percent_decode);
         }
         Ok(options)
     }
@@ -171,11 +174,12 @@ impl Options {
     /// [`from_env`](Self::from_env) over any source of variables (testable without touching the process).
     pub(crate) fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let broker = var("MQTT_BROKER").ok_or(Error::Environment("MQTT_BROKER is not set"))?;
-        let mut url = if broker.contains("://") {
+        let broker_url = if broker.contains("://") {
             broker
         } else {
             format!("mqtt://{broker}")
         };
+        let mut url = broker_url.clone();
         if let Some(port) = var("MQTT_PORT") {
             let port: u16 = port
                 .trim()
@@ -191,6 +195,11 @@ impl Options {
             url = format!("{scheme}://{host}:{port}{}", parsed.path);
         }
         let mut options = Self::new(&url)?;
+        // Credentials in `MQTT_BROKER` stay when `MQTT_PORT` rewrote the URL without them.
+        if options.username.is_none() {
+            let given = Self::new(&broker_url)?;
+            (options.username, options.password) = (given.username, given.password);
+        }
         if let Some(user) = var("MQTT_USERNAME") {
             options.username = Some(user);
         }
@@ -684,6 +693,35 @@ impl fmt::Debug for Options {
 }
 
 /// A seed for the reconnect jitter of one client: different for every call, in every process.
+/// The bytes of a URL's percent-encoded user name or password (RFC 3986 §2.1, §3.2.1): each `%` followed by two
+/// hexadecimal digits is that byte; a `%` that starts no such escape is kept as it is.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let hex = |b: u8| {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&first, tail)) = rest.split_first() {
+        if let (b'%', [high, low, after @ ..]) = (first, tail)
+            && let (Some(high), Some(low)) = (hex(*high), hex(*low))
+        {
+            out.push(high << 4 | low);
+            rest = after;
+            continue;
+        }
+        out.push(first);
+        rest = tail;
+    }
+    out
+}
+
+/// A user name whose escapes do not decode to UTF-8, as written.
+fn user_text(user: Option<&str>) -> String {
+    user.unwrap_or_default().to_owned()
+}
+
 fn random_seed() -> u64 {
     use core::hash::{BuildHasher as _, Hasher as _};
     use core::sync::atomic::{AtomicU64, Ordering};

@@ -149,3 +149,27 @@ fn the_first_connection_may_take_a_connect_timeout_per_broker() {
         .unwrap();
     assert_eq!(three.first_connection_timeout(), Duration::from_secs(9));
 }
+
+#[test]
+fn percent_encoded_credentials_in_the_url_are_decoded() {
+    // RFC 3986 §3.2.1: the userinfo is percent-encoded; an e-mail user name or a password with `@`, `:` or `/`
+    // can only be written so.
+    let options = Options::new("mqtt://me%40example.com:p%40ss%3Aw%2Frd%25@broker.local").unwrap();
+    assert_eq!(options.username.as_deref(), Some("me@example.com"));
+    assert_eq!(options.password.as_deref(), Some(&b"p@ss:w/rd%"[..]));
+    // A `%` that starts no escape is kept as it is.
+    let options = Options::new("mqtt://user:50%off%4@broker.local").unwrap();
+    assert_eq!(options.password.as_deref(), Some(&b"50%off%4"[..]));
+}
+
+#[test]
+fn from_env_keeps_the_urls_credentials_when_the_port_is_given_apart() {
+    let options = Options::from_vars(vars(&[
+        ("MQTT_BROKER", "mqtt://dev:pw@broker.local"),
+        ("MQTT_PORT", "1884"),
+    ]))
+    .unwrap();
+    assert_eq!(options.brokers(), ["mqtt://broker.local:1884"]);
+    assert_eq!(options.username.as_deref(), Some("dev"));
+    assert_eq!(options.password.as_deref(), Some(&b"pw"[..]));
+}
