@@ -224,6 +224,8 @@ impl EventLoop {
         {
             let mut core = shared.core();
             core.session.set_brokers(self.connectors.len());
+            // A request that does not fit what is left of the buffer waits for the next, empty one.
+            core.session.set_transmit_capacity(self.tx.len());
             // Not after a disconnect that came first: the loop then only ends.
             if !core.dispatch.is_finished() {
                 core.session.connect(now);

@@ -223,7 +223,11 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
     {
         let mut io: Option<N::Io> = None;
         let brokers = self.connector.brokers();
-        host.lock(|session, _| session.set_brokers(brokers));
+        let capacity = self.tx.len().max(self.staging_max);
+        host.lock(|session, _| {
+            session.set_brokers(brokers);
+            session.set_transmit_capacity(capacity);
+        });
         loop {
             match host.lock(|session, sink| self.prepare(session, sink, &mut io)) {
                 Plan::Finished => return,
@@ -336,7 +340,18 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
                         self.tx_end += n;
                         staged = true;
                     }
-                    None => return staged,
+                    // A packet larger than the room left: what is staged goes out first, then the buffer grows
+                    // to take it (the session was told how far it can).
+                    None => match session.transmit_needs() {
+                        Some(need) if self.tx_end == 0 && need > self.tx.len() => {
+                            while self.tx.len() < need {
+                                if !grow(&mut self.tx, self.staging_max) {
+                                    return staged;
+                                }
+                            }
+                        }
+                        _ => return staged,
+                    },
                 }
             }
             // Full, with more to send: a larger buffer next time (and now, if it can grow).

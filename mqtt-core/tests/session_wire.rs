@@ -806,3 +806,60 @@ fn a_qos2_identifier_the_broker_mentions_after_a_reconnect_keeps_its_place_and_a
         "DISCONNECT Receive Maximum exceeded: {disconnect:?}"
     );
 }
+
+#[test]
+fn a_subscribe_larger_than_a_calls_buffer_waits_for_a_larger_one_within_the_transmit_capacity() {
+    let t = Instant::from_millis(1000);
+    let config = Config::new("big-subscribe");
+    let buffers = Buffers {
+        rx: vec![0u8; 4096].leak().into(),
+        store: vec![0u8; 4096].leak().into(),
+        subscriptions: vec![0u8; 32 * 1024].leak().into(),
+    };
+    let mut s = Session::new(&config, buffers).unwrap();
+    s.connect(t);
+    assert_eq!(s.poll_transport(), Some(TransportAction::Open));
+    s.handle_transport_up(t);
+    sent(&mut s, t);
+    s.handle_bytes(
+        &encode(Packet::ConnAck(ConnAck::default()), config.version),
+        t,
+    );
+    assert!(matches!(s.poll_event(), Some(Event::Connected { .. })));
+    s.set_transmit_capacity(4096);
+
+    let filters =
+        |n: usize| -> Vec<String> { (0..n).map(|i| format!("big/subscribe/{i:04}")).collect() };
+    let many = filters(100);
+    let request: Vec<_> = many
+        .iter()
+        .map(|f| Subscription::new(f, QoS::AtLeastOnce))
+        .collect();
+    s.subscribe(&request, t).unwrap();
+    // What is left of a staging buffer, or a whole small one: the request waits, and says for what.
+    let mut small = [0u8; 1024];
+    assert_eq!(s.poll_transmit(t, &mut small), None);
+    let need = s.transmit_needs().expect("the room the SUBSCRIBE needs");
+    assert!(need > 1024 && need <= 4096, "{need}");
+    assert_eq!(s.poll_event(), None, "not dropped as too large");
+    let mut large = vec![0u8; need];
+    assert_eq!(s.poll_transmit(t, &mut large), Some(need));
+    let (Packet::Subscribe(sub), used) = codec::decode(&large, config.version, u32::MAX)
+        .unwrap()
+        .unwrap()
+    else {
+        panic!("expected SUBSCRIBE")
+    };
+    assert_eq!((sub.filters.iter().count(), used), (100, need));
+
+    // Larger than any buffer the binding can give: refused at once.
+    let too_many = filters(300);
+    let request: Vec<_> = too_many
+        .iter()
+        .map(|f| Subscription::new(f, QoS::AtLeastOnce))
+        .collect();
+    let ticket = s.subscribe(&request, t).unwrap();
+    assert_eq!(s.poll_transmit(t, &mut small), None);
+    assert_eq!(s.transmit_needs(), None);
+    assert_eq!(s.poll_event(), Some(Event::RequestTooLarge { ticket }));
+}

@@ -481,7 +481,6 @@ fn qos2_is_exactly_once_while_both_ends_reconnect() {
 }
 
 #[test]
-#[ignore = "defect: a SUBSCRIBE larger than the 1 KiB initial transmit staging fails with RequestTooLarge"]
 fn two_hundred_subscriptions_each_get_their_own_messages() {
     smol::block_on(async {
         const COUNT: usize = 200;

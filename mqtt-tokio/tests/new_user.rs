@@ -650,7 +650,6 @@ async fn qos2_is_exactly_once_while_both_ends_reconnect() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect: a SUBSCRIBE larger than the 1 KiB initial transmit staging fails with RequestTooLarge"]
 async fn two_hundred_subscriptions_each_get_their_own_messages() {
     const COUNT: usize = 200;
     let broker = broker(MosquittoConfig::default());

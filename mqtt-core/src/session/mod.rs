@@ -345,6 +345,10 @@ pub struct Session<'b> {
     ping_deferred: bool,
     send_disconnect: Option<ReasonCode>,
     partial: Option<Partial>,
+    /// The largest buffer the binding can give `poll_transmit` ([`Session::set_transmit_capacity`]).
+    transmit_capacity: Option<usize>,
+    /// Bytes the next packet needs when `poll_transmit` wrote nothing for lack of room (0: none).
+    transmit_need: usize,
     last_sent: Instant,
     /// The broker accepted the current connection (CONNACK), until it ends.
     established: bool,
@@ -492,6 +496,8 @@ impl<'b> Session<'b> {
             ping_deferred: false,
             send_disconnect: None,
             partial: None,
+            transmit_capacity: None,
+            transmit_need: 0,
             last_sent: Instant::ZERO,
             established: false,
             down_pending: false,

@@ -28,6 +28,7 @@ impl<'b> Session<'b> {
     #[must_use]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         self.now = now;
+        self.transmit_need = 0;
         if self.down_pending || self.outbox.journal.blocks() {
             return None;
         }
@@ -48,6 +49,24 @@ impl<'b> Session<'b> {
         self.last_sent = now;
         self.stats.bytes_sent += written as u64;
         Some(written)
+    }
+
+    /// Tells the session the largest buffer the binding can give [`poll_transmit`](Self::poll_transmit) (a
+    /// staging buffer's maximum). A SUBSCRIBE or UNSUBSCRIBE is written whole, never in pieces: without this,
+    /// one that does not fit the buffer of a call that starts empty is dropped as too large
+    /// ([`Event::RequestTooLarge`](super::Event::RequestTooLarge)); with it, only one larger than `bytes` (or
+    /// than the broker's Maximum Packet Size) is, and one that fits waits, with
+    /// [`transmit_needs`](Self::transmit_needs) saying how large a buffer it needs.
+    pub fn set_transmit_capacity(&mut self, bytes: usize) {
+        self.transmit_capacity = Some(bytes);
+    }
+
+    /// After a [`poll_transmit`](Self::poll_transmit) that wrote nothing more for lack of room: the bytes the
+    /// next packet needs (at most the [transmit capacity](Self::set_transmit_capacity)). Give it a buffer that
+    /// large, once what is staged has gone out.
+    #[must_use]
+    pub fn transmit_needs(&self) -> Option<usize> {
+        (self.transmit_need > 0).then_some(self.transmit_need)
     }
 
     /// Writes one packet (or the next piece of a large one); 0 when nothing (more) can go into `buf`.
@@ -557,7 +576,21 @@ impl<'b> Session<'b> {
         let max = usize::try_from(self.server.max_packet_size).unwrap_or(usize::MAX);
         let fit = request.fitting(self.version, max.min(buf.len()));
         let splittable = ticket == Ticket::RESUBSCRIBE.0 && queued == Sub::SubscribeQueued;
-        let drop = if fit == total || (splittable && fit > 0) {
+        let drop = if let Some(capacity) = self.transmit_capacity {
+            // What the largest buffer the binding can give takes decides; a smaller one waits for it.
+            let room = request.fitting(self.version, max.min(capacity));
+            if room == total || (splittable && room > 0) {
+                if fit < room {
+                    self.transmit_need = request.packet_len(self.version, room);
+                    return 0;
+                }
+                None
+            } else if splittable {
+                Some(1)
+            } else {
+                Some(total)
+            }
+        } else if fit == total || (splittable && fit > 0) {
             if !fresh && fit < request.fitting(self.version, max) {
                 // More fits an empty buffer: wait for the next call.
                 return 0;
@@ -712,6 +745,19 @@ impl Request<'_> {
     }
 
     /// How many of the request's filters, from the first, fit one packet of at most `max` bytes.
+    /// Bytes of the packet with the first `count` filters.
+    fn packet_len(&self, version: ProtocolVersion, count: usize) -> usize {
+        let per_filter = usize::from(self.is_subscribe());
+        let body = 2
+            + self.properties_block_len(version)
+            + self
+                .filters()
+                .take(count)
+                .map(|(filter, _)| prefixed_len(filter.len()) + per_filter)
+                .sum::<usize>();
+        1 + var_int_len(body) + body
+    }
+
     fn fitting(&self, version: ProtocolVersion, max: usize) -> usize {
         let properties = self.properties_block_len(version);
         let per_filter = usize::from(self.is_subscribe());
