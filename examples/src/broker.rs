@@ -14,19 +14,27 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use std::future::Future;
+use std::pin::Pin;
+
 use futures::channel::oneshot;
+use rumqttd::protocol::v4::V4;
 use rumqttd::protocol::v5::V5;
 use rumqttd::{ConnectionSettings, LinkType, Router, RouterConfig, Server, ServerSettings};
 
 /// How long [`InProcessBroker::start`] and [`restart`](InProcessBroker::restart) wait for the port to accept.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// An MQTT 5.0 broker in this process, listening on `127.0.0.1` (plain TCP, no authentication).
+/// A listener's work: accept connections and serve them until dropped.
+type Serve = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// An MQTT broker in this process, listening on `127.0.0.1` (plain TCP, no authentication): MQTT 5.0
+/// ([`start`](Self::start)), or only 3.1.1 ([`start_v311`](Self::start_v311)).
 pub struct InProcessBroker {
     address: SocketAddr,
     /// Makes a listener that feeds the router. (A closure, because rumqttd does not export the name of the
     /// router's channel type.)
-    new_server: Box<dyn Fn() -> Server<V5> + Send>,
+    new_server: Box<dyn Fn() -> Serve + Send>,
     listener: Option<Listener>,
 }
 
@@ -52,6 +60,36 @@ impl InProcessBroker {
     ///
     /// No free port, a thread that cannot be spawned, or a listener that did not come up in time.
     pub fn start() -> io::Result<Self> {
+        Self::start_speaking(false, None)
+    }
+
+    /// Starts a broker that speaks only MQTT 3.1.1 (rumqttd's v4 listener), as [`start`](Self::start) does. It
+    /// closes the connection of a 5.0 CONNECT without an answer, as many 3.1.1-only brokers do.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_v311() -> io::Result<Self> {
+        Self::start_speaking(true, None)
+    }
+
+    /// Starts a 3.1.1-only broker, as [`start_v311`](Self::start_v311) does, that accepts only `user` with
+    /// `password`. rumqttd closes the connection of other clients without a CONNACK.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_v311_with_user(user: &str, password: &str) -> io::Result<Self> {
+        let users = [(user.to_owned(), password.to_owned())]
+            .into_iter()
+            .collect();
+        Self::start_speaking(true, Some(users))
+    }
+
+    fn start_speaking(
+        only_v311: bool,
+        users: Option<std::collections::HashMap<String, String>>,
+    ) -> io::Result<Self> {
         // Port 0 asks the system for a free port; rumqttd binds by address, so free it again and hand it over.
         let address = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let router = Router::new(
@@ -74,14 +112,27 @@ impl InProcessBroker {
                 connection_timeout_ms: 10_000,
                 max_payload_size: 1024 * 1024,
                 max_inflight_count: 100,
-                auth: None,
+                auth: users,
                 external_auth: None,
                 dynamic_filters: true,
             },
         };
+        let new_server = move || -> Serve {
+            if only_v311 {
+                let mut server = Server::new(settings.clone(), router.clone(), V4);
+                Box::pin(async move {
+                    let _ = server.start(LinkType::Remote).await;
+                })
+            } else {
+                let mut server = Server::new(settings.clone(), router.clone(), V5);
+                Box::pin(async move {
+                    let _ = server.start(LinkType::Remote).await;
+                })
+            }
+        };
         let mut broker = Self {
             address,
-            new_server: Box::new(move || Server::new(settings.clone(), router.clone(), V5)),
+            new_server: Box::new(new_server),
             listener: None,
         };
         broker.restart()?;
@@ -124,7 +175,7 @@ impl InProcessBroker {
         if self.listener.is_some() {
             return Ok(());
         }
-        let mut server = (self.new_server)();
+        let serve = (self.new_server)();
         let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("in-process-broker".into())
@@ -137,7 +188,7 @@ impl InProcessBroker {
                 };
                 runtime.block_on(async {
                     tokio::select! {
-                        _ = server.start(LinkType::Remote) => {}
+                        () = serve => {}
                         _ = stopped => {}
                     }
                 });

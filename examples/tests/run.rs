@@ -464,3 +464,30 @@ fn blocking_reconnect_delivers_what_was_published_during_the_outage() {
 fn tls_blocking_runs_with_its_tls_front() {
     assert_tls_ran_with_its_front(env!("CARGO_BIN_EXE_tls_blocking"));
 }
+
+#[test]
+fn tracing_subscriber_prints_the_clients_log_without_password_or_payload() {
+    let run = run(
+        env!("CARGO_BIN_EXE_tracing_subscriber"),
+        &[],
+        None,
+        Duration::from_secs(40),
+    );
+    run.assert_succeeded_with(&[
+        // The span that names the client, around every event.
+        "mqtt{client_id=\"tracing-",
+        "connecting broker=\"mqtt://127.0.0.1:",
+        "connected broker=\"mqtt://127.0.0.1:",
+        "connection lost",
+        "reconnecting attempt=1 delay=",
+        "broker unreachable error=network error",
+        "disconnected",
+        "done: the client's log is above",
+    ]);
+    for secret in ["never-in-the-log", "a payload the log leaves out"] {
+        assert!(
+            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            "{secret:?} printed; {run:#?}"
+        );
+    }
+}

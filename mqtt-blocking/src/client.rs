@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_channel::oneshot;
 use proto::Stats;
-use proto::client::{ConnectWatch, Granted, HandleGuard, Receiver, Shared, StateReceiver};
+use proto::client::{
+    ConnectWatch, Disconnected, Granted, HandleGuard, Receiver, Shared, StateReceiver,
+};
 use proto::codec::Publish;
 
 use crate::{ConnectionState, Error, Message, QoS};
@@ -279,6 +281,20 @@ impl Client {
         })
     }
 
+    /// The messages this client inherited from its store ([`Options::persistence`](crate::Options::persistence))
+    /// when it started: those whose `publish` returned in an earlier run and that were not acknowledged then, in
+    /// publish order, each with a [`Delivery`] that completes when the broker acknowledges it (or fails). The old
+    /// run's deliveries are gone: this is how the application learns how those messages end. Each message is
+    /// given once: a second call returns none.
+    pub fn recovered(&self) -> Vec<(Message, Delivery)> {
+        self.inner
+            .shared
+            .take_recovered()
+            .into_iter()
+            .map(|(message, done)| (message, self.pending(done, Ok)))
+            .collect()
+    }
+
     /// Subscribes to `filter`; `callback` gets every message it matches, on the event loop's thread. The
     /// [`Pending`] gives the QoS the broker granted.
     ///
@@ -503,9 +519,10 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Unacknowledged`] with the number of messages the broker had not acknowledged in time (their
-    /// deliveries fail with [`Error::Closed`]); [`Error::Timeout`] if the event loop did not end in time (or does
-    /// not run).
+    /// [`Error::Unacknowledged`] with the number of messages the broker had not acknowledged in time, or that
+    /// never went out (their deliveries fail with [`Error::Closed`]); [`Error::DisconnectCalledOff`] if a
+    /// [`reconnect`](Self::reconnect) called the disconnect off first; [`Error::Timeout`] if the event loop did
+    /// not end in time (or does not run).
     pub fn disconnect(&self, timeout: Duration) -> Result<(), Error> {
         if self.inner.has_finished() {
             return Ok(());
@@ -516,16 +533,14 @@ impl Client {
     }
 
     /// Waits for the disconnection started with `closed` to end the event loop, until `deadline`.
-    pub(crate) fn closed_by(
-        &self,
-        closed: oneshot::Receiver<usize>,
-        deadline: Instant,
-    ) -> Result<(), Error> {
+    pub(crate) fn closed_by(&self, closed: Disconnected, deadline: Instant) -> Result<(), Error> {
         if self.inner.in_loop() {
             return Ok(());
         }
         let unacknowledged = match wait_for(closed, Some(deadline)) {
-            Some(Ok(unacknowledged)) => unacknowledged,
+            Some(Ok(Ok(unacknowledged))) => unacknowledged,
+            // A reconnect called it off: the loop goes on.
+            Some(Ok(Err(error))) => return Err(error),
             // The loop ended: disconnected too.
             Some(Err(oneshot::Canceled)) => 0,
             None => return Err(Error::Timeout),

@@ -65,6 +65,8 @@ pub struct EventLoop {
     connection: Option<Connection>,
     tx: Box<[u8]>,
     staged: std::ops::Range<usize>,
+    /// The `tracing` span its events belong to: `mqtt` with the client identifier.
+    span: tracing::Span,
 }
 
 /// Wakes the mio poll.
@@ -91,7 +93,7 @@ impl std::fmt::Debug for EventLoop {
 /// [`Error::Config`] if the options cannot make a session; [`Error::Tls`] if the TLS settings cannot be used;
 /// [`Error::Io`] if mio cannot make a poll.
 pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
-    let session = options.session()?;
+    let (session, store) = options.open_session()?;
     let connectors = options
         .brokers()
         .iter()
@@ -105,7 +107,7 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
         proto::Instant::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
     };
     let dispatch = Dispatch::from_options(options);
-    let shared = Arc::new(Shared::new(session, dispatch, now));
+    let shared = Arc::new(Shared::new(session, dispatch, now).with_store(store));
     let inner = Arc::new(Inner {
         shared,
         waker: waker.clone(),
@@ -130,6 +132,7 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
         connection: None,
         tx: vec![0; TX_STAGING].into_boxed_slice(),
         staged: 0..0,
+        span: tracing::info_span!("mqtt", client_id = options.client_identifier()),
     };
     Ok((Client::new(inner, true), event_loop))
 }
@@ -213,13 +216,18 @@ impl EventLoop {
     /// [`Error::Io`] if mio's poll fails; the loop then ends and the [`Client::on_loop_failure`] callbacks hear
     /// of it.
     pub fn run(mut self) -> Result<(), Error> {
+        let span = self.span.clone();
+        let _entered = span.enter();
         *lock(&self.inner.loop_thread) = Some(thread::current().id());
         let shared = self.inner.shared.clone();
         let now = shared.now();
         {
             let mut core = shared.core();
             core.session.set_brokers(self.connectors.len());
-            core.session.connect(now);
+            // Not after a disconnect that came first: the loop then only ends.
+            if !core.dispatch.is_finished() {
+                core.session.connect(now);
+            }
         }
         let mut events = Events::with_capacity(64);
         let outcome = loop {
@@ -255,7 +263,8 @@ impl EventLoop {
             // Commands fail from now on, waits end, streams end after what they hold.
             let mut core = shared.core();
             if !core.dispatch.is_finished() {
-                core.dispatch.finish();
+                let Core { session, dispatch } = &mut *core;
+                dispatch.close(session);
             }
         }
         // The callbacks' queues go (acknowledging what they still held).
@@ -316,6 +325,9 @@ impl EventLoop {
                 progressed |= self.read(session, now);
             }
             progressed |= self.write(session, now);
+            // What changed is stored before the session sends what depends on it (packet identifiers given in
+            // `write`): once stored, the next round sends.
+            progressed |= inner.shared.persist(session);
             if let Some(error) = self.failure.take() {
                 dispatch.record_io_error(error);
             }
@@ -324,6 +336,7 @@ impl EventLoop {
                 break;
             }
         }
+        dispatch.note_version(session.version());
         let now = inner.shared.now();
         let timeout = session
             .poll_timeout()

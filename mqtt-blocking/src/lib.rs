@@ -58,8 +58,9 @@ mod transport;
 pub use client::{Client, Delivery, Messages, Pending};
 pub use event_loop::{EventLoop, LoopHandle, connect, new};
 pub use proto::client::{
-    ConnectionState, DisconnectOptions, Error, Filter, Granted, LastReason, LastWill, Message,
-    Options, ServerInfo, SubscribeRequest, SubscriptionIdChoice, TlsError, UnsubscribeRequest,
+    ConnectionState, DisconnectOptions, Durability, Error, Filter, Granted, LastReason, LastWill,
+    Message, Options, Persistence, ServerInfo, StoreError, SubscribeRequest, SubscriptionIdChoice,
+    TlsError, UnsubscribeRequest,
 };
 pub use proto::codec::{ProtocolVersion, QoS, ReasonCode, RetainHandling};
 pub use proto::reconnect::ReconnectPolicy;

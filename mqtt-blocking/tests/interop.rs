@@ -17,8 +17,8 @@ mod blocking {
     use futures::channel::{mpsc, oneshot};
     use futures::future::{Either, select};
     pub(crate) use mqtt_blocking::{
-        ConnectRefusal, ConnectionState, Disconnection, Error, Message, Options, ProtocolVersion,
-        QoS, ReconnectPolicy, Stats, TlsError,
+        ConnectRefusal, ConnectionState, Disconnection, Error, Message, Options, Persistence,
+        ProtocolVersion, QoS, ReasonCode, ReconnectPolicy, Stats, TlsError,
     };
 
     /// Longest blocking wait of the adapter, as long as the list's own time limit.
@@ -49,6 +49,7 @@ mod blocking {
         }
     }
 
+    #[derive(Debug)]
     pub(crate) struct EventLoop(mqtt_blocking::EventLoop);
 
     impl EventLoop {
@@ -196,6 +197,14 @@ mod blocking {
 
         pub(crate) fn is_connected(&self) -> bool {
             self.0.is_connected()
+        }
+
+        pub(crate) fn recovered(&self) -> Vec<(Message, Delivery)> {
+            self.0
+                .recovered()
+                .into_iter()
+                .map(|(message, delivery)| (message, Delivery(delivery)))
+                .collect()
         }
 
         pub(crate) fn stats(&self) -> Stats {

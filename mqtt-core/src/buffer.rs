@@ -165,3 +165,60 @@ impl Buffers<'_> {
         }
     }
 }
+/// `buf.copy_within(src, dest)`, in pieces that do not overlap: each is a `memcpy`, so that a firmware does not
+/// carry `memmove` (1.6 KB on a Cortex-M3) for the few places that slide bytes within a buffer. Ranges out of
+/// `buf` do nothing.
+pub fn move_within(buf: &mut [u8], src: core::ops::Range<usize>, dest: usize) {
+    let len = src.end.saturating_sub(src.start);
+    if src.start == dest || len == 0 || src.end > buf.len() || dest.saturating_add(len) > buf.len()
+    {
+        return;
+    }
+    // Pieces no longer than the distance moved never overlap their destination.
+    let step = src.start.abs_diff(dest).min(len);
+    let mut done = 0;
+    while done < len {
+        let n = step.min(len - done);
+        // Downwards from the front, upwards from the back, so that no piece overwrites bytes still to move.
+        let offset = if dest < src.start {
+            done
+        } else {
+            len - done - n
+        };
+        let (from, to) = (src.start + offset, dest + offset);
+        let (low, high) = buf.split_at_mut(from.max(to));
+        let (dst, src) = match to < from {
+            true => (low.get_mut(to..to + n), high.get(..n)),
+            false => (high.get_mut(..n), low.get(from..from + n)),
+        };
+        if let (Some(dst), Some(src)) = (dst, src) {
+            dst.copy_from_slice(src);
+        }
+        done += n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::move_within;
+
+    #[test]
+    fn move_within_matches_copy_within_in_both_directions_and_every_overlap() {
+        let original: [u8; 16] = core::array::from_fn(|i| i as u8);
+        for start in 0..16 {
+            for end in start..=16 {
+                for dest in 0..=16 - (end - start) {
+                    let (mut ours, mut core) = (original, original);
+                    move_within(&mut ours, start..end, dest);
+                    core.copy_within(start..end, dest);
+                    assert_eq!(ours, core, "{start}..{end} to {dest}");
+                }
+            }
+        }
+        // Out of range: nothing moves, nothing panics.
+        let mut buf = original;
+        move_within(&mut buf, 10..20, 0);
+        move_within(&mut buf, 0..4, 14);
+        assert_eq!(buf, original);
+    }
+}

@@ -23,7 +23,8 @@ pub enum SessionLostPolicy {
 /// the session's own memory. Its `Debug` output never shows the password.
 #[derive(Clone, Copy)]
 pub struct Config<'a> {
-    /// MQTT 3.1.1 or 5.0. Default 5.0.
+    /// MQTT 3.1.1 or 5.0. Default 5.0 (3.1.1 in a build without the `v5` feature). A version this build does not
+    /// speak (cargo features `v5`, `v311`) is refused by `Session::new`.
     pub version: ProtocolVersion,
     /// With `version` 5.0: when the broker shows it does not speak 5.0, the next attempt uses 3.1.1, at once and
     /// for the rest of the session's life (paho's default behaviour). Default `false`: a 5.0 session stays 5.0 and
@@ -88,10 +89,11 @@ pub struct Config<'a> {
     pub receive_maximum: u16,
     /// Largest packet accepted from the broker; advertised to 5.0 brokers. `None`: the length of the rx buffer.
     pub max_packet_size: Option<u32>,
-    /// Topic aliases accepted from the broker (5.0 Topic Alias Maximum). Default 0: none.
+    /// Topic aliases accepted from the broker (5.0 Topic Alias Maximum). Default 0: none. Needs the cargo
+    /// feature `topic-alias` (on by default).
     pub topic_alias_maximum: u16,
     /// Topic aliases the session assigns on its own to outgoing messages, within the broker's Topic Alias
-    /// Maximum (5.0). Default 0: none.
+    /// Maximum (5.0). Default 0: none. Needs the cargo feature `topic-alias` (on by default).
     pub outgoing_topic_aliases: u16,
     /// Longest topic, in bytes, that a topic alias can stand for. Default 64.
     ///
@@ -164,7 +166,10 @@ impl<'a> Config<'a> {
     /// A configuration with the defaults listed on each field.
     pub fn new(client_id: &'a str) -> Self {
         Self {
-            version: ProtocolVersion::V5,
+            version: match ProtocolVersion::V5.is_enabled() {
+                true => ProtocolVersion::V5,
+                false => ProtocolVersion::V311,
+            },
             fallback_to_v311: false,
             client_id,
             clean_start: true,
@@ -281,4 +286,8 @@ pub enum ConfigError {
     /// Enhanced authentication (an authenticator) needs MQTT 5.0: 3.1.1 has no AUTH packet.
     #[error("enhanced authentication needs MQTT 5.0")]
     AuthenticationNeedsV5,
+    /// The configuration asks for something this build of mqtt-core leaves out: the protocol version (cargo
+    /// features `v5`, `v311`) or topic aliases (`topic-alias`). Enable the feature, or change the setting.
+    #[error("not in this build of mqtt-core: {0}")]
+    NotInThisBuild(&'static str),
 }

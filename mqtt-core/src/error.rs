@@ -211,6 +211,9 @@ pub enum EncodeError {
     /// A SUBSCRIBE or UNSUBSCRIBE without any topic filter. `[MQTT-3.8.3-3]`
     #[error("SUBSCRIBE or UNSUBSCRIBE without any topic filter")]
     NoTopicFilter,
+    /// This build does not speak the protocol version asked for (mqtt-core's cargo features `v5` and `v311`).
+    #[error("{0} is not enabled in this build")]
+    VersionNotEnabled(crate::codec::ProtocolVersion),
     /// The packet uses a feature that the protocol version cannot carry: AUTH, properties or a reason code other than
     /// success in MQTT 3.1.1.
     #[error("{packet} uses a feature that MQTT 3.1.1 cannot carry ({what})")]
@@ -397,8 +400,9 @@ pub enum PublishError {
     /// The session was closed by `disconnect` (or gave up); reconnect first.
     #[error("the session is closed")]
     Closed,
-    /// 5.0 properties on a 3.1.1 session.
-    #[error("MQTT 3.1.1 cannot carry message properties")]
+    /// 5.0 properties on a 3.1.1 session, a topic alias or subscription identifier set by the application, or
+    /// properties that a build without mqtt-core's cargo feature `properties` does not send.
+    #[error("these message properties cannot be sent here")]
     PropertiesNotSupported,
 }
 

@@ -179,17 +179,22 @@ impl Backoff {
     /// The delay of attempt `n` (0-based) before jitter.
     fn base_delay(&self, n: u32) -> Duration {
         let p = &self.policy;
-        let doubled = p
-            .initial_delay
-            .checked_mul(1u32.checked_shl(n).unwrap_or(u32::MAX));
-        match doubled {
-            Some(d) if d <= p.max_backoff => d,
-            _ => p.steady_delay.max(p.initial_delay),
+        // Doubling by addition: `Duration::checked_mul` divides in 64 bits, which a Cortex-M cannot.
+        let mut delay = p.initial_delay;
+        for _ in 0..n.min(64) {
+            match delay.checked_add(delay) {
+                Some(doubled) if doubled <= p.max_backoff => delay = doubled,
+                _ => return p.steady_delay.max(p.initial_delay),
+            }
+        }
+        match delay <= p.max_backoff {
+            true => delay,
+            false => p.steady_delay.max(p.initial_delay),
         }
     }
 
     fn jitter(&mut self, base: Duration) -> Duration {
-        let permille = u64::from(self.policy.jitter_permille.min(1000));
+        let permille = self.policy.jitter_permille.min(1000);
         if permille == 0 {
             return base;
         }
@@ -199,11 +204,16 @@ impl Backoff {
         x ^= x >> 7;
         x ^= x << 17;
         self.rng = x;
-        let millis = u64::try_from(base.as_millis()).unwrap_or(u64::MAX);
-        let spread = millis.saturating_mul(permille) / 1000;
+        // In 32 bits (a Cortex-M has no 64-bit division): delays past 24 days are not spread.
+        let millis = match u32::try_from(crate::time::millis_of(base)) {
+            Ok(millis) if millis <= u32::MAX / 2 => millis,
+            _ => return base,
+        };
+        let permille = u32::from(permille);
+        let spread = millis / 1000 * permille + millis % 1000 * permille / 1000;
         // Uniform in [millis - spread, millis + spread].
-        let offset = x % (2 * spread + 1);
-        Duration::from_millis(millis.saturating_sub(spread).saturating_add(offset))
+        let offset = (x as u32) % (2 * spread + 1);
+        crate::time::duration_from_millis(u64::from(millis - spread) + u64::from(offset))
     }
 }
 

@@ -122,7 +122,7 @@ pub fn validate_filter(filter: &str) -> Result<(), TopicError> {
 /// assert_eq!(topic::validate_filter_in("$share/g+/x", V311), Err(TopicError::MisplacedSingleLevelWildcard));
 /// ```
 pub fn validate_filter_in(filter: &str, version: ProtocolVersion) -> Result<(), TopicError> {
-    match version {
+    match version.folded() {
         ProtocolVersion::V311 => {
             check_common(filter)?;
             check_wildcards(filter)
@@ -136,7 +136,7 @@ pub fn validate_filter_in(filter: &str, version: ProtocolVersion) -> Result<(), 
 /// this is true.
 #[must_use]
 pub fn is_shared_in(filter: &str, version: ProtocolVersion) -> bool {
-    version != ProtocolVersion::V311 && is_shared(filter)
+    version.is_v5() && is_shared(filter)
 }
 
 /// The wildcard rules of a filter (or of the filter part of a shared subscription).
@@ -231,10 +231,11 @@ pub fn parse_shared(filter: &str) -> Result<Option<SharedSubscription<'_>>, Topi
     let Some(rest) = filter.strip_prefix(SHARE_PREFIX) else {
         return Ok(None);
     };
-    let (share_name, filter) = rest
-        .split_once('/')
+    let slash = rest.bytes().position(|b| b == b'/');
+    let (share_name, filter) = slash
+        .and_then(|at| Some((rest.get(..at)?, rest.get(at + 1..)?)))
         .ok_or(TopicError::InvalidSharedSubscription)?;
-    if share_name.is_empty() || filter.is_empty() || share_name.contains(['+', '#']) {
+    if share_name.is_empty() || filter.is_empty() || is_wildcard(share_name) {
         return Err(TopicError::InvalidSharedSubscription);
     }
     Ok(Some(SharedSubscription { share_name, filter }))
@@ -260,7 +261,8 @@ pub fn parse_shared(filter: &str) -> Result<Option<SharedSubscription<'_>>, Topi
 /// ```
 #[must_use]
 pub fn is_wildcard(filter: &str) -> bool {
-    filter.contains(['+', '#'])
+    // Bytes, not `str` patterns: a firmware does not need the string searchers for two ASCII characters.
+    filter.bytes().any(|b| b == b'+' || b == b'#')
 }
 
 /// Whether the topic filter `filter` matches the topic name `name`.
@@ -304,20 +306,25 @@ pub fn matches(filter: &str, name: &str) -> bool {
         Ok(Some(shared)) => shared.filter,
         Ok(None) | Err(_) => filter,
     };
-    if name.starts_with('$') && filter.starts_with(['+', '#']) {
+    if name.starts_with('$')
+        && filter
+            .bytes()
+            .next()
+            .is_some_and(|b| b == b'+' || b == b'#')
+    {
         return false;
     }
-    let mut filter_levels = filter.split('/');
-    let mut name_levels = name.split('/');
+    let mut filter_levels = filter.as_bytes().split(|&b| b == b'/');
+    let mut name_levels = name.as_bytes().split(|&b| b == b'/');
     while let Some(level) = filter_levels.next() {
-        if level == "#" {
+        if level == b"#" {
             // Zero or more levels, the parent included; only valid as the last level.
             return filter_levels.next().is_none();
         }
         let Some(name_level) = name_levels.next() else {
             return false;
         };
-        if level != "+" && level != name_level {
+        if level != b"+" && level != name_level {
             return false;
         }
     }
@@ -331,7 +338,7 @@ fn check_common(topic: &str) -> Result<(), TopicError> {
     if topic.len() > MAX_LEN {
         return Err(TopicError::TooLong);
     }
-    if topic.contains('\0') {
+    if topic.bytes().any(|b| b == 0) {
         return Err(TopicError::NullCharacter);
     }
     Ok(())

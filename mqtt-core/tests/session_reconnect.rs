@@ -609,3 +609,52 @@ fn failover_opens_the_broker_the_session_selects_and_names_it_after_connecting()
     failover.select(5);
     assert_eq!(failover.current(), 2, "the index wraps");
 }
+
+/// The identifier a 5.0 broker assigns to an empty one is kept for the following CONNECTs, so that a persistent
+/// session resumes; the will, the credentials and the properties stay as they were. `[MQTT-3.2.2.3.7]`
+#[test]
+fn an_assigned_client_identifier_is_sent_on_every_reconnect_with_the_rest_of_connect_unchanged() {
+    let config = Config {
+        clean_start: false,
+        session_expiry_interval: 600,
+        username: Some("device"),
+        password: Some(b"secret"),
+        will: Some(mqtt_core::codec::Will {
+            topic: "status",
+            payload: b"gone",
+            qos: QoS::AtLeastOnce,
+            retain: false,
+            properties: Default::default(),
+        }),
+        ..Config::new("")
+    };
+    let mut sim = Sim::new(&config, SimConfig::default()).unwrap();
+    sim.connect();
+    assert!(sim.run_until(|s| s.session().is_connected(), secs(1)));
+    let assigned = sim.broker().connections()[0].effective_client_id.clone();
+    assert!(!assigned.is_empty());
+    assert_eq!(sim.session().assigned_client_id(), Some(assigned.as_str()));
+    for round in 1..3 {
+        sim.reconnect();
+        assert!(sim.run_until(|s| connected_events(s) == round + 1, secs(5)));
+        let connect = &sim.broker().connections()[round];
+        assert_eq!(connect.client_id, assigned, "round {round}");
+        assert_eq!(
+            (connect.clean_start, connect.session_expiry_interval),
+            (false, 600)
+        );
+        assert_eq!(connect.username.as_deref(), Some("device"));
+        assert_eq!(connect.password.as_deref(), Some(&b"secret"[..]));
+        let will = connect.will.as_ref().expect("the will");
+        assert_eq!(
+            (will.topic.as_str(), will.payload.as_slice()),
+            ("status", &b"gone"[..])
+        );
+    }
+    assert_eq!(sim.session().assigned_client_id(), Some(assigned.as_str()));
+    assert!(
+        sim.broker().violations().is_empty(),
+        "{:?}",
+        sim.broker().violations()
+    );
+}

@@ -10,12 +10,14 @@
 #    (InvalidCertificate), without hanging.
 #
 # The firmware reads the certificates and its key from QEMU's working directory (semihosting), so it is built once.
+# The TLS firmware speaks MQTT 5.0 only: it is built as `run.sh v5` builds it (cargo features v5 and tls, the
+# same target directory), so the two share one build.
 # Installs what is missing as run.sh does (and openssl). Environment: CARGO_TARGET_DIR (the firmware builds in
-# $CARGO_TARGET_DIR/qemu-firmware, next to run.sh's), QEMU_TIMEOUT (seconds, default 120).
+# $CARGO_TARGET_DIR/qemu-firmware-v5-tls, run.sh v5's), QEMU_TIMEOUT (seconds, default 120).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-target_dir="${CARGO_TARGET_DIR:-$here/../../target}/qemu-firmware"
+target_dir="${CARGO_TARGET_DIR:-$here/../../target}/qemu-firmware-v5-tls"
 qemu_timeout="${QEMU_TIMEOUT:-120}"
 
 install() {
@@ -37,7 +39,7 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx t
 fi
 
 echo "run-tls.sh: building the TLS firmware" >&2
-(cd "$here" && cargo build --release --quiet --features tls --bin mqtt-embedded-qemu-tls \
+(cd "$here" && cargo build --release --quiet --no-default-features --features v5,tls \
     --target thumbv7m-none-eabi --target-dir "$target_dir")
 firmware="$target_dir/thumbv7m-none-eabi/release/mqtt-embedded-qemu-tls"
 
@@ -135,7 +137,7 @@ stdbuf -oL "$mosquitto" -c "$work/mosquitto.conf" >"$work/broker.log" 2>&1 &
 broker_pid=$!
 await_log "Opening ipv4 listen socket on port $tls_port" 100 || fail "mosquitto did not start"
 
-mosquitto_sub -h 127.0.0.1 -p "$port" -i host-check -q 2 -t 'mqtt-embedded/qemu/#' -C 4 -W "$qemu_timeout" \
+mosquitto_sub -h 127.0.0.1 -p "$port" -i host-check -q 2 -t 'mqtt-embedded/qemu/#' -C 6 -W "$qemu_timeout" \
     -F '%t %q %l %p' >"$work/sub.out" 2>"$work/sub.err" &
 sub_pid=$!
 await_log "Sending SUBACK to host-check" 100 || fail "mosquitto_sub did not subscribe"
@@ -155,13 +157,16 @@ elapsed=$(echo "$(date +%s.%N) - $started" | bc 2>/dev/null || echo "?")
 [ "$status" = 124 ] && fail "QEMU timed out after ${qemu_timeout}s"
 [ "$status" = 0 ] || fail "the firmware exited with status $status"
 
-wait "$sub_pid" || fail "mosquitto_sub did not get the four messages"
+wait "$sub_pid" || fail "mosquitto_sub did not get the six messages"
 sub_pid=""
 big="$(python3 -c 'print("".join(chr(97 + i % 26) for i in range(2048)))')"
+large="$(python3 -c 'print("".join(chr(97 + i % 26) for i in range(1024)))')"
 expected="mqtt-embedded/qemu/0 0 5 qos 0
 mqtt-embedded/qemu/1 1 5 qos 1
 mqtt-embedded/qemu/2 2 5 qos 2
-mqtt-embedded/qemu/big 1 2048 $big"
+mqtt-embedded/qemu/big 1 2048 $big
+mqtt-embedded/qemu/inbox/copied 1 12 to the inbox
+mqtt-embedded/qemu/inbox/borrowed 2 1024 $large"
 [ "$(cat "$work/sub.out")" = "$expected" ] || fail "mosquitto_sub saw something else than expected"
 grep -q "as mqtt-embedded-qemu-tls (.*u'qemu-device')" "$work/broker.log" ||
     fail "the broker did not see the device's client certificate"

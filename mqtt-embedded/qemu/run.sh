@@ -3,13 +3,27 @@
 # mosquitto_sub, runs the firmware in QEMU's lm3s6965evb with UART0 connected to the broker, and checks both sides.
 # Exits non-zero, with the broker's, the subscriber's and QEMU's output, if anything is off.
 #
+# Usage: run.sh [v5|v311|v5,v311]: the protocol versions the firmware is built with (cargo features; default
+# both), checked in the broker's log. The 5.0-only build also builds the TLS firmware (feature tls), in the same
+# target directory run-tls.sh uses: one build for both.
+#
 # Installs qemu-system-arm and mosquitto with apt-get when missing (as root), and the thumbv7m-none-eabi target
-# with rustup. Environment: CARGO_TARGET_DIR (the firmware builds in $CARGO_TARGET_DIR/qemu-firmware),
+# with rustup. Environment: CARGO_TARGET_DIR (the firmware builds in $CARGO_TARGET_DIR/qemu-firmware-FEATURES),
 # QEMU_TIMEOUT (seconds, default 120).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-target_dir="${CARGO_TARGET_DIR:-$here/../../target}/qemu-firmware"
+versions="${1:-v5,v311}"
+case "$versions" in
+v5) features="v5,tls" level=p5 ;; # with the TLS firmware: run-tls.sh uses this build
+v311) features="v311" level=p2 ;;
+v5,v311 | v311,v5) features="v5,v311" level=p5 ;;
+*)
+    echo "run.sh: unknown versions '$versions' (v5, v311 or v5,v311)" >&2
+    exit 2
+    ;;
+esac
+target_dir="${CARGO_TARGET_DIR:-$here/../../target}/qemu-firmware-${features//,/-}"
 qemu_timeout="${QEMU_TIMEOUT:-120}"
 
 install() {
@@ -29,9 +43,10 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx t
     rustup target add thumbv7m-none-eabi >&2
 fi
 
-echo "run.sh: building the firmware" >&2
+echo "run.sh: building the firmware ($features)" >&2
 # From the firmware's directory, so that its .cargo/config.toml (target, linker script) applies.
-(cd "$here" && cargo build --release --quiet --target thumbv7m-none-eabi --target-dir "$target_dir")
+(cd "$here" && cargo build --release --quiet --target thumbv7m-none-eabi --target-dir "$target_dir" \
+    --no-default-features --features "$features")
 firmware="$target_dir/thumbv7m-none-eabi/release/mqtt-embedded-qemu"
 
 work="$(mktemp -d)"
@@ -77,7 +92,7 @@ broker_pid=$!
 await_log "Opening ipv4 listen socket on port $port" 100 || fail "mosquitto did not start"
 
 # The host's own view of what the firmware published: topic, QoS, length, payload.
-mosquitto_sub -h 127.0.0.1 -p "$port" -i host-check -q 2 -t 'mqtt-embedded/qemu/#' -C 4 -W "$qemu_timeout" \
+mosquitto_sub -h 127.0.0.1 -p "$port" -i host-check -q 2 -t 'mqtt-embedded/qemu/#' -C 6 -W "$qemu_timeout" \
     -F '%t %q %l %p' >"$work/sub.out" 2>"$work/sub.err" &
 sub_pid=$!
 await_log "Sending SUBACK to host-check" 100 || fail "mosquitto_sub did not subscribe"
@@ -92,14 +107,19 @@ elapsed=$(echo "$(date +%s.%N) - $started" | bc 2>/dev/null || echo "?")
 [ "$status" = 124 ] && fail "QEMU timed out after ${qemu_timeout}s"
 [ "$status" = 0 ] || fail "the firmware exited with status $status"
 
-wait "$sub_pid" || fail "mosquitto_sub did not get the four messages"
+wait "$sub_pid" || fail "mosquitto_sub did not get the six messages"
 sub_pid=""
 big="$(python3 -c 'print("".join(chr(97 + i % 26) for i in range(2048)))')"
+large="$(python3 -c 'print("".join(chr(97 + i % 26) for i in range(1024)))')"
 expected="mqtt-embedded/qemu/0 0 5 qos 0
 mqtt-embedded/qemu/1 1 5 qos 1
 mqtt-embedded/qemu/2 2 5 qos 2
-mqtt-embedded/qemu/big 1 2048 $big"
+mqtt-embedded/qemu/big 1 2048 $big
+mqtt-embedded/qemu/inbox/copied 1 12 to the inbox
+mqtt-embedded/qemu/inbox/borrowed 2 1024 $large"
 [ "$(cat "$work/sub.out")" = "$expected" ] || fail "mosquitto_sub saw something else than expected"
+# mosquitto's log names the protocol of each client: p2 for 3.1.1, p5 for 5.0.
+grep -q "as mqtt-embedded-qemu ($level," "$work/broker.log" || fail "the firmware did not connect with $versions"
 
 cat "$work/qemu.log"
 echo "run.sh: passed in ${elapsed}s of QEMU" >&2

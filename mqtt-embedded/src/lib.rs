@@ -11,11 +11,21 @@
 //!   a silent drop.
 //! - [`new`] gives a [`Client`] (publish, subscribe, unsubscribe, disconnect, from any task) and a [`Runner`],
 //!   the one task that touches the I/O: it opens connections through your [`Connect`] implementation (an
-//!   embassy-net TCP socket, a UART, a TLS stream...), and hands every event, messages included, to a handler.
-//!   Messages are borrowed from the receive buffer: zero copy.
+//!   embassy-net TCP socket, a UART, a TLS stream...), and owns them: dropping its future closes the connection
+//!   (the broker publishes the will) and ends the client ([`Runner::run`]).
+//! - Messages go to per-filter [`Inbox`]es ([`Client::subscribe_to`]), which another task reads with
+//!   [`Client::receive`]: copied into the inbox's own buffer while it has room, borrowed in place from the receive
+//!   buffer otherwise (zero copy, the runner waiting meanwhile). Everything else, and messages no inbox takes,
+//!   goes to the runner's handler, borrowed from the receive buffer.
+//! - [`Client::publish`] and [`Client::queue`] wait for room when the store is full ([`Client::try_queue`]
+//!   does not); [`Delivery::wait_timeout`] bounds the wait for an acknowledgement; [`Client::subscribe`] returns
+//!   what the broker granted to each filter ([`Granted`]).
 //! - [`Clock`] is the time source: `EmbassyClock` with the `embassy-time` feature, or your own implementation.
 //! - `mqtts://`: with the `tls` feature, `tls::TlsConnector` runs TLS 1.3 (embedded-tls, no allocator) over any
 //!   connector's stream, verifying the broker against a CA and presenting a client certificate.
+//! - Cargo features: `v5`, `v311`, `topic-alias` and `properties` (all by default) are mqtt-core's: a firmware
+//!   leaves out a protocol version, 5.0 topic aliases, or the 5.0 properties only applications use
+//!   (`default-features = false, features = ["v5"]`); `tls`, `embassy-time` and `defmt` add what their names say.
 //! - `M` is the embassy-sync raw mutex: [`NoopRawMutex`] when the client and the runner live on one executor,
 //!   [`CriticalSectionRawMutex`] across executors or threads.
 //!
@@ -62,6 +72,9 @@
 
 mod client;
 mod clock;
+mod inbox;
+#[cfg(feature = "persist")]
+pub mod persist;
 mod runner;
 #[cfg(feature = "tls")]
 pub mod tls;
@@ -80,10 +93,11 @@ pub use proto::session::{
 };
 pub use proto::{Config, ConfigError, Instant};
 
-pub use client::{Client, Delivery};
+pub use client::{Client, Delivery, FILTERS, Granted};
 pub use clock::Clock;
 #[cfg(feature = "embassy-time")]
 pub use clock::EmbassyClock;
+pub use inbox::{Inbox, MESSAGE_OVERHEAD};
 pub use runner::{Runner, SLOTS};
 
 use core::marker::PhantomData;
@@ -279,13 +293,19 @@ pub enum Error {
     /// The SUBSCRIBE or UNSUBSCRIBE packet does not fit the `TX` buffer: make it larger.
     #[error("the request does not fit the transmit buffer")]
     RequestTooLarge,
+    /// More than [`FILTERS`] filters in one subscribe: subscribe in several calls.
+    #[error("too many filters in one subscribe")]
+    TooManyFilters,
+    /// [`Delivery::wait_timeout`]'s time passed first; the message stays queued.
+    #[error("timed out")]
+    TimedOut,
     /// The session stopped reconnecting (permanent refusal or attempts used up); [`Client::connect`] starts again.
     #[error("the session gave up: {0}")]
     GaveUp(Disconnection),
-    /// The client disconnected (or had not started) before the command completed.
+    /// The client disconnected (or had not started) before the command completed, or its runner is gone.
     #[error("the client is disconnected")]
     Closed,
-    /// [`SLOTS`] commands are awaited already: await or drop one first.
+    /// [`SLOTS`] commands are awaited already (await or drop one first), or the [`Inbox`] has filters already.
     #[error("too many commands awaited at once")]
     Busy,
     /// A re-authentication could not start (no authenticator, not connected, one already running).

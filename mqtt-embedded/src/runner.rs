@@ -1,5 +1,5 @@
 //! The [`Runner`]: the one task that owns the connection and drives the core [`Driver`], and the state it shares
-//! with the [`Client`](crate::Client) handles: the session behind a short lock, and a wake-up.
+//! with the [`Client`](crate::Client) handles and the [`Inbox`]es: the session behind a short lock, and wake-ups.
 
 use core::cell::{Cell, RefCell};
 use core::future::poll_fn;
@@ -9,14 +9,16 @@ use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_sync::waitqueue::GenericAtomicWaker;
 use proto::Session;
-use proto::codec::QoS;
+use proto::codec::{Publish, QoS, ReasonCode};
 use proto::driver::{Driver, EventSink, Flow, Host, Wake};
 use proto::io::{Clock, Connect};
 use proto::session::{AckToken, Event, Ticket};
 
-use crate::Error;
+use crate::inbox::Inbox;
+use crate::{Error, Granted};
 
-/// How many commands can be awaited at once (publish completions, subscribe and unsubscribe answers, disconnect).
+/// How many commands can be awaited at once (publish completions, a `queue` waiting for room, subscribe and
+/// unsubscribe answers, disconnect).
 pub const SLOTS: usize = 8;
 
 /// What an awaiting command is waiting for.
@@ -25,27 +27,37 @@ pub(crate) enum Key {
     Free,
     Reserved,
     Ticket(Ticket),
+    /// A message waits for room in the store.
+    Room,
     Disconnect,
     Reauthenticate,
+}
+
+/// What a completed command answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Done,
+    Granted(Granted),
 }
 
 /// One awaited command: its key, its outcome once known, and the task to wake then.
 #[derive(Debug)]
 pub(crate) struct Slot {
     pub(crate) key: Key,
-    pub(crate) outcome: Option<Result<QoS, Error>>,
+    pub(crate) outcome: Option<Result<Answer, Error>>,
     /// The one task awaiting the slot. Replaced, not woken, when it polls with another waker (tokio's `block_on`
     /// gives a new one at each poll: waking the old one would make the task wake itself forever).
     pub(crate) waker: Option<Waker>,
 }
 
-impl Slot {
-    pub(crate) fn register(&mut self, waker: &Waker) {
-        if !self.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            self.waker = Some(waker.clone());
-        }
+/// Keeps `waker` in `slot`, replacing (not waking) another one.
+pub(crate) fn register(slot: &mut Option<Waker>, waker: &Waker) {
+    if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+        *slot = Some(waker.clone());
     }
+}
 
+impl Slot {
     fn wake(&mut self) {
         if let Some(waker) = self.waker.take() {
             waker.wake();
@@ -94,17 +106,41 @@ impl<M: RawMutex> Flag<M> {
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) connected: bool,
+    /// The runner is gone (its future was dropped): commands fail with [`Error::Closed`].
+    pub(crate) stopped: bool,
     pub(crate) slots: [Slot; SLOTS],
+    /// The largest record the flash store holds (feature `persist`; 0: no store).
+    #[cfg(feature = "persist")]
+    pub(crate) max_record: usize,
+    /// Clients waiting for their message to be stored (feature `persist`).
+    #[cfg(feature = "persist")]
+    pub(crate) stored: embassy_sync::waitqueue::MultiWakerRegistration<SLOTS>,
 }
 
-/// Everything the runner and the clients share, kept in the [`Resources`](crate::Resources): the session behind a
-/// short lock (never held across an await), the clock, and the runner's wake-up.
-pub(crate) struct Shared<'d, M: RawMutex, C: Clock> {
+/// What the runner, the clients and the inboxes share, whatever the clock: the session behind a short lock
+/// (never held across an await), the runner's wake-up, the slots, and the first inbox of the routing list.
+pub(crate) struct Hub<'d, M: RawMutex> {
     pub(crate) session: BlockingMutex<M, RefCell<Session<'d>>>,
-    pub(crate) clock: C,
-    /// A client gave the session a command: the runner looks again.
+    /// A client gave the session a command, or an inbox took a message: the runner looks again.
     pub(crate) wake: Flag<M>,
+    /// The session has changes to store: the persister looks (feature `persist`).
+    #[cfg(feature = "persist")]
+    pub(crate) stored: Flag<M>,
     pub(crate) state: BlockingMutex<M, RefCell<State>>,
+    /// The inboxes, linked through their own `next`.
+    pub(crate) routes: BlockingMutex<M, Cell<Option<&'d Inbox<'d>>>>,
+    /// [`Hub::route`], once an inbox is subscribed: a firmware without inboxes does not carry the routing.
+    pub(crate) router: BlockingMutex<M, Cell<Option<Router<'d, M>>>>,
+}
+
+/// How the runner offers a message to the inboxes ([`Hub::route`]).
+pub(crate) type Router<'d, M> = fn(&Hub<'d, M>, &Publish<'_>, bool) -> Option<Flow>;
+
+/// Everything the runner and the clients share, kept in the [`Resources`](crate::Resources): the hub and the
+/// clock.
+pub(crate) struct Shared<'d, M: RawMutex, C: Clock> {
+    pub(crate) hub: Hub<'d, M>,
+    pub(crate) clock: C,
 }
 
 impl<'d, M: RawMutex, C: Clock> Shared<'d, M, C> {
@@ -116,27 +152,58 @@ impl<'d, M: RawMutex, C: Clock> Shared<'d, M, C> {
         };
         let state = State {
             connected: false,
+            stopped: false,
             slots: core::array::from_fn(|_| slot()),
+            #[cfg(feature = "persist")]
+            max_record: 0,
+            #[cfg(feature = "persist")]
+            stored: embassy_sync::waitqueue::MultiWakerRegistration::new(),
         };
-        Self {
+        let hub = Hub {
             session: BlockingMutex::new(RefCell::new(session)),
-            clock,
             wake: Flag::new(),
+            #[cfg(feature = "persist")]
+            stored: Flag::new(),
             state: BlockingMutex::new(RefCell::new(state)),
-        }
+            routes: BlockingMutex::new(Cell::new(None)),
+            router: BlockingMutex::new(Cell::new(None)),
+        };
+        Self { hub, clock }
     }
+}
 
+impl<'d, M: RawMutex> Hub<'d, M> {
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         self.state.lock(|state| f(&mut state.borrow_mut()))
     }
 
-    /// Runs `f` on the session, locked.
+    /// Runs `f` on the session, locked. With persistence, the persister is told when the session has changes to
+    /// store.
     pub(crate) fn with_session<R>(&self, f: impl FnOnce(&mut Session<'d>) -> R) -> R {
-        self.session.lock(|session| f(&mut session.borrow_mut()))
+        self.session.lock(|session| {
+            let mut session = session.borrow_mut();
+            let result = f(&mut session);
+            #[cfg(feature = "persist")]
+            if session.wants_persist() {
+                self.stored.signal();
+            }
+            result
+        })
+    }
+
+    /// Wakes the clients waiting for their message to be stored (feature `persist`).
+    #[cfg(feature = "persist")]
+    pub(crate) fn stored_waiters(&self) {
+        self.with(|state| state.stored.wake());
+    }
+
+    /// The first inbox of the routing list.
+    pub(crate) fn first_route(&self) -> Option<&'d Inbox<'d>> {
+        self.routes.lock(Cell::get)
     }
 
     /// Hands `outcome` to the commands waiting for `key` (with `None`: every command waiting for a ticket).
-    fn complete(&self, key: Option<Key>, outcome: Result<QoS, Error>) {
+    fn complete(&self, key: Option<Key>, outcome: Result<Answer, Error>) {
         self.with(|state| {
             let waiting = |k: Key| key.map_or(matches!(k, Key::Ticket(_)), |key| k == key);
             for slot in state.slots.iter_mut().filter(|slot| waiting(slot.key)) {
@@ -146,27 +213,45 @@ impl<'d, M: RawMutex, C: Clock> Shared<'d, M, C> {
         });
     }
 
+    /// Wakes the messages waiting for room in the store: some was freed.
+    fn room(&self) {
+        self.with(|state| {
+            for slot in state.slots.iter_mut().filter(|s| s.key == Key::Room) {
+                slot.wake();
+            }
+        });
+    }
+
+    /// The runner is gone: every awaited command ends with [`Error::Closed`], and so do later ones.
+    fn stop(&self) {
+        self.with(|state| {
+            state.stopped = true;
+            state.connected = false;
+            for slot in state.slots.iter_mut().filter(|s| s.key != Key::Free) {
+                slot.outcome = Some(Err(Error::Closed));
+                slot.wake();
+            }
+        });
+    }
+
     /// Turns the completions among the session's events into the outcomes awaited by clients.
     fn record(&self, event: &Event<'_>) {
         let ticket = |t: &Ticket| Some(Key::Ticket(*t));
         match event {
-            Event::Published { ticket: t } => self.complete(ticket(t), Ok(QoS::AtMostOnce)),
+            Event::Published { ticket: t } => self.complete(ticket(t), Ok(Answer::Done)),
             Event::PublishFailed { ticket: t, reason } => {
                 self.complete(ticket(t), Err(Error::PublishFailed(*reason)));
             }
             Event::Subscribed { ticket: t, reasons } => {
-                let granted = reasons.iter().try_fold(QoS::ExactlyOnce, |lowest, code| {
-                    code.granted_qos()
-                        .map(|qos| lowest.min(qos))
-                        .ok_or(Error::Refused(code))
-                });
-                self.complete(ticket(t), granted);
+                let mut granted = Granted::default();
+                reasons.iter().for_each(|code| granted.push(code));
+                self.complete(ticket(t), Ok(Answer::Granted(granted)));
             }
             Event::Unsubscribed { ticket: t, reasons } => {
                 let refused = reasons.iter().find(|code| code.is_failure());
                 self.complete(
                     ticket(t),
-                    refused.map_or(Ok(QoS::AtMostOnce), |code| Err(Error::Refused(code))),
+                    refused.map_or(Ok(Answer::Done), |code| Err(Error::Refused(code))),
                 );
             }
             Event::RequestTooLarge { ticket: t } => {
@@ -178,59 +263,104 @@ impl<'d, M: RawMutex, C: Clock> Shared<'d, M, C> {
                 self.complete(Some(Key::Reauthenticate), Err(Error::ConnectionLost));
             }
             Event::Reauthenticated => {
-                self.complete(Some(Key::Reauthenticate), Ok(QoS::AtMostOnce));
+                self.complete(Some(Key::Reauthenticate), Ok(Answer::Done));
             }
             Event::GaveUp { reason } => {
                 self.with(|state| state.connected = false);
-                self.complete(Some(Key::Disconnect), Ok(QoS::AtMostOnce));
+                self.complete(Some(Key::Disconnect), Ok(Answer::Done));
                 self.complete(None, Err(Error::GaveUp(*reason)));
+                self.room();
             }
             Event::Disconnected { .. } => {
                 self.with(|state| state.connected = false);
-                self.complete(Some(Key::Disconnect), Ok(QoS::AtMostOnce));
+                self.complete(Some(Key::Disconnect), Ok(Answer::Done));
                 self.complete(None, Err(Error::Closed));
+                self.room();
             }
             _ => {}
         }
     }
+
+    /// Offers a message to the inboxes whose filters match its topic. `None` if none matches; otherwise whether
+    /// every one of them has it ([`Flow::Taken`]) or one waits to take it from the receive buffer
+    /// ([`Flow::Hold`]). `again`: the message is the one held last time, offered again (the inboxes that have it
+    /// already are skipped).
+    pub(crate) fn route(&self, message: &Publish<'_>, again: bool) -> Option<Flow> {
+        let mut matched = false;
+        let mut flow = Flow::Taken;
+        let mut next = self.first_route();
+        while let Some(inbox) = next {
+            next = inbox.offer(message, again, &mut matched, &mut flow);
+        }
+        matched.then_some(flow)
+    }
+
+    /// Whether an inbox other than `except` waits to take the held message.
+    pub(crate) fn held_elsewhere(&self, except: &Inbox<'d>) -> bool {
+        let mut next = self.first_route();
+        while let Some(inbox) = next {
+            if !core::ptr::eq(inbox, except) && inbox.waits_for_held() {
+                return true;
+            }
+            next = inbox.next();
+        }
+        false
+    }
 }
 
 /// The session and the application's handler, as the driver sees them.
-struct RunnerHost<'h, 'd, M: RawMutex, C: Clock, F> {
-    shared: &'h Shared<'d, M, C>,
+struct RunnerHost<'h, 'd, M: RawMutex, F> {
+    hub: &'h Hub<'d, M>,
     /// Behind the same kind of lock as the session, so that the runner is `Send` whenever the session's lock is.
     handler: &'h BlockingMutex<M, RefCell<F>>,
 }
 
-/// Where the driver hands events: the clients' completions, then the application's handler.
-struct Sink<'h, 'd, M: RawMutex, C: Clock, F> {
-    shared: &'h Shared<'d, M, C>,
+/// Where the driver hands events: the clients' completions, the inboxes, then the application's handler.
+struct Sink<'h, 'd, M: RawMutex, F> {
+    hub: &'h Hub<'d, M>,
     handler: &'h BlockingMutex<M, RefCell<F>>,
+    /// The session held a message when the lock was taken: the first message is that one, offered again.
+    again: bool,
 }
 
-impl<M: RawMutex, C: Clock, F: FnMut(Event<'_>), E> EventSink<E> for Sink<'_, '_, M, C, F> {
+impl<M: RawMutex, F: FnMut(Event<'_>), E> EventSink<E> for Sink<'_, '_, M, F> {
     fn event(&mut self, event: Event<'_>, _ack: Option<AckToken>) -> Flow {
-        self.shared.record(&event);
+        let again = core::mem::take(&mut self.again);
+        if let Event::Message(message) = &event
+            && let Some(route) = self.hub.router.lock(Cell::get)
+            && let Some(flow) = route(self.hub, message, again)
+        {
+            return flow;
+        }
+        self.hub.record(&event);
         self.handler.lock(|handler| (handler.borrow_mut())(event));
         Flow::Taken
     }
 }
 
-impl<'h, 'd, M: RawMutex, C: Clock, F: FnMut(Event<'_>)> Host<'d> for RunnerHost<'h, 'd, M, C, F> {
-    type Sink = Sink<'h, 'd, M, C, F>;
+impl<'h, 'd, M: RawMutex, F: FnMut(Event<'_>)> Host<'d> for RunnerHost<'h, 'd, M, F> {
+    type Sink = Sink<'h, 'd, M, F>;
 
     fn lock<R>(&self, f: impl FnOnce(&mut Session<'d>, &mut Self::Sink) -> R) -> R {
-        let mut sink = Sink {
-            shared: self.shared,
-            handler: self.handler,
-        };
-        self.shared.with_session(|session| f(session, &mut sink))
+        self.hub.with_session(|session| {
+            let mut sink = Sink {
+                hub: self.hub,
+                handler: self.handler,
+                again: session.has_held_message(),
+            };
+            let queued = session.queued();
+            let result = f(session, &mut sink);
+            if session.queued() < queued {
+                self.hub.room();
+            }
+            result
+        })
     }
 }
 
-impl<M: RawMutex, C: Clock, F> Wake for RunnerHost<'_, '_, M, C, F> {
+impl<M: RawMutex, F> Wake for RunnerHost<'_, '_, M, F> {
     fn woken(&self) -> impl Future<Output = ()> {
-        self.shared.wake.wait()
+        self.hub.wake.wait()
     }
 }
 
@@ -244,32 +374,65 @@ impl<M: RawMutex, N: Connect, C: Clock> Runner<'_, M, N, C> {
     /// Connects and keeps the session running: reads, writes, keep alive, and reconnects through the connector on
     /// the session's schedule. Never returns.
     ///
-    /// Every event of the session goes to `handler`, in order: [`Event::Message`] borrows the topic and payload
-    /// straight from the receive buffer (no copy), valid for the duration of the call. The handler runs inside
-    /// the runner with the session locked, so it must not block (and, with a
+    /// Messages go to the [`Inbox`]es whose filters match their topic
+    /// ([`Client::subscribe_to`](crate::Client::subscribe_to)); every other event of the session, and the
+    /// messages no inbox takes, go to `handler`, in order. [`Event::Message`] borrows the topic and payload
+    /// straight from the receive buffer (no copy), valid for the duration of the call. The handler runs inside the
+    /// runner with the session locked, so it must not block nor call into the client (and, with a
     /// [`CriticalSectionRawMutex`](crate::CriticalSectionRawMutex), it runs in a critical section: keep it short);
-    /// to hand a message to another task, copy what it needs into a channel.
+    /// to hand messages to another task, use an inbox.
     ///
     /// A [`Client`](crate::Client) command never interrupts a connection attempt or a write: it changes the
     /// session and wakes the runner, which acts on it at its next turn.
     ///
     /// # Cancel safety
     ///
-    /// The connection belongs to this future: dropping it closes the connection at once (the stream is dropped),
-    /// without DISCONNECT, so the broker publishes the will.
+    /// The connection belongs to this future. Dropping it (or the [`Runner`] before it runs) ends the client:
+    ///
+    /// 1. The stream is dropped at once, without DISCONNECT: the connector's stream closes the connection when it
+    ///    is dropped (a TCP socket does), so the broker sees the connection end and publishes the will. A stream
+    ///    whose drop does not close the link (a UART) leaves that to the broker's keep alive: it publishes the
+    ///    will once 1.5 keep alive intervals pass without a packet.
+    /// 2. Every command awaited then ([`Delivery::wait`](crate::Delivery::wait), a `queue` waiting for room,
+    ///    `subscribe`, `disconnect`...) and every later one that awaits the broker returns [`Error::Closed`];
+    ///    [`Client::is_connected`](crate::Client::is_connected) is `false`.
+    /// 3. The session keeps its state (queued messages, subscriptions) in the resources, but nothing runs it
+    ///    any more: a runner cannot be made again for the same resources.
     pub async fn run(mut self, handler: impl FnMut(Event<'_>)) -> ! {
-        let shared = self.shared;
-        let now = shared.clock.now();
-        shared.with_session(|session| session.connect(now));
+        let hub = &self.shared.hub;
+        let now = self.shared.clock.now();
+        hub.with_session(|session| session.connect(now));
         let handler = BlockingMutex::new(RefCell::new(handler));
         let host = RunnerHost {
-            shared,
+            hub,
             handler: &handler,
         };
         loop {
             // Returns only when the session is closed and the sink finished, which this sink never is.
             self.driver.run(&host).await;
-            shared.wake.wait().await;
+            hub.wake.wait().await;
         }
     }
+}
+
+impl<M: RawMutex, N: Connect, C: Clock> Drop for Runner<'_, M, N, C> {
+    /// The runner future was dropped, or the runner never ran: the client is closed. The stream, if any, is a
+    /// local of the driver's future and was dropped before this.
+    fn drop(&mut self) {
+        self.shared.hub.stop();
+    }
+}
+
+impl Granted {
+    fn push(&mut self, code: ReasonCode) {
+        if let Some(slot) = self.codes.get_mut(usize::from(self.len)) {
+            *slot = code;
+            self.len += 1;
+        }
+    }
+}
+
+/// The QoS a granted code stands for, or the refusal.
+pub(crate) fn granted_qos(code: ReasonCode) -> Result<QoS, ReasonCode> {
+    code.granted_qos().ok_or(code)
 }

@@ -40,8 +40,8 @@
 //! The connector keeps a copy of the broker's chain ([`CHAIN_CAPACITY`]) while it verifies it. The handshake
 //! needs about **31 KiB of stack** on a Cortex-M3 (measured in QEMU: embedded-tls's X.509 parsing alone has
 //! frames of 8 and 9 KiB): leave that much RAM above the statics.
-//! On thumbv7m at opt-level "z", TLS adds about 86 KiB of flash and 13 KiB of static RAM to a minimal client
-//! (`qemu/sizes/sizes.sh`).
+//! On thumbv7m at opt-level "z", TLS adds about 89 KiB of flash and 13 KiB of static RAM to a minimal client
+//! speaking both protocol versions (`qemu/sizes/sizes.sh`).
 //!
 //! # One connection per resources
 //!
@@ -51,9 +51,9 @@
 //! later attempts fail with [`TlsConnectError::Spent`] (a failure of the underlying [`Connect`] does not use the
 //! buffers up). Restart the device (or the client, with fresh resources) to connect again.
 //!
-//! The [`Runner`](crate::Runner) drops a connection attempt when a [`Client`](crate::Client) command arrives
-//! during it (and starts another), and when the session's connect timeout expires: for TLS that cuts the
-//! handshake, so send the first command once [`Client::is_connected`](crate::Client::is_connected) says so.
+//! A [`Client`](crate::Client) command never interrupts a connection attempt, but the session's connect timeout
+//! and [`Client::reconnect`](crate::Client::reconnect) drop it: for TLS that cuts the handshake and spends the
+//! connector, so give the handshake a connect timeout long enough for it.
 //!
 //! embedded-tls's read future is not `Send` (it keeps a pointer across an await): run the runner on an executor
 //! that does not ask for `Send` futures (embassy's `Spawner`, tokio's `LocalSet`).

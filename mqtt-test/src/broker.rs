@@ -371,6 +371,17 @@ impl FakeBroker {
         self.session.as_ref().map_or(0, |s| s.outgoing.len())
     }
 
+    /// Messages towards the client whose PUBLISH the client has not acknowledged (no PUBACK or PUBREC yet): the
+    /// broker sends them (again) on a resumed session.
+    pub fn unacknowledged_to_client(&self) -> impl Iterator<Item = &Message> {
+        self.session.iter().flat_map(|s| {
+            s.outgoing
+                .iter()
+                .filter(|o| o.state != outgoing::OutState::Released)
+                .map(|o| &o.message)
+        })
+    }
+
     /// Messages towards the client dropped because they exceed its Maximum Packet Size.
     pub fn discarded(&self) -> usize {
         self.discarded

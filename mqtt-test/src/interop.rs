@@ -20,6 +20,7 @@
 //! client is made; a refusal seen while reading reaches `connect` with a manual policy.
 
 mod delivery;
+mod explain;
 
 pub use delivery::resident_bytes;
 
@@ -41,8 +42,9 @@ pub fn alone() -> RwLockWriteGuard<'static, ()> {
 }
 
 /// Expands to the interop tests for one async binding, as `#[test]` functions in the calling module (which must
-/// not define the helper names the expansion uses: `VERSIONS`, `WAIT`, `broker`, `options`, `within`,
-/// `listener_options`, `round_trip`, `refusal`, `never_connects`).
+/// not define the helper names the expansion uses: `VERSIONS`, `WAIT`, `PATIENT`, `broker`, `options`, `within`,
+/// `listener_options`, `round_trip`, `refusal`, `never_connects`, `fake`, `refusing`, `patient`, `quick_schedule`,
+/// `drawn_delays`).
 ///
 /// ```ignore
 /// // mqtt-tokio/tests/interop.rs
@@ -109,8 +111,8 @@ macro_rules! interop_tests {
         use ::proto::io::Connect as _;
         use $crate::{Listener, Mosquitto, MosquittoConfig};
         use $client::{
-            ConnectRefusal, ConnectionState, Connector, Disconnection, Error, Options, ProtocolVersion,
-            QoS, ReconnectPolicy, TlsError,
+            ConnectRefusal, ConnectionState, Connector, Disconnection, Error, Options, Persistence,
+            ProtocolVersion, QoS, ReconnectPolicy, TlsError,
         };
 
         const VERSIONS: [ProtocolVersion; 2] = [ProtocolVersion::V311, ProtocolVersion::V5];
@@ -388,6 +390,77 @@ macro_rules! interop_tests {
                 drop(running);
                 let will = within("will", wills.recv()).await.unwrap();
                 assert_eq!(will.payload.as_ref(), b"gone", "{version}");
+            }
+        });
+
+        $crate::interop_tests!(@test $how a_client_restarted_from_its_store_sends_what_it_had_queued_and_tells_how_each_ended {
+            let broker = broker(MosquittoConfig::default());
+            for version in VERSIONS {
+                let path = ::std::env::temp_dir().join(format!(
+                    "mqtt-interop-store-{}-{version:?}-{}",
+                    ::std::process::id(),
+                    stringify!($client)
+                ));
+                let _ = ::std::fs::remove_file(&path);
+                let stored = |options: Options| {
+                    options
+                        .clean_start(false)
+                        .session_expiry(3600)
+                        .persistence(Persistence::file(&path))
+                };
+                let watcher = $client::connect(options(&broker, version, "store-watch"))
+                    .await
+                    .unwrap();
+                let mut arrived = watcher
+                    .subscribe("interop/stored", QoS::ExactlyOnce)
+                    .await
+                    .unwrap();
+                // A first run that never reaches a broker (nothing listens on port 1): its messages wait in the
+                // store when the process ends.
+                let offline = Options::new("mqtt://127.0.0.1:1")
+                    .unwrap()
+                    .client_id(format!("stored-{version:?}"))
+                    .version(version);
+                let (client, event_loop) = $client::new(&stored(offline)).unwrap();
+                for i in 0..4u8 {
+                    let qos = if i % 2 == 0 { QoS::AtLeastOnce } else { QoS::ExactlyOnce };
+                    drop(client.publish("interop/stored", vec![i], qos, false).await.unwrap());
+                }
+                drop((client, event_loop));
+                // The next run, with the same store, reaches the broker.
+                let (client, event_loop) =
+                    $client::new(&stored(options(&broker, version, "stored"))).unwrap();
+                let recovered = client.recovered();
+                let payloads: Vec<Vec<u8>> =
+                    recovered.iter().map(|(m, _)| m.payload.to_vec()).collect();
+                assert_eq!(payloads, [[0], [1], [2], [3]], "{version}");
+                assert_eq!(recovered[1].0.qos, QoS::ExactlyOnce, "{version}");
+                assert!(client.recovered().is_empty(), "{version}: given once");
+                let outcomes = async {
+                    for (_, delivery) in recovered {
+                        delivery.wait().await.unwrap();
+                    }
+                };
+                let running = ::std::boxed::Box::pin(event_loop.run());
+                match within(
+                    "the recovered messages acknowledged",
+                    ::futures::future::select(running, ::std::boxed::Box::pin(outcomes)),
+                )
+                .await
+                {
+                    ::futures::future::Either::Right(((), running)) => drop(running),
+                    ::futures::future::Either::Left(((), _)) => {
+                        panic!("{version}: the event loop ended first")
+                    }
+                }
+                let mut got = Vec::new();
+                for _ in 0..4 {
+                    got.push(within("a stored message", arrived.recv()).await.unwrap().payload.to_vec());
+                }
+                got.sort();
+                assert_eq!(got, [[0], [1], [2], [3]], "{version}");
+                drop(client);
+                let _ = ::std::fs::remove_file(&path);
             }
         });
 
@@ -749,5 +822,6 @@ macro_rules! interop_tests {
         });
 
         $crate::interop_delivery_tests!($client, $how, $timeout);
+        $crate::interop_explain_tests!($client, $how, $timeout);
     };
 }

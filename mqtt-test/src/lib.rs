@@ -10,6 +10,8 @@
 //! - [`clock`]: [`FakeClock`], virtual time moved by hand.
 //! - [`sim`]: [`Sim`], the session against the broker, stepped from one event to the next.
 //! - [`trace`]: [`Trace`], the timestamped log of a simulation.
+//! - [`capture`]: [`Capture`], a `tracing` subscriber that keeps what the std clients log, and
+//!   [`logging_tests!`], the logging test of each binding.
 //! - [`mosquitto`]: [`Mosquitto`], a real mosquitto broker started on free loopback ports with the listeners a
 //!   [`MosquittoConfig`] asks for (plain, TLS and mutual TLS with certificates generated at start, WebSocket,
 //!   secure WebSocket, password), killed by PID on drop, for interop tests against a real broker.
@@ -47,6 +49,7 @@
 
 pub mod auth;
 pub mod broker;
+pub mod capture;
 pub mod clock;
 pub mod cluster;
 pub mod interop;
@@ -67,6 +70,7 @@ pub use broker::{
     BrokerAuth, BrokerConfig, BrokerSubscription, ConnectRecord, FakeBroker, Message, PacketRecord,
     V5Connect,
 };
+pub use capture::{Capture, Captured};
 pub use clock::FakeClock;
 pub use link::{Direction, End, LinkConfig, LinkEvent, LinkModel};
 pub use mosquitto::{HarnessError, Listener, Mosquitto, MosquittoConfig};

@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub use certs::X509V1Client;
 pub use config::{Listener, MosquittoConfig};
 pub use error::{HarnessError, INSTALL_HINT};
 
@@ -90,6 +91,7 @@ impl Mosquitto {
             server_cert: path("server.pem"),
             server_key: path("server-key.pem"),
             passwords: path("passwords"),
+            client_cas: path("client-cas.pem"),
         };
         let certs = if config.needs_certificates() {
             let certs = Certs::generate()?;
@@ -98,6 +100,9 @@ impl Mosquitto {
             write(&files.server_key, &certs.server_key)?;
             write(&path("client.pem"), &certs.client)?;
             write(&path("client-key.pem"), &certs.client_key)?;
+            if let Some(extra) = &config.client_ca {
+                write(&files.client_cas, &format!("{}\n{extra}\n", certs.ca))?;
+            }
             Some(certs)
         } else {
             None

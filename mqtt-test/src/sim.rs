@@ -31,8 +31,10 @@ use mqtt_core::{
     Ticket, TransportAction,
 };
 
+mod persist;
 mod recorded;
 
+pub use persist::SimStore;
 pub use recorded::RecordedEvent;
 
 use crate::broker::{BrokerConfig, FakeBroker, Message};
@@ -132,6 +134,12 @@ pub struct Sim {
     on_connect: Vec<(String, SubscriptionOptions)>,
     /// What `subscribe` returned for each of those requests.
     on_connect_requests: Vec<Result<Ticket, SubscribeError>>,
+    /// Sizes of the session's receive buffer, store and subscription table, for a restarted process.
+    buffers: (usize, usize, usize),
+    /// The session's records, with persistence on ([`Sim::enable_persistence`]).
+    store: Option<SimStore>,
+    /// Process crashes so far ([`Sim::crash`]).
+    crashes: usize,
 }
 
 impl fmt::Debug for Sim {
@@ -216,6 +224,9 @@ impl Sim {
             holds: 0,
             on_connect: Vec::new(),
             on_connect_requests: Vec::new(),
+            buffers: (sim.rx_buffer, sim.store_buffer, sim.subscriptions_buffer),
+            store: None,
+            crashes: 0,
         }
     }
 
@@ -448,6 +459,8 @@ impl Sim {
     pub fn publish_message(&mut self, message: &Publish<'_>) -> Result<Ticket, PublishError> {
         let now = self.now();
         let result = self.session.publish(message, now);
+        // As the std clients do: the message is stored before `publish` returns.
+        self.persist_now();
         self.command(format!(
             "publish '{}' q{}{} {} B: {:?}",
             message.topic,
@@ -560,6 +573,9 @@ impl Sim {
 
     /// When the next thing happens: a link delivery or the session's deadline (never before now).
     pub fn next_event_at(&self) -> Option<Instant> {
+        if self.store.as_ref().is_some_and(|s| s.pending() > 0) {
+            return Some(self.clock.now());
+        }
         let next = match (self.link.next_event_at(), self.session.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -581,6 +597,12 @@ impl Sim {
     /// session bug that would loop forever) or after any other input, or if draining never ends at one instant.
     pub fn step(&mut self) -> bool {
         self.drive();
+        // A lagging store's writes become durable: a step of its own, at the current instant.
+        if self.persist_sync() {
+            self.trace.push(self.clock.now(), "store: writes durable");
+            self.drive();
+            return true;
+        }
         let Some(at) = self.next_event_at() else {
             return false;
         };
@@ -653,7 +675,8 @@ impl Sim {
             self.drive();
             let now = self.clock.now();
             let timer_due = self.session.poll_timeout().is_some_and(|t| t <= now);
-            if self.link.next_event_at().is_none() && !timer_due {
+            let store_due = self.store.as_ref().is_some_and(|s| s.pending() > 0);
+            if self.link.next_event_at().is_none() && !timer_due && !store_due {
                 return;
             }
             self.step();
@@ -697,6 +720,9 @@ impl Sim {
             progress = true;
             self.on_transport_action(action);
         }
+        // The runner stores what changed before it writes to the network (the session holds back what depends on
+        // a change until it is durable).
+        progress |= self.persist();
         let mut writes = 0usize;
         while let Some(n) = self.session.poll_transmit(now, &mut self.tx_buf) {
             progress = true;

@@ -75,6 +75,19 @@
 //! The invariants above hold unchanged, and the fake broker flags any PUBACK or PUBREC out of the order of its
 //! PUBLISH packets (`[MQTT-4.6.0-2]`, `[MQTT-4.6.0-3]`) as a violation.
 //!
+//! # A process that crashes
+//!
+//! Every run keeps its session in a store (`Sim::enable_persistence`, durable at once or, in half the runs, only
+//! at the next step, as a store that syncs on a timer). In one run of seven (`seed % 7 == 3`) the client's process
+//! crashes, once or twice, at random points while messages flow (`Sim::crash`: the session is dropped without any
+//! shutdown, what the store had not made durable is lost, a new process restores the session from the store and
+//! connects again; the application subscribes again as it starts, unless it does so on every connection anyway).
+//! A ticket is then the new process's if the store gave the message back to it (`Session::recovered`); else it
+//! died with the old process and must have completed there. The invariants above hold unchanged, with two
+//! allowances: a request (subscribe, unsubscribe) still waiting when its process died never completes, and an
+//! incoming message the broker had no acknowledgement for when the process died (it was delivered to the old
+//! process's application, which could not have acknowledged it) may come back once more per crash.
+//!
 //! A run ends once every ticket completed, the broker owes the client nothing, both are connected and the link
 //! is quiet; it fails if that does not happen within 600 s of virtual time.
 //!
@@ -259,6 +272,138 @@ fn run_until(
     )
 }
 
+/// A message the run published, and the range of events in which its ticket names it (a crash ends the range,
+/// or starts a new one if the restarted process recovered the message).
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    /// The message's number (its first two payload bytes).
+    i: u16,
+    qos: QoS,
+    ticket: Ticket,
+    /// How many events the client had reported when it was published.
+    published_at: usize,
+    from: usize,
+    to: usize,
+}
+
+/// A subscribe or unsubscribe request of the habits, with the range of events its ticket names it in.
+#[derive(Debug, Clone)]
+struct Request {
+    ticket: Ticket,
+    what: String,
+    from: usize,
+    to: usize,
+    /// Its process crashed before it completed: it never will.
+    dead: bool,
+}
+
+impl Request {
+    fn new(ticket: Ticket, what: String, from: usize) -> Self {
+        Self {
+            ticket,
+            what,
+            from,
+            to: usize::MAX,
+            dead: false,
+        }
+    }
+}
+
+/// The events `from..to` (clamped).
+fn range(sim: &Sim, from: usize, to: usize) -> &[RecordedEvent] {
+    let events = sim.events();
+    &events[from.min(events.len())..to.min(events.len())]
+}
+
+fn completions_of(sim: &Sim, ticket: Ticket, from: usize, to: usize) -> usize {
+    range(sim, from, to)
+        .iter()
+        .filter(|e| {
+            matches!(e, RecordedEvent::Published { ticket: t } | RecordedEvent::PublishFailed { ticket: t, .. }
+                if *t == ticket)
+        })
+        .count()
+}
+
+fn request_completions(sim: &Sim, r: &Request) -> usize {
+    range(sim, r.from, r.to)
+        .iter()
+        .filter(|e| {
+            matches!(e, RecordedEvent::Subscribed { ticket: t, .. } | RecordedEvent::Unsubscribed { ticket: t, .. }
+                | RecordedEvent::RequestTooLarge { ticket: t } if *t == r.ticket)
+        })
+        .count()
+}
+
+/// The requests the connect callback made (`Sim::subscribe_on_connect`), each with the range of the process that
+/// made it: `segments` holds, per process, the index of its first request and its first event.
+fn on_connect_requests(sim: &Sim, segments: &[(usize, usize)]) -> Vec<Request> {
+    let results = sim.on_connect_requests();
+    let mut out = Vec::new();
+    for (k, &(first, from)) in segments.iter().enumerate() {
+        let (end, to) = match segments.get(k + 1) {
+            Some(&(next, crash)) => (next, crash),
+            None => (results.len(), usize::MAX),
+        };
+        for ticket in results[first..end].iter().filter_map(|r| r.ok()) {
+            let mut r = Request::new(ticket, format!("subscribe {MAIN} on connect"), from);
+            r.to = to;
+            r.dead = to != usize::MAX && request_completions(sim, &r) == 0;
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// The client's process dies and restarts from its store; tickets and requests follow (see the module docs).
+#[allow(clippy::too_many_arguments)]
+fn crash(
+    sim: &mut Sim,
+    config: &Config<'_>,
+    sent: &mut [Sent],
+    requests: &mut Vec<Request>,
+    segments: &mut Vec<(usize, usize)>,
+    again: &mut BTreeMap<u16, usize>,
+    on_connect: bool,
+    stats: &mut Stats,
+) {
+    let c = sim.events().len();
+    for r in requests.iter_mut().filter(|r| r.to == usize::MAX) {
+        r.to = c;
+        r.dead = request_completions(sim, r) == 0;
+    }
+    // Messages the broker has no acknowledgement for may reach the new process once more.
+    for m in sim.broker().unacknowledged_to_client() {
+        *again.entry(message_number(&m.payload)).or_default() += 1;
+    }
+    sim.note("the client's process crashes");
+    sim.crash(config)
+        .unwrap_or_else(|e| fail(sim, format!("restart: {e}")));
+    let recovered: Vec<Ticket> = sim.session().recovered().map(|r| r.ticket).collect();
+    stats.recovered += recovered.len() as u64;
+    stats.crashes += 1;
+    for m in sent.iter_mut().filter(|m| m.to == usize::MAX) {
+        if recovered.contains(&m.ticket) {
+            m.from = c;
+        } else {
+            m.to = c;
+        }
+    }
+    segments.push((sim.on_connect_requests().len(), c));
+    sim.connect();
+    if !on_connect {
+        // The application subscribes as it starts.
+        let from = sim.events().len();
+        if let Ok(ticket) = sim.subscribe(MAIN, QoS::ExactlyOnce) {
+            requests.push(Request::new(
+                ticket,
+                format!("subscribe {MAIN} after a restart"),
+                from,
+            ));
+        }
+    }
+}
+
 /// How a QoS 1 or 2 ticket completed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Completion {
@@ -359,6 +504,13 @@ fn run(seed: u64) -> Stats {
         2
     };
     let mut sim = Sim::new(&config, sim_config).unwrap();
+    // The process crashes: from a generator of its own, so that the other faults of a seed stay the same.
+    let mut crash_rng = Rng(seed.wrapping_mul(0x94d0_49bb_1331_11eb) | 1);
+    let crashing = seed % 7 == 3;
+    sim.enable_persistence(crash_rng.below(2) == 0);
+    let mut crashes = 0;
+    let mut again: BTreeMap<u16, usize> = BTreeMap::new();
+    let mut segments: Vec<(usize, usize)> = vec![(0, 0)];
     let mut watch = Watch::default();
     // The application's habits come from a generator of their own, so that the faults of a seed stay the same.
     let mut habits = Rng(seed.wrapping_mul(0xd1b5_4a32_d192_ed03) | 1);
@@ -374,7 +526,7 @@ fn run(seed: u64) -> Stats {
     stats.runs_slow = u64::from(consumer != Consumer::Eager);
     stats.runs_manual = u64::from(consumer == Consumer::SlowManual);
     // Requests of the habits: (ticket, what it was).
-    let mut requests: Vec<(Ticket, String)> = Vec::new();
+    let mut requests: Vec<Request> = Vec::new();
     let main = SubscriptionOptions {
         qos: QoS::ExactlyOnce,
         ..SubscriptionOptions::default()
@@ -387,7 +539,7 @@ fn run(seed: u64) -> Stats {
     } else {
         sim.connect();
         let ticket = sim.subscribe(MAIN, QoS::ExactlyOnce).unwrap();
-        requests.push((ticket, format!("subscribe {MAIN}")));
+        requests.push(Request::new(ticket, format!("subscribe {MAIN}"), 0));
     }
     let subscribed = run_until(
         &mut sim,
@@ -403,9 +555,7 @@ fn run(seed: u64) -> Stats {
         fail(&sim, format!("seed {seed}: not subscribed after 5 s"));
     }
 
-    let mut sent: BTreeMap<Ticket, (u16, QoS)> = BTreeMap::new();
-    // How many events the client had reported when each message was published.
-    let mut published_at: BTreeMap<Ticket, usize> = BTreeMap::new();
+    let mut sent: Vec<Sent> = Vec::new();
     for i in 0..MESSAGES {
         let qos = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce][rng.below(3) as usize];
         let mut payload = i.to_be_bytes().to_vec();
@@ -426,8 +576,15 @@ fn run(seed: u64) -> Stats {
         }
         let ticket =
             attempt.unwrap_or_else(|e| fail(&sim, format!("seed {seed}: publish {i}: {e}")));
-        sent.insert(ticket, (i, qos));
-        published_at.insert(ticket, sim.events().len());
+        let now = sim.events().len();
+        sent.push(Sent {
+            i,
+            qos,
+            ticket,
+            published_at: now,
+            from: now,
+            to: usize::MAX,
+        });
         if rng.below(6) == 0 {
             let direction = if rng.below(2) == 0 {
                 stats.cuts_to_broker += 1;
@@ -445,25 +602,45 @@ fn run(seed: u64) -> Stats {
             sim.note(format!("cut {direction} after {after} B"));
             sim.link_mut().cut_after(direction, after);
         }
+        if crashing && crashes < 2 && crash_rng.below(10) == 0 {
+            crashes += 1;
+            crash(
+                &mut sim,
+                &config,
+                &mut sent,
+                &mut requests,
+                &mut segments,
+                &mut again,
+                on_connect,
+                &mut stats,
+            );
+        }
         consume(&mut sim, &mut rng, consumer, &mut stats);
         // Habits while messages flow: subscribe the main filter again (same options, so nothing delivered
         // changes), or subscribe and unsubscribe overlapping filters.
         match habits.below(8) {
             0 => {
+                let from = sim.events().len();
                 if let Ok(ticket) = sim.subscribe(MAIN, QoS::ExactlyOnce) {
-                    requests.push((ticket, format!("subscribe {MAIN} again")));
+                    requests.push(Request::new(
+                        ticket,
+                        format!("subscribe {MAIN} again"),
+                        from,
+                    ));
                 }
             }
             1 => {
                 let filter = SIDE[habits.below(2) as usize];
+                let from = sim.events().len();
                 if let Ok(ticket) = sim.subscribe(filter, QoS::ExactlyOnce) {
-                    requests.push((ticket, format!("subscribe {filter}")));
+                    requests.push(Request::new(ticket, format!("subscribe {filter}"), from));
                 }
             }
             2 => {
                 let filter = SIDE[habits.below(2) as usize];
+                let from = sim.events().len();
                 if let Ok(ticket) = sim.unsubscribe(&[filter]) {
-                    requests.push((ticket, format!("unsubscribe {filter}")));
+                    requests.push(Request::new(ticket, format!("unsubscribe {filter}"), from));
                 }
             }
             _ => {}
@@ -473,47 +650,35 @@ fn run(seed: u64) -> Stats {
     }
 
     // The end: every ticket completed, nothing owed to the client, both ends connected, the link quiet.
-    let tickets: Vec<Ticket> = sent
+    let qos12: Vec<Sent> = sent
         .iter()
-        .filter(|(_, (_, qos))| *qos != QoS::AtMostOnce)
-        .map(|(ticket, _)| *ticket)
+        .filter(|m| m.qos != QoS::AtMostOnce)
+        .copied()
         .collect();
     let completed = |s: &Sim| {
-        s.events()
+        qos12
             .iter()
-            .filter(|e| {
-                matches!(e, RecordedEvent::Published { ticket } | RecordedEvent::PublishFailed { ticket, .. }
-                    if tickets.binary_search(ticket).is_ok())
-            })
+            .filter(|m| completions_of(s, m.ticket, m.from, m.to) > 0)
             .count()
     };
-    // Every request of the habits, and of the connect callback, completes exactly once.
-    let request_completions = |s: &Sim, ticket: Ticket| {
-        s.events()
+    // Every request of the habits, and of the connect callback, completes exactly once (unless its process died).
+    let all_requests = |s: &Sim| -> Vec<Request> {
+        requests
             .iter()
-            .filter(|e| {
-                matches!(e, RecordedEvent::Subscribed { ticket: t, .. } | RecordedEvent::Unsubscribed { ticket: t, .. }
-                    | RecordedEvent::RequestTooLarge { ticket: t } if *t == ticket)
-            })
-            .count()
-    };
-    let all_requests = |s: &Sim| -> Vec<(Ticket, String)> {
-        let on_connect = s
-            .on_connect_requests()
-            .iter()
-            .filter_map(|r| r.ok())
-            .map(|t| (t, format!("subscribe {MAIN} on connect")));
-        requests.iter().cloned().chain(on_connect).collect()
+            .cloned()
+            .chain(on_connect_requests(s, &segments))
+            .collect()
     };
     let settled = |s: &Sim| {
-        completed(s) >= tickets.len()
+        completed(s) >= qos12.len()
             && all_requests(s)
                 .iter()
-                .all(|(t, _)| request_completions(s, *t) >= 1)
+                .all(|r| r.dead || request_completions(s, r) >= 1)
             && s.broker().pending_to_client() == 0
             && s.session().is_connected()
             && s.broker().is_connected()
             && !s.link().in_flight()
+            && s.store().is_none_or(|store| store.pending() == 0)
     };
     // The slow application keeps its pace for a while longer, then catches up.
     for _ in 0..20 {
@@ -532,6 +697,11 @@ fn run(seed: u64) -> Stats {
         }
     }
     stats.holds = sim.holds() as u64;
+    stats.runs_crashed = u64::from(crashes > 0);
+    if let Some(store) = sim.store() {
+        stats.records = store.writes as u64;
+        stats.snapshots = store.snapshots as u64;
+    }
     if !done {
         fail(
             &sim,
@@ -539,7 +709,7 @@ fn run(seed: u64) -> Stats {
                 "seed {seed}: not settled after 600 s: {} of {} tickets completed, {} messages owed to the client, \
              session connected: {}, broker connected: {}",
                 completed(&sim),
-                tickets.len(),
+                qos12.len(),
                 sim.broker().pending_to_client(),
                 sim.session().is_connected(),
                 sim.broker().is_connected(),
@@ -548,9 +718,10 @@ fn run(seed: u64) -> Stats {
     }
     watch.observe(&sim);
     let all_requests = all_requests(&sim);
-    stats.requests = all_requests.len() as u64;
-    for (ticket, what) in &all_requests {
-        let n = request_completions(&sim, *ticket);
+    stats.requests = all_requests.iter().filter(|r| !r.dead).count() as u64;
+    for r in all_requests.iter().filter(|r| !r.dead) {
+        let (ticket, what) = (r.ticket, &r.what);
+        let n = request_completions(&sim, r);
         if n != 1 {
             fail(
                 &sim,
@@ -618,7 +789,8 @@ fn run(seed: u64) -> Stats {
     // QoS 2 state of the client agrees with the broker's: no loss, or the last one reached the client.
     let client_qos2_state_current = watch.losses.last().is_none_or(|l| l.seen);
 
-    for (ticket, (i, qos)) in &sent {
+    for m in &sent {
+        let (ticket, i, qos) = (&m.ticket, &m.i, &m.qos);
         let arrivals: &[usize] = at_broker.get(i).map(Vec::as_slice).unwrap_or_default();
         let b = arrivals.len();
         let c = at_client.get(i).copied().unwrap_or(0);
@@ -666,8 +838,7 @@ fn run(seed: u64) -> Stats {
         }
         let mut poisoned = false;
         if *qos != QoS::AtMostOnce {
-            let completions: Vec<Completion> = sim
-                .events()
+            let completions: Vec<Completion> = range(&sim, m.from, m.to)
                 .iter()
                 .filter_map(|e| match e {
                     RecordedEvent::Published { ticket: t } if t == ticket => {
@@ -702,12 +873,11 @@ fn run(seed: u64) -> Stats {
                 Completion::Failed(PublishFailure::Poison { connections }) => {
                     // Reported, not lost silently: the link really ended that many connections, at least, after
                     // the message was published and before it failed.
-                    let published_at = published_at[ticket];
-                    let failed_at = sim
-                        .events()
+                    let published_at = m.published_at;
+                    let failed_at = range(&sim, m.from, m.to)
                         .iter()
                         .position(|e| matches!(e, RecordedEvent::PublishFailed { ticket: t, .. } if t == ticket))
-                        .unwrap_or(published_at);
+                        .map_or(published_at, |k| m.from + k);
                     // The loss that made it poison is reported right after the failure.
                     let end = (failed_at + 2).min(sim.events().len());
                     let losses = sim.events()[published_at..end]
@@ -735,10 +905,14 @@ fn run(seed: u64) -> Stats {
         if poisoned && b == 0 {
             continue;
         }
+        // Once more per crash that found it unacknowledged at the broker (delivered to an application that died).
+        let again = again.get(i).copied().unwrap_or(0);
+        stats.redelivered_after_crash += c.saturating_sub(b.max(1)).min(again) as u64;
         match qos {
             QoS::AtMostOnce if c > 1 => fail("a QoS 0 message came back more than once".into()),
-            QoS::ExactlyOnce if c > b => fail(format!(
-                "a QoS 2 message came back more often than the broker accepted it ({c} > {b})"
+            QoS::ExactlyOnce if c > b + again => fail(format!(
+                "a QoS 2 message came back more often than the broker accepted it ({c} > {b}, {again} crashes \
+                 while it was unacknowledged)"
             )),
             _ => {}
         }
@@ -759,8 +933,9 @@ fn run(seed: u64) -> Stats {
             QoS::AtLeastOnce if c == 0 => fail(
                 "a QoS 1 message the broker accepted in a session kept from then on never came back".into(),
             ),
-            QoS::ExactlyOnce if c != 1 => fail(format!(
-                "a QoS 2 message the broker accepted in a session kept from then on came back {c} times"
+            QoS::ExactlyOnce if c == 0 || c > 1 + again => fail(format!(
+                "a QoS 2 message the broker accepted in a session kept from then on came back {c} times ({again} \
+                 crashes while it was unacknowledged)"
             )),
             _ => {}
         }

@@ -60,9 +60,9 @@ mod transport;
 pub use clock::TokioClock;
 pub use event_loop::{EventLoop, Tokio, connect, new};
 pub use proto::client::{
-    Client, ConnectionState, Delivery, DisconnectOptions, Error, Filter, LastReason, LastWill,
-    Message, Options, Responder, ServerInfo, SubscribeRequest, Subscription, SubscriptionIdChoice,
-    TlsError, UnsubscribeRequest,
+    Client, ConnectionState, Delivery, DisconnectOptions, Durability, Error, Filter, LastReason,
+    LastWill, Message, Options, Persistence, Responder, ServerInfo, StoreError, SubscribeRequest,
+    Subscription, SubscriptionIdChoice, TlsError, UnsubscribeRequest,
 };
 pub use proto::codec::{ProtocolVersion, QoS, ReasonCode, RetainHandling};
 pub use proto::reconnect::ReconnectPolicy;

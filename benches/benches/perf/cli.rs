@@ -32,10 +32,12 @@ pub(crate) enum Section {
     Failover,
     /// Shared-subscription (consumer group) throughput with 1, 2 and 3 consumers.
     Shared,
+    /// Throughput at QoS 1 through mosquitto with the file store at each durability, against the memory store.
+    Persist,
 }
 
 impl Section {
-    pub(crate) const ALL: [Self; 8] = [
+    pub(crate) const ALL: [Self; 9] = [
         Self::Broker,
         Self::Sink,
         Self::Latency,
@@ -44,6 +46,7 @@ impl Section {
         Self::Slow,
         Self::Failover,
         Self::Shared,
+        Self::Persist,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -56,6 +59,7 @@ impl Section {
             Self::Slow => "slow",
             Self::Failover => "failover",
             Self::Shared => "shared",
+            Self::Persist => "persist",
         }
     }
 }
@@ -85,7 +89,8 @@ usage: cargo bench -p benches --bench perf -- (--all | --quick) [--out DIR] [opt
                      from the workspace root
   --runs N           runs per figure instead of the mode's
   --backends A,B     only these backends (the peer, rumqttc, is always added)
-  --only S,T         only these sections: broker, sink, latency, sweep, idle, slow, failover, shared
+  --only S,T         only these sections: broker, sink, latency, sweep, idle, slow, failover, shared,
+                     persist
                      (slow: a subscriber that takes nothing for 60 s, 10 s with --quick, under a QoS 1
                      flood; about 6 minutes of --all, 1 of --quick)
   --sink SECONDS     only start the acking sink, print its URL, serve for SECONDS and exit (for profiling a

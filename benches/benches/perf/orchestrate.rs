@@ -13,7 +13,7 @@ use crate::cli::{Mode, Section, Settings};
 use crate::proc::{ChildProc, Report};
 use crate::sink::{Sink, SinkCount};
 use crate::stats::Summary;
-use crate::workload::{Job, Role};
+use crate::workload::{Durability, Job, Role, Stored};
 use crate::{report, sys};
 
 /// Where a client connects.
@@ -48,6 +48,12 @@ pub(crate) enum Kind {
         size: usize,
         count: u64,
         hold: Duration,
+    },
+    /// Throughput at QoS 1 through mosquitto, the publisher keeping its session in a file store with this
+    /// durability (`None`: in memory, the default).
+    Stored {
+        durability: Option<Durability>,
+        count: u64,
     },
 }
 
@@ -189,6 +195,20 @@ pub(crate) fn plan(settings: &Settings) -> Vec<Measure> {
         },
         idle_runs,
     );
+    // The memory store and each durability of the file store, in the same rounds. An fsync per message takes the
+    // disk's time: fewer messages for that one.
+    for durability in [None].into_iter().chain(Durability::ALL.map(Some)) {
+        let count = match durability {
+            Some(Durability::Every) => pick(6_000, 2_000),
+            _ => pick(60_000, 20_000),
+        };
+        add(
+            persist_id(durability),
+            Section::Persist,
+            Kind::Stored { durability, count },
+            runs,
+        );
+    }
     let (hold, count) = if full { SLOW_FULL } else { SLOW_QUICK };
     if settings.sections.contains(&Section::Slow) {
         plan.push(Measure {
@@ -204,6 +224,14 @@ pub(crate) fn plan(settings: &Settings) -> Vec<Measure> {
         });
     }
     plan
+}
+
+/// The measure of the persistence section with this durability (`None`: the memory store).
+pub(crate) fn persist_id(durability: Option<Durability>) -> String {
+    format!(
+        "persist-{}",
+        durability.map_or("memory", Durability::as_str)
+    )
 }
 
 /// Every figure of a run: `(measure id, backend, metric)` to the value of each run.
@@ -346,6 +374,10 @@ pub(crate) fn run(settings: &Settings) -> ExitCode {
                     round + 1,
                     measure.runs
                 );
+                if measure.section == Section::Persist && !backend.persists() {
+                    // A client without a file store: nothing to compare.
+                    continue;
+                }
                 if Instant::now() >= deadline {
                     skipped.push(label);
                     continue;
@@ -498,6 +530,7 @@ impl Context<'_> {
             concurrency: 100,
             deadline: measure.deadline,
             hold: Duration::ZERO,
+            store: None,
         }
     }
 }
@@ -532,30 +565,28 @@ fn measure_once(
             qos,
             size,
             count,
-        } => {
-            let base = cx.job(Role::Sub, Via::Mosquitto, backend, measure);
-            let sub_job = Job {
-                qos,
-                size,
-                count,
-                ..base.clone()
-            };
-            let mut subscriber = ChildProc::spawn(backend, &sub_job)?;
-            subscriber.wait_ready(Duration::from_secs(20))?;
-            let pub_job = Job {
-                role: Role::Pub,
-                client_id: base.client_id.replace("-sub-", "-pub-"),
-                ..sub_job
-            };
-            let publisher = ChildProc::spawn(backend, &pub_job)?;
-            let publisher = publisher.finish(measure.deadline + KILL_GRACE);
-            // The subscriber may still be draining what mosquitto queued for it.
-            let subscriber = subscriber.finish_or_stop(Duration::from_secs(5), KILL_GRACE);
-            let publisher = publisher?;
-            let subscriber = subscriber?;
-            note_losses(results, id, name, "publisher", &publisher);
-            note_losses(results, id, name, "subscriber", &subscriber);
-            throughput_through_broker(id, name, qos, size, count, &publisher, &subscriber, results)
+        } => through_mosquitto(cx, measure, backend, results, (qos, size, count), None),
+        &Kind::Stored { durability, count } => {
+            let store = durability.map(|durability| Stored {
+                path: std::env::temp_dir()
+                    .join(format!("perf-store-{}-{}", name, cx.tag))
+                    .display()
+                    .to_string(),
+                durability,
+            });
+            let outcome = through_mosquitto(
+                cx,
+                measure,
+                backend,
+                results,
+                (1, SIZE, count),
+                store.clone(),
+            );
+            if let Some(store) = store {
+                let _ = std::fs::remove_file(&store.path);
+                let _ = std::fs::remove_file(format!("{}.tmp", store.path));
+            }
+            outcome
         }
         &Kind::Throughput {
             via: Via::Sink,
@@ -778,6 +809,42 @@ fn slow_consumer(
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
+
+/// A throughput run through mosquitto (`(qos, size, count)`), the publisher keeping its session in `store`.
+fn through_mosquitto(
+    cx: &Context<'_>,
+    measure: &Measure,
+    backend: &dyn Backend,
+    results: &mut Results,
+    (qos, size, count): (u8, usize, u64),
+    store: Option<Stored>,
+) -> Result<String, String> {
+    let (id, name) = (measure.id.as_str(), backend.name());
+    let base = cx.job(Role::Sub, Via::Mosquitto, backend, measure);
+    let sub_job = Job {
+        qos,
+        size,
+        count,
+        ..base.clone()
+    };
+    let mut subscriber = ChildProc::spawn(backend, &sub_job)?;
+    subscriber.wait_ready(Duration::from_secs(20))?;
+    let pub_job = Job {
+        role: Role::Pub,
+        client_id: base.client_id.replace("-sub-", "-pub-"),
+        store,
+        ..sub_job
+    };
+    let publisher = ChildProc::spawn(backend, &pub_job)?;
+    let publisher = publisher.finish(measure.deadline + KILL_GRACE);
+    // The subscriber may still be draining what mosquitto queued for it.
+    let subscriber = subscriber.finish_or_stop(Duration::from_secs(5), KILL_GRACE);
+    let publisher = publisher?;
+    let subscriber = subscriber?;
+    note_losses(results, id, name, "publisher", &publisher);
+    note_losses(results, id, name, "subscriber", &subscriber);
+    throughput_through_broker(id, name, qos, size, count, &publisher, &subscriber, results)
+}
 
 /// Records a throughput run through mosquitto.
 #[allow(

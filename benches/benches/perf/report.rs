@@ -8,9 +8,12 @@ use std::process::Command;
 
 use crate::backends::PEER;
 use crate::cli::{Mode, Section, Settings, workspace_root};
-use crate::orchestrate::{IDLE_MARKS, Kind, Measure, Results, RunInfo, SIZE, SWEEP, SWEEP_QOS};
+use crate::orchestrate::{
+    IDLE_MARKS, Kind, Measure, Results, RunInfo, SIZE, SWEEP, SWEEP_QOS, persist_id,
+};
 use crate::stats::Summary;
 use crate::svg::Chart;
+use crate::workload::Durability;
 
 mod goals;
 mod method;
@@ -60,6 +63,9 @@ pub(crate) fn write(
     }
     if has(Section::Slow) {
         r.slow(&mut md, plan)?;
+    }
+    if has(Section::Persist) {
+        r.persist(&mut md)?;
     }
     if settings.sections.contains(&Section::Failover)
         || settings.sections.contains(&Section::Shared)

@@ -66,6 +66,58 @@ pub(crate) struct Job {
     pub(crate) deadline: Duration,
     /// How long a slow consumer takes nothing after it is ready (zero for every other role).
     pub(crate) hold: Duration,
+    /// The publisher keeps its session in a file store (`Options::persistence`); `None`: in memory.
+    pub(crate) store: Option<Stored>,
+}
+
+/// A file store for a publisher: where, and how durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stored {
+    pub(crate) path: String,
+    pub(crate) durability: Durability,
+}
+
+/// The durability levels of the file store (`mqtt_core::client::Durability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// No `fsync`.
+    None,
+    /// `fsync` every 10 ms (the default).
+    Batched,
+    /// `fsync` before every `publish` returns and before the runner sends what depends on a change.
+    Every,
+}
+
+impl Durability {
+    pub(crate) const ALL: [Self; 3] = [Self::None, Self::Batched, Self::Every];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Batched => "batched",
+            Self::Every => "every",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == text)
+    }
+
+    /// The client's setting.
+    pub(crate) fn setting(self) -> mqtt_core::client::Durability {
+        match self {
+            Self::None => mqtt_core::client::Durability::None,
+            Self::Batched => mqtt_core::client::Durability::Batched(Duration::from_millis(10)),
+            Self::Every => mqtt_core::client::Durability::EveryMessage,
+        }
+    }
+}
+
+impl Stored {
+    /// The client's setting.
+    pub(crate) fn persistence(&self) -> mqtt_core::client::Persistence {
+        mqtt_core::client::Persistence::file(&self.path).durability(self.durability.setting())
+    }
 }
 
 impl Job {
@@ -85,6 +137,14 @@ impl Job {
             format!("concurrency={}", self.concurrency),
             format!("deadline_ms={}", self.deadline.as_millis()),
             format!("hold_ms={}", self.hold.as_millis()),
+            format!(
+                "store={}",
+                self.store.as_ref().map_or("", |s| s.path.as_str())
+            ),
+            format!(
+                "durability={}",
+                self.store.as_ref().map_or("", |s| s.durability.as_str())
+            ),
         ]
     }
 
@@ -120,6 +180,14 @@ impl Job {
             concurrency: usize::try_from(number("concurrency")?).unwrap_or(1).max(1),
             deadline: Duration::from_millis(number("deadline_ms")?),
             hold: Duration::from_millis(number("hold_ms").unwrap_or(0)),
+            store: match get("store")? {
+                "" => None,
+                path => Some(Stored {
+                    path: path.to_owned(),
+                    durability: Durability::parse(get("durability")?)
+                        .ok_or("child job: bad durability")?,
+                }),
+            },
         })
     }
 }

@@ -32,6 +32,10 @@ use crate::session::Ticket;
 /// Resolves with the broker's acknowledgement of a QoS 1 or 2 message.
 pub type Acknowledgement = oneshot::Receiver<Result<(), Error>>;
 
+/// Resolves when a graceful disconnect ended: with the number of messages the broker had not acknowledged, or
+/// [`Error::DisconnectCalledOff`] if a reconnect called it off. A dropped sender means the runner ended.
+pub type Disconnected = oneshot::Receiver<Result<usize, Error>>;
+
 /// Resolves with the broker's answer to a SUBSCRIBE: per filter, the granted QoS or the refusal.
 pub type SubAck = oneshot::Receiver<Result<Granted, Error>>;
 
@@ -47,9 +51,14 @@ impl Shared {
     /// [`Error::Publish`] for an invalid message or a full queue; [`Error::Closed`] once the client is finished.
     pub fn publish(&self, message: &Publish<'_>) -> Result<Option<Acknowledgement>, Error> {
         let now = self.now();
-        let done = self.core().publish(message, now)?;
-        self.wake();
-        Ok(done)
+        {
+            let mut core = self.core();
+            let done = core.publish(message, now)?;
+            self.persist_published(&mut core, message.qos)?;
+            drop(core);
+            self.wake();
+            Ok(done)
+        }
     }
 
     /// Queues a message with its 5.0 properties; at QoS 1 and 2, the acknowledgement to wait for.
@@ -158,22 +167,23 @@ impl Shared {
         &self,
         options: &DisconnectOptions,
         timeout: Duration,
-    ) -> Result<oneshot::Receiver<usize>, Error> {
+    ) -> Result<Disconnected, Error> {
         let now = self.now();
         let closed = {
             let mut core = self.core();
             let (done, closed) = oneshot::channel();
             if core.dispatch.is_finished() {
-                let _ = done.send(0);
+                let _ = done.send(Ok(0));
                 return Ok(closed);
             }
             let wait = timeout.mul_f64(0.9);
+            let Core { session, dispatch } = &mut *core;
             options
-                .with_packet(|packet| core.session.disconnect_with(packet, wait, now))
+                .with_packet(|packet| session.disconnect_with(packet, wait, now))
                 .map_err(Error::Encode)?;
-            core.dispatch.disconnected.push(done);
-            if core.session.state() == crate::SessionState::Closed {
-                core.dispatch.finish();
+            dispatch.disconnected.push(done);
+            if session.state() == crate::SessionState::Closed {
+                dispatch.close(session);
             }
             closed
         };
@@ -277,8 +287,9 @@ impl Shared {
 
     /// Starts a graceful disconnect that takes at most `timeout`: the session waits for the broker's
     /// acknowledgements for nine tenths of it, then sends DISCONNECT (the last tenth is for that write). Resolves
-    /// once the session is closed, with how many messages were still unacknowledged (they were not delivered).
-    pub fn disconnect(&self, timeout: Duration) -> oneshot::Receiver<usize> {
+    /// once the session is closed, with how many messages were still unacknowledged (they were not delivered), or
+    /// with [`Error::DisconnectCalledOff`] if [`reconnect`](Self::reconnect) called it off first.
+    pub fn disconnect(&self, timeout: Duration) -> Disconnected {
         let now = self.now();
         let closed = self.core().disconnect(timeout.mul_f64(0.9), now);
         self.wake();
@@ -303,7 +314,26 @@ impl Core {
         now: Instant,
     ) -> Result<Option<Acknowledgement>, Error> {
         self.open()?;
-        let ticket = self.session.publish(message, now).map_err(Error::Publish)?;
+        let ticket = match self.session.publish(message, now) {
+            Ok(ticket) => {
+                if core::mem::take(&mut self.dispatch.queue_full) {
+                    tracing::debug!("room in the outgoing queue again: publishing is accepted");
+                }
+                ticket
+            }
+            Err(error) => {
+                // Once per episode, not once per refused call of an application that retries.
+                if error == crate::PublishError::QueueFull && !self.dispatch.queue_full {
+                    self.dispatch.queue_full = true;
+                    tracing::warn!(
+                        queued = self.session.queued(),
+                        "publish refused: the outgoing queue is full (nothing was dropped; retry later, or \
+                         raise Options::queue_bytes)"
+                    );
+                }
+                return Err(Error::Publish(error));
+            }
+        };
         if message.qos == QoS::AtMostOnce {
             return Ok(None);
         }
@@ -458,19 +488,22 @@ impl Core {
     pub(crate) fn reconnect(&mut self, now: Instant) {
         self.dispatch.last_state = None;
         self.session.reconnect(now);
+        // A graceful disconnect in progress is called off: its callers hear so at once.
+        self.dispatch.call_off_disconnects();
     }
 
     /// Starts a graceful disconnect; resolves once the session is closed.
-    pub(crate) fn disconnect(&mut self, wait: Duration, now: Instant) -> oneshot::Receiver<usize> {
+    pub(crate) fn disconnect(&mut self, wait: Duration, now: Instant) -> Disconnected {
         let (done, closed) = oneshot::channel();
         if self.dispatch.is_finished() {
-            let _ = done.send(0);
+            let _ = done.send(Ok(0));
             return closed;
         }
         self.dispatch.disconnected.push(done);
         self.session.disconnect_within(wait, now);
         if self.session.state() == crate::SessionState::Closed {
-            self.dispatch.finish();
+            // Closed at once (no connection): the count is known now, the event loop need not run.
+            self.dispatch.close(&self.session);
         }
         closed
     }

@@ -17,10 +17,10 @@ use futures_channel::oneshot;
 use super::exchange::Exchange;
 use super::queue::Queue;
 use super::{ConnectionState, Error, Message};
-use crate::codec::{List, Publish, QoS, ReasonCode, SubscriptionId};
+use crate::codec::{List, ProtocolVersion, Publish, QoS, ReasonCode, SubscriptionId};
 use crate::driver::{DriverError, EventSink, Flow};
 use crate::io::FailoverError;
-use crate::session::{AckToken, Disconnection, Event, Ticket};
+use crate::session::{AckToken, ConnectRefusal, Disconnection, Event, Ticket};
 use crate::{Instant, Session, SessionState, topic};
 
 /// Completes an UNSUBSCRIBE with its codes.
@@ -118,8 +118,9 @@ pub struct Dispatch {
     hits: Vec<usize>,
     pub(crate) state_listeners: Vec<Arc<Queue<ConnectionState>>>,
     pub(crate) last_state: Option<ConnectionState>,
-    /// Waiting for the end of a graceful disconnect: they get how many messages were still unacknowledged.
-    pub(crate) disconnected: Vec<oneshot::Sender<usize>>,
+    /// Waiting for the end of a graceful disconnect: they get how many messages were still unacknowledged, or
+    /// [`Error::DisconnectCalledOff`].
+    pub(crate) disconnected: Vec<oneshot::Sender<Result<usize, Error>>>,
     /// The broker URLs, credentials removed, in failover order.
     pub(crate) brokers: Vec<String>,
     /// The broker of the current connection or attempt (the session's choice).
@@ -130,6 +131,15 @@ pub struct Dispatch {
     holding: bool,
     /// The broker accepted the current connection.
     established: bool,
+    /// The broker accepted a connection once.
+    ever_connected: bool,
+    /// The latest publish was refused for a full outgoing queue (it was logged).
+    pub(crate) queue_full: bool,
+    /// The client speaks only 5.0 (no fall back to 3.1.1): a first CONNECT the broker closes without answer
+    /// means the broker does not speak 5.0.
+    only_v5: bool,
+    /// The session's protocol version at the end of the runner's last turn.
+    version: Option<ProtocolVersion>,
     /// Waiting for a connection goes on after a failed round over the brokers.
     pub(crate) keep_trying: bool,
     pub(crate) last_transport_error: Option<Error>,
@@ -178,6 +188,10 @@ impl Dispatch {
             unreachable: None,
             holding: false,
             established: false,
+            ever_connected: false,
+            queue_full: false,
+            only_v5: false,
+            version: None,
             keep_trying: false,
             last_transport_error: None,
             next_subscription_id: 1,
@@ -194,6 +208,7 @@ impl Dispatch {
         let mut dispatch = Self::new(options.message_capacity, options.manual_ack);
         dispatch.brokers = options.brokers().to_vec();
         dispatch.keep_trying = options.keep_trying;
+        dispatch.only_v5 = options.version == ProtocolVersion::V5 && !options.fallback_to_v311;
         dispatch.v5.automatic_ids = options.subscription_ids;
         dispatch.v5.inbox_name = Exchange::inbox_level(&options.client_id);
         dispatch.v5.correlation_prefix =
@@ -264,16 +279,15 @@ impl Dispatch {
         self.handles_gone = true;
         session.disconnect(now);
         if session.state() == SessionState::Closed {
-            self.finish();
+            self.close(session);
         }
     }
 
-    /// Stops routing: pending requests fail with [`Error::Closed`], every stream ends after what it holds.
+    /// Stops routing: pending requests fail with [`Error::Closed`], every stream ends after what it holds. A
+    /// graceful disconnect still waiting hears that nothing was left unacknowledged; see [`close`](Self::close).
     pub fn finish(&mut self) {
+        self.answer_disconnects(0);
         self.finished = true;
-        for done in self.disconnected.drain(..) {
-            let _ = done.send(0);
-        }
         self.fail_pending(&Error::Closed);
         self.v5.fail(&Error::Closed);
         for route in &self.routes {
@@ -285,6 +299,41 @@ impl Dispatch {
         for queue in &self.state_listeners {
             queue.close();
         }
+    }
+
+    /// The session is closed for good (disconnected, or its runner ended): a graceful disconnect still waiting
+    /// hears how many of its messages were not acknowledged, then routing stops as [`finish`](Self::finish) says.
+    pub fn close(&mut self, session: &Session<'_>) {
+        self.answer_disconnects(session.unacknowledged());
+        self.finish();
+    }
+
+    /// Tells the graceful disconnects waiting how many messages were left unacknowledged.
+    pub(crate) fn answer_disconnects(&mut self, unacknowledged: usize) {
+        for done in self.disconnected.drain(..) {
+            let _ = done.send(Ok(unacknowledged));
+        }
+    }
+
+    /// A reconnect called the graceful disconnect in progress off: its callers hear so.
+    pub(crate) fn call_off_disconnects(&mut self) {
+        if !self.disconnected.is_empty() {
+            tracing::info!("a reconnect called the graceful disconnect off");
+        }
+        for done in self.disconnected.drain(..) {
+            let _ = done.send(Err(Error::DisconnectCalledOff));
+        }
+    }
+
+    /// The session's protocol version after a turn of the runner: a change from 5.0 to 3.1.1 is the fall back.
+    pub fn note_version(&mut self, version: ProtocolVersion) {
+        if self.version == Some(ProtocolVersion::V5) && version == ProtocolVersion::V311 {
+            tracing::info!(
+                broker = self.broker_url(),
+                "the broker does not speak MQTT 5.0: the client speaks 3.1.1 from now on"
+            );
+        }
+        self.version = Some(version);
     }
 
     fn fail_pending(&mut self, error: &Error) {
@@ -589,6 +638,7 @@ impl Dispatch {
             Event::Connected { session_present } => {
                 self.unreachable = None;
                 self.established = true;
+                self.ever_connected = true;
                 let broker = self.broker_url().to_owned();
                 self.state(ConnectionState::Connected {
                     session_present,
@@ -598,8 +648,20 @@ impl Dispatch {
             Event::ConnectFailed { reason } => {
                 self.established = false;
                 let unreachable = self.unreachable.take();
+                let only_v5 = self.only_v5 && !self.ever_connected;
                 self.state(match (reason, unreachable) {
                     (Disconnection::Refused(refusal), _) => ConnectionState::Refused(refusal),
+                    // What 3.1.1-only brokers do with a 5.0 CONNECT (rumqttd's 3.1.1 listener, among others).
+                    (Disconnection::TransportClosed, Some(error))
+                        if only_v5 && is_broker_close(&error) =>
+                    {
+                        tracing::warn!(
+                            broker = self.broker_url(),
+                            "the broker closed the connection without answering the MQTT 5.0 CONNECT: it \
+                             does not speak 5.0 (leave Options::version unset to fall back to 3.1.1)"
+                        );
+                        ConnectionState::Refused(ConnectRefusal::UnsupportedProtocolVersion)
+                    }
                     (Disconnection::TransportClosed, Some(error)) => {
                         ConnectionState::Unreachable(error)
                     }
@@ -623,10 +685,14 @@ impl Dispatch {
                 }
             }
             Event::Disconnected { unacknowledged } => {
-                self.state(ConnectionState::Disconnected);
-                for done in self.disconnected.drain(..) {
-                    let _ = done.send(unacknowledged);
+                if unacknowledged > 0 {
+                    tracing::warn!(
+                        unacknowledged,
+                        "disconnected with messages the broker did not acknowledge"
+                    );
                 }
+                self.state(ConnectionState::Disconnected);
+                self.answer_disconnects(unacknowledged);
                 self.finish();
             }
         }
@@ -634,8 +700,20 @@ impl Dispatch {
     }
 }
 
+/// Whether a transport failure is the broker closing the connection (the end of the stream).
+fn is_broker_close(error: &Error) -> bool {
+    matches!(error, Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof)
+}
+
 /// The state change as a `tracing` event: what a person debugging a reconnect loop needs, never secrets.
 fn trace_state(state: &ConnectionState) {
+    match state {
+        ConnectionState::Lost(Disconnection::Protocol(error))
+        | ConnectionState::GaveUp(Disconnection::Protocol(error)) => {
+            tracing::warn!(%error, "the broker broke the protocol: the connection is closed");
+        }
+        _ => {}
+    }
     match state {
         ConnectionState::Connected {
             session_present,

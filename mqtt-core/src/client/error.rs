@@ -1,5 +1,6 @@
 //! [`Error`]: everything that can go wrong in a std client, with a message a person understands.
 
+use std::borrow::ToOwned;
 use std::string::String;
 use std::sync::Arc;
 
@@ -46,8 +47,13 @@ pub enum Error {
     /// A SUBSCRIBE or UNSUBSCRIBE too large for the transmit buffer.
     #[error("the request is too large to send")]
     RequestTooLarge,
-    /// The broker refused the connection.
-    #[error("connection refused: {0}")]
+    /// The broker refused the connection, with its reason (every 3.1.1 return code and 5.0 reason code).
+    ///
+    /// [`ConnectRefusal::UnsupportedProtocolVersion`] says the broker does not speak the MQTT version of the
+    /// CONNECT: it answered 3.1.1 code 1 or 5.0 `0x84`, or (for a client that speaks only 5.0, see
+    /// [`Options::version`](super::Options::version)) it closed the connection without answering the first 5.0
+    /// CONNECT, as 3.1.1-only brokers do. Without `version`, the client falls back to 3.1.1 instead.
+    #[error("connection refused: {}", refusal_text(.0))]
     Refused(ConnectRefusal),
     /// The session stopped trying to connect.
     #[error("gave up connecting: {0}")]
@@ -72,6 +78,10 @@ pub enum Error {
     /// first): their deliveries fail with [`Error::Closed`]. Wait for deliveries, or give `disconnect` more time.
     #[error("disconnected with {0} message(s) not acknowledged by the broker")]
     Unacknowledged(usize),
+    /// A [`reconnect`](super::Client::reconnect) called off a graceful disconnect before it ended: the client
+    /// connects again, and the messages it was waiting for stay queued.
+    #[error("the disconnect was called off by a reconnect")]
+    DisconnectCalledOff,
     /// The broker refused the UNSUBSCRIBE of a filter (5.0), with this code.
     #[error("unsubscribe refused by the broker: {0}")]
     UnsubscribeRefused(ReasonCode),
@@ -91,6 +101,22 @@ pub enum Error {
     /// A request got no reply (5.0 request/response): the broker refused the reply subscription with this code.
     #[error("the reply inbox subscription was refused: {0}")]
     InboxRefused(ReasonCode),
+    /// The message store ([`Options::persistence`](super::Options::persistence)) cannot be read or written, or is
+    /// damaged (the error names the file, and the offset of the damage).
+    #[error(transparent)]
+    Store(#[from] super::StoreError),
+}
+
+/// A refusal in words; the protocol version's says what it means for the versions.
+fn refusal_text(refusal: &ConnectRefusal) -> String {
+    use std::string::ToString;
+    match refusal {
+        ConnectRefusal::UnsupportedProtocolVersion => "the broker does not speak the MQTT version of the \
+            CONNECT (unacceptable protocol version): a broker that only speaks 3.1.1 does not speak MQTT 5.0; \
+            without Options::version the client falls back to 3.1.1"
+            .to_owned(),
+        other => other.to_string(),
+    }
 }
 
 /// Errors are equal when they are of the same kind and say the same (an I/O error has no equality of its own).

@@ -6,7 +6,7 @@ use std::boxed::Box;
 use std::sync::Arc;
 use std::vec::Vec;
 
-use super::{Client, Dispatch, Error, Options, Redirecting, Shared};
+use super::{Client, Core, Dispatch, Error, Options, Redirecting, Shared};
 use crate::Buf;
 use crate::driver::Driver;
 use crate::io::{Clock, Connect};
@@ -49,6 +49,8 @@ const STAGING_MAX: usize = 64 * 1024;
 pub struct EventLoop<R: Runtime> {
     driver: RuntimeDriver<R>,
     shared: Arc<Shared>,
+    /// The `tracing` span its events belong to: `mqtt` with the client identifier.
+    span: tracing::Span,
 }
 
 impl<R: Runtime> core::fmt::Debug for EventLoop<R> {
@@ -68,7 +70,7 @@ impl<R: Runtime> EventLoop<R> {
     /// [`Error::Config`] if the options cannot make a session; the connector's errors for a URL or TLS settings
     /// that cannot make connections.
     pub fn new(options: &Options) -> Result<(Client, Self), Error> {
-        let session = options.session()?;
+        let (session, store) = options.open_session()?;
         let connectors = options
             .brokers()
             .iter()
@@ -77,7 +79,8 @@ impl<R: Runtime> EventLoop<R> {
         let clock = R::clock();
         let handle_clock = clock.clone();
         let dispatch = Dispatch::from_options(options);
-        let shared = Arc::new(Shared::new(session, dispatch, move || handle_clock.now()));
+        let shared =
+            Arc::new(Shared::new(session, dispatch, move || handle_clock.now()).with_store(store));
         let redirect_options = options.clone();
         let make = Box::new(move |url: &str| R::connector(url, &redirect_options));
         let failover = Redirecting::new(connectors, make, Arc::downgrade(&shared))
@@ -85,19 +88,37 @@ impl<R: Runtime> EventLoop<R> {
         let driver = Driver::new(failover, clock, Buf::owned(STAGING), Buf::owned(STAGING))
             .grow_staging_up_to(STAGING_MAX);
         let client = Client::new(shared.clone(), R::sleep);
-        Ok((client, Self { driver, shared }))
+        let span = tracing::info_span!("mqtt", client_id = options.client_id.as_str());
+        Ok((
+            client,
+            Self {
+                driver,
+                shared,
+                span,
+            },
+        ))
     }
 
     /// Runs until the client disconnects or every [`Client`] handle is dropped (then it disconnects gracefully).
+    /// What it logs through `tracing` is in the span `mqtt`, with the client identifier.
     ///
     /// # Cancel safety
     ///
     /// Dropping the future drops the connection without DISCONNECT (the broker publishes the will); the handles
     /// then see [`Error::Closed`].
     pub async fn run(mut self) {
+        let span = self.span.clone();
+        tracing::Instrument::instrument(self.run_inner(), span).await;
+    }
+
+    async fn run_inner(&mut self) {
         {
             let now = self.shared.now();
-            self.shared.core().session.connect(now);
+            let mut core = self.shared.core();
+            // Not after a disconnect that came first: the loop then only ends.
+            if !core.dispatch.is_finished() {
+                core.session.connect(now);
+            }
         }
         self.driver.run(&*self.shared).await;
     }
@@ -107,7 +128,8 @@ impl<R: Runtime> Drop for EventLoop<R> {
     fn drop(&mut self) {
         let mut core = self.shared.core();
         if !core.dispatch.is_finished() {
-            core.dispatch.finish();
+            let Core { session, dispatch } = &mut *core;
+            dispatch.close(session);
         }
     }
 }

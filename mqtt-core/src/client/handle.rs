@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::vec::Vec;
 
 use bytes::Bytes;
+use futures_channel::oneshot;
 use futures_util::future::{Either, select};
 use futures_util::{Stream, StreamExt};
 
@@ -308,6 +309,25 @@ impl Client {
         self.shared.core().dispatch.last_transport_error()
     }
 
+    /// The messages this client inherited from its store ([`Options::persistence`](super::Options::persistence))
+    /// when it started: those whose `publish` returned in an earlier run and that were not acknowledged then, in
+    /// publish order, each with a [`Delivery`] that resolves when the broker acknowledges it (or fails). The old
+    /// run's handles are gone: this is how the application learns how those messages end. Each message is given
+    /// once: a second call returns none.
+    pub fn recovered(&self) -> Vec<(Message, Delivery)> {
+        self.shared
+            .take_recovered()
+            .into_iter()
+            .map(|(message, done)| {
+                let delivery = Delivery {
+                    done: Some(done),
+                    sleep: self.sleep,
+                };
+                (message, delivery)
+            })
+            .collect()
+    }
+
     /// The session's counters, now.
     pub fn stats(&self) -> Stats {
         self.shared.core().session.stats()
@@ -334,20 +354,17 @@ impl Client {
 
     /// Disconnects gracefully within `timeout`: waits for the messages in flight and queued to be acknowledged
     /// (for nine tenths of `timeout`), sends DISCONNECT, and ends the event loop. New messages are refused from
-    /// the call on.
+    /// the call on. Returns within `timeout`, whatever the broker does.
     ///
     /// # Errors
     ///
     /// [`Error::Unacknowledged`] with the number of messages the broker had not acknowledged when the time was up
-    /// (their deliveries fail with [`Error::Closed`]); [`Error::Timeout`] if the event loop did not finish in
-    /// time (it does not run, or the connection is stuck).
+    /// (or that never went out: disconnected while offline); their deliveries fail with [`Error::Closed`].
+    /// [`Error::DisconnectCalledOff`] if a [`reconnect`](Self::reconnect) called the disconnect off first.
+    /// [`Error::Timeout`] if the event loop did not finish in time (it does not run, or the connection is stuck).
     pub async fn disconnect(&self, timeout: Duration) -> Result<(), Error> {
         let closed = self.shared.disconnect(timeout);
-        match within(self.sleep, timeout, closed).await? {
-            // A dropped sender means the loop ended: disconnected too.
-            Ok(0) | Err(_) => Ok(()),
-            Ok(unacknowledged) => Err(Error::Unacknowledged(unacknowledged)),
-        }
+        disconnected(within(self.sleep, timeout, closed).await?)
     }
 
     /// Waits until the broker accepts a connection, for at most `timeout`.
@@ -385,6 +402,18 @@ impl Client {
             .await;
             outcome.unwrap_or_else(|_| Err(watch.timed_out()))
         }
+    }
+}
+
+/// What a graceful disconnect's answer means for its caller. A dropped sender means the loop ended:
+/// disconnected too.
+pub(super) fn disconnected(
+    answer: Result<Result<usize, Error>, oneshot::Canceled>,
+) -> Result<(), Error> {
+    match answer {
+        Ok(Ok(0)) | Err(oneshot::Canceled) => Ok(()),
+        Ok(Ok(unacknowledged)) => Err(Error::Unacknowledged(unacknowledged)),
+        Ok(Err(error)) => Err(error),
     }
 }
 

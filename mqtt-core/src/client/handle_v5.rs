@@ -206,10 +206,7 @@ impl Client {
         timeout: Duration,
     ) -> Result<(), Error> {
         let closed = self.shared.disconnect_with(&options, timeout)?;
-        match within(self.sleep, timeout, closed).await? {
-            Ok(0) | Err(_) => Ok(()),
-            Ok(unacknowledged) => Err(Error::Unacknowledged(unacknowledged)),
-        }
+        super::handle::disconnected(within(self.sleep, timeout, closed).await?)
     }
 }
 

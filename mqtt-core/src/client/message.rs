@@ -29,7 +29,10 @@ use crate::session::AckToken;
 /// assert_eq!(message.content_type.as_deref(), Some("application/json"));
 /// assert_eq!(message.user_properties, [("unit".to_owned(), "celsius".to_owned())]);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// Its `Debug` output shows the payload and the Correlation Data by their length only: they may carry secrets, and
+/// a message of a megabyte should not print one. Print `payload` yourself where that is wanted.
+#[derive(Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Message {
     /// The topic it was published to.
@@ -58,6 +61,34 @@ pub struct Message {
     pub subscription_identifiers: Vec<u32>,
     /// With manual acknowledgement, what [`Client::ack`](super::Client::ack) sends.
     pub(crate) ack: Option<AckToken>,
+}
+
+impl core::fmt::Debug for Message {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        /// Bytes by their length.
+        struct Len(usize);
+        impl core::fmt::Debug for Len {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, "<{} bytes>", self.0)
+            }
+        }
+        f.debug_struct("Message")
+            .field("topic", &self.topic)
+            .field("payload", &Len(self.payload.len()))
+            .field("qos", &self.qos)
+            .field("retain", &self.retain)
+            .field("payload_format_indicator", &self.payload_format_indicator)
+            .field("message_expiry_interval", &self.message_expiry_interval)
+            .field("content_type", &self.content_type)
+            .field("response_topic", &self.response_topic)
+            .field(
+                "correlation_data",
+                &self.correlation_data.as_ref().map(|data| Len(data.len())),
+            )
+            .field("user_properties", &self.user_properties)
+            .field("subscription_identifiers", &self.subscription_identifiers)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Message {

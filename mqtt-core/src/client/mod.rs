@@ -50,12 +50,14 @@ mod dispatch;
 mod error;
 mod event_loop;
 mod exchange;
+mod file_store;
 mod handle;
 mod handle_v5;
 mod message;
 #[doc = include_str!("mqtt5.md")]
 pub mod mqtt5 {}
 mod options;
+mod persist;
 mod queue;
 mod receiver;
 mod redirect;
@@ -65,16 +67,18 @@ pub mod tls;
 mod v5;
 mod will;
 
-pub use command::{Acknowledgement, Request, SubAck, UnsubAck};
+pub use command::{Acknowledgement, Disconnected, Request, SubAck, UnsubAck};
 pub use connecting::ConnectWatch;
 pub use dispatch::{Dispatch, Granted};
 pub use error::{Error, TlsError};
 pub use event_loop::{EventLoop, Runtime};
 pub use exchange::redirect_url;
+pub use file_store::{StoreError, StoreErrorKind};
 pub use handle::{Client, Delivery, Messages, States, Subscription};
 pub use handle_v5::Responder;
 pub use message::Message;
 pub use options::{Encoded, Options, TlsOptions};
+pub use persist::{Durability, Persistence, Store};
 pub use receiver::{Receiver, StateReceiver, Taken};
 pub use redirect::Redirecting;
 pub use shared::{Core, HandleGuard, Shared};

@@ -26,6 +26,23 @@ type AuthFactory = Arc<dyn Fn() -> Box<dyn Authenticator + Send> + Send + Sync>;
 ///
 /// Its `Debug` output never shows the password, the will's payload or TLS keys.
 ///
+/// # Protocol version
+///
+/// By default the client speaks MQTT 5.0 and falls back to 3.1.1, for the rest of its life, when the broker shows
+/// that it does not speak 5.0: it refuses the protocol version (3.1.1 code 1, which some brokers send in answer to
+/// a 5.0 CONNECT, or 5.0 `0x84`), or it closes the connection after the first CONNECT without an answer (rumqttd's
+/// 3.1.1 listener and others do), before any 5.0 connection succeeded. The next attempt, at once, is a 3.1.1
+/// CONNECT to the same broker. paho does the same. [`version`](Self::version) speaks only the version given: a
+/// broker that does not speak it is then refused at once with
+/// [`ConnectRefusal::UnsupportedProtocolVersion`](crate::session::ConnectRefusal::UnsupportedProtocolVersion),
+/// whose message says so. There is no fall back with a password but no user name (3.1.1 cannot carry it) or with
+/// enhanced authentication.
+///
+/// On a 3.1.1 connection the broker cannot say how many QoS 1 and 2 messages it takes in flight, so the client
+/// keeps at most [`max_inflight_v311`](Self::max_inflight_v311) (default 20, mosquitto's default
+/// `max_inflight_messages`: mosquitto drops 3.1.1 QoS 2 messages beyond it while acknowledging them). A 5.0
+/// broker announces its Receive Maximum, and [`max_inflight`](Self::max_inflight) (default 64) applies below it.
+///
 /// ```
 /// use std::time::Duration;
 /// use mqtt_core::client::Options;
@@ -75,6 +92,7 @@ pub struct Options {
     pub(crate) subscription_ids: bool,
     pub(crate) follow_redirects: bool,
     pub(crate) authenticator: Option<(String, AuthFactory)>,
+    pub(crate) persistence: Option<super::Persistence>,
 }
 
 /// Bytes of each text the std client's session keeps (Response Information, Server Reference, CONNACK Reason
@@ -129,6 +147,7 @@ impl Options {
             subscription_ids: true,
             follow_redirects: true,
             authenticator: None,
+            persistence: None,
         };
         if let Some(user) = parsed.username {
             options.username = Some(user.to_owned());
@@ -202,6 +221,11 @@ impl Options {
     /// The TLS settings, for the bindings' connectors.
     pub fn tls(&self) -> &TlsOptions {
         &self.tls
+    }
+
+    /// The client identifier the options give (generated unless [`client_id`](Self::client_id) set one).
+    pub fn client_identifier(&self) -> &str {
+        &self.client_id
     }
 
     /// Time allowed to open the connection and receive CONNACK.
@@ -654,6 +678,7 @@ impl fmt::Debug for Options {
                 "authentication_method",
                 &self.authenticator.as_ref().map(|(m, _)| m),
             )
+            .field("persistence", &self.persistence)
             .finish_non_exhaustive()
     }
 }

@@ -14,7 +14,8 @@ use std::vec::Vec;
 
 use futures_util::task::AtomicWaker;
 
-use super::Dispatch;
+use super::command::Acknowledgement;
+use super::{Dispatch, Message, Store};
 use crate::driver::{Host, Wake};
 use crate::session::AckToken;
 use crate::{Instant, Session};
@@ -30,7 +31,7 @@ pub struct Core {
 
 /// What every handle and the runner of one client share.
 pub struct Shared {
-    core: Mutex<Core>,
+    pub(crate) core: Mutex<Core>,
     /// Set by a wake-up, cleared by the runner when it looks.
     woken: AtomicBool,
     waker: AtomicWaker,
@@ -39,6 +40,10 @@ pub struct Shared {
     due_acks: Mutex<Vec<AckToken>>,
     /// Counted handles ([`Client`](super::Client)s and their clones) alive.
     handles: AtomicUsize,
+    /// Where the session is kept across restarts ([`Options::persistence`](super::Options::persistence)).
+    pub(crate) store: Option<Mutex<Store>>,
+    /// The messages inherited from the store, with their outcomes, until the application takes them.
+    pub(crate) recovered: Mutex<Vec<(Message, Acknowledgement)>>,
 }
 
 impl core::fmt::Debug for Shared {
@@ -63,6 +68,8 @@ impl Shared {
             now: Box::new(now),
             due_acks: Mutex::new(Vec::new()),
             handles: AtomicUsize::new(0),
+            store: None,
+            recovered: Mutex::new(Vec::new()),
         }
     }
 
@@ -183,6 +190,12 @@ impl Host<'static> for Shared {
         let mut core = self.runner_core();
         let Core { session, dispatch } = &mut *core;
         let result = f(session, dispatch);
+        // What changed is stored before the session sends what depends on it: the driver looks again.
+        if self.persist(&mut core.session) {
+            self.wake();
+        }
+        let version = core.session.version();
+        core.dispatch.note_version(version);
         if !core.dispatch.pending_acks.is_empty() {
             // Messages whose consumer left while being delivered: acknowledged on the runner's next round.
             core.flush_acks(self.now());

@@ -47,7 +47,7 @@ impl<'a> Ack<'a> {
         let mut ack = Self::new(packet_id);
         // 5.0: the reason code may be left out when it is success and there are no properties, and the property
         // length may be left out when there are no properties. `[MQTT-3.4.2.1]`
-        if version == ProtocolVersion::V5 && !r.is_empty() {
+        if version.is_v5() && !r.is_empty() {
             ack.reason = r.reason_code(version)?;
             if !r.is_empty() {
                 ack.properties = AckProperties::decode(r)?;
@@ -70,16 +70,14 @@ impl<'a> Ack<'a> {
 
 impl Body for Ack<'_> {
     fn body_len(&self, version: ProtocolVersion) -> usize {
-        match version {
+        match version.folded() {
             ProtocolVersion::V311 => 2,
             ProtocolVersion::V5 => self.v5_len(),
         }
     }
 
     fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {
-        if version == ProtocolVersion::V311
-            && (self.reason != ReasonCode::SUCCESS || !self.properties.is_empty())
-        {
+        if !version.is_v5() && (self.reason != ReasonCode::SUCCESS || !self.properties.is_empty()) {
             return Err(EncodeError::NotInProtocolVersion {
                 packet,
                 what: "reason code or properties",

@@ -42,7 +42,7 @@ impl Body for Auth<'_> {
     }
 
     fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {
-        if version == ProtocolVersion::V311 {
+        if !version.is_v5() {
             return Err(EncodeError::NotInProtocolVersion {
                 packet,
                 what: "the AUTH packet",

@@ -30,13 +30,12 @@ impl<'a> ConnAck<'a> {
         let reason = ReasonCode(r.u8()?);
         // A 3.1.1-only server answers a level-5 CONNECT with a 3.1.1 CONNACK (return code 1 to 5, no property
         // length, `[MQTT-3.1.2-2]` of 3.1.1): keep that code so that the refusal can be reported.
-        let v311_refusal =
-            version == ProtocolVersion::V5 && r.is_empty() && matches!(reason.0, 1..=5);
+        let v311_refusal = version.is_v5() && r.is_empty() && matches!(reason.0, 1..=5);
         if !v311_refusal {
             check_reason(reason, PacketType::ConnAck, version)?;
         }
         // A 5.0 CONNACK always has a property length; tolerate its absence rather than fail a connection over it.
-        let properties = match version {
+        let properties = match version.folded() {
             ProtocolVersion::V5 if !r.is_empty() => ConnAckProperties::decode(r)?,
             _ => ConnAckProperties::default(),
         };
@@ -48,19 +47,32 @@ impl<'a> ConnAck<'a> {
     }
 }
 
+impl ConnAck<'_> {
+    /// Whether this is the 3.1.1 refusal a 3.1.1-only server sends to a level-5 CONNECT (return code 1 to 5):
+    /// it is written as that server writes it, without a property length, so that it decodes back to itself.
+    fn has_v311_body(&self, version: ProtocolVersion) -> bool {
+        !version.is_v5() || matches!(self.reason.0, 1..=5)
+    }
+}
+
 impl Body for ConnAck<'_> {
     fn body_len(&self, version: ProtocolVersion) -> usize {
-        match version {
-            ProtocolVersion::V311 => 2,
-            ProtocolVersion::V5 => 2 + self.properties.encoded_len(),
+        if self.has_v311_body(version) {
+            2
+        } else {
+            2 + self.properties.encoded_len()
         }
     }
 
     fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {
-        if version == ProtocolVersion::V311 && !self.properties.is_empty() {
+        if self.has_v311_body(version) && !self.properties.is_empty() {
             return Err(EncodeError::NotInProtocolVersion {
                 packet,
-                what: "properties",
+                what: if version.is_v5() {
+                    "properties with a 3.1.1 return code"
+                } else {
+                    "properties"
+                },
             });
         }
         Ok(())
@@ -69,7 +81,7 @@ impl Body for ConnAck<'_> {
     fn write_body(&self, version: ProtocolVersion, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.u8(u8::from(self.session_present))?;
         w.u8(self.reason.0)?;
-        if version == ProtocolVersion::V5 {
+        if !self.has_v311_body(version) {
             self.properties.write(w)?;
         }
         Ok(())

@@ -99,17 +99,17 @@ impl<'a> Connect<'a> {
         }
         let has_username = flags & flag::USER_NAME != 0;
         let has_password = flags & flag::PASSWORD != 0;
-        if version == ProtocolVersion::V311 && has_password && !has_username {
+        if !version.is_v5() && has_password && !has_username {
             return Err(DecodeError::PasswordWithoutUserName);
         }
         let keep_alive = r.u16()?;
-        let properties = match version {
+        let properties = match version.folded() {
             ProtocolVersion::V5 => ConnectProperties::decode(r)?,
             ProtocolVersion::V311 => ConnectProperties::default(),
         };
         let client_id = r.string()?;
         let will = if has_will {
-            let properties = match version {
+            let properties = match version.folded() {
                 ProtocolVersion::V5 => WillProperties::decode(r)?,
                 ProtocolVersion::V311 => WillProperties::default(),
             };
@@ -161,7 +161,7 @@ impl<'a> Connect<'a> {
 
 impl Body for Connect<'_> {
     fn body_len(&self, version: ProtocolVersion) -> usize {
-        let v5 = version == ProtocolVersion::V5;
+        let v5 = version.is_v5();
         let mut len = prefixed_len(PROTOCOL_NAME.len()) + 1 + 1 + 2;
         if v5 {
             len += self.properties.encoded_len();
@@ -178,7 +178,7 @@ impl Body for Connect<'_> {
     }
 
     fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {
-        if version == ProtocolVersion::V311 {
+        if !version.is_v5() {
             let not_in_311 = |what| EncodeError::NotInProtocolVersion { packet, what };
             if self.password.is_some() && self.username.is_none() {
                 return Err(not_in_311("password without user name"));
@@ -191,7 +191,7 @@ impl Body for Connect<'_> {
     }
 
     fn write_body(&self, version: ProtocolVersion, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        let v5 = version == ProtocolVersion::V5;
+        let v5 = version.is_v5();
         w.binary(PROTOCOL_NAME)?;
         w.u8(version.level())?;
         w.u8(self.connect_flags())?;

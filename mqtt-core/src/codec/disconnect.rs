@@ -22,7 +22,7 @@ impl<'a> Disconnect<'a> {
     ) -> Result<Self, DecodeError> {
         let mut disconnect = Self::default();
         // 5.0: both the reason code and the property length may be left out. `[MQTT-3.14.2.1]`
-        if version == ProtocolVersion::V5 && !r.is_empty() {
+        if version.is_v5() && !r.is_empty() {
             disconnect.reason = r.reason_code(version)?;
             if !r.is_empty() {
                 disconnect.properties = DisconnectProperties::decode(r)?;
@@ -34,7 +34,7 @@ impl<'a> Disconnect<'a> {
 
 impl Body for Disconnect<'_> {
     fn body_len(&self, version: ProtocolVersion) -> usize {
-        match version {
+        match version.folded() {
             ProtocolVersion::V311 => 0,
             ProtocolVersion::V5 => {
                 reason_and_properties_len(self.reason, self.properties.is_empty(), || {
@@ -45,9 +45,7 @@ impl Body for Disconnect<'_> {
     }
 
     fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {
-        if version == ProtocolVersion::V311
-            && (self.reason != ReasonCode::SUCCESS || !self.properties.is_empty())
-        {
+        if !version.is_v5() && (self.reason != ReasonCode::SUCCESS || !self.properties.is_empty()) {
             return Err(EncodeError::NotInProtocolVersion {
                 packet,
                 what: "reason code or properties",

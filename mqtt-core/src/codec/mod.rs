@@ -89,18 +89,50 @@ pub enum ProtocolVersion {
 impl ProtocolVersion {
     /// The protocol level byte of CONNECT.
     pub const fn level(self) -> u8 {
-        match self {
+        match self.folded() {
             Self::V311 => 4,
             Self::V5 => 5,
         }
     }
 
-    /// The version for a CONNECT protocol level, if it is one this crate speaks.
+    /// The version for a CONNECT protocol level, if it is one this build speaks.
     pub const fn from_level(level: u8) -> Option<Self> {
         match level {
-            4 => Some(Self::V311),
-            5 => Some(Self::V5),
+            4 if Self::V311.is_enabled() => Some(Self::V311),
+            5 if Self::V5.is_enabled() => Some(Self::V5),
             _ => None,
+        }
+    }
+
+    /// Whether this build speaks `self`: cargo features `v311` and `v5` (both by default). The codec refuses a
+    /// version that is not enabled (decoding and encoding fail, a session is not created with it).
+    pub const fn is_enabled(self) -> bool {
+        match self {
+            Self::V311 => cfg!(feature = "v311"),
+            Self::V5 => cfg!(feature = "v5"),
+        }
+    }
+
+    /// `self` as the code sees it: in a build that speaks one version only, that version, a constant (the
+    /// entry points refuse the other: [`is_enabled`](Self::is_enabled)).
+    #[inline(always)]
+    pub(crate) const fn folded(self) -> Self {
+        match self.is_v5() {
+            true => Self::V5,
+            false => Self::V311,
+        }
+    }
+
+    /// Whether `self` is MQTT 5.0. In a build that speaks one version only, this is a constant, and the code of
+    /// the other version compiles away: every decision of the codec and the session between the versions goes
+    /// through here.
+    #[inline(always)]
+    pub const fn is_v5(self) -> bool {
+        match (cfg!(feature = "v5"), cfg!(feature = "v311")) {
+            (true, true) => matches!(self, Self::V5),
+            (false, true) => false,
+            // 5.0 only, or no version at all (nothing is decoded or encoded then).
+            _ => true,
         }
     }
 }
@@ -211,7 +243,7 @@ impl PacketType {
             12 => Self::PingReq,
             13 => Self::PingResp,
             14 => Self::Disconnect,
-            15 if matches!(version, ProtocolVersion::V5) => Self::Auth,
+            15 if version.is_v5() => Self::Auth,
             _ => return None,
         })
     }
@@ -401,12 +433,11 @@ pub(crate) fn encode_body<B: Body>(
     w.u8(((packet_type as u8) << 4) | flags)?;
     w.var_int(body_len)?;
     body.write_body(version, &mut w)?;
-    debug_assert_eq!(
-        w.position(),
-        total,
+    debug_assert!(
+        w.position() == total || w.finish_ref().is_some(),
         "{packet_type}: body_len disagrees with write_body"
     );
-    Ok(w.position())
+    w.finish()
 }
 
 const fn packet_len(body_len: usize) -> usize {
@@ -482,15 +513,70 @@ impl<'a> Packet<'a> {
     ///
     /// [`EncodeError::BufferTooSmall`] if `buf` is shorter than [`encoded_len`](Self::encoded_len); otherwise an
     /// error naming the field that the wire format cannot carry (a string over 65,535 bytes, a 5.0 feature in
-    /// 3.1.1, QoS and packet identifier that disagree). The contents of `buf` are unspecified after an error.
+    /// 3.1.1, QoS and packet identifier that disagree); [`EncodeError::VersionNotEnabled`] for a version this
+    /// build does not speak. The contents of `buf` are unspecified after an error.
     #[inline]
     pub fn encode(&self, version: ProtocolVersion, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        if !version.is_enabled() {
+            return Err(EncodeError::VersionNotEnabled(version));
+        }
         let packet_type = self.packet_type();
         each_packet!(
             self,
             body => encode_body(body, packet_type, version, buf),
             encode_body(&Empty, packet_type, version, buf)
         )
+    }
+
+    /// [`encode`](Self::encode) for the session: the packets a client sends. A server's packet (CONNACK, SUBACK,
+    /// UNSUBACK, PINGRESP) is not encoded (`BufferTooSmall`), so that a client's firmware does not carry their
+    /// encoders.
+    pub(crate) fn encode_from_client(
+        &self,
+        version: ProtocolVersion,
+        buf: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        if !version.is_enabled() {
+            return Err(EncodeError::VersionNotEnabled(version));
+        }
+        let t = self.packet_type();
+        match self {
+            Self::Connect(p) => encode_body(p, t, version, buf),
+            Self::Publish(p) => encode_body(p, t, version, buf),
+            Self::PubAck(p) | Self::PubRec(p) | Self::PubRel(p) | Self::PubComp(p) => {
+                encode_body(p, t, version, buf)
+            }
+            Self::Subscribe(p) => encode_body(p, t, version, buf),
+            Self::Unsubscribe(p) => encode_body(p, t, version, buf),
+            Self::Disconnect(p) => encode_body(p, t, version, buf),
+            Self::Auth(p) if version.is_v5() => encode_body(p, t, version, buf),
+            Self::PingReq => encode_body(&Empty, t, version, buf),
+            Self::Auth(_)
+            | Self::ConnAck(_)
+            | Self::SubAck(_)
+            | Self::UnsubAck(_)
+            | Self::PingResp => Err(EncodeError::BufferTooSmall {
+                needed: usize::MAX,
+                available: buf.len(),
+            }),
+        }
+    }
+
+    /// [`encoded_len`](Self::encoded_len) for what [`encode_from_client`](Self::encode_from_client) encodes (0 for
+    /// the rest).
+    pub(crate) fn encoded_len_from_client(&self, version: ProtocolVersion) -> usize {
+        packet_len(match self {
+            Self::Connect(p) => p.body_len(version),
+            Self::Publish(p) => p.body_len(version),
+            Self::PubAck(p) | Self::PubRec(p) | Self::PubRel(p) | Self::PubComp(p) => {
+                p.body_len(version)
+            }
+            Self::Subscribe(p) => p.body_len(version),
+            Self::Unsubscribe(p) => p.body_len(version),
+            Self::Disconnect(p) => p.body_len(version),
+            Self::Auth(p) if version.is_v5() => p.body_len(version),
+            _ => 0,
+        })
     }
 
     #[inline]
@@ -533,12 +619,17 @@ impl<'a> Packet<'a> {
 ///
 /// A [`DecodeError`] naming the rule the bytes break. [`DecodeError::PacketTooLarge`] is returned as soon as the
 /// fixed header is complete, so an oversized packet never needs to be buffered.
+/// [`DecodeError::UnsupportedProtocolLevel`] for a version this build does not speak
+/// ([`ProtocolVersion::is_enabled`]).
 #[inline]
 pub fn decode(
     buf: &[u8],
     version: ProtocolVersion,
     max_packet_size: u32,
 ) -> Result<Option<(Packet<'_>, usize)>, DecodeError> {
+    if !version.is_enabled() {
+        return Err(DecodeError::UnsupportedProtocolLevel(version.level()));
+    }
     let Some(header) = FixedHeader::parse(buf, version, max_packet_size)? else {
         return Ok(None);
     };
@@ -546,6 +637,46 @@ pub fn decode(
         return Ok(None);
     };
     Packet::decode_body(&header, body, version).map(|packet| Some((packet, header.packet_len())))
+}
+
+/// What [`decode_from_server`] read: a packet, or the type of one only clients send.
+pub(crate) type FromServer<'a> = Result<Packet<'a>, PacketType>;
+
+/// [`decode`] for the session: a packet a server sends. A packet of a type only clients send (CONNECT,
+/// SUBSCRIBE, UNSUBSCRIBE, PINGREQ) comes back as `Err` with its type, its body not decoded, so that a client's
+/// firmware does not carry their decoders.
+pub(crate) fn decode_from_server(
+    buf: &[u8],
+    version: ProtocolVersion,
+    max_packet_size: u32,
+) -> Result<Option<(FromServer<'_>, usize)>, DecodeError> {
+    if !version.is_enabled() {
+        return Err(DecodeError::UnsupportedProtocolLevel(version.level()));
+    }
+    let Some(header) = FixedHeader::parse(buf, version, max_packet_size)? else {
+        return Ok(None);
+    };
+    let Some(body) = buf.get(header.header_len..header.packet_len()) else {
+        return Ok(None);
+    };
+    let mut r = Reader::new(body, header.packet_type);
+    let flags = header.flags;
+    let packet = match header.packet_type {
+        PacketType::ConnAck => Packet::ConnAck(ConnAck::decode(&mut r, version)?),
+        PacketType::Publish => Packet::Publish(Publish::decode(&mut r, flags, version)?),
+        PacketType::PubAck => Packet::PubAck(Ack::decode(&mut r, version)?),
+        PacketType::PubRec => Packet::PubRec(Ack::decode(&mut r, version)?),
+        PacketType::PubRel => Packet::PubRel(Ack::decode(&mut r, version)?),
+        PacketType::PubComp => Packet::PubComp(Ack::decode(&mut r, version)?),
+        PacketType::SubAck => Packet::SubAck(SubAck::decode(&mut r, version)?),
+        PacketType::UnsubAck => Packet::UnsubAck(UnsubAck::decode(&mut r, version)?),
+        PacketType::PingResp => Packet::PingResp,
+        PacketType::Disconnect => Packet::Disconnect(Disconnect::decode(&mut r, version)?),
+        PacketType::Auth => Packet::Auth(Auth::decode(&mut r)?),
+        other => return Ok(Some((Err(other), header.packet_len()))),
+    };
+    r.finish()?;
+    Ok(Some((Ok(packet), header.packet_len())))
 }
 
 /// The protocol version a CONNECT packet at the start of `buf` asks for, read without decoding the rest.

@@ -279,11 +279,22 @@ impl<'a> ListItem<'a> for SubscriptionId {
     }
 }
 
+/// Whether a property of this kind is kept in this build: `session` ones (what the session itself uses) always,
+/// `app` ones (what only the application reads or sets) with the cargo feature `properties`.
+macro_rules! kept {
+    (session) => {
+        true
+    };
+    (app) => {
+        cfg!(feature = "properties")
+    };
+}
+
 macro_rules! properties {
     (
         $(#[$meta:meta])*
         pub struct $name:ident {
-            $( $(#[$fmeta:meta])* $field:ident: $ty:ty = $id:literal, )*
+            $( $(#[$fmeta:meta])* $field:ident ($kind:ident): $ty:ty = $id:literal, )*
         }
         lists {
             $( $(#[$lmeta:meta])* $lfield:ident: $lty:ty, )+
@@ -303,44 +314,57 @@ macro_rules! properties {
                 true $( && self.$field.is_none() )* $( && self.$lfield.is_empty() )+
             }
 
+            /// Whether a property that only the application uses is set: one that a build without the cargo
+            /// feature `properties` neither sends nor keeps.
+            #[allow(dead_code)] // Not every packet's properties are sent by a session.
+            pub(crate) fn has_application_properties(&self) -> bool {
+                false $( || (!kept!($kind) && self.$field.is_some()) )*
+                      $( || !self.$lfield.is_empty() )+
+            }
+
             /// Bytes of the properties, without the property length in front.
             fn content_len(&self) -> usize {
-                0 $( + self.$field.as_ref().map_or(0, |value| 1 + value.value_len()) )*
-                  $( + self.$lfield.iter().map(|item| 1 + item.value_len()).sum::<usize>() )+
+                0 $( + match kept!($kind) {
+                        true => self.$field.as_ref().map_or(0, |value| 1 + value.value_len()),
+                        false => 0,
+                    } )*
+                  $( + match kept!(app) {
+                        true => self.$lfield.iter().map(|item| 1 + item.value_len()).sum::<usize>(),
+                        false => 0,
+                    } )+
             }
 
             /// Bytes of the property block: property length and properties.
             #[inline]
             pub(crate) fn encoded_len(&self) -> usize {
-                if self.is_empty() {
-                    return 1;
-                }
                 let content = self.content_len();
                 var_int_len(content) + content
             }
 
+            /// Writes the property block (without the cargo feature `properties`, without the properties only the
+            /// application uses: sessions refuse to send those).
             #[inline]
             pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-                if self.is_empty() {
-                    return w.u8(0);
-                }
                 w.var_int(self.content_len())?;
                 $(
-                    if let Some(value) = &self.$field {
+                    if kept!($kind) && let Some(value) = &self.$field {
                         w.u8($id)?;
                         value.write_value(w)?;
                     }
                 )*
                 $(
-                    for item in self.$lfield.iter() {
-                        w.u8(<$lty as MultiProp<'_>>::ID)?;
-                        item.write_value(w)?;
+                    if kept!(app) {
+                        for item in self.$lfield.iter() {
+                            w.u8(<$lty as MultiProp<'_>>::ID)?;
+                            item.write_value(w)?;
+                        }
                     }
                 )+
                 Ok(())
             }
 
-            /// Reads a property block (length and properties).
+            /// Reads a property block (length and properties). Every property is checked; without the cargo
+            /// feature `properties`, those only the application uses are not kept.
             #[allow(unused_mut, unused_variables)] // UnsubscribeProperties has no single-valued property.
             #[inline]
             pub(crate) fn decode(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
@@ -363,7 +387,10 @@ macro_rules! properties {
                                     return Err(DecodeError::DuplicateProperty($id));
                                 }
                                 seen |= 1 << $id;
-                                props.$field = Some(PropValue::read_value(&mut pr, $id)?);
+                                let value: $ty = PropValue::read_value(&mut pr, $id)?;
+                                if kept!($kind) {
+                                    props.$field = Some(value);
+                                }
                             }
                         )*
                         $(
@@ -376,7 +403,7 @@ macro_rules! properties {
                     }
                 }
                 $(
-                    if $lfield > 0 {
+                    if kept!(app) && $lfield > 0 {
                         props.$lfield = List::wire(block, $lfield);
                     }
                 )+
@@ -391,21 +418,21 @@ properties! {
     pub struct ConnectProperties {
         /// Seconds the server keeps the session after the connection closes (0: ends with the connection;
         /// `u32::MAX`: never expires).
-        session_expiry_interval: u32 = 0x11,
+        session_expiry_interval (session): u32 = 0x11,
         /// How many QoS 1 and 2 publications the client processes at once (absent: 65,535).
-        receive_maximum: NonZeroU16 = 0x21,
+        receive_maximum (session): NonZeroU16 = 0x21,
         /// The largest packet the client accepts.
-        maximum_packet_size: NonZeroU32 = 0x27,
+        maximum_packet_size (session): NonZeroU32 = 0x27,
         /// The highest topic alias the client accepts from the server (absent or 0: none).
-        topic_alias_maximum: u16 = 0x22,
+        topic_alias_maximum (session): u16 = 0x22,
         /// Asks the server for Response Information in CONNACK.
-        request_response_information: bool = 0x19,
+        request_response_information (app): bool = 0x19,
         /// Whether the server may send Reason Strings and User Properties on failures (absent: yes).
-        request_problem_information: bool = 0x17,
+        request_problem_information (app): bool = 0x17,
         /// Name of the extended authentication method.
-        authentication_method: &'a str = 0x15,
+        authentication_method (session): &'a str = 0x15,
         /// Data of the extended authentication method.
-        authentication_data: &'a [u8] = 0x16,
+        authentication_data (session): &'a [u8] = 0x16,
     }
     lists {
         /// User properties.
@@ -417,17 +444,17 @@ properties! {
     /// Properties of the will message in CONNECT. `[MQTT-3.1.3.2]`
     pub struct WillProperties {
         /// Seconds the server waits after the connection is lost before publishing the will.
-        will_delay_interval: u32 = 0x18,
+        will_delay_interval (app): u32 = 0x18,
         /// `Some(true)`: the payload is UTF-8; `Some(false)`: unspecified bytes.
-        payload_format_indicator: bool = 0x01,
+        payload_format_indicator (app): bool = 0x01,
         /// Lifetime of the will message in seconds.
-        message_expiry_interval: u32 = 0x02,
+        message_expiry_interval (app): u32 = 0x02,
         /// MIME type of the payload.
-        content_type: &'a str = 0x03,
+        content_type (app): &'a str = 0x03,
         /// Topic for a response (request/response pattern).
-        response_topic: &'a str = 0x08,
+        response_topic (app): &'a str = 0x08,
         /// Data correlating a response with its request.
-        correlation_data: &'a [u8] = 0x09,
+        correlation_data (app): &'a [u8] = 0x09,
     }
     lists {
         /// User properties.
@@ -439,37 +466,37 @@ properties! {
     /// Properties of CONNACK. `[MQTT-3.2.2.3]`
     pub struct ConnAckProperties {
         /// The session expiry interval the server uses, if it differs from the client's.
-        session_expiry_interval: u32 = 0x11,
+        session_expiry_interval (session): u32 = 0x11,
         /// How many QoS 1 and 2 publications the server processes at once (absent: 65,535).
-        receive_maximum: NonZeroU16 = 0x21,
+        receive_maximum (session): NonZeroU16 = 0x21,
         /// The highest QoS the server supports (absent: 2).
-        maximum_qos: QoS = 0x24,
+        maximum_qos (session): QoS = 0x24,
         /// Whether the server supports retained messages (absent: yes).
-        retain_available: bool = 0x25,
+        retain_available (session): bool = 0x25,
         /// The largest packet the server accepts.
-        maximum_packet_size: NonZeroU32 = 0x27,
+        maximum_packet_size (session): NonZeroU32 = 0x27,
         /// The client identifier the server assigned, when the client sent an empty one.
-        assigned_client_identifier: &'a str = 0x12,
+        assigned_client_identifier (session): &'a str = 0x12,
         /// The highest topic alias the server accepts from the client (absent or 0: none).
-        topic_alias_maximum: u16 = 0x22,
+        topic_alias_maximum (session): u16 = 0x22,
         /// Human-readable diagnostic.
-        reason_string: &'a str = 0x1f,
+        reason_string (session): &'a str = 0x1f,
         /// Whether the server supports wildcard subscriptions (absent: yes).
-        wildcard_subscription_available: bool = 0x28,
+        wildcard_subscription_available (session): bool = 0x28,
         /// Whether the server supports subscription identifiers (absent: yes).
-        subscription_identifiers_available: bool = 0x29,
+        subscription_identifiers_available (session): bool = 0x29,
         /// Whether the server supports shared subscriptions (absent: yes).
-        shared_subscription_available: bool = 0x2a,
+        shared_subscription_available (session): bool = 0x2a,
         /// The keep alive the client must use instead of its own.
-        server_keep_alive: u16 = 0x13,
+        server_keep_alive (session): u16 = 0x13,
         /// Basis for creating response topics.
-        response_information: &'a str = 0x1a,
+        response_information (app): &'a str = 0x1a,
         /// Another server the client can use.
-        server_reference: &'a str = 0x1c,
+        server_reference (session): &'a str = 0x1c,
         /// Name of the extended authentication method.
-        authentication_method: &'a str = 0x15,
+        authentication_method (session): &'a str = 0x15,
         /// Data of the extended authentication method.
-        authentication_data: &'a [u8] = 0x16,
+        authentication_data (session): &'a [u8] = 0x16,
     }
     lists {
         /// User properties.
@@ -481,17 +508,17 @@ properties! {
     /// Properties of PUBLISH. `[MQTT-3.3.2.3]`
     pub struct PublishProperties {
         /// `Some(true)`: the payload is UTF-8; `Some(false)`: unspecified bytes.
-        payload_format_indicator: bool = 0x01,
+        payload_format_indicator (app): bool = 0x01,
         /// Lifetime of the message in seconds.
-        message_expiry_interval: u32 = 0x02,
+        message_expiry_interval (app): u32 = 0x02,
         /// A number standing for the topic name on this connection.
-        topic_alias: NonZeroU16 = 0x23,
+        topic_alias (session): NonZeroU16 = 0x23,
         /// Topic for a response (request/response pattern).
-        response_topic: &'a str = 0x08,
+        response_topic (app): &'a str = 0x08,
         /// Data correlating a response with its request.
-        correlation_data: &'a [u8] = 0x09,
+        correlation_data (app): &'a [u8] = 0x09,
         /// MIME type of the payload.
-        content_type: &'a str = 0x03,
+        content_type (app): &'a str = 0x03,
     }
     lists {
         /// User properties.
@@ -505,7 +532,7 @@ properties! {
     /// Properties of PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK and UNSUBACK: a reason string and user properties.
     pub struct AckProperties {
         /// Human-readable diagnostic.
-        reason_string: &'a str = 0x1f,
+        reason_string (session): &'a str = 0x1f,
     }
     lists {
         /// User properties.
@@ -523,7 +550,7 @@ properties! {
     /// Properties of SUBSCRIBE. `[MQTT-3.8.2.1]`
     pub struct SubscribeProperties {
         /// Identifier delivered with every message this subscription matches.
-        subscription_identifier: SubscriptionId = 0x0b,
+        subscription_identifier (session): SubscriptionId = 0x0b,
     }
     lists {
         /// User properties.
@@ -544,11 +571,11 @@ properties! {
     /// Properties of DISCONNECT. `[MQTT-3.14.2.2]`
     pub struct DisconnectProperties {
         /// New session expiry interval (client to server only).
-        session_expiry_interval: u32 = 0x11,
+        session_expiry_interval (session): u32 = 0x11,
         /// Human-readable diagnostic.
-        reason_string: &'a str = 0x1f,
+        reason_string (session): &'a str = 0x1f,
         /// Another server the client can use.
-        server_reference: &'a str = 0x1c,
+        server_reference (session): &'a str = 0x1c,
     }
     lists {
         /// User properties.
@@ -560,11 +587,11 @@ properties! {
     /// Properties of AUTH. `[MQTT-3.15.2.2]`
     pub struct AuthProperties {
         /// Name of the authentication method.
-        authentication_method: &'a str = 0x15,
+        authentication_method (session): &'a str = 0x15,
         /// Data of the authentication method.
-        authentication_data: &'a [u8] = 0x16,
+        authentication_data (session): &'a [u8] = 0x16,
         /// Human-readable diagnostic.
-        reason_string: &'a str = 0x1f,
+        reason_string (session): &'a str = 0x1f,
     }
     lists {
         /// User properties.

@@ -46,12 +46,12 @@ impl<'a> Publish<'a> {
             QoS::AtMostOnce => None,
             QoS::AtLeastOnce | QoS::ExactlyOnce => Some(r.packet_id()?),
         };
-        let properties = match version {
+        let properties = match version.folded() {
             ProtocolVersion::V5 => PublishProperties::decode(r)?,
             ProtocolVersion::V311 => PublishProperties::default(),
         };
         if topic.is_empty() {
-            if version == ProtocolVersion::V311 {
+            if !version.is_v5() {
                 return Err(DecodeError::InvalidTopicName(TopicError::Empty));
             }
             if properties.topic_alias.is_none() {
@@ -77,7 +77,7 @@ impl Body for Publish<'_> {
         if self.packet_id.is_some() {
             len += 2;
         }
-        if version == ProtocolVersion::V5 {
+        if version.is_v5() {
             len += self.properties.encoded_len();
         }
         len
@@ -103,7 +103,7 @@ impl Body for Publish<'_> {
         if self.dup && self.qos == QoS::AtMostOnce {
             return Err(EncodeError::DupOnQoS0);
         }
-        if version == ProtocolVersion::V311 && !self.properties.is_empty() {
+        if !version.is_v5() && !self.properties.is_empty() {
             return Err(EncodeError::NotInProtocolVersion {
                 packet,
                 what: "properties",
@@ -118,7 +118,7 @@ impl Body for Publish<'_> {
         if let Some(packet_id) = self.packet_id {
             w.u16(packet_id.get())?;
         }
-        if version == ProtocolVersion::V5 {
+        if version.is_v5() {
             self.properties.write(w)?;
         }
         w.bytes(self.payload)

@@ -155,7 +155,7 @@ impl ReasonCode {
     ) -> bool {
         use crate::codec::PacketType as P;
         use crate::codec::ProtocolVersion as V;
-        match (version, packet) {
+        match (version.folded(), packet) {
             (V::V311, P::ConnAck) => self.0 <= 5,
             (V::V311, P::SubAck) => matches!(self.0, 0x00..=0x02 | 0x80),
             (V::V311, _) => self.0 == 0,

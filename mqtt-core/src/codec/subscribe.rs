@@ -60,7 +60,7 @@ impl SubscriptionOptions {
     /// [`DecodeError::InvalidQoS`] for QoS 3, [`DecodeError::InvalidSubscriptionOptions`] for reserved bits or
     /// Retain Handling 3.
     pub const fn from_byte(byte: u8, version: ProtocolVersion) -> Result<Self, DecodeError> {
-        let reserved = match version {
+        let reserved = match version.folded() {
             ProtocolVersion::V311 => 0xfc,
             ProtocolVersion::V5 => 0xc0,
         };
@@ -145,7 +145,7 @@ impl<'a> Subscribe<'a> {
         version: ProtocolVersion,
     ) -> Result<Self, DecodeError> {
         let packet_id = r.packet_id()?;
-        let properties = match version {
+        let properties = match version.folded() {
             ProtocolVersion::V5 => SubscribeProperties::decode(r)?,
             ProtocolVersion::V311 => SubscribeProperties::default(),
         };
@@ -177,7 +177,7 @@ impl<'a> Subscribe<'a> {
 impl Body for Subscribe<'_> {
     fn body_len(&self, version: ProtocolVersion) -> usize {
         let mut len = 2;
-        if version == ProtocolVersion::V5 {
+        if version.is_v5() {
             len += self.properties.encoded_len();
         }
         len + self
@@ -191,7 +191,7 @@ impl Body for Subscribe<'_> {
         if self.filters.is_empty() {
             return Err(EncodeError::NoTopicFilter);
         }
-        if version == ProtocolVersion::V311
+        if !version.is_v5()
             && (!self.properties.is_empty() || self.filters.iter().any(|s| !s.options.is_v311()))
         {
             return Err(EncodeError::NotInProtocolVersion {
@@ -204,7 +204,7 @@ impl Body for Subscribe<'_> {
 
     fn write_body(&self, version: ProtocolVersion, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.u16(self.packet_id.get())?;
-        if version == ProtocolVersion::V5 {
+        if version.is_v5() {
             self.properties.write(w)?;
         }
         for subscription in &self.filters {
@@ -232,7 +232,7 @@ impl<'a> SubAck<'a> {
         version: ProtocolVersion,
     ) -> Result<Self, DecodeError> {
         let packet_id = r.packet_id()?;
-        let properties = match version {
+        let properties = match version.folded() {
             ProtocolVersion::V5 => SubAckProperties::decode(r)?,
             ProtocolVersion::V311 => SubAckProperties::default(),
         };
@@ -250,7 +250,7 @@ impl<'a> SubAck<'a> {
 
 impl Body for SubAck<'_> {
     fn body_len(&self, version: ProtocolVersion) -> usize {
-        let props = match version {
+        let props = match version.folded() {
             ProtocolVersion::V5 => self.properties.encoded_len(),
             ProtocolVersion::V311 => 0,
         };
@@ -258,7 +258,7 @@ impl Body for SubAck<'_> {
     }
 
     fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {
-        if version == ProtocolVersion::V311 && !self.properties.is_empty() {
+        if !version.is_v5() && !self.properties.is_empty() {
             return Err(EncodeError::NotInProtocolVersion {
                 packet,
                 what: "properties",
@@ -269,7 +269,7 @@ impl Body for SubAck<'_> {
 
     fn write_body(&self, version: ProtocolVersion, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.u16(self.packet_id.get())?;
-        if version == ProtocolVersion::V5 {
+        if version.is_v5() {
             self.properties.write(w)?;
         }
         for code in &self.reasons {

@@ -25,7 +25,7 @@ impl<'a> Unsubscribe<'a> {
         version: ProtocolVersion,
     ) -> Result<Self, DecodeError> {
         let packet_id = r.packet_id()?;
-        let properties = match version {
+        let properties = match version.folded() {
             ProtocolVersion::V5 => UnsubscribeProperties::decode(r)?,
             ProtocolVersion::V311 => UnsubscribeProperties::default(),
         };
@@ -53,7 +53,7 @@ impl<'a> Unsubscribe<'a> {
 impl Body for Unsubscribe<'_> {
     fn body_len(&self, version: ProtocolVersion) -> usize {
         let mut len = 2;
-        if version == ProtocolVersion::V5 {
+        if version.is_v5() {
             len += self.properties.encoded_len();
         }
         len + self
@@ -67,7 +67,7 @@ impl Body for Unsubscribe<'_> {
         if self.filters.is_empty() {
             return Err(EncodeError::NoTopicFilter);
         }
-        if version == ProtocolVersion::V311 && !self.properties.is_empty() {
+        if !version.is_v5() && !self.properties.is_empty() {
             return Err(EncodeError::NotInProtocolVersion {
                 packet,
                 what: "properties",
@@ -78,7 +78,7 @@ impl Body for Unsubscribe<'_> {
 
     fn write_body(&self, version: ProtocolVersion, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.u16(self.packet_id.get())?;
-        if version == ProtocolVersion::V5 {
+        if version.is_v5() {
             self.properties.write(w)?;
         }
         for filter in &self.filters {
@@ -105,7 +105,7 @@ impl<'a> UnsubAck<'a> {
         version: ProtocolVersion,
     ) -> Result<Self, DecodeError> {
         let packet_id = r.packet_id()?;
-        let (properties, reasons) = match version {
+        let (properties, reasons) = match version.folded() {
             ProtocolVersion::V5 => {
                 let properties = UnsubAckProperties::decode(r)?;
                 let codes = r.rest();
@@ -126,16 +126,14 @@ impl<'a> UnsubAck<'a> {
 
 impl Body for UnsubAck<'_> {
     fn body_len(&self, version: ProtocolVersion) -> usize {
-        match version {
+        match version.folded() {
             ProtocolVersion::V311 => 2,
             ProtocolVersion::V5 => 2 + self.properties.encoded_len() + self.reasons.len(),
         }
     }
 
     fn check(&self, packet: PacketType, version: ProtocolVersion) -> Result<(), EncodeError> {
-        if version == ProtocolVersion::V311
-            && (!self.properties.is_empty() || !self.reasons.is_empty())
-        {
+        if !version.is_v5() && (!self.properties.is_empty() || !self.reasons.is_empty()) {
             return Err(EncodeError::NotInProtocolVersion {
                 packet,
                 what: "properties or reason codes",
@@ -146,7 +144,7 @@ impl Body for UnsubAck<'_> {
 
     fn write_body(&self, version: ProtocolVersion, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.u16(self.packet_id.get())?;
-        if version == ProtocolVersion::V5 {
+        if version.is_v5() {
             self.properties.write(w)?;
             for code in &self.reasons {
                 w.u8(code.0)?;

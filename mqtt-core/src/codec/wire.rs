@@ -209,16 +209,26 @@ pub(crate) const fn prefixed_len(bytes: usize) -> usize {
 }
 
 /// A cursor that writes into a caller-provided buffer.
+///
+/// Its errors are sticky: the first failure (the buffer is full, a field is too long for its length prefix, a
+/// value too large for a Variable Byte Integer) is kept, everything written after it is skipped, and
+/// [`finish`](Self::finish) returns it. The writing methods return `Result` so that codec code reads as ordinary
+/// fallible code, but always `Ok`: the `?` after each of them compiles away, which keeps the encoders small.
 #[derive(Debug)]
 pub(crate) struct Writer<'b> {
     buf: &'b mut [u8],
     pos: usize,
+    error: Option<EncodeError>,
 }
 
 impl<'b> Writer<'b> {
     #[inline]
     pub(crate) fn new(buf: &'b mut [u8]) -> Self {
-        Self { buf, pos: 0 }
+        Self {
+            buf,
+            pos: 0,
+            error: None,
+        }
     }
 
     #[inline]
@@ -226,16 +236,35 @@ impl<'b> Writer<'b> {
         self.pos
     }
 
+    /// Bytes written, or the first failure.
     #[inline]
-    pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
+    pub(crate) fn finish(self) -> Result<usize, EncodeError> {
+        match self.error {
+            Some(error) => Err(error),
+            None => Ok(self.pos),
+        }
+    }
+
+    /// The failure so far, if any.
+    pub(crate) fn finish_ref(&self) -> Option<EncodeError> {
+        self.error
+    }
+
+    fn fail(&mut self, error: EncodeError) {
+        self.error.get_or_insert(error);
+    }
+
+    fn put(&mut self, bytes: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
         let end = self.pos.checked_add(bytes.len());
         match end.and_then(|end| self.buf.get_mut(self.pos..end)) {
             Some(dst) => {
                 dst.copy_from_slice(bytes);
                 self.pos += bytes.len();
-                Ok(())
             }
-            None => Err(EncodeError::BufferTooSmall {
+            None => self.fail(EncodeError::BufferTooSmall {
                 needed: self.pos.saturating_add(bytes.len()),
                 available: self.buf.len(),
             }),
@@ -243,28 +272,40 @@ impl<'b> Writer<'b> {
     }
 
     #[inline]
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
+        self.put(bytes);
+        Ok(())
+    }
+
+    #[inline]
     pub(crate) fn u8(&mut self, value: u8) -> Result<(), EncodeError> {
-        self.bytes(&[value])
+        self.put(&[value]);
+        Ok(())
     }
 
     #[inline]
     pub(crate) fn u16(&mut self, value: u16) -> Result<(), EncodeError> {
-        self.bytes(&value.to_be_bytes())
+        self.put(&value.to_be_bytes());
+        Ok(())
     }
 
     #[inline]
     pub(crate) fn u32(&mut self, value: u32) -> Result<(), EncodeError> {
-        self.bytes(&value.to_be_bytes())
+        self.put(&value.to_be_bytes());
+        Ok(())
     }
 
     #[inline]
     pub(crate) fn var_int(&mut self, value: usize) -> Result<(), EncodeError> {
-        let mut value = u32::try_from(value)
-            .ok()
-            .filter(|&v| v <= MAX_VAR_INT)
-            .ok_or(EncodeError::VarIntOutOfRange(
-                u32::try_from(value).unwrap_or(u32::MAX),
-            ))?;
+        self.put_var_int(value);
+        Ok(())
+    }
+
+    fn put_var_int(&mut self, value: usize) {
+        let Some(mut value) = u32::try_from(value).ok().filter(|&v| v <= MAX_VAR_INT) else {
+            let value = u32::try_from(value).unwrap_or(u32::MAX);
+            return self.fail(EncodeError::VarIntOutOfRange(value));
+        };
         let mut out = [0u8; 4];
         let mut len = 0;
         for slot in &mut out {
@@ -279,19 +320,29 @@ impl<'b> Writer<'b> {
                 break;
             }
         }
-        self.bytes(out.get(..len).unwrap_or_default())
+        self.put(out.get(..len).unwrap_or_default());
     }
 
     #[inline]
     pub(crate) fn binary(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
-        let len = u16::try_from(bytes.len()).map_err(|_| EncodeError::FieldTooLong(bytes.len()))?;
-        self.u16(len)?;
-        self.bytes(bytes)
+        self.put_binary(bytes);
+        Ok(())
+    }
+
+    fn put_binary(&mut self, bytes: &[u8]) {
+        match u16::try_from(bytes.len()) {
+            Ok(len) => {
+                self.put(&len.to_be_bytes());
+                self.put(bytes);
+            }
+            Err(_) => self.fail(EncodeError::FieldTooLong(bytes.len())),
+        }
     }
 
     #[inline]
     pub(crate) fn string(&mut self, s: &str) -> Result<(), EncodeError> {
-        self.binary(s.as_bytes())
+        self.put_binary(s.as_bytes());
+        Ok(())
     }
 }
 
@@ -322,7 +373,7 @@ mod tests {
             let mut buf = [0u8; 4];
             let mut w = Writer::new(&mut buf);
             w.var_int(value as usize).unwrap();
-            let written = w.position();
+            let written = w.finish().unwrap();
             assert_eq!(&buf[..written], bytes);
         }
     }
@@ -353,18 +404,23 @@ mod tests {
     fn writing_past_the_buffer_is_an_error_not_a_panic() {
         let mut buf = [0u8; 3];
         let mut w = Writer::new(&mut buf);
+        let _ = w.string("abcd");
+        // The first failure is kept, what follows it is not written.
+        let _ = w.string(&"x".repeat(70_000));
         assert_eq!(
-            w.string("abcd"),
+            w.finish(),
             Err(EncodeError::BufferTooSmall {
                 needed: 6,
                 available: 3
             })
         );
         let mut w = Writer::new(&mut buf);
-        assert_eq!(
-            w.var_int(268_435_456),
-            Err(EncodeError::VarIntOutOfRange(268_435_456))
-        );
+        let _ = w.var_int(268_435_456);
+        assert_eq!(w.finish(), Err(EncodeError::VarIntOutOfRange(268_435_456)));
+        let mut big = [0u8; 80_000];
+        let mut w = Writer::new(&mut big);
+        let _ = w.string(&"x".repeat(70_000));
+        assert_eq!(w.finish(), Err(EncodeError::FieldTooLong(70_000)));
     }
 
     #[test]

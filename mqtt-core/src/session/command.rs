@@ -5,9 +5,7 @@
 use super::Event;
 use super::event::OwnedEvent;
 use super::{Disconnection, Partial, Session, SessionState, Ticket, Timer, outbox, subscriptions};
-use crate::codec::{
-    self, List, PacketId, ProtocolVersion, Publish, QoS, Subscription, SubscriptionOptions,
-};
+use crate::codec::{self, List, PacketId, Publish, QoS, Subscription, SubscriptionOptions};
 use crate::error::{PublishError, SubscribeError};
 use crate::time::Instant;
 use crate::topic;
@@ -145,11 +143,12 @@ impl Session<'_> {
             return Err(PublishError::Closed);
         }
         topic::validate_name(message.topic).map_err(PublishError::InvalidTopic)?;
-        if self.version == ProtocolVersion::V311 && !message.properties.is_empty() {
+        if !self.version.is_v5() && !message.properties.is_empty() {
             return Err(PublishError::PropertiesNotSupported);
         }
         if message.properties.topic_alias.is_some()
             || !message.properties.subscription_identifiers.is_empty()
+            || (!cfg!(feature = "properties") && message.properties.has_application_properties())
         {
             return Err(PublishError::PropertiesNotSupported);
         }
@@ -168,16 +167,17 @@ impl Session<'_> {
             packet_id: (message.qos != QoS::AtMostOnce).then_some(PacketId::MIN),
             ..*message
         };
-        let size = codec::Packet::Publish(stored).encoded_len(self.version);
+        let size = codec::Packet::Publish(stored).encoded_len_from_client(self.version);
         let max = (self.server.max_packet_size as usize)
             .min(self.store.ring_len().saturating_sub(outbox::HEADER));
         if size > max {
             return Err(PublishError::TooLarge { size, max });
         }
         let version = self.version;
-        let v5 = version == ProtocolVersion::V5;
-        let write =
-            |buf: &mut [u8]| codec::Packet::Publish(stored).encode(version, buf) == Ok(size);
+        let v5 = version.is_v5();
+        let write = |buf: &mut [u8]| {
+            codec::Packet::Publish(stored).encode_from_client(version, buf) == Ok(size)
+        };
         let ticket = Ticket(self.next_ticket);
         let ring = self.store.ring_mut();
         let mut pushed = self
@@ -248,7 +248,7 @@ impl Session<'_> {
         now: Instant,
     ) -> Result<Ticket, SubscribeError> {
         let id = properties.subscription_identifier;
-        if self.version == ProtocolVersion::V311 && !properties.is_empty() {
+        if !self.version.is_v5() && !properties.is_empty() {
             return Err(SubscribeError::InvalidOptions(
                 "SUBSCRIBE properties need MQTT 5.0",
             ));
@@ -270,7 +270,7 @@ impl Session<'_> {
         id: codec::SubscriptionId,
         now: Instant,
     ) -> Result<Ticket, SubscribeError> {
-        if self.version == ProtocolVersion::V311 {
+        if !self.version.is_v5() {
             return Err(SubscribeError::InvalidOptions(
                 "subscription identifiers need MQTT 5.0",
             ));
@@ -297,7 +297,7 @@ impl Session<'_> {
         for s in subscriptions {
             topic::validate_filter_in(s.filter, self.version)
                 .map_err(SubscribeError::InvalidFilter)?;
-            if self.version == ProtocolVersion::V311
+            if !self.version.is_v5()
                 && s.options
                     != (SubscriptionOptions {
                         qos: s.options.qos,
@@ -325,7 +325,7 @@ impl Session<'_> {
             filters: List::new(subscriptions),
         });
         if subscriptions.len() > usize::from(u16::MAX)
-            || request.encoded_len(self.version) > self.server.max_packet_size as usize
+            || request.encoded_len_from_client(self.version) > self.server.max_packet_size as usize
         {
             return Err(SubscribeError::TooLarge);
         }
@@ -394,7 +394,7 @@ impl Session<'_> {
         now: Instant,
     ) -> Result<Ticket, SubscribeError> {
         self.now = now;
-        if self.version == ProtocolVersion::V311 && !properties.is_empty() {
+        if !self.version.is_v5() && !properties.is_empty() {
             return Err(SubscribeError::InvalidOptions(
                 "UNSUBSCRIBE properties need MQTT 5.0",
             ));
@@ -418,7 +418,7 @@ impl Session<'_> {
             properties: *properties,
             filters: List::new(filters),
         });
-        if request.encoded_len(self.version) > self.server.max_packet_size as usize {
+        if request.encoded_len_from_client(self.version) > self.server.max_packet_size as usize {
             return Err(SubscribeError::TooLarge);
         }
         let bytes: usize = filters.iter().map(|f| f.len()).sum();

@@ -142,9 +142,10 @@ impl Session<'_> {
 
     /// Opens again after `delay`: at once when it is zero (a deadline must lie in the future).
     fn reconnect_after(&mut self, delay: Duration, now: Instant) {
+        let delay_ms = u32::try_from(crate::time::millis_of(delay)).unwrap_or(u32::MAX);
         self.events.push(OwnedEvent::Reconnecting {
             attempt: self.backoff.attempts(),
-            delay,
+            delay_ms,
         });
         if delay.is_zero() {
             self.open(now);
@@ -207,7 +208,7 @@ impl Session<'_> {
             } else {
                 self.fail_attempt(reason, now);
             }
-        } else if self.version == ProtocolVersion::V5 && self.established {
+        } else if self.version.is_v5() && self.established {
             self.events.push(OwnedEvent::ConnectionLost(reason));
             // Whatever is half-written goes first, then DISCONNECT, then the transport closes.
             self.state = SessionState::Closing;
@@ -255,7 +256,7 @@ impl Session<'_> {
             Disconnection::TransportClosed => unanswered && self.stats.first_connected_at.is_none(),
             _ => false,
         };
-        hint && self.settings.fallback_to_v311 && self.version == ProtocolVersion::V5
+        hint && self.settings.fallback_to_v311 && self.version.is_v5()
     }
 
     /// Speaks 3.1.1 from now on, to the same broker, at once: not a failure of the broker, so neither the schedule
@@ -267,7 +268,7 @@ impl Session<'_> {
         self.keep_alive = self.settings.keep_alive;
         self.events.push(OwnedEvent::Reconnecting {
             attempt: self.backoff.attempts(),
-            delay: Duration::ZERO,
+            delay_ms: 0,
         });
         self.open(now);
     }

@@ -43,8 +43,22 @@ impl Session<'_> {
     /// `[MQTT-4.6.0-2]` PUBACK and `[MQTT-4.6.0-3]` PUBREC in the order the PUBLISH packets were received.
     pub fn ack(&mut self, token: AckToken, now: Instant) -> bool {
         self.now = now;
-        self.receipts
-            .acknowledge(self.store.receipts_mut(), token.0)
+        let acked = self
+            .receipts
+            .acknowledge(self.store.receipts_mut(), token.0);
+        #[cfg(feature = "persist")]
+        if acked
+            && let Some(receipt) = self.receipts.by_seq(self.store.receipts(), token.0)
+            && receipt.qos == QoS::ExactlyOnce
+        {
+            // The application has it: its identifier is stored before its PUBREC goes out.
+            self.outbox
+                .journal
+                .note(super::journal::Notice::Qos2Received(
+                    receipt.packet_id.get(),
+                ));
+        }
+        acked
     }
 
     /// The application cannot take the message the latest [`poll_event`](Self::poll_event) returned (its queues
@@ -133,8 +147,10 @@ impl Session<'_> {
                 Some(token) => self.receipts.contains(token.0),
                 None => delivery.retracted.is_some() || self.down_pending,
             };
-            if pubrec_unsent {
-                self.store.qos2_remove(packet_id.get());
+            if pubrec_unsent && self.store.qos2_remove(packet_id.get()) {
+                self.outbox
+                    .journal
+                    .note(super::journal::Notice::Qos2Released(packet_id.get()));
             }
         }
         self.holding = false;

@@ -360,7 +360,8 @@ pub(crate) enum OwnedEvent {
     ConnectionLost(Disconnection),
     Reconnecting {
         attempt: u32,
-        delay: Duration,
+        /// Milliseconds (saturated; a `Duration` would double the size of every queued event).
+        delay_ms: u32,
     },
     GaveUp(Disconnection),
     Disconnected {
@@ -390,7 +391,10 @@ impl OwnedEvent {
             Self::Connected { session_present } => Event::Connected { session_present },
             Self::ConnectFailed(reason) => Event::ConnectFailed { reason },
             Self::ConnectionLost(reason) => Event::ConnectionLost { reason },
-            Self::Reconnecting { attempt, delay } => Event::Reconnecting { attempt, delay },
+            Self::Reconnecting { attempt, delay_ms } => Event::Reconnecting {
+                attempt,
+                delay: crate::time::duration_from_millis(u64::from(delay_ms)),
+            },
             Self::GaveUp(reason) => Event::GaveUp { reason },
             Self::Disconnected { unacknowledged } => Event::Disconnected { unacknowledged },
             Self::Published(ticket) => Event::Published { ticket },

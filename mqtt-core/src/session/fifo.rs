@@ -70,6 +70,16 @@ impl<T: Copy, const N: usize> Fifo<T, N> {
         item
     }
 
+    /// Applies `f` to every item, oldest first.
+    #[cfg(feature = "persist")]
+    pub(super) fn for_each_mut(&mut self, mut f: impl FnMut(&mut T)) {
+        for i in 0..self.len {
+            if let Some(Some(item)) = self.items.get_mut((self.head + i) % N) {
+                f(item);
+            }
+        }
+    }
+
     pub(super) fn clear(&mut self) {
         *self = Self::new();
     }

@@ -105,7 +105,10 @@ mod connection;
 mod delivery;
 mod event;
 mod fifo;
+mod journal;
 mod outbox;
+#[cfg(feature = "persist")]
+pub mod persist;
 mod poison;
 mod receipt;
 mod receive;
@@ -245,15 +248,18 @@ struct PendingAck {
     packet: codec::PacketType,
     packet_id: PacketId,
     reason: ReasonCode,
+    /// A PUBREC whose identifier was noted for the store (feature `persist`): it may go out once that is durable.
+    #[cfg(feature = "persist")]
+    noted: bool,
 }
 
 const ACKS: usize = 32;
 /// The smallest Maximum Packet Size a broker may announce for the session to work: its largest acknowledgement,
 /// a 5.0 PUBCOMP with a reason code, takes 5 bytes (PINGREQ 2, its DISCONNECT at most 3).
 const MIN_SERVER_PACKET_SIZE: u32 = 5;
-/// Bytes of a broker's Reason String the session keeps.
-const REASON_STRING_MAX: usize = 128;
-const EVENTS: usize = 32;
+/// Bytes of a broker's Reason String the session keeps (5.0 only: none in a 3.1.1-only build).
+const REASON_STRING_MAX: usize = if cfg!(feature = "v5") { 128 } else { 0 };
+const EVENTS: usize = 16;
 
 /// A transmit that did not fit the caller's buffer and continues in the next `poll_transmit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -391,6 +397,29 @@ impl<'b> Session<'b> {
         buffers: Buffers<'b>,
         auth: auth::AuthState<'b>,
     ) -> Result<Self, ConfigError> {
+        if !config.version.is_enabled() {
+            return Err(ConfigError::NotInThisBuild(match config.version {
+                ProtocolVersion::V311 => "MQTT 3.1.1 (cargo feature v311)",
+                _ => "MQTT 5.0 (cargo feature v5)",
+            }));
+        }
+        if !cfg!(feature = "topic-alias")
+            && (config.topic_alias_maximum != 0 || config.outgoing_topic_aliases != 0)
+        {
+            return Err(ConfigError::NotInThisBuild(
+                "topic aliases (cargo feature topic-alias)",
+            ));
+        }
+        if !cfg!(feature = "properties")
+            && (!config.user_properties.is_empty()
+                || config
+                    .will
+                    .is_some_and(|w| w.properties.has_application_properties()))
+        {
+            return Err(ConfigError::NotInThisBuild(
+                "user properties and will properties (cargo feature properties)",
+            ));
+        }
         let keep_alive_secs = config.keep_alive.as_secs();
         if keep_alive_secs > u64::from(u16::MAX) {
             return Err(ConfigError::KeepAliveTooLong(keep_alive_secs));
@@ -497,7 +526,7 @@ impl<'b> Session<'b> {
 
     /// Whether [`poll_transmit`](Self::poll_transmit) has bytes to give (drives write interest in poll loops).
     pub fn wants_write(&self) -> bool {
-        !self.down_pending && self.wants_write_on_transport()
+        !self.down_pending && !self.outbox.journal.blocks() && self.wants_write_on_transport()
     }
 
     fn wants_write_on_transport(&self) -> bool {
@@ -573,6 +602,8 @@ impl<'b> Session<'b> {
         core::str::from_utf8(bytes).ok().filter(|s| !s.is_empty())
     }
 
+    // A 3.1.1-only build keeps none: `REASON_STRING_MAX` is 0 there.
+    #[allow(clippy::unnecessary_min_or_max)]
     fn keep_reason_string(&mut self, reason: Option<&str>) {
         let Some(reason) = reason else {
             return;
@@ -735,7 +766,7 @@ impl<'b> Session<'b> {
     pub fn read_buf(&mut self) -> &mut [u8] {
         self.release_rx();
         if self.rx_end == self.rx.len() && self.rx_start > 0 {
-            self.rx.copy_within(self.rx_start..self.rx_end, 0);
+            crate::buffer::move_within(&mut self.rx, self.rx_start..self.rx_end, 0);
             self.rx_end -= self.rx_start;
             self.rx_start = 0;
         }
@@ -829,8 +860,9 @@ impl<'b> Session<'b> {
             .then(|| self.last_sent + self.keep_alive)
     }
 
-    /// Outgoing messages not yet acknowledged (QoS 1 and 2) or not yet sent (QoS 0).
-    fn unacknowledged(&self) -> usize {
+    /// Outgoing messages not yet acknowledged (QoS 1 and 2) or not yet sent (QoS 0): what
+    /// [`Event::Disconnected`] counts when a graceful disconnect ends now.
+    pub fn unacknowledged(&self) -> usize {
         self.outbox.live()
     }
 
@@ -842,7 +874,7 @@ impl<'b> Session<'b> {
         let reason = Disconnection::Protocol(error);
         self.events.push(OwnedEvent::ConnectFailed(reason));
         self.set_timer(Timer::Connect, None);
-        if self.version == ProtocolVersion::V5 && !self.down_pending {
+        if self.version.is_v5() && !self.down_pending {
             self.state = SessionState::Closing;
             self.send_disconnect = Some(error.reason_code());
             self.rx_start = 0;

@@ -11,6 +11,10 @@
 
 use crate::codec::{PacketId, QoS};
 
+use super::journal::Journal;
+#[cfg(feature = "persist")]
+use super::journal::{self, Notice};
+
 /// Size of a record header.
 pub(crate) const HEADER: usize = 12;
 /// The most strikes a header can count (five bits).
@@ -137,6 +141,8 @@ pub(crate) struct Outbox {
     cursor: Option<usize>,
     /// The first record that may await a report after a session loss.
     report: Option<usize>,
+    /// Changes a persistent store must learn of (feature `persist`; empty without it); noted by the methods below.
+    pub(crate) journal: Journal,
 }
 
 impl Outbox {
@@ -170,7 +176,11 @@ impl Outbox {
         Header::read(ring.get(pos..)?)
     }
 
-    pub(crate) fn set_header(&self, ring: &mut [u8], pos: usize, header: &Header) {
+    pub(crate) fn set_header(&mut self, ring: &mut [u8], pos: usize, header: &Header) {
+        #[cfg(feature = "persist")]
+        if let Some(notice) = journal::header_change(self.header(ring, pos).as_ref(), header) {
+            self.journal.note(notice);
+        }
         if let Some(b) = ring.get_mut(pos..) {
             header.write(b);
         }
@@ -236,7 +246,30 @@ impl Outbox {
         if self.cursor.is_none() {
             self.cursor = Some(pos);
         }
+        #[cfg(feature = "persist")]
+        if qos != QoS::AtMostOnce {
+            self.journal.note(Notice::Message {
+                ticket,
+                pos: u32::try_from(pos).unwrap_or(u32::MAX),
+            });
+        }
         true
+    }
+
+    /// [`push`](Self::push), returning where the record went.
+    #[cfg(feature = "persist")]
+    pub(crate) fn push_at(
+        &mut self,
+        ring: &mut [u8],
+        qos: QoS,
+        v5: bool,
+        ticket: u32,
+        len: usize,
+        write: impl FnOnce(&mut [u8]) -> bool,
+    ) -> Option<usize> {
+        // A pushed record ends at the tail.
+        self.push(ring, qos, v5, ticket, len, write)
+            .then(|| self.tail - HEADER - len)
     }
 
     /// Marks the record at `pos` done and reclaims every finished record at the head.
@@ -289,8 +322,10 @@ impl Outbox {
                 write = 0;
             }
             if write != p {
-                ring.copy_within(p..p + size, write);
+                crate::buffer::move_within(ring, p..p + size, write);
                 moved(p, write);
+                #[cfg(feature = "persist")]
+                self.journal.moved(p, write);
             }
             if fresh.records == 0 {
                 fresh.head = write;
@@ -308,13 +343,25 @@ impl Outbox {
             pos = next;
         }
         if fresh.records == 0 {
-            *self = Self::default();
+            self.clear_ring();
             return;
         }
         // Live records now run from the old head up to `wrapped_to` and on from 0, or from the head up to `write`.
         fresh.tail = write;
         fresh.wrap_end = wrapped_to;
+        fresh.journal = core::mem::take(&mut self.journal);
         *self = fresh;
+    }
+
+    /// Forgets every record (the ring is empty), keeping the journal.
+    fn clear_ring(&mut self) {
+        self.head = 0;
+        self.tail = 0;
+        self.wrap_end = None;
+        self.records = 0;
+        self.dead = 0;
+        self.cursor = None;
+        self.report = None;
     }
 
     fn reclaim(&mut self, ring: &[u8]) {
@@ -336,7 +383,7 @@ impl Outbox {
                 self.wrap_end = None;
             }
             if self.records == 0 {
-                *self = Self::default();
+                self.clear_ring();
             }
         }
     }

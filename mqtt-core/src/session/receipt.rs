@@ -114,6 +114,12 @@ impl Receipts {
         (index < self.len).then_some(index)
     }
 
+    /// The message with sequence number `seq`, if it is still in the record.
+    #[cfg(feature = "persist")]
+    pub(super) fn by_seq(&self, buf: &[u8], seq: u64) -> Option<Receipt> {
+        self.get(buf, self.index_of(seq)?)
+    }
+
     /// Marks the message `seq` acknowledged by the application; `false` if it is not in the record (sent already,
     /// or of an earlier connection) or was acknowledged before.
     pub(super) fn acknowledge(&mut self, buf: &mut [u8], seq: u64) -> bool {

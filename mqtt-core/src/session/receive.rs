@@ -4,6 +4,7 @@
 
 use super::delivery::Delivery;
 use super::event::OwnedEvent;
+use super::journal::Notice;
 use super::outbox::State as Out;
 use super::subscriptions::State as Sub;
 use super::{
@@ -11,8 +12,7 @@ use super::{
     SessionState, Ticket, Timer,
 };
 use crate::codec::{
-    self, Ack, ConnAck, List, Packet, PacketId, PacketType, ProtocolVersion, Publish, QoS,
-    ReasonCode,
+    self, Ack, ConnAck, List, Packet, PacketId, PacketType, Publish, QoS, ReasonCode,
 };
 use crate::config::SessionLostPolicy;
 use crate::error::ProtocolError;
@@ -193,10 +193,10 @@ impl<'b> Session<'b> {
     /// The packet at the front of the receive buffer, decoded again to hand its data out.
     pub(super) fn front_packet(&self) -> Option<Packet<'_>> {
         let buf = self.rx.get(self.rx_start..self.rx_end)?;
-        codec::decode(buf, self.version, u32::MAX)
-            .ok()
-            .flatten()
-            .map(|(p, _)| p)
+        match codec::decode_from_server(buf, self.version, u32::MAX) {
+            Ok(Some((Ok(packet), _))) => Some(packet),
+            _ => None,
+        }
     }
 
     fn delivered(&self, alias: Option<u16>) -> Option<Event<'_>> {
@@ -218,6 +218,7 @@ impl<'b> Session<'b> {
             SessionState::Connecting | SessionState::Connected | SessionState::Disconnecting
         ) || (self.acks.free() == 0 && !self.down_pending)
             || self.events.free() < 4
+            || self.outbox.journal.free() < 4
         {
             return None;
         }
@@ -230,8 +231,13 @@ impl<'b> Session<'b> {
     }
 
     fn process_packet(&mut self, buf: &[u8]) -> Option<(Step, usize)> {
-        let (packet, used) = match codec::decode(buf, self.version, self.settings.max_packet_size) {
-            Ok(Some(decoded)) => decoded,
+        let decoded = codec::decode_from_server(buf, self.version, self.settings.max_packet_size);
+        let (packet, used) = match decoded {
+            Ok(Some((Ok(packet), used))) => (packet, used),
+            Ok(Some((Err(only_from_clients), used))) => {
+                let error = ProtocolError::UnexpectedPacket(only_from_clients);
+                return Some((Step::Error(error), used));
+            }
             Ok(None) => return None,
             Err(e) => return Some((Step::Error(ProtocolError::Malformed(e)), 0)),
         };
@@ -314,6 +320,7 @@ impl<'b> Session<'b> {
             };
             if let Some(id) = p.assigned_client_identifier {
                 self.store.adopt_client_id(id, self.version);
+                self.outbox.journal.note(Notice::Identity);
             }
         }
         Step::ConnAck {
@@ -342,6 +349,7 @@ impl<'b> Session<'b> {
             self.store.qos2_carry_over();
         } else {
             self.store.qos2_clear();
+            self.outbox.journal.note(Notice::Qos2Cleared);
         }
         self.restore_outbox(session_present);
         self.restore_subscriptions(session_present);
@@ -398,6 +406,11 @@ impl<'b> Session<'b> {
                         // PUBREC means the broker took the message; only PUBCOMP is missing.
                         h.state = Out::ReportAccepted;
                         first_report.get_or_insert(p);
+                    }
+                    (false, false, false) if h.state == Out::Queued => {
+                        // Given an identifier ahead of sending (persistence) but never sent: identifiers stay in
+                        // record order, so it gets a new one after those requeued before it.
+                        h.packet_id = None;
                     }
                     _ => {}
                 }
@@ -513,6 +526,9 @@ impl<'b> Session<'b> {
                         // lost with that connection): PUBREC again, in order with the others.
                         let ring = self.store.receipts_mut();
                         let _ = self.receipts.push(ring, packet_id, QoS::ExactlyOnce, true);
+                        self.outbox
+                            .journal
+                            .note(Notice::Qos2Received(packet_id.get()));
                     }
                     return Step::Continue;
                 }
@@ -521,8 +537,10 @@ impl<'b> Session<'b> {
                     return Step::Error(ProtocolError::ReceiveMaximumExceeded(max));
                 }
                 if manual {
+                    // Stored once the application has it and its PUBREC is due (`ack`).
                     return self.deliver_unacked(alias, packet_id, QoS::ExactlyOnce);
                 }
+                // Stored once its PUBREC is about to go out (the application may still hold the message back).
                 self.queue_ack(PacketType::PubRec, packet_id, ReasonCode::SUCCESS);
                 Step::Deliver { alias, token: None }
             }
@@ -543,10 +561,17 @@ impl<'b> Session<'b> {
     /// says.
     fn qos2_insert(&mut self, packet_id: PacketId) -> bool {
         let id = packet_id.get();
+        if self.store.qos2_insert(id) {
+            return true;
+        }
+        if !self.version.is_v5() {
+            return false;
+        }
+        let Some(forgotten) = self.store.qos2_forget_oldest_carried() else {
+            return false;
+        };
+        self.outbox.journal.note(Notice::Qos2Released(forgotten));
         self.store.qos2_insert(id)
-            || (self.version == ProtocolVersion::V5
-                && self.store.qos2_forget_oldest_carried().is_some()
-                && self.store.qos2_insert(id))
     }
 
     /// A QoS 1 or 2 message to deliver whose acknowledgement waits for the application (`manual_ack`).
@@ -575,6 +600,8 @@ impl<'b> Session<'b> {
             packet,
             packet_id,
             reason,
+            #[cfg(feature = "persist")]
+            noted: false,
         });
         debug_assert!(pushed, "process_next checks for room");
     }
@@ -649,7 +676,12 @@ impl<'b> Session<'b> {
             return Step::Error(ProtocolError::UnexpectedPacket(PacketType::PubRel));
         }
         let known = self.store.qos2_remove(ack.packet_id.get());
-        let reason = if known || self.version == ProtocolVersion::V311 {
+        if known {
+            self.outbox
+                .journal
+                .note(Notice::Qos2Released(ack.packet_id.get()));
+        }
+        let reason = if known || !self.version.is_v5() {
             ReasonCode::SUCCESS
         } else {
             ReasonCode::PACKET_IDENTIFIER_NOT_FOUND
@@ -754,7 +786,7 @@ impl<'b> Session<'b> {
             return Self::unknown(packet, packet_id);
         };
         let received = u16::try_from(reasons.len()).unwrap_or(u16::MAX);
-        let counted = packet == PacketType::SubAck || self.version == ProtocolVersion::V5;
+        let counted = packet == PacketType::SubAck || self.version.is_v5();
         if counted && received != expected {
             return Step::Error(ProtocolError::ReasonCountMismatch {
                 packet,

@@ -23,8 +23,6 @@
 //!
 //! [`Event::Redirected`]: super::Event::Redirected
 
-use core::time::Duration;
-
 use super::Session;
 use super::event::OwnedEvent;
 use super::store::Text;
@@ -101,7 +99,7 @@ impl Session<'_> {
             self.events.push(OwnedEvent::Redirected { permanent });
             self.events.push(OwnedEvent::Reconnecting {
                 attempt: self.backoff.attempts(),
-                delay: Duration::ZERO,
+                delay_ms: 0,
             });
             self.open(now);
             return true;

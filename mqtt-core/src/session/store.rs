@@ -6,12 +6,17 @@
 use core::num::{NonZeroU16, NonZeroU32};
 
 use crate::buffer::Buf;
-use crate::codec::{self, Connect, ConnectProperties, Packet, ProtocolVersion};
+use crate::codec::wire::{Reader, Writer, read_var_int};
+use crate::codec::{self, Connect, ConnectProperties, Packet, PacketType, ProtocolVersion};
 use crate::config::{Config, ConfigError};
 use crate::error::ProtocolError;
 use crate::topic;
 
 use super::receipt;
+
+/// Whether this build has topic aliases (cargo feature `topic-alias`): without, the alias tables are empty and
+/// their code compiles away.
+const ALIASES: bool = cfg!(feature = "topic-alias");
 
 /// Longest client identifier a broker may assign that the session remembers for reconnects.
 const ASSIGNED_ID_MAX: usize = 128;
@@ -106,14 +111,18 @@ impl<'b> Store<'b> {
         max_packet_size: u32,
         auth: Option<(usize, usize)>,
     ) -> Result<Self, ConfigError> {
-        let v5 = config.version == ProtocolVersion::V5;
+        let v5 = config.version.is_v5();
         if let Some(will) = &config.will {
             topic::validate_name(will.topic).map_err(ConfigError::WillTopic)?;
         }
         let password_only = config.password.is_some() && config.username.is_none();
         // 3.1.1 has no password without a user name (nor enhanced authentication): such a session cannot fall
         // back.
-        let fallback = v5 && config.fallback_to_v311 && !password_only && auth.is_none();
+        let fallback = v5
+            && ProtocolVersion::V311.is_enabled()
+            && config.fallback_to_v311
+            && !password_only
+            && auth.is_none();
         if !v5 && auth.is_some() {
             return Err(ConfigError::AuthenticationNeedsV5);
         }
@@ -148,7 +157,7 @@ impl<'b> Store<'b> {
             properties,
         };
         let connect = Packet::Connect(fields);
-        let connect_len = connect.encoded_len(config.version);
+        let connect_len = connect.encoded_len_from_client(config.version);
         let adoptable = v5 && config.client_id.is_empty() && !config.clean_start;
         let (connect_slot, connect_slots) = if adoptable {
             (connect_len + ASSIGNED_ID_MAX, 2)
@@ -165,7 +174,7 @@ impl<'b> Store<'b> {
             ..fields
         });
         let v311_len = match fallback {
-            true => v311_connect.encoded_len(ProtocolVersion::V311),
+            true => v311_connect.encoded_len_from_client(ProtocolVersion::V311),
             false => 0,
         };
         // Room for the CONNECT with an Authentication Method and Data: the properties' length and the remaining
@@ -193,13 +202,13 @@ impl<'b> Store<'b> {
         };
         let alias_slot = 2 + usize::from(config.topic_alias_len);
         let alias_in_at = receipts_at + receipts_cap * receipt::ENTRY;
-        let alias_in_count = if v5 {
+        let alias_in_count = if v5 && ALIASES {
             usize::from(config.topic_alias_maximum)
         } else {
             0
         };
         let alias_out_at = alias_in_at + alias_in_count * alias_slot;
-        let alias_out_count = if v5 {
+        let alias_out_count = if v5 && ALIASES {
             usize::from(config.outgoing_topic_aliases)
         } else {
             0
@@ -221,12 +230,12 @@ impl<'b> Store<'b> {
         }
         let slot = buf.get_mut(..connect_len).unwrap_or_default();
         connect
-            .encode(config.version, slot)
+            .encode_from_client(config.version, slot)
             .map_err(ConfigError::Connect)?;
         if fallback {
             let slot = buf.get_mut(v311_at..qos2_at).unwrap_or_default();
             v311_connect
-                .encode(ProtocolVersion::V311, slot)
+                .encode_from_client(ProtocolVersion::V311, slot)
                 .map_err(ConfigError::Connect)?;
         }
         if qos2_bitmap {
@@ -318,18 +327,8 @@ impl<'b> Store<'b> {
         let Some(second) = second.get_mut(..self.connect_slot) else {
             return;
         };
-        let Ok(Some((Packet::Connect(connect), _))) = codec::decode(
-            first.get(..self.connect_len).unwrap_or_default(),
-            version,
-            u32::MAX,
-        ) else {
-            return;
-        };
-        let adopted = Packet::Connect(Connect {
-            client_id: id,
-            ..connect
-        });
-        if let Ok(len) = adopted.encode(version, second) {
+        let stored = first.get(..self.connect_len).unwrap_or_default();
+        if let Some(len) = splice_client_id(stored, id, version.is_v5(), second) {
             self.connect_len = len;
             self.active_connect = 1;
             self.adopted_client_id = true;
@@ -453,10 +452,12 @@ impl<'b> Store<'b> {
         if !self.adopted_client_id || self.v311 {
             return None;
         }
-        match codec::decode(self.connect(), ProtocolVersion::V5, u32::MAX) {
-            Ok(Some((Packet::Connect(c), _))) => Some(c.client_id),
-            _ => None,
-        }
+        let connect = self.connect();
+        let mut r = Reader::new(
+            connect.get(client_id_at(connect, true)?..)?,
+            PacketType::Connect,
+        );
+        r.string().ok()
     }
 
     // ----- incoming QoS 2 identifiers awaiting PUBREL -----
@@ -537,7 +538,7 @@ impl<'b> Store<'b> {
         let at = self.qos2_at + 2 * index;
         let end = self.qos2_at + 2 * self.qos2_len;
         if end <= self.buf.len() {
-            self.buf.copy_within(at + 2..end, at);
+            crate::buffer::move_within(&mut self.buf, at + 2..end, at);
         }
         self.qos2_len -= 1;
         if index < self.qos2_carried {
@@ -569,8 +570,14 @@ impl<'b> Store<'b> {
         };
         let at = self.qos2_at + 2 * index;
         let end = self.qos2_at + 2 * self.qos2_len;
-        if let Some(entries) = self.buf.get_mut(at..end) {
-            entries.rotate_left(2);
+        if let Some(&[low, high]) = self.buf.get(at..at + 2)
+            && end <= self.buf.len()
+        {
+            // `rotate_left(2)`, without `memmove`.
+            crate::buffer::move_within(&mut self.buf, at + 2..end, at);
+            if let Some(last) = self.buf.get_mut(end - 2..end) {
+                last.copy_from_slice(&[low, high]);
+            }
         }
         self.qos2_carried -= 1;
     }
@@ -600,6 +607,20 @@ impl<'b> Store<'b> {
 
     pub(crate) fn qos2_capacity(&self) -> usize {
         self.qos2_cap
+    }
+
+    /// The identifier of the table at or after `cursor` (0 to start), and the cursor after it: for reading the
+    /// whole table out (feature `persist`).
+    #[cfg(feature = "persist")]
+    pub(crate) fn qos2_next(&self, cursor: usize) -> Option<(u16, usize)> {
+        if !self.qos2_bitmap {
+            let id = self.qos2_ids().nth(cursor)?;
+            return Some((id, cursor + 1));
+        }
+        (cursor..=usize::from(u16::MAX)).find_map(|i| {
+            let id = u16::try_from(i).ok()?;
+            self.qos2_contains(id).then_some((id, i + 1))
+        })
     }
 
     // ----- incoming QoS 1 and 2 messages awaiting the application's acknowledgement -----
@@ -647,7 +668,7 @@ impl<'b> Store<'b> {
     /// Remembers the topic a broker's alias stands for. `[MQTT-3.3.2.3.4]`
     pub(crate) fn alias_in_set(&mut self, alias: u16, topic: &str) -> Result<(), ProtocolError> {
         let index = usize::from(alias).wrapping_sub(1);
-        if index >= self.alias_in_count {
+        if !ALIASES || index >= self.alias_in_count {
             return Err(ProtocolError::TopicAliasInvalid(alias));
         }
         if self.set_slot(self.alias_in_at, index, topic) {
@@ -663,11 +684,16 @@ impl<'b> Store<'b> {
     /// The topic a broker's alias stands for.
     pub(crate) fn alias_in_get(&self, alias: u16) -> Result<&str, ProtocolError> {
         let index = usize::from(alias).wrapping_sub(1);
-        if index >= self.alias_in_count {
+        if !ALIASES || index >= self.alias_in_count {
             return Err(ProtocolError::TopicAliasInvalid(alias));
         }
         self.slot(self.alias_in_at, index)
             .ok_or(ProtocolError::TopicAliasInvalid(alias))
+    }
+
+    /// Whether outgoing aliases can be used at all (this build has them, and the configuration asked for some).
+    pub(crate) fn has_alias_out(&self) -> bool {
+        ALIASES && self.alias_out_count > 0
     }
 
     /// The alias this session already uses for `topic` on this connection.
@@ -732,7 +758,7 @@ impl<'b> Store<'b> {
         self.buf
             .get_mut(at..at + 2)?
             .copy_from_slice(&u16::try_from(len).ok()?.to_le_bytes());
-        self.buf.copy_within(from..from + len, at + 2);
+        crate::buffer::move_within(&mut self.buf, from..from + len, at + 2);
         if index == self.alias_out_used {
             self.alias_out_used += 1;
         }
@@ -744,6 +770,9 @@ impl<'b> Store<'b> {
     /// Forgets both alias tables: aliases last one connection. `[MQTT-3.3.2-7]`
     pub(crate) fn aliases_clear(&mut self) {
         self.alias_out_used = 0;
+        if !ALIASES {
+            return;
+        }
         for i in 0..self.alias_in_count {
             let at = self.alias_in_at + i * self.alias_slot;
             if let Some(len) = self.buf.get_mut(at..at + 2) {
@@ -765,4 +794,33 @@ impl<'b> Store<'b> {
     pub(crate) fn ring_len(&self) -> usize {
         self.buf.len().saturating_sub(self.ring_at)
     }
+}
+
+/// Where the client identifier of an encoded CONNECT starts: after the fixed header, the protocol name, level,
+/// flags and keep alive, and in 5.0 the properties.
+fn client_id_at(connect: &[u8], v5: bool) -> Option<usize> {
+    let (_, len_bytes) = read_var_int(connect.get(1..)?).ok()??;
+    let mut at = 1 + len_bytes + 2 + 4 + 1 + 1 + 2;
+    if v5 {
+        let (properties, len_bytes) = read_var_int(connect.get(at..)?).ok()??;
+        at += len_bytes + properties as usize;
+    }
+    Some(at)
+}
+
+/// Writes `connect` (encoded, with an empty client identifier) into `out` with the client identifier `id`;
+/// returns its length.
+fn splice_client_id(connect: &[u8], id: &str, v5: bool, out: &mut [u8]) -> Option<usize> {
+    let at = client_id_at(connect, v5)?;
+    let (_, len_bytes) = read_var_int(connect.get(1..)?).ok()??;
+    let variable_header = connect.get(1 + len_bytes..at)?;
+    let rest = connect.get(at + 2..)?;
+    let remaining = variable_header.len() + 2 + id.len() + rest.len();
+    let mut w = Writer::new(out);
+    w.u8(*connect.first()?).ok()?;
+    w.var_int(remaining).ok()?;
+    w.bytes(variable_header).ok()?;
+    w.string(id).ok()?;
+    w.bytes(rest).ok()?;
+    w.finish().ok()
 }

@@ -122,6 +122,12 @@ impl Entry {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Subscriptions {
     used: usize,
+    /// The table changed since a store last took it (feature `persist`).
+    #[cfg(feature = "persist")]
+    changed: bool,
+    /// The fingerprint of the subscriptions last stored (feature `persist`).
+    #[cfg(feature = "persist")]
+    stored: u32,
 }
 
 impl Subscriptions {
@@ -221,7 +227,7 @@ impl Subscriptions {
             return;
         };
         if pos + size <= self.used && self.used <= buf.len() {
-            buf.copy_within(pos + size..self.used, pos);
+            crate::buffer::move_within(buf, pos + size..self.used, pos);
             self.used -= size;
         }
     }
@@ -279,6 +285,7 @@ impl Subscriptions {
         let Some((mut entry, _)) = self.get(buf, pos) else {
             return;
         };
+        self.note_change();
         let mut pos = pos;
         if !code.is_failure()
             && let Some(active) = self.active_before(buf, pos)
@@ -379,6 +386,7 @@ impl Subscriptions {
 
     /// Applies `f` to every entry (it may change the entry, or return `false` to remove it).
     pub(crate) fn retain(&mut self, buf: &mut [u8], mut f: impl FnMut(&mut Entry, &str) -> bool) {
+        self.note_change();
         let mut pos = 0;
         while pos < self.used {
             let Some((mut entry, filter)) = self.get(buf, pos) else {
@@ -391,6 +399,52 @@ impl Subscriptions {
             } else {
                 self.remove(buf, pos);
             }
+        }
+    }
+}
+
+impl Subscriptions {
+    /// Notes that the table changed, for a store (feature `persist`).
+    #[inline(always)]
+    fn note_change(&mut self) {
+        #[cfg(feature = "persist")]
+        {
+            self.changed = true;
+        }
+    }
+
+    /// Whether the table changed since [`take_changed`](Self::take_changed).
+    #[cfg(feature = "persist")]
+    pub(crate) fn has_changed(&self) -> bool {
+        self.changed
+    }
+
+    /// Whether the table changed since the last call.
+    #[cfg(feature = "persist")]
+    pub(crate) fn take_changed(&mut self) -> bool {
+        core::mem::take(&mut self.changed)
+    }
+
+    /// The fingerprint of the subscriptions last stored; `stored` replaces it. Whether it changed.
+    #[cfg(feature = "persist")]
+    pub(crate) fn store_fingerprint(&mut self, stored: u32) -> bool {
+        core::mem::replace(&mut self.stored, stored) != stored
+    }
+
+    /// Sets the granted code of the entry pushed last (a subscription restored from a store).
+    #[cfg(feature = "persist")]
+    pub(crate) fn set_granted_of_last(&mut self, buf: &mut [u8], granted: ReasonCode) {
+        let mut last = None;
+        let mut pos = self.first();
+        while let Some(p) = pos {
+            last = Some(p);
+            pos = self.next(buf, p);
+        }
+        if let Some(p) = last
+            && let Some((mut entry, _)) = self.get(buf, p)
+        {
+            entry.granted = granted;
+            self.set(buf, p, &entry);
         }
     }
 }

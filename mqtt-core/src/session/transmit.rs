@@ -23,11 +23,12 @@ impl<'b> Session<'b> {
     /// [`Event::RequestTooLarge`](super::Event::RequestTooLarge)).
     ///
     /// Changes after every input and command, after `poll_event` (acknowledgements of received packets), and after
-    /// `ack` and `hold_message`.
+    /// `ack` and `hold_message`. With persistence (feature `persist`), nothing is given while a change it depends on
+    /// awaits [`handle_persisted`](Self::handle_persisted): see [`persist`](super::persist).
     #[must_use]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         self.now = now;
-        if self.down_pending {
+        if self.down_pending || self.outbox.journal.blocks() {
             return None;
         }
         let mut written = 0;
@@ -108,6 +109,23 @@ impl<'b> Session<'b> {
         if self.auth.wants_write() {
             return self.transmit_auth(buf);
         }
+        #[cfg(feature = "persist")]
+        if self
+            .acks
+            .peek()
+            .is_some_and(|ack| ack.packet == PacketType::PubRec && !ack.noted)
+            && self.outbox.journal.is_enabled()
+        {
+            // Write-ahead: the identifiers of the PUBRECs queued are stored before the first goes out.
+            let journal = &mut self.outbox.journal;
+            self.acks.for_each_mut(|ack| {
+                if ack.packet == PacketType::PubRec && !ack.noted {
+                    ack.noted = true;
+                    journal.note(super::journal::Notice::Qos2Received(ack.packet_id.get()));
+                }
+            });
+            return 0;
+        }
         if let Some(ack) = self.acks.peek() {
             let packet = Ack {
                 packet_id: ack.packet_id,
@@ -164,7 +182,7 @@ impl<'b> Session<'b> {
 
     /// Encodes a small generated packet whole; 0 if it does not fit.
     fn write(&self, packet: Packet<'_>, buf: &mut [u8]) -> usize {
-        packet.encode(self.version, buf).unwrap_or(0)
+        packet.encode_from_client(self.version, buf).unwrap_or(0)
     }
 
     /// Copies stored bytes (CONNECT or an outbox record), continuing where the last call stopped.
@@ -249,7 +267,7 @@ impl<'b> Session<'b> {
     /// Outgoing QoS 1 and 2 messages allowed in flight: 3.1.1 brokers cannot announce their limit, so the
     /// 3.1.1 window of the configuration applies.
     fn window(&self) -> u16 {
-        let max = match self.version {
+        let max = match self.version.folded() {
             ProtocolVersion::V311 => self
                 .settings
                 .max_inflight
@@ -310,7 +328,7 @@ impl<'b> Session<'b> {
             // Limits the broker announced after the message was queued.
             let packet = self.outbox.packet(ring, pos);
             // Queued in 5.0 form before the session fell back to 3.1.1.
-            let downgrade = h.v5 && self.version == ProtocolVersion::V311;
+            let downgrade = h.v5 && !self.version.is_v5();
             let retain = packet.first().is_some_and(|b| b & 0x01 != 0);
             let failure = if h.len > self.server.max_packet_size as usize {
                 Some(PublishFailure::TooLarge {
@@ -348,6 +366,12 @@ impl<'b> Session<'b> {
                         None => return 0,
                     },
                 };
+                #[cfg(feature = "persist")]
+                if h.packet_id.is_none() && self.outbox.journal.is_enabled() {
+                    // Write-ahead: the identifier is stored before the PUBLISH goes out.
+                    self.assign_ahead(pos, packet_id);
+                    return 0;
+                }
                 let ring = self.store.ring_mut();
                 let record = ring
                     .get_mut(pos + HEADER..pos + HEADER + h.len)
@@ -375,10 +399,45 @@ impl<'b> Session<'b> {
         0
     }
 
+    /// Gives `packet_id` to the queued record at `pos`, and identifiers to the queued records after it as far as the
+    /// inflight window lets them out (and the journal has room), without sending anything: the store writes all
+    /// the identifiers at once, then they go out (feature `persist`).
+    #[cfg(feature = "persist")]
+    fn assign_ahead(&mut self, pos: usize, packet_id: PacketId) {
+        let ring = self.store.ring_mut();
+        if let Some(mut h) = self.outbox.header(ring, pos) {
+            h.packet_id = Some(packet_id);
+            self.outbox.set_header(ring, pos, &h);
+        }
+        let room = usize::from(self.window().saturating_sub(self.inflight));
+        let mut given = 1;
+        let mut next = self.outbox.next(self.store.ring(), pos);
+        while let Some(p) = next {
+            if given >= room || self.outbox.journal.free() < 2 {
+                break;
+            }
+            next = self.outbox.next(self.store.ring(), p);
+            let Some(mut h) = self.outbox.header(self.store.ring(), p) else {
+                break;
+            };
+            if h.state != Out::Queued || h.qos == QoS::AtMostOnce || h.packet_id.is_some() {
+                continue;
+            }
+            let Some(id) = self.allocate_packet_id() else {
+                break;
+            };
+            h.packet_id = Some(id);
+            let ring = self.store.ring_mut();
+            self.outbox.set_header(ring, p, &h);
+            given += 1;
+        }
+    }
+
     /// Writes the record with a topic alias instead of its topic when outgoing aliases are on and the aliased packet
     /// fits `buf` whole; `None` to copy it as stored. A new alias is only taken once its defining packet is written.
     fn write_aliased(&mut self, pos: usize, buf: &mut [u8]) -> Option<usize> {
-        if self.version != ProtocolVersion::V5
+        if !self.version.is_v5()
+            || !self.store.has_alias_out()
             || self.settings.outgoing_topic_aliases == 0
             || self.server.topic_alias_maximum == 0
         {
@@ -387,7 +446,8 @@ impl<'b> Session<'b> {
         let server_max = self.server.topic_alias_maximum;
         let stored = self.outbox.packet(self.store.ring(), pos);
         let topic_range = codec::publish_topic_range(stored)?;
-        let Ok(Some((Packet::Publish(publish), _))) = codec::decode(stored, self.version, u32::MAX)
+        let Ok(Some((Ok(Packet::Publish(publish)), _))) =
+            codec::decode_from_server(stored, self.version, u32::MAX)
         else {
             return None;
         };
@@ -403,10 +463,10 @@ impl<'b> Session<'b> {
             },
             ..publish
         });
-        if aliased.encoded_len(self.version) > buf.len() {
+        if aliased.encoded_len_from_client(self.version) > buf.len() {
             return None;
         }
-        let n = aliased.encode(self.version, buf).ok()?;
+        let n = aliased.encode_from_client(self.version, buf).ok()?;
         if known {
             self.store.alias_out_touch(alias);
         } else {
@@ -588,7 +648,7 @@ impl Downgrade {
         let mut w = Writer::new(head.get_mut(1..)?);
         w.var_int(usize::try_from(remaining).ok()?.checked_sub(1)?)
             .ok()?;
-        let head_len = 1 + w.position();
+        let head_len = 1 + w.finish().ok()?;
         Some(Self {
             head,
             head_len,
@@ -697,7 +757,7 @@ impl Request<'_> {
 
     /// Bytes of the property block, its length included (none in 3.1.1).
     fn properties_block_len(&self, version: ProtocolVersion) -> usize {
-        match version {
+        match version.folded() {
             ProtocolVersion::V5 => {
                 let len = self.properties_len();
                 var_int_len(len) + len
@@ -720,7 +780,7 @@ impl Body for Request<'_> {
 
     fn write_body(&self, version: ProtocolVersion, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.u16(self.packet_id.get())?;
-        if version == ProtocolVersion::V5 {
+        if version.is_v5() {
             w.var_int(self.properties_len())?;
             if self.is_subscribe() && self.subscription_id != 0 {
                 w.u8(SUBSCRIPTION_IDENTIFIER)?;
@@ -736,7 +796,7 @@ impl Body for Request<'_> {
             w.string(filter)?;
             if self.is_subscribe() {
                 // After a fall back to 3.1.1, 5.0 options of requests made before it are dropped.
-                w.u8(match version {
+                w.u8(match version.folded() {
                     ProtocolVersion::V5 => options.to_byte(),
                     _ => options.qos as u8,
                 })?;

@@ -4,7 +4,7 @@
 use super::event::OwnedEvent;
 use super::subscriptions::{Entry, State as Sub};
 use super::{Session, Ticket};
-use crate::codec::{ProtocolVersion, ReasonCode, Subscription, SubscriptionId};
+use crate::codec::{ReasonCode, Subscription, SubscriptionId};
 use crate::error::SubscribeError;
 use crate::topic;
 
@@ -31,7 +31,7 @@ impl Session<'_> {
         if id.is_some() && !self.server.subscription_ids_available {
             return Err(SubscribeError::SubscriptionIdsNotSupported);
         }
-        if !self.is_connected() || self.version != ProtocolVersion::V5 {
+        if !self.is_connected() || !self.version.is_v5() {
             return Ok(());
         }
         for s in subscriptions {
@@ -48,7 +48,7 @@ impl Session<'_> {
     /// The failure code a queued SUBSCRIBE entry gets because the broker of this connection announced it does not
     /// support what it asks for; `None` if it is supported.
     pub(super) fn unsupported(&self, entry: &Entry, filter: &str) -> Option<ReasonCode> {
-        if self.version != ProtocolVersion::V5 || entry.state != Sub::SubscribeQueued {
+        if !self.version.is_v5() || entry.state != Sub::SubscribeQueued {
             return None;
         }
         if topic::is_shared(filter) && !self.server.shared_available {

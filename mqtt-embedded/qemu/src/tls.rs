@@ -129,13 +129,14 @@ async fn main(spawner: Spawner) {
     )
     .expect("the resources fit the configuration");
     spawner.spawn(mqtt(runner).expect("one runner"));
+    let resources = scenario::span(&RESOURCES);
     let connected_then_run = async {
-        // The runner drops a connection attempt when a command comes (and starts a new one): that would cut the
-        // handshake and use the TLS resources up, so the first command waits for the connection.
+        // Not needed (a command does not interrupt a connection attempt), but what a TLS firmware would do: the
+        // scenario starts once the handshake is through.
         while !client.is_connected() {
             Timer::after(Duration::from_millis(5)).await;
         }
-        scenario::run(client).await
+        scenario::run(client, resources).await
     };
     let outcome = with_timeout(Duration::from_secs(60), connected_then_run).await;
     scenario::finish(what, outcome.unwrap_or(Err("timed out")))

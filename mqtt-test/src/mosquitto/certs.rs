@@ -1,5 +1,12 @@
 //! The certificates of the TLS listeners, generated with rcgen at start: a CA, a server certificate it signs for
-//! `localhost` and `127.0.0.1`, and a client certificate it signs for mutual TLS.
+//! `localhost` and `127.0.0.1`, and a client certificate it signs for mutual TLS. Besides, [`X509V1Client`]: an
+//! X.509 v1 client certificate as `openssl x509 -req` makes it (rcgen makes only v3).
+
+use std::path::Path;
+use std::process::Command;
+
+use super::HarnessError;
+use super::error::io_error;
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -62,6 +69,96 @@ impl Certs {
             server_key,
             client,
             client_key,
+        })
+    }
+}
+
+/// A client certificate in X.509 v1 (no extensions), signed by a CA of its own, as `openssl x509 -req` makes it
+/// without an extension file: what many device fleets carry, and what mosquitto (OpenSSL) accepts. Made by the
+/// `openssl` program at each call (P-256 keys, valid for a day); give [`ca`](Self::ca) to
+/// [`MosquittoConfig::with_client_ca`](super::MosquittoConfig::with_client_ca).
+#[derive(Debug, Clone)]
+pub struct X509V1Client {
+    /// The CA's certificate (PEM).
+    pub ca: String,
+    /// The client's certificate (PEM), X.509 v1.
+    pub cert: String,
+    /// The client's private key (PKCS#8 PEM).
+    pub key: String,
+}
+
+impl X509V1Client {
+    /// Runs `openssl` in a temp dir: a CA, a key, a request, and the request signed without extensions.
+    ///
+    /// # Errors
+    ///
+    /// [`HarnessError::Config`] when `openssl` is missing or fails (with its output), [`HarnessError::Io`] when the
+    /// temp dir cannot be used.
+    pub fn generate() -> Result<Self, HarnessError> {
+        let dir = tempfile::Builder::new()
+            .prefix("mqtt-test-x509-v1-")
+            .tempdir()
+            .map_err(io_error("creating the certificates' temp dir"))?;
+        let run = |args: &[&str]| -> Result<(), HarnessError> {
+            let output = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .map_err(|e| {
+                    HarnessError::Config(format!(
+                        "running openssl: {e} (install it with `cargo xtask setup` or `apt-get install openssl`)"
+                    ))
+                })?;
+            if output.status.success() {
+                Ok(())
+            } else {
+                Err(HarnessError::Config(format!(
+                    "openssl {}: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&output.stderr)
+                )))
+            }
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        let mut ca = vec!["req", "-x509", "-keyout", "ca.key", "-out", "ca.pem"];
+        ca.extend(ec);
+        ca.extend(["-subj", "/CN=mqtt-test v1 CA", "-days", "1"]);
+        run(&ca)?;
+        let mut request = vec!["req", "-new", "-keyout", "client.key", "-out", "client.csr"];
+        request.extend(ec);
+        request.extend(["-subj", "/CN=mqtt-test v1 client"]);
+        run(&request)?;
+        // No -extfile: a version 1 certificate.
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "client.pem",
+            "-days",
+            "1",
+        ])?;
+        let read = |name: &str| {
+            let path = dir.path().join(name);
+            std::fs::read_to_string(&path)
+                .map_err(io_error(format!("reading {}", Path::new(name).display())))
+        };
+        Ok(Self {
+            ca: read("ca.pem")?,
+            cert: read("client.pem")?,
+            key: read("client.key")?,
         })
     }
 }

@@ -24,8 +24,12 @@ pub struct MosquittoConfig {
     /// signed by the generated CA.
     pub tls: bool,
     /// A mutual-TLS listener ([`Listener::Mtls`]): like [`tls`](Self::tls), and it also requires a client
-    /// certificate signed by the generated CA (`require_certificate true`).
+    /// certificate signed by the generated CA (`require_certificate true`), or by [`client_ca`](Self::client_ca).
     pub mtls: bool,
+    /// Another CA (PEM) whose client certificates the mutual-TLS listener accepts besides the generated CA's:
+    /// for certificates made elsewhere, such as the X.509 v1 certificate of
+    /// [`X509V1Client`](super::X509V1Client). `None`: only the generated CA.
+    pub client_ca: Option<String>,
     /// A WebSocket listener ([`Listener::Ws`]), anonymous.
     pub websocket: bool,
     /// A WebSocket-over-TLS listener ([`Listener::Wss`]), anonymous, with the same server certificate as
@@ -68,6 +72,14 @@ impl MosquittoConfig {
     #[must_use]
     pub fn with_mtls(mut self) -> Self {
         self.mtls = true;
+        self
+    }
+
+    /// Adds the mutual-TLS listener, trusting client certificates of `ca` (PEM) too.
+    #[must_use]
+    pub fn with_client_ca(mut self, ca: impl Into<String>) -> Self {
+        self.mtls = true;
+        self.client_ca = Some(ca.into());
         self
     }
 
@@ -199,6 +211,8 @@ pub(super) struct Files {
     pub(super) server_cert: PathBuf,
     pub(super) server_key: PathBuf,
     pub(super) passwords: PathBuf,
+    /// The CAs of client certificates: the generated one and [`MosquittoConfig::client_ca`].
+    pub(super) client_cas: PathBuf,
 }
 
 /// The text of `mosquitto.conf` for `config` with each listener on its port.
@@ -255,7 +269,11 @@ pub(super) fn render(config: &MosquittoConfig, ports: &[(Listener, u16)], files:
             line(&format!("keyfile {}", files.server_key.display()));
         }
         if kind == Listener::Mtls {
-            line(&format!("cafile {}", files.ca.display()));
+            let cas = match config.client_ca {
+                Some(_) => &files.client_cas,
+                None => &files.ca,
+            };
+            line(&format!("cafile {}", cas.display()));
             line("require_certificate true");
         }
     }

@@ -28,6 +28,10 @@ use crate::workload::Job;
 pub(crate) struct MqttBlocking;
 
 impl Backend for MqttBlocking {
+    fn persists(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "mqtt-blocking"
     }
@@ -68,6 +72,10 @@ fn options(job: &Job, client_id: &str) -> Result<Options, String> {
         .keep_alive(Duration::from_secs(60))
         .max_inflight(INFLIGHT)
         .connect_timeout(CONNECT_TIMEOUT))
+    .map(|options| match &job.store {
+        Some(store) => options.persistence(store.persistence()),
+        None => options,
+    })
 }
 
 /// `mqtt_blocking::connect` (blocks until the broker accepted the connection), plus a state callback that reports

@@ -360,7 +360,7 @@ async fn publisher(
                     ..Publish::default()
                 };
                 loop {
-                    match client.queue(&message).await {
+                    match client.try_queue(&message) {
                         // The message is queued; its acknowledgement is counted by the handler.
                         Ok(delivery) => {
                             drop(delivery);

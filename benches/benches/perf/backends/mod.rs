@@ -46,6 +46,11 @@ pub(crate) trait Backend: Sync {
     /// a handler that does not return), then hands every payload to `meter.received()` as
     /// [`subscriber`](Self::subscriber) does, and calls `meter.done()`.
     fn slow_subscriber(&self, job: &Job, meter: &mut SlowMeter) -> Result<(), String>;
+
+    /// Whether the publisher can keep its session in a file store (`Job::store`).
+    fn persists(&self) -> bool {
+        false
+    }
 }
 
 /// Every backend, in report order. The last one is the peer the others are compared with.

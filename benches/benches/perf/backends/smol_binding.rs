@@ -26,6 +26,10 @@ use crate::workload::Job;
 pub(crate) struct MqttSmol;
 
 impl Backend for MqttSmol {
+    fn persists(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "mqtt-smol"
     }
@@ -72,6 +76,10 @@ fn options(job: &Job, client_id: &str) -> Result<Options, String> {
         .keep_alive(Duration::from_secs(60))
         .max_inflight(INFLIGHT)
         .connect_timeout(CONNECT_TIMEOUT))
+    .map(|options| match &job.store {
+        Some(store) => options.persistence(store.persistence()),
+        None => options,
+    })
 }
 
 /// `mqtt_smol::connect`, with the event loop on the local executor, plus (`watch`) a task that reports connection

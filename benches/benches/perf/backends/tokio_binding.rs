@@ -20,6 +20,10 @@ use crate::workload::Job;
 pub(crate) struct MqttTokio;
 
 impl Backend for MqttTokio {
+    fn persists(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "mqtt-tokio"
     }
@@ -65,6 +69,10 @@ fn options(job: &Job, client_id: &str) -> Result<Options, String> {
         .keep_alive(Duration::from_secs(60))
         .max_inflight(INFLIGHT)
         .connect_timeout(CONNECT_TIMEOUT))
+    .map(|options| match &job.store {
+        Some(store) => options.persistence(store.persistence()),
+        None => options,
+    })
 }
 
 /// `mqtt_tokio::connect`, plus (`watch`) a task that reports connection losses.

@@ -364,6 +364,18 @@ impl Reporter<'_> {
             };
             let _ = write!(line, " {text} |");
         }
+        let _ = writeln!(md, "{line}");
+        // The file store with batched durability keeps half the memory store's throughput at least.
+        let mut line = String::from(
+            "| file store, batched durability: throughput at QoS 1 through mosquitto | ≥ 0.5 × the memory store |",
+        );
+        for &name in self.ours {
+            let text = match self.persist_ratio(name, Durability::Batched) {
+                Some(r) => format!("{r:.2} {}", verdict(r >= 0.5)),
+                None => "n/a".to_owned(),
+            };
+            let _ = write!(line, " {text} |");
+        }
         let _ = writeln!(md, "{line}\n");
         let _ = writeln!(
             md,

@@ -180,6 +180,14 @@ pub(super) fn runs_text(plan: &[Measure]) -> String {
                 Kind::Latency { count, warmup, .. } => {
                     format!("{count} round trips after {warmup} warm-up")
                 }
+                Kind::Stored { durability, count } => format!(
+                    "{} messages of {SIZE} B at QoS 1, {}",
+                    thousands(*count as f64),
+                    durability.map_or("memory store".to_owned(), |d| format!(
+                        "file store, durability {}",
+                        d.as_str()
+                    ))
+                ),
                 Kind::Idle { marks } => format!(
                     "{} connections",
                     marks

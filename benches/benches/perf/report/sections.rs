@@ -321,4 +321,95 @@ impl Reporter<'_> {
         self.table(md, "per connection", &rows, Unit::Count);
         Ok(())
     }
+
+    /// The file store's throughput with `durability` over the memory store's, for `backend`, in this run.
+    pub(super) fn persist_ratio(&self, backend: &str, durability: Durability) -> Option<f64> {
+        let stored = self.get(&persist_id(Some(durability)), backend, "msg_per_s")?;
+        let memory = self.get(&persist_id(None), backend, "msg_per_s")?;
+        (memory.median > 0.0).then(|| stored.median / memory.median)
+    }
+
+    pub(super) fn persist(&self, md: &mut String) -> io::Result<()> {
+        let _ = writeln!(
+            md,
+            "## Persistence: the file store ({SIZE} B payloads, QoS 1)\n"
+        );
+        let _ = writeln!(
+            md,
+            "Throughput through mosquitto as in the first section, at QoS 1, with the publisher keeping its session in \
+             the file store (`Options::persistence`) at each durability, and in memory (the default) in the same \
+             rounds. Every level writes each message's record before `publish` returns and each packet \
+             identifier before its PUBLISH goes out; `none` never calls `fsync`, `batched` calls it every 10 ms on a \
+             thread of its own, `every` before `publish` returns and before each send that depends on a change (it \
+             runs fewer messages: its rate is the disk's). The ratio columns divide by the same backend's memory \
+             store figure.\n"
+        );
+        let levels: Vec<(String, Option<Durability>)> = [None]
+            .into_iter()
+            .chain(Durability::ALL.map(Some))
+            .map(|d| (d.map_or("memory".to_owned(), |d| d.as_str().to_owned()), d))
+            .collect();
+        let persisting: Vec<&str> = self
+            .ours
+            .iter()
+            .copied()
+            .filter(|name| self.get(&persist_id(None), name, "msg_per_s").is_some())
+            .collect();
+        let mut head = String::from("| store | ");
+        let mut rule = String::from("| --- |");
+        for name in &persisting {
+            let _ = write!(head, " {name} msg/s |");
+            rule.push_str(" --: |");
+        }
+        for name in &persisting {
+            let _ = write!(head, " {name} / memory |");
+            rule.push_str(" --: |");
+        }
+        let _ = writeln!(md, "{head}\n{rule}");
+        for (label, durability) in &levels {
+            let mut line = format!("| {label} |");
+            for name in &persisting {
+                let _ = write!(
+                    line,
+                    " {} |",
+                    cell(
+                        self.get(&persist_id(*durability), name, "msg_per_s"),
+                        Unit::Rate
+                    )
+                );
+            }
+            for name in &persisting {
+                let ratio = match durability {
+                    None => "1.00".to_owned(),
+                    Some(d) => self
+                        .persist_ratio(name, *d)
+                        .map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}")),
+                };
+                let _ = write!(line, " {ratio} |");
+            }
+            let _ = writeln!(md, "{line}");
+        }
+        md.push('\n');
+        let ids: Vec<String> = levels.iter().map(|(_, d)| persist_id(*d)).collect();
+        let rows: Vec<Row<'_>> = levels
+            .iter()
+            .zip(&ids)
+            .map(|((label, _), id)| Row {
+                label: label.clone(),
+                id,
+                metric: "msg_per_s",
+            })
+            .collect();
+        self.chart(
+            md,
+            &Spec {
+                file: "persistence.svg",
+                title: "Throughput at QoS 1 through mosquitto by store, 64 B payloads",
+                axis: "messages per second",
+                log: true,
+                scale: 1.0,
+            },
+            &rows,
+        )
+    }
 }
