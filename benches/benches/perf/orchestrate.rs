@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use mqtt_test::mosquitto::{Mosquitto, MosquittoConfig};
+use mqtt_test::mosquitto::Mosquitto;
 
 use crate::backends::Backend;
 use crate::cli::{Mode, Section, Settings};
@@ -15,6 +15,12 @@ use crate::sink::{Sink, SinkCount};
 use crate::stats::Summary;
 use crate::workload::{Durability, Job, Role, Stored};
 use crate::{report, sys};
+
+mod mosquitto;
+mod slow;
+use mosquitto::broker_config;
+pub(crate) use mosquitto::{mosquitto_nodelay, nodelay_config};
+pub(crate) use slow::SLOW_SIZE;
 
 /// Where a client connects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,16 +91,6 @@ pub(crate) const MOSQUITTO_INFLIGHT: u16 = 0;
 
 /// Idle connection counts.
 pub(crate) const IDLE_MARKS: [u64; 2] = [1000, 10_000];
-
-/// Payload bytes of the slow consumer's flood.
-pub(crate) const SLOW_SIZE: usize = 1024;
-
-/// The slow consumer's idle phase and flood: `(hold, messages)` of a full run and of a quick one.
-const SLOW_FULL: (Duration, u64) = (Duration::from_secs(60), 200_000);
-const SLOW_QUICK: (Duration, u64) = (Duration::from_secs(10), 50_000);
-
-/// What a slow consumer may take to read everything after its idle phase, beyond the idle phase itself.
-const SLOW_DRAIN: Duration = Duration::from_secs(90);
 
 /// The measurements of a run.
 pub(crate) fn plan(settings: &Settings) -> Vec<Measure> {
@@ -209,20 +205,7 @@ pub(crate) fn plan(settings: &Settings) -> Vec<Measure> {
             runs,
         );
     }
-    let (hold, count) = if full { SLOW_FULL } else { SLOW_QUICK };
-    if settings.sections.contains(&Section::Slow) {
-        plan.push(Measure {
-            id: "slow".to_owned(),
-            section: Section::Slow,
-            kind: Kind::Slow {
-                size: SLOW_SIZE,
-                count,
-                hold,
-            },
-            runs: settings.runs.unwrap_or(1),
-            deadline: hold + SLOW_DRAIN,
-        });
-    }
+    plan.extend(slow::measure(settings));
     plan
 }
 
@@ -302,19 +285,6 @@ fn budget(mode: Mode) -> Duration {
     }
 }
 
-/// The time the slow consumer's runs add to the budget: each is mostly its idle phase, which `--quick` does not
-/// shorten much.
-fn slow_budget(plan: &[Measure], backends: usize) -> Duration {
-    plan.iter()
-        .filter_map(|m| match m.kind {
-            Kind::Slow { hold, .. } => Some(
-                (hold + Duration::from_secs(30)) * u32::try_from(m.runs * backends).unwrap_or(1),
-            ),
-            _ => None,
-        })
-        .sum()
-}
-
 /// A `(measure, backend)` that failed (stalled, lost messages) this many times is not run again.
 const MAX_FAILURES: u32 = 2;
 
@@ -361,7 +331,7 @@ pub(crate) fn run(settings: &Settings) -> ExitCode {
     let mut results = Results::default();
     let mut skipped = Vec::new();
     let mut failures: HashMap<(String, &str), u32> = HashMap::new();
-    let deadline = started + budget(settings.mode) + slow_budget(&plan, settings.backends.len());
+    let deadline = started + budget(settings.mode) + slow::budget(&plan, settings.backends.len());
     let rounds = plan.iter().map(|m| m.runs).max().unwrap_or(0);
     let mut sequence = 0u64;
     for round in 0..rounds {
@@ -439,58 +409,6 @@ pub(crate) fn run(settings: &Settings) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// mosquitto with nothing that drops messages: no cap on queued messages or bytes, `inflight` QoS 1/2 messages in
-/// flight towards each client (see [`MOSQUITTO_INFLIGHT`]), `TCP_NODELAY` on its client sockets where it has the
-/// option (see [`mosquitto_nodelay`]), and its per-message debug log off (the harness logs everything, which would
-/// make mosquitto write a line per PUBLISH). `log_type none` resets the set; the types after it are the ones the
-/// harness needs (it waits for the "running" line, logged as information).
-fn broker_config(inflight: u16) -> MosquittoConfig {
-    let inflight = format!("max_inflight_messages {inflight}");
-    let nodelay = mosquitto_nodelay().then_some("set_tcp_nodelay true");
-    nodelay
-        .into_iter()
-        .chain([
-            "max_queued_bytes 0",
-            "max_queued_messages 0",
-            inflight.as_str(),
-            "max_inflight_bytes 0",
-            "log_type none",
-            "log_type error",
-            "log_type warning",
-            "log_type notice",
-            "log_type information",
-        ])
-        .fold(MosquittoConfig::default(), MosquittoConfig::with_line)
-}
-
-/// mosquitto's default configuration of mqtt-test's harness, plus `set_tcp_nodelay true` where it has the option
-/// (the scale-out sections' brokers).
-pub(crate) fn nodelay_config() -> MosquittoConfig {
-    let config = MosquittoConfig::default();
-    if mosquitto_nodelay() {
-        config.with_line("set_tcp_nodelay true")
-    } else {
-        config
-    }
-}
-
-/// Whether the installed mosquitto has `set_tcp_nodelay` (2.0 and later). Without it, mosquitto lets Nagle's
-/// algorithm hold back the last small packets of a burst (the acknowledgements of a QoS 1/2 burst) until the
-/// client's delayed ACK, about 40 ms, which distorts QoS 1/2 figures for every client alike.
-pub(crate) fn mosquitto_nodelay() -> bool {
-    let Ok(output) = std::process::Command::new("mosquitto").arg("-h").output() else {
-        return false;
-    };
-    // `mosquitto -h` prints "mosquitto version 2.0.11" first (on stdout or stderr, by version).
-    let text = [output.stdout, output.stderr].concat();
-    String::from_utf8_lossy(&text)
-        .split_whitespace()
-        .skip_while(|word| *word != "version")
-        .nth(1)
-        .and_then(|version| version.split('.').next()?.parse::<u32>().ok())
-        .is_some_and(|major| major >= 2)
 }
 
 /// What a measurement needs from the run.
@@ -701,114 +619,10 @@ fn measure_once(
             Ok(parts.join(", "))
         }
         &Kind::Slow { size, count, hold } => {
-            let base = cx.job(Role::Slow, Via::Mosquitto, backend, measure);
-            let sub_job = Job {
-                qos: 1,
-                size,
-                count,
-                hold,
-                ..base.clone()
-            };
-            let mut subscriber = ChildProc::spawn(backend, &sub_job)?;
-            subscriber.wait_ready(Duration::from_secs(20))?;
-            let pub_job = Job {
-                role: Role::Pub,
-                client_id: base.client_id.replace("-slow-", "-pub-"),
-                hold: Duration::ZERO,
-                ..sub_job
-            };
-            let publisher =
-                ChildProc::spawn(backend, &pub_job)?.finish(measure.deadline + KILL_GRACE);
-            let subscriber = subscriber.finish_or_stop(measure.deadline, KILL_GRACE);
-            let publisher = publisher?;
-            let subscriber = subscriber?;
-            note_losses(results, id, name, "publisher", &publisher);
-            note_losses(results, id, name, "subscriber", &subscriber);
-            slow_consumer(id, name, count, hold, &publisher, &subscriber, results)
+            slow::run(cx, measure, backend, results, (size, count, hold))
         }
     }
 }
-
-/// Records a slow consumer's run: its RSS over the idle phase and after, and whether every message arrived once.
-fn slow_consumer(
-    id: &str,
-    name: &str,
-    count: u64,
-    hold: Duration,
-    publisher: &Report,
-    subscriber: &Report,
-    results: &mut Results,
-) -> Result<String, String> {
-    let distinct = subscriber.get("distinct").unwrap_or(0.0) as u64;
-    let duplicates = subscriber.get("duplicates").unwrap_or(0.0) as u64;
-    let lost = count.saturating_sub(distinct);
-    {
-        let counts = results.counts(id, name);
-        counts.expected += count;
-        counts.lost += lost;
-        counts.duplicated += duplicates;
-        counts.reordered += subscriber.get("reordered").unwrap_or(0.0) as u64;
-        counts.waits += publisher.get("waits").unwrap_or(0.0) as u64;
-    }
-    // The RSS figures stand even if the run failed later: they are what this section is about.
-    let ready = subscriber.need("rss_ready")?;
-    let idle_max = subscriber.need("rss_idle_max")?;
-    results.add(id, name, "rss_ready", ready);
-    results.add(id, name, "rss_idle_max", idle_max);
-    results.add(id, name, "rss_idle_growth", (idle_max - ready).max(0.0));
-    if let Some(end) = subscriber.get("rss_idle_end") {
-        results.add(id, name, "rss_idle_end", end);
-    }
-    if let Some(peak) = subscriber.get("max_rss") {
-        results.add(id, name, "rss_peak", peak);
-    }
-    results.add(id, name, "lost", lost as f64);
-    results.add(id, name, "duplicates", duplicates as f64);
-    if let std::collections::btree_map::Entry::Vacant(entry) =
-        results.series.entry((id.to_owned(), name.to_owned()))
-    {
-        let points: Vec<(f64, f64)> = (0..)
-            .map_while(|i| {
-                let ms = subscriber.get(&format!("sample_ms_{i}"))?;
-                let rss = subscriber.get(&format!("sample_rss_{i}"))?;
-                Some((ms / 1000.0, rss))
-            })
-            .collect();
-        if !points.is_empty() {
-            entry.insert(points);
-        }
-    }
-    if let (Ok(start), Ok(acked)) = (publisher.need("start_ns"), publisher.need("acked_ns")) {
-        results.add(
-            id,
-            name,
-            "pub_msg_per_s",
-            count as f64 / ((acked - start) / 1e9),
-        );
-    }
-    // From the end of the idle phase to the last message.
-    if let (Ok(ready_ns), Ok(last_ns)) = (subscriber.need("ready_ns"), subscriber.need("last_ns"))
-        && distinct == count
-    {
-        let drain = (last_ns - ready_ns) / 1e9 - hold.as_secs_f64();
-        results.add(id, name, "drain_s", drain.max(0.0));
-    }
-    if let Some(error) = publisher.error.as_ref().or(subscriber.error.as_ref()) {
-        return Err(error.clone());
-    }
-    let summary = format!(
-        "RSS {:.1} MiB at ready, +{:.1} MiB over the idle phase, {distinct} of {count} arrived, {duplicates} \
-         duplicated",
-        ready / MIB,
-        (idle_max - ready).max(0.0) / MIB
-    );
-    if lost > 0 || duplicates > 0 {
-        return Err(format!("{summary}: LOST {lost}, DUPLICATED {duplicates}"));
-    }
-    Ok(summary)
-}
-
-const MIB: f64 = 1024.0 * 1024.0;
 
 /// A throughput run through mosquitto (`(qos, size, count)`), the publisher keeping its session in `store`.
 fn through_mosquitto(
