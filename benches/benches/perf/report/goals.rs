@@ -109,6 +109,20 @@ impl Reporter<'_> {
         self.ratio_goal(
             md,
             &RatioGoal {
+                goal: "round-trip latency p99 through mosquitto, QoS 1".to_owned(),
+                target: "none in issue 11 (shown beside p50)",
+                id: "latency-broker-q1".to_owned(),
+                metric: "p99_us",
+                unit: Unit::Micros,
+                suffix: " µs",
+                judged: &[],
+                ok: &|_| true,
+                fallback: None,
+            },
+        );
+        self.ratio_goal(
+            md,
+            &RatioGoal {
                 goal: format!(
                     "memory per idle connection at {} connections (mqtt-blocking: a thread per client)",
                     thousands(IDLE_GOAL_MARK as f64)

@@ -31,7 +31,9 @@ impl Reporter<'_> {
              thread). rumqttc's event loop must keep being polled or the broker drops the client at keep alive, so \
              it runs the common application pattern: a task polls the event loop and forwards each incoming \
              publish into an unbounded channel, which the application does not read during the idle phase (rumqttc \
-             acknowledges each message as its event loop reads it).\n",
+             acknowledges each message as its event loop reads it). mosquitto queues whatever the subscriber has \
+             not taken (no queue limit), so what the subscriber's process holds is up to its client library; the \
+             publisher's rate below says how much of the idle phase the flood itself lasts.\n",
             thousands(count as f64)
         );
         let _ = writeln!(
