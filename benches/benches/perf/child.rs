@@ -15,6 +15,7 @@ use std::io::{self, Read as _, Write as _};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
 
@@ -65,6 +66,12 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         Role::Idle => {
             let mut meter = IdleMeter::new();
             let result = backend.idle(&job, &mut meter);
+            meter.report(&mut out);
+            result
+        }
+        Role::Slow => {
+            let mut meter = SlowMeter::new(&job);
+            let result = backend.slow_subscriber(&job, &mut meter);
             meter.report(&mut out);
             result
         }
@@ -385,36 +392,168 @@ impl PingMeter {
     }
 }
 
-/// The idle-connections meter: RSS after the first connection, then at each mark.
+/// The idle-connections meter: RSS, open file descriptors and threads after the first connection, then at each
+/// mark.
 #[derive(Debug)]
 pub(crate) struct IdleMeter {
-    baseline: u64,
-    marks: Vec<(u64, u64)>,
+    baseline: Footprint,
+    marks: Vec<(u64, Footprint)>,
+}
+
+/// What the process holds at one point: resident memory, open file descriptors, threads.
+#[derive(Debug, Clone, Copy, Default)]
+struct Footprint {
+    rss: u64,
+    fds: u64,
+    threads: u64,
+}
+
+impl Footprint {
+    fn now() -> Self {
+        Self {
+            rss: sys::rss(),
+            fds: sys::open_fds(),
+            threads: sys::threads(),
+        }
+    }
 }
 
 impl IdleMeter {
     fn new() -> Self {
         Self {
-            baseline: 0,
+            baseline: Footprint::default(),
             marks: Vec::new(),
         }
     }
 
-    /// One connection is open (the runtime and the client code are warm): the baseline RSS.
+    /// One connection is open (the runtime and the client code are warm): the baseline.
     pub(crate) fn baseline(&mut self) {
-        self.baseline = sys::rss();
+        self.baseline = Footprint::now();
     }
 
     /// `connections` connections are open and settled.
     pub(crate) fn mark(&mut self, connections: u64) {
-        self.marks.push((connections, sys::rss()));
+        self.marks.push((connections, Footprint::now()));
     }
 
     fn report(&self, out: &mut Output) {
-        out.put("rss_baseline", self.baseline);
-        for &(connections, rss) in &self.marks {
-            out.put(&format!("rss_at_{connections}"), rss);
+        out.put("rss_baseline", self.baseline.rss);
+        out.put("fds_baseline", self.baseline.fds);
+        out.put("threads_baseline", self.baseline.threads);
+        for &(connections, at) in &self.marks {
+            out.put(&format!("rss_at_{connections}"), at.rss);
+            out.put(&format!("fds_at_{connections}"), at.fds);
+            out.put(&format!("threads_at_{connections}"), at.threads);
         }
         out.put("max_rss", sys::usage().max_rss);
+    }
+}
+
+/// How often the slow consumer's RSS is sampled.
+const SAMPLE_EVERY: Duration = Duration::from_millis(250);
+
+/// The slow consumer's meter: a [`SubMeter`] (it derefs to one) that counts the messages once the consumer reads,
+/// the idle phase (from [`ready`](Self::ready), `job.hold` long), and a thread that samples the RSS (`VmRSS`)
+/// every [`SAMPLE_EVERY`] from then on.
+#[derive(Debug)]
+pub(crate) struct SlowMeter {
+    sub: SubMeter,
+    hold: Duration,
+    /// When the idle phase ends (set by `ready`).
+    hold_until: Option<Instant>,
+    ready_ns: u64,
+    rss_ready: u64,
+    /// `(CLOCK_MONOTONIC ns, VmRSS bytes)`, every [`SAMPLE_EVERY`] from `ready` on.
+    samples: Arc<Mutex<Vec<(u64, u64)>>>,
+    sampling: Arc<AtomicBool>,
+}
+
+impl SlowMeter {
+    fn new(job: &Job) -> Self {
+        Self {
+            sub: SubMeter::new(job),
+            hold: job.hold,
+            hold_until: None,
+            ready_ns: 0,
+            rss_ready: 0,
+            samples: Arc::new(Mutex::new(Vec::new())),
+            sampling: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Subscribed: the RSS sampling and the idle phase start, and the parent is told (it starts the publisher).
+    pub(crate) fn ready(&mut self) {
+        let (samples, sampling) = (self.samples.clone(), self.sampling.clone());
+        sampling.store(true, Ordering::SeqCst);
+        std::thread::spawn(move || {
+            let mut next = Instant::now();
+            while sampling.load(Ordering::SeqCst) {
+                let sample = (sys::mono_ns(), sys::rss());
+                samples
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(sample);
+                next += SAMPLE_EVERY;
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+            }
+        });
+        self.rss_ready = sys::rss();
+        self.ready_ns = sys::mono_ns();
+        self.hold_until = Some(Instant::now() + self.hold);
+        self.sub.ready();
+    }
+
+    /// What is left of the idle phase (zero before `ready` and once it is over): the consumer takes nothing
+    /// until then.
+    pub(crate) fn hold_left(&self) -> Duration {
+        self.hold_until.map_or(Duration::ZERO, |until| {
+            until.saturating_duration_since(Instant::now())
+        })
+    }
+
+    fn report(&self, out: &mut Output) {
+        self.sampling.store(false, Ordering::SeqCst);
+        self.sub.report(out);
+        let hold_ns = u64::try_from(self.hold.as_nanos()).unwrap_or(u64::MAX);
+        out.put("ready_ns", self.ready_ns);
+        out.put("hold_ns", hold_ns);
+        out.put("rss_ready", self.rss_ready);
+        let samples = self
+            .samples
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let idle: Vec<u64> = samples
+            .iter()
+            .filter(|&&(at, _)| at.saturating_sub(self.ready_ns) <= hold_ns)
+            .map(|&(_, rss)| rss)
+            .collect();
+        if let Some(max) = idle.iter().max() {
+            out.put("rss_idle_max", max);
+        }
+        if let Some(last) = idle.last() {
+            out.put("rss_idle_end", last);
+        }
+        for (i, &(at, rss)) in samples.iter().enumerate() {
+            out.put(
+                &format!("sample_ms_{i}"),
+                at.saturating_sub(self.ready_ns) / 1_000_000,
+            );
+            out.put(&format!("sample_rss_{i}"), rss);
+        }
+    }
+}
+
+impl std::ops::Deref for SlowMeter {
+    type Target = SubMeter;
+
+    fn deref(&self) -> &SubMeter {
+        &self.sub
+    }
+}
+
+impl std::ops::DerefMut for SlowMeter {
+    fn deref_mut(&mut self) -> &mut SubMeter {
+        &mut self.sub
     }
 }

@@ -7,9 +7,9 @@ use crate::backends::{self, Backend};
 /// How thorough a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
-    /// Every workload, 5 runs each (about 10 minutes).
+    /// Every workload, 5 runs each (about 16 minutes).
     Full,
-    /// Every workload with fewer messages, 3 runs each (under 2 minutes).
+    /// Every workload with fewer messages, 3 runs each (about 4 minutes).
     Quick,
 }
 
@@ -26,6 +26,8 @@ pub(crate) enum Section {
     Sweep,
     /// Memory per idle connection.
     Idle,
+    /// A slow consumer: a subscriber that takes nothing for a while under a QoS 1 flood, its RSS sampled.
+    Slow,
     /// Failover: from a node's death to the first message acknowledged by another node.
     Failover,
     /// Shared-subscription (consumer group) throughput with 1, 2 and 3 consumers.
@@ -35,12 +37,13 @@ pub(crate) enum Section {
 }
 
 impl Section {
-    pub(crate) const ALL: [Self; 8] = [
+    pub(crate) const ALL: [Self; 9] = [
         Self::Broker,
         Self::Sink,
         Self::Latency,
         Self::Sweep,
         Self::Idle,
+        Self::Slow,
         Self::Failover,
         Self::Shared,
         Self::Persist,
@@ -53,6 +56,7 @@ impl Section {
             Self::Latency => "latency",
             Self::Sweep => "sweep",
             Self::Idle => "idle",
+            Self::Slow => "slow",
             Self::Failover => "failover",
             Self::Shared => "shared",
             Self::Persist => "persist",
@@ -79,13 +83,16 @@ perf: every MQTT client backend against rumqttc 0.25, through mosquitto and agai
 
 usage: cargo bench -p benches --bench perf -- (--all | --quick) [--out DIR] [options]
 
-  --all              every workload, 5 runs each (about 10 minutes)
-  --quick            every workload with fewer messages, 3 runs each (under 2 minutes)
+  --all              every workload, 5 runs each (about 16 minutes)
+  --quick            every workload with fewer messages, 3 runs each (about 4 minutes)
   --out DIR          where report.md and the SVG charts go (default: benches/report); a relative DIR is taken
                      from the workspace root
   --runs N           runs per figure instead of the mode's
   --backends A,B     only these backends (the peer, rumqttc, is always added)
-  --only S,T         only these sections: broker, sink, latency, sweep, idle, failover, shared, persist
+  --only S,T         only these sections: broker, sink, latency, sweep, idle, slow, failover, shared,
+                     persist
+                     (slow: a subscriber that takes nothing for 60 s, 10 s with --quick, under a QoS 1
+                     flood; about 6 minutes of --all, 1 of --quick)
   --sink SECONDS     only start the acking sink, print its URL, serve for SECONDS and exit (for profiling a
                      client child by hand)
   --mosquitto-inflight N

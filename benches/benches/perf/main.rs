@@ -3,13 +3,13 @@
 //! charts.
 //!
 //! ```sh
-//! cargo bench -p benches --bench perf -- --all --out benches/report     # about 10 minutes
-//! cargo bench -p benches --bench perf -- --quick --out /tmp/perf        # under 2 minutes
+//! cargo bench -p benches --bench perf -- --all --out benches/report     # about 16 minutes
+//! cargo bench -p benches --bench perf -- --quick --out /tmp/perf        # about 4 minutes
 //! ```
 //!
 //! It is a `harness = false` bench target so that rumqttc stays a dev-dependency of this crate. Without `--all` or
 //! `--quick` it prints its usage and exits (so `cargo bench -p benches` and `cargo test --benches` do not start a
-//! ten-minute run).
+//! long run).
 //!
 //! - [`orchestrate`]: the parent: mosquitto, the sink, the plan, the rounds of child processes, the results.
 //! - [`child`]: a child process: one role of one backend, with the meters that take times, CPU and RSS.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use mqtt_test::mosquitto::{Mosquitto, MosquittoConfig};
+use mqtt_test::mosquitto::Mosquitto;
 
 use crate::backends::Backend;
 use crate::cli::{Mode, Section, Settings};
@@ -15,6 +15,12 @@ use crate::sink::{Sink, SinkCount};
 use crate::stats::Summary;
 use crate::workload::{Durability, Job, Role, Stored};
 use crate::{report, sys};
+
+mod mosquitto;
+mod slow;
+use mosquitto::broker_config;
+pub(crate) use mosquitto::{mosquitto_nodelay, nodelay_config};
+pub(crate) use slow::SLOW_SIZE;
 
 /// Where a client connects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +48,13 @@ pub(crate) enum Kind {
     },
     /// Idle connections.
     Idle { marks: Vec<u64> },
+    /// A slow consumer through mosquitto: a subscriber that takes nothing for `hold` while a publisher of the
+    /// same backend floods `count` QoS 1 messages of `size` bytes, then takes everything.
+    Slow {
+        size: usize,
+        count: u64,
+        hold: Duration,
+    },
     /// Throughput at QoS 1 through mosquitto, the publisher keeping its session in a file store with this
     /// durability (`None`: in memory, the default).
     Stored {
@@ -192,6 +205,7 @@ pub(crate) fn plan(settings: &Settings) -> Vec<Measure> {
             runs,
         );
     }
+    plan.extend(slow::measure(settings));
     plan
 }
 
@@ -211,6 +225,9 @@ pub(crate) struct Results {
     pub(crate) problems: Vec<String>,
     /// Totals over the runs of `(measure id, backend)`: messages lost, duplicated, reordered, and publisher waits.
     pub(crate) counts: BTreeMap<(String, String), Counts>,
+    /// Time series of `(measure id, backend)` from its first run that gave one: `(seconds, value)` points (the
+    /// slow consumer's RSS).
+    pub(crate) series: BTreeMap<(String, String), Vec<(f64, f64)>>,
 }
 
 /// Message accounting of one `(measure, backend)` over its runs.
@@ -314,7 +331,7 @@ pub(crate) fn run(settings: &Settings) -> ExitCode {
     let mut results = Results::default();
     let mut skipped = Vec::new();
     let mut failures: HashMap<(String, &str), u32> = HashMap::new();
-    let deadline = started + budget(settings.mode);
+    let deadline = started + budget(settings.mode) + slow::budget(&plan, settings.backends.len());
     let rounds = plan.iter().map(|m| m.runs).max().unwrap_or(0);
     let mut sequence = 0u64;
     for round in 0..rounds {
@@ -394,27 +411,6 @@ pub(crate) fn run(settings: &Settings) -> ExitCode {
     }
 }
 
-/// mosquitto with nothing that drops messages: no cap on queued messages or bytes, `inflight` QoS 1/2 messages in
-/// flight towards each client (see [`MOSQUITTO_INFLIGHT`]), and its per-message debug log off (the harness logs
-/// everything, which would make mosquitto write a line per PUBLISH). `log_type none` resets the set; the types
-/// after it are the ones the harness needs (it waits for the "running" line, logged as information).
-fn broker_config(inflight: u16) -> MosquittoConfig {
-    let inflight = format!("max_inflight_messages {inflight}");
-    [
-        "max_queued_bytes 0",
-        "max_queued_messages 0",
-        inflight.as_str(),
-        "max_inflight_bytes 0",
-        "log_type none",
-        "log_type error",
-        "log_type warning",
-        "log_type notice",
-        "log_type information",
-    ]
-    .into_iter()
-    .fold(MosquittoConfig::default(), MosquittoConfig::with_line)
-}
-
 /// What a measurement needs from the run.
 struct Context<'a> {
     broker_url: String,
@@ -437,6 +433,7 @@ impl Context<'_> {
             Role::Sub => "sub",
             Role::Ping => "ping",
             Role::Idle => "idle",
+            Role::Slow => "slow",
         };
         Job {
             role,
@@ -450,6 +447,7 @@ impl Context<'_> {
             marks: Vec::new(),
             concurrency: 100,
             deadline: measure.deadline,
+            hold: Duration::ZERO,
             store: None,
         }
     }
@@ -604,11 +602,24 @@ fn measure_once(
                     results.add(id, name, &format!("kib_per_conn_{mark}"), per);
                     parts.push(format!("{per:.1} KiB/conn at {mark}"));
                 }
+                for what in ["fds", "threads"] {
+                    if let (Some(base), Some(at)) = (
+                        report.get(&format!("{what}_baseline")),
+                        report.get(&format!("{what}_at_{mark}")),
+                    ) {
+                        let per = (at - base) / (mark - 1) as f64;
+                        results.add(id, name, &format!("{what}_per_conn_{mark}"), per);
+                        parts.push(format!("{per:.2} {what}/conn"));
+                    }
+                }
             }
             if let Some(error) = &report.error {
                 return Err(format!("{error} (measured: {})", parts.join(", ")));
             }
             Ok(parts.join(", "))
+        }
+        &Kind::Slow { size, count, hold } => {
+            slow::run(cx, measure, backend, results, (size, count, hold))
         }
     }
 }

@@ -15,10 +15,12 @@ use crate::stats::Summary;
 use crate::svg::Chart;
 use crate::workload::Durability;
 
+mod goals;
 mod method;
 use method::{git_state, machine_cores, utc};
 mod scale;
 mod sections;
+mod slow;
 
 /// `Options::queue_bytes` of our clients (their default): what bounds a publisher's memory for large payloads.
 const OUR_QUEUE_BYTES: f64 = 4.0 * 1024.0 * 1024.0;
@@ -59,6 +61,9 @@ pub(crate) fn write(
     if has(Section::Idle) {
         r.idle(&mut md)?;
     }
+    if has(Section::Slow) {
+        r.slow(&mut md, plan)?;
+    }
     if has(Section::Persist) {
         r.persist(&mut md)?;
     }
@@ -97,6 +102,8 @@ enum Unit {
     Kib,
     /// Milliseconds.
     Millis,
+    /// A count per something (descriptors, threads), two decimals.
+    Count,
 }
 
 impl Unit {
@@ -123,6 +130,7 @@ impl Unit {
             }
             Self::Mib => format!("{:.1}", value / MIB),
             Self::Kib => format!("{value:.1}"),
+            Self::Count => format!("{value:.2}"),
         }
     }
 }
@@ -291,179 +299,6 @@ impl Reporter<'_> {
             info.load_before,
             info.load_after,
             machine_cores()
-        );
-    }
-
-    fn goals(&self, md: &mut String) {
-        let _ = writeln!(md, "## Goals\n");
-        let _ = writeln!(
-            md,
-            "From the benchmark issue; each cell is the measured ratio (or figure) and whether it meets the target. \
-             \"CPU per message\" is the publisher's plus the subscriber's CPU time per message through mosquitto.\n"
-        );
-        let mut head = String::from("| goal | target |");
-        let mut rule = String::from("| --- | --- |");
-        for name in self.ours {
-            let _ = write!(head, " {name} |");
-            rule.push_str(" --- |");
-        }
-        let _ = writeln!(md, "{head}\n{rule}");
-        let ratio_row = |md: &mut String,
-                         goal: &str,
-                         target: &str,
-                         id: &str,
-                         metric: &str,
-                         ok: &dyn Fn(f64) -> bool| {
-            let mut line = format!("| {goal} | {target} |");
-            for name in self.ours {
-                let text = match self.ratio(id, name, metric) {
-                    Some(r) => format!("{r:.2} {}", verdict(ok(r))),
-                    None => "n/a".to_owned(),
-                };
-                let _ = write!(line, " {text} |");
-            }
-            let _ = writeln!(md, "{line}");
-        };
-        for qos in 0..3 {
-            ratio_row(
-                md,
-                &format!("client CPU per message, QoS {qos}"),
-                "≤ 0.5 × rumqttc",
-                &format!("broker-q{qos}"),
-                "cpu_total_us",
-                &|r| r <= 0.5,
-            );
-        }
-        for (qos, min) in [(0, 1.0), (1, 1.3), (2, 1.3)] {
-            ratio_row(
-                md,
-                &format!("throughput through mosquitto, QoS {qos}"),
-                &format!("≥ {min:.1} × rumqttc"),
-                &format!("broker-q{qos}"),
-                "msg_per_s",
-                &move |r| r >= min,
-            );
-        }
-        for qos in 0..3 {
-            ratio_row(
-                md,
-                &format!("round-trip latency p50 through mosquitto, QoS {qos}"),
-                "≤ 0.8 × rumqttc",
-                &format!("latency-broker-q{qos}"),
-                "p50_us",
-                &|r| r <= 0.8,
-            );
-        }
-        for qos in 0..2 {
-            ratio_row(
-                md,
-                &format!("throughput against the acking sink, QoS {qos}"),
-                "≥ 2 × rumqttc",
-                &format!("sink-q{qos}"),
-                "msg_per_s",
-                &|r| r >= 2.0,
-            );
-        }
-        // 1 MiB payloads: the publisher's memory is bounded by its queue, not by the number of messages.
-        let big = SWEEP[SWEEP.len() - 1];
-        let id = format!("sweep-{big}");
-        let bound = OUR_QUEUE_BYTES + 4.0 * big as f64;
-        let mut line = format!(
-            "| 1 MiB payloads (QoS {SWEEP_QOS}): publisher peak RSS bounded by `queue_bytes`, not by the message count | \
-             growth ≤ queue_bytes ({:.0} MiB) + 4 payloads, and no growth from ¼ to all of the messages |",
-            OUR_QUEUE_BYTES / MIB
-        );
-        for name in self.ours {
-            let growth = self.get(&id, name, "rss_pub_growth");
-            let peak = self.get(&id, name, "rss_pub");
-            let quarter = self.get(&id, name, "rss_pub_quarter");
-            let text = match (growth, peak, quarter) {
-                (Some(growth), Some(peak), Some(quarter)) => {
-                    let rise = (peak.median - quarter.median).max(0.0);
-                    let met = growth.median <= bound && rise <= big as f64;
-                    format!(
-                        "+{:.1} MiB, +{:.1} MiB after ¼ {}",
-                        growth.median / MIB,
-                        rise / MIB,
-                        verdict(met)
-                    )
-                }
-                _ => "n/a".to_owned(),
-            };
-            let _ = write!(line, " {text} |");
-        }
-        let _ = writeln!(md, "{line}");
-        // smol (and every other binding) within 10 % of tokio.
-        let mut line = String::from(
-            "| within 10 % of mqtt-tokio (throughput through mosquitto and against the sink, latency p50) | \
-             worst ratio ≥ 0.90 (≤ 1.10 for latency) |",
-        );
-        for &name in self.ours {
-            if name == "mqtt-tokio" {
-                line.push_str(" (reference) |");
-                continue;
-            }
-            let mut worst: Option<(f64, String)> = None;
-            for qos in 0..3 {
-                for (id, metric, label) in [
-                    (
-                        format!("broker-q{qos}"),
-                        "msg_per_s",
-                        format!("mosquitto QoS {qos}"),
-                    ),
-                    (
-                        format!("sink-q{qos}"),
-                        "msg_per_s",
-                        format!("sink QoS {qos}"),
-                    ),
-                    (
-                        format!("latency-broker-q{qos}"),
-                        "p50_us",
-                        format!("p50 QoS {qos}"),
-                    ),
-                ] {
-                    let (Some(theirs), Some(tokio)) = (
-                        self.get(&id, name, metric),
-                        self.get(&id, "mqtt-tokio", metric),
-                    ) else {
-                        continue;
-                    };
-                    // As a "goodness" ratio: higher is better for both kinds of figure.
-                    let goodness = if metric == "p50_us" {
-                        tokio.median / theirs.median
-                    } else {
-                        theirs.median / tokio.median
-                    };
-                    if worst.as_ref().is_none_or(|(w, _)| goodness < *w) {
-                        worst = Some((goodness, label));
-                    }
-                }
-            }
-            let text = match worst {
-                Some((goodness, label)) => {
-                    format!("worst {goodness:.2} ({label}) {}", verdict(goodness >= 0.9))
-                }
-                None => "n/a".to_owned(),
-            };
-            let _ = write!(line, " {text} |");
-        }
-        let _ = writeln!(md, "{line}");
-        // The file store with batched durability keeps half the memory store's throughput at least.
-        let mut line = String::from(
-            "| file store, batched durability: throughput at QoS 1 through mosquitto | ≥ 0.5 × the memory store |",
-        );
-        for &name in self.ours {
-            let text = match self.persist_ratio(name, Durability::Batched) {
-                Some(r) => format!("{r:.2} {}", verdict(r >= 0.5)),
-                None => "n/a".to_owned(),
-            };
-            let _ = write!(line, " {text} |");
-        }
-        let _ = writeln!(md, "{line}\n");
-        let _ = writeln!(
-            md,
-            "For latency the \"within 10 %\" ratio is inverted (tokio's p50 over the other's) so that, as for \
-             throughput, below 1 means slower than tokio.\n"
         );
     }
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
-use mqtt_test::mosquitto::{Listener, Mosquitto, MosquittoConfig};
+use mqtt_test::mosquitto::{Listener, Mosquitto};
 use mqtt_tokio::{Client, Options, QoS};
 
 use crate::cli::{Mode, Section, Settings};
@@ -62,7 +62,7 @@ pub(crate) fn run(settings: &Settings, results: &mut Results) {
         }
     }
     if settings.sections.contains(&Section::Shared) {
-        let broker = match Mosquitto::start(MosquittoConfig::default()) {
+        let broker = match Mosquitto::start(crate::orchestrate::nodelay_config()) {
             Ok(broker) => broker,
             Err(e) => {
                 results
@@ -117,7 +117,8 @@ async fn connect(options: Options) -> Outcome<Client> {
 /// One failover measurement: the time from the kill of the publisher's node to the first acknowledgement from
 /// the other node.
 async fn failover_once() -> Outcome<Duration> {
-    let start = || Mosquitto::start(MosquittoConfig::default()).map_err(|e| e.to_string());
+    let start =
+        || Mosquitto::start(crate::orchestrate::nodelay_config()).map_err(|e| e.to_string());
     let (mut first, second) = (start()?, start()?);
     let options = Options::new(&first.url(Listener::Plain))
         .and_then(|o| o.failover(&second.url(Listener::Plain)))

@@ -1,5 +1,6 @@
-//! Grouped bar charts as SVG, written by hand (no plotting crate): one bar per backend in each group, its height
-//! the median, a whisker from the minimum to the maximum of the runs, the median written above it.
+//! Charts as SVG, written by hand (no plotting crate): grouped bar charts ([`Chart`]: one bar per backend in each
+//! group, its height the median, a whisker from the minimum to the maximum of the runs, the median written above
+//! it) and line charts over time ([`LineChart`]).
 
 use std::fmt::Write as _;
 
@@ -241,6 +242,171 @@ impl Chart<'_> {
             r##"<text x="{:.1}" y="{ly:.1}" text-anchor="end" fill="#555">bar: median; whisker: min to max</text>"##,
             WIDTH - RIGHT
         );
+        svg.push_str("</svg>\n");
+        svg
+    }
+}
+
+/// A line chart: one line per series over a shared x axis, with an optional vertical marker (an instant worth
+/// pointing at, such as the end of a phase).
+pub(crate) struct LineChart<'a> {
+    pub(crate) title: &'a str,
+    /// The x axis, with its unit.
+    pub(crate) x_axis: &'a str,
+    /// The y axis, with its unit.
+    pub(crate) y_axis: &'a str,
+    /// Per backend: its name and its `(x, y)` points (empty: not measured). The last one is the peer, in grey.
+    pub(crate) series: Vec<(String, Vec<(f64, f64)>)>,
+    /// A dashed vertical line at this x, with its label.
+    pub(crate) marker: Option<(f64, &'a str)>,
+}
+
+impl LineChart<'_> {
+    /// The chart as an SVG document.
+    pub(crate) fn render(&self) -> String {
+        let points = || self.series.iter().flat_map(|(_, points)| points.iter());
+        let x_top = points()
+            .map(|&(x, _)| x)
+            .chain(self.marker.map(|(x, _)| x))
+            .filter(|x| x.is_finite())
+            .fold(0.0, f64::max);
+        let y_top = points()
+            .map(|&(_, y)| y)
+            .filter(|y| y.is_finite())
+            .fold(0.0, f64::max);
+        let (x_max, x_step) = linear_axis(x_top);
+        let (y_max, y_step) = linear_axis(y_top * 1.08);
+        let plot_w = WIDTH - LEFT - RIGHT;
+        let plot_h = HEIGHT - TOP - BOTTOM;
+        let px = |x: f64| LEFT + plot_w * (x / x_max).clamp(0.0, 1.0);
+        let py = |y: f64| TOP + plot_h * (1.0 - (y / y_max).clamp(0.0, 1.0));
+        let ticks = |max: f64, step: f64| -> Vec<f64> {
+            (0..)
+                .map(|i| f64::from(i) * step)
+                .take_while(|&t| t <= max + step / 2.0)
+                .collect()
+        };
+
+        let mut svg = String::new();
+        let _ = writeln!(
+            svg,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
+        );
+        let _ = writeln!(
+            svg,
+            r#"<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>"#
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{}" y="22" text-anchor="middle" font-size="15" font-weight="bold">{}</text>"#,
+            WIDTH / 2.0,
+            escape(self.title)
+        );
+        for tick in ticks(y_max, y_step) {
+            let ty = py(tick);
+            let _ = writeln!(
+                svg,
+                r##"<line x1="{LEFT}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="#e3e3e3"/>"##,
+                WIDTH - RIGHT
+            );
+            let _ = writeln!(
+                svg,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+                LEFT - 6.0,
+                ty + 4.0,
+                short(tick)
+            );
+        }
+        for tick in ticks(x_max, x_step) {
+            let tx = px(tick);
+            let _ = writeln!(
+                svg,
+                r#"<text x="{tx:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+                TOP + plot_h + 16.0,
+                short(tick)
+            );
+        }
+        let _ = writeln!(
+            svg,
+            r#"<text transform="translate(16 {:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
+            TOP + plot_h / 2.0,
+            escape(self.y_axis)
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            LEFT + plot_w / 2.0,
+            TOP + plot_h + 34.0,
+            escape(self.x_axis)
+        );
+        let _ = writeln!(
+            svg,
+            r##"<path d="M{LEFT} {TOP}V{:.1}H{:.1}" stroke="#444" fill="none"/>"##,
+            TOP + plot_h,
+            WIDTH - RIGHT
+        );
+        if let Some((x, label)) = self.marker {
+            let mx = px(x);
+            let _ = writeln!(
+                svg,
+                r##"<line x1="{mx:.1}" y1="{TOP}" x2="{mx:.1}" y2="{:.1}" stroke="#666" stroke-dasharray="5 4"/>"##,
+                TOP + plot_h
+            );
+            let _ = writeln!(
+                svg,
+                r##"<text x="{:.1}" y="{:.1}" font-size="10" fill="#555">{}</text>"##,
+                mx + 4.0,
+                TOP + 12.0,
+                escape(label)
+            );
+        }
+        let last = self.series.len().saturating_sub(1);
+        let colour = |s: usize| {
+            if s == last && self.series.len() > 1 {
+                PEER_COLOUR
+            } else {
+                COLOURS[s % COLOURS.len()]
+            }
+        };
+        for (s, (_, points)) in self.series.iter().enumerate() {
+            if points.is_empty() {
+                continue;
+            }
+            let path: Vec<String> = points
+                .iter()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
+                .collect();
+            let _ = writeln!(
+                svg,
+                r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>"#,
+                path.join(" "),
+                colour(s)
+            );
+        }
+        // Legend.
+        let mut lx = LEFT;
+        let ly = HEIGHT - 12.0;
+        for (s, (name, points)) in self.series.iter().enumerate() {
+            let _ = writeln!(
+                svg,
+                r#"<rect x="{lx:.1}" y="{:.1}" width="12" height="12" fill="{}"/>"#,
+                ly - 10.0,
+                colour(s)
+            );
+            let label = if points.is_empty() {
+                format!("{name} (n/a)")
+            } else {
+                name.clone()
+            };
+            let _ = writeln!(
+                svg,
+                r#"<text x="{:.1}" y="{ly:.1}">{}</text>"#,
+                lx + 16.0,
+                escape(&label)
+            );
+            lx += 30.0 + 7.0 * label.len() as f64;
+        }
         svg.push_str("</svg>\n");
         svg
     }

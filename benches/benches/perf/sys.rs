@@ -1,8 +1,9 @@
 //! What the harness asks the kernel: the monotonic clock (shared by every process, so a publisher's and a
-//! subscriber's timestamps compare), the process's CPU time and peak RSS (`getrusage`), its current RSS
-//! (`/proc/self/status`), and the open-file limit (`setrlimit`).
+//! subscriber's timestamps compare), the process's CPU time and peak RSS (`getrusage`), its current RSS and thread
+//! count (`/proc/self/status`), its open file descriptors (`/proc/self/fd`), and the open-file limit
+//! (`setrlimit`).
 //!
-//! The only `unsafe` of the harness is here: three libc calls that take a pointer to a local struct.
+//! The only `unsafe` of the harness is here: libc calls that take a pointer to a local struct.
 
 use std::io;
 
@@ -52,6 +53,11 @@ pub(crate) fn rss() -> u64 {
 
 /// A size line of `/proc/self/status`, in bytes; 0 if it cannot be read.
 fn status_bytes(field: &str) -> u64 {
+    status_number(field) * 1024
+}
+
+/// The number of a line of `/proc/self/status` (kB for sizes), without its unit; 0 if it cannot be read.
+fn status_number(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
@@ -63,11 +69,27 @@ fn status_bytes(field: &str) -> u64 {
                 .parse::<u64>()
                 .ok()
         })
-        .map_or(0, |kib| kib * 1024)
+        .unwrap_or(0)
 }
 
-/// Raises the soft limit of open files to the hard limit and returns the new soft limit. Children (mosquitto,
-/// the clients) inherit it.
+/// The threads of this process (`Threads:` of `/proc/self/status`), 0 if it cannot be read.
+pub(crate) fn threads() -> u64 {
+    status_number("Threads:")
+}
+
+/// The open file descriptors of this process: the entries of `/proc/self/fd` (the one that lists them
+/// included, so compare two counts rather than read one), 0 if it cannot be read.
+pub(crate) fn open_fds() -> u64 {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |entries| entries.count() as u64)
+}
+
+/// Open files the harness asks for when it may raise the hard limit: 10,000 idle connections of a client with a
+/// few descriptors each (mqtt-blocking's event loop has its own poller and waker).
+const WANTED_OPEN_FILES: u64 = 65_536;
+
+/// Raises the limit of open files and returns the new soft limit. Children (mosquitto, the clients) inherit it.
+/// With the privilege (root outside a container that drops it) both limits go up to [`WANTED_OPEN_FILES`], at most
+/// `fs.nr_open`; otherwise the soft limit goes up to the hard one.
 pub(crate) fn raise_open_files() -> io::Result<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -76,6 +98,21 @@ pub(crate) fn raise_open_files() -> io::Result<u64> {
     // SAFETY: `limit` is a valid, writable rlimit.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) } != 0 {
         return Err(io::Error::last_os_error());
+    }
+    let ceiling = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .unwrap_or(WANTED_OPEN_FILES);
+    let wanted = WANTED_OPEN_FILES.min(ceiling);
+    if limit.rlim_max < wanted {
+        let raised = libc::rlimit {
+            rlim_cur: wanted,
+            rlim_max: wanted,
+        };
+        // SAFETY: `raised` is a valid rlimit whose soft limit does not exceed its hard limit.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const raised) } == 0 {
+            return Ok(wanted);
+        }
     }
     limit.rlim_cur = limit.rlim_max;
     // SAFETY: `limit` is a valid rlimit whose soft limit does not exceed its hard limit.

@@ -18,6 +18,9 @@ pub(crate) enum Role {
     Ping,
     /// Open idle connections, in steps up to each of `marks`, and measure the RSS at each step.
     Idle,
+    /// A slow consumer: subscribe at `qos`, say `READY`, take nothing for `hold`, then count messages as `Sub`
+    /// does; the RSS is sampled throughout.
+    Slow,
 }
 
 impl Role {
@@ -27,11 +30,12 @@ impl Role {
             Self::Sub => "sub",
             Self::Ping => "ping",
             Self::Idle => "idle",
+            Self::Slow => "slow",
         }
     }
 
     fn parse(text: &str) -> Option<Self> {
-        [Self::Pub, Self::Sub, Self::Ping, Self::Idle]
+        [Self::Pub, Self::Sub, Self::Ping, Self::Idle, Self::Slow]
             .into_iter()
             .find(|role| role.as_str() == text)
     }
@@ -60,6 +64,8 @@ pub(crate) struct Job {
     pub(crate) concurrency: usize,
     /// How long the child's main phase may take before it reports itself stalled.
     pub(crate) deadline: Duration,
+    /// How long a slow consumer takes nothing after it is ready (zero for every other role).
+    pub(crate) hold: Duration,
     /// The publisher keeps its session in a file store (`Options::persistence`); `None`: in memory.
     pub(crate) store: Option<Stored>,
 }
@@ -130,6 +136,7 @@ impl Job {
             format!("marks={}", marks.join(",")),
             format!("concurrency={}", self.concurrency),
             format!("deadline_ms={}", self.deadline.as_millis()),
+            format!("hold_ms={}", self.hold.as_millis()),
             format!(
                 "store={}",
                 self.store.as_ref().map_or("", |s| s.path.as_str())
@@ -172,6 +179,7 @@ impl Job {
             marks,
             concurrency: usize::try_from(number("concurrency")?).unwrap_or(1).max(1),
             deadline: Duration::from_millis(number("deadline_ms")?),
+            hold: Duration::from_millis(number("hold_ms").unwrap_or(0)),
             store: match get("store")? {
                 "" => None,
                 path => Some(Stored {

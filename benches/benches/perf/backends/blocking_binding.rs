@@ -21,7 +21,7 @@ use super::{
     Backend, CONNECT_TIMEOUT, DELIVERY_WINDOW, DISCONNECT_TIMEOUT, FULL_QUEUE_PAUSE, INFLIGHT,
     stalled,
 };
-use crate::child::{self, IdleMeter, PingMeter, PubMeter, SubMeter};
+use crate::child::{self, IdleMeter, PingMeter, PubMeter, SlowMeter, SubMeter};
 use crate::workload::Job;
 
 /// mqtt-blocking.
@@ -50,6 +50,10 @@ impl Backend for MqttBlocking {
 
     fn idle(&self, job: &Job, meter: &mut IdleMeter) -> Result<(), String> {
         idle(job, meter)
+    }
+
+    fn slow_subscriber(&self, job: &Job, meter: &mut SlowMeter) -> Result<(), String> {
+        slow_subscriber(job, meter)
     }
 }
 
@@ -206,6 +210,44 @@ fn subscriber(job: &Job, meter: &mut SubMeter) -> Result<(), String> {
         };
         if meter.received(&payload) {
             break Ok(());
+        }
+    };
+    meter.done();
+    let _ = client.disconnect(DISCONNECT_TIMEOUT);
+    outcome
+}
+
+/// The consumer that polls [`Client::messages`] (opened before subscribing, so that it gets every message; the
+/// subscription's own callback does nothing) and does not poll it during the idle phase.
+fn slow_subscriber(job: &Job, meter: &mut SlowMeter) -> Result<(), String> {
+    let client = connect(job, &job.client_id)?;
+    let messages = client.messages();
+    client
+        .subscribe(job.topic.as_str(), qos(job.qos), |_, _| {})
+        .map_err(|e| format!("subscribe: {e}"))?
+        .wait_timeout(CONNECT_TIMEOUT)
+        .map_err(|e| format!("subscribe: {e}"))?;
+    meter.ready();
+    let deadline = Deadline::new(job, "receiving");
+    // The idle phase, a little at a time to notice a stop.
+    while !meter.hold_left().is_zero() && !meter.stop_requested() {
+        std::thread::sleep(meter.hold_left().min(STOP_POLL));
+    }
+    let outcome = loop {
+        if meter.stop_requested() {
+            break Ok(());
+        }
+        if let Err(stall) = deadline.left() {
+            break Err(stall);
+        }
+        match messages.recv_timeout(STOP_POLL) {
+            Ok(message) => {
+                if meter.received(&message.payload) {
+                    break Ok(());
+                }
+            }
+            Err(Error::Timeout) => {}
+            Err(e) => break Err(format!("messages: {e}")),
         }
     };
     meter.done();

@@ -40,7 +40,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::{Backend, CONNECT_TIMEOUT, DISCONNECT_TIMEOUT, FULL_QUEUE_PAUSE, INFLIGHT, stalled};
-use crate::child::{self, IdleMeter, PingMeter, PubMeter, SubMeter};
+use crate::child::{self, IdleMeter, PingMeter, PubMeter, SlowMeter, SubMeter};
 use crate::workload::Job;
 
 /// mqtt-embedded.
@@ -72,6 +72,11 @@ impl Backend for MqttEmbedded {
             .build()
             .map_err(|e| format!("tokio runtime: {e}"))?;
         tokio::task::LocalSet::new().block_on(&runtime, idle(job, meter))
+    }
+
+    fn slow_subscriber(&self, job: &Job, meter: &mut SlowMeter) -> Result<(), String> {
+        let memory = memory()?;
+        block_on(slow_subscriber(job, meter, memory))
     }
 }
 
@@ -411,6 +416,44 @@ async fn subscriber(
         meter.borrow_mut().ready();
         let outcome = within(job.deadline, "receiving", async {
             // Every message has arrived, or the parent says to stop.
+            futures::future::select(&mut stop, pin!(watch.until(|w| w.all_received.get()))).await;
+            Ok(())
+        })
+        .await;
+        meter.borrow_mut().done();
+        let _ = disconnect(client).await;
+        outcome
+    };
+    with_runner(runner, handler, role).await
+}
+
+/// The handler holds up the runner: the first message of the idle phase blocks it (and with it the thread: the
+/// runner, the role and the runtime) until the phase is over; then messages are counted as [`subscriber`] counts
+/// them.
+async fn slow_subscriber(
+    job: &Job,
+    meter: &mut SlowMeter,
+    memory: &'static mut Memory,
+) -> Result<(), String> {
+    let (client, runner) = new(job, &job.client_id, u16::MAX, memory)?;
+    let watch = Watch::default();
+    let mut stop = meter.take_stop();
+    let meter = RefCell::new(meter);
+    let handler = watch.handler(|payload| {
+        let mut meter = meter.borrow_mut();
+        let idle = meter.hold_left();
+        if !idle.is_zero() {
+            std::thread::sleep(idle);
+        }
+        let all = meter.received(payload);
+        watch.all_received.set(all);
+        all
+    });
+    let role = async {
+        watch.connected().await?;
+        subscribe(client, job).await?;
+        meter.borrow_mut().ready();
+        let outcome = within(job.deadline, "receiving", async {
             futures::future::select(&mut stop, pin!(watch.until(|w| w.all_received.get()))).await;
             Ok(())
         })

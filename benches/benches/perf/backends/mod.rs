@@ -15,7 +15,7 @@ mod tokio_binding;
 
 use std::time::Duration;
 
-use crate::child::{IdleMeter, PingMeter, PubMeter, SubMeter};
+use crate::child::{IdleMeter, PingMeter, PubMeter, SlowMeter, SubMeter};
 use crate::workload::Job;
 
 /// One client library, able to play every role of the harness.
@@ -40,6 +40,12 @@ pub(crate) trait Backend: Sync {
     /// `meter.mark(n)` once `n` are open for each `n` of `job.marks`. Connections stay idle and open until the
     /// process exits.
     fn idle(&self, job: &Job, meter: &mut IdleMeter) -> Result<(), String>;
+
+    /// The slow consumer: subscribes to `job.topic` at `job.qos`, calls `meter.ready()`, takes no message for
+    /// `meter.hold_left()` (the way an application of this library would fall behind: a stream or queue not read,
+    /// a handler that does not return), then hands every payload to `meter.received()` as
+    /// [`subscriber`](Self::subscriber) does, and calls `meter.done()`.
+    fn slow_subscriber(&self, job: &Job, meter: &mut SlowMeter) -> Result<(), String>;
 
     /// Whether the publisher can keep its session in a file store (`Job::store`).
     fn persists(&self) -> bool {

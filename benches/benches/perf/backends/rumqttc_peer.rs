@@ -1,6 +1,7 @@
 //! rumqttc 0.25, the peer: its `AsyncClient` and `EventLoop` (MQTT 3.1.1) on a current-thread tokio runtime, used
 //! as its documentation shows: a task polls the event loop while the application calls the client. The
-//! subscriber and the ping-pong read messages straight from `EventLoop::poll`, the cheapest way rumqttc offers.
+//! subscriber and the ping-pong read messages straight from `EventLoop::poll`, the cheapest way rumqttc offers; the
+//! slow consumer forwards them from a task into a channel, as applications that read elsewhere do.
 
 use std::future::Future;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use futures::channel::oneshot;
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, NetworkOptions, Outgoing, Packet, QoS};
 
 use super::{Backend, CONNECT_TIMEOUT, DISCONNECT_TIMEOUT, INFLIGHT, stalled};
-use crate::child::{IdleMeter, PingMeter, PubMeter, SubMeter};
+use crate::child::{self, IdleMeter, PingMeter, PubMeter, SlowMeter, SubMeter};
 use crate::workload::Job;
 
 /// rumqttc.
@@ -34,6 +35,10 @@ impl Backend for Rumqttc {
 
     fn idle(&self, job: &Job, meter: &mut IdleMeter) -> Result<(), String> {
         block_on(idle(job, meter))
+    }
+
+    fn slow_subscriber(&self, job: &Job, meter: &mut SlowMeter) -> Result<(), String> {
+        block_on(slow_subscriber(job, meter))
     }
 }
 
@@ -218,6 +223,73 @@ async fn subscriber(job: &Job, meter: &mut SubMeter) -> Result<(), String> {
             matches!(event, Event::Outgoing(Outgoing::Disconnect))
         })
         .await
+    })
+    .await;
+    outcome
+}
+
+/// The common application pattern: the event loop must keep being polled (or the broker drops the client at keep
+/// alive), so a task polls it and forwards each incoming publish's payload into a channel, which the application
+/// does not read during the idle phase. rumqttc acknowledges each QoS 1 message as the event loop reads it.
+async fn slow_subscriber(job: &Job, meter: &mut SlowMeter) -> Result<(), String> {
+    let (client, mut event_loop) = client(job, &job.client_id)?;
+    connect(&mut event_loop).await?;
+    client
+        .subscribe(job.topic.as_str(), qos(job.qos))
+        .await
+        .map_err(|e| format!("subscribe: {e}"))?;
+    within(CONNECT_TIMEOUT, "subscribe", async {
+        poll_until(&mut event_loop, |event| {
+            matches!(event, Event::Incoming(Packet::SubAck(_)))
+        })
+        .await
+    })
+    .await?;
+    let (forward, mut payloads) = tokio::sync::mpsc::unbounded_channel();
+    let driver = tokio::spawn(async move {
+        loop {
+            match event_loop.poll().await {
+                Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    // Nobody listens any more: the role is done.
+                    if forward.send(publish.payload).is_err() {
+                        return;
+                    }
+                }
+                Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
+                Ok(_) => {}
+                Err(e) => {
+                    child::connection_lost(e.to_string());
+                    return;
+                }
+            }
+        }
+    });
+    let mut stop = meter.take_stop();
+    meter.ready();
+    let outcome = within(job.deadline, "receiving", async {
+        tokio::select! {
+            biased;
+            _ = &mut stop => return Ok(()),
+            () = tokio::time::sleep(meter.hold_left()) => {}
+        }
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut stop => return Ok(()),
+                payload = payloads.recv() => match payload {
+                    Some(payload) => if meter.received(&payload) {
+                        return Ok(());
+                    },
+                    None => return Err("the event loop's task ended".to_owned()),
+                },
+            }
+        }
+    })
+    .await;
+    meter.done();
+    let _ = client.disconnect().await;
+    let _ = within(DISCONNECT_TIMEOUT, "disconnect", async {
+        driver.await.map_err(|e| e.to_string())
     })
     .await;
     outcome

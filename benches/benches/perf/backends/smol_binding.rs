@@ -19,7 +19,7 @@ use super::{
     Backend, CONNECT_TIMEOUT, DELIVERY_WINDOW, DISCONNECT_TIMEOUT, FULL_QUEUE_PAUSE, INFLIGHT,
     stalled,
 };
-use crate::child::{self, IdleMeter, PingMeter, PubMeter, SubMeter};
+use crate::child::{self, IdleMeter, PingMeter, PubMeter, SlowMeter, SubMeter};
 use crate::workload::Job;
 
 /// mqtt-smol.
@@ -48,6 +48,10 @@ impl Backend for MqttSmol {
 
     fn idle(&self, job: &Job, meter: &mut IdleMeter) -> Result<(), String> {
         block_on(idle(job, meter))
+    }
+
+    fn slow_subscriber(&self, job: &Job, meter: &mut SlowMeter) -> Result<(), String> {
+        block_on(slow_subscriber(job, meter))
     }
 }
 
@@ -196,6 +200,39 @@ async fn subscriber(job: &Job, meter: &mut SubMeter) -> Result<(), String> {
     let mut stop = meter.take_stop();
     meter.ready();
     let outcome = within(job.deadline, "receiving", async {
+        loop {
+            match futures::future::select(&mut stop, pin!(messages.recv())).await {
+                Either::Left(_) => return Ok(()),
+                Either::Right((Some(message), _)) => {
+                    if meter.received(&message.payload) {
+                        return Ok(());
+                    }
+                }
+                Either::Right((None, _)) => return Err("the subscription ended".to_owned()),
+            }
+        }
+    })
+    .await;
+    meter.done();
+    let _ = client.disconnect(DISCONNECT_TIMEOUT).await;
+    outcome
+}
+
+/// The subscription stream is not read during the idle phase (the event loop task runs on), then read as
+/// [`subscriber`] reads it.
+async fn slow_subscriber(job: &Job, meter: &mut SlowMeter) -> Result<(), String> {
+    let client = connect(job, &job.client_id, true).await?;
+    let mut messages = client
+        .subscribe(job.topic.as_str(), qos(job.qos))
+        .await
+        .map_err(|e| format!("subscribe: {e}"))?;
+    let mut stop = meter.take_stop();
+    meter.ready();
+    let outcome = within(job.deadline, "receiving", async {
+        let idle = Timer::after(meter.hold_left());
+        if let Either::Left(_) = futures::future::select(&mut stop, idle).await {
+            return Ok(());
+        }
         loop {
             match futures::future::select(&mut stop, pin!(messages.recv())).await {
                 Either::Left(_) => return Ok(()),

@@ -13,7 +13,7 @@ use super::{
     Backend, CONNECT_TIMEOUT, DELIVERY_WINDOW, DISCONNECT_TIMEOUT, FULL_QUEUE_PAUSE, INFLIGHT,
     stalled,
 };
-use crate::child::{self, IdleMeter, PingMeter, PubMeter, SubMeter};
+use crate::child::{self, IdleMeter, PingMeter, PubMeter, SlowMeter, SubMeter};
 use crate::workload::Job;
 
 /// mqtt-tokio.
@@ -42,6 +42,10 @@ impl Backend for MqttTokio {
 
     fn idle(&self, job: &Job, meter: &mut IdleMeter) -> Result<(), String> {
         block_on(idle(job, meter))
+    }
+
+    fn slow_subscriber(&self, job: &Job, meter: &mut SlowMeter) -> Result<(), String> {
+        block_on(slow_subscriber(job, meter))
     }
 }
 
@@ -163,6 +167,41 @@ async fn subscriber(job: &Job, meter: &mut SubMeter) -> Result<(), String> {
     let mut stop = meter.take_stop();
     meter.ready();
     let outcome = bounded(job, "receiving", async {
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut stop => return Ok(()),
+                message = messages.recv() => match message {
+                    Some(message) => if meter.received(&message.payload) {
+                        return Ok(());
+                    },
+                    None => return Err("the subscription ended".to_owned()),
+                },
+            }
+        }
+    })
+    .await;
+    meter.done();
+    let _ = client.disconnect(DISCONNECT_TIMEOUT).await;
+    outcome
+}
+
+/// The subscription stream is not read during the idle phase (the event loop task runs on), then read as
+/// [`subscriber`] reads it.
+async fn slow_subscriber(job: &Job, meter: &mut SlowMeter) -> Result<(), String> {
+    let client = connect(job, &job.client_id, true).await?;
+    let mut messages = client
+        .subscribe(job.topic.as_str(), qos(job.qos))
+        .await
+        .map_err(|e| format!("subscribe: {e}"))?;
+    let mut stop = meter.take_stop();
+    meter.ready();
+    let outcome = bounded(job, "receiving", async {
+        tokio::select! {
+            biased;
+            _ = &mut stop => return Ok(()),
+            () = tokio::time::sleep(meter.hold_left()) => {}
+        }
         loop {
             tokio::select! {
                 biased;

@@ -21,7 +21,7 @@ impl Reporter<'_> {
         }
         let _ = writeln!(md, "{head}\n{rule}");
         for measure in plan {
-            if !matches!(measure.kind, Kind::Throughput { .. }) {
+            if !matches!(measure.kind, Kind::Throughput { .. } | Kind::Slow { .. }) {
                 continue;
             }
             let mut line = format!("| {} |", measure.id);
@@ -125,15 +125,15 @@ impl Reporter<'_> {
              large as our std clients' defaults (1 MiB + 1 KiB receive buffer, 4 MiB store for outgoing messages, \
              16 KiB transmit staging; a zeroed static, resident as it is touched), and hands each message to its \
              runner's handler, where the subscriber and the ping-pong count it without a copy. rumqttc's request \
-             channel holds {} requests; its event loop is polled by a task (publisher) or inline (subscriber, \
-             ping-pong). Our publishers keep up to {} QoS 1/2 deliveries outstanding before awaiting the oldest, \
+             channel holds {} requests; its event loop is polled by a task (publisher; the slow consumer, whose \
+             task forwards messages into a channel, as its section says) or inline (subscriber, ping-pong). Our publishers keep up to {} QoS 1/2 deliveries outstanding before awaiting the oldest, \
              and wait for the oldest (or 1 ms at QoS 0) when `publish` reports a full queue; mqtt-embedded's \
              client can await only 8 commands at once, so its publisher drops each delivery, its handler counts \
              the acknowledgements, and a full store waits for the next one.\n\
              - **mosquitto:** {}, started by mqtt-test's harness on a free 127.0.0.1 port, with no queue or byte \
              limits (`max_queued_messages 0`, `max_queued_bytes 0`, `max_inflight_bytes 0`), \
-             `max_inflight_messages {}` (0: no limit) and its per-message debug log off; the open-file limit raised \
-             to {} for it and for the clients.\n\
+             `max_inflight_messages {}` (0: no limit), {} and its per-message debug log off; the open-file limit \
+             raised to {} for it and for the clients.\n\
              - **Payloads:** a sequence number and a send timestamp (`CLOCK_MONOTONIC`, the same clock in every \
              process) then filler; {SIZE} B unless stated.\n\
              - **Runs:** {}.\n\
@@ -143,6 +143,7 @@ impl Reporter<'_> {
             crate::backends::DELIVERY_WINDOW,
             mosquitto_version(),
             settings.mosquitto_inflight,
+            nodelay_text(),
             info.open_files,
             runs_text(plan),
             machine()
@@ -195,11 +196,28 @@ pub(super) fn runs_text(plan: &[Measure]) -> String {
                         .collect::<Vec<_>>()
                         .join(" then ")
                 ),
+                Kind::Slow { size, count, hold } => format!(
+                    "{} messages of {size} B at QoS 1 to a subscriber idle for {} s",
+                    thousands(*count as f64),
+                    hold.as_secs()
+                ),
             };
             format!("`{}` {} × {what}", m.id, m.runs)
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// What the method says about mosquitto's `TCP_NODELAY`.
+fn nodelay_text() -> &'static str {
+    if crate::orchestrate::mosquitto_nodelay() {
+        "`set_tcp_nodelay true` (without it mosquitto's sockets run Nagle's algorithm, which holds the last \
+         acknowledgements of a QoS 1/2 burst until the client's delayed ACK, about 40 ms, and distorts QoS 1/2 \
+         figures for every client alike)"
+    } else {
+        "Nagle's algorithm on for its sockets (this mosquitto has no `set_tcp_nodelay`, which came with 2.0: the \
+         last acknowledgements of a QoS 1/2 burst can wait for the client's delayed ACK, about 40 ms)"
+    }
 }
 
 /// `YYYY-MM-DD HH:MM` for a Unix time (UTC).
