@@ -40,7 +40,7 @@ type RuntimeDriver<R> =
     Driver<'static, Redirecting<<R as Runtime>::Connector>, <R as Runtime>::Clock>;
 
 /// Bytes staged for one write, and taken from the socket by one read, at first: an idle connection keeps no more.
-const STAGING: usize = 1024;
+const STAGING: usize = 512;
 /// What the staging buffers grow to under load: everything queued since the last write goes out together, up to
 /// this, and a read takes up to this.
 const STAGING_MAX: usize = 64 * 1024;

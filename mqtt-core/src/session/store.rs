@@ -185,7 +185,16 @@ impl<'b> Store<'b> {
         };
         let auth_data_at = v311_at + v311_len;
         let auth_connect_at = auth_data_at + auth_data_cap;
-        let qos2_at = auth_connect_at + auth_connect_cap;
+        // The texts are written on every connection: next to the CONNECT, on the page it makes resident already,
+        // rather than behind the large tables an idle connection never touches.
+        let texts_at = auth_connect_at + auth_connect_cap;
+        let text_len = usize::from(config.text_len);
+        // No room at all without texts.
+        let texts_len = match text_len {
+            0 => 0,
+            len => TEXTS * (2 + len),
+        };
+        let qos2_at = texts_at + texts_len;
         let qos2_bitmap = 2 * usize::from(config.receive_maximum) >= QOS2_BITMAP;
         let (qos2_cap, qos2_bytes) = match qos2_bitmap {
             true => (usize::from(u16::MAX), QOS2_BITMAP),
@@ -214,14 +223,7 @@ impl<'b> Store<'b> {
             0
         };
         let alias_out_stamps_at = alias_out_at + alias_out_count * alias_slot;
-        let texts_at = alias_out_stamps_at + alias_out_count * STAMP;
-        let text_len = usize::from(config.text_len);
-        // No room at all without texts: the layout stays what it was before they existed.
-        let texts_len = match text_len {
-            0 => 0,
-            len => TEXTS * (2 + len),
-        };
-        let ring_at = texts_at + texts_len;
+        let ring_at = alias_out_stamps_at + alias_out_count * STAMP;
         if buf.len() < ring_at + MIN_RING {
             return Err(ConfigError::StoreTooSmall {
                 needed: ring_at + MIN_RING,
@@ -233,7 +235,7 @@ impl<'b> Store<'b> {
             .encode_from_client(config.version, slot)
             .map_err(ConfigError::Connect)?;
         if fallback {
-            let slot = buf.get_mut(v311_at..qos2_at).unwrap_or_default();
+            let slot = buf.get_mut(v311_at..v311_at + v311_len).unwrap_or_default();
             v311_connect
                 .encode_from_client(ProtocolVersion::V311, slot)
                 .map_err(ConfigError::Connect)?;
@@ -246,7 +248,10 @@ impl<'b> Store<'b> {
                 bitmap.fill(0);
             }
         }
-        buf.get_mut(texts_at..ring_at).unwrap_or_default().fill(0);
+        let texts = buf.get_mut(texts_at..qos2_at).unwrap_or_default();
+        if texts.iter().any(|&b| b != 0) {
+            texts.fill(0);
+        }
         Ok(Self {
             buf,
             connect_slot,
