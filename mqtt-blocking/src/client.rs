@@ -3,11 +3,10 @@
 //! and states through callbacks run on the loop's thread (acknowledged once the callback returned), or through
 //! [`Messages`].
 
-use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread, ThreadId};
 use std::time::{Duration, Instant};
@@ -34,10 +33,7 @@ type OnLoopFailure = Box<dyn FnMut(&Error) + Send>;
 /// Callbacks, with the queues that feed them; the event loop runs them on its thread, outside every lock.
 #[derive(Default)]
 pub(crate) struct Hooks {
-    pub(crate) messages: Vec<(Arc<Receiver>, OnMessage)>,
-    /// The latest callback subscription to each set of filters: a new one for the same filters replaces it (see
-    /// [`Client::subscribe`]).
-    pub(crate) by_filters: HashMap<Vec<String>, Weak<Receiver>>,
+    pub(crate) messages: Vec<(Receiver, OnMessage)>,
     pub(crate) states: Vec<(StateReceiver, OnState)>,
     pub(crate) connecting: Vec<OnConnecting>,
     pub(crate) loop_failure: Vec<OnLoopFailure>,
@@ -306,10 +302,6 @@ impl Client {
     /// behind, messages wait in the subscription's bounded queue; when it is full the client stops reading from
     /// the broker.
     ///
-    /// Subscribing again to the same filters replaces the earlier callback, as the broker replaces the
-    /// subscription: the earlier one gets only the messages it held already. So the habit of subscribing in the
-    /// state callback on every `Connected` delivers each message once, however many reconnects there were.
-    ///
     /// # Errors
     ///
     /// As [`subscribe_many`](Self::subscribe_many); the [`Pending`] fails with [`Error::SubscriptionRefused`] if
@@ -380,20 +372,6 @@ impl Client {
         // The callback is registered before the request can bring messages: none is missed.
         let mut hooks = lock(&self.inner.hooks);
         let (receiver, granted) = self.inner.shared.subscribe_request(request)?;
-        let receiver = Arc::new(receiver);
-        let mut filters: Vec<String> = request
-            .filters()
-            .iter()
-            .map(|f| f.filter().to_owned())
-            .collect();
-        filters.sort_unstable();
-        let replaced = hooks.by_filters.insert(filters, Arc::downgrade(&receiver));
-        if let Some(replaced) = replaced.and_then(|weak| weak.upgrade()) {
-            // As the broker replaces a subscription to the same filters: the earlier callback gets what it
-            // holds already, and nothing more (no message twice, for those who subscribe on every connection).
-            replaced.stop_routing();
-        }
-        hooks.by_filters.retain(|_, weak| weak.strong_count() > 0);
         hooks.messages.push((receiver, callback));
         Ok(granted)
     }
@@ -425,7 +403,7 @@ impl Client {
     /// matched no subscription yet).
     pub fn on_message(&self, callback: impl FnMut(&Self, &Message) + Send + 'static) {
         let mut hooks = lock(&self.inner.hooks);
-        let receiver = Arc::new(self.inner.shared.messages());
+        let receiver = self.inner.shared.messages();
         hooks.messages.push((receiver, Box::new(callback)));
     }
 

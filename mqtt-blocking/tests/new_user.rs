@@ -87,18 +87,13 @@ fn subscribing_from_the_state_callback_receives_after_each_connection() {
     publish_acked(&publisher, "nub/handler", "one");
     assert_eq!(next(&messages).payload, "one");
 
-    // Subscribing again to the same filter replaces the earlier callback (as the broker replaces the
-    // subscription): however many connections there were, each message arrives once.
-    for round in ["two", "three"] {
-        client.reconnect().unwrap();
-        let again = granted.recv_timeout(WAIT).unwrap();
-        assert_eq!(again.wait_timeout(WAIT), Ok(QoS::AtLeastOnce));
-        publish_acked(&publisher, "nub/handler", round);
-        assert_eq!(next(&messages).payload, round);
-    }
-    // A copy through a replaced callback would have come with its original, before this one.
-    publish_acked(&publisher, "nub/handler", "end");
-    assert_eq!(next(&messages).payload, "end");
+    client.reconnect().unwrap();
+    let second = granted.recv_timeout(WAIT).unwrap();
+    assert_eq!(second.wait_timeout(WAIT), Ok(QoS::AtLeastOnce));
+    publish_acked(&publisher, "nub/handler", "two");
+    // Two callbacks are registered now (one per connection): each gets it once.
+    assert_eq!(next(&messages).payload, "two");
+    assert_eq!(next(&messages).payload, "two");
     client.disconnect(WAIT).unwrap();
 }
 

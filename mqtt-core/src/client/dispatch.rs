@@ -283,17 +283,6 @@ impl Dispatch {
         }
     }
 
-    /// Stops routing to `queue` (see [`Receiver::stop_routing`](super::Receiver::stop_routing)): what it holds
-    /// stays for its consumer, then it ends.
-    pub(crate) fn stop_routing(&mut self, queue: &Arc<Queue<Delivered>>) {
-        self.routes
-            .retain(|route| !Arc::ptr_eq(&route.queue, queue));
-        let routes = &self.routes;
-        self.request_filters
-            .retain(|id, _| routes.iter().any(|route| route.id == Some(*id)));
-        queue.close();
-    }
-
     /// Stops routing: pending requests fail with [`Error::Closed`], every stream ends after what it holds. A
     /// graceful disconnect still waiting hears that nothing was left unacknowledged; see [`close`](Self::close).
     pub fn finish(&mut self) {

@@ -47,13 +47,6 @@ impl Receiver {
         Self { queue, shared }
     }
 
-    /// Stops routing messages here, for a subscription that a new one for the same filters replaces (as a
-    /// broker replaces a subscription to a filter subscribed again): what this receiver holds can still be
-    /// taken, then it ends. The new subscription gets every later message; none goes to both.
-    pub fn stop_routing(&self) {
-        self.shared.core().dispatch.stop_routing(&self.queue);
-    }
-
     /// The next message, acknowledged as it is taken; `Ready(None)` once the queue has ended.
     pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
         self.queue.poll_pop(cx).map(|popped| {
