@@ -241,8 +241,16 @@ fn flood_with_kills(qos: QoS, seed: u64) {
             }
         }
         let status = child.wait().unwrap();
-        // Whatever was in the pipe before the kill still counts.
-        for line in lines.try_iter() {
+        // Whatever the child wrote before the kill still counts, including what is still in the pipe: read to its
+        // end (the reader thread ends at EOF), or the next child would start below numbers already attempted and
+        // publish them again as new messages.
+        let drained = Instant::now() + Duration::from_secs(10);
+        let rest = std::iter::from_fn(|| {
+            lines
+                .recv_timeout(drained.saturating_duration_since(Instant::now()))
+                .ok()
+        });
+        for line in rest {
             let mut words = line.split_whitespace();
             match (
                 words.next(),
