@@ -302,6 +302,11 @@ impl Client {
     /// behind, messages wait in the subscription's bounded queue; when it is full the client stops reading from
     /// the broker.
     ///
+    /// Each call makes a subscription of its own, and every subscription gets each message its filter matches
+    /// until it is unsubscribed: subscribing again to a filter on every `Connected` (a habit from paho's
+    /// `on_connect`) adds a callback each time, and each gets its copy. There is no need to: the client keeps its
+    /// subscriptions across reconnects and subscribes again by itself when a broker has lost the session.
+    ///
     /// # Errors
     ///
     /// As [`subscribe_many`](Self::subscribe_many); the [`Pending`] fails with [`Error::SubscriptionRefused`] if
