@@ -260,7 +260,7 @@ mod blocking_client {
             }
             match connect_at_once(&options) {
                 Err(Error::Io(e)) => {
-                    assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{version:?}")
+                    assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{version:?}");
                 }
                 other => panic!("{version:?}: expected the close, got {other:?}"),
             }
