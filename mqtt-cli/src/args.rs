@@ -115,7 +115,7 @@ pub(crate) enum Version {
 }
 
 /// How to reach the broker and who to be: shared by every subcommand.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 #[command(next_help_heading = "Connection")]
 pub(crate) struct ConnectArgs {
     /// Print help (-h is the host, as in mosquitto's tools).
@@ -161,6 +161,9 @@ pub(crate) struct ConnectArgs {
     /// Time allowed to connect (TCP, TLS and the broker's answer), in seconds.
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
     pub(crate) connect_timeout: Duration,
+    /// Time allowed at the end for the broker to acknowledge what is in flight before DISCONNECT, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = seconds)]
+    pub(crate) disconnect_timeout: Duration,
     /// MQTT 5 property: COMMAND NAME VALUE (user-property takes NAME VALUE), e.g. -D PUBLISH content-type
     /// text/plain, -D CONNECT session-expiry-interval 3600. Repeatable. COMMAND: CONNECT, PUBLISH, SUBSCRIBE,
     /// DISCONNECT or WILL; NAME as mosquitto spells it.
@@ -206,6 +209,35 @@ pub(crate) struct ConnectArgs {
     /// Retain the will.
     #[arg(long, requires = "will_topic", help_heading = "Will")]
     pub(crate) will_retain: bool,
+}
+
+/// The password, the URL (which may hold one) and the `-D` values (authentication data) are left out.
+impl std::fmt::Debug for ConnectArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let given = |set: bool| if set { "<given>" } else { "<none>" };
+        f.debug_struct("ConnectArgs")
+            .field("url", &given(self.url.is_some()))
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &given(self.password.is_some()))
+            .field("client_id", &self.client_id)
+            .field("keepalive", &self.keepalive)
+            .field("version", &self.version)
+            .field("persistent", &self.persistent)
+            .field("session_expiry", &self.session_expiry)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("disconnect_timeout", &self.disconnect_timeout)
+            .field("properties", &self.properties.len())
+            .field("debug", &self.debug)
+            .field("cafile", &self.cafile)
+            .field("cert", &self.cert)
+            .field("key", &self.key)
+            .field("will_topic", &self.will_topic)
+            .field("will_qos", &self.will_qos)
+            .field("will_retain", &self.will_retain)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `mqtt pub`.
@@ -418,6 +450,47 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn debug_of_the_arguments_holds_no_password_url_credentials_or_authentication_data() {
+        let cli = Cli::parse_from([
+            "mqtt",
+            "pub",
+            "-L",
+            "mqtt://me:url-secret@broker:1884",
+            "-P",
+            "pw-secret",
+            "-D",
+            "CONNECT",
+            "authentication-method",
+            "TOKEN",
+            "-D",
+            "CONNECT",
+            "authentication-data",
+            "data-secret",
+            "-t",
+            "a",
+            "-m",
+            "x",
+            "--disconnect-timeout",
+            "0.5",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        for secret in ["url-secret", "pw-secret", "data-secret"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("disconnect_timeout: 500ms"), "{shown}");
+        let Command::Pub(args) = cli.command else {
+            panic!("pub")
+        };
+        let properties = crate::property::parse(&args.connect.properties, &["connect"]).unwrap();
+        let shown = format!("{properties:?}");
+        assert!(
+            !shown.contains("data-secret") && shown.contains("TOKEN"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -28,9 +28,6 @@ use tally::{HEADER, Tally};
 /// The packets `mqtt bench` sends, for `-D`.
 const PACKETS: &[&str] = &["connect", "publish", "subscribe", "disconnect"];
 
-/// Time for each client's graceful disconnect at the end.
-const CLOSE: Duration = Duration::from_secs(5);
-
 /// What every task adds to, for the progress bar.
 #[derive(Debug, Default)]
 struct Counters {
@@ -201,13 +198,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
         }
     }
 
-    join_all(
-        connections
-            .into_iter()
-            .chain(publishers)
-            .map(|c| c.close(CLOSE)),
-    )
-    .await;
+    join_all(connections.into_iter().chain(publishers).map(|c| c.close())).await;
     if let Some(failure) = failure {
         return Err(failure);
     }

@@ -23,6 +23,8 @@ pub(crate) struct Target {
     pub(crate) debug: bool,
     /// The `-D` properties.
     pub(crate) properties: Properties,
+    /// `--disconnect-timeout`.
+    pub(crate) disconnect_timeout: Duration,
 }
 
 /// A connected client and its event loop's task.
@@ -32,6 +34,8 @@ pub(crate) struct Connection {
     pub(crate) broker: String,
     /// The DISCONNECT's properties (`-D DISCONNECT`).
     goodbye: Option<DisconnectOptions>,
+    /// `--disconnect-timeout`.
+    disconnect_timeout: Duration,
     task: JoinHandle<()>,
 }
 
@@ -151,6 +155,7 @@ impl Target {
             broker,
             debug: args.debug,
             properties,
+            disconnect_timeout: args.disconnect_timeout,
         })
     }
 
@@ -161,6 +166,7 @@ impl Target {
             broker: self.broker.clone(),
             debug: self.debug,
             properties: self.properties.clone(),
+            disconnect_timeout: self.disconnect_timeout,
         }
     }
 
@@ -207,18 +213,30 @@ impl Target {
             client,
             broker: self.broker.clone(),
             goodbye: self.properties.disconnect(),
+            disconnect_timeout: self.disconnect_timeout,
             task,
         })
     }
 }
 
 impl Connection {
-    /// Disconnects gracefully: waits (within `timeout`) for the broker to acknowledge what is in flight.
+    /// Disconnects gracefully: waits (within `--disconnect-timeout`) for the broker to acknowledge what is in
+    /// flight.
     ///
     /// # Errors
     ///
     /// A timeout failure when messages were still unacknowledged.
-    pub(crate) async fn close(self, timeout: Duration) -> Result<(), Failure> {
+    pub(crate) async fn close(self) -> Result<(), Failure> {
+        let timeout = self.disconnect_timeout;
+        self.close_within(timeout).await
+    }
+
+    /// Disconnects without waiting for acknowledgements (after a failure, which is what the caller reports).
+    pub(crate) async fn abandon(self) {
+        let _ = self.close_within(Duration::ZERO).await;
+    }
+
+    async fn close_within(self, timeout: Duration) -> Result<(), Failure> {
         let result = match self.goodbye {
             Some(goodbye) => self.client.disconnect_with(goodbye, timeout).await,
             None => self.client.disconnect(timeout).await,

@@ -71,11 +71,26 @@ pub(crate) enum Value {
 }
 
 /// One `-D`: the packet, the property's name, its value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Property {
     pub(crate) packet: &'static str,
     pub(crate) name: &'static str,
     pub(crate) value: Value,
+}
+
+/// Authentication data is a credential: it is left out.
+impl std::fmt::Debug for Property {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = f.debug_struct("Property");
+        shown
+            .field("packet", &self.packet)
+            .field("name", &self.name);
+        match self.name {
+            "authentication-data" => shown.field("value", &"<redacted>"),
+            _ => shown.field("value", &self.value),
+        };
+        shown.finish()
+    }
 }
 
 /// The `-D` properties of a command, by packet.
@@ -319,10 +334,20 @@ impl Properties {
 
 /// `-D CONNECT authentication-method` (and `authentication-data`): 5.0 enhanced authentication with a method and
 /// fixed initial data. A broker's challenge is refused: a method with challenges needs an authenticator of its own.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Static {
     method: String,
     data: Vec<u8>,
+}
+
+/// The data is a credential: its length only.
+impl std::fmt::Debug for Static {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Static")
+            .field("method", &self.method)
+            .field("data_len", &self.data.len())
+            .finish()
+    }
 }
 
 impl Authenticator for Static {

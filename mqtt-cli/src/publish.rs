@@ -20,9 +20,6 @@ const PACKETS: &[&str] = &["connect", "publish", "disconnect", "will"];
 /// Messages awaiting their acknowledgement at most, before the next one waits for the oldest.
 const WINDOW: usize = 256;
 
-/// Time for the graceful disconnect once the work is done (or `-W` ran out).
-const CLOSE: Duration = Duration::from_secs(5);
-
 /// Runs `mqtt pub`.
 ///
 /// # Errors
@@ -69,11 +66,11 @@ pub(crate) async fn run(args: PubArgs) -> Result<(), Failure> {
 /// failure is what the caller reports).
 async fn finish(connection: Connection, done: bool) -> Result<(), Failure> {
     match done {
-        true => connection.close(CLOSE).await,
-        false => connection
-            .close(Duration::from_millis(200))
-            .await
-            .or(Ok(())),
+        true => connection.close().await,
+        false => {
+            connection.abandon().await;
+            Ok(())
+        }
     }
 }
 

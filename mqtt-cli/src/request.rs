@@ -9,7 +9,7 @@
 //! Data.
 
 use std::io::ErrorKind;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use mqtt_tokio::{Client, Error, Message, ProtocolVersion};
@@ -23,9 +23,6 @@ use crate::publish::payload;
 
 /// The packets `mqtt req` sends, for `-D`.
 const PACKETS: &[&str] = &["connect", "publish", "subscribe", "disconnect", "will"];
-
-/// Time for the graceful disconnect at the end.
-const CLOSE: Duration = Duration::from_secs(2);
 
 /// Runs `mqtt req`.
 ///
@@ -92,7 +89,7 @@ pub(crate) async fn run(args: ReqArgs) -> Result<(), Failure> {
         )),
         Err(error) => Err(Failure::at(&connection.broker, &error)),
     };
-    let closed = connection.close(CLOSE).await;
+    let closed = connection.close().await;
     let response = outcome?;
     match format.write(&mut std::io::stdout().lock(), &response) {
         Err(error) if error.kind() != ErrorKind::BrokenPipe => return Err(Failure::from(error)),

@@ -1,7 +1,6 @@
 //! `mqtt sub`: subscribe and print what comes, until `-C` messages, `-W` seconds, Ctrl-C, or a closed pipe.
 
 use std::io::ErrorKind;
-use std::time::Duration;
 
 use mqtt_tokio::Error;
 use tokio::time::Instant;
@@ -14,9 +13,6 @@ use crate::publish::within;
 
 /// The packets `mqtt sub` sends, for `-D`.
 const PACKETS: &[&str] = &["connect", "subscribe", "disconnect", "will"];
-
-/// Time for the graceful disconnect at the end.
-const CLOSE: Duration = Duration::from_secs(2);
 
 /// Why the loop ended.
 enum End {
@@ -49,7 +45,7 @@ pub(crate) async fn run(args: SubArgs) -> Result<(), Failure> {
     let mut subscription = match subscribed {
         Ok(subscription) => subscription,
         Err(failure) => {
-            let _ = connection.close(CLOSE).await;
+            let _ = connection.close().await;
             return Err(failure);
         }
     };
@@ -68,7 +64,7 @@ pub(crate) async fn run(args: SubArgs) -> Result<(), Failure> {
     }
     if refused.len() == args.topic.len() {
         let broker = connection.broker.clone();
-        let _ = connection.close(CLOSE).await;
+        let _ = connection.close().await;
         let error = refused.pop().unwrap_or(Error::Closed);
         return Err(Failure::at(&broker, &error));
     }
@@ -117,7 +113,7 @@ pub(crate) async fn run(args: SubArgs) -> Result<(), Failure> {
         }
     };
     drop(subscription);
-    connection.close(CLOSE).await?;
+    connection.close().await?;
     match (end, args.count) {
         (End::TimedOut, Some(count)) => Err(Failure::timed_out(&format!(
             "(-W): {printed} of {count} messages received"

@@ -60,8 +60,9 @@ const SCHEMES: [(&str, Transport); 7] = [
     ("wss", Transport::Wss),
 ];
 
-/// A parsed broker URL, borrowing from the text it was parsed from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A parsed broker URL, borrowing from the text it was parsed from. Its `Debug` and `Display` leave the password
+/// out.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct BrokerUrl<'a> {
     /// The transport the scheme names.
     pub transport: Transport,
@@ -172,6 +173,19 @@ impl<'a> BrokerUrl<'a> {
     }
 }
 
+impl fmt::Debug for BrokerUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BrokerUrl")
+            .field("transport", &self.transport)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("path", &self.path)
+            .field("username", &self.username)
+            .field("password", &self.password.map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
 impl fmt::Display for BrokerUrl<'_> {
     /// The URL without credentials (safe to log).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -193,6 +207,18 @@ impl fmt::Display for BrokerUrl<'_> {
 mod tests {
     use super::*;
     use std::string::ToString;
+
+    #[test]
+    fn debug_and_display_leave_the_password_out() {
+        let url = BrokerUrl::parse("mqtt://me:hunter2@broker:1884").unwrap();
+        assert_eq!(url.password, Some("hunter2"));
+        let shown = std::format!("{url:?} {url}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("<redacted>") && shown.contains("broker"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn schemes_ports_and_paths() {
