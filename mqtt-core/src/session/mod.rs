@@ -101,6 +101,7 @@
 
 pub mod auth;
 mod command;
+mod connack;
 mod connection;
 mod delivery;
 mod event;
