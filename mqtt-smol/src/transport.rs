@@ -1,7 +1,7 @@
 //! Opening connections: TCP (with TCP_NODELAY), TLS, WebSocket and WebSocket over TLS, each as one [`Stream`].
 
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, Read as _};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -16,6 +16,7 @@ use futures::io::{AsyncRead, AsyncWrite};
 use futures::{SinkExt as _, StreamExt as _};
 use proto::io::Connect;
 use proto::url::Transport;
+use smol::Async;
 use smol::net::TcpStream;
 
 use crate::{Error, Options, tls};
@@ -82,7 +83,7 @@ impl Connector {
         tcp.set_nodelay(true).map_err(io_error)?;
         let transport = *transport;
         match (tls, &self.websocket) {
-            (None, None) => Ok(Stream::new(transport, tcp)),
+            (None, None) => Ok(Stream::tcp(transport, tcp)),
             (None, Some(uri)) => websocket(transport, uri, tcp).await,
             (Some((config, name)), websocket_uri) => {
                 let tls = tls::handshake(config, name, tcp).await?;
@@ -102,7 +103,7 @@ impl Connector {
 /// by the driver cannot leave bytes behind while it waits for the broker.
 pub struct Stream {
     transport: Transport,
-    io: Box<dyn Duplex>,
+    io: Io,
 }
 
 /// What every transport is underneath.
@@ -110,11 +111,57 @@ trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}
 
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Duplex for T {}
 
+/// Plain TCP is read by hand (see [`read_tcp`]); the layered transports through their own reads.
+enum Io {
+    Tcp {
+        socket: Arc<Async<std::net::TcpStream>>,
+        /// The last read took everything the socket had: the next one waits for readiness first.
+        drained: bool,
+    },
+    Layered(Box<dyn Duplex>),
+}
+
 impl Stream {
     fn new(transport: Transport, io: impl Duplex + 'static) -> Self {
         Self {
             transport,
-            io: Box::new(io),
+            io: Io::Layered(Box::new(io)),
+        }
+    }
+
+    fn tcp(transport: Transport, tcp: TcpStream) -> Self {
+        Self {
+            transport,
+            io: Io::Tcp {
+                socket: tcp.into(),
+                drained: false,
+            },
+        }
+    }
+}
+
+/// One read of a plain TCP connection. A read that returns less than `buf` holds took everything the socket had,
+/// so the next read waits for readiness first instead of asking the kernel once more only to hear "would block"
+/// (one system call less per wake-up). Waiting re-arms the socket's interest, which reports at once what arrived
+/// in between.
+fn read_tcp(
+    socket: &Async<std::net::TcpStream>,
+    drained: &mut bool,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    loop {
+        if *drained {
+            ready!(socket.poll_readable(cx))?;
+        }
+        match (&mut socket.get_ref()).read(buf) {
+            Ok(n) => {
+                *drained = n > 0 && n < buf.len();
+                return Poll::Ready(Ok(n));
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => *drained = true,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Poll::Ready(Err(e)),
         }
     }
 }
@@ -136,23 +183,36 @@ impl embedded_io_async::Read for Stream {
         if buf.is_empty() {
             return Ok(0);
         }
-        let io = &mut *self.io;
-        poll_fn(|cx| {
-            // Flush errors show on the next write; the read reports the connection's end its own way.
-            let _ = Pin::new(&mut *io).poll_flush(cx);
-            Pin::new(&mut *io).poll_read(cx, buf)
-        })
-        .await
+        match &mut self.io {
+            Io::Tcp { socket, drained } => poll_fn(|cx| read_tcp(socket, drained, cx, buf)).await,
+            Io::Layered(io) => {
+                let io = &mut **io;
+                poll_fn(|cx| {
+                    // Flush errors show on the next write; the read reports the connection's end its own way.
+                    let _ = Pin::new(&mut *io).poll_flush(cx);
+                    Pin::new(&mut *io).poll_read(cx, buf)
+                })
+                .await
+            }
+        }
     }
 }
 
 impl embedded_io_async::Write for Stream {
     async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| Pin::new(&mut *self.io).poll_write(cx, buf)).await
+        match &mut self.io {
+            Io::Tcp { socket, .. } => {
+                poll_fn(|cx| Pin::new(&mut &**socket).poll_write(cx, buf)).await
+            }
+            Io::Layered(io) => poll_fn(|cx| Pin::new(&mut **io).poll_write(cx, buf)).await,
+        }
     }
 
     async fn flush(&mut self) -> io::Result<()> {
-        poll_fn(|cx| Pin::new(&mut *self.io).poll_flush(cx)).await
+        match &mut self.io {
+            Io::Tcp { .. } => Ok(()),
+            Io::Layered(io) => poll_fn(|cx| Pin::new(&mut **io).poll_flush(cx)).await,
+        }
     }
 }
 
@@ -279,6 +339,8 @@ mod tests {
     use embedded_io_async::{Read as _, Write as _};
     use futures::FutureExt as _;
     use futures::future::Either;
+
+    use mqtt_test::pieces::{PatternCheck, PiecewiseWriter};
 
     use super::*;
 
@@ -441,5 +503,58 @@ mod tests {
                 Either::Right(_) => panic!("the broker sent nothing"),
             }
         });
+    }
+
+    /// A connected plain TCP [`Stream`] and the peer's end (a std socket, written from a thread of its own).
+    async fn tcp_pair() -> (Stream, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let address = listener.local_addr().unwrap();
+        let client = TcpStream::connect(address).await.unwrap();
+        let (peer, _) = listener.accept().unwrap();
+        (Stream::tcp(Transport::Tcp, client), peer)
+    }
+
+    /// The peer writes 200,000 bytes in pieces (see [`PiecewiseWriter`]) so that reads come back short; the
+    /// reader takes them with a buffer of `buf_len`. Every byte arrives, in order: a short read that waits for readiness before the next one never loses a later arrival.
+    async fn every_byte_arrives_when_reads_come_back_short(buf_len: usize) {
+        let (mut stream, peer) = tcp_pair().await;
+        let total = 200_000;
+        let writer = PiecewiseWriter::start(peer, total);
+        let mut check = PatternCheck::new(total, buf_len);
+        let mut buf = vec![0; buf_len];
+        while check.missing() {
+            let timeout = async {
+                smol::Timer::after(std::time::Duration::from_secs(20)).await;
+                panic!("a read waited for bytes that had arrived");
+            };
+            let n = smol::future::or(stream.read(&mut buf), timeout)
+                .await
+                .unwrap();
+            check.read(&buf[..n]);
+        }
+        check.finish();
+        drop(writer.join());
+        assert_eq!(
+            stream.read(&mut buf).await.unwrap(),
+            0,
+            "the peer's close is the end"
+        );
+    }
+
+    #[test]
+    fn short_tcp_reads_lose_no_later_arrival() {
+        smol::block_on(async {
+            every_byte_arrives_when_reads_come_back_short(64).await;
+            every_byte_arrives_when_reads_come_back_short(64 * 1024).await;
+        });
+    }
+
+    #[test]
+    fn short_tcp_reads_lose_no_later_arrival_on_another_thread_than_the_reactor() {
+        // A task of smol's global executor: the reactor may run on its own thread while the reader reads.
+        smol::block_on(smol::spawn(async {
+            every_byte_arrives_when_reads_come_back_short(64).await;
+            every_byte_arrives_when_reads_come_back_short(64 * 1024).await;
+        }));
     }
 }

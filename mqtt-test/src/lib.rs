@@ -57,6 +57,7 @@ pub mod interop_v5;
 pub mod link;
 pub mod memory;
 pub mod mosquitto;
+pub mod pieces;
 pub mod sim;
 pub mod strategy;
 pub mod tcp;

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::{SinkExt as _, StreamExt as _};
 use proto::io::Connect;
 use proto::url::Transport;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -82,7 +82,7 @@ impl Connector {
         tcp.set_nodelay(true).map_err(io_error)?;
         let transport = *transport;
         match (tls, &self.websocket) {
-            (None, None) => Ok(Stream::new(transport, tcp)),
+            (None, None) => Ok(Stream::tcp(transport, tcp)),
             (None, Some(uri)) => websocket(transport, uri, tcp).await,
             (Some((config, name)), websocket_uri) => {
                 let tls = tls::handshake(config, name, tcp).await?;
@@ -102,7 +102,7 @@ impl Connector {
 /// by the driver cannot leave bytes behind while it waits for the broker.
 pub struct Stream {
     transport: Transport,
-    io: Box<dyn Duplex>,
+    io: Io,
 }
 
 /// What every transport is underneath.
@@ -110,11 +110,59 @@ trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}
 
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Duplex for T {}
 
+/// Plain TCP is read by hand (see [`read_tcp`]); the layered transports through their own reads.
+enum Io {
+    Tcp(TcpStream),
+    Layered(Box<dyn Duplex>),
+}
+
 impl Stream {
     fn new(transport: Transport, io: impl Duplex + 'static) -> Self {
         Self {
             transport,
-            io: Box::new(io),
+            io: Io::Layered(Box::new(io)),
+        }
+    }
+
+    fn tcp(transport: Transport, tcp: TcpStream) -> Self {
+        Self {
+            transport,
+            io: Io::Tcp(tcp),
+        }
+    }
+
+    fn duplex(&mut self) -> Pin<&mut (dyn Duplex + '_)> {
+        match &mut self.io {
+            Io::Tcp(tcp) => Pin::new(tcp),
+            Io::Layered(io) => Pin::new(&mut **io),
+        }
+    }
+}
+
+/// One read of a plain TCP connection. A read that returns less than `buf` holds took everything the socket had,
+/// so the readiness it was given is spent: it is forgotten at once, and the next read waits for the next arrival
+/// instead of asking the kernel once more only to hear "would block" (one system call less per wake-up). The
+/// readiness forgotten is the one seen before the read: anything that arrives during or after it is a newer
+/// readiness and stays.
+fn read_tcp(tcp: &TcpStream, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    let len = buf.len();
+    loop {
+        ready!(tcp.poll_read_ready(cx))?;
+        let mut read = None;
+        let outcome = tcp.try_io(Interest::READABLE, || {
+            let n = tcp.try_read(buf)?;
+            read = Some(n);
+            if n > 0 && n < len {
+                Err(io::ErrorKind::WouldBlock.into())
+            } else {
+                Ok(())
+            }
+        });
+        match (read, outcome) {
+            (Some(n), _) => return Poll::Ready(Ok(n)),
+            (None, Err(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
+            (None, Err(e)) => return Poll::Ready(Err(e)),
+            (None, Ok(())) => return Poll::Ready(Ok(0)),
         }
     }
 }
@@ -136,25 +184,30 @@ impl embedded_io_async::Read for Stream {
         if buf.is_empty() {
             return Ok(0);
         }
-        let io = &mut *self.io;
-        poll_fn(|cx| {
-            // Flush errors show on the next write; the read reports the connection's end its own way.
-            let _ = Pin::new(&mut *io).poll_flush(cx);
-            let mut buf = ReadBuf::new(buf);
-            ready!(Pin::new(&mut *io).poll_read(cx, &mut buf))?;
-            Poll::Ready(Ok(buf.filled().len()))
-        })
-        .await
+        match &mut self.io {
+            Io::Tcp(tcp) => poll_fn(|cx| read_tcp(tcp, cx, buf)).await,
+            Io::Layered(io) => {
+                let io = &mut **io;
+                poll_fn(|cx| {
+                    // Flush errors show on the next write; the read reports the connection's end its own way.
+                    let _ = Pin::new(&mut *io).poll_flush(cx);
+                    let mut buf = ReadBuf::new(buf);
+                    ready!(Pin::new(&mut *io).poll_read(cx, &mut buf))?;
+                    Poll::Ready(Ok(buf.filled().len()))
+                })
+                .await
+            }
+        }
     }
 }
 
 impl embedded_io_async::Write for Stream {
     async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| Pin::new(&mut *self.io).poll_write(cx, buf)).await
+        poll_fn(|cx| self.duplex().poll_write(cx, buf)).await
     }
 
     async fn flush(&mut self) -> io::Result<()> {
-        poll_fn(|cx| Pin::new(&mut *self.io).poll_flush(cx)).await
+        poll_fn(|cx| self.duplex().poll_flush(cx)).await
     }
 }
 
@@ -279,6 +332,8 @@ mod tests {
     use tokio::io::DuplexStream;
     use tokio_tungstenite::tungstenite::protocol::Role;
 
+    use mqtt_test::pieces::{PatternCheck, PiecewiseWriter};
+
     use super::*;
 
     /// A client [`Stream`] over WebSocket and the broker's end, joined by an in-memory pipe of `capacity` bytes.
@@ -382,5 +437,51 @@ mod tests {
             }
             _ = stream.read(&mut buf) => panic!("the broker sent nothing"),
         }
+    }
+
+    /// A connected plain TCP [`Stream`] and the peer's end (a std socket, written from a thread of its own).
+    async fn tcp_pair() -> (Stream, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let address = listener.local_addr().unwrap();
+        let client = TcpStream::connect(address).await.unwrap();
+        let (peer, _) = listener.accept().unwrap();
+        (Stream::tcp(Transport::Tcp, client), peer)
+    }
+
+    /// The peer writes 200,000 bytes in pieces (see [`PiecewiseWriter`]) so that reads come back short; the
+    /// reader takes them with a buffer of `buf_len`. Every byte arrives, in order: a short read that forgets its readiness never loses a later arrival (on both runtime flavours, the
+    /// multi-thread one running the I/O driver on another thread while the reader reads).
+    async fn every_byte_arrives_when_reads_come_back_short(buf_len: usize) {
+        let (mut stream, peer) = tcp_pair().await;
+        let total = 200_000;
+        let writer = PiecewiseWriter::start(peer, total);
+        let mut check = PatternCheck::new(total, buf_len);
+        let mut buf = vec![0; buf_len];
+        while check.missing() {
+            let n = tokio::time::timeout(std::time::Duration::from_secs(20), stream.read(&mut buf))
+                .await
+                .expect("a read waited for bytes that had arrived")
+                .unwrap();
+            check.read(&buf[..n]);
+        }
+        check.finish();
+        drop(writer.join());
+        assert_eq!(
+            stream.read(&mut buf).await.unwrap(),
+            0,
+            "the peer's close is the end"
+        );
+    }
+
+    #[tokio::test]
+    async fn short_tcp_reads_lose_no_later_arrival_on_the_current_thread_runtime() {
+        every_byte_arrives_when_reads_come_back_short(64).await;
+        every_byte_arrives_when_reads_come_back_short(64 * 1024).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn short_tcp_reads_lose_no_later_arrival_on_the_multi_thread_runtime() {
+        every_byte_arrives_when_reads_come_back_short(64).await;
+        every_byte_arrives_when_reads_come_back_short(64 * 1024).await;
     }
 }
