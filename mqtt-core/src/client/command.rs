@@ -61,6 +61,49 @@ impl Shared {
         }
     }
 
+    /// Queues a message, or, while the outgoing queue is full, registers `cx`'s waker to be woken once a message
+    /// left the queue (or the client finished) and returns `Pending`: the backpressure of
+    /// [`Client::publish_when_room`](super::Client::publish_when_room).
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Self::publish), except for the full queue.
+    pub fn poll_publish(
+        &self,
+        message: &Publish<'_>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Acknowledgement>, Error>> {
+        let now = self.now();
+        let mut core = self.core();
+        match core.publish(message, now) {
+            Err(Error::Publish(crate::PublishError::QueueFull)) => {
+                let queued = core.session.queued();
+                core.dispatch.room.wait(cx.waker(), queued);
+                Poll::Pending
+            }
+            Err(error) => Poll::Ready(Err(error)),
+            Ok(done) => {
+                let stored = self.persist_published(&mut core, message.qos);
+                drop(core);
+                self.wake();
+                Poll::Ready(stored.map(|()| done))
+            }
+        }
+    }
+
+    /// [`poll_publish`](Self::poll_publish) of a message with its 5.0 properties.
+    ///
+    /// # Errors
+    ///
+    /// As [`publish_message`](Self::publish_message), except for the full queue.
+    pub fn poll_publish_message(
+        &self,
+        message: &Message,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Acknowledgement>, Error>> {
+        message.with_publish(|publish| self.poll_publish(publish, cx))
+    }
+
     /// Queues a message with its 5.0 properties; at QoS 1 and 2, the acknowledgement to wait for.
     ///
     /// # Errors

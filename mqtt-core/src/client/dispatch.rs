@@ -135,6 +135,8 @@ pub struct Dispatch {
     ever_connected: bool,
     /// The latest publish was refused for a full outgoing queue (it was logged).
     pub(crate) queue_full: bool,
+    /// Publishers waiting for room in the outgoing queue.
+    pub(crate) room: super::room::Room,
     /// The client speaks only 5.0 (no fall back to 3.1.1): a first CONNECT the broker closes without answer
     /// means the broker does not speak 5.0.
     only_v5: bool,
@@ -190,6 +192,7 @@ impl Dispatch {
             established: false,
             ever_connected: false,
             queue_full: false,
+            room: super::room::Room::default(),
             only_v5: false,
             version: None,
             keep_trying: false,

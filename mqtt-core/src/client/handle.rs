@@ -1,6 +1,7 @@
 //! The cloneable async [`Client`] handle: it gives its commands to the shared session directly (a short lock) and
 //! wakes the runner; messages and states come through bounded queues.
 
+use core::future::poll_fn;
 use core::pin::{Pin, pin};
 use core::task::{Context, Poll};
 use core::time::Duration;
@@ -193,6 +194,46 @@ impl Client {
             ..Publish::default()
         };
         let done = self.shared.publish(&message)?;
+        Ok(Delivery {
+            done,
+            sleep: self.sleep,
+        })
+    }
+
+    /// Publishes a message, waiting while the outgoing queue is full ([`Options::queue_bytes`]) until a message
+    /// leaves it (acknowledged by the broker, or sent at QoS 0): the backpressure of a publisher faster than its
+    /// link, with nothing dropped. Otherwise as [`publish`](Self::publish): it returns once the session has
+    /// accepted the message, before it is sent.
+    ///
+    /// While disconnected, the queue only empties after the next connection: bound the wait with your runtime's
+    /// timeout if that matters.
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Self::publish), except that a full queue is waited for instead.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it completes publishes nothing.
+    ///
+    /// [`Options::queue_bytes`]: super::Options::queue_bytes
+    pub async fn publish_when_room(
+        &self,
+        topic: impl Into<String>,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Delivery, Error> {
+        let topic = topic.into();
+        let payload = payload.into();
+        let message = Publish {
+            qos,
+            retain,
+            topic: &topic,
+            payload: &payload,
+            ..Publish::default()
+        };
+        let done = poll_fn(|cx| self.shared.poll_publish(&message, cx)).await?;
         Ok(Delivery {
             done,
             sleep: self.sleep,

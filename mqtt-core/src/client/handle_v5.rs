@@ -55,6 +55,24 @@ impl Client {
         })
     }
 
+    /// [`publish_message`](Self::publish_message), waiting while the outgoing queue is full as
+    /// [`publish_when_room`](Self::publish_when_room) does.
+    ///
+    /// # Errors
+    ///
+    /// As [`publish_message`](Self::publish_message), except that a full queue is waited for instead.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it completes publishes nothing.
+    pub async fn publish_message_when_room(&self, message: Message) -> Result<Delivery, Error> {
+        let done = poll_fn(|cx| self.shared.poll_publish_message(&message, cx)).await?;
+        Ok(Delivery {
+            done,
+            sleep: self.sleep,
+        })
+    }
+
     /// Subscribes with options per filter (No Local, Retain As Published, Retain Handling), a chosen (or no)
     /// Subscription Identifier, and user properties: see [`SubscribeRequest`]. The [`Subscription`] reports, per
     /// filter, the granted QoS or the refusal.

@@ -61,6 +61,7 @@ mod persist;
 mod queue;
 mod receiver;
 mod redirect;
+mod room;
 mod shared;
 #[cfg(feature = "tls")]
 pub mod tls;
@@ -81,7 +82,7 @@ pub use options::{Encoded, Options, TlsOptions};
 pub use persist::{Durability, Persistence, Store};
 pub use receiver::{Receiver, StateReceiver, Taken};
 pub use redirect::Redirecting;
-pub use shared::{Core, HandleGuard, Shared};
+pub use shared::{Core, CoreGuard, HandleGuard, Shared};
 pub use v5::{
     DisconnectOptions, Filter, LastReason, ServerInfo, SubscribeRequest, SubscriptionIdChoice,
     UnsubscribeRequest,

@@ -6,6 +6,7 @@
 //! ([`Driver::run`](crate::driver::Driver::run) through [`Host`]) is the only one that touches the connection.
 
 use core::future::poll_fn;
+use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::task::Poll;
 use std::boxed::Box;
@@ -27,6 +28,34 @@ pub struct Core {
     pub session: Session<'static>,
     /// Where its events go.
     pub dispatch: Dispatch,
+}
+
+/// The lock of a client's [`Core`]. Releasing it wakes the publishers waiting for room
+/// ([`Client::publish_when_room`](super::Client::publish_when_room)) if a message left the outgoing queue meanwhile,
+/// whoever held it (the runner after an acknowledgement, a handle that closed the client).
+#[derive(Debug)]
+pub struct CoreGuard<'a>(MutexGuard<'a, Core>);
+
+impl Deref for CoreGuard<'_> {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.0
+    }
+}
+
+impl DerefMut for CoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Core {
+        &mut self.0
+    }
+}
+
+impl Drop for CoreGuard<'_> {
+    fn drop(&mut self) {
+        let Core { session, dispatch } = &mut *self.0;
+        let finished = dispatch.is_finished();
+        dispatch.room.release(session.queued(), finished);
+    }
 }
 
 /// What every handle and the runner of one client share.
@@ -74,15 +103,15 @@ impl Shared {
     }
 
     /// Locks the session and its dispatch. Never held across an await or while application code runs.
-    pub fn core(&self) -> MutexGuard<'_, Core> {
+    pub fn core(&self) -> CoreGuard<'_> {
         // No application code runs under this lock: a poisoned one still holds consistent data.
-        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+        CoreGuard(self.core.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Locks the session and its dispatch for the runner: the acknowledgements the application released since the
     /// runner's last turn go to the session first. (The async runner does this through [`Host`]; mqtt-blocking's
     /// loop calls it.)
-    pub fn runner_core(&self) -> MutexGuard<'_, Core> {
+    pub fn runner_core(&self) -> CoreGuard<'_> {
         let mut core = self.core();
         self.flush_due_acks(&mut core);
         core

@@ -1,0 +1,159 @@
+//! Publishing with backpressure in the async std client ([`Client::publish_when_room`]), over the in-memory
+//! [`Link`] in tokio's virtual time: a publisher faster than its broker waits while the outgoing queue is full,
+//! goes on as acknowledgements make room, and loses nothing; a wait given up publishes nothing; the end of the
+//! client ends every wait.
+//!
+//! [`Client::publish_when_room`]: mqtt_core::client::Client::publish_when_room
+
+use core::time::Duration;
+
+use mqtt_core::PublishError;
+use mqtt_core::client::Error;
+use mqtt_core::codec::QoS;
+use mqtt_test::tokio_link::{Link, within};
+
+const WAIT: Duration = Duration::from_secs(60);
+/// A queue this small holds a few dozen 100-byte messages.
+const QUEUE_BYTES: usize = 4096;
+
+fn payload(i: usize) -> Vec<u8> {
+    let mut payload = format!("{i:06}").into_bytes();
+    payload.resize(100, b'.');
+    payload
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_publisher_faster_than_the_broker_waits_for_room_and_loses_nothing() {
+    let link = Link::default();
+    let options = link.options("room").queue_bytes(QUEUE_BYTES);
+    let (client, runner) = link.spawn(&options);
+    client.wait_connected(WAIT).await.unwrap();
+    link.broker(|broker| broker.hold_acks());
+    let total = 500;
+    let publisher = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let mut deliveries = Vec::new();
+            for i in 0..total {
+                let delivery = client
+                    .publish_when_room("room/t", payload(i), QoS::AtLeastOnce, false)
+                    .await
+                    .unwrap();
+                deliveries.push(delivery);
+            }
+            deliveries
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        !publisher.is_finished(),
+        "the queue never filled: the test tests nothing"
+    );
+    assert!(
+        client
+            .try_publish("room/t", payload(0), QoS::AtLeastOnce, false)
+            .is_err_and(|e| e == Error::Publish(PublishError::QueueFull)),
+        "the queue is full while the publisher waits"
+    );
+    // The broker acknowledges again: every PUBACK makes room, and the publisher goes on to the end.
+    link.broker(|broker| broker.release_acks());
+    let deliveries = within("the publisher", publisher).await.unwrap();
+    for delivery in deliveries {
+        within("a delivery", delivery.wait()).await.unwrap();
+    }
+    let received: Vec<Vec<u8>> = link.broker(|broker| {
+        broker
+            .received()
+            .iter()
+            .map(|message| message.payload.clone())
+            .collect()
+    });
+    let expected: Vec<Vec<u8>> = (0..total).map(payload).collect();
+    assert_eq!(received, expected, "every message once, in order");
+    client.disconnect(WAIT).await.unwrap();
+    runner.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_for_room_given_up_publishes_nothing() {
+    let link = Link::default();
+    let options = link.options("room-given-up").queue_bytes(QUEUE_BYTES);
+    let (client, runner) = link.spawn(&options);
+    client.wait_connected(WAIT).await.unwrap();
+    link.broker(|broker| broker.hold_acks());
+    let mut queued = 0;
+    while client
+        .try_publish("room/t", payload(queued), QoS::AtLeastOnce, false)
+        .is_ok()
+    {
+        queued += 1;
+    }
+    let given_up = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.publish_when_room("room/t", payload(900_000), QoS::AtLeastOnce, false),
+    )
+    .await;
+    assert!(
+        given_up.is_err(),
+        "the queue stayed full: the wait times out"
+    );
+    link.broker(|broker| broker.release_acks());
+    // Room again: a new waiting publish goes through at once, and the one given up never went anywhere.
+    let last = within(
+        "a publish with room",
+        client.publish_when_room("room/t", payload(900_001), QoS::AtLeastOnce, false),
+    )
+    .await
+    .unwrap();
+    within("its delivery", last.wait()).await.unwrap();
+    let payloads: Vec<Vec<u8>> = link.broker(|broker| {
+        broker
+            .received()
+            .iter()
+            .map(|message| message.payload.clone())
+            .collect()
+    });
+    assert_eq!(payloads.len(), queued + 1);
+    assert!(!payloads.contains(&payload(900_000)));
+    assert_eq!(payloads.last().unwrap(), &payload(900_001));
+    client.disconnect(WAIT).await.unwrap();
+    runner.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_end_of_the_client_ends_every_wait_for_room() {
+    let link = Link::default();
+    let options = link.options("room-closed").queue_bytes(QUEUE_BYTES);
+    let (client, runner) = link.spawn(&options);
+    client.wait_connected(WAIT).await.unwrap();
+    link.broker(|broker| broker.hold_acks());
+    let mut i = 0;
+    while client
+        .try_publish("room/t", payload(i), QoS::AtLeastOnce, false)
+        .is_ok()
+    {
+        i += 1;
+    }
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .publish_when_room("room/t", payload(800_000), QoS::AtLeastOnce, false)
+                    .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(waiters.iter().all(|waiter| !waiter.is_finished()));
+    // A disconnect whose acknowledgements never come: the client ends after the caller's timeout.
+    let _ = client.disconnect(Duration::from_secs(2)).await;
+    for waiter in waiters {
+        let outcome = within("a waiter", waiter).await.unwrap();
+        assert!(
+            matches!(outcome, Err(Error::Closed)),
+            "a waiter sees the client closed, not a hang: {outcome:?}"
+        );
+    }
+    runner.await.unwrap();
+}
