@@ -3,10 +3,9 @@
 use std::collections::VecDeque;
 use std::io::Read as _;
 use std::path::Path;
-use std::time::Duration;
 
 use bytes::Bytes;
-use mqtt_tokio::{Client, Delivery, Error, Message, PublishError};
+use mqtt_tokio::{Client, Delivery, Message};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::time::Instant;
 
@@ -115,7 +114,8 @@ impl Publisher {
         &self.client
     }
 
-    /// Publishes one message; waits for the oldest acknowledgement when the window or the client's queue is full.
+    /// Publishes one message; waits for room when the client's queue is full, and for the oldest acknowledgement
+    /// beyond the window.
     ///
     /// # Errors
     ///
@@ -124,26 +124,15 @@ impl Publisher {
         let size = payload.len();
         let mut message = self.template.clone();
         message.payload = payload;
-        loop {
-            match self.client.try_publish_message(&message) {
-                Ok(delivery) => {
-                    self.pending.push_back(delivery);
-                    break;
-                }
-                // Nothing was dropped: make room and try again.
-                Err(Error::Publish(PublishError::QueueFull)) => match self.pending.pop_front() {
-                    Some(oldest) => oldest.wait().await.map_err(Failure::from)?,
-                    None => tokio::time::sleep(Duration::from_millis(1)).await,
-                },
-                Err(error) => return Err(Failure::from(error)),
-            }
-        }
         if self.debug {
             eprintln!(
                 "mqtt: publishing {size} bytes to {} (QoS {})",
                 message.topic, message.qos as u8
             );
         }
+        // A full queue is waited for (nothing is dropped): acknowledgements make room.
+        let delivery = self.client.publish_message_when_room(message).await?;
+        self.pending.push_back(delivery);
         while self.pending.len() > WINDOW {
             self.wait_oldest().await?;
         }

@@ -17,10 +17,7 @@ use bytes::Bytes;
 use mqtt_blocking::{Client, ConnectionState, Delivery, Error, Options, ProtocolVersion, QoS};
 use mqtt_core::PublishError;
 
-use super::{
-    Backend, CONNECT_TIMEOUT, DELIVERY_WINDOW, DISCONNECT_TIMEOUT, FULL_QUEUE_PAUSE, INFLIGHT,
-    stalled,
-};
+use super::{Backend, CONNECT_TIMEOUT, DELIVERY_WINDOW, DISCONNECT_TIMEOUT, INFLIGHT, stalled};
 use crate::child::{self, IdleMeter, PingMeter, PubMeter, SlowMeter, SubMeter};
 use crate::workload::Job;
 
@@ -161,9 +158,21 @@ fn publisher(job: &Job, meter: &mut PubMeter) -> Result<(), String> {
                     meter.waited();
                     match window.pop_front() {
                         Some(oldest) => deadline.wait(oldest)?,
+                        // No acknowledgement to wait for (QoS 0): wait for room.
                         None => {
-                            deadline.left()?;
-                            std::thread::sleep(FULL_QUEUE_PAUSE);
+                            let delivery = client
+                                .publish_when_room(
+                                    job.topic.as_str(),
+                                    payload.clone(),
+                                    qos,
+                                    false,
+                                    deadline.left()?,
+                                )
+                                .map_err(|e| format!("publish: {e}"))?;
+                            if qos != QoS::AtMostOnce {
+                                window.push_back(delivery);
+                            }
+                            break;
                         }
                     }
                 }

@@ -15,10 +15,7 @@ use mqtt_core::PublishError;
 use mqtt_smol::{Client, ConnectionState, Delivery, Error, Options, ProtocolVersion, QoS};
 use smol::{LocalExecutor, Timer};
 
-use super::{
-    Backend, CONNECT_TIMEOUT, DELIVERY_WINDOW, DISCONNECT_TIMEOUT, FULL_QUEUE_PAUSE, INFLIGHT,
-    stalled,
-};
+use super::{Backend, CONNECT_TIMEOUT, DELIVERY_WINDOW, DISCONNECT_TIMEOUT, INFLIGHT, stalled};
 use crate::child::{self, IdleMeter, PingMeter, PubMeter, SlowMeter, SubMeter};
 use crate::workload::Job;
 
@@ -168,8 +165,21 @@ async fn publisher(job: &Job, meter: &mut PubMeter) -> Result<(), String> {
                         meter.waited();
                         match window.pop_front() {
                             Some(oldest) => wait(oldest).await?,
+                            // No acknowledgement to wait for (QoS 0): wait for room.
                             None => {
-                                Timer::after(FULL_QUEUE_PAUSE).await;
+                                let delivery = client
+                                    .publish_when_room(
+                                        job.topic.as_str(),
+                                        payload.clone(),
+                                        qos,
+                                        false,
+                                    )
+                                    .await
+                                    .map_err(|e| format!("publish: {e}"))?;
+                                if qos != QoS::AtMostOnce {
+                                    window.push_back(delivery);
+                                }
+                                break;
                             }
                         }
                     }

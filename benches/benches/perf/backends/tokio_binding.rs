@@ -9,10 +9,7 @@ use futures::StreamExt as _;
 use mqtt_core::PublishError;
 use mqtt_tokio::{Client, ConnectionState, Delivery, Error, Options, ProtocolVersion, QoS};
 
-use super::{
-    Backend, CONNECT_TIMEOUT, DELIVERY_WINDOW, DISCONNECT_TIMEOUT, FULL_QUEUE_PAUSE, INFLIGHT,
-    stalled,
-};
+use super::{Backend, CONNECT_TIMEOUT, DELIVERY_WINDOW, DISCONNECT_TIMEOUT, INFLIGHT, stalled};
 use crate::child::{self, IdleMeter, PingMeter, PubMeter, SlowMeter, SubMeter};
 use crate::workload::Job;
 
@@ -137,7 +134,22 @@ async fn publisher(job: &Job, meter: &mut PubMeter) -> Result<(), String> {
                         meter.waited();
                         match window.pop_front() {
                             Some(oldest) => wait(oldest).await?,
-                            None => tokio::time::sleep(FULL_QUEUE_PAUSE).await,
+                            // No acknowledgement to wait for (QoS 0): wait for room.
+                            None => {
+                                let delivery = client
+                                    .publish_when_room(
+                                        job.topic.as_str(),
+                                        payload.clone(),
+                                        qos,
+                                        false,
+                                    )
+                                    .await
+                                    .map_err(|e| format!("publish: {e}"))?;
+                                if qos != QoS::AtMostOnce {
+                                    window.push_back(delivery);
+                                }
+                                break;
+                            }
                         }
                     }
                     Err(e) => return Err(format!("publish: {e}")),

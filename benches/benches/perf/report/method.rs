@@ -127,7 +127,7 @@ impl Reporter<'_> {
              runner's handler, where the subscriber and the ping-pong count it without a copy. rumqttc's request \
              channel holds {} requests; its event loop is polled by a task (publisher; the slow consumer, whose \
              task forwards messages into a channel, as its section says) or inline (subscriber, ping-pong). Our publishers keep up to {} QoS 1/2 deliveries outstanding before awaiting the oldest, \
-             and wait for the oldest (or 1 ms at QoS 0) when `publish` reports a full queue; mqtt-embedded's \
+             and wait for the oldest (at QoS 0, for room with `publish_when_room`; mqtt-embedded: 1 ms) when `publish` reports a full queue; mqtt-embedded's \
              client can await only 8 commands at once, so its publisher drops each delivery, its handler counts \
              the acknowledgements, and a full store waits for the next one.\n\
              - **mosquitto:** {}, started by mqtt-test's harness on a free 127.0.0.1 port, with no queue or byte \
