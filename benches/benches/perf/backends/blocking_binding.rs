@@ -68,6 +68,7 @@ fn options(job: &Job, client_id: &str) -> Result<Options, String> {
         .version(ProtocolVersion::V311)
         .keep_alive(Duration::from_secs(60))
         .max_inflight(INFLIGHT)
+        .max_inflight_v311(INFLIGHT)
         .connect_timeout(CONNECT_TIMEOUT))
     .map(|options| match &job.store {
         Some(store) => options.persistence(store.persistence()),

@@ -145,6 +145,7 @@ fn config<'a>(client_id: &'a str, receive_maximum: u16) -> Config<'a> {
         clean_start: true,
         keep_alive: Duration::from_secs(60),
         max_inflight: INFLIGHT,
+        max_inflight_v311: INFLIGHT,
         receive_maximum,
         connect_timeout: CONNECT_TIMEOUT,
         ..Config::new(client_id)
