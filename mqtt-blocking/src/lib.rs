@@ -89,10 +89,12 @@
 //! say it in full):
 //!
 //! - **Publishing.** [`Client::publish`] queues the message in the session, connected or not, and answers at once.
-//!   Messages wait there until acknowledged (QoS 1 and 2) or sent: at most [`Options::queue_bytes`] of them (default
-//!   4 MiB). A full queue is an error ([`Error::Publish`] with [`PublishError::QueueFull`]): nothing was dropped;
-//!   [`Client::publish_when_room`] waits for room instead, up to your timeout (the backpressure of a publisher faster than its link). At most [`Options::max_inflight`] (default 64, and never more than the broker's Receive Maximum) are in
-//!   flight at once, [`Options::max_inflight_v311`] (default 20) on a 3.1.1 connection.
+//!   Messages wait there until acknowledged (QoS 1 and 2) or sent: at most [`Options::queue_bytes`] of them (default 4
+//!   MiB). A full queue is an error ([`Error::Publish`] with [`PublishError::QueueFull`]): nothing was dropped;
+//!   [`Client::publish_when_room`] waits for room instead, up to your timeout (the backpressure of a publisher faster
+//!   than its link). At most [`Options::max_inflight`] (default 64, and never more than the broker's Receive Maximum)
+//!   are in flight at once; on a 3.1.1 connection [`Options::max_inflight_v311`], or else the `max_inflight` you gave,
+//!   or else 20.
 //! - **Receiving.** Messages wait for their callback (or in the [`Client::messages`] iterator) in bounded queues of
 //!   [`Options::message_capacity`] messages (default 1,024). When a message finds a queue full, the event loop holds
 //!   it and stops reading from the broker until there is room: TCP and the broker's window push back, memory stays

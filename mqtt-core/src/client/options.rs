@@ -40,9 +40,10 @@ type AuthFactory = Arc<dyn Fn() -> Box<dyn Authenticator + Send> + Send + Sync>;
 /// enhanced authentication.
 ///
 /// On a 3.1.1 connection the broker cannot say how many QoS 1 and 2 messages it takes in flight, so the client
-/// keeps at most [`max_inflight_v311`](Self::max_inflight_v311) (default 20, mosquitto's default
-/// `max_inflight_messages`: mosquitto drops 3.1.1 QoS 2 messages beyond it while acknowledging them). A 5.0
-/// broker announces its Receive Maximum, and [`max_inflight`](Self::max_inflight) (default 64) applies below it.
+/// keeps at most [`max_inflight_v311`](Self::max_inflight_v311), or else the [`max_inflight`](Self::max_inflight)
+/// you gave, or else 20 (mosquitto's default `max_inflight_messages`: mosquitto drops 3.1.1 QoS 2 messages beyond
+/// it while acknowledging them). A 5.0 broker announces its Receive Maximum, and
+/// [`max_inflight`](Self::max_inflight) (default 64) applies below it.
 ///
 /// ```
 /// use std::time::Duration;
@@ -74,7 +75,9 @@ pub struct Options {
     pub(crate) connect_timeout: Duration,
     pub(crate) ping_timeout: Duration,
     pub(crate) max_inflight: u16,
-    pub(crate) max_inflight_v311: u16,
+    /// [`max_inflight`](Self::max_inflight) was called: it applies to 3.1.1 connections too.
+    max_inflight_given: bool,
+    pub(crate) max_inflight_v311: Option<u16>,
     pub(crate) receive_maximum: u16,
     pub(crate) max_packet_size: usize,
     pub(crate) queue_bytes: usize,
@@ -130,7 +133,8 @@ impl Options {
             connect_timeout: Duration::from_secs(30),
             ping_timeout: Duration::from_secs(10),
             max_inflight: 64,
-            max_inflight_v311: 20,
+            max_inflight_given: false,
+            max_inflight_v311: None,
             receive_maximum: u16::MAX,
             max_packet_size: 1024 * 1024 + 1024,
             queue_bytes: 4 * 1024 * 1024,
@@ -287,7 +291,7 @@ impl Options {
         let config = Config {
             version: self.version,
             fallback_to_v311: self.fallback_to_v311,
-            max_inflight_v311: self.max_inflight_v311,
+            max_inflight_v311: self.window_v311(),
             brokers: self.brokers.len(),
             clean_start: self.clean_start,
             session_expiry_interval: self.session_expiry_interval,
@@ -545,19 +549,32 @@ impl Options {
         self
     }
 
-    /// Outgoing QoS 1 and 2 messages in flight at most (default 64; on a 3.1.1 connection at most
-    /// [`max_inflight_v311`](Self::max_inflight_v311) too).
+    /// Outgoing QoS 1 and 2 messages in flight at most (default 64, and never more than a 5.0 broker's Receive
+    /// Maximum). It applies to 3.1.1 connections too, unless [`max_inflight_v311`](Self::max_inflight_v311) is
+    /// given; without either, a 3.1.1 connection keeps 20.
     pub fn max_inflight(mut self, max: u16) -> Self {
         self.max_inflight = max.max(1);
+        self.max_inflight_given = true;
         self
     }
 
-    /// Outgoing QoS 1 and 2 messages in flight at most on a 3.1.1 connection (default 20), where the broker
-    /// cannot announce its limit: mosquitto's default `max_inflight_messages` is 20 and it drops 3.1.1 QoS 2
-    /// messages beyond it while acknowledging them. Raise it for a broker configured higher.
+    /// Outgoing QoS 1 and 2 messages in flight at most on a 3.1.1 connection, where the broker cannot announce its
+    /// limit; without it, the [`max_inflight`](Self::max_inflight) you gave, or else 20: mosquitto's default
+    /// `max_inflight_messages` is 20 and it drops 3.1.1 QoS 2 messages beyond it while acknowledging them. Raise
+    /// it for a broker configured higher.
     pub fn max_inflight_v311(mut self, max: u16) -> Self {
-        self.max_inflight_v311 = max.max(1);
+        self.max_inflight_v311 = Some(max.max(1));
         self
+    }
+
+    /// The 3.1.1 window: the one given for 3.1.1, else the one given, else mosquitto's default.
+    fn window_v311(&self) -> u16 {
+        self.max_inflight_v311
+            .unwrap_or(if self.max_inflight_given {
+                self.max_inflight
+            } else {
+                20
+            })
     }
 
     /// Incoming QoS 2 messages that may await PUBREL at once (default 65,535: no limit, in 8 KiB); advertised to
@@ -669,7 +686,7 @@ impl fmt::Debug for Options {
             .field("connect_timeout", &self.connect_timeout)
             .field("ping_timeout", &self.ping_timeout)
             .field("max_inflight", &self.max_inflight)
-            .field("max_inflight_v311", &self.max_inflight_v311)
+            .field("max_inflight_v311", &self.window_v311())
             .field("receive_maximum", &self.receive_maximum)
             .field("max_packet_size", &self.max_packet_size)
             .field("queue_bytes", &self.queue_bytes)

@@ -124,7 +124,31 @@ fn options_give_the_session_its_broker_count_version_fall_back_and_3_1_1_window(
             .version(ProtocolVersion::V5)
             .fallback_to_v311
     );
-    assert_eq!(options.max_inflight_v311, 20);
+    assert_eq!(options.window_v311(), 20);
+}
+
+#[test]
+fn a_max_inflight_given_applies_to_311_connections_unless_their_own_is_given() {
+    let options = Options::new("mqtt://host").unwrap();
+    assert_eq!(options.clone().max_inflight(100).window_v311(), 100);
+    assert_eq!(options.clone().max_inflight(5).window_v311(), 5);
+    assert_eq!(
+        options
+            .clone()
+            .max_inflight(100)
+            .max_inflight_v311(30)
+            .window_v311(),
+        30
+    );
+    assert_eq!(
+        options
+            .clone()
+            .max_inflight_v311(30)
+            .max_inflight(100)
+            .window_v311(),
+        30
+    );
+    assert_eq!(options.max_inflight_v311(30).window_v311(), 30);
 }
 
 #[test]
