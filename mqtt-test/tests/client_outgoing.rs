@@ -1,15 +1,16 @@
-//! Publishing with backpressure in the async std client ([`Client::publish_when_room`]), over the in-memory
-//! [`Link`] in tokio's virtual time: a publisher faster than its broker waits while the outgoing queue is full,
-//! goes on as acknowledgements make room, and loses nothing; a wait given up publishes nothing; the end of the
-//! client ends every wait.
+//! The outgoing side of the async std client, over the in-memory [`Link`] in tokio's virtual time: the window of
+//! messages in flight on a 3.1.1 connection, and publishing with backpressure ([`Client::publish_when_room`]): a
+//! publisher faster than its broker waits while the outgoing queue is full, goes on as acknowledgements make
+//! room, and loses nothing; a wait given up publishes nothing; the end of the client ends every wait.
 //!
 //! [`Client::publish_when_room`]: mqtt_core::client::Client::publish_when_room
 
 use core::time::Duration;
 
 use mqtt_core::PublishError;
-use mqtt_core::client::Error;
-use mqtt_core::codec::QoS;
+use mqtt_core::client::{Error, Options};
+use mqtt_core::codec::{PacketType, ProtocolVersion, QoS};
+use mqtt_test::Direction;
 use mqtt_test::tokio_link::{Link, within};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -156,4 +157,38 @@ async fn the_end_of_the_client_ends_every_wait_for_room() {
         );
     }
     runner.await.unwrap();
+}
+
+/// How many PUBLISH packets the broker has seen once the client (with the options `configure` makes) has sent
+/// what its window allows of 100 messages published at once, while the broker holds its acknowledgements.
+async fn in_flight_on_311(configure: impl FnOnce(Options) -> Options) -> usize {
+    let link = Link::default();
+    let options = configure(link.options("window")).version(ProtocolVersion::V311);
+    let (client, runner) = link.spawn(&options);
+    client.wait_connected(WAIT).await.unwrap();
+    link.broker(|broker| broker.hold_acks());
+    for i in 0..100 {
+        let _delivery = client
+            .try_publish("window/t", payload(i), QoS::AtLeastOnce, false)
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let sent = link.broker(|broker| broker.count(Direction::ClientToBroker, PacketType::Publish));
+    link.broker(|broker| broker.release_acks());
+    client.disconnect(WAIT).await.unwrap();
+    runner.await.unwrap();
+    sent
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_311_connection_keeps_the_max_inflight_given_and_20_without_one() {
+    assert_eq!(in_flight_on_311(|options| options).await, 20);
+    assert_eq!(
+        in_flight_on_311(|options| options.max_inflight(64)).await,
+        64
+    );
+    assert_eq!(
+        in_flight_on_311(|options| options.max_inflight(64).max_inflight_v311(30)).await,
+        30
+    );
 }
