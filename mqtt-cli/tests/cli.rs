@@ -70,12 +70,7 @@ fn mosquitto_pub_reaches_mqtt_sub() {
     publish.args(["-q", "1", "-t", "cli/sub/one", "-m", "hello from mosquitto"]);
     assert!(run(publish).status.success());
 
-    let output = finish(sub);
-    assert_exit(&output, 0);
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "cli/sub/one hello from mosquitto\n"
-    );
+    assert_eq!(printed(sub), "cli/sub/one hello from mosquitto\n");
 }
 
 #[test]
@@ -129,9 +124,7 @@ fn json_lines_carry_topic_qos_retain_properties_and_the_payload_as_text_or_base6
     ]);
     assert!(run(text).status.success());
 
-    let output = finish(sub);
-    assert_exit(&output, 0);
-    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stdout = printed(sub);
     let lines: Vec<Value> = stdout
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
@@ -193,10 +186,8 @@ fn each_line_of_stdin_is_a_message_and_the_environment_names_the_broker() {
         .unwrap();
     assert_exit(&finish(publish), 0);
 
-    let output = finish(sub);
-    assert_exit(&output, 0);
     // The empty line is a message too (an empty payload): the third.
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "one\ntwo\n\n");
+    assert_eq!(printed(sub), "one\ntwo\n\n");
 }
 
 #[test]
@@ -492,8 +483,6 @@ fn websocket_urls_carry_messages_both_ways() {
     ]));
     assert_exit(&output, 0);
 
-    let output = finish(sub);
-    assert_exit(&output, 0);
-    let line: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let line: Value = serde_json::from_str(&printed(sub)).unwrap();
     assert_eq!(line["payload"], "over websocket");
 }

@@ -224,9 +224,7 @@ fn publish_properties_reach_the_subscriber_as_json() {
     ]));
     assert_exit(&output, 0);
 
-    let output = finish(sub);
-    assert_exit(&output, 0);
-    let line: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let line: Value = serde_json::from_str(&printed(sub)).unwrap();
     assert_eq!(line["payload"], "{\"t\":21.5}");
     let properties = &line["properties"];
     assert_eq!(

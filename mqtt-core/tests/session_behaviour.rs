@@ -11,11 +11,8 @@ use mqtt_core::session::Disconnection;
 use mqtt_core::{Config, DecodeError, ProtocolError, PublishError, Ticket};
 use mqtt_test::{BrokerConfig, Direction, RecordedEvent, Sim, SimConfig};
 
-const VERSIONS: [ProtocolVersion; 2] = [ProtocolVersion::V311, ProtocolVersion::V5];
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
+mod simulated;
+use simulated::{VERSIONS, connected, secs};
 
 /// A session the broker keeps across connections (resends with DUP need it).
 fn persistent(version: ProtocolVersion) -> Config<'static> {
@@ -25,17 +22,6 @@ fn persistent(version: ProtocolVersion) -> Config<'static> {
         session_expiry_interval: 3600,
         ..Config::new("behaviour")
     }
-}
-
-fn connected(config: &Config<'_>, sim_config: SimConfig) -> Sim {
-    let mut sim = Sim::new(config, sim_config).expect("valid configuration");
-    sim.connect();
-    assert!(
-        sim.run_until(|s| s.session().is_connected(), secs(5)),
-        "no connection"
-    );
-    sim.run_until_idle();
-    sim
 }
 
 fn completions(sim: &Sim, ticket: Ticket) -> usize {

@@ -2,8 +2,6 @@
 //! CONNACK that claims a session after Clean Start, messages the broker will never take, a wrong kind of
 //! acknowledgement, a Maximum Packet Size too small to answer in, and packets that arrive with the close.
 
-use core::time::Duration;
-
 use mqtt_core::codec::{
     self, Ack, ConnAck, ConnAckProperties, Packet, PacketId, PacketType, ProtocolVersion, Publish,
     QoS, ReasonCode, SubAck, Subscription,
@@ -14,11 +12,8 @@ use mqtt_core::{
 };
 use mqtt_test::{BrokerConfig, Direction, RecordedEvent, Sim, SimConfig};
 
-const VERSIONS: [ProtocolVersion; 2] = [ProtocolVersion::V311, ProtocolVersion::V5];
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
+mod simulated;
+use simulated::{VERSIONS, connected, secs};
 
 fn persistent(version: ProtocolVersion) -> Config<'static> {
     Config {
@@ -27,17 +22,6 @@ fn persistent(version: ProtocolVersion) -> Config<'static> {
         session_expiry_interval: 3600,
         ..Config::new("faults")
     }
-}
-
-fn start(config: &Config<'_>, sim_config: SimConfig) -> Sim {
-    let mut sim = Sim::new(config, sim_config).expect("valid configuration");
-    sim.connect();
-    assert!(
-        sim.run_until(|s| s.session().is_connected(), secs(5)),
-        "no connection"
-    );
-    sim.run_until_idle();
-    sim
 }
 
 fn broker(configure: impl FnOnce(&mut BrokerConfig)) -> SimConfig {
@@ -75,7 +59,7 @@ fn last_disconnect_reason(sim: &Sim) -> Option<ReasonCode> {
 fn a_pubcomp_with_a_failure_reason_fails_the_publish() {
     // The broker took PUBREC and PUBREL and then answers PUBCOMP 0x92 Packet Identifier not found: on the
     // connection that got PUBREC that is a session mismatch, and the message is not known as delivered.
-    let mut sim = start(
+    let mut sim = connected(
         &persistent(ProtocolVersion::V5),
         broker(|b| b.pubcomp_reason = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND),
     );
@@ -94,7 +78,7 @@ fn a_pubcomp_with_a_failure_reason_fails_the_publish() {
 fn a_pubcomp_0x92_to_a_pubrel_resent_after_a_reconnect_completes_the_publish() {
     // 5.0 §3.7.2.1: 0x92 "is not an error during recovery". PUBREC arrives, the PUBCOMP is cut off, the broker
     // forgets the identifier on completing; the PUBREL resent on the next connection finds nothing.
-    let mut sim = start(&persistent(ProtocolVersion::V5), SimConfig::default());
+    let mut sim = connected(&persistent(ProtocolVersion::V5), SimConfig::default());
     // PUBREC (4 bytes) gets through, the PUBCOMP does not.
     sim.link_mut().cut_after(Direction::BrokerToClient, 5);
     let ticket = sim.publish("t", b"x", QoS::ExactlyOnce).unwrap();
@@ -116,7 +100,7 @@ fn a_pubcomp_0x92_to_a_pubrel_resent_after_a_reconnect_completes_the_publish() {
 #[test]
 fn unsuback_reason_codes_reach_the_caller_per_filter() {
     for version in VERSIONS {
-        let mut sim = start(&persistent(version), SimConfig::default());
+        let mut sim = connected(&persistent(version), SimConfig::default());
         sim.subscribe("a", QoS::AtMostOnce).unwrap();
         let ticket = sim.unsubscribe(&["a", "b"]).unwrap();
         sim.run_until_idle();
@@ -139,7 +123,7 @@ fn unsuback_reason_codes_reach_the_caller_per_filter() {
 #[test]
 fn a_reason_code_outside_its_packets_table_is_a_malformed_packet() {
     // PUBACK 0xff: not in the PUBACK table (5.0 §3.4.2.1), so the packet is malformed; DISCONNECT 0x81.
-    let mut sim = start(&persistent(ProtocolVersion::V5), SimConfig::default());
+    let mut sim = connected(&persistent(ProtocolVersion::V5), SimConfig::default());
     sim.broker_mut().hold_acks();
     let ticket = sim.publish("t", b"x", QoS::AtLeastOnce).unwrap();
     sim.run_until_idle();
@@ -229,7 +213,7 @@ fn session_present_after_clean_start_is_a_protocol_error() {
             "{version}: the reconnect policy applies"
         );
         // Without Clean Start, Session Present 1 is what the client hopes for.
-        let mut sim = start(
+        let mut sim = connected(
             &persistent(version),
             broker(|b| b.claim_session_present = true),
         );
@@ -248,7 +232,7 @@ fn a_message_the_broker_closes_the_connection_on_fails_as_poison_and_the_queue_m
     // A 3.1.1 broker closes the connection on a packet above its limit (it cannot announce one). Without a count
     // the message went out again on every connection and the one behind it never did.
     for qos in [QoS::AtLeastOnce, QoS::ExactlyOnce] {
-        let mut sim = start(
+        let mut sim = connected(
             &persistent(ProtocolVersion::V311),
             broker(|b| b.maximum_packet_size = Some(100)),
         );
@@ -306,7 +290,7 @@ fn the_poison_threshold_is_configurable_and_zero_never_gives_up() {
         poison_threshold: 2,
         ..persistent(ProtocolVersion::V311)
     };
-    let mut sim = start(&config, sim_config());
+    let mut sim = connected(&config, sim_config());
     let big = sim.publish("big", &[0; 200], QoS::AtLeastOnce).unwrap();
     assert!(sim.run_until(|s| !completions(s, big).is_empty(), secs(60)));
     assert_eq!(
@@ -321,7 +305,7 @@ fn the_poison_threshold_is_configurable_and_zero_never_gives_up() {
         poison_threshold: 0,
         ..persistent(ProtocolVersion::V311)
     };
-    let mut sim = start(&config, sim_config());
+    let mut sim = connected(&config, sim_config());
     let big = sim.publish("big", &[0; 200], QoS::AtLeastOnce).unwrap();
     // Each connection ends at once, before `stable_after`: the reconnect delays grow (1, 2, 4... 60 s), so eleven
     // connections take several minutes of virtual time.
@@ -334,7 +318,7 @@ fn a_puback_for_a_qos2_message_fails_it_and_closes_the_connection() {
     // RabbitMQ takes QoS 2 as QoS 1 and answers PUBACK. That message fails with the cause, is not sent again, and
     // the connection closes (a protocol error: 3.1.1 [MQTT-4.8.0-1]; 5.0 DISCONNECT 0x82).
     for version in VERSIONS {
-        let mut sim = start(&persistent(version), broker(|b| b.qos2_as_qos1 = true));
+        let mut sim = connected(&persistent(version), broker(|b| b.qos2_as_qos1 = true));
         let ticket = sim
             .publish("t", b"exactly once?", QoS::ExactlyOnce)
             .unwrap();
@@ -544,7 +528,7 @@ fn an_acknowledgement_that_arrives_with_the_close_completes_its_message() {
     // The link delivers the PUBACK and the end of the connection in the same step: the message completes and is
     // not sent again.
     for version in VERSIONS {
-        let mut sim = start(&persistent(version), SimConfig::default());
+        let mut sim = connected(&persistent(version), SimConfig::default());
         sim.link_mut().cut_after(Direction::BrokerToClient, 4);
         let ticket = sim.publish("t", b"x", QoS::AtLeastOnce).unwrap();
         sim.run_until_idle();

@@ -2,46 +2,13 @@
 //! buffer): the PINGRESP may wait unread behind the paused input, so a ping deadline does not end the connection
 //! during a pause, and PINGREQ still goes out every keep alive interval. `[MQTT-3.1.2-23]`
 
-use core::time::Duration;
-
 use mqtt_core::codec::{ConnAck, Packet, ProtocolVersion, Publish, QoS};
 use mqtt_core::session::Disconnection;
 use mqtt_core::{Buffers, Config, Event, Instant, Session, TransportAction};
 use mqtt_test::{RecordedEvent, Sim, SimConfig};
 
-const VERSIONS: [ProtocolVersion; 2] = [ProtocolVersion::V311, ProtocolVersion::V5];
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-/// A persistent session whose application acknowledges messages itself.
-fn manual(version: ProtocolVersion) -> Config<'static> {
-    Config {
-        version,
-        clean_start: false,
-        session_expiry_interval: 3600,
-        manual_ack: true,
-        receive_maximum: 8,
-        ..Config::new("acks")
-    }
-}
-
-/// Connected and subscribed to `t/#` at QoS 2, with the events of getting there taken.
-fn subscribed(config: &Config<'_>, sim_config: SimConfig) -> Sim {
-    let mut sim = Sim::new(config, sim_config).expect("valid configuration");
-    sim.connect();
-    sim.subscribe("t/#", QoS::ExactlyOnce).unwrap();
-    sim.run_until_idle();
-    assert!(sim.session().is_connected());
-    sim.take_events();
-    sim
-}
-
-fn inject(sim: &mut Sim, topic: &str, payload: &[u8], qos: QoS) {
-    assert!(sim.broker_mut().inject(topic, payload, qos, false));
-    sim.drive();
-}
+mod simulated;
+use simulated::{VERSIONS, inject, manual, secs, subscribed};
 
 fn payloads(sim: &Sim) -> Vec<String> {
     sim.messages()

@@ -9,11 +9,8 @@ use mqtt_core::session::Disconnection;
 use mqtt_core::{Config, SubscribeError, Ticket, TopicError};
 use mqtt_test::{BrokerConfig, Direction, RecordedEvent, Sim, SimConfig};
 
-const VERSIONS: [ProtocolVersion; 2] = [ProtocolVersion::V311, ProtocolVersion::V5];
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
+mod simulated;
+use simulated::{VERSIONS, connected, secs};
 
 fn persistent(version: ProtocolVersion) -> Config<'static> {
     Config {
@@ -22,17 +19,6 @@ fn persistent(version: ProtocolVersion) -> Config<'static> {
         session_expiry_interval: 3600,
         ..Config::new("subscriptions")
     }
-}
-
-fn start(config: &Config<'_>, sim_config: SimConfig) -> Sim {
-    let mut sim = Sim::new(config, sim_config).expect("valid configuration");
-    sim.connect();
-    assert!(
-        sim.run_until(|s| s.session().is_connected(), secs(5)),
-        "no connection"
-    );
-    sim.run_until_idle();
-    sim
 }
 
 fn options(qos: QoS) -> SubscriptionOptions {
@@ -111,7 +97,7 @@ fn resubscribing_while_the_automatic_resubscription_is_in_flight_completes_both_
             },
             ..SimConfig::default()
         };
-        let mut sim = start(&persistent(version), sim_config);
+        let mut sim = connected(&persistent(version), sim_config);
         let first = sim.subscribe("sensors/#", QoS::ExactlyOnce).unwrap();
         sim.run_until_idle();
         assert_eq!(subscribed(&sim, first), [[ReasonCode::GRANTED_QOS_2]]);
@@ -184,7 +170,7 @@ fn resubscribing_while_the_automatic_resubscription_is_in_flight_completes_both_
 #[test]
 fn two_concurrent_subscribes_of_one_filter_both_complete_and_the_later_options_stay() {
     for version in VERSIONS {
-        let mut sim = start(&persistent(version), SimConfig::default());
+        let mut sim = connected(&persistent(version), SimConfig::default());
         // Both go out before either SUBACK is back.
         let first = sim.subscribe("a/+", QoS::AtMostOnce).unwrap();
         let second = sim.subscribe("a/+", QoS::ExactlyOnce).unwrap();
@@ -232,7 +218,7 @@ fn unsubscribing_a_filter_whose_subscribe_is_in_flight_leaves_it_unsubscribed() 
     // The UNSUBSCRIBE follows the SUBSCRIBE on the wire and removes what it granted: both requests complete and
     // the filter stays unsubscribed, also after the broker loses the session (nothing to restore).
     for version in VERSIONS {
-        let mut sim = start(&persistent(version), SimConfig::default());
+        let mut sim = connected(&persistent(version), SimConfig::default());
         let subscribe = sim.subscribe("u/#", QoS::AtLeastOnce).unwrap();
         let unsubscribe = sim.unsubscribe(&["u/#"]).unwrap();
         sim.run_until_idle();
@@ -371,7 +357,7 @@ fn v311_share_filters_are_ordinary_filters_and_pass_through_unchanged() {
     // `$share/group/filter` goes to the broker unchanged (many 3.1.1 brokers offer it as an extension). In 5.0
     // the first two are malformed shared subscriptions ([MQTT-4.8.2-1], [MQTT-4.8.2-2]).
     let filters = ["$share/+/x", "$share/a", "$share/group/sport/#"];
-    let mut sim = start(&persistent(ProtocolVersion::V311), SimConfig::default());
+    let mut sim = connected(&persistent(ProtocolVersion::V311), SimConfig::default());
     for filter in filters {
         let ticket = sim.subscribe(filter, QoS::AtLeastOnce).unwrap();
         sim.run_until_idle();
@@ -390,7 +376,7 @@ fn v311_share_filters_are_ordinary_filters_and_pass_through_unchanged() {
     }
     assert!(sim.broker().violations().is_empty());
 
-    let mut sim = start(&persistent(ProtocolVersion::V5), SimConfig::default());
+    let mut sim = connected(&persistent(ProtocolVersion::V5), SimConfig::default());
     for filter in ["$share/+/x", "$share/a"] {
         let refused = Err(SubscribeError::InvalidFilter(
             TopicError::InvalidSharedSubscription,
@@ -428,7 +414,7 @@ fn an_unsubscribe_above_the_brokers_maximum_packet_size_is_refused_and_never_sen
         ..SimConfig::default()
     };
     // A short CONNECT: the broker's limit applies to it too.
-    let mut sim = start(&Config::new("c"), sim_config);
+    let mut sim = connected(&Config::new("c"), sim_config);
     let filter = "sensors/building-7/floor-3/temp";
     assert_eq!(filter.len(), 31, "an UNSUBSCRIBE of 38 bytes");
     assert_eq!(sim.unsubscribe(&[filter]), Err(SubscribeError::TooLarge));
@@ -490,7 +476,7 @@ fn the_resubscription_is_split_over_packets_within_the_maximum_packet_size() {
     // Six subscriptions of about 20 bytes each are restored after a session loss against a broker that now takes
     // 64-byte packets: several SUBSCRIBEs, every one within the limit ([MQTT-3.2.2-15]). A filter too long for
     // any packet is dropped alone, reported as RequestTooLarge of Ticket::RESUBSCRIBE.
-    let mut sim = start(&persistent(ProtocolVersion::V5), SimConfig::default());
+    let mut sim = connected(&persistent(ProtocolVersion::V5), SimConfig::default());
     let filters: Vec<String> = (0..6)
         .map(|i| format!("building/floor-{i}/room/#"))
         .collect();

@@ -25,6 +25,47 @@
 //! When a package is missing, `start` fails with [`ClusterError::NotInstalled`] and the command that installs it
 //! (`cargo xtask test --clusters` installs both): the tests fail, they never pass silently.
 
+/// The accessors every cluster type has (its nodes, their URLs, its temp dir), for a struct with the fields
+/// `nodes: Vec<Node>` and `dir: TempDir`.
+macro_rules! node_accessors {
+    ($cluster:ident) => {
+        impl $cluster {
+            /// The nodes, in start order.
+            pub fn nodes(&self) -> &[$crate::cluster::Node] {
+                &self.nodes
+            }
+
+            /// Node `i`.
+            ///
+            /// # Panics
+            ///
+            /// If there is no node `i`.
+            pub fn node(&self, i: usize) -> &$crate::cluster::Node {
+                &self.nodes[i]
+            }
+
+            /// Node `i`, to kill or pause it.
+            ///
+            /// # Panics
+            ///
+            /// If there is no node `i`.
+            pub fn node_mut(&mut self, i: usize) -> &mut $crate::cluster::Node {
+                &mut self.nodes[i]
+            }
+
+            /// The MQTT URL of every node, in order.
+            pub fn urls(&self) -> Vec<String> {
+                self.nodes.iter().map($crate::cluster::Node::url).collect()
+            }
+
+            /// The temp dir holding every node's configuration, database and log.
+            pub fn dir(&self) -> &::std::path::Path {
+                self.dir.path()
+            }
+        }
+    };
+}
+
 mod ejabberd;
 mod erlang;
 mod rabbitmq;

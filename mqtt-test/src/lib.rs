@@ -20,6 +20,8 @@
 //!   and cross-node tests.
 //! - [`interop`]: [`interop_tests!`], the one list of interop tests against mosquitto, expanded by each async
 //!   binding for its runtime.
+//! - [`new_user`]: [`new_user_tests!`], the one list of new-user tests against mosquitto (the habits of paho-style
+//!   and device-style clients), expanded by each async binding for its runtime.
 //! - [`tcp_broker`]: [`TcpBroker`], the fake broker on a loopback TCP port served by a thread, for clients that
 //!   open real sockets (mqtt-blocking).
 //! - `tokio_link` (feature `tokio`, on by default): `Link`, the std clients' async event loop against a
@@ -57,6 +59,7 @@ pub mod interop_v5;
 pub mod link;
 pub mod memory;
 pub mod mosquitto;
+pub mod new_user;
 pub mod pieces;
 pub mod sim;
 pub mod strategy;

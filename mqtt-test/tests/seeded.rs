@@ -100,15 +100,24 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::time::Instant as WallInstant;
 
-use mqtt_core::codec::{ProtocolVersion, QoS, ReasonCode, SubscriptionOptions};
-use mqtt_core::session::{Disconnection, PublishFailure};
+use mqtt_core::codec::{ProtocolVersion, QoS, SubscriptionOptions};
+use mqtt_core::session::Disconnection;
 use mqtt_core::{Config, PublishError, SessionLostPolicy, Ticket};
 use mqtt_test::{Direction, LinkConfig, RecordedEvent, Sim, SimConfig};
 
 #[path = "seeded/stats.rs"]
 mod stats;
+#[path = "seeded/ticket.rs"]
+mod ticket;
+#[path = "seeded/verdict.rs"]
+mod verdict;
+#[path = "seeded/watch.rs"]
+mod watch;
 
 use stats::Stats;
+use ticket::{Request, Sent, completions_of, on_connect_requests, request_completions};
+use verdict::{Ended, check};
+use watch::{Watch, run_until};
 
 /// Seeds run by the test.
 const RUNS: u64 = 3000;
@@ -180,181 +189,6 @@ impl Consumer {
     }
 }
 
-/// A session loss: a CONNACK with Session Present 0 after the first connection.
-#[derive(Debug, Clone, Copy)]
-struct Loss {
-    /// How many messages the broker had accepted by then: one accepted at a lower index was accepted before.
-    received: usize,
-    /// `Connected { session_present: false }` events of the client at the time.
-    client_fresh_starts: usize,
-    /// The client received that CONNACK; `false`: the loss is hidden from it (see the module docs).
-    seen: bool,
-}
-
-/// The broker's session as the test sees it after every step of the simulation.
-#[derive(Debug, Default)]
-struct Watch {
-    /// Connection records of the broker looked at so far.
-    records: usize,
-    /// Accepted connections so far.
-    accepted: usize,
-    /// Events of the client looked at so far.
-    events: usize,
-    /// `Connected { session_present: false }` events of the client so far.
-    client_fresh_starts: usize,
-    losses: Vec<Loss>,
-    /// How many messages the broker had accepted when its session, with the client's subscription, was first
-    /// seen after the last loss; `None` after a loss until the subscription is back.
-    kept_from: Option<usize>,
-}
-
-impl Watch {
-    fn observe(&mut self, sim: &Sim) {
-        // The client's answer to a CONNACK comes after the broker's next step, never in the same one, and before
-        // the broker's next CONNECT: whether it saw the last loss is settled before the next loss can happen.
-        for event in &sim.events()[self.events..] {
-            if matches!(
-                event,
-                RecordedEvent::Connected {
-                    session_present: false
-                }
-            ) {
-                self.client_fresh_starts += 1;
-            }
-        }
-        self.events = sim.events().len();
-        if let Some(last) = self.losses.last_mut() {
-            last.seen |= self.client_fresh_starts > last.client_fresh_starts;
-        }
-        let broker = sim.broker();
-        let received = broker.received().len();
-        for record in &broker.connections()[self.records..] {
-            if record.reason != ReasonCode::SUCCESS {
-                continue;
-            }
-            if self.accepted > 0 && !record.session_present {
-                self.losses.push(Loss {
-                    received,
-                    client_fresh_starts: self.client_fresh_starts,
-                    seen: false,
-                });
-                self.kept_from = None;
-            }
-            self.accepted += 1;
-        }
-        self.records = broker.connections().len();
-        if self.kept_from.is_none() && broker.subscriptions().iter().any(|s| s.filter == MAIN) {
-            self.kept_from = Some(received);
-        }
-    }
-
-    /// The losses between the broker's acceptances number `a` and `b` (`a < b`).
-    fn losses_between(&self, a: usize, b: usize) -> impl Iterator<Item = &Loss> {
-        self.losses
-            .iter()
-            .filter(move |l| a < l.received && l.received <= b)
-    }
-}
-
-/// Steps `sim` until `done` holds or `max` of virtual time passed, letting `watch` look after every step.
-fn run_until(
-    sim: &mut Sim,
-    watch: &mut Watch,
-    mut done: impl FnMut(&Sim) -> bool,
-    max: Duration,
-) -> bool {
-    sim.run_until(
-        |s| {
-            watch.observe(s);
-            done(s)
-        },
-        max,
-    )
-}
-
-/// A message the run published, and the range of events in which its ticket names it (a crash ends the range,
-/// or starts a new one if the restarted process recovered the message).
-#[derive(Debug, Clone, Copy)]
-struct Sent {
-    /// The message's number (its first two payload bytes).
-    i: u16,
-    qos: QoS,
-    ticket: Ticket,
-    /// How many events the client had reported when it was published.
-    published_at: usize,
-    from: usize,
-    to: usize,
-}
-
-/// A subscribe or unsubscribe request of the habits, with the range of events its ticket names it in.
-#[derive(Debug, Clone)]
-struct Request {
-    ticket: Ticket,
-    what: String,
-    from: usize,
-    to: usize,
-    /// Its process crashed before it completed: it never will.
-    dead: bool,
-}
-
-impl Request {
-    fn new(ticket: Ticket, what: String, from: usize) -> Self {
-        Self {
-            ticket,
-            what,
-            from,
-            to: usize::MAX,
-            dead: false,
-        }
-    }
-}
-
-/// The events `from..to` (clamped).
-fn range(sim: &Sim, from: usize, to: usize) -> &[RecordedEvent] {
-    let events = sim.events();
-    &events[from.min(events.len())..to.min(events.len())]
-}
-
-fn completions_of(sim: &Sim, ticket: Ticket, from: usize, to: usize) -> usize {
-    range(sim, from, to)
-        .iter()
-        .filter(|e| {
-            matches!(e, RecordedEvent::Published { ticket: t } | RecordedEvent::PublishFailed { ticket: t, .. }
-                if *t == ticket)
-        })
-        .count()
-}
-
-fn request_completions(sim: &Sim, r: &Request) -> usize {
-    range(sim, r.from, r.to)
-        .iter()
-        .filter(|e| {
-            matches!(e, RecordedEvent::Subscribed { ticket: t, .. } | RecordedEvent::Unsubscribed { ticket: t, .. }
-                | RecordedEvent::RequestTooLarge { ticket: t } if *t == r.ticket)
-        })
-        .count()
-}
-
-/// The requests the connect callback made (`Sim::subscribe_on_connect`), each with the range of the process that
-/// made it: `segments` holds, per process, the index of its first request and its first event.
-fn on_connect_requests(sim: &Sim, segments: &[(usize, usize)]) -> Vec<Request> {
-    let results = sim.on_connect_requests();
-    let mut out = Vec::new();
-    for (k, &(first, from)) in segments.iter().enumerate() {
-        let (end, to) = match segments.get(k + 1) {
-            Some(&(next, crash)) => (next, crash),
-            None => (results.len(), usize::MAX),
-        };
-        for ticket in results[first..end].iter().filter_map(|r| r.ok()) {
-            let mut r = Request::new(ticket, format!("subscribe {MAIN} on connect"), from);
-            r.to = to;
-            r.dead = to != usize::MAX && request_completions(sim, &r) == 0;
-            out.push(r);
-        }
-    }
-    out
-}
-
 /// The client's process dies and restarts from its store; tickets and requests follow (see the module docs).
 #[allow(clippy::too_many_arguments)]
 fn crash(
@@ -402,13 +236,6 @@ fn crash(
             ));
         }
     }
-}
-
-/// How a QoS 1 or 2 ticket completed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Completion {
-    Published,
-    Failed(PublishFailure),
 }
 
 /// Fails the run through [`Sim::fail`], after printing the whole trace to stderr if `SEEDED_FULL_TRACE` is set.
@@ -746,213 +573,19 @@ fn run(seed: u64) -> Stats {
         );
     }
 
-    // Where each message was accepted by the broker (indices into `received`), and how often it came back.
-    let mut at_broker: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
-    for (k, m) in sim.broker().received().iter().enumerate() {
-        at_broker
-            .entry(message_number(&m.payload))
-            .or_default()
-            .push(k);
-    }
-    let mut at_client: BTreeMap<u16, usize> = BTreeMap::new();
-    for m in sim.messages() {
-        *at_client.entry(message_number(&m.payload)).or_default() += 1;
-    }
-    let lost = !watch.losses.is_empty();
-    let seen_loss = watch.losses.iter().any(|l| l.seen);
-    stats.runs_v5 = u64::from(version == ProtocolVersion::V5);
-    stats.connections = sim.broker().connections().len() as u64;
-    stats.losses = watch.losses.len() as u64;
-    stats.hidden_losses = watch.losses.iter().filter(|l| !l.seen).count() as u64;
-    match (plan, lost) {
-        (Plan::Lose(SessionLostPolicy::Republish), true) => stats.runs_lost_republish = 1,
-        (Plan::Lose(_), true) => stats.runs_lost_report = 1,
-        (Plan::Keep, true) => fail(
-            &sim,
-            format!("seed {seed}: the broker lost a session it was never told to forget"),
-        ),
-        _ => {}
-    }
-    let policy = config.on_session_lost;
-    let losses: Vec<String> = watch
-        .losses
-        .iter()
-        .map(|l| {
-            format!(
-                "after acceptance {}{}",
-                l.received,
-                if l.seen { "" } else { " (hidden)" }
-            )
-        })
-        .collect();
-    let context = format!("seed {seed} {version} {plan:?}, session losses {losses:?}");
-    // QoS 2 state of the client agrees with the broker's: no loss, or the last one reached the client.
-    let client_qos2_state_current = watch.losses.last().is_none_or(|l| l.seen);
-
-    for m in &sent {
-        let (ticket, i, qos) = (&m.ticket, &m.i, &m.qos);
-        let arrivals: &[usize] = at_broker.get(i).map(Vec::as_slice).unwrap_or_default();
-        let b = arrivals.len();
-        let c = at_client.get(i).copied().unwrap_or(0);
-        let fail = |what: String| -> ! {
-            fail(
-                &sim,
-                format!(
-                    "{context}: message {i} at {qos:?} ({ticket}) reached the broker {b} times (acceptances \
-                     {arrivals:?}), came back {c} times: {what}"
-                ),
-            )
-        };
-
-        // Outgoing.
-        match qos {
-            QoS::AtMostOnce if b > 1 => {
-                fail("a QoS 0 message reached the broker more than once".into())
-            }
-            QoS::ExactlyOnce => {
-                // Again only across a loss the client republished after, or one it never learned of.
-                for pair in arrivals.windows(2) {
-                    let (republished, hidden) =
-                        watch
-                            .losses_between(pair[0], pair[1])
-                            .fold((false, false), |(r, h), l| {
-                                (
-                                    r || (l.seen && policy == SessionLostPolicy::Republish),
-                                    h || !l.seen,
-                                )
-                            });
-                    if republished {
-                        stats.qos2_again_republished += 1;
-                    } else if hidden {
-                        stats.qos2_again_hidden_loss += 1;
-                    } else {
-                        fail(format!(
-                            "a QoS 2 message reached the broker again (acceptances {} and {}) without a session loss \
-                             in between that allows it",
-                            pair[0], pair[1]
-                        ));
-                    }
-                }
-            }
-            _ => {}
-        }
-        let mut poisoned = false;
-        if *qos != QoS::AtMostOnce {
-            let completions: Vec<Completion> = range(&sim, m.from, m.to)
-                .iter()
-                .filter_map(|e| match e {
-                    RecordedEvent::Published { ticket: t } if t == ticket => {
-                        Some(Completion::Published)
-                    }
-                    RecordedEvent::PublishFailed { ticket: t, reason } if t == ticket => {
-                        Some(Completion::Failed(*reason))
-                    }
-                    _ => None,
-                })
-                .collect();
-            let completion = match completions.as_slice() {
-                [] => fail("the ticket never completed (lost silently)".into()),
-                [one] => *one,
-                more => fail(format!(
-                    "the ticket completed {} times: {more:?}",
-                    more.len()
-                )),
-            };
-            match completion {
-                Completion::Published => {
-                    stats.published_qos12 += 1;
-                    if b == 0 {
-                        fail("Published, but the broker never received it".into());
-                    }
-                }
-                Completion::Failed(PublishFailure::SessionLost)
-                    if seen_loss && policy == SessionLostPolicy::Report =>
-                {
-                    stats.session_lost_reports += 1;
-                }
-                Completion::Failed(PublishFailure::Poison { connections }) => {
-                    // Reported, not lost silently: the link really ended that many connections, at least, after
-                    // the message was published and before it failed.
-                    let published_at = m.published_at;
-                    let failed_at = range(&sim, m.from, m.to)
-                        .iter()
-                        .position(|e| matches!(e, RecordedEvent::PublishFailed { ticket: t, .. } if t == ticket))
-                        .map_or(published_at, |k| m.from + k);
-                    // The loss that made it poison is reported right after the failure.
-                    let end = (failed_at + 2).min(sim.events().len());
-                    let losses = sim.events()[published_at..end]
-                        .iter()
-                        .filter(|e| matches!(e, RecordedEvent::ConnectionLost { .. }))
-                        .count();
-                    if connections < config.poison_threshold || losses < usize::from(connections) {
-                        fail(format!(
-                            "failed as poison after {connections} connections, with {losses} losses while it was \
-                             in flight (threshold {})",
-                            config.poison_threshold
-                        ));
-                    }
-                    stats.poisoned += 1;
-                    poisoned = true;
-                }
-                Completion::Failed(reason) => fail(format!(
-                    "the ticket failed with {reason:?} (only SessionLost, only under Report, only after the \
-                     client learned of a session loss)"
-                )),
-            }
-        }
-
-        // Incoming (a message failed as poison that never reached the broker cannot come back).
-        if poisoned && b == 0 {
-            continue;
-        }
-        // Once more per crash that found it unacknowledged at the broker (delivered to an application that died).
-        let again = again.get(i).copied().unwrap_or(0);
-        stats.redelivered_after_crash += c.saturating_sub(b.max(1)).min(again) as u64;
-        match qos {
-            QoS::AtMostOnce if c > 1 => fail("a QoS 0 message came back more than once".into()),
-            QoS::ExactlyOnce if c > b + again => fail(format!(
-                "a QoS 2 message came back more often than the broker accepted it ({c} > {b}, {again} crashes \
-                 while it was unacknowledged)"
-            )),
-            _ => {}
-        }
-        if *qos == QoS::AtMostOnce {
-            continue;
-        }
-        let kept_since_accepted = b > 0
-            && watch
-                .kept_from
-                .is_some_and(|kept| arrivals.iter().all(|&k| k >= kept))
-            && (*qos == QoS::AtLeastOnce || client_qos2_state_current);
-        if !kept_since_accepted {
-            stats.incoming_skipped += 1;
-            continue;
-        }
-        stats.incoming_checked += 1;
-        match qos {
-            QoS::AtLeastOnce if c == 0 => fail(
-                "a QoS 1 message the broker accepted in a session kept from then on never came back".into(),
-            ),
-            QoS::ExactlyOnce if c == 0 || c > 1 + again => fail(format!(
-                "a QoS 2 message the broker accepted in a session kept from then on came back {c} times ({again} \
-                 crashes while it was unacknowledged)"
-            )),
-            _ => {}
-        }
-    }
-    if !lost && stats.incoming_skipped > 0 {
-        fail(
-            &sim,
-            format!(
-                "{context}: {} messages were left out of the incoming checks although the session was kept \
-                 (kept from acceptance {:?})",
-                stats.incoming_skipped, watch.kept_from
-            ),
-        );
-    }
-    if !sim.broker().violations().is_empty() {
-        fail(&sim, format!("{context}: {:?}", sim.broker().violations()));
-    }
+    check(
+        &Ended {
+            seed,
+            sim: &sim,
+            config: &config,
+            plan,
+            version,
+            watch: &watch,
+            sent: &sent,
+            again: &again,
+        },
+        &mut stats,
+    );
     stats
 }
 

@@ -118,6 +118,13 @@ pub(crate) fn subscribed(mut command: Command) -> Child {
     child
 }
 
+/// Waits for the end of a running `mqtt` (within [`LIMIT`]), which must exit with 0, and returns what it printed.
+pub(crate) fn printed(child: Child) -> String {
+    let output = finish(child);
+    assert_exit(&output, 0);
+    String::from_utf8(output.stdout).unwrap()
+}
+
 pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }

@@ -2,14 +2,13 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
-use super::erlang::{Erlang, Node, run};
+use super::erlang::{Erlang, Ground, Node, run, wait_clustered};
 use super::rabbitmq::node_names;
-use super::{ClusterError, io_error, mqtt_answers};
-use crate::mosquitto::setup::free_ports;
+use super::{ClusterError, io_error};
 
 /// The user name the clients give (any works: the harness enables anonymous login, which wants one).
 pub const EJABBERD_USER: &str = "mqtt-test";
@@ -53,30 +52,19 @@ impl Ejabberd {
     pub fn start(nodes: usize) -> Result<Self, ClusterError> {
         let nodes = nodes.max(1);
         let libs = erlang_libs()?;
-        let dir = tempfile::Builder::new()
-            .prefix("mqtt-test-ejabberd-")
-            .tempdir()
-            .map_err(io_error("creating the cluster's temp dir"))?;
-        let ports = free_ports(1 + 2 * nodes).map_err(|e| ClusterError::Command {
-            what: "picking free ports".to_owned(),
-            output: e.to_string(),
-        })?;
-        let (epmd_port, node_ports) = ports.split_first().ok_or_else(|| ClusterError::Command {
-            what: "picking free ports".to_owned(),
-            output: "none".to_owned(),
-        })?;
-        let erlang = Erlang::start(dir.path(), *epmd_port)?;
+        let Ground {
+            dir,
+            erlang,
+            epmd_port,
+            ports,
+        } = Ground::prepare("mqtt-test-ejabberd-", nodes)?;
         let mut cluster = Self {
             nodes: Vec::new(),
             erlang,
             libs,
             dir,
         };
-        for (i, ports) in node_ports.chunks(2).enumerate() {
-            let (mqtt, dist) = match ports {
-                [mqtt, dist] => (*mqtt, *dist),
-                _ => unreachable!("two ports per node"),
-            };
+        for (i, &(mqtt, dist)) in ports.iter().enumerate() {
             let name = format!("ejabberd{}-{epmd_port}@localhost", i + 1);
             let node = cluster.spawn(&name, mqtt, dist)?;
             cluster.nodes.push(node);
@@ -107,39 +95,6 @@ impl Ejabberd {
         }
         cluster.wait_clustered()?;
         Ok(cluster)
-    }
-
-    /// The nodes, in start order.
-    pub fn nodes(&self) -> &[Node] {
-        &self.nodes
-    }
-
-    /// Node `i`.
-    ///
-    /// # Panics
-    ///
-    /// If there is no node `i`.
-    pub fn node(&self, i: usize) -> &Node {
-        &self.nodes[i]
-    }
-
-    /// Node `i`, to kill or pause it.
-    ///
-    /// # Panics
-    ///
-    /// If there is no node `i`.
-    pub fn node_mut(&mut self, i: usize) -> &mut Node {
-        &mut self.nodes[i]
-    }
-
-    /// The MQTT URL of every node, in order.
-    pub fn urls(&self) -> Vec<String> {
-        self.nodes.iter().map(Node::url).collect()
-    }
-
-    /// The temp dir holding every node's configuration, database and log.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
     }
 
     /// The nodes of the cluster as node `from` sees them (`ejabberd_cluster:get_nodes()`), sorted.
@@ -223,43 +178,20 @@ impl Ejabberd {
     }
 
     fn wait_answers(&mut self, i: usize) -> Result<(), ClusterError> {
-        let node = &mut self.nodes[i];
-        node.wait(
-            "its MQTT listener answering",
-            Instant::now(),
+        self.nodes[i].wait_answers(
             EJABBERD_NODE_START,
-            |node| {
-                mqtt_answers(
-                    node.port(),
-                    Some((EJABBERD_USER, EJABBERD_PASSWORD)),
-                    Duration::from_secs(5),
-                )
-            },
+            Some((EJABBERD_USER, EJABBERD_PASSWORD)),
         )
     }
 
-    fn wait_clustered(&mut self) -> Result<(), ClusterError> {
-        let mut expected: Vec<String> = self.nodes.iter().map(|n| n.name().to_owned()).collect();
-        expected.sort();
-        let started = Instant::now();
-        let waited = Duration::from_secs(30);
-        loop {
-            let last = match self.cluster_nodes(0) {
-                Ok(nodes) if nodes == expected => return Ok(()),
-                Ok(nodes) => format!("cluster: {nodes:?}"),
-                Err(error) => error.to_string(),
-            };
-            if started.elapsed() >= waited {
-                return Err(ClusterError::Timeout {
-                    what: format!("every node in the cluster {expected:?}"),
-                    waited,
-                    log: last,
-                });
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
+    fn wait_clustered(&self) -> Result<(), ClusterError> {
+        wait_clustered(&self.nodes, "cluster", Duration::from_secs(30), || {
+            self.cluster_nodes(0)
+        })
     }
 }
+
+node_accessors!(Ejabberd);
 
 /// The directory holding `ejabberd-VERSION/ebin/ejabberd.app` and its dependencies, for `ERL_LIBS`
 /// (`/usr/lib/x86_64-linux-gnu` on Debian amd64).

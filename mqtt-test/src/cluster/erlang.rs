@@ -1,4 +1,5 @@
-//! What both brokers share: an Erlang cookie and an `epmd` of the cluster's own, nodes as child processes, and
+//! What both brokers share: the ground a cluster starts from (a temp dir, free ports, an Erlang cookie and an `epmd`
+//! of the cluster's own), nodes as child processes waited for until MQTT answers and they are clustered, and
 //! remote calls into a node from a hidden Erlang node.
 
 use std::fs::{self, OpenOptions};
@@ -8,7 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{ClusterError, io_error, tail, wait_until};
+use tempfile::TempDir;
+
+use super::{ClusterError, io_error, mqtt_answers, tail, wait_until};
+use crate::mosquitto::setup::free_ports;
 
 /// How long `epmd` may take to listen, and a remote call to answer.
 const EPMD_START: Duration = Duration::from_secs(10);
@@ -180,6 +184,77 @@ pub(crate) fn run(
     }
 }
 
+/// What a cluster starts from: a fresh temp dir (the `HOME` of every node and tool), free loopback ports (one for
+/// `epmd`, two for each node) and the cluster's `epmd`, running.
+#[derive(Debug)]
+pub(crate) struct Ground {
+    pub(crate) dir: TempDir,
+    pub(crate) erlang: Erlang,
+    pub(crate) epmd_port: u16,
+    /// The MQTT and the Erlang distribution port of each node.
+    pub(crate) ports: Vec<(u16, u16)>,
+}
+
+impl Ground {
+    /// The ground of a cluster of `nodes` nodes, its temp dir named after `prefix`.
+    pub(crate) fn prepare(prefix: &str, nodes: usize) -> Result<Self, ClusterError> {
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir()
+            .map_err(io_error("creating the cluster's temp dir"))?;
+        let ports = free_ports(1 + 2 * nodes).map_err(|e| ClusterError::Command {
+            what: "picking free ports".to_owned(),
+            output: e.to_string(),
+        })?;
+        let (epmd_port, node_ports) = ports.split_first().ok_or_else(|| ClusterError::Command {
+            what: "picking free ports".to_owned(),
+            output: "none".to_owned(),
+        })?;
+        let erlang = Erlang::start(dir.path(), *epmd_port)?;
+        let ports = node_ports
+            .chunks_exact(2)
+            .filter_map(|pair| match pair {
+                [mqtt, dist] => Some((*mqtt, *dist)),
+                _ => None,
+            })
+            .collect();
+        Ok(Self {
+            dir,
+            erlang,
+            epmd_port: *epmd_port,
+            ports,
+        })
+    }
+}
+
+/// Waits (at most `waited`, asking every 500 ms) until `members`, the sorted names of the cluster's nodes as one
+/// node sees them (`what`, in the error), lists every one of `nodes`.
+pub(crate) fn wait_clustered(
+    nodes: &[Node],
+    what: &str,
+    waited: Duration,
+    mut members: impl FnMut() -> Result<Vec<String>, ClusterError>,
+) -> Result<(), ClusterError> {
+    let mut expected: Vec<String> = nodes.iter().map(|n| n.name().to_owned()).collect();
+    expected.sort();
+    let started = Instant::now();
+    loop {
+        let last = match members() {
+            Ok(members) if members == expected => return Ok(()),
+            Ok(members) => format!("{what}: {members:?}"),
+            Err(error) => error.to_string(),
+        };
+        if started.elapsed() >= waited {
+            return Err(ClusterError::Timeout {
+                what: format!("every node in the cluster {expected:?}"),
+                waited,
+                log: last,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 /// A broker node: an Erlang VM started as a child process, its output in a log file.
 #[derive(Debug)]
 pub struct Node {
@@ -253,6 +328,21 @@ impl Node {
                 log: self.log_tail(),
             })
         }
+    }
+
+    /// Waits (at most `timeout` from now) until its MQTT listener accepts a CONNECT with `credentials`; fails if
+    /// the node exits meanwhile.
+    pub(crate) fn wait_answers(
+        &mut self,
+        timeout: Duration,
+        credentials: Option<(&str, &str)>,
+    ) -> Result<(), ClusterError> {
+        self.wait(
+            "its MQTT listener answering",
+            Instant::now(),
+            timeout,
+            |node| mqtt_answers(node.port(), credentials, Duration::from_secs(5)),
+        )
     }
 
     /// The Erlang node name (`rabbit1-PORT@localhost`).

@@ -2,13 +2,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
-use super::erlang::{Erlang, Node};
-use super::{ClusterError, io_error, mqtt_answers};
-use crate::mosquitto::setup::free_ports;
+use super::erlang::{Erlang, Ground, Node, wait_clustered};
+use super::{ClusterError, io_error};
 
 /// How long one node may take from its start until its MQTT listener answers (two cores, a busy machine).
 pub const RABBITMQ_NODE_START: Duration = Duration::from_secs(150);
@@ -49,19 +48,12 @@ impl RabbitMq {
     pub fn start(nodes: usize) -> Result<Self, ClusterError> {
         let nodes = nodes.max(1);
         let sbin = server_scripts()?;
-        let dir = tempfile::Builder::new()
-            .prefix("mqtt-test-rabbitmq-")
-            .tempdir()
-            .map_err(io_error("creating the cluster's temp dir"))?;
-        let ports = free_ports(1 + 2 * nodes).map_err(|e| ClusterError::Command {
-            what: "picking free ports".to_owned(),
-            output: e.to_string(),
-        })?;
-        let (epmd_port, node_ports) = ports.split_first().ok_or_else(|| ClusterError::Command {
-            what: "picking free ports".to_owned(),
-            output: "none".to_owned(),
-        })?;
-        let erlang = Erlang::start(dir.path(), *epmd_port)?;
+        let Ground {
+            dir,
+            erlang,
+            epmd_port,
+            ports,
+        } = Ground::prepare("mqtt-test-rabbitmq-", nodes)?;
         let names: Vec<String> = (1..=nodes)
             .map(|i| format!("rabbit{i}-{epmd_port}@localhost"))
             .collect();
@@ -71,11 +63,7 @@ impl RabbitMq {
             dir,
         };
         let first = names.first().cloned().unwrap_or_default();
-        for (i, (name, ports)) in names.iter().zip(node_ports.chunks(2)).enumerate() {
-            let (mqtt, dist) = match ports {
-                [mqtt, dist] => (*mqtt, *dist),
-                _ => unreachable!("two ports per node"),
-            };
+        for (i, (name, &(mqtt, dist))) in names.iter().zip(&ports).enumerate() {
             let seed = (i > 0).then_some(first.as_str());
             let node = cluster.spawn(&sbin, name, mqtt, dist, seed)?;
             cluster.nodes.push(node);
@@ -89,39 +77,6 @@ impl RabbitMq {
         }
         cluster.wait_clustered()?;
         Ok(cluster)
-    }
-
-    /// The nodes, in start order.
-    pub fn nodes(&self) -> &[Node] {
-        &self.nodes
-    }
-
-    /// Node `i`.
-    ///
-    /// # Panics
-    ///
-    /// If there is no node `i`.
-    pub fn node(&self, i: usize) -> &Node {
-        &self.nodes[i]
-    }
-
-    /// Node `i`, to kill or pause it.
-    ///
-    /// # Panics
-    ///
-    /// If there is no node `i`.
-    pub fn node_mut(&mut self, i: usize) -> &mut Node {
-        &mut self.nodes[i]
-    }
-
-    /// The MQTT URL of every node, in order.
-    pub fn urls(&self) -> Vec<String> {
-        self.nodes.iter().map(Node::url).collect()
-    }
-
-    /// The temp dir holding every node's configuration, database and log.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
     }
 
     /// The nodes that node `from` sees running in the cluster (`rabbit_nodes:all_running()`), sorted.
@@ -194,40 +149,17 @@ impl RabbitMq {
     }
 
     fn wait_answers(&mut self, i: usize) -> Result<(), ClusterError> {
-        let node = &mut self.nodes[i];
-        node.wait(
-            "its MQTT listener answering",
-            Instant::now(),
-            RABBITMQ_NODE_START,
-            |node| mqtt_answers(node.port(), None, Duration::from_secs(5)),
-        )
+        self.nodes[i].wait_answers(RABBITMQ_NODE_START, None)
     }
 
-    fn wait_clustered(&mut self) -> Result<(), ClusterError> {
-        let expected: Vec<String> = {
-            let mut names: Vec<String> = self.nodes.iter().map(|n| n.name().to_owned()).collect();
-            names.sort();
-            names
-        };
-        let started = Instant::now();
-        let waited = Duration::from_secs(60);
-        loop {
-            let last = match self.running_nodes(0) {
-                Ok(running) if running == expected => return Ok(()),
-                Ok(running) => format!("running: {running:?}"),
-                Err(error) => error.to_string(),
-            };
-            if started.elapsed() >= waited {
-                return Err(ClusterError::Timeout {
-                    what: format!("every node in the cluster {expected:?}"),
-                    waited,
-                    log: last,
-                });
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
+    fn wait_clustered(&self) -> Result<(), ClusterError> {
+        wait_clustered(&self.nodes, "running", Duration::from_secs(60), || {
+            self.running_nodes(0)
+        })
     }
 }
+
+node_accessors!(RabbitMq);
 
 /// `/usr/lib/rabbitmq/lib/rabbitmq_server-VERSION/sbin`.
 fn server_scripts() -> Result<PathBuf, ClusterError> {

@@ -2,12 +2,16 @@
 //! broker acknowledged is received, how many came twice, how long the client took to move to another node.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use mqtt_tokio::{Client, ConnectionState, Message, QoS, Subscription};
+use tokio::task::JoinHandle;
+
+use super::WAIT;
 
 /// Publishes are kept at most this many unacknowledged at a time.
 pub(crate) const WINDOW: usize = 64;
@@ -36,6 +40,11 @@ impl Acks {
 
     pub(crate) fn all(&self) -> Vec<(u32, Instant)> {
         self.0.lock().unwrap().clone()
+    }
+
+    /// The numbers of the messages acknowledged, in the order of their acknowledgements.
+    pub(crate) fn seqs(&self) -> Vec<u32> {
+        self.all().into_iter().map(|(seq, _)| seq).collect()
     }
 
     /// The first acknowledgement at or after `at`, as the time since `at`.
@@ -76,7 +85,7 @@ pub(crate) enum Pace {
 pub(crate) async fn publish(
     client: Client,
     topic: String,
-    seqs: std::ops::Range<u32>,
+    seqs: Range<u32>,
     pace: Pace,
     each: Duration,
     acks: Acks,
@@ -104,6 +113,64 @@ pub(crate) async fn publish(
     client
 }
 
+/// Publishes messages `seqs` to `topic` from a task of its own, paced to last ([`Pace::PerMillisecond`] 1) so that a
+/// node can fail in its middle, each delivery with a deadline of [`WAIT`]; returns the acknowledgements as they come
+/// and the task, which ends with the client.
+pub(crate) fn spawn_stream(
+    client: Client,
+    topic: &str,
+    seqs: Range<u32>,
+) -> (Acks, JoinHandle<Client>) {
+    let acks = Acks::default();
+    let task = tokio::spawn(publish(
+        client,
+        topic.to_owned(),
+        seqs,
+        Pace::PerMillisecond(1),
+        WAIT,
+        acks.clone(),
+    ));
+    (acks, task)
+}
+
+/// Publishes 10,000 messages to `topic` from `publisher` as fast as the window allows, and checks that `received`
+/// gets every one of them once, printing how fast as `what`.
+pub(crate) async fn deliver_everything_once(
+    publisher: Client,
+    topic: &str,
+    received: &Received,
+    what: &str,
+) {
+    let total = 10_000;
+    let started = Instant::now();
+    publish(
+        publisher,
+        topic.to_owned(),
+        0..total,
+        Pace::Full,
+        WAIT,
+        Acks::default(),
+    )
+    .await;
+    let all: Vec<u32> = (0..total).collect();
+    let missing = received.wait_for(&all, WAIT).await;
+    let took = started.elapsed();
+    println!(
+        "{what}: {} of {total} QoS 1 messages from node 1 received on node 2 in {took:.1?} ({:.0} msg/s), \
+         duplicates {:?}",
+        received.distinct(),
+        f64::from(total) / took.as_secs_f64(),
+        received.duplicates()
+    );
+    assert!(
+        missing.is_empty(),
+        "{} messages lost: {missing:?}",
+        missing.len()
+    );
+    assert_eq!(received.duplicates(), (0, 0));
+    assert_eq!(received.distinct(), total as usize);
+}
+
 async fn settle<F>(pending: &mut FuturesUnordered<F>, acks: &Acks)
 where
     F: Future<Output = (u32, Result<(), mqtt_tokio::Error>)>,
@@ -119,6 +186,15 @@ where
 pub(crate) struct Received(Arc<Mutex<BTreeMap<u32, (u32, Instant)>>>);
 
 impl Received {
+    /// Subscribes `client` to `filter` at QoS 1 and receives what comes, in a task of its own, until the test drops
+    /// the client.
+    pub(crate) async fn subscribe(client: &Client, filter: &str) -> Self {
+        let subscription = client.subscribe(filter, QoS::AtLeastOnce).await.unwrap();
+        let received = Self::default();
+        tokio::spawn(received.clone().collect(subscription));
+        received
+    }
+
     /// Receives from `subscription` until it ends (the test drops the client).
     pub(crate) async fn collect(self, mut subscription: Subscription) {
         while let Some(message) = subscription.recv().await {

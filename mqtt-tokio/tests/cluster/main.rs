@@ -28,6 +28,21 @@ fn serial() -> MutexGuard<'static, ()> {
     CLUSTERS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Starts a cluster of `nodes` nodes with `start` (panics with its error), and prints how long it took, as `what`.
+fn started<C, E: std::fmt::Display>(
+    what: &str,
+    nodes: usize,
+    start: impl FnOnce(usize) -> Result<C, E>,
+) -> C {
+    let started = std::time::Instant::now();
+    let cluster = start(nodes).unwrap_or_else(|e| panic!("{e}"));
+    println!(
+        "{what}: {nodes} nodes up and clustered in {:.1?}",
+        started.elapsed()
+    );
+    cluster
+}
+
 /// Options for the brokers `urls`, tried in that order, as client `id`.
 fn options(urls: &[&str], id: &str, version: ProtocolVersion) -> Options {
     let (first, rest) = urls.split_first().expect("at least one broker");

@@ -10,20 +10,16 @@ use mqtt_tokio::{
     SubscribeError,
 };
 
-use super::flow::{Acks, Pace, Received, States, WINDOW, publish};
+use super::flow::{
+    Acks, Pace, Received, States, WINDOW, deliver_everything_once, publish, spawn_stream,
+};
 use super::{WAIT, connect, serial};
 
 const V5: ProtocolVersion = ProtocolVersion::V5;
 const V311: ProtocolVersion = ProtocolVersion::V311;
 
 fn cluster(nodes: usize) -> Ejabberd {
-    let started = Instant::now();
-    let cluster = Ejabberd::start(nodes).unwrap_or_else(|e| panic!("{e}"));
-    println!(
-        "ejabberd: {nodes} nodes up and clustered in {:.1?}",
-        started.elapsed()
-    );
-    cluster
+    super::started("ejabberd", nodes, Ejabberd::start)
 }
 
 fn options(urls: &[&str], id: &str, version: ProtocolVersion) -> Options {
@@ -37,42 +33,16 @@ async fn ejabberd_cross_node_delivery_loses_and_duplicates_nothing() {
     let cluster = cluster(2);
     let urls = cluster.urls();
     let subscriber = connect(options(&[&urls[1]], "cross-sub", V5)).await;
-    let subscription = subscriber
-        .subscribe("cluster/cross", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    let received = Received::default();
-    tokio::spawn(received.clone().collect(subscription));
+    let received = Received::subscribe(&subscriber, "cluster/cross").await;
     let publisher = connect(options(&[&urls[0]], "cross-pub", V5)).await;
 
-    let total = 10_000;
-    let started = Instant::now();
-    publish(
+    deliver_everything_once(
         publisher,
-        "cluster/cross".into(),
-        0..total,
-        Pace::Full,
-        WAIT,
-        Acks::default(),
+        "cluster/cross",
+        &received,
+        "ejabberd cross-node (5.0)",
     )
     .await;
-    let all: Vec<u32> = (0..total).collect();
-    let missing = received.wait_for(&all, WAIT).await;
-    let took = started.elapsed();
-    println!(
-        "ejabberd cross-node (5.0): {} of {total} QoS 1 messages from node 1 received on node 2 in {took:.1?} \
-         ({:.0} msg/s), duplicates {:?}",
-        received.distinct(),
-        f64::from(total) / took.as_secs_f64(),
-        received.duplicates()
-    );
-    assert!(
-        missing.is_empty(),
-        "{} messages lost: {missing:?}",
-        missing.len()
-    );
-    assert_eq!(received.duplicates(), (0, 0));
-    assert_eq!(received.distinct(), total as usize);
 }
 
 /// ejabberd keeps a session on the node of its connection: when that node dies the session is gone, whatever the
@@ -91,23 +61,10 @@ async fn ejabberd_subscriber_subscribes_again_on_the_next_node_when_its_node_is_
     )
     .await;
     let states = States::record(&subscriber);
-    let subscription = subscriber
-        .subscribe("cluster/kill", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    let received = Received::default();
-    tokio::spawn(received.clone().collect(subscription));
+    let received = Received::subscribe(&subscriber, "cluster/kill").await;
     let publisher = connect(options(&[&urls[1]], "kill-pub", V5)).await;
 
-    let acks = Acks::default();
-    let stream = tokio::spawn(publish(
-        publisher,
-        "cluster/kill".into(),
-        0..8_000,
-        Pace::PerMillisecond(1),
-        WAIT,
-        acks.clone(),
-    ));
+    let (acks, stream) = spawn_stream(publisher, "cluster/kill", 0..8_000);
     acks.reach(2_000, WAIT).await;
     let killed = Instant::now();
     cluster.node_mut(0).kill();
@@ -160,12 +117,7 @@ async fn ejabberd_publishers_move_past_nodes_that_refuse_as_unavailable() {
     let urls = cluster.urls();
     let all = [urls[0].as_str(), &urls[1], &urls[2]];
     let subscriber = connect(options(&[&urls[2]], "refused-sub", V5)).await;
-    let subscription = subscriber
-        .subscribe("cluster/refused/#", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    let received = Received::default();
-    tokio::spawn(received.clone().collect(subscription));
+    let received = Received::subscribe(&subscriber, "cluster/refused/#").await;
 
     let mut runs = Vec::new();
     for (version, offset) in [(V5, 0), (V311, 1_000_000)] {
@@ -199,7 +151,7 @@ async fn ejabberd_publishers_move_past_nodes_that_refuse_as_unavailable() {
             .lost_after(refused)
             .expect("the connection was closed");
         let (moved, _, _) = states.connected_after(lost).expect("reconnected");
-        let acked: Vec<u32> = acks.all().into_iter().map(|(seq, _)| seq).collect();
+        let acked = acks.seqs();
         let missing = received.wait_for(&acked, WAIT).await;
         let refusals: Vec<String> = states
             .all()

@@ -3,21 +3,15 @@
 use std::time::{Duration, Instant};
 
 use mqtt_test::cluster::RabbitMq;
-use mqtt_tokio::{ProtocolVersion, QoS};
+use mqtt_tokio::ProtocolVersion;
 
-use super::flow::{Acks, Pace, Received, States, publish};
+use super::flow::{Received, States, deliver_everything_once, spawn_stream};
 use super::{WAIT, connect, options, serial};
 
 const V311: ProtocolVersion = ProtocolVersion::V311;
 
 fn cluster() -> RabbitMq {
-    let started = Instant::now();
-    let cluster = RabbitMq::start(3).unwrap_or_else(|e| panic!("{e}"));
-    println!(
-        "rabbitmq: 3 nodes up and clustered in {:.1?}",
-        started.elapsed()
-    );
-    cluster
+    super::started("rabbitmq", 3, RabbitMq::start)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,43 +25,10 @@ async fn rabbitmq_cross_node_delivery_loses_and_duplicates_nothing() {
     let subscriber =
         connect(options(&[&urls[1]], "cross-sub", ProtocolVersion::V5).fallback_to_v311(true))
             .await;
-    let subscription = subscriber
-        .subscribe("cluster/cross", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    let received = Received::default();
-    tokio::spawn(received.clone().collect(subscription));
+    let received = Received::subscribe(&subscriber, "cluster/cross").await;
     let publisher = connect(options(&[&urls[0]], "cross-pub", V311)).await;
 
-    let total = 10_000;
-    let started = Instant::now();
-    let acks = Acks::default();
-    publish(
-        publisher,
-        "cluster/cross".into(),
-        0..total,
-        Pace::Full,
-        WAIT,
-        acks.clone(),
-    )
-    .await;
-    let all: Vec<u32> = (0..total).collect();
-    let missing = received.wait_for(&all, WAIT).await;
-    let took = started.elapsed();
-    println!(
-        "rabbitmq cross-node: {} of {total} QoS 1 messages from node 1 received on node 2 in {took:.1?} \
-         ({:.0} msg/s), duplicates {:?}",
-        received.distinct(),
-        f64::from(total) / took.as_secs_f64(),
-        received.duplicates()
-    );
-    assert!(
-        missing.is_empty(),
-        "{} messages lost: {missing:?}",
-        missing.len()
-    );
-    assert_eq!(received.duplicates(), (0, 0));
-    assert_eq!(received.distinct(), total as usize);
+    deliver_everything_once(publisher, "cluster/cross", &received, "rabbitmq cross-node").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,25 +38,12 @@ async fn rabbitmq_publisher_moves_to_the_next_node_when_its_node_is_killed() {
     let mut cluster = cluster();
     let urls = cluster.urls();
     let subscriber = connect(options(&[&urls[2]], "kill-sub", V311)).await;
-    let subscription = subscriber
-        .subscribe("cluster/kill", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    let received = Received::default();
-    tokio::spawn(received.clone().collect(subscription));
+    let received = Received::subscribe(&subscriber, "cluster/kill").await;
     // The default reconnect policy and timeouts.
     let publisher = connect(options(&[&urls[0], &urls[1], &urls[2]], "kill-pub", V311)).await;
     let states = States::record(&publisher);
 
-    let acks = Acks::default();
-    let stream = tokio::spawn(publish(
-        publisher,
-        "cluster/kill".into(),
-        0..6_000,
-        Pace::PerMillisecond(1),
-        WAIT,
-        acks.clone(),
-    ));
+    let (acks, stream) = spawn_stream(publisher, "cluster/kill", 0..6_000);
     acks.reach(2_000, WAIT).await;
     let killed = Instant::now();
     cluster.node_mut(0).kill();
@@ -105,7 +53,7 @@ async fn rabbitmq_publisher_moves_to_the_next_node_when_its_node_is_killed() {
     let first_ack = acks
         .first_after(killed + moved)
         .expect("an acknowledgement after the move");
-    let acked: Vec<u32> = acks.all().into_iter().map(|(seq, _)| seq).collect();
+    let acked = acks.seqs();
     let missing = received.wait_for(&acked, WAIT).await;
     println!(
         "rabbitmq SIGKILL: connected to {broker} {moved:?} after the kill, first message acknowledged by it \
@@ -131,12 +79,7 @@ async fn rabbitmq_clients_leave_a_hung_node() {
     let mut cluster = cluster();
     let urls = cluster.urls();
     let subscriber = connect(options(&[&urls[2]], "hung-sub", V311)).await;
-    let subscription = subscriber
-        .subscribe("cluster/hung", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    let received = Received::default();
-    tokio::spawn(received.clone().collect(subscription));
+    let received = Received::subscribe(&subscriber, "cluster/hung").await;
     let all = [urls[0].as_str(), &urls[1], &urls[2]];
     let publisher = connect(
         options(&all, "hung-pub", V311)
@@ -147,15 +90,7 @@ async fn rabbitmq_clients_leave_a_hung_node() {
     .await;
     let states = States::record(&publisher);
 
-    let acks = Acks::default();
-    let stream = tokio::spawn(publish(
-        publisher,
-        "cluster/hung".into(),
-        0..6_000,
-        Pace::PerMillisecond(1),
-        WAIT,
-        acks.clone(),
-    ));
+    let (acks, stream) = spawn_stream(publisher, "cluster/hung", 0..6_000);
     acks.reach(2_000, WAIT).await;
     let paused = Instant::now();
     cluster.node_mut(0).pause().unwrap();
@@ -172,7 +107,7 @@ async fn rabbitmq_clients_leave_a_hung_node() {
     let first_ack = acks
         .first_after(paused + moved)
         .expect("an acknowledgement after the move");
-    let acked: Vec<u32> = acks.all().into_iter().map(|(seq, _)| seq).collect();
+    let acked = acks.seqs();
     let missing = received.wait_for(&acked, WAIT).await;
     println!(
         "rabbitmq SIGSTOP: connected to {broker} {moved:?} after the pause (keep alive 2 s, ping timeout 1 s), first message \
@@ -203,23 +138,10 @@ async fn rabbitmq_persistent_session_resumes_on_another_node_with_nothing_lost()
     let all = [urls[0].as_str(), &urls[1], &urls[2]];
     let subscriber = connect(options(&all, "quorum-sub", V311).clean_start(false)).await;
     let subscriber_states = States::record(&subscriber);
-    let subscription = subscriber
-        .subscribe("cluster/quorum", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    let received = Received::default();
-    tokio::spawn(received.clone().collect(subscription));
+    let received = Received::subscribe(&subscriber, "cluster/quorum").await;
     let publisher = connect(options(&[&urls[2], &urls[1]], "quorum-pub", V311)).await;
 
-    let acks = Acks::default();
-    let stream = tokio::spawn(publish(
-        publisher,
-        "cluster/quorum".into(),
-        0..6_000,
-        Pace::PerMillisecond(1),
-        WAIT,
-        acks.clone(),
-    ));
+    let (acks, stream) = spawn_stream(publisher, "cluster/quorum", 0..6_000);
     acks.reach(2_000, WAIT).await;
     let killed = Instant::now();
     cluster.node_mut(0).kill();
@@ -227,7 +149,7 @@ async fn rabbitmq_persistent_session_resumes_on_another_node_with_nothing_lost()
         subscriber_states.wait_connected_after(killed, WAIT).await;
     stream.await.unwrap();
 
-    let acked: Vec<u32> = acks.all().into_iter().map(|(seq, _)| seq).collect();
+    let acked = acks.seqs();
     let missing = received.wait_for(&acked, WAIT).await;
     println!(
         "rabbitmq persistent session: the subscriber reconnected to {broker} {moved:?} after its node was \
