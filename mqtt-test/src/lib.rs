@@ -22,6 +22,8 @@
 //!   binding for its runtime.
 //! - [`new_user`]: [`new_user_tests!`], the one list of new-user tests against mosquitto (the habits of paho-style
 //!   and device-style clients), expanded by each async binding for its runtime.
+//! - [`pieces`]: a peer that writes a byte pattern in pieces of every size, and its check, for the bindings'
+//!   tests of their own socket reads.
 //! - [`tcp_broker`]: [`TcpBroker`], the fake broker on a loopback TCP port served by a thread, for clients that
 //!   open real sockets (mqtt-blocking).
 //! - `tokio_link` (feature `tokio`, on by default): `Link`, the std clients' async event loop against a
