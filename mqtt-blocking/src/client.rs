@@ -513,7 +513,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`] if the event loop has ended.
+    /// [`Error::Closed`] if the event loop has ended: after [`disconnect`](Self::disconnect) too, a client stays
+    /// ended (unlike paho's `reconnect()` after `disconnect()`); connect again with a new client.
     pub fn reconnect(&self) -> Result<(), Error> {
         self.inner.shared.reconnect()
     }
