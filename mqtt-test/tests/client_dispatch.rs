@@ -97,6 +97,35 @@ async fn a_stream_whose_reader_left_is_dropped_and_others_keep_receiving() {
     runner.await.unwrap();
 }
 
+/// The habit of rumqttc and paho users: a subscription handle dropped without unsubscribing. The broker keeps
+/// the subscription and goes on sending its messages; nobody will read them, so they must not pile up as
+/// messages waiting for a late subscriber (whose bounded queue, once full, pauses the whole client).
+#[tokio::test(start_paused = true)]
+async fn messages_for_a_dropped_subscription_do_not_stall_the_other_subscriptions() {
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let link = Link::default();
+        let (client, runner) =
+            link.spawn(&link.options("dropped").version(version).message_capacity(4));
+        client.wait_connected(WAIT).await.unwrap();
+        let dropped = client.subscribe("a/#", QoS::AtLeastOnce).await.unwrap();
+        let mut live = client.subscribe("b", QoS::AtLeastOnce).await.unwrap();
+        drop(dropped);
+        link.broker(|b| {
+            for i in 0..20 {
+                b.inject(&format!("a/{i}"), b"", QoS::AtLeastOnce, false);
+            }
+            b.inject("b", b"", QoS::AtLeastOnce, false);
+        });
+        assert_eq!(topics(&mut live).await, ["b"], "{version}");
+        assert!(
+            link.wait_for(|b| b.pending_to_client() == 0, WAIT).await,
+            "{version}: every message acknowledged"
+        );
+        client.disconnect(WAIT).await.unwrap();
+        runner.await.unwrap();
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_late_state_listener_hears_the_current_state_first_and_the_end() {
     let link = Link::default();

@@ -403,6 +403,9 @@ impl Core {
             .iter()
             .map(|f| f.filter().to_owned())
             .collect();
+        // The new request replaces abandoned subscriptions of the same filters at the broker (messages still
+        // carrying their identifiers are for it).
+        dispatch.abandoned.forget(&names);
         if let Some(id) = id {
             dispatch.request_filters.insert(id.get(), names.clone());
         }
@@ -453,6 +456,7 @@ impl Core {
             }
             !route.filters.is_empty()
         });
+        dispatch.abandoned.forget(filters);
         let (done, answer) = oneshot::channel();
         dispatch.unsubscribes.insert(ticket, (filters.len(), done));
         Ok(answer)

@@ -44,6 +44,7 @@
 //! [MQTT 5.0](mqtt5) has a section per feature: properties, subscription options, what the broker announced,
 //! topic aliases, request/response, enhanced authentication, redirection.
 
+mod abandoned;
 mod command;
 mod connecting;
 mod dispatch;
