@@ -30,6 +30,9 @@
 //! - A message that matches no subscription and finds no `messages()` listener is kept (up to the capacity) for
 //!   the first subscription or listener that comes and matches it: resuming a persistent session, `connect()`
 //!   then `subscribe()` loses nothing.
+//! - A message for a subscription whose handle was dropped without unsubscribing (the broker still holds it) and
+//!   that no live subscription or `messages()` listener takes is acknowledged and let go: nobody will read it.
+//!   Until the filter is unsubscribed, the broker still sends its messages.
 //! - Every queue is bounded. When a message cannot be queued everywhere it goes (a queue is full), the runner
 //!   holds it and stops reading from the broker until the application makes room: TCP and the broker's window
 //!   push back, nothing is dropped and memory stays bounded. One slow consumer therefore pauses every
