@@ -166,7 +166,7 @@ impl Publisher {
     async fn lines(&mut self) -> Result<(), Failure> {
         let mut stdin = BufReader::new(tokio::io::stdin());
         let mut line = Vec::new();
-        let interrupted = tokio::signal::ctrl_c();
+        let interrupted = crate::signal::interrupted();
         tokio::pin!(interrupted);
         loop {
             line.clear();

@@ -71,3 +71,60 @@ fn mqtt_pub_sends_a_file_of_several_megabytes_as_mosquitto_pub_does() {
     lines.wait_for(std::str::from_utf8(&sent).unwrap());
     assert!(finish(sub).status.success());
 }
+
+/// `timeout 60 mosquitto_sub ...`, `kill`, systemd and `docker stop` end a subscriber with SIGTERM: mosquitto_sub
+/// then disconnects cleanly (exit 0, no will), and so must `mqtt sub`.
+#[test]
+fn sigterm_ends_mqtt_sub_with_a_disconnect_so_the_will_is_not_published() {
+    let broker = broker(MosquittoConfig::default());
+    let url = broker.url(Listener::Plain);
+    let watcher = subscribed(mqtt(&[
+        "sub",
+        "-L",
+        &url,
+        "-t",
+        "cli/will/#",
+        "-q",
+        "1",
+        "-C",
+        "1",
+        "-v",
+    ]));
+    let sub = subscribed(mqtt(&[
+        "sub",
+        "-L",
+        &url,
+        "-t",
+        "cli/quiet",
+        "--will-topic",
+        "cli/will/sub",
+        "--will-payload",
+        "gone",
+    ]));
+    let killed = Command::new("kill")
+        .args(["-TERM", &sub.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = finish(sub);
+    assert_exit(&output, 0);
+    // What the watcher gets first is the marker published after the end, not the will [MQTT-3.1.2-10].
+    let output = run(mqtt(&[
+        "pub",
+        "-L",
+        &url,
+        "-t",
+        "cli/will/marker",
+        "-q",
+        "1",
+        "-m",
+        "m",
+    ]));
+    assert_exit(&output, 0);
+    let output = finish(watcher);
+    assert_exit(&output, 0);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "cli/will/marker m\n"
+    );
+}
