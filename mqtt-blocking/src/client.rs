@@ -258,7 +258,8 @@ impl Client {
     /// # Errors
     ///
     /// [`Error::Publish`] for an invalid topic or QoS, a message too large or a full queue (nothing is dropped:
-    /// retry later); [`Error::Closed`] if the event loop has ended.
+    /// retry later); [`Error::Closed`] once [`disconnect`](Self::disconnect) was called or the event loop has
+    /// ended.
     pub fn publish(
         &self,
         topic: impl Into<String>,

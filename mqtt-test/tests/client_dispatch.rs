@@ -227,6 +227,40 @@ async fn a_disconnect_whose_time_runs_out_fails_what_the_broker_did_not_acknowle
     runner.await.unwrap();
 }
 
+/// A task that publishes while another disconnects: whether the disconnect is under way or over, the refusal is
+/// the same [`Error::Closed`] (a loop that stops on it stops either way).
+#[tokio::test(start_paused = true)]
+async fn commands_during_a_disconnect_fail_with_closed_as_after_it() {
+    let link = Link::default();
+    let (client, runner) = link.spawn(&link.options("closing"));
+    client.wait_connected(WAIT).await.unwrap();
+    link.broker(mqtt_test::FakeBroker::hold_acks);
+    let pending = client
+        .publish("out", "x", QoS::AtLeastOnce, false)
+        .await
+        .unwrap();
+    let disconnecting = {
+        let client = client.clone();
+        tokio::spawn(async move { client.disconnect(Duration::from_secs(2)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !disconnecting.is_finished(),
+        "waiting for the acknowledgement"
+    );
+    let during = client.publish("out", "y", QoS::AtLeastOnce, false).await;
+    assert_eq!(during.unwrap_err(), Error::Closed);
+    let during = client.subscribe("in", QoS::AtLeastOnce).await;
+    assert_eq!(during.unwrap_err(), Error::Closed);
+    let during = client.unsubscribe(["in".to_owned()]).await;
+    assert_eq!(during.unwrap_err(), Error::Closed);
+    assert_eq!(disconnecting.await.unwrap(), Err(Error::Unacknowledged(1)));
+    assert_eq!(pending.wait().await, Err(Error::Closed));
+    let after = client.publish("out", "z", QoS::AtLeastOnce, false).await;
+    assert_eq!(after.unwrap_err(), Error::Closed);
+    runner.await.unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_refused_filter_fails_its_subscribe_and_its_route_goes() {
     let link = Link::default();

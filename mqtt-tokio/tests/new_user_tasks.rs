@@ -270,3 +270,75 @@ async fn messages_from_two_tasks_each_get_every_message() {
     }
     within("disconnect", client.disconnect(WAIT)).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disconnect_while_other_tasks_publish_resolves_every_delivery() {
+    let broker = broker();
+    let subscriber = connect(options(&broker, "nt-race-sub")).await;
+    let mut messages = within(
+        "subscribe",
+        subscriber.subscribe("nt/race/#", QoS::AtLeastOnce),
+    )
+    .await
+    .unwrap();
+    let client = connect(options(&broker, "nt-race")).await;
+    let publishers: Vec<_> = (0..4)
+        .map(|task| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let mut deliveries = Vec::new();
+                for i in 0.. {
+                    let qos = [QoS::AtLeastOnce, QoS::ExactlyOnce][i % 2];
+                    match client
+                        .publish(format!("nt/race/{task}"), format!("{i}"), qos, false)
+                        .await
+                    {
+                        Ok(delivery) => deliveries.push(delivery),
+                        Err(error) => {
+                            assert_eq!(error, Error::Closed, "refused once disconnected");
+                            break;
+                        }
+                    }
+                    if i % 16 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+                // Every accepted message ends one way or the other: none waits forever.
+                let mut acknowledged = 0;
+                for delivery in deliveries {
+                    if within("a delivery's outcome", delivery.wait())
+                        .await
+                        .is_ok()
+                    {
+                        acknowledged += 1;
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    // Let them get going, then disconnect from two tasks at once.
+    next(&mut messages).await;
+    let (first, second) = tokio::join!(client.disconnect(WAIT), client.disconnect(WAIT));
+    assert!(
+        matches!(first, Ok(()) | Err(Error::Unacknowledged(_))),
+        "{first:?}"
+    );
+    assert!(
+        matches!(second, Ok(()) | Err(Error::Unacknowledged(_))),
+        "{second:?}"
+    );
+    let mut acknowledged = 0;
+    for publisher in publishers {
+        acknowledged += within("publisher", publisher).await.unwrap();
+    }
+    // What the broker acknowledged reached the subscriber (at least once: QoS 1 and 2 both ways).
+    let mut received = 1;
+    while received < acknowledged {
+        next(&mut messages).await;
+        received += 1;
+    }
+    within("disconnect", subscriber.disconnect(WAIT))
+        .await
+        .unwrap();
+}

@@ -53,7 +53,7 @@ impl Shared {
         let now = self.now();
         {
             let mut core = self.core();
-            let done = core.publish(message, now)?;
+            let done = core.publish(message, now).map_err(|e| core.refusal(e))?;
             self.persist_published(&mut core, message.qos)?;
             drop(core);
             self.wake();
@@ -99,7 +99,10 @@ impl Shared {
         request: &SubscribeRequest,
     ) -> Result<(Receiver, SubAck), Error> {
         let now = self.now();
-        let (queue, granted) = self.core().subscribe(request, now)?;
+        let (queue, granted) = {
+            let mut core = self.core();
+            core.subscribe(request, now).map_err(|e| core.refusal(e))?
+        };
         self.wake();
         Ok((Receiver::new(queue, self.clone()), granted))
     }
@@ -120,7 +123,11 @@ impl Shared {
     /// As [`unsubscribe`](Self::unsubscribe).
     pub fn unsubscribe_request(&self, request: &UnsubscribeRequest) -> Result<UnsubAck, Error> {
         let now = self.now();
-        let answer = self.core().unsubscribe(request, now)?;
+        let answer = {
+            let mut core = self.core();
+            core.unsubscribe(request, now)
+                .map_err(|e| core.refusal(e))?
+        };
         self.wake();
         Ok(answer)
     }
@@ -298,6 +305,21 @@ impl Shared {
 }
 
 impl Core {
+    /// `error` as the application should see it: a session closed by the application's disconnect, still under
+    /// way, refuses as the ended client will ([`Error::Closed`]), not with the session's "reconnect first" (which
+    /// stays for a session that gave up).
+    fn refusal(&self, error: Error) -> Error {
+        let closed = matches!(
+            error,
+            Error::Publish(crate::PublishError::Closed)
+                | Error::Subscribe(crate::SubscribeError::Closed)
+        );
+        match closed && (!self.dispatch.disconnected.is_empty() || self.dispatch.handles_gone) {
+            true => Error::Closed,
+            false => error,
+        }
+    }
+
     /// [`Error::Closed`] once the client disconnected or its event loop ended.
     pub(crate) fn open(&self) -> Result<(), Error> {
         if self.dispatch.is_finished() {

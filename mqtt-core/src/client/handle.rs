@@ -161,7 +161,9 @@ impl Client {
     /// # Errors
     ///
     /// [`Error::Publish`] for an invalid topic, a message too large or a full queue (nothing is dropped: retry
-    /// later), or after the client disconnected.
+    /// later), or with [`PublishError::Closed`](crate::PublishError::Closed) after the session gave up (call
+    /// [`reconnect`](Self::reconnect)); [`Error::Closed`] once [`disconnect`](Self::disconnect) was called (or the
+    /// event loop ended).
     pub async fn publish(
         &self,
         topic: impl Into<String>,
