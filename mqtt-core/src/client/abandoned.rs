@@ -1,6 +1,6 @@
 //! [`Abandoned`]: the subscriptions whose handle the application dropped without unsubscribing. The broker still
-//! holds them and goes on sending what they match; nobody will read it, so those messages are acknowledged and let
-//! go rather than kept for a late subscriber (where, once the bounded wait is full, they would pause the client).
+//! holds them and goes on sending what they match, which nobody may ever read: those messages are acknowledged at
+//! once, and let go when the bounded wait for a late consumer is full rather than pausing the client.
 
 use std::collections::HashMap;
 use std::string::String;

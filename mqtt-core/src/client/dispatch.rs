@@ -374,18 +374,11 @@ impl Dispatch {
                 .map(|(i, _)| i),
         );
         let targets = hits.len() + self.listeners.len();
-        let flow = if targets == 0
-            && self
+        let flow = if targets == 0 {
+            let abandoned = self
                 .abandoned
-                .is_for(publish.topic, ids, &self.request_filters)
-        {
-            // For a subscription dropped without unsubscribing: nobody will read it.
-            if let Some(token) = ack {
-                self.pending_acks.push(token);
-            }
-            Flow::Taken
-        } else if targets == 0 {
-            self.keep_orphan(publish, ack)
+                .is_for(publish.topic, ids, &self.request_filters);
+            self.keep_orphan(publish, ack, abandoned)
         } else if !hits
             .iter()
             .filter_map(|&i| self.routes.get(i))
@@ -465,7 +458,26 @@ impl Dispatch {
     }
 
     /// A message that matches no subscription and finds no listener: kept for one still to come.
-    fn keep_orphan(&mut self, publish: &Publish<'_>, ack: Option<AckToken>) -> Flow {
+    ///
+    /// One for a subscription dropped without unsubscribing (`abandoned`) may never be read: it is acknowledged
+    /// now, kept while there is room (for a `messages()` stream still to come), and let go beyond, so that it
+    /// neither pauses the reads nor holds the broker's window.
+    fn keep_orphan(
+        &mut self,
+        publish: &Publish<'_>,
+        ack: Option<AckToken>,
+        abandoned: bool,
+    ) -> Flow {
+        let ack = match abandoned {
+            true => {
+                self.pending_acks.extend(ack);
+                None
+            }
+            false => ack,
+        };
+        if abandoned && self.orphans.len() >= self.capacity {
+            return Flow::Taken;
+        }
         if self.orphans.len() >= self.capacity {
             if !self.holding {
                 tracing::warn!(

@@ -87,7 +87,7 @@ impl Delivery {
 /// Its queue holds at most [`Options::message_capacity`](super::Options::message_capacity) messages; a full
 /// queue pauses the client (see the [delivery rules](crate::client#delivery-rules)). Dropping it stops the routing to it (the
 /// broker keeps the subscription: [`Client::unsubscribe`] ends that); what the broker still sends for it alone is
-/// acknowledged and let go.
+/// acknowledged at once and never pauses the client (the [delivery rules](crate::client#delivery-rules) say more).
 #[derive(Debug)]
 pub struct Subscription {
     pub(super) granted: Granted,

@@ -31,8 +31,9 @@
 //!   the first subscription or listener that comes and matches it: resuming a persistent session, `connect()`
 //!   then `subscribe()` loses nothing.
 //! - A message for a subscription whose handle was dropped without unsubscribing (the broker still holds it) and
-//!   that no live subscription or `messages()` listener takes is acknowledged and let go: nobody will read it.
-//!   Until the filter is unsubscribed, the broker still sends its messages.
+//!   that no live subscription or `messages()` listener takes is acknowledged at once (nobody may ever read it),
+//!   and kept like the others while there is room; beyond, it is let go rather than pausing the client. Until
+//!   the filter is unsubscribed, the broker still sends its messages.
 //! - Every queue is bounded. When a message cannot be queued everywhere it goes (a queue is full), the runner
 //!   holds it and stops reading from the broker until the application makes room: TCP and the broker's window
 //!   push back, nothing is dropped and memory stays bounded. One slow consumer therefore pauses every
