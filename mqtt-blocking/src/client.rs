@@ -521,8 +521,9 @@ impl Client {
     }
 
     /// Disconnects gracefully within `timeout`: the messages in flight and queued are waited for (nine tenths of
-    /// `timeout`), then DISCONNECT goes out and the event loop ends. Blocks until it has ended; from a callback,
-    /// only starts the disconnection.
+    /// `timeout`), then DISCONNECT goes out and the event loop ends. Blocks until it has ended (at most `timeout`,
+    /// or a second if `timeout` is shorter: [`Duration::ZERO`] sends the DISCONNECT without waiting for
+    /// acknowledgements); from a callback, only starts the disconnection.
     ///
     /// # Errors
     ///
@@ -534,7 +535,7 @@ impl Client {
         if self.inner.has_finished() {
             return Ok(());
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now() + proto::client::disconnect_wait(timeout);
         let closed = self.inner.shared.disconnect(timeout);
         self.closed_by(closed, deadline)
     }

@@ -181,3 +181,69 @@ fn one_messages_iterator_shared_by_two_threads_wakes_the_thread_still_waiting() 
     assert_eq!(got, ["0", "1"]);
     client.disconnect(WAIT).unwrap();
 }
+
+/// A callback that blocks for longer than the keep alive interval (but less than the broker's one and a half
+/// times it): the loop sends nothing meanwhile, and the connection must survive all the same: the client must
+/// not take its own pause for a dead broker.
+#[test]
+fn a_callback_blocking_past_the_keep_alive_interval_keeps_the_connection() {
+    let broker = broker();
+    let client = connect(&options(&broker, "nc-block").keep_alive(Duration::from_secs(2)));
+    let states = Arc::new(Mutex::new(Vec::new()));
+    let seen = states.clone();
+    client.on_state(move |_, state| seen.lock().unwrap().push(state));
+    let (to, data) = mpsc::channel();
+    client
+        .subscribe("nc/block", QoS::AtLeastOnce, move |_, message| {
+            if message.payload == "block" {
+                thread::sleep(Duration::from_millis(2_600));
+            }
+            let _ = to.send(message.clone());
+        })
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+    publish_acked(&client, "nc/block", "block");
+    assert_eq!(next(&data).payload, "block");
+    publish_acked(&client, "nc/block", "after");
+    assert_eq!(next(&data).payload, "after");
+    let states = states.lock().unwrap().clone();
+    assert!(
+        states
+            .iter()
+            .all(|state| matches!(state, ConnectionState::Connected { .. })),
+        "{states:?}"
+    );
+    client.disconnect(WAIT).unwrap();
+}
+
+/// paho's `disconnect(timeout=0)`: leave at once, without waiting for acknowledgements; the DISCONNECT still
+/// goes out, so the broker does not publish the will.
+#[test]
+fn a_disconnect_with_no_time_to_wait_still_disconnects_cleanly() {
+    let broker = broker();
+    let watcher = connect(&options(&broker, "nc-zero-watch"));
+    let (to, wills) = mpsc::channel();
+    watcher
+        .subscribe("nc/zero/#", QoS::AtLeastOnce, forward(&to))
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+    let client = connect(
+        &options(&broker, "nc-zero")
+            .last_will(mqtt_blocking::LastWill::new("nc/zero/will", "gone")),
+    );
+    let outcome = client.disconnect(Duration::ZERO);
+    assert!(
+        matches!(outcome, Ok(()) | Err(Error::Unacknowledged(_))),
+        "{outcome:?}"
+    );
+    assert!(!client.is_connected());
+    publish_acked(&watcher, "nc/zero/marker", "m");
+    assert_eq!(
+        next(&wills).topic,
+        "nc/zero/marker",
+        "no will after a disconnect [MQTT-3.1.2-10]"
+    );
+    watcher.disconnect(WAIT).unwrap();
+}

@@ -342,3 +342,33 @@ async fn a_disconnect_while_other_tasks_publish_resolves_every_delivery() {
         .await
         .unwrap();
 }
+
+/// paho's `disconnect(timeout=0)`: leave at once, without waiting for acknowledgements. The DISCONNECT still goes
+/// out, so the broker does not publish the will.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disconnect_with_no_time_to_wait_still_disconnects_cleanly() {
+    let broker = broker();
+    let watcher = connect(options(&broker, "nt-zero-watch")).await;
+    let mut wills = within(
+        "subscribe",
+        watcher.subscribe("nt/zero/#", QoS::AtLeastOnce),
+    )
+    .await
+    .unwrap();
+    let client = connect(
+        options(&broker, "nt-zero").last_will(mqtt_tokio::LastWill::new("nt/zero/will", "gone")),
+    )
+    .await;
+    let outcome = within("disconnect", client.disconnect(Duration::ZERO)).await;
+    assert!(
+        matches!(outcome, Ok(()) | Err(Error::Unacknowledged(_))),
+        "{outcome:?}"
+    );
+    assert!(!client.is_connected());
+    publish_acked(&watcher, "nt/zero/marker", "m").await;
+    assert_eq!(
+        next(&mut wills).await.topic,
+        "nt/zero/marker",
+        "no will after a disconnect [MQTT-3.1.2-10]"
+    );
+}

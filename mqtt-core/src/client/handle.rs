@@ -358,7 +358,8 @@ impl Client {
 
     /// Disconnects gracefully within `timeout`: waits for the messages in flight and queued to be acknowledged
     /// (for nine tenths of `timeout`), sends DISCONNECT, and ends the event loop. New messages are refused from
-    /// the call on. Returns within `timeout`, whatever the broker does.
+    /// the call on. Returns within `timeout` (or a second, if `timeout` is shorter: [`Duration::ZERO`] sends the
+    /// DISCONNECT without waiting for acknowledgements), whatever the broker does.
     ///
     /// # Errors
     ///
@@ -368,7 +369,7 @@ impl Client {
     /// [`Error::Timeout`] if the event loop did not finish in time (it does not run, or the connection is stuck).
     pub async fn disconnect(&self, timeout: Duration) -> Result<(), Error> {
         let closed = self.shared.disconnect(timeout);
-        disconnected(within(self.sleep, timeout, closed).await?)
+        disconnected(within(self.sleep, super::disconnect_wait(timeout), closed).await?)
     }
 
     /// Waits until the broker accepts a connection, for at most `timeout`.

@@ -129,6 +129,23 @@ pub fn shared_filter(group: &str, filter: &str) -> Result<String, Error> {
     Ok(std::format!("$share/{group}/{filter}"))
 }
 
+/// How long a `disconnect(timeout)` call waits for the event loop to end: `timeout`, but at least a second.
+///
+/// The timeout bounds the wait for acknowledgements (nine tenths of it); what follows (the DISCONNECT going out,
+/// the event loop ending) takes a moment of its own, which a short timeout would not leave: paho's
+/// `disconnect(0)`, "do not wait for acknowledgements", then reported a timeout although it disconnected.
+///
+/// ```
+/// use core::time::Duration;
+/// use mqtt_core::client::disconnect_wait;
+///
+/// assert_eq!(disconnect_wait(Duration::ZERO), Duration::from_secs(1));
+/// assert_eq!(disconnect_wait(Duration::from_secs(5)), Duration::from_secs(5));
+/// ```
+pub fn disconnect_wait(timeout: Duration) -> Duration {
+    timeout.max(Duration::from_secs(1))
+}
+
 /// A change of the connection, with its cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
