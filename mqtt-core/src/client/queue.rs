@@ -197,7 +197,7 @@ mod tests {
     }
 
     /// Counts its wake-ups.
-    struct Count(core::sync::atomic::AtomicUsize);
+    struct Count(AtomicUsize);
 
     impl std::task::Wake for Count {
         fn wake(self: std::sync::Arc<Self>) {
