@@ -258,7 +258,8 @@ impl Client {
     /// # Errors
     ///
     /// [`Error::Publish`] for an invalid topic or QoS, a message too large or a full queue (nothing is dropped:
-    /// retry later); [`Error::Closed`] if the event loop has ended.
+    /// retry later); [`Error::Closed`] once [`disconnect`](Self::disconnect) was called or the event loop has
+    /// ended.
     pub fn publish(
         &self,
         topic: impl Into<String>,
@@ -513,14 +514,16 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`] if the event loop has ended.
+    /// [`Error::Closed`] if the event loop has ended: after [`disconnect`](Self::disconnect) too, a client stays
+    /// ended (unlike paho's `reconnect()` after `disconnect()`); connect again with a new client.
     pub fn reconnect(&self) -> Result<(), Error> {
         self.inner.shared.reconnect()
     }
 
     /// Disconnects gracefully within `timeout`: the messages in flight and queued are waited for (nine tenths of
-    /// `timeout`), then DISCONNECT goes out and the event loop ends. Blocks until it has ended; from a callback,
-    /// only starts the disconnection.
+    /// `timeout`), then DISCONNECT goes out and the event loop ends. Blocks until it has ended (at most `timeout`,
+    /// or a second if `timeout` is shorter: [`Duration::ZERO`] sends the DISCONNECT without waiting for
+    /// acknowledgements); from a callback, only starts the disconnection.
     ///
     /// # Errors
     ///
@@ -532,7 +535,7 @@ impl Client {
         if self.inner.has_finished() {
             return Ok(());
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now() + proto::client::disconnect_wait(timeout);
         let closed = self.inner.shared.disconnect(timeout);
         self.closed_by(closed, deadline)
     }

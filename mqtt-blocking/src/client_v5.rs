@@ -180,7 +180,7 @@ impl Client {
         if self.inner.has_finished() {
             return Ok(());
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now() + proto::client::disconnect_wait(timeout);
         let closed = self.inner.shared.disconnect_with(&options, timeout)?;
         self.closed_by(closed, deadline)
     }

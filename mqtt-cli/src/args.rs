@@ -301,6 +301,14 @@ pub(crate) struct OutputArgs {
     /// "encoding": "base64").
     #[arg(long, conflicts_with = "verbose", help_heading = "Output")]
     pub(crate) json: bool,
+    /// No line end after each payload (as mosquitto_sub -N): for binary payloads written to a file.
+    #[arg(
+        short = 'N',
+        long = "no-eol",
+        conflicts_with = "json",
+        help_heading = "Output"
+    )]
+    pub(crate) no_eol: bool,
 }
 
 /// `mqtt sub`.

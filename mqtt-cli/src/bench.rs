@@ -158,7 +158,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
                 }
             }
         }
-        _ = tokio::signal::ctrl_c() => {
+        _ = crate::signal::interrupted() => {
             report.publish_time = plan.start.elapsed();
             report.interrupted = true;
             aborts.iter().for_each(|task| task.abort());
@@ -179,7 +179,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
             all_received.await
         }
         // A Ctrl-C while sending already stopped the subscribers: this one is for the wait that follows.
-        _ = tokio::signal::ctrl_c() => {
+        _ = crate::signal::interrupted() => {
             report.interrupted = true;
             let _ = stop.send(true);
             all_received.await

@@ -15,6 +15,9 @@ use crate::args::{ConnectArgs, Version};
 use crate::failure::Failure;
 use crate::property::{self, Properties, Value};
 
+/// The largest MQTT packet: a fixed header of 5 bytes and a remaining length of at most 268,435,455.
+pub(crate) const MAX_PACKET: usize = 268_435_460;
+
 /// The options, and the broker they name (for messages).
 #[derive(Debug)]
 pub(crate) struct Target {
@@ -103,7 +106,10 @@ impl Target {
         }
         options = options
             .keep_alive(Duration::from_secs(args.keepalive.into()))
-            .connect_timeout(args.connect_timeout);
+            .connect_timeout(args.connect_timeout)
+            // As mosquitto_sub: any message the protocol can carry (the receive buffer grows only as needed).
+            // The library's default (1 MiB) would have a 5.0 broker drop larger messages to us, silently.
+            .max_packet_size(MAX_PACKET);
         if args.persistent {
             options = options.clean_start(false).session_expiry(u32::MAX);
         }

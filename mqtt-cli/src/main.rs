@@ -22,6 +22,7 @@ mod output;
 mod property;
 mod publish;
 mod request;
+mod signal;
 mod subscribe;
 
 use std::process::ExitCode;
@@ -42,6 +43,10 @@ fn main() -> ExitCode {
             return ExitCode::from(Class::Other.code());
         }
     };
+    {
+        let _runtime = runtime.enter();
+        signal::install();
+    }
     let outcome: Result<(), Failure> = runtime.block_on(async move {
         match cli.command {
             Command::Pub(args) => publish::run(args).await,

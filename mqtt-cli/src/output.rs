@@ -11,10 +11,16 @@ use crate::args::OutputArgs;
 /// The output format of received messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Format {
-    /// The payload, then a line end (as `mosquitto_sub`).
-    Plain,
-    /// The topic, a space, the payload, a line end (as `mosquitto_sub -v`).
-    Verbose,
+    /// The payload, then a line end unless `-N` (as `mosquitto_sub`).
+    Plain {
+        /// Print a line end after the payload (no `-N`).
+        eol: bool,
+    },
+    /// The topic, a space, the payload, a line end unless `-N` (as `mosquitto_sub -v`).
+    Verbose {
+        /// Print a line end after the payload (no `-N`).
+        eol: bool,
+    },
     /// One JSON object per line.
     Json,
 }
@@ -22,10 +28,11 @@ pub(crate) enum Format {
 impl Format {
     /// The format the arguments ask for.
     pub(crate) fn new(args: &OutputArgs) -> Self {
+        let eol = !args.no_eol;
         match (args.json, args.verbose) {
             (true, _) => Self::Json,
-            (false, true) => Self::Verbose,
-            (false, false) => Self::Plain,
+            (false, true) => Self::Verbose { eol },
+            (false, false) => Self::Plain { eol },
         }
     }
 
@@ -36,15 +43,19 @@ impl Format {
     /// The writer's (a closed pipe: `BrokenPipe`).
     pub(crate) fn write(self, out: &mut impl Write, message: &Message) -> io::Result<()> {
         match self {
-            Self::Plain => {
+            Self::Plain { eol } => {
                 out.write_all(&message.payload)?;
-                out.write_all(b"\n")?;
+                if eol {
+                    out.write_all(b"\n")?;
+                }
             }
-            Self::Verbose => {
+            Self::Verbose { eol } => {
                 out.write_all(message.topic.as_bytes())?;
                 out.write_all(b" ")?;
                 out.write_all(&message.payload)?;
-                out.write_all(b"\n")?;
+                if eol {
+                    out.write_all(b"\n")?;
+                }
                 for (name, value) in readable(message) {
                     writeln!(out, "  {name}: {value}")?;
                 }
@@ -222,7 +233,7 @@ mod tests {
     #[test]
     fn verbose_output_prints_the_properties_under_the_message() {
         let mut out = Vec::new();
-        Format::Verbose
+        Format::Verbose { eol: true }
             .write(&mut out, &with_every_property())
             .unwrap();
         assert_eq!(
@@ -232,9 +243,25 @@ mod tests {
              subscription-identifier: 7, 9\n"
         );
         let mut out = Vec::new();
-        Format::Verbose
+        Format::Verbose { eol: true }
             .write(&mut out, &Message::new("t", "x"))
             .unwrap();
         assert_eq!(out, b"t x\n");
+    }
+
+    #[test]
+    fn without_line_ends_payloads_follow_each_other_as_with_mosquitto_sub_n() {
+        let mut out = Vec::new();
+        for payload in ["21.", "5"] {
+            Format::Plain { eol: false }
+                .write(&mut out, &Message::new("t", payload))
+                .unwrap();
+        }
+        assert_eq!(out, b"21.5");
+        let mut out = Vec::new();
+        Format::Verbose { eol: false }
+            .write(&mut out, &Message::new("t", "x"))
+            .unwrap();
+        assert_eq!(out, b"t x");
     }
 }

@@ -16,6 +16,9 @@ use crate::failure::Failure;
 /// The packets `mqtt pub` sends, for `-D`.
 const PACKETS: &[&str] = &["connect", "publish", "disconnect", "will"];
 
+/// The client's default memory for outgoing messages ([`mqtt_tokio::Options::queue_bytes`]).
+const QUEUE_DEFAULT: usize = 4 * 1024 * 1024;
+
 /// Messages awaiting their acknowledgement at most, before the next one waits for the oldest.
 const WINDOW: usize = 256;
 
@@ -25,7 +28,7 @@ const WINDOW: usize = 256;
 ///
 /// A failure of the class of what went wrong: the connection, a message the broker refused, `-W` running out.
 pub(crate) async fn run(args: PubArgs) -> Result<(), Failure> {
-    let target = Target::new(&args.connect, PACKETS)?;
+    let mut target = Target::new(&args.connect, PACKETS)?;
     // Read before connecting: a file that cannot be read costs no connection.
     let payload = match args.stdin_line {
         true => None,
@@ -35,6 +38,15 @@ pub(crate) async fn run(args: PubArgs) -> Result<(), Failure> {
             args.stdin_file,
         )?),
     };
+    if let Some(payload) = &payload {
+        // As mosquitto_pub: a payload of any size the protocol allows (the queue's default is 4 MiB), with room
+        // for the topic and the properties.
+        let packet = payload.len() + args.topic.len() + QUEUE_DEFAULT / 64;
+        target.options = target
+            .options
+            .clone()
+            .queue_bytes(packet.max(QUEUE_DEFAULT));
+    }
     let deadline = args.timeout.map(|timeout| Instant::now() + timeout);
     let connection = within(deadline, target.connect(), "connecting").await?;
     let mut publisher = Publisher::new(
@@ -143,7 +155,7 @@ impl Publisher {
     async fn lines(&mut self) -> Result<(), Failure> {
         let mut stdin = BufReader::new(tokio::io::stdin());
         let mut line = Vec::new();
-        let interrupted = tokio::signal::ctrl_c();
+        let interrupted = crate::signal::interrupted();
         tokio::pin!(interrupted);
         loop {
             line.clear();

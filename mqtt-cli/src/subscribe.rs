@@ -33,6 +33,8 @@ pub(crate) async fn run(args: SubArgs) -> Result<(), Failure> {
     let deadline = args.timeout.map(|timeout| Instant::now() + timeout);
     let format = Format::new(&args.output);
     let connection = within(deadline, target.connect(), "connecting").await?;
+    // From here on, Ctrl-C and SIGTERM end with a DISCONNECT.
+    let interrupted = crate::signal::interrupted();
     let client = &connection.client;
 
     let request = target.subscribe(&args.topic, qos(args.qos));
@@ -75,7 +77,6 @@ pub(crate) async fn run(args: SubArgs) -> Result<(), Failure> {
         .get("subscribe", "subscription-identifier")
         .is_some();
     let gave_up = connection.gave_up();
-    let interrupted = tokio::signal::ctrl_c();
     let time_up = async {
         match deadline {
             Some(deadline) => tokio::time::sleep_until(deadline).await,

@@ -97,6 +97,44 @@ async fn a_stream_whose_reader_left_is_dropped_and_others_keep_receiving() {
     runner.await.unwrap();
 }
 
+/// The habit of rumqttc and paho users: a subscription handle dropped without unsubscribing. The broker keeps
+/// the subscription and goes on sending its messages, which nobody may read: they must not pile up as messages
+/// waiting for a late consumer (whose bounded wait, once full, paused the whole client) nor hold the broker's
+/// window unacknowledged.
+#[tokio::test(start_paused = true)]
+async fn messages_for_a_dropped_subscription_do_not_stall_the_other_subscriptions() {
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let link = Link::default();
+        let (client, runner) =
+            link.spawn(&link.options("dropped").version(version).message_capacity(4));
+        client.wait_connected(WAIT).await.unwrap();
+        let dropped = client.subscribe("a/#", QoS::AtLeastOnce).await.unwrap();
+        let mut live = client.subscribe("b", QoS::AtLeastOnce).await.unwrap();
+        drop(dropped);
+        link.broker(|b| {
+            for i in 0..20 {
+                b.inject(&format!("a/{i}"), b"", QoS::AtLeastOnce, false);
+            }
+            b.inject("b", b"", QoS::AtLeastOnce, false);
+        });
+        assert_eq!(topics(&mut live).await, ["b"], "{version}");
+        assert!(
+            link.wait_for(|b| b.pending_to_client() == 0, WAIT).await,
+            "{version}: every message acknowledged"
+        );
+        // A `messages()` stream that comes later gets those kept while there was room (the habit of rumqttc
+        // users, who read everything from one stream); the rest were let go.
+        let mut everything = client.messages();
+        assert_eq!(
+            topics(&mut everything).await,
+            ["a/0", "a/1", "a/2", "a/3"],
+            "{version}"
+        );
+        client.disconnect(WAIT).await.unwrap();
+        runner.await.unwrap();
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_late_state_listener_hears_the_current_state_first_and_the_end() {
     let link = Link::default();
@@ -195,6 +233,40 @@ async fn a_disconnect_whose_time_runs_out_fails_what_the_broker_did_not_acknowle
         Err(Error::Unacknowledged(1))
     );
     assert_eq!(pending.wait().await, Err(Error::Closed));
+    runner.await.unwrap();
+}
+
+/// A task that publishes while another disconnects: whether the disconnect is under way or over, the refusal is
+/// the same [`Error::Closed`] (a loop that stops on it stops either way).
+#[tokio::test(start_paused = true)]
+async fn commands_during_a_disconnect_fail_with_closed_as_after_it() {
+    let link = Link::default();
+    let (client, runner) = link.spawn(&link.options("closing"));
+    client.wait_connected(WAIT).await.unwrap();
+    link.broker(mqtt_test::FakeBroker::hold_acks);
+    let pending = client
+        .publish("out", "x", QoS::AtLeastOnce, false)
+        .await
+        .unwrap();
+    let disconnecting = {
+        let client = client.clone();
+        tokio::spawn(async move { client.disconnect(Duration::from_secs(2)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !disconnecting.is_finished(),
+        "waiting for the acknowledgement"
+    );
+    let during = client.publish("out", "y", QoS::AtLeastOnce, false).await;
+    assert_eq!(during.unwrap_err(), Error::Closed);
+    let during = client.subscribe("in", QoS::AtLeastOnce).await;
+    assert_eq!(during.unwrap_err(), Error::Closed);
+    let during = client.unsubscribe(["in".to_owned()]).await;
+    assert_eq!(during.unwrap_err(), Error::Closed);
+    assert_eq!(disconnecting.await.unwrap(), Err(Error::Unacknowledged(1)));
+    assert_eq!(pending.wait().await, Err(Error::Closed));
+    let after = client.publish("out", "z", QoS::AtLeastOnce, false).await;
+    assert_eq!(after.unwrap_err(), Error::Closed);
     runner.await.unwrap();
 }
 

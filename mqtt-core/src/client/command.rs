@@ -53,7 +53,7 @@ impl Shared {
         let now = self.now();
         {
             let mut core = self.core();
-            let done = core.publish(message, now)?;
+            let done = core.publish(message, now).map_err(|e| core.refusal(e))?;
             self.persist_published(&mut core, message.qos)?;
             drop(core);
             self.wake();
@@ -142,7 +142,10 @@ impl Shared {
         request: &SubscribeRequest,
     ) -> Result<(Receiver, SubAck), Error> {
         let now = self.now();
-        let (queue, granted) = self.core().subscribe(request, now)?;
+        let (queue, granted) = {
+            let mut core = self.core();
+            core.subscribe(request, now).map_err(|e| core.refusal(e))?
+        };
         self.wake();
         Ok((Receiver::new(queue, self.clone()), granted))
     }
@@ -163,7 +166,11 @@ impl Shared {
     /// As [`unsubscribe`](Self::unsubscribe).
     pub fn unsubscribe_request(&self, request: &UnsubscribeRequest) -> Result<UnsubAck, Error> {
         let now = self.now();
-        let answer = self.core().unsubscribe(request, now)?;
+        let answer = {
+            let mut core = self.core();
+            core.unsubscribe(request, now)
+                .map_err(|e| core.refusal(e))?
+        };
         self.wake();
         Ok(answer)
     }
@@ -341,6 +348,21 @@ impl Shared {
 }
 
 impl Core {
+    /// `error` as the application should see it: a session closed by the application's disconnect, still under
+    /// way, refuses as the ended client will ([`Error::Closed`]), not with the session's "reconnect first" (which
+    /// stays for a session that gave up).
+    fn refusal(&self, error: Error) -> Error {
+        let closed = matches!(
+            error,
+            Error::Publish(crate::PublishError::Closed)
+                | Error::Subscribe(crate::SubscribeError::Closed)
+        );
+        match closed && (!self.dispatch.disconnected.is_empty() || self.dispatch.handles_gone) {
+            true => Error::Closed,
+            false => error,
+        }
+    }
+
     /// [`Error::Closed`] once the client disconnected or its event loop ended.
     pub(crate) fn open(&self) -> Result<(), Error> {
         if self.dispatch.is_finished() {
@@ -446,6 +468,9 @@ impl Core {
             .iter()
             .map(|f| f.filter().to_owned())
             .collect();
+        // The new request replaces abandoned subscriptions of the same filters at the broker (messages still
+        // carrying their identifiers are for it).
+        dispatch.abandoned.forget(&names);
         if let Some(id) = id {
             dispatch.request_filters.insert(id.get(), names.clone());
         }
@@ -496,6 +521,7 @@ impl Core {
             }
             !route.filters.is_empty()
         });
+        dispatch.abandoned.forget(filters);
         let (done, answer) = oneshot::channel();
         dispatch.unsubscribes.insert(ticket, (filters.len(), done));
         Ok(answer)

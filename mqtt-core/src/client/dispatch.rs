@@ -14,6 +14,7 @@ use std::vec::Vec;
 
 use futures_channel::oneshot;
 
+use super::abandoned::{Abandoned, is_for};
 use super::exchange::Exchange;
 use super::queue::Queue;
 use super::{ConnectionState, Error, Message};
@@ -21,7 +22,7 @@ use crate::codec::{List, ProtocolVersion, Publish, QoS, ReasonCode, Subscription
 use crate::driver::{DriverError, EventSink, Flow};
 use crate::io::FailoverError;
 use crate::session::{AckToken, ConnectRefusal, Disconnection, Event, Ticket};
-use crate::{Instant, Session, SessionState, topic};
+use crate::{Instant, Session, SessionState};
 
 /// Completes an UNSUBSCRIBE with its codes.
 pub(crate) type UnsubAckSender = oneshot::Sender<Result<Vec<ReasonCode>, Error>>;
@@ -75,27 +76,15 @@ pub(crate) struct Route {
 }
 
 impl Route {
-    /// Whether a message on `topic` carrying the 5.0 Subscription Identifiers `ids` is for this route.
-    ///
-    /// The identifiers say which of the broker's subscriptions matched, and each names the request that made it
-    /// (`requests`: identifier to filters). The broker keeps one subscription per filter, each with the
-    /// identifier of the latest request for it `[MQTT-3.8.4-3]`: a message may carry the identifier of an
-    /// earlier or a later request for one of this route's filters (sent before the broker took this request, or
-    /// after a later one replaced it), and it is for this route all the same. Without identifiers, or with none
-    /// this client knows (a request long gone), the filters decide.
+    /// Whether a message on `topic` carrying the 5.0 Subscription Identifiers `ids` is for this route
+    /// (`requests`: identifier to filters); see [`is_for`].
     fn matches(
         &self,
         topic: &str,
         ids: &List<'_, SubscriptionId>,
         requests: &HashMap<u32, Vec<String>>,
     ) -> bool {
-        let known = || ids.iter().filter_map(|id| requests.get(&id.get()));
-        if self.id.is_none() || known().next().is_none() {
-            return self.filters.iter().any(|f| topic::matches(f, topic));
-        }
-        known()
-            .flatten()
-            .any(|f| topic::matches(f, topic) && self.filters.contains(f))
+        is_for(&self.filters, self.id, topic, ids, requests)
     }
 }
 
@@ -107,8 +96,10 @@ pub struct Dispatch {
     pub(crate) unsubscribes: HashMap<Ticket, (usize, UnsubAckSender)>,
     pub(crate) routes: Vec<Route>,
     /// The filters of each subscribe request that carried a 5.0 Subscription Identifier, by identifier; kept
-    /// while a route of that request lives.
+    /// while a route of that request lives, or while the broker holds the subscriptions of its dropped route.
     pub(crate) request_filters: HashMap<u32, Vec<String>>,
+    /// Subscriptions whose handle was dropped without unsubscribing: their messages are let go.
+    pub(crate) abandoned: Abandoned,
     pub(crate) listeners: Vec<Arc<Queue<Delivered>>>,
     /// Messages no subscription or listener took yet.
     pub(crate) orphans: VecDeque<Delivered>,
@@ -178,6 +169,7 @@ impl Dispatch {
             unsubscribes: HashMap::new(),
             routes: Vec::new(),
             request_filters: HashMap::new(),
+            abandoned: Abandoned::default(),
             listeners: Vec::new(),
             orphans: VecDeque::new(),
             pending_acks: Vec::new(),
@@ -224,7 +216,8 @@ impl Dispatch {
         for _ in 0..=self.routes.len() {
             let id = self.next_subscription_id;
             self.next_subscription_id = id % SubscriptionId::MAX + 1;
-            if !self.routes.iter().any(|route| route.id == Some(id)) {
+            if !self.routes.iter().any(|route| route.id == Some(id)) && !self.abandoned.uses_id(id)
+            {
                 return SubscriptionId::new(id);
             }
         }
@@ -371,13 +364,7 @@ impl Dispatch {
             return Flow::Taken;
         }
         let ids = &publish.properties.subscription_identifiers;
-        let before = self.routes.len();
-        self.routes.retain(|route| !route.queue.is_abandoned());
-        if self.routes.len() < before {
-            let routes = &self.routes;
-            self.request_filters
-                .retain(|id, _| routes.iter().any(|route| route.id == Some(*id)));
-        }
+        self.abandon_dropped_routes();
         self.listeners.retain(|queue| !queue.is_abandoned());
         // The routes it goes to, found once (the scratch list keeps its memory between messages).
         let mut hits = core::mem::take(&mut self.hits);
@@ -391,7 +378,10 @@ impl Dispatch {
         );
         let targets = hits.len() + self.listeners.len();
         let flow = if targets == 0 {
-            self.keep_orphan(publish, ack)
+            let abandoned = self
+                .abandoned
+                .is_for(publish.topic, ids, &self.request_filters);
+            self.keep_orphan(publish, ack, abandoned)
         } else if !hits
             .iter()
             .filter_map(|&i| self.routes.get(i))
@@ -446,8 +436,51 @@ impl Dispatch {
         flow
     }
 
+    /// Routes whose handle is gone become abandoned subscriptions (the broker still holds them); the identifiers
+    /// neither a route nor an abandoned subscription uses are forgotten.
+    fn abandon_dropped_routes(&mut self) {
+        if !self.routes.iter().any(|route| route.queue.is_abandoned()) {
+            return;
+        }
+        let (gone, live): (Vec<Route>, Vec<Route>) = core::mem::take(&mut self.routes)
+            .into_iter()
+            .partition(|route| route.queue.is_abandoned());
+        self.routes = live;
+        for route in gone {
+            self.abandoned.add(route.filters, route.id);
+        }
+        self.forget_unused_ids();
+    }
+
+    /// Forgets the identifiers of requests that neither a route nor an abandoned subscription has any more.
+    fn forget_unused_ids(&mut self) {
+        let (routes, abandoned) = (&self.routes, &self.abandoned);
+        self.request_filters.retain(|id, _| {
+            routes.iter().any(|route| route.id == Some(*id)) || abandoned.uses_id(*id)
+        });
+    }
+
     /// A message that matches no subscription and finds no listener: kept for one still to come.
-    fn keep_orphan(&mut self, publish: &Publish<'_>, ack: Option<AckToken>) -> Flow {
+    ///
+    /// One for a subscription dropped without unsubscribing (`abandoned`) may never be read: it is acknowledged
+    /// now, kept while there is room (for a `messages()` stream still to come), and let go beyond, so that it
+    /// neither pauses the reads nor holds the broker's window.
+    fn keep_orphan(
+        &mut self,
+        publish: &Publish<'_>,
+        ack: Option<AckToken>,
+        abandoned: bool,
+    ) -> Flow {
+        let ack = match abandoned {
+            true => {
+                self.pending_acks.extend(ack);
+                None
+            }
+            false => ack,
+        };
+        if abandoned && self.orphans.len() >= self.capacity {
+            return Flow::Taken;
+        }
         if self.orphans.len() >= self.capacity {
             if !self.holding {
                 tracing::warn!(

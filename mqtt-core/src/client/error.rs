@@ -64,8 +64,12 @@ pub enum Error {
     /// An operation did not finish in time.
     #[error("timed out")]
     Timeout,
-    /// The event loop has ended (disconnected, or its task stopped).
-    #[error("the connection's event loop has ended")]
+    /// The event loop has ended (disconnected, or its task stopped). A client that ended stays ended: unlike
+    /// paho's `reconnect()` after `disconnect()`, connecting again takes a new client (the bindings' `connect` or
+    /// `new` with the same options).
+    #[error(
+        "the client has ended (disconnected, or its event loop stopped): make a new client to connect again"
+    )]
     Closed,
     /// A callback waited for something only its own event loop can bring (an acknowledgement, the end of the
     /// loop): the wait would never end, so it fails at once. Publishing or subscribing from a callback is fine.

@@ -87,7 +87,8 @@ impl Delivery {
 ///
 /// Its queue holds at most [`Options::message_capacity`](super::Options::message_capacity) messages; a full
 /// queue pauses the client (see the [delivery rules](crate::client#delivery-rules)). Dropping it stops the routing to it (the
-/// broker keeps the subscription: [`Client::unsubscribe`] ends that).
+/// broker keeps the subscription: [`Client::unsubscribe`] ends that); what the broker still sends for it alone is
+/// acknowledged at once and never pauses the client (the [delivery rules](crate::client#delivery-rules) say more).
 #[derive(Debug)]
 pub struct Subscription {
     pub(super) granted: Granted,
@@ -161,7 +162,9 @@ impl Client {
     /// # Errors
     ///
     /// [`Error::Publish`] for an invalid topic, a message too large or a full queue (nothing is dropped: retry
-    /// later), or after the client disconnected.
+    /// later), or with [`PublishError::Closed`](crate::PublishError::Closed) after the session gave up (call
+    /// [`reconnect`](Self::reconnect)); [`Error::Closed`] once [`disconnect`](Self::disconnect) was called (or the
+    /// event loop ended).
     pub async fn publish(
         &self,
         topic: impl Into<String>,
@@ -388,14 +391,16 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`] if the event loop has ended.
+    /// [`Error::Closed`] if the event loop has ended: after [`disconnect`](Self::disconnect) too, a client stays
+    /// ended (unlike paho's `reconnect()` after `disconnect()`); connect again with a new client.
     pub fn reconnect(&self) -> Result<(), Error> {
         self.shared.reconnect()
     }
 
     /// Disconnects gracefully within `timeout`: waits for the messages in flight and queued to be acknowledged
     /// (for nine tenths of `timeout`), sends DISCONNECT, and ends the event loop. New messages are refused from
-    /// the call on. Returns within `timeout`, whatever the broker does.
+    /// the call on. Returns within `timeout` (or a second, if `timeout` is shorter: [`Duration::ZERO`] sends the
+    /// DISCONNECT without waiting for acknowledgements), whatever the broker does.
     ///
     /// # Errors
     ///
@@ -405,7 +410,7 @@ impl Client {
     /// [`Error::Timeout`] if the event loop did not finish in time (it does not run, or the connection is stuck).
     pub async fn disconnect(&self, timeout: Duration) -> Result<(), Error> {
         let closed = self.shared.disconnect(timeout);
-        disconnected(within(self.sleep, timeout, closed).await?)
+        disconnected(within(self.sleep, super::disconnect_wait(timeout), closed).await?)
     }
 
     /// Waits until the broker accepts a connection, for at most `timeout`.

@@ -224,7 +224,8 @@ impl Client {
         timeout: Duration,
     ) -> Result<(), Error> {
         let closed = self.shared.disconnect_with(&options, timeout)?;
-        super::handle::disconnected(within(self.sleep, timeout, closed).await?)
+        let wait = super::disconnect_wait(timeout);
+        super::handle::disconnected(within(self.sleep, wait, closed).await?)
     }
 }
 

@@ -30,6 +30,10 @@
 //! - A message that matches no subscription and finds no `messages()` listener is kept (up to the capacity) for
 //!   the first subscription or listener that comes and matches it: resuming a persistent session, `connect()`
 //!   then `subscribe()` loses nothing.
+//! - A message for a subscription whose handle was dropped without unsubscribing (the broker still holds it) and
+//!   that no live subscription or `messages()` listener takes is acknowledged at once (nobody may ever read it),
+//!   and kept like the others while there is room; beyond, it is let go rather than pausing the client. Until
+//!   the filter is unsubscribed, the broker still sends its messages.
 //! - Every queue is bounded. When a message cannot be queued everywhere it goes (a queue is full), the runner
 //!   holds it and stops reading from the broker until the application makes room: TCP and the broker's window
 //!   push back, nothing is dropped and memory stays bounded. One slow consumer therefore pauses every
@@ -44,6 +48,7 @@
 //! [MQTT 5.0](mqtt5) has a section per feature: properties, subscription options, what the broker announced,
 //! topic aliases, request/response, enhanced authentication, redirection.
 
+mod abandoned;
 mod command;
 mod connecting;
 mod dispatch;
@@ -123,6 +128,23 @@ pub fn shared_filter(group: &str, filter: &str) -> Result<String, Error> {
     }
     crate::topic::validate_filter(filter).map_err(invalid)?;
     Ok(std::format!("$share/{group}/{filter}"))
+}
+
+/// How long a `disconnect(timeout)` call waits for the event loop to end: `timeout`, but at least a second.
+///
+/// The timeout bounds the wait for acknowledgements (nine tenths of it); what follows (the DISCONNECT going out,
+/// the event loop ending) takes a moment of its own, which a short timeout would not leave: paho's
+/// `disconnect(0)`, "do not wait for acknowledgements", then reported a timeout although it disconnected.
+///
+/// ```
+/// use core::time::Duration;
+/// use mqtt_core::client::disconnect_wait;
+///
+/// assert_eq!(disconnect_wait(Duration::ZERO), Duration::from_secs(1));
+/// assert_eq!(disconnect_wait(Duration::from_secs(5)), Duration::from_secs(5));
+/// ```
+pub fn disconnect_wait(timeout: Duration) -> Duration {
+    timeout.max(Duration::from_secs(1))
 }
 
 /// A change of the connection, with its cause.

@@ -5,8 +5,11 @@ use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
+use std::vec::Vec;
 
-/// A bounded single-consumer queue. The producer never blocks: a full queue refuses the item and the producer
+/// A bounded queue from one producer. Its consumer end may be shared (mqtt-blocking's `Messages` read from
+/// several threads): every consumer waiting is woken by an item, as any of them may be the one to take it, and
+/// one that left must not swallow the wake-up of another. The producer never blocks: a full queue refuses the item and the producer
 /// decides (the runner holds the message and stops reading; a state queue drops its oldest entry).
 #[derive(Debug)]
 pub(crate) struct Queue<T> {
@@ -21,7 +24,8 @@ pub(crate) struct Queue<T> {
 #[derive(Debug)]
 struct Inner<T> {
     items: VecDeque<T>,
-    waker: Option<Waker>,
+    /// The consumers waiting (one per task or thread).
+    wakers: Vec<Waker>,
     /// No more items will come: the consumer ends after the last.
     closed: bool,
     /// The consumer is gone: nothing will take items any more.
@@ -41,7 +45,7 @@ impl<T> Queue<T> {
         Self {
             inner: Mutex::new(Inner {
                 items: VecDeque::new(),
-                waker: None,
+                wakers: Vec::new(),
                 closed: false,
                 abandoned: false,
             }),
@@ -85,11 +89,9 @@ impl<T> Queue<T> {
         }
         inner.items.push_back(item);
         self.len.store(inner.items.len(), Ordering::Release);
-        let waker = inner.waker.take();
+        let wakers = core::mem::take(&mut inner.wakers);
         drop(inner);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wakers.into_iter().for_each(Waker::wake);
         Ok(())
     }
 
@@ -105,29 +107,25 @@ impl<T> Queue<T> {
         }
         inner.items.push_back(item);
         self.len.store(inner.items.len(), Ordering::Release);
-        let waker = inner.waker.take();
+        let wakers = core::mem::take(&mut inner.wakers);
         drop(inner);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wakers.into_iter().for_each(Waker::wake);
     }
 
     /// Ends the queue: the consumer gets what is queued, then the end.
     pub(crate) fn close(&self) {
         let mut inner = self.lock();
         inner.closed = true;
-        let waker = inner.waker.take();
+        let wakers = core::mem::take(&mut inner.wakers);
         drop(inner);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wakers.into_iter().for_each(Waker::wake);
     }
 
     /// The consumer is gone: returns what it never took.
     pub(crate) fn abandon(&self) -> VecDeque<T> {
         let mut inner = self.lock();
         inner.abandoned = true;
-        inner.waker = None;
+        inner.wakers.clear();
         self.gone.store(true, Ordering::Release);
         self.len.store(0, Ordering::Release);
         core::mem::take(&mut inner.items)
@@ -144,12 +142,8 @@ impl<T> Queue<T> {
             }
             None if inner.closed => Poll::Ready(None),
             None => {
-                if !inner
-                    .waker
-                    .as_ref()
-                    .is_some_and(|w| w.will_wake(cx.waker()))
-                {
-                    inner.waker = Some(cx.waker().clone());
+                if !inner.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    inner.wakers.push(cx.waker().clone());
                 }
                 Poll::Pending
             }
@@ -200,6 +194,44 @@ mod tests {
         assert_eq!(queue.abandon(), ['a', 'b']);
         assert!(queue.has_room());
         assert_eq!(queue.push('c'), Err('c'));
+    }
+
+    /// Counts its wake-ups.
+    struct Count(AtomicUsize);
+
+    impl std::task::Wake for Count {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    #[test]
+    fn every_waiting_consumer_is_woken_so_one_that_left_does_not_strand_another() {
+        use std::sync::Arc;
+        let queue = Queue::new(4);
+        let first = Arc::new(Count(AtomicUsize::new(0)));
+        let second = Arc::new(Count(AtomicUsize::new(0)));
+        for count in [&first, &second] {
+            let waker = Waker::from(count.clone());
+            assert!(
+                queue
+                    .poll_pop(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
+        }
+        queue.push(1).unwrap();
+        // Either consumer may take it; the other (say the first, whose thread goes on waiting) must look again.
+        assert_eq!(first.0.load(Ordering::Acquire), 1);
+        assert_eq!(second.0.load(Ordering::Acquire), 1);
+        // The same consumer polling again is registered once.
+        let waker = Waker::from(first.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(queue.poll_pop(&mut cx).is_ready());
+        assert!(queue.poll_pop(&mut cx).is_pending());
+        assert!(queue.poll_pop(&mut cx).is_pending());
+        queue.close();
+        assert_eq!(first.0.load(Ordering::Acquire), 2);
+        assert_eq!(second.0.load(Ordering::Acquire), 1);
     }
 
     #[test]

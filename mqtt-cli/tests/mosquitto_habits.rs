@@ -1,0 +1,130 @@
+//! `mqtt pub` and `mqtt sub` typed as `mosquitto_pub` and `mosquitto_sub` users type them, where the two tools
+//! must behave alike: payloads of several megabytes both ways. Against a real mosquitto started by mqtt-test's
+//! harness; every process runs with a time limit, synchronised on what the processes print.
+
+mod process;
+
+use std::process::{Command, Stdio};
+
+use mqtt_test::{Listener, MosquittoConfig};
+use process::*;
+
+/// A payload of `len` bytes, not all alike.
+fn payload(len: usize) -> Vec<u8> {
+    (0..len).map(|i| b'a' + (i % 26) as u8).collect()
+}
+
+#[test]
+fn mqtt_sub_receives_a_message_of_several_megabytes_as_mosquitto_sub_does() {
+    let broker = broker(MosquittoConfig::default());
+    let url = broker.url(Listener::Plain);
+    let sub = subscribed(mqtt(&[
+        "sub", "-L", &url, "-t", "cli/big", "-q", "1", "-C", "1", "-W", "15",
+    ]));
+    let file = broker.dir().join("two-megabytes.bin");
+    let sent = payload(2_000_000);
+    std::fs::write(&file, &sent).unwrap();
+    let mut publish = broker.client_command("mosquitto_pub", Listener::Plain);
+    publish.args(["-q", "1", "-t", "cli/big", "-f"]).arg(&file);
+    assert!(run(publish).status.success());
+
+    // Announcing the library's default limit (1 MiB) would have mosquitto drop it silently [MQTT-3.1.2-25].
+    let output = finish(sub);
+    assert_exit(&output, 0);
+    assert_eq!(
+        output.stdout.len(),
+        sent.len() + 1,
+        "the payload and its newline"
+    );
+    assert!(output.stdout.starts_with(&sent));
+}
+
+#[test]
+fn mqtt_pub_sends_a_file_of_several_megabytes_as_mosquitto_pub_does() {
+    let broker = broker(MosquittoConfig::default());
+    // mosquitto_sub buffers its output in a pipe: stdbuf makes it line by line, so that its SUBACK is seen.
+    let template = broker.client_command("mosquitto_sub", Listener::Plain);
+    let mut sub = Command::new("stdbuf");
+    sub.arg("-oL")
+        .arg(template.get_program())
+        .args(template.get_args())
+        .args(["-d", "-q", "1", "-C", "1", "-W", "15", "-t", "cli/big"]);
+    let mut sub = sub
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // With -d, mosquitto_sub's debug lines share stdout with the payloads.
+    let mut lines = Lines::of(sub.stdout.take().unwrap());
+    lines.wait_for("received SUBACK");
+
+    let file = broker.dir().join("five-megabytes.bin");
+    let sent = payload(5_000_000);
+    std::fs::write(&file, &sent).unwrap();
+    let url = broker.url(Listener::Plain);
+    let file = file.to_string_lossy().into_owned();
+    let output = run(mqtt(&[
+        "pub", "-L", &url, "-t", "cli/big", "-q", "1", "-f", &file,
+    ]));
+    // The client's outgoing queue (4 MiB by default) is sized for the payload.
+    assert_exit(&output, 0);
+    lines.wait_for(std::str::from_utf8(&sent).unwrap());
+    assert!(finish(sub).status.success());
+}
+
+/// `timeout 60 mosquitto_sub ...`, `kill`, systemd and `docker stop` end a subscriber with SIGTERM: mosquitto_sub
+/// then disconnects cleanly (exit 0, no will), and so must `mqtt sub`.
+#[test]
+fn sigterm_ends_mqtt_sub_with_a_disconnect_so_the_will_is_not_published() {
+    let broker = broker(MosquittoConfig::default());
+    let url = broker.url(Listener::Plain);
+    let watcher = subscribed(mqtt(&[
+        "sub",
+        "-L",
+        &url,
+        "-t",
+        "cli/will/#",
+        "-q",
+        "1",
+        "-C",
+        "1",
+        "-v",
+    ]));
+    let sub = subscribed(mqtt(&[
+        "sub",
+        "-L",
+        &url,
+        "-t",
+        "cli/quiet",
+        "--will-topic",
+        "cli/will/sub",
+        "--will-payload",
+        "gone",
+    ]));
+    let killed = Command::new("kill")
+        .args(["-TERM", &sub.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = finish(sub);
+    assert_exit(&output, 0);
+    // What the watcher gets first is the marker published after the end, not the will [MQTT-3.1.2-10].
+    let output = run(mqtt(&[
+        "pub",
+        "-L",
+        &url,
+        "-t",
+        "cli/will/marker",
+        "-q",
+        "1",
+        "-m",
+        "m",
+    ]));
+    assert_exit(&output, 0);
+    let output = finish(watcher);
+    assert_exit(&output, 0);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "cli/will/marker m\n"
+    );
+}
