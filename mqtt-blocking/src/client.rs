@@ -267,15 +267,8 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<Delivery, Error> {
-        let topic = topic.into();
-        let payload = payload.into();
-        let message = Publish {
-            qos,
-            retain,
-            topic: &topic,
-            payload: &payload,
-            ..Publish::default()
-        };
+        let (topic, payload) = (topic.into(), payload.into());
+        let message = Publish::new(&topic, &payload, qos, retain);
         Ok(match self.inner.shared.publish(&message)? {
             None => Pending::ready(Ok(())),
             Some(acknowledgement) => self.pending(acknowledgement, Ok),

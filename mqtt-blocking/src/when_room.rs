@@ -32,15 +32,8 @@ impl Client {
         retain: bool,
         timeout: Duration,
     ) -> Result<Delivery, Error> {
-        let topic = topic.into();
-        let payload = payload.into();
-        let message = Publish {
-            qos,
-            retain,
-            topic: &topic,
-            payload: &payload,
-            ..Publish::default()
-        };
+        let (topic, payload) = (topic.into(), payload.into());
+        let message = Publish::new(&topic, &payload, qos, retain);
         let shared = &self.inner.shared;
         self.when_room(timeout, |cx| shared.poll_publish(&message, cx))
     }

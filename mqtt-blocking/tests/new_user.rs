@@ -3,7 +3,7 @@
 //! started by the harness. Every wait is bounded.
 
 use std::collections::BTreeSet;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,45 +11,11 @@ use mqtt_blocking::{
     Client, ConnectRefusal, ConnectionState, Error, LastWill, Message, Options, ProtocolVersion,
     PublishError, QoS, SubscribeError,
 };
-use mqtt_test::{Listener, Mosquitto, MosquittoConfig};
+use mqtt_test::MosquittoConfig;
 
-const WAIT: Duration = Duration::from_secs(10);
+mod habits;
 
-fn broker(config: MosquittoConfig) -> Mosquitto {
-    Mosquitto::start(config).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn options(broker: &Mosquitto, id: &str) -> Options {
-    Options::new(&broker.url(Listener::Plain))
-        .unwrap()
-        .client_id(id)
-}
-
-fn connect(options: &Options) -> Client {
-    mqtt_blocking::connect(options).unwrap_or_else(|e| panic!("connect: {e}"))
-}
-
-/// A message callback that forwards what it gets to a channel.
-fn forward(to: &Sender<Message>) -> impl FnMut(&Client, &Message) + Send + 'static {
-    let to = to.clone();
-    move |_, message| {
-        let _ = to.send(message.clone());
-    }
-}
-
-fn next(messages: &Receiver<Message>) -> Message {
-    messages
-        .recv_timeout(WAIT)
-        .expect("timed out waiting for a message")
-}
-
-fn publish_acked(client: &Client, topic: &str, payload: &str) {
-    client
-        .publish(topic, payload.to_owned(), QoS::AtLeastOnce, false)
-        .unwrap()
-        .wait_timeout(WAIT)
-        .unwrap();
-}
+use habits::{WAIT, broker_with as broker, connect, forward, next, options, publish_acked};
 
 fn subscribed(client: &Client, filter: &str, qos: QoS) -> Receiver<Message> {
     let (to, messages) = mpsc::channel();

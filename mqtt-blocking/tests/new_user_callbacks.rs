@@ -3,50 +3,16 @@
 //! callback itself), and one `messages()` iterator shared by worker threads. Against a real mosquitto started by
 //! the harness; every wait is bounded.
 
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use mqtt_blocking::{Client, ConnectionState, Error, Message, Options, QoS};
-use mqtt_test::{Listener, Mosquitto, MosquittoConfig};
+use mqtt_blocking::{ConnectionState, Error, QoS};
 
-const WAIT: Duration = Duration::from_secs(10);
+mod habits;
 
-fn broker() -> Mosquitto {
-    Mosquitto::start(MosquittoConfig::default()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn options(broker: &Mosquitto, id: &str) -> Options {
-    Options::new(&broker.url(Listener::Plain))
-        .unwrap()
-        .client_id(id)
-}
-
-fn connect(options: &Options) -> Client {
-    mqtt_blocking::connect(options).unwrap_or_else(|e| panic!("connect: {e}"))
-}
-
-fn forward(to: &Sender<Message>) -> impl FnMut(&Client, &Message) + Send + 'static {
-    let to = to.clone();
-    move |_, message| {
-        let _ = to.send(message.clone());
-    }
-}
-
-fn next(messages: &Receiver<Message>) -> Message {
-    messages
-        .recv_timeout(WAIT)
-        .expect("timed out waiting for a message")
-}
-
-fn publish_acked(client: &Client, topic: &str, payload: &str) {
-    client
-        .publish(topic, payload.to_owned(), QoS::AtLeastOnce, false)
-        .unwrap()
-        .wait_timeout(WAIT)
-        .unwrap();
-}
+use habits::{WAIT, broker, connect, forward, next, options, publish_acked};
 
 #[test]
 fn a_message_callback_can_subscribe_unsubscribe_and_disconnect_its_own_client() {

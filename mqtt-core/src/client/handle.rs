@@ -156,6 +156,14 @@ impl Client {
         }
     }
 
+    /// The [`Delivery`] of a message the session accepted.
+    pub(crate) fn delivery(&self, done: Option<Acknowledgement>) -> Delivery {
+        Delivery {
+            done,
+            sleep: self.sleep,
+        }
+    }
+
     /// Publishes a message. Returns at once, once the session has accepted it (queued, or in flight); await the
     /// [`Delivery`] for the broker's acknowledgement.
     ///
@@ -187,20 +195,11 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<Delivery, Error> {
-        let topic = topic.into();
-        let payload = payload.into();
-        let message = Publish {
-            qos,
-            retain,
-            topic: &topic,
-            payload: &payload,
-            ..Publish::default()
-        };
-        let done = self.shared.publish(&message)?;
-        Ok(Delivery {
-            done,
-            sleep: self.sleep,
-        })
+        let (topic, payload) = (topic.into(), payload.into());
+        let done = self
+            .shared
+            .publish(&Publish::new(&topic, &payload, qos, retain))?;
+        Ok(self.delivery(done))
     }
 
     /// Publishes a message, waiting while the outgoing queue is full ([`Options::queue_bytes`]) until a message
@@ -227,20 +226,10 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<Delivery, Error> {
-        let topic = topic.into();
-        let payload = payload.into();
-        let message = Publish {
-            qos,
-            retain,
-            topic: &topic,
-            payload: &payload,
-            ..Publish::default()
-        };
+        let (topic, payload) = (topic.into(), payload.into());
+        let message = Publish::new(&topic, &payload, qos, retain);
         let done = poll_fn(|cx| self.shared.poll_publish(&message, cx)).await?;
-        Ok(Delivery {
-            done,
-            sleep: self.sleep,
-        })
+        Ok(self.delivery(done))
     }
 
     /// Subscribes to one filter; the returned [`Subscription`] yields the messages it matches.

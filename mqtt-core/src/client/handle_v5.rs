@@ -48,11 +48,7 @@ impl Client {
     ///
     /// As [`publish_message`](Self::publish_message).
     pub fn try_publish_message(&self, message: &Message) -> Result<Delivery, Error> {
-        let done = self.shared.publish_message(message)?;
-        Ok(Delivery {
-            done,
-            sleep: self.sleep,
-        })
+        Ok(self.delivery(self.shared.publish_message(message)?))
     }
 
     /// [`publish_message`](Self::publish_message), waiting while the outgoing queue is full as
@@ -67,10 +63,7 @@ impl Client {
     /// Dropping the future before it completes publishes nothing.
     pub async fn publish_message_when_room(&self, message: Message) -> Result<Delivery, Error> {
         let done = poll_fn(|cx| self.shared.poll_publish_message(&message, cx)).await?;
-        Ok(Delivery {
-            done,
-            sleep: self.sleep,
-        })
+        Ok(self.delivery(done))
     }
 
     /// Subscribes with options per filter (No Local, Retain As Published, Retain Handling), a chosen (or no)

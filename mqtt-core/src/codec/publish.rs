@@ -31,6 +31,21 @@ pub struct Publish<'a> {
 }
 
 impl<'a> Publish<'a> {
+    /// An application message to send: `payload` to `topic` at `qos`, retained or not; no packet identifier
+    /// (the session gives one at QoS 1 and 2), not a redelivery, no properties.
+    #[must_use]
+    pub fn new(topic: &'a str, payload: &'a [u8], qos: QoS, retain: bool) -> Self {
+        Self {
+            dup: false,
+            qos,
+            retain,
+            topic,
+            packet_id: None,
+            properties: PublishProperties::default(),
+            payload,
+        }
+    }
+
     pub(crate) fn decode(
         r: &mut Reader<'a>,
         flags: u8,
