@@ -23,6 +23,11 @@
 //! let delivery = client.publish("sensors/kitchen/temperature", "21.5", QoS::AtLeastOnce, false).await?;
 //! delivery.wait_timeout(Duration::from_secs(5)).await?;
 //!
+//! // A full outgoing queue is an error at once (nothing dropped); publish_when_room waits for room instead.
+//! for i in 0..1_000 {
+//!     client.publish_when_room("sensors/kitchen/count", i.to_string(), QoS::AtLeastOnce, false).await?;
+//! }
+//!
 //! let message = readings.recv().await.expect("the subscription is live");
 //! assert_eq!((message.topic.as_str(), &message.payload[..]), ("sensors/kitchen/temperature", &b"21.5"[..]));
 //!
