@@ -1,5 +1,5 @@
 //! Opening connections (TCP with TCP_NODELAY, TLS, WebSocket, WebSocket over TLS) with blocking calls bounded by
-//! the connect timeout, on a short-lived thread; then non-blocking reads and writes for the mio loop.
+//! the connect timeout, on a short-lived thread; then non-blocking reads and writes for the event loop's `poll(2)`.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -239,7 +239,7 @@ enum StreamKind {
 use StreamKind::{Plain, WebSocket as Ws};
 
 impl Stream {
-    /// The TCP stream underneath, to register with mio.
+    /// The TCP stream underneath, for the event loop to poll.
     pub(crate) fn tcp(&self) -> &TcpStream {
         match &self.0 {
             Plain(socket) => socket.tcp(),
