@@ -379,11 +379,14 @@ impl EventLoop {
 
     /// Blocks in `poll(2)` until the wake-up descriptor or the socket is ready for what the loop asks, or
     /// `timeout` (none: no deadline) is over; then drains the wake-up descriptor and notes the socket's readiness.
-    fn wait(&mut self, timeout: Option<Duration>) -> Result<(), Errno> {
+    fn wait(&mut self, mut timeout: Option<Duration>) -> Result<(), Errno> {
+        let wakeup = &*self.inner.waker;
+        if wakeup.sleep() {
+            timeout = Some(Duration::ZERO);
+        }
         // A timeout past what a `Timespec` holds is no deadline at all in practice.
         let timeout = timeout.and_then(|t| Timespec::try_from(t).ok());
-        let wakeup = &*self.inner.waker;
-        let (woken, socket) = match self.connection.as_ref().filter(|c| !c.hung_up) {
+        let (polled, woken, socket) = match self.connection.as_ref().filter(|c| !c.hung_up) {
             Some(connection) => {
                 let mut interest = PollFlags::empty();
                 if self.reading && !connection.readable {
@@ -397,21 +400,20 @@ impl EventLoop {
                     PollFd::new(wakeup, PollFlags::IN),
                     PollFd::new(connection.stream.tcp(), interest),
                 ];
-                rustix::event::poll(&mut fds, timeout.as_ref())?;
+                let polled = rustix::event::poll(&mut fds, timeout.as_ref());
                 let [woken, socket] = fds.map(|fd| fd.revents());
-                (woken, socket)
+                (polled, woken, socket)
             }
             None => {
                 let mut fds = [PollFd::new(wakeup, PollFlags::IN)];
-                rustix::event::poll(&mut fds, timeout.as_ref())?;
+                let polled = rustix::event::poll(&mut fds, timeout.as_ref());
                 let [woken] = fds.map(|fd| fd.revents());
-                (woken, PollFlags::empty())
+                (polled, woken, PollFlags::empty())
             }
         };
         // Before the loop looks at what changed: a wake-up after this is not lost.
-        if !woken.is_empty() {
-            wakeup.drain();
-        }
+        wakeup.awake(!woken.is_empty());
+        polled?;
         if let Some(connection) = &mut self.connection {
             let failed = socket.intersects(PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL);
             connection.readable |= failed || socket.contains(PollFlags::IN);

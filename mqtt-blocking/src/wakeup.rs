@@ -1,10 +1,15 @@
 //! The event loop's wake-up descriptor, polled beside the connection: handles and the connecting thread write to it,
 //! the loop drains it. An eventfd where the system has one (Linux, Android, FreeBSD, illumos: one descriptor); a
 //! pair of Unix datagram sockets elsewhere (two).
+//!
+//! Only a loop that is blocked, or about to block, in `poll(2)` is written to: a wake-up while it works (the
+//! acknowledgements its own callbacks release, commands while it is busy) is a flag it looks at before it blocks
+//! again, and costs no system call on either side.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::task::Wake;
 
 #[cfg(any(
@@ -97,29 +102,60 @@ mod imp {
     }
 }
 
-/// Wakes an event loop blocked in `poll(2)`: readable from [`notify`](Self::notify) until [`drain`](Self::drain).
-pub(crate) struct Wakeup(imp::Imp);
+/// Wakes an event loop blocked in `poll(2)`: [`notify`](Self::notify) from anywhere; the loop calls
+/// [`sleep`](Self::sleep) before it polls the descriptor and [`awake`](Self::awake) after.
+///
+/// Either the loop sees a notification in `sleep`, or the notifier sees the loop asleep and makes the descriptor
+/// readable: both flags are sequentially consistent, each side stores its own before it reads the other's.
+pub(crate) struct Wakeup {
+    descriptor: imp::Imp,
+    /// A notification since the loop last looked.
+    pending: AtomicBool,
+    /// The loop is in `poll(2)`, or about to be: a notification must make the descriptor readable.
+    sleeping: AtomicBool,
+}
 
 impl Wakeup {
     /// A wake-up descriptor, not readable yet.
     pub(crate) fn new() -> io::Result<Self> {
-        imp::Imp::new().map(Self)
+        Ok(Self {
+            descriptor: imp::Imp::new()?,
+            pending: AtomicBool::new(false),
+            sleeping: AtomicBool::new(false),
+        })
     }
 
-    /// Makes the descriptor readable (once is enough: the loop drains it before it looks at what changed).
+    /// Wakes the loop, or makes sure it looks again before it blocks. Whatever the loop is to see (a command, a
+    /// connection's outcome) is stored before this call.
     pub(crate) fn notify(&self) {
-        self.0.wake();
+        self.pending.store(true, SeqCst);
+        if self.sleeping.load(SeqCst) {
+            self.descriptor.wake();
+        }
     }
 
-    /// Makes the descriptor not readable again.
-    pub(crate) fn drain(&self) {
-        self.0.drain();
+    /// The loop is about to poll the descriptor. Whether it was notified since it last looked: then it must not
+    /// block.
+    pub(crate) fn sleep(&self) -> bool {
+        self.sleeping.store(true, SeqCst);
+        self.pending.swap(false, SeqCst)
+    }
+
+    /// The loop is back from `poll(2)`, which found the descriptor `readable` or not; it looks at what changed
+    /// right after this.
+    pub(crate) fn awake(&self, readable: bool) {
+        self.sleeping.store(false, SeqCst);
+        if readable {
+            self.descriptor.drain();
+        }
+        // Seen now: what it announced is visible to the loop's next look.
+        self.pending.swap(false, SeqCst);
     }
 }
 
 impl AsFd for Wakeup {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.0.fd()
+        self.descriptor.fd()
     }
 }
 
