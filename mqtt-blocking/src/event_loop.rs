@@ -465,12 +465,18 @@ impl EventLoop {
             if buf.is_empty() {
                 break;
             }
+            let room = buf.len();
             match connection.stream.read(buf) {
                 Ok(0) => {
                     self.lost(session, now, None);
                     return true;
                 }
                 Ok(n) => {
+                    // A short read emptied a plain socket: `poll(2)` tells when more arrives, so the read that would
+                    // block is saved. TLS and WebSocket may hold bytes the socket no longer shows: they read on.
+                    if n < room && connection.stream.is_plain_tcp() {
+                        connection.readable = false;
+                    }
                     // The session parses what it got while its events are taken: take them before reading on,
                     // or a close right behind a packet (a refusing CONNACK) would hide the packet.
                     session.commit_read(n, now);
@@ -512,6 +518,10 @@ impl EventLoop {
                     return true;
                 }
                 Ok(n) => {
+                    // A plain socket that took part of it is full: `poll(2)` tells when it has room again.
+                    if n < staged.len() && connection.stream.is_plain_tcp() {
+                        connection.writable = false;
+                    }
                     self.staged.start += n;
                     progressed = true;
                 }

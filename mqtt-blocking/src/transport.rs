@@ -239,6 +239,13 @@ enum StreamKind {
 use StreamKind::{Plain, WebSocket as Ws};
 
 impl Stream {
+    /// Whether reads and writes go straight to the TCP socket: then a short read or write says the socket is empty
+    /// or full. TLS and WebSocket may serve reads from bytes already taken from the socket (records, frames), which
+    /// its readiness does not show: only a read that would block says that nothing is left.
+    pub(crate) fn is_plain_tcp(&self) -> bool {
+        matches!(self.0, Plain(Socket::Tcp(_)))
+    }
+
     /// The TCP stream underneath, for the event loop to poll.
     pub(crate) fn tcp(&self) -> &TcpStream {
         match &self.0 {
