@@ -53,6 +53,8 @@ pub struct EventLoop {
     inner: Arc<Inner>,
     /// Wakes this loop: given to the shared session, which wakes it after a handle's command.
     wake: Waker,
+    /// The last poll found the wake-up descriptor readable: it is drained before the next.
+    woken: bool,
     /// Whether the loop wants to read: not while a message waits for room in a full queue, nor while the session
     /// has no room for more bytes.
     reading: bool,
@@ -117,6 +119,7 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
     let event_loop = EventLoop {
         inner: inner.clone(),
         wake: Waker::from(waker),
+        woken: false,
         reading: false,
         connecting: false,
         failure: None,
@@ -381,7 +384,7 @@ impl EventLoop {
     /// `timeout` (none: no deadline) is over; then drains the wake-up descriptor and notes the socket's readiness.
     fn wait(&mut self, mut timeout: Option<Duration>) -> Result<(), Errno> {
         let wakeup = &*self.inner.waker;
-        if wakeup.sleep() {
+        if wakeup.sleep(std::mem::take(&mut self.woken)) {
             timeout = Some(Duration::ZERO);
         }
         // A timeout past what a `Timespec` holds is no deadline at all in practice.
@@ -412,7 +415,8 @@ impl EventLoop {
             }
         };
         // Before the loop looks at what changed: a wake-up after this is not lost.
-        wakeup.awake(!woken.is_empty());
+        wakeup.awake();
+        self.woken = !woken.is_empty();
         polled?;
         if let Some(connection) = &mut self.connection {
             let failed = socket.intersects(PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL);

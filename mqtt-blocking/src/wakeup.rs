@@ -134,21 +134,23 @@ impl Wakeup {
         }
     }
 
-    /// The loop is about to poll the descriptor. Whether it was notified since it last looked: then it must not
-    /// block.
-    pub(crate) fn sleep(&self) -> bool {
+    /// The loop is about to poll the descriptor, and `drain`s it first if the last poll found it readable (here
+    /// rather than on waking: the read is not between a command and its write). Whether the loop was notified since
+    /// it last looked: then it must not block.
+    pub(crate) fn sleep(&self, drain: bool) -> bool {
+        if drain {
+            // What the writes announced was seen when the loop woke up (`awake`); a late write that comes after
+            // this read only makes the next poll return at once.
+            self.descriptor.drain();
+        }
         self.sleeping.store(true, SeqCst);
         self.pending.swap(false, SeqCst)
     }
 
-    /// The loop is back from `poll(2)`, which found the descriptor `readable` or not; it looks at what changed
-    /// right after this.
-    pub(crate) fn awake(&self, readable: bool) {
+    /// The loop is back from `poll(2)`; it looks at what changed right after this.
+    pub(crate) fn awake(&self) {
         self.sleeping.store(false, SeqCst);
-        if readable {
-            self.descriptor.drain();
-        }
-        // Seen now: what it announced is visible to the loop's next look.
+        // Seen now: what the notifications announced is visible to the loop's next look.
         self.pending.swap(false, SeqCst);
     }
 }
