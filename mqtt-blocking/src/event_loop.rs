@@ -233,6 +233,9 @@ impl EventLoop {
             }
         }
         let outcome = loop {
+            // What woke the loop is handled in this round: only what comes after is a reason to poll without
+            // blocking (handles wake the loop once per registration).
+            let _ = shared.register(&self.wake);
             let (mut timeout, finished) = self.work();
             if self.run_callbacks() {
                 // Callbacks have more waiting: serve the connection, then come back at once.
