@@ -41,7 +41,8 @@ pub(crate) struct Hooks {
 
 pub(crate) struct Inner {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) waker: Arc<mio::Waker>,
+    /// Wakes the event loop (handles that do not go through the shared session's wake-up: abort, new callbacks).
+    pub(crate) waker: Arc<crate::wakeup::Wakeup>,
     pub(crate) hooks: Mutex<Hooks>,
     /// The loop is to drop the connection without DISCONNECT and end ([`LoopHandle::abort`](crate::LoopHandle)).
     pub(crate) aborted: AtomicBool,
@@ -414,7 +415,7 @@ impl Client {
         hooks.states.push((receiver, Box::new(callback)));
         drop(hooks);
         // The current state is waiting: the loop runs the callback at its next round.
-        let _ = self.inner.waker.wake();
+        self.inner.waker.notify();
     }
 
     /// Calls `callback` before each connection attempt, the first one and every reconnect.
@@ -422,7 +423,7 @@ impl Client {
         lock(&self.inner.hooks).connecting.push(Box::new(callback));
     }
 
-    /// Calls `callback` when the event loop fails (mio's poll failed, so the loop ends), or a callback panicked
+    /// Calls `callback` when the event loop fails (`poll(2)` failed, so the loop ends), or a callback panicked
     /// (the loop goes on).
     pub fn on_loop_failure(&self, callback: impl FnMut(&Error) + Send + 'static) {
         lock(&self.inner.hooks)

@@ -1,28 +1,30 @@
-//! The [`EventLoop`]: mio drives the session. Read and write readiness of the connection, the poll timeout from the
-//! session's next deadline, a [`mio::Waker`] for commands from other threads; connections open on a short-lived
-//! thread so that the loop keeps answering while a handshake runs. Callbacks run here, outside every lock.
+//! The [`EventLoop`]: `poll(2)` drives the session over two descriptors, the connection's socket and a wake-up
+//! descriptor for commands from other threads (see [`Wakeup`]), with the poll timeout from the session's next
+//! deadline. Connections open on a short-lived thread so that the loop keeps answering while a handshake runs.
+//! Callbacks run here, outside every lock.
+//!
+//! `poll(2)` is level-triggered, so the loop asks only for what it can act on: readable while it wants to read (not
+//! while it holds a message for a full queue: the socket then waits, and the broker's window pushes back), writable
+//! while bytes wait for the socket (staged, or held by TLS or WebSocket).
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, mpsc};
-use std::task::{Context, Poll as TaskPoll, Wake, Waker};
+use std::task::{Context, Poll as TaskPoll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use std::os::fd::AsRawFd;
-
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
 use proto::client::{Core, Dispatch, Shared};
 use proto::driver::Flow;
 use proto::{Session, TransportAction};
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::io::Errno;
 
 use crate::client::{Hooks, Inner, guarded, lock};
 use crate::transport::{Connector, Stream};
+use crate::wakeup::Wakeup;
 use crate::{Client, Error, Options};
 
-const WAKER: Token = Token(0);
-const CONNECTION: Token = Token(1);
 /// Bytes staged for one write: everything queued since the last write goes out together, up to this.
 const TX_STAGING: usize = 16 * 1024;
 /// Messages a callback gets per round of the loop, so that the connection is served in between.
@@ -34,20 +36,28 @@ const CALLBACK_ROUND: Duration = Duration::from_millis(10);
 /// The outcome of a connection attempt, with the attempt's number.
 type Opened = (u64, Result<Stream, Error>);
 
-/// An open connection and what mio last said about it (edge-triggered: ready until an operation would block).
+/// An open connection and what the loop knows of its readiness: ready until an operation would block, then
+/// ready again once `poll(2)` says so.
 struct Connection {
     stream: Stream,
     readable: bool,
     writable: bool,
+    /// `poll(2)` reported an error or a hang-up: it would report it at every call, so the socket is not polled any
+    /// more; the next read or write finds out what happened (the reads after what arrived before).
+    hung_up: bool,
 }
 
 /// Runs one connection (and its reconnects): on its own thread with [`start`](Self::start), or on yours with
 /// [`run`](Self::run).
 pub struct EventLoop {
     inner: Arc<Inner>,
-    poll: Poll,
     /// Wakes this loop: given to the shared session, which wakes it after a handle's command.
     wake: Waker,
+    /// The last poll found the wake-up descriptor readable: it is drained before the next.
+    woken: bool,
+    /// Whether the loop wants to read: not while a message waits for room in a full queue, nor while the session
+    /// has no room for more bytes.
+    reading: bool,
     /// A connection attempt starts: the `on_connecting` callbacks are due.
     connecting: bool,
     /// Why the connection just failed, for the dispatch.
@@ -69,15 +79,6 @@ pub struct EventLoop {
     span: tracing::Span,
 }
 
-/// Wakes the mio poll.
-struct MioWake(Arc<mio::Waker>);
-
-impl Wake for MioWake {
-    fn wake(self: Arc<Self>) {
-        let _ = self.0.wake();
-    }
-}
-
 impl std::fmt::Debug for EventLoop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EventLoop")
@@ -91,7 +92,7 @@ impl std::fmt::Debug for EventLoop {
 /// # Errors
 ///
 /// [`Error::Config`] if the options cannot make a session; [`Error::Tls`] if the TLS settings cannot be used;
-/// [`Error::Io`] if mio cannot make a poll.
+/// [`Error::Io`] if the wake-up descriptor cannot be made (out of descriptors).
 pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
     let (session, store) = options.open_session()?;
     let connectors = options
@@ -99,8 +100,7 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
         .iter()
         .map(|url| Connector::new(url, options))
         .collect::<Result<Vec<_>, _>>()?;
-    let poll = Poll::new()?;
-    let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
+    let waker = Arc::new(Wakeup::new()?);
     let epoch = Instant::now();
     let now = move || {
         let millis = epoch.elapsed().as_millis();
@@ -118,8 +118,9 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
     });
     let event_loop = EventLoop {
         inner: inner.clone(),
-        poll,
-        wake: Waker::from(Arc::new(MioWake(waker))),
+        wake: Waker::from(waker),
+        woken: false,
+        reading: false,
         connecting: false,
         failure: None,
         client: Client::new(inner.clone(), false),
@@ -171,7 +172,7 @@ impl LoopHandle {
     /// the process had died. Waiting operations fail with [`Error::Closed`].
     pub fn abort(&self) {
         self.inner.aborted.store(true, Ordering::Release);
-        let _ = self.inner.waker.wake();
+        self.inner.waker.notify();
     }
 
     /// Blocks until the event loop has ended; its outcome as [`EventLoop::run`] returns it.
@@ -213,7 +214,7 @@ impl EventLoop {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if mio's poll fails; the loop then ends and the [`Client::on_loop_failure`] callbacks hear
+    /// [`Error::Io`] if `poll(2)` fails; the loop then ends and the [`Client::on_loop_failure`] callbacks hear
     /// of it.
     pub fn run(mut self) -> Result<(), Error> {
         let span = self.span.clone();
@@ -231,8 +232,10 @@ impl EventLoop {
                 core.session.connect(now);
             }
         }
-        let mut events = Events::with_capacity(64);
         let outcome = loop {
+            // What woke the loop is handled in this round: only what comes after is a reason to poll without
+            // blocking (handles wake the loop once per registration).
+            let _ = shared.register(&self.wake);
             let (mut timeout, finished) = self.work();
             if self.run_callbacks() {
                 // Callbacks have more waiting: serve the connection, then come back at once.
@@ -244,17 +247,9 @@ impl EventLoop {
             if shared.register(&self.wake) {
                 timeout = Some(Duration::ZERO);
             }
-            match self.poll.poll(&mut events, timeout) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => break Err(Error::from(e)),
-            }
-            if let Some(connection) = &mut self.connection {
-                for event in events.iter().filter(|e| e.token() == CONNECTION) {
-                    let failed = event.is_error() || event.is_read_closed();
-                    connection.readable |= event.is_readable() || failed;
-                    connection.writable |= event.is_writable() || failed;
-                }
+            match self.wait(timeout) {
+                Ok(()) | Err(Errno::INTR) => {}
+                Err(e) => break Err(Error::from(io::Error::from(e))),
             }
         };
         if let Err(error) = &outcome {
@@ -308,8 +303,11 @@ impl EventLoop {
                 }
                 progressed = true;
                 self.opening = None;
-                match outcome.and_then(|stream| self.register(stream)) {
-                    Ok(()) => session.handle_transport_up(now),
+                match outcome {
+                    Ok(stream) => {
+                        self.attach(stream);
+                        session.handle_transport_up(now);
+                    }
                     Err(error) => {
                         dispatch.record_io_error(error);
                         session.handle_transport_down(now);
@@ -339,6 +337,9 @@ impl EventLoop {
             }
         }
         dispatch.note_version(session.version());
+        // The last round read nothing: the socket would block, a message is held, or the session is full. Only the
+        // first is for `poll(2)` to end.
+        self.reading = !held && self.connection.is_some() && !session.read_buf().is_empty();
         let now = inner.shared.now();
         let timeout = session
             .poll_timeout()
@@ -375,39 +376,76 @@ impl EventLoop {
             .name("mqtt-connect".to_owned())
             .spawn(move || {
                 let _ = sender.send((attempt, connector.open(timeout)));
-                let _ = inner.waker.wake();
+                inner.waker.notify();
             });
         if let Err(e) = spawned {
             let _ = (self.opened.0).send((attempt, Err(e.into())));
         }
     }
 
-    fn register(&mut self, stream: Stream) -> Result<(), Error> {
-        // The socket itself is registered, by its descriptor (no duplicate: one descriptor per connection).
-        let fd = stream.tcp().as_raw_fd();
-        self.poll.registry().register(
-            &mut SourceFd(&fd),
-            CONNECTION,
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
+    /// Blocks in `poll(2)` until the wake-up descriptor or the socket is ready for what the loop asks, or
+    /// `timeout` (none: no deadline) is over; then drains the wake-up descriptor and notes the socket's readiness.
+    fn wait(&mut self, mut timeout: Option<Duration>) -> Result<(), Errno> {
+        let wakeup = &*self.inner.waker;
+        if wakeup.sleep(std::mem::take(&mut self.woken)) {
+            timeout = Some(Duration::ZERO);
+        }
+        // A timeout past what a `Timespec` holds is no deadline at all in practice.
+        let timeout = timeout.and_then(|t| Timespec::try_from(t).ok());
+        let (polled, woken, socket) = match self.connection.as_ref().filter(|c| !c.hung_up) {
+            Some(connection) => {
+                let mut interest = PollFlags::empty();
+                if self.reading && !connection.readable {
+                    interest |= PollFlags::IN;
+                }
+                if !connection.writable {
+                    interest |= PollFlags::OUT;
+                }
+                // Polled even when nothing is asked: errors and hang-ups are reported all the same.
+                let mut fds = [
+                    PollFd::new(wakeup, PollFlags::IN),
+                    PollFd::new(connection.stream.tcp(), interest),
+                ];
+                let polled = rustix::event::poll(&mut fds, timeout.as_ref());
+                let [woken, socket] = fds.map(|fd| fd.revents());
+                (polled, woken, socket)
+            }
+            None => {
+                let mut fds = [PollFd::new(wakeup, PollFlags::IN)];
+                let polled = rustix::event::poll(&mut fds, timeout.as_ref());
+                let [woken] = fds.map(|fd| fd.revents());
+                (polled, woken, PollFlags::empty())
+            }
+        };
+        // Before the loop looks at what changed: a wake-up after this is not lost.
+        wakeup.awake();
+        self.woken = !woken.is_empty();
+        polled?;
+        if let Some(connection) = &mut self.connection {
+            let failed = socket.intersects(PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL);
+            connection.readable |= failed || socket.contains(PollFlags::IN);
+            connection.writable |= failed || socket.contains(PollFlags::OUT);
+            connection.hung_up |= failed;
+        }
+        Ok(())
+    }
+
+    /// Takes a new connection, ready both ways until an operation would block.
+    fn attach(&mut self, stream: Stream) {
         self.connection = Some(Connection {
             stream,
             readable: true,
             writable: true,
+            hung_up: false,
         });
         self.staged = 0..0;
-        Ok(())
     }
 
     /// Drops the connection (and forgets an attempt under way).
     fn close(&mut self) {
         self.opening = None;
         self.staged = 0..0;
-        if let Some(connection) = self.connection.take() {
-            // Before the socket closes (when the connection is dropped right after).
-            let fd = connection.stream.tcp().as_raw_fd();
-            let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
-        }
+        self.connection = None;
     }
 
     /// The connection failed (`error` says how, unless the broker closed it): the session applies its reconnect
@@ -434,12 +472,18 @@ impl EventLoop {
             if buf.is_empty() {
                 break;
             }
+            let room = buf.len();
             match connection.stream.read(buf) {
                 Ok(0) => {
                     self.lost(session, now, None);
                     return true;
                 }
                 Ok(n) => {
+                    // A short read emptied a plain socket: `poll(2)` tells when more arrives, so the read that would
+                    // block is saved. TLS and WebSocket may hold bytes the socket no longer shows: they read on.
+                    if n < room && connection.stream.is_plain_tcp() {
+                        connection.readable = false;
+                    }
                     // The session parses what it got while its events are taken: take them before reading on,
                     // or a close right behind a packet (a refusing CONNACK) would hide the packet.
                     session.commit_read(n, now);
@@ -481,6 +525,10 @@ impl EventLoop {
                     return true;
                 }
                 Ok(n) => {
+                    // A plain socket that took part of it is full: `poll(2)` tells when it has room again.
+                    if n < staged.len() && connection.stream.is_plain_tcp() {
+                        connection.writable = false;
+                    }
                     self.staged.start += n;
                     progressed = true;
                 }

@@ -1,9 +1,10 @@
 //! MQTT 3.1.1 and 5.0 client for plain threads, with no async runtime inside.
 //!
 //! A thin binding of [`mqtt-core`](proto): the protocol (sessions, QoS flows, keep alive, reconnects, the offline
-//! queue, MQTT 5.0) is the core's session; this crate runs it with [mio] on one thread (yours with
+//! queue, MQTT 5.0) is the core's session; this crate runs it with `poll(2)` on one thread (yours with
 //! [`EventLoop::run`], or its own with [`EventLoop::start`]), opens connections, and carries commands, messages and
-//! states between your threads and the session. Use it where there is no async runtime: services built on threads,
+//! states between your threads and the session. A connection holds two file descriptors on Linux: its socket and
+//! the loop's wake-up eventfd. Use it where there is no async runtime: services built on threads,
 //! command-line tools, GUIs, gateways. Names match `mqtt-tokio` and `mqtt-smol` where the concept is the same:
 //! [`Options`], [`connect`], [`new`], [`Client`], [`ConnectionState`], [`Error`].
 //!
@@ -55,7 +56,7 @@
 //! |---|---|---|
 //! | tokio | `mqtt-tokio` | async `Client` handle + `EventLoop` task; subscriptions are `Stream`s |
 //! | smol, async-executor, any futures executor | `mqtt-smol` | the same API as mqtt-tokio, on smol's reactor and timers |
-//! | no async runtime: threads, command-line tools, GUIs | `mqtt-blocking` (this one) | blocking calls, callbacks on the event loop's thread (mio) |
+//! | no async runtime: threads, command-line tools, GUIs | `mqtt-blocking` (this one) | blocking calls, callbacks on the event loop's thread (`poll(2)`) |
 //! | `no_std` microcontrollers (embassy, RTIC), fixed memory | `mqtt-embedded` | `Client` + `Runner` over `embedded-io-async`, capacities chosen at compile time, no allocator |
 //! | your own I/O, or a simulation | `mqtt-core` | the sans-IO `Session`: bytes, commands and time in; bytes, events and deadlines out |
 //!
@@ -150,6 +151,7 @@ mod client;
 mod client_v5;
 mod event_loop;
 mod transport;
+mod wakeup;
 mod when_room;
 
 pub use client::{Client, Delivery, Messages, Pending};

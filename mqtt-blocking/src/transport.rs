@@ -1,5 +1,5 @@
 //! Opening connections (TCP with TCP_NODELAY, TLS, WebSocket, WebSocket over TLS) with blocking calls bounded by
-//! the connect timeout, on a short-lived thread; then non-blocking reads and writes for the mio loop.
+//! the connect timeout, on a short-lived thread; then non-blocking reads and writes for the event loop's `poll(2)`.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -239,7 +239,14 @@ enum StreamKind {
 use StreamKind::{Plain, WebSocket as Ws};
 
 impl Stream {
-    /// The TCP stream underneath, to register with mio.
+    /// Whether reads and writes go straight to the TCP socket: then a short read or write says the socket is empty
+    /// or full. TLS and WebSocket may serve reads from bytes already taken from the socket (records, frames), which
+    /// its readiness does not show: only a read that would block says that nothing is left.
+    pub(crate) fn is_plain_tcp(&self) -> bool {
+        matches!(self.0, Plain(Socket::Tcp(_)))
+    }
+
+    /// The TCP stream underneath, for the event loop to poll.
     pub(crate) fn tcp(&self) -> &TcpStream {
         match &self.0 {
             Plain(socket) => socket.tcp(),
