@@ -110,7 +110,7 @@
 //! |---|---|---|
 //! | tokio | `mqtt-tokio` | async `Client` handle + `EventLoop` task; subscriptions are `Stream`s |
 //! | smol, async-executor, any futures executor | `mqtt-smol` | the same API as mqtt-tokio, on smol's reactor and timers |
-//! | no async runtime: threads, command-line tools, GUIs | `mqtt-blocking` | blocking calls, callbacks on the event loop's thread (mio) |
+//! | no async runtime: threads, command-line tools, GUIs | `mqtt-blocking` | blocking calls, callbacks on the event loop's thread (poll(2)) |
 //! | `no_std` microcontrollers (embassy, RTIC), fixed memory | `mqtt-embedded` (this one) | [`Client`] + [`Runner`] over `embedded-io-async`, capacities chosen at compile time, no allocator |
 //! | your own I/O, or a simulation | `mqtt-core` | the sans-IO `Session`: bytes, commands and time in; bytes, events and deadlines out |
 //!

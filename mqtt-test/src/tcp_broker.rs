@@ -1,5 +1,5 @@
 //! [`TcpBroker`]: the [`FakeBroker`] on a loopback TCP port, served by a thread, for clients that open real
-//! sockets (mqtt-blocking's mio loop). Real time, so tests wait for conditions with a bound
+//! sockets (mqtt-blocking's poll(2) loop). Real time, so tests wait for conditions with a bound
 //! ([`TcpBroker::wait_for`]) rather than stepping a clock.
 
 use std::io::{ErrorKind, Read, Write};

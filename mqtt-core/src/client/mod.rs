@@ -3,11 +3,11 @@
 //!
 //! `mqtt-tokio` and `mqtt-smol` are this module plus a [`Runtime`]: a clock, a connector (TCP, TLS, WebSocket) and
 //! a timer. `mqtt-blocking` uses the same [`Options`], [`Error`], [`Message`], [`ConnectionState`], [`Shared`]
-//! and [`Dispatch`] around a mio loop. Applications use those crates, which re-export what they need from here.
+//! and [`Dispatch`] around a poll(2) loop. Applications use those crates, which re-export what they need from here.
 //!
 //! One shape on every backend: the [`Client`] handles and the runner share the session behind one short lock
 //! ([`Shared`]). A handle's call gives the session its command and wakes the runner; it answers at once, before
-//! the runner has run and while disconnected. The runner ([`EventLoop`] here, a mio loop in mqtt-blocking) is the
+//! the runner has run and while disconnected. The runner ([`EventLoop`] here, a poll(2) loop in mqtt-blocking) is the
 //! only one that touches the connection, and a wake-up never cancels a connection attempt.
 //!
 //! ```text

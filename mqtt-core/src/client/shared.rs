@@ -147,7 +147,7 @@ impl Shared {
     }
 
     /// Registers `waker` to be woken by the next [`wake`](Self::wake) (for runners that do not poll
-    /// [`woken`](Self::woken), such as a mio loop). Whether a wake-up is already pending.
+    /// [`woken`](Self::woken), such as mqtt-blocking's poll(2) loop). Whether a wake-up is already pending.
     pub fn register(&self, waker: &core::task::Waker) -> bool {
         self.waker.register(waker);
         self.woken.swap(false, Ordering::AcqRel)

@@ -1,4 +1,4 @@
-//! mqtt-blocking, used as its documentation shows: `mqtt_blocking::connect` starts the mio event loop on a thread of
+//! mqtt-blocking, used as its documentation shows: `mqtt_blocking::connect` starts the event loop on a thread of
 //! its own (`mqtt-event-loop`) and the role runs on the calling thread with the blocking `Client`: two threads per
 //! client, which is what this binding is (there is no async runtime to share one thread with). Each connection
 //! attempt also opens its socket on a short-lived `mqtt-connect` thread.

@@ -222,8 +222,8 @@ impl Reporter<'_> {
     }
 
     /// Open file descriptors per idle connection: mqtt-blocking at most 2. Taken at the most connections the
-    /// backend reached (a process with more than two per connection runs out of descriptors before 10,000 under a
-    /// limit of 20,000).
+    /// backend reached (a process with two or more per connection runs out of descriptors before 10,000 under a
+    /// limit of 20,000: its own need a few).
     fn descriptors(&self, md: &mut String) {
         let most = |name: &str| {
             IDLE_MARKS.iter().rev().find_map(|mark| {

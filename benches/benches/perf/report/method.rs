@@ -119,7 +119,7 @@ impl Reporter<'_> {
              spawned there instead of on smol's global executor as `mqtt_smol::connect` does), the runner and the \
              role in one task on tokio's current-thread runtime (mqtt-embedded, over `FromTokio<TcpStream>` from \
              embedded-io-adapters, with `NoopRawMutex` and mqtt-tokio's clock). mqtt-blocking has no runtime to \
-             share: `mqtt_blocking::connect` runs its mio event loop on a thread of its own and the role calls the \
+             share: `mqtt_blocking::connect` runs its event loop (poll(2) over the socket and an eventfd) on a thread of its own and the role calls the \
              blocking client from the main thread; messages come through the subscription's callback on the loop's \
              thread, which forwards each payload into a std channel. mqtt-embedded reserves its memory up front, as \
              large as our std clients' defaults (1 MiB + 1 KiB receive buffer, 4 MiB store for outgoing messages, \

@@ -294,10 +294,11 @@ impl Reporter<'_> {
             md,
             "Open file descriptors (entries of `/proc/self/fd`) and threads (`Threads:` of `/proc/self/status`) \
              of the same process, per connection, counted the same way (growth from one connection to N, \
-             divided by N − 1). A TCP socket is one descriptor; an event loop of its own adds its poller and its \
-             waker. A process may hold no more descriptors than the open-file limit (see the method): a backend that \
-             needs more than two per connection cannot reach 10,000 connections under a limit of 20,000, and its \
-             10,000 rows show n/a (the problems below say where it stopped).\n"
+             divided by N − 1). A TCP socket is one descriptor; an event loop of its own adds what it waits with \
+             (mqtt-blocking: an eventfd, polled with the socket by poll(2)). A process may hold no more descriptors \
+             than the open-file limit (see the method): a backend that needs two or more per connection cannot reach \
+             10,000 connections under a limit of 20,000 (the process has a few of its own), and its 10,000 rows show \
+             n/a (the problems below say where it stopped).\n"
         );
         let counts: Vec<(String, String)> = [("fds", "file descriptors"), ("threads", "threads")]
             .into_iter()
