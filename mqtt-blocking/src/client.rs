@@ -11,7 +11,6 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread, ThreadId};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use futures_channel::oneshot;
 use proto::Stats;
 use proto::client::{
@@ -256,6 +255,9 @@ impl Client {
     /// Publishes a message: returns at once, once the session has accepted it (queued, or in flight); wait on the
     /// [`Delivery`] for the broker's acknowledgement.
     ///
+    /// The topic and payload are borrowed: the session copies them into its queue, so a `&str` or `&[u8]` of any
+    /// lifetime serves as well as a `String`, `Vec<u8>` or `Bytes`.
+    ///
     /// # Errors
     ///
     /// [`Error::Publish`] for an invalid topic or QoS, a message too large or a full queue (nothing is dropped:
@@ -263,13 +265,13 @@ impl Client {
     /// ended.
     pub fn publish(
         &self,
-        topic: impl Into<String>,
-        payload: impl Into<Bytes>,
+        topic: impl AsRef<str>,
+        payload: impl AsRef<[u8]>,
         qos: QoS,
         retain: bool,
     ) -> Result<Delivery, Error> {
-        let (topic, payload) = (topic.into(), payload.into());
-        let message = Publish::new(&topic, &payload, qos, retain);
+        let (topic, payload) = (topic.as_ref(), payload.as_ref());
+        let message = Publish::new(topic, payload, qos, retain);
         Ok(match self.inner.shared.publish(&message)? {
             None => Pending::ready(Ok(())),
             Some(acknowledgement) => self.pending(acknowledgement, Ok),

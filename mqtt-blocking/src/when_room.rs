@@ -4,7 +4,6 @@
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use proto::client::Acknowledgement;
 use proto::codec::Publish;
 
@@ -26,14 +25,14 @@ impl Client {
     /// (only the event loop, which runs the callback, could make room).
     pub fn publish_when_room(
         &self,
-        topic: impl Into<String>,
-        payload: impl Into<Bytes>,
+        topic: impl AsRef<str>,
+        payload: impl AsRef<[u8]>,
         qos: QoS,
         retain: bool,
         timeout: Duration,
     ) -> Result<Delivery, Error> {
-        let (topic, payload) = (topic.into(), payload.into());
-        let message = Publish::new(&topic, &payload, qos, retain);
+        let (topic, payload) = (topic.as_ref(), payload.as_ref());
+        let message = Publish::new(topic, payload, qos, retain);
         let shared = &self.inner.shared;
         self.when_room(timeout, |cx| shared.poll_publish(&message, cx))
     }

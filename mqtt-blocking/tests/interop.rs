@@ -13,7 +13,6 @@ mod blocking {
     use std::thread;
     use std::time::{Duration, Instant};
 
-    use bytes::Bytes;
     use futures::channel::{mpsc, oneshot};
     use futures::future::{Either, select};
     pub(crate) use mqtt_blocking::{
@@ -141,8 +140,8 @@ mod blocking {
     impl Client {
         pub(crate) async fn publish(
             &self,
-            topic: impl Into<String>,
-            payload: impl Into<Bytes>,
+            topic: impl AsRef<str>,
+            payload: impl AsRef<[u8]>,
             qos: QoS,
             retain: bool,
         ) -> Result<Delivery, Error> {

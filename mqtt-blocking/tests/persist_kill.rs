@@ -80,7 +80,7 @@ fn persist_kill_child() {
     for n in start..MESSAGES {
         println!("attempt {n}");
         let delivery = loop {
-            match client.publish(TOPIC, n.to_be_bytes().to_vec(), qos, false) {
+            match client.publish(TOPIC, n.to_be_bytes(), qos, false) {
                 Ok(delivery) => break delivery,
                 Err(Error::Publish(PublishError::QueueFull)) => {
                     thread::sleep(Duration::from_millis(1));

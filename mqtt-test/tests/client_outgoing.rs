@@ -192,3 +192,61 @@ async fn a_311_connection_keeps_the_max_inflight_given_and_20_without_one() {
         30
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn publish_takes_borrowed_and_owned_topics_and_payloads() {
+    let link = Link::default();
+    let (client, runner) = link.spawn(&link.options("borrowed"));
+    client.wait_connected(WAIT).await.unwrap();
+    // A buffer the application reuses, and a topic it formats: neither needs to live past the call.
+    let buffer = [7u8; 64];
+    let topic = format!("borrowed/{}", 1);
+    let read = 3;
+    let deliveries = vec![
+        client
+            .publish(&topic, &buffer[..read], QoS::AtLeastOnce, false)
+            .await
+            .unwrap(),
+        client
+            .publish(topic.as_str(), "text", QoS::AtLeastOnce, false)
+            .await
+            .unwrap(),
+        client
+            .publish(topic.clone(), vec![1u8, 2], QoS::AtLeastOnce, false)
+            .await
+            .unwrap(),
+        client
+            .publish(
+                "borrowed/1",
+                String::from("string"),
+                QoS::AtLeastOnce,
+                false,
+            )
+            .await
+            .unwrap(),
+        client
+            .publish("borrowed/1", b"array", QoS::AtLeastOnce, false)
+            .await
+            .unwrap(),
+    ];
+    for delivery in deliveries {
+        within("a delivery", delivery.wait()).await.unwrap();
+    }
+    let payloads: Vec<Vec<u8>> = link.broker(|broker| {
+        broker
+            .received()
+            .iter()
+            .map(|message| message.payload.clone())
+            .collect()
+    });
+    let expected: Vec<Vec<u8>> = vec![
+        vec![7, 7, 7],
+        b"text".to_vec(),
+        vec![1, 2],
+        b"string".to_vec(),
+        b"array".to_vec(),
+    ];
+    assert_eq!(payloads, expected);
+    client.disconnect(WAIT).await.unwrap();
+    runner.await.unwrap();
+}

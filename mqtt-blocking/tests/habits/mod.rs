@@ -52,7 +52,7 @@ pub(crate) fn next(messages: &Receiver<Message>) -> Message {
 /// Publishes at QoS 1 and waits for the broker's acknowledgement.
 pub(crate) fn publish_acked(client: &Client, topic: &str, payload: &str) {
     client
-        .publish(topic, payload.to_owned(), QoS::AtLeastOnce, false)
+        .publish(topic, payload, QoS::AtLeastOnce, false)
         .unwrap()
         .wait_timeout(WAIT)
         .unwrap();

@@ -10,7 +10,6 @@ use std::string::String;
 use std::sync::Arc;
 use std::vec::Vec;
 
-use bytes::Bytes;
 use futures_channel::oneshot;
 use futures_util::future::{Either, select};
 use futures_util::{Stream, StreamExt};
@@ -167,6 +166,9 @@ impl Client {
     /// Publishes a message. Returns at once, once the session has accepted it (queued, or in flight); await the
     /// [`Delivery`] for the broker's acknowledgement.
     ///
+    /// The topic and payload are borrowed: the session copies them into its queue, so a `&str` or `&[u8]` of any
+    /// lifetime serves as well as a `String`, `Vec<u8>` or `Bytes`, and nothing is allocated for them.
+    ///
     /// # Errors
     ///
     /// [`Error::Publish`] for an invalid topic, a message too large or a full queue (nothing is dropped: retry
@@ -175,8 +177,8 @@ impl Client {
     /// event loop ended).
     pub async fn publish(
         &self,
-        topic: impl Into<String>,
-        payload: impl Into<Bytes>,
+        topic: impl AsRef<str>,
+        payload: impl AsRef<[u8]>,
         qos: QoS,
         retain: bool,
     ) -> Result<Delivery, Error> {
@@ -190,15 +192,15 @@ impl Client {
     /// As [`publish`](Self::publish).
     pub fn try_publish(
         &self,
-        topic: impl Into<String>,
-        payload: impl Into<Bytes>,
+        topic: impl AsRef<str>,
+        payload: impl AsRef<[u8]>,
         qos: QoS,
         retain: bool,
     ) -> Result<Delivery, Error> {
-        let (topic, payload) = (topic.into(), payload.into());
+        let (topic, payload) = (topic.as_ref(), payload.as_ref());
         let done = self
             .shared
-            .publish(&Publish::new(&topic, &payload, qos, retain))?;
+            .publish(&Publish::new(topic, payload, qos, retain))?;
         Ok(self.delivery(done))
     }
 
@@ -221,13 +223,13 @@ impl Client {
     /// [`Options::queue_bytes`]: super::Options::queue_bytes
     pub async fn publish_when_room(
         &self,
-        topic: impl Into<String>,
-        payload: impl Into<Bytes>,
+        topic: impl AsRef<str>,
+        payload: impl AsRef<[u8]>,
         qos: QoS,
         retain: bool,
     ) -> Result<Delivery, Error> {
-        let (topic, payload) = (topic.into(), payload.into());
-        let message = Publish::new(&topic, &payload, qos, retain);
+        let (topic, payload) = (topic.as_ref(), payload.as_ref());
+        let message = Publish::new(topic, payload, qos, retain);
         let done = poll_fn(|cx| self.shared.poll_publish(&message, cx)).await?;
         Ok(self.delivery(done))
     }
