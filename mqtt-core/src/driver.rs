@@ -294,7 +294,13 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
                 busy |= self.stage(session, now);
                 busy |= self.feed(session, now);
             }
-            if !held {
+            // A closed session's last bytes (its DISCONNECT) still staged: its events wait until they are written.
+            // `Disconnected` is what ends an application's wait for its disconnect, and a program that ends right
+            // after must not leave the broker without the DISCONNECT (the broker would publish the will).
+            let disconnecting = io.is_some()
+                && self.tx_start < self.tx_end
+                && (self.closing || session.state() == SessionState::Closed);
+            if !held && !disconnecting {
                 while let Some((event, ack)) = session.poll_event_acked() {
                     busy = true;
                     if sink.event(event, ack) == Flow::Hold {

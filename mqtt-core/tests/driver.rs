@@ -588,6 +588,106 @@ fn a_disconnect_is_written_before_the_connection_closes() {
     assert!(!broker.borrow().is_connected());
 }
 
+/// A stream whose writes wait while `stalled` is set (a socket whose send buffer is full).
+struct Stalling {
+    inner: Stream,
+    stalled: Rc<Cell<bool>>,
+}
+
+impl embedded_io_async::ErrorType for Stalling {
+    type Error = embedded_io_async::ErrorKind;
+}
+
+impl embedded_io_async::Read for Stalling {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        self.inner.read(buf).await
+    }
+}
+
+impl embedded_io_async::Write for Stalling {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        core::future::poll_fn(|_| match self.stalled.get() {
+            true => Poll::Pending,
+            false => Poll::Ready(()),
+        })
+        .await;
+        self.inner.write(buf).await
+    }
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+struct StallingConnector {
+    inner: Connector,
+    stalled: Rc<Cell<bool>>,
+}
+
+impl Connect for StallingConnector {
+    type Io = Stalling;
+    type Error = &'static str;
+    async fn connect(&mut self) -> Result<Stalling, &'static str> {
+        Ok(Stalling {
+            inner: self.inner.connect().await?,
+            stalled: self.stalled.clone(),
+        })
+    }
+}
+
+/// The sink hears `Disconnected` (which is what ends an application's `disconnect().await`) only once the
+/// DISCONNECT is written: an application that ends its program right after the call must not leave the broker
+/// without it, which would publish the will [MQTT-3.1.2-10].
+#[test]
+fn the_sink_hears_disconnected_only_once_the_disconnect_is_written() {
+    let broker = broker();
+    let clock = VirtualClock::new();
+    let (inner, _) = connector(&broker, 0);
+    let stalled = Rc::new(Cell::new(false));
+    let connector = StallingConnector {
+        inner,
+        stalled: stalled.clone(),
+    };
+    let mut driver = driver(connector, &clock);
+    let host = TestHost::new(session(ProtocolVersion::V5), clock.clone());
+    host.command(|session, now| session.connect(now));
+    let mut run = pin!(driver.run(&host));
+    poll_until(&mut run, &host, 100, |h| h.count("connected") == 1);
+    let from_client = Direction::from_sender(End::Client);
+    // The socket takes nothing: the DISCONNECT stays staged, and the sink must not hear the disconnect yet.
+    stalled.set(true);
+    host.command(|session, now| session.disconnect(now));
+    host.core.borrow_mut().1.finished = true;
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..20 {
+        assert!(run.as_mut().poll(&mut cx).is_pending());
+    }
+    assert_eq!(
+        broker.borrow().count(from_client, PacketType::Disconnect),
+        0
+    );
+    assert_eq!(
+        host.count("Disconnected"),
+        0,
+        "the sink heard the disconnect before the DISCONNECT went out: {:?}",
+        host.events()
+    );
+    // The socket takes bytes again: the DISCONNECT goes out, then the sink hears it, then the run ends.
+    stalled.set(false);
+    let mut ended = false;
+    for _ in 0..100 {
+        if run.as_mut().poll(&mut cx).is_ready() {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "run returns once closed and finished");
+    assert_eq!(
+        broker.borrow().count(from_client, PacketType::Disconnect),
+        1
+    );
+    assert_eq!(host.count("Disconnected"), 1, "{:?}", host.events());
+}
+
 #[test]
 fn a_message_the_sink_cannot_take_is_held_and_offered_again_after_a_wake() {
     let broker = broker();
