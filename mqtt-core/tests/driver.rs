@@ -485,24 +485,31 @@ fn commands_flooding_during_a_slow_connect_do_not_cancel_it() {
     assert_eq!(broker.borrow().received().len(), 40);
 }
 
-/// A stream that counts writes.
-struct Counting {
+/// A stream that counts its writes, and whose writes wait while `stalled` is set (a socket whose send buffer is
+/// full).
+struct Watched {
     inner: Stream,
     writes: Rc<Cell<u32>>,
+    stalled: Rc<Cell<bool>>,
 }
 
-impl embedded_io_async::ErrorType for Counting {
+impl embedded_io_async::ErrorType for Watched {
     type Error = embedded_io_async::ErrorKind;
 }
 
-impl embedded_io_async::Read for Counting {
+impl embedded_io_async::Read for Watched {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
         self.inner.read(buf).await
     }
 }
 
-impl embedded_io_async::Write for Counting {
+impl embedded_io_async::Write for Watched {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        core::future::poll_fn(|_| match self.stalled.get() {
+            true => Poll::Pending,
+            false => Poll::Ready(()),
+        })
+        .await;
         self.writes.set(self.writes.get() + 1);
         self.inner.write(buf).await
     }
@@ -511,18 +518,32 @@ impl embedded_io_async::Write for Counting {
     }
 }
 
-struct CountingConnector {
-    inner: Connector,
+/// Opens [`Watched`] streams to the fake broker, sharing their counter and switch.
+#[derive(Default)]
+struct WatchedConnector {
+    inner: Option<Connector>,
     writes: Rc<Cell<u32>>,
+    stalled: Rc<Cell<bool>>,
 }
 
-impl Connect for CountingConnector {
-    type Io = Counting;
+impl WatchedConnector {
+    fn new(broker: &Rc<RefCell<FakeBroker>>) -> Self {
+        Self {
+            inner: Some(connector(broker, 0).0),
+            ..Self::default()
+        }
+    }
+}
+
+impl Connect for WatchedConnector {
+    type Io = Watched;
     type Error = &'static str;
-    async fn connect(&mut self) -> Result<Counting, &'static str> {
-        Ok(Counting {
-            inner: self.inner.connect().await?,
+    async fn connect(&mut self) -> Result<Watched, &'static str> {
+        let inner = self.inner.as_mut().ok_or("no broker")?;
+        Ok(Watched {
+            inner: inner.connect().await?,
             writes: self.writes.clone(),
+            stalled: self.stalled.clone(),
         })
     }
 }
@@ -531,12 +552,8 @@ impl Connect for CountingConnector {
 fn everything_queued_since_the_last_write_goes_out_in_one_write() {
     let broker = broker();
     let clock = VirtualClock::new();
-    let (inner, _) = connector(&broker, 0);
-    let writes = Rc::new(Cell::new(0));
-    let connector = CountingConnector {
-        inner,
-        writes: writes.clone(),
-    };
+    let connector = WatchedConnector::new(&broker);
+    let writes = connector.writes.clone();
     let mut driver = driver(connector, &clock);
     let host = TestHost::new(session(ProtocolVersion::V311), clock.clone());
     host.command(|session, now| session.connect(now));
@@ -588,52 +605,6 @@ fn a_disconnect_is_written_before_the_connection_closes() {
     assert!(!broker.borrow().is_connected());
 }
 
-/// A stream whose writes wait while `stalled` is set (a socket whose send buffer is full).
-struct Stalling {
-    inner: Stream,
-    stalled: Rc<Cell<bool>>,
-}
-
-impl embedded_io_async::ErrorType for Stalling {
-    type Error = embedded_io_async::ErrorKind;
-}
-
-impl embedded_io_async::Read for Stalling {
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
-        self.inner.read(buf).await
-    }
-}
-
-impl embedded_io_async::Write for Stalling {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        core::future::poll_fn(|_| match self.stalled.get() {
-            true => Poll::Pending,
-            false => Poll::Ready(()),
-        })
-        .await;
-        self.inner.write(buf).await
-    }
-    async fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
-struct StallingConnector {
-    inner: Connector,
-    stalled: Rc<Cell<bool>>,
-}
-
-impl Connect for StallingConnector {
-    type Io = Stalling;
-    type Error = &'static str;
-    async fn connect(&mut self) -> Result<Stalling, &'static str> {
-        Ok(Stalling {
-            inner: self.inner.connect().await?,
-            stalled: self.stalled.clone(),
-        })
-    }
-}
-
 /// The sink hears `Disconnected` (which is what ends an application's `disconnect().await`) only once the
 /// DISCONNECT is written: an application that ends its program right after the call must not leave the broker
 /// without it, which would publish the will [MQTT-3.1.2-10].
@@ -641,12 +612,8 @@ impl Connect for StallingConnector {
 fn the_sink_hears_disconnected_only_once_the_disconnect_is_written() {
     let broker = broker();
     let clock = VirtualClock::new();
-    let (inner, _) = connector(&broker, 0);
-    let stalled = Rc::new(Cell::new(false));
-    let connector = StallingConnector {
-        inner,
-        stalled: stalled.clone(),
-    };
+    let connector = WatchedConnector::new(&broker);
+    let stalled = connector.stalled.clone();
     let mut driver = driver(connector, &clock);
     let host = TestHost::new(session(ProtocolVersion::V5), clock.clone());
     host.command(|session, now| session.connect(now));

@@ -23,6 +23,17 @@ fn payload(i: usize) -> Vec<u8> {
     payload
 }
 
+/// The payloads of the messages the broker received, in order.
+fn received_payloads(link: &Link) -> Vec<Vec<u8>> {
+    link.broker(|broker| {
+        broker
+            .received()
+            .iter()
+            .map(|message| message.payload.clone())
+            .collect()
+    })
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_publisher_faster_than_the_broker_waits_for_room_and_loses_nothing() {
     let link = Link::default();
@@ -62,13 +73,7 @@ async fn a_publisher_faster_than_the_broker_waits_for_room_and_loses_nothing() {
     for delivery in deliveries {
         within("a delivery", delivery.wait()).await.unwrap();
     }
-    let received: Vec<Vec<u8>> = link.broker(|broker| {
-        broker
-            .received()
-            .iter()
-            .map(|message| message.payload.clone())
-            .collect()
-    });
+    let received = received_payloads(&link);
     let expected: Vec<Vec<u8>> = (0..total).map(payload).collect();
     assert_eq!(received, expected, "every message once, in order");
     client.disconnect(WAIT).await.unwrap();
@@ -107,13 +112,7 @@ async fn a_wait_for_room_given_up_publishes_nothing() {
     .await
     .unwrap();
     within("its delivery", last.wait()).await.unwrap();
-    let payloads: Vec<Vec<u8>> = link.broker(|broker| {
-        broker
-            .received()
-            .iter()
-            .map(|message| message.payload.clone())
-            .collect()
-    });
+    let payloads = received_payloads(&link);
     assert_eq!(payloads.len(), queued + 1);
     assert!(!payloads.contains(&payload(900_000)));
     assert_eq!(payloads.last().unwrap(), &payload(900_001));
@@ -232,13 +231,7 @@ async fn publish_takes_borrowed_and_owned_topics_and_payloads() {
     for delivery in deliveries {
         within("a delivery", delivery.wait()).await.unwrap();
     }
-    let payloads: Vec<Vec<u8>> = link.broker(|broker| {
-        broker
-            .received()
-            .iter()
-            .map(|message| message.payload.clone())
-            .collect()
-    });
+    let payloads = received_payloads(&link);
     let expected: Vec<Vec<u8>> = vec![
         vec![7, 7, 7],
         b"text".to_vec(),
