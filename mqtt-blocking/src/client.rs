@@ -193,7 +193,8 @@ pub(crate) fn wait_for<T>(
 /// Every message the client receives, for those who prefer polling to callbacks: [`recv`](Self::recv),
 /// [`recv_timeout`](Self::recv_timeout), or iterate.
 ///
-/// Its queue is bounded ([`Options::message_capacity`](crate::Options::message_capacity)): while it is full the
+/// Its queue is bounded ([`Options::message_capacity`](crate::Options::message_capacity),
+/// [`Options::message_capacity_bytes`](crate::Options::message_capacity_bytes)): while it is full the
 /// client stops reading from the broker. A message is acknowledged when it is taken from here.
 #[derive(Debug)]
 pub struct Messages(Receiver);

@@ -97,7 +97,8 @@
 //!   are in flight at once; on a 3.1.1 connection [`Options::max_inflight_v311`], or else the `max_inflight` you gave,
 //!   or else 20.
 //! - **Receiving.** Messages wait for their callback (or in the [`Client::messages`] iterator) in bounded queues of
-//!   [`Options::message_capacity`] messages (default 1,024). When a message finds a queue full, the event loop holds
+//!   [`Options::message_capacity`] messages (default 1,024) and [`Options::message_capacity_bytes`] bytes of them
+//!   (default 4 MiB; one message larger than that still goes through). When a message finds a queue full, the event loop holds
 //!   it and stops reading from the broker until there is room: TCP and the broker's window push back, memory stays
 //!   bounded. One slow consumer therefore pauses every subscription of the client.
 //! - **Acknowledgement follows delivery.** A QoS 1 or 2 message is acknowledged to the broker once its callbacks

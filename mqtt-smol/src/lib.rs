@@ -92,7 +92,8 @@
 //!   most [`Options::max_inflight`] (default 64, and never more than the broker's Receive Maximum) are in flight at
 //!   once; on a 3.1.1 connection [`Options::max_inflight_v311`], or else the `max_inflight` you gave, or else 20.
 //! - **Receiving.** Each [`Subscription`] and each [`Client::messages`] stream holds at most
-//!   [`Options::message_capacity`] messages (default 1,024). When a message finds a queue full, the event loop holds
+//!   [`Options::message_capacity`] messages (default 1,024) and [`Options::message_capacity_bytes`] bytes of them
+//!   (default 4 MiB; one message larger than that still goes through). When a message finds a queue full, the event loop holds
 //!   it and stops reading from the broker until the application takes a message: TCP and the broker's window push
 //!   back, memory stays bounded. One slow reader therefore pauses every subscription of the client; a reader that
 //!   never reads stops the client's incoming traffic (keep alive still runs: the pause is not taken for a dead

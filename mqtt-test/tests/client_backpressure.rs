@@ -172,6 +172,70 @@ async fn a_qos0_flood_to_a_subscriber_that_never_reads_stops_the_reads_without_l
 }
 
 #[tokio::test(start_paused = true)]
+async fn large_messages_fill_a_queue_by_its_bytes_before_its_count_and_all_arrive_once_read() {
+    const TOTAL: usize = 300;
+    const PAYLOAD: usize = 16 * 1024;
+    const BYTES: usize = 64 * 1024;
+    let link = Link::default();
+    let options = link
+        .options("large-reader")
+        .message_capacity(1024)
+        .message_capacity_bytes(BYTES)
+        .keep_alive(Duration::from_secs(10));
+    let (client, runner) = link.spawn(&options);
+    client.wait_connected(WAIT).await.unwrap();
+    let mut flood = client.subscribe("big/#", QoS::AtMostOnce).await.unwrap();
+    link.broker(|broker| {
+        for i in 0..TOTAL {
+            let payload = vec![(i % 251) as u8; PAYLOAD];
+            broker.inject(&format!("big/{i}"), &payload, QoS::AtMostOnce, false);
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    // Four messages of 16 KiB reach 64 KiB with their topics and fields; the fifth is held by the runner.
+    let received = client.stats().messages_received;
+    assert!(
+        received <= (BYTES / PAYLOAD + 1) as u64,
+        "read {received} messages of {PAYLOAD} B for a queue of {BYTES} B: the byte bound did not stop the reads"
+    );
+    assert!(client.is_connected(), "the pause kept the connection");
+
+    for expected in 0..TOTAL {
+        let message = tokio::time::timeout(WAIT, flood.next())
+            .await
+            .unwrap_or_else(|_| panic!("message {expected} never came"))
+            .unwrap();
+        assert_eq!(message.topic, format!("big/{expected}"), "all, in order");
+        assert_eq!(message.payload.len(), PAYLOAD);
+        assert!(message.payload.iter().all(|&b| b == (expected % 251) as u8));
+    }
+    client.disconnect(WAIT).await.unwrap();
+    runner.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_message_larger_than_the_byte_bound_still_arrives() {
+    let link = Link::default();
+    let options = link.options("one-large").message_capacity_bytes(1024);
+    let (client, runner) = link.spawn(&options);
+    client.wait_connected(WAIT).await.unwrap();
+    let mut inbox = client.subscribe("big", QoS::AtLeastOnce).await.unwrap();
+    link.broker(|broker| {
+        for _ in 0..3 {
+            broker.inject("big", &[7; 10_000], QoS::AtLeastOnce, false);
+        }
+    });
+    for _ in 0..3 {
+        let message = within("inbox", inbox.next()).await.unwrap();
+        assert_eq!(message.payload.len(), 10_000);
+    }
+    assert!(link.wait_for(|b| b.pending_to_client() == 0, WAIT).await);
+    assert_eq!(pubacks(&link), 3);
+    client.disconnect(WAIT).await.unwrap();
+    runner.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
 async fn manual_acknowledgements_go_out_in_arrival_order_whatever_order_the_application_acks_in() {
     let link = Link::default();
     let (client, runner) = link.spawn(&link.options("manual").manual_ack(true));

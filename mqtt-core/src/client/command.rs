@@ -462,7 +462,7 @@ impl Core {
             }
             Err(e) => return Err(Error::Subscribe(e)),
         };
-        let queue = Arc::new(Queue::new(dispatch.capacity));
+        let queue = Arc::new(dispatch.new_queue());
         let names: Vec<String> = request
             .filters
             .iter()
@@ -529,7 +529,7 @@ impl Core {
 
     /// A queue that gets every message from now on (and those no subscription took yet).
     pub(crate) fn listen_messages(&mut self) -> Arc<Queue<Delivered>> {
-        let queue = Arc::new(Queue::new(self.dispatch.capacity));
+        let queue = Arc::new(self.dispatch.new_queue());
         if self.dispatch.is_finished() {
             queue.close();
             return queue;

@@ -16,7 +16,7 @@ use futures_channel::oneshot;
 
 use super::abandoned::{Abandoned, is_for};
 use super::exchange::Exchange;
-use super::queue::Queue;
+use super::queue::{Queue, Weigh};
 use super::{ConnectionState, Error, Message};
 use crate::codec::{List, ProtocolVersion, Publish, QoS, ReasonCode, SubscriptionId};
 use crate::driver::{DriverError, EventSink, Flow};
@@ -38,6 +38,19 @@ pub(crate) const STATE_QUEUE: usize = 64;
 pub(crate) struct Delivered {
     pub(crate) message: Message,
     pub(crate) ack: Option<AckRef>,
+}
+
+impl Weigh for Delivered {
+    fn weight(&self) -> usize {
+        self.message.weight()
+    }
+}
+
+impl Weigh for ConnectionState {
+    /// States are bounded by their number ([`STATE_QUEUE`]).
+    fn weight(&self) -> usize {
+        0
+    }
 }
 
 /// The acknowledgement a queued message owes: sent when the last copy is taken.
@@ -103,6 +116,8 @@ pub struct Dispatch {
     pub(crate) listeners: Vec<Arc<Queue<Delivered>>>,
     /// Messages no subscription or listener took yet.
     pub(crate) orphans: VecDeque<Delivered>,
+    /// What `orphans` weigh together ([`Weigh`]).
+    orphan_bytes: usize,
     /// Acknowledgements due (messages whose consumer left), for the session at the next lock.
     pub(crate) pending_acks: Vec<AckToken>,
     /// Scratch: the routes a message goes to.
@@ -139,6 +154,8 @@ pub struct Dispatch {
     pub(crate) next_subscription_id: u32,
     /// Messages per queue.
     pub(crate) capacity: usize,
+    /// Bytes per queue ([`Weigh`]; one message may pass it).
+    pub(crate) capacity_bytes: usize,
     /// The application acknowledges messages itself.
     pub(crate) manual_ack: bool,
     pub(crate) handles_gone: bool,
@@ -172,6 +189,7 @@ impl Dispatch {
             abandoned: Abandoned::default(),
             listeners: Vec::new(),
             orphans: VecDeque::new(),
+            orphan_bytes: 0,
             pending_acks: Vec::new(),
             hits: Vec::new(),
             state_listeners: Vec::new(),
@@ -191,6 +209,7 @@ impl Dispatch {
             last_transport_error: None,
             next_subscription_id: 1,
             capacity: capacity.max(1),
+            capacity_bytes: super::options::MESSAGE_CAPACITY_BYTES,
             manual_ack,
             handles_gone: false,
             finished: false,
@@ -201,6 +220,7 @@ impl Dispatch {
     /// A dispatch with the queue capacity and acknowledgement mode of `options`.
     pub fn from_options(options: &super::Options) -> Self {
         let mut dispatch = Self::new(options.message_capacity, options.manual_ack);
+        dispatch.capacity_bytes = options.message_capacity_bytes;
         dispatch.brokers = options.brokers().to_vec();
         dispatch.keep_trying = options.keep_trying;
         dispatch.only_v5 = options.version == ProtocolVersion::V5 && !options.fallback_to_v311;
@@ -478,10 +498,11 @@ impl Dispatch {
             }
             false => ack,
         };
-        if abandoned && self.orphans.len() >= self.capacity {
+        let full = self.orphans.len() >= self.capacity || self.orphan_bytes >= self.capacity_bytes;
+        if abandoned && full {
             return Flow::Taken;
         }
-        if self.orphans.len() >= self.capacity {
+        if full {
             if !self.holding {
                 tracing::warn!(
                     kept = self.orphans.len(),
@@ -498,6 +519,7 @@ impl Dispatch {
                 copies: None,
             }),
         };
+        self.orphan_bytes = self.orphan_bytes.saturating_add(delivered.weight());
         self.orphans.push_back(delivered);
         self.resume();
         Flow::Taken
@@ -551,7 +573,13 @@ impl Dispatch {
                 kept.push_back(delivered);
             }
         }
+        self.orphan_bytes = kept.iter().map(Weigh::weight).sum();
         self.orphans = kept;
+    }
+
+    /// A new queue for a subscription or a `messages()` stream, with the options' bounds.
+    pub(crate) fn new_queue(&self) -> Queue<Delivered> {
+        Queue::bounded(self.capacity, self.capacity_bytes)
     }
 }
 

@@ -84,7 +84,8 @@ impl Delivery {
 
 /// Messages matching one subscription's filters, as a [`Stream`].
 ///
-/// Its queue holds at most [`Options::message_capacity`](super::Options::message_capacity) messages; a full
+/// Its queue holds at most [`Options::message_capacity`](super::Options::message_capacity) messages (and
+/// [`Options::message_capacity_bytes`](super::Options::message_capacity_bytes) bytes of them); a full
 /// queue pauses the client (see the [delivery rules](crate::client#delivery-rules)). Dropping it stops the routing to it (the
 /// broker keeps the subscription: [`Client::unsubscribe`] ends that); what the broker still sends for it alone is
 /// acknowledged at once and never pauses the client (the [delivery rules](crate::client#delivery-rules) say more).

@@ -200,6 +200,24 @@ impl Message {
         }
     }
 
+    /// Bytes this message holds in memory: its own size and what its fields hold on the heap (for the byte bound
+    /// of the incoming queues, [`Options::message_capacity_bytes`](super::Options::message_capacity_bytes)).
+    pub(crate) fn weight(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        size_of::<Self>()
+            + self.topic.len()
+            + self.payload.len()
+            + text(&self.content_type)
+            + text(&self.response_topic)
+            + self.correlation_data.as_ref().map_or(0, Bytes::len)
+            + self
+                .user_properties
+                .iter()
+                .map(|(name, value)| size_of::<(String, String)>() + name.len() + value.len())
+                .sum::<usize>()
+            + self.subscription_identifiers.len() * size_of::<u32>()
+    }
+
     /// Runs `f` with this message as the session's PUBLISH.
     pub(crate) fn with_publish<R>(&self, f: impl FnOnce(&Publish<'_>) -> R) -> R {
         let user: Vec<UserProperty<'_>> = self

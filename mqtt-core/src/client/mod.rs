@@ -34,10 +34,11 @@
 //!   that no live subscription or `messages()` listener takes is acknowledged at once (nobody may ever read it),
 //!   and kept like the others while there is room; beyond, it is let go rather than pausing the client. Until
 //!   the filter is unsubscribed, the broker still sends its messages.
-//! - Every queue is bounded. When a message cannot be queued everywhere it goes (a queue is full), the runner
-//!   holds it and stops reading from the broker until the application makes room: TCP and the broker's window
-//!   push back, nothing is dropped and memory stays bounded. One slow consumer therefore pauses every
-//!   subscription of the client.
+//! - Every queue is bounded, by its number of messages ([`Options::message_capacity`], default 1,024) and by
+//!   their bytes ([`Options::message_capacity_bytes`], default 4 MiB; a queue always takes one message, however
+//!   large). When a message cannot be queued everywhere it goes (a queue is full), the runner holds it and stops
+//!   reading from the broker until the application makes room: TCP and the broker's window push back, nothing is
+//!   dropped and memory stays bounded. One slow consumer therefore pauses every subscription of the client.
 //! - Until the broker answers its SUBSCRIBE, a subscription takes what arrives for it beyond its capacity: its
 //!   reader cannot read before the answer, and pausing would keep the answer (behind those messages) from
 //!   arriving. Messages a resumed session brings before the SUBACK are bounded by what the broker queued, and at

@@ -19,6 +19,10 @@ use crate::{Buf, Buffers, Config, Session};
 /// What the receive buffer holds at first: CONNACK and small messages; it grows up to the maximum packet size.
 const RX_INITIAL: usize = 512;
 
+/// The default of [`Options::message_capacity_bytes`]: 4 MiB per queue, as much as the outgoing queue
+/// ([`Options::queue_bytes`]).
+pub(crate) const MESSAGE_CAPACITY_BYTES: usize = 4 * 1024 * 1024;
+
 /// Makes a fresh authenticator for each session made from the options.
 type AuthFactory = Arc<dyn Fn() -> Box<dyn Authenticator + Send> + Send + Sync>;
 
@@ -83,6 +87,7 @@ pub struct Options {
     pub(crate) queue_bytes: usize,
     pub(crate) subscription_bytes: usize,
     pub(crate) message_capacity: usize,
+    pub(crate) message_capacity_bytes: usize,
     pub(crate) manual_ack: bool,
     pub(crate) keep_trying: bool,
     pub(crate) tls: TlsOptions,
@@ -140,6 +145,7 @@ impl Options {
             queue_bytes: 4 * 1024 * 1024,
             subscription_bytes: 8 * 1024,
             message_capacity: 1024,
+            message_capacity_bytes: MESSAGE_CAPACITY_BYTES,
             manual_ack: false,
             keep_trying: false,
             tls: TlsOptions::default(),
@@ -615,6 +621,19 @@ impl Options {
         self
     }
 
+    /// Memory each subscription's queue (and each [`messages()`](super::Client::messages) stream) holds at most,
+    /// in bytes: topics, payloads and properties of the messages the application has not taken yet, plus a few
+    /// hundred bytes each (default 4 MiB). Bounds a queue of large messages the way
+    /// [`message_capacity`](Self::message_capacity) bounds one of small ones: once a queue holds this much, it
+    /// takes nothing more until the application takes a message, the client stops reading from the broker, and
+    /// nothing is dropped. A queue always takes one message, so a message larger than this still arrives (and a
+    /// queue may pass the bound by one message, at most
+    /// [`max_packet_size`](Self::max_packet_size)).
+    pub fn message_capacity_bytes(mut self, bytes: usize) -> Self {
+        self.message_capacity_bytes = bytes.max(1);
+        self
+    }
+
     /// Keep trying when a connection is awaited (`connect`, `wait_connected`) and a whole round over the broker
     /// list failed: wait through the reconnect schedule until the caller's timeout (default `false`: return the
     /// real cause at once, as `mosquitto_pub` does). The session itself always keeps reconnecting by its policy.
@@ -692,6 +711,7 @@ impl fmt::Debug for Options {
             .field("queue_bytes", &self.queue_bytes)
             .field("subscription_bytes", &self.subscription_bytes)
             .field("message_capacity", &self.message_capacity)
+            .field("message_capacity_bytes", &self.message_capacity_bytes)
             .field("manual_ack", &self.manual_ack)
             .field("keep_trying", &self.keep_trying)
             .field("tls", &self.tls)

@@ -1,11 +1,18 @@
 //! [`Queue`]: a bounded queue from the runner to one consumer (a subscription, `messages()`, `states()`), usable
-//! from async code (a waker) and from threads (a thread-unparking waker).
+//! from async code (a waker) and from threads (a thread-unparking waker). It is bounded by its number of items
+//! and by their memory ([`Weigh`]).
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::vec::Vec;
+
+/// What an item of a [`Queue`] holds in memory, in bytes, for the queue's byte bound.
+pub(crate) trait Weigh {
+    /// Bytes this item holds (its heap data and its own size).
+    fn weight(&self) -> usize;
+}
 
 /// A bounded queue from one producer. Its consumer end may be shared (mqtt-blocking's `Messages` read from
 /// several threads): every consumer waiting is woken by an item, as any of them may be the one to take it, and
@@ -15,8 +22,12 @@ use std::vec::Vec;
 pub(crate) struct Queue<T> {
     inner: Mutex<Inner<T>>,
     capacity: usize,
+    /// Bytes the queue holds at most ([`Weigh`]): past them it has no room, though one item always fits.
+    byte_capacity: usize,
     /// Items queued, mirrored outside the lock for the producer's room checks.
     len: AtomicUsize,
+    /// Bytes queued, mirrored outside the lock.
+    bytes: AtomicUsize,
     /// The consumer is gone, mirrored outside the lock.
     gone: AtomicBool,
 }
@@ -24,6 +35,8 @@ pub(crate) struct Queue<T> {
 #[derive(Debug)]
 struct Inner<T> {
     items: VecDeque<T>,
+    /// What `items` weigh together.
+    bytes: usize,
     /// The consumers waiting (one per task or thread).
     wakers: Vec<Waker>,
     /// No more items will come: the consumer ends after the last.
@@ -39,18 +52,28 @@ pub(crate) struct Popped<T> {
     pub(crate) was_full: bool,
 }
 
-impl<T> Queue<T> {
-    /// An empty queue holding at most `capacity` items (at least one).
+impl<T: Weigh> Queue<T> {
+    /// An empty queue holding at most `capacity` items (at least one), whatever they weigh.
     pub(crate) fn new(capacity: usize) -> Self {
+        Self::bounded(capacity, usize::MAX)
+    }
+
+    /// An empty queue holding at most `capacity` items (at least one) and, once it holds an item, no more
+    /// after it weighs `byte_capacity` bytes or more: it may pass that by one item (so one item larger than the
+    /// bound still goes through), never by more.
+    pub(crate) fn bounded(capacity: usize, byte_capacity: usize) -> Self {
         Self {
             inner: Mutex::new(Inner {
                 items: VecDeque::new(),
+                bytes: 0,
                 wakers: Vec::new(),
                 closed: false,
                 abandoned: false,
             }),
             capacity: capacity.max(1),
+            byte_capacity,
             len: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
             gone: AtomicBool::new(false),
         }
     }
@@ -63,7 +86,27 @@ impl<T> Queue<T> {
     /// Whether one more item fits (a queue whose consumer is gone has room: it takes nothing). Without the lock:
     /// the answer holds for the one producer, as only the consumer changes it meanwhile, by taking.
     pub(crate) fn has_room(&self) -> bool {
-        self.gone.load(Ordering::Acquire) || self.len.load(Ordering::Acquire) < self.capacity
+        self.gone.load(Ordering::Acquire)
+            || (self.len.load(Ordering::Acquire) < self.capacity
+                && self.bytes.load(Ordering::Acquire) < self.byte_capacity)
+    }
+
+    /// Whether `inner` is at its bound (by count or by bytes).
+    fn is_full(&self, inner: &Inner<T>) -> bool {
+        inner.items.len() >= self.capacity || inner.bytes >= self.byte_capacity
+    }
+
+    /// Mirrors `inner`'s size outside the lock.
+    fn mirror(&self, inner: &Inner<T>) {
+        self.len.store(inner.items.len(), Ordering::Release);
+        self.bytes.store(inner.bytes, Ordering::Release);
+    }
+
+    /// Takes the oldest item, keeping the byte count.
+    fn pop_front(inner: &mut Inner<T>) -> Option<T> {
+        let item = inner.items.pop_front()?;
+        inner.bytes = inner.bytes.saturating_sub(item.weight());
+        Some(item)
     }
 
     /// Whether the consumer is gone.
@@ -73,22 +116,23 @@ impl<T> Queue<T> {
 
     /// Appends `item`, or gives it back if the queue is full, closed or abandoned.
     pub(crate) fn push(&self, item: T) -> Result<(), T> {
-        self.push_within(item, self.capacity)
+        self.push_within(item, true)
     }
 
     /// Appends `item` even past the capacity (for a consumer that cannot read yet); gives it back if the queue
     /// is closed or abandoned.
     pub(crate) fn push_over(&self, item: T) -> Result<(), T> {
-        self.push_within(item, usize::MAX)
+        self.push_within(item, false)
     }
 
-    fn push_within(&self, item: T, capacity: usize) -> Result<(), T> {
+    fn push_within(&self, item: T, bounded: bool) -> Result<(), T> {
         let mut inner = self.lock();
-        if inner.abandoned || inner.closed || inner.items.len() >= capacity {
+        if inner.abandoned || inner.closed || (bounded && self.is_full(&inner)) {
             return Err(item);
         }
+        inner.bytes = inner.bytes.saturating_add(item.weight());
         inner.items.push_back(item);
-        self.len.store(inner.items.len(), Ordering::Release);
+        self.mirror(&inner);
         let wakers = core::mem::take(&mut inner.wakers);
         drop(inner);
         wakers.into_iter().for_each(Waker::wake);
@@ -102,11 +146,12 @@ impl<T> Queue<T> {
         if inner.abandoned || inner.closed {
             return;
         }
-        while inner.items.len() >= self.capacity {
-            inner.items.pop_front();
+        while !inner.items.is_empty() && self.is_full(&inner) {
+            Self::pop_front(&mut inner);
         }
+        inner.bytes = inner.bytes.saturating_add(item.weight());
         inner.items.push_back(item);
-        self.len.store(inner.items.len(), Ordering::Release);
+        self.mirror(&inner);
         let wakers = core::mem::take(&mut inner.wakers);
         drop(inner);
         wakers.into_iter().for_each(Waker::wake);
@@ -127,17 +172,19 @@ impl<T> Queue<T> {
         inner.abandoned = true;
         inner.wakers.clear();
         self.gone.store(true, Ordering::Release);
-        self.len.store(0, Ordering::Release);
-        core::mem::take(&mut inner.items)
+        inner.bytes = 0;
+        let items = core::mem::take(&mut inner.items);
+        self.mirror(&inner);
+        items
     }
 
     /// The next item, `Ready(None)` at the end, or `Pending` (waking `cx` when an item or the end arrives).
     pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<Popped<T>>> {
         let mut inner = self.lock();
-        let was_full = inner.items.len() >= self.capacity;
-        match inner.items.pop_front() {
+        let was_full = self.is_full(&inner);
+        match Self::pop_front(&mut inner) {
             Some(item) => {
-                self.len.store(inner.items.len(), Ordering::Release);
+                self.mirror(&inner);
                 Poll::Ready(Some(Popped { item, was_full }))
             }
             None if inner.closed => Poll::Ready(None),
@@ -154,10 +201,10 @@ impl<T> Queue<T> {
     #[cfg(test)]
     pub(crate) fn try_pop(&self) -> Result<Option<Popped<T>>, ()> {
         let mut inner = self.lock();
-        let was_full = inner.items.len() >= self.capacity;
-        match inner.items.pop_front() {
+        let was_full = self.is_full(&inner);
+        match Self::pop_front(&mut inner) {
             Some(item) => {
-                self.len.store(inner.items.len(), Ordering::Release);
+                self.mirror(&inner);
                 Ok(Some(Popped { item, was_full }))
             }
             None if inner.closed => Err(()),
@@ -169,6 +216,53 @@ impl<T> Queue<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Weigh for i32 {
+        fn weight(&self) -> usize {
+            0
+        }
+    }
+
+    impl Weigh for char {
+        fn weight(&self) -> usize {
+            0
+        }
+    }
+
+    /// An item weighing its value in bytes.
+    #[derive(Debug, PartialEq)]
+    struct Blob(usize);
+
+    impl Weigh for Blob {
+        fn weight(&self) -> usize {
+            self.0
+        }
+    }
+
+    #[test]
+    fn a_queue_is_full_at_its_bytes_before_its_count_and_one_item_always_fits() {
+        let queue = Queue::bounded(100, 1000);
+        queue.push(Blob(400)).unwrap();
+        queue.push(Blob(400)).unwrap();
+        assert!(queue.has_room(), "800 of 1000 bytes");
+        // The item that passes the bound goes in; the next waits.
+        queue.push(Blob(400)).unwrap();
+        assert!(!queue.has_room());
+        assert_eq!(queue.push(Blob(1)), Err(Blob(1)));
+        let first = queue.try_pop().unwrap().unwrap();
+        assert!(first.was_full);
+        assert!(queue.has_room(), "800 bytes again");
+        while queue.try_pop().unwrap().is_some() {}
+        // An empty queue takes an item larger than its bound.
+        queue.push(Blob(5000)).unwrap();
+        assert!(!queue.has_room());
+        assert_eq!(queue.try_pop().unwrap().unwrap().item, Blob(5000));
+        assert!(queue.has_room());
+        // What an abandoned queue held no longer counts.
+        queue.push(Blob(5000)).unwrap();
+        assert_eq!(queue.abandon().len(), 1);
+        assert!(queue.has_room());
+    }
 
     #[test]
     fn a_full_queue_refuses_and_reports_it_was_full_when_drained() {
