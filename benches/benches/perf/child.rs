@@ -318,6 +318,26 @@ impl SubMeter {
         self.end = Some(Mark::now());
     }
 
+    /// Moves the meter out (for a callback that must own it), leaving an empty one; put it back when done.
+    pub(crate) fn take(&mut self) -> Self {
+        let empty = Self {
+            expected: self.expected,
+            seen: Vec::new(),
+            distinct: 0,
+            duplicates: 0,
+            reordered: 0,
+            foreign: 0,
+            last_seq: None,
+            first_ns: 0,
+            last_ns: 0,
+            start: None,
+            end: None,
+            stop: None,
+            stopped: self.stopped.clone(),
+        };
+        std::mem::replace(self, empty)
+    }
+
     fn report(&self, out: &mut Output) {
         out.put("distinct", self.distinct);
         out.put("duplicates", self.duplicates);
