@@ -45,6 +45,8 @@ struct Connection {
     /// `poll(2)` reported an error or a hang-up: it would report it at every call, so the socket is not polled any
     /// more; the next read or write finds out what happened (the reads after what arrived before).
     hung_up: bool,
+    /// The read low-water mark given to the socket ([`Stream::set_read_low_water`]); 1 on a new connection.
+    low_water: usize,
 }
 
 /// Runs one connection (and its reconnects): on its own thread with [`start`](Self::start), or on yours with
@@ -340,6 +342,17 @@ impl EventLoop {
         // The last round read nothing: the socket would block, a message is held, or the session is full. Only the
         // first is for `poll(2)` to end.
         self.reading = !held && self.connection.is_some() && !session.read_buf().is_empty();
+        if self.reading
+            && self.staged.is_empty()
+            && let Some(connection) = self.connection.as_mut()
+        {
+            // Only once everything staged is written: the broker owes acknowledgements for what it was sent.
+            let low_water = session.read_low_water();
+            if low_water != connection.low_water {
+                connection.stream.set_read_low_water(low_water);
+                connection.low_water = low_water;
+            }
+        }
         let now = inner.shared.now();
         let timeout = session
             .poll_timeout()
@@ -437,6 +450,7 @@ impl EventLoop {
             readable: true,
             writable: true,
             hung_up: false,
+            low_water: 1,
         });
         self.staged = 0..0;
     }

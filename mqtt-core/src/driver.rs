@@ -131,6 +131,8 @@ pub struct Driver<'b, N: Connect, C: Clock> {
     closing: bool,
     /// How large owned staging buffers may grow under load (`alloc`); borrowed ones keep their size.
     staging_max: usize,
+    /// The read low-water mark given to the connection ([`Connect::set_read_low_water`]); 1 on a new one.
+    low_water: usize,
 }
 
 /// What the loop does next, decided under the lock.
@@ -183,6 +185,7 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             rx_end: 0,
             closing: false,
             staging_max: 0,
+            low_water: 1,
         }
     }
 
@@ -325,9 +328,21 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
         if io.is_none() && session.state() == SessionState::Closed && sink.is_finished() {
             return Plan::Finished;
         }
+        let read = io.is_some() && !held && !self.closing && self.rx_start == self.rx_end;
+        if read
+            && self.tx_start == self.tx_end
+            && let Some(stream) = io.as_mut()
+        {
+            // Only once everything staged is written: the broker owes acknowledgements for what it was sent.
+            let low_water = session.read_low_water();
+            if low_water != self.low_water {
+                self.connector.set_read_low_water(stream, low_water);
+                self.low_water = low_water;
+            }
+        }
         Plan::Wait {
             deadline: session.poll_timeout(),
-            read: io.is_some() && !held && !self.closing && self.rx_start == self.rx_end,
+            read,
         }
     }
 
@@ -384,6 +399,7 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
 
     fn clear(&mut self) {
         self.closing = false;
+        self.low_water = 1;
         self.tx_start = 0;
         self.tx_end = 0;
         self.rx_start = 0;

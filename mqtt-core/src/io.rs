@@ -53,6 +53,15 @@ pub trait Connect {
     fn select(&mut self, index: usize) {
         let _ = index;
     }
+
+    /// Asks `io`, a connection this connector opened, to report itself readable only once `bytes` bytes (at
+    /// least 1) have arrived: the session's [`read_low_water`](crate::session::Session::read_low_water), which the
+    /// driver gives before it waits to read, whenever it changes (a new connection starts at 1). A hint: the
+    /// default ignores it, as a transport that cannot apply it should (a mark not applied only costs wake-ups).
+    /// One that applies it (a socket's `SO_RCVLOWAT`) must still report the connection's end and errors at once.
+    fn set_read_low_water(&mut self, io: &mut Self::Io, bytes: usize) {
+        let _ = (io, bytes);
+    }
 }
 
 /// The time source of a driver.
@@ -139,6 +148,13 @@ impl<S: AsMut<[C]>, C: Connect> Connect for Failover<S, C> {
 
     fn select(&mut self, index: usize) {
         self.current = index % self.len.max(1);
+    }
+
+    fn set_read_low_water(&mut self, io: &mut C::Io, bytes: usize) {
+        let index = self.current % self.len.max(1);
+        if let Some(connector) = self.list.as_mut().get_mut(index) {
+            connector.set_read_low_water(io, bytes);
+        }
     }
 }
 

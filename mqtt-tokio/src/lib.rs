@@ -66,6 +66,13 @@
 //! mutual TLS. The server name is the URL's host. [`Options::from_env`] reads `MQTT_BROKER`, `MQTT_PORT`,
 //! `MQTT_USERNAME` and `MQTT_PASSWORD`; [`Options::failover`] adds brokers to try in turn.
 //!
+//! A publisher faster than its broker keeps its window of QoS 1 and 2 messages full; on plain TCP (Linux,
+//! Android) the socket is then asked to wake the client only once half the acknowledgements it is owed have come
+//! (`SO_RCVLOWAT`, from the session's
+//! [`read_low_water`](proto::session::Session::read_low_water)), so that a batch of messages goes out per
+//! wake-up instead of one; an answer the client waits for (SUBACK, PINGRESP) is read at once. Setting that
+//! socket option is the crate's one `unsafe` call: neither std nor the crates it uses offer it.
+//!
 //! ```no_run
 //! use mqtt_tokio::Options;
 //!
@@ -175,7 +182,7 @@
 //!
 //! Logs go through `tracing` (connection attempts, outcomes, reconnect delays; never a password or a payload), in a
 //! span `mqtt` with the client identifier.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 // Nothing reachable from broker bytes or caller arguments may panic (tests may).
 #![cfg_attr(
     not(test),

@@ -77,4 +77,11 @@ impl<C: Connect<Error = Error>> Connect for Redirecting<C> {
             .unwrap_or(Err(Error::Environment("no server to redirect to")));
         self.redirect = Some(url.and_then(|url| (self.make)(&url)));
     }
+
+    fn set_read_low_water(&mut self, io: &mut C::Io, bytes: usize) {
+        match &mut self.redirect {
+            Some(Ok(connector)) => connector.set_read_low_water(io, bytes),
+            _ => self.list.set_read_low_water(io, bytes),
+        }
+    }
 }

@@ -108,6 +108,7 @@ mod event;
 mod fifo;
 mod inputs;
 mod journal;
+mod low_water;
 mod outbox;
 #[cfg(feature = "persist")]
 pub mod persist;

@@ -311,6 +311,17 @@ impl<'b> Session<'b> {
         }
     }
 
+    /// Whether the next message to send is a QoS 1 or 2 message that waits for room in the window.
+    pub(super) fn window_blocked(&self) -> bool {
+        let ring = self.store.ring();
+        self.inflight >= self.window()
+            && self
+                .outbox
+                .cursor()
+                .and_then(|pos| self.outbox.header(ring, pos))
+                .is_some_and(|h| h.state == Out::Queued && h.qos != QoS::AtMostOnce)
+    }
+
     /// Sends the next message (or PUBREL to resend) of the outbox, in publish order.
     fn transmit_outbox(&mut self, buf: &mut [u8]) -> usize {
         while let Some(pos) = self.outbox.cursor() {

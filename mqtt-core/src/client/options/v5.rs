@@ -24,7 +24,7 @@ impl Options {
     }
 
     /// 5.0 Request Response Information (default `false`): asks the broker for the basis of response topics, which
-    /// [`ServerInfo::response_information`](super::ServerInfo::response_information) then gives and `request`
+    /// [`ServerInfo::response_information`](crate::client::ServerInfo::response_information) then gives and `request`
     /// uses.
     pub fn request_response_information(mut self, request: bool) -> Self {
         self.request_response_information = request;
@@ -59,7 +59,7 @@ impl Options {
 
     /// Whether each 5.0 SUBSCRIBE carries a Subscription Identifier chosen by the client (default `true`), so
     /// that a message matching several subscriptions reaches each once. Some brokers mishandle them: with `false`
-    /// routing goes by the filters alone. A [`SubscribeRequest`](super::SubscribeRequest) may still choose one.
+    /// routing goes by the filters alone. A [`SubscribeRequest`](crate::client::SubscribeRequest) may still choose one.
     pub fn subscription_ids(mut self, automatic: bool) -> Self {
         self.subscription_ids = automatic;
         self

@@ -15,6 +15,27 @@ impl Session<'_> {
         self.next_request().is_some()
     }
 
+    /// Whether a SUBSCRIBE or UNSUBSCRIBE waits to be sent or answered.
+    pub(in crate::session) fn awaits_answers(&self) -> bool {
+        let buf = &self.subscriptions_buf;
+        let mut pos = self.subscriptions.first();
+        while let Some(p) = pos {
+            if let Some((e, _)) = self.subscriptions.get(buf, p)
+                && matches!(
+                    e.state,
+                    Sub::SubscribeQueued
+                        | Sub::SubscribeSent
+                        | Sub::UnsubscribeQueued
+                        | Sub::UnsubscribeSent
+                )
+            {
+                return true;
+            }
+            pos = self.subscriptions.next(buf, p);
+        }
+        false
+    }
+
     /// The first queued request: its ticket, kind and subscription identifier.
     fn next_request(&self) -> Option<(u32, Sub, u32)> {
         let buf = &self.subscriptions_buf;

@@ -1,0 +1,129 @@
+//! `Session::read_low_water` in deterministic simulation: a publisher whose window is full asks for half the
+//! acknowledgements it is owed before a read is worth a wake-up, and for every byte as soon as it waits for
+//! anything else (a SUBACK, a PINGRESP) or can send.
+
+use mqtt_core::Config;
+use mqtt_core::codec::{PacketType, ProtocolVersion, QoS};
+use mqtt_test::{BrokerConfig, Direction, RecordedEvent, Sim, SimConfig};
+
+mod simulated;
+use simulated::{VERSIONS, connected, secs};
+
+const WINDOW: u16 = 8;
+
+fn publisher(version: ProtocolVersion) -> Config<'static> {
+    Config {
+        version,
+        max_inflight: WINDOW,
+        max_inflight_v311: WINDOW,
+        ..Config::new("low-water")
+    }
+}
+
+/// Connected, the broker holding its acknowledgements, and `count` QoS `qos` messages published.
+fn blocked(version: ProtocolVersion, count: u8, qos: QoS, broker: BrokerConfig) -> Sim {
+    let mut sim = connected(
+        &publisher(version),
+        SimConfig {
+            broker,
+            ..SimConfig::default()
+        },
+    );
+    sim.broker_mut().hold_acks();
+    for i in 0..count {
+        sim.publish("w", &[i], qos).unwrap();
+    }
+    sim.run_for(secs(1));
+    sim
+}
+
+#[test]
+fn a_full_window_with_messages_behind_it_waits_for_half_the_owed_acknowledgements() {
+    for version in VERSIONS {
+        for qos in [QoS::AtLeastOnce, QoS::ExactlyOnce] {
+            let mut sim = blocked(version, 20, qos, BrokerConfig::default());
+            assert_eq!(sim.session().inflight(), WINDOW);
+            // Eight PUBACKs (or PUBRECs) of at least 4 bytes are owed: a wake-up is worth it after four.
+            assert_eq!(sim.session().read_low_water(), 16, "{version:?} {qos:?}");
+            sim.broker_mut().config_mut().hold_acks = false;
+            sim.broker_mut().release_acks();
+            sim.run_for(secs(5));
+            assert_eq!(sim.session().inflight(), 0);
+            assert_eq!(sim.broker().received().len(), 20);
+            assert_eq!(
+                sim.session().read_low_water(),
+                1,
+                "nothing owed, nothing queued: every byte is news"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_window_with_room_or_nothing_queued_behind_it_reads_every_byte() {
+    for version in VERSIONS {
+        // Room in the window: the application's next message goes out at once, and its acknowledgements with it.
+        let sim = blocked(version, 3, QoS::AtLeastOnce, BrokerConfig::default());
+        assert_eq!(sim.session().inflight(), 3);
+        assert_eq!(sim.session().read_low_water(), 1);
+        // A full window with nothing behind it: the application may be waiting for any one delivery.
+        let sim = blocked(version, 8, QoS::AtLeastOnce, BrokerConfig::default());
+        assert_eq!(sim.session().inflight(), WINDOW);
+        assert_eq!(sim.session().read_low_water(), 1);
+    }
+}
+
+#[test]
+fn a_subscribe_during_a_full_window_reads_its_answer_at_once() {
+    for version in VERSIONS {
+        let mut sim = blocked(version, 20, QoS::AtLeastOnce, BrokerConfig::default());
+        assert_eq!(sim.session().read_low_water(), 16);
+        sim.subscribe("answers/#", QoS::AtLeastOnce).unwrap();
+        // Queued or sent, its SUBACK not read yet: a SUBACK (5 bytes) must not wait for the acknowledgements.
+        assert_eq!(
+            sim.session().read_low_water(),
+            1,
+            "{version:?}: SUBACK awaited"
+        );
+        let subscribed = |sim: &Sim| {
+            sim.events()
+                .iter()
+                .any(|e| matches!(e, RecordedEvent::Subscribed { .. }))
+        };
+        assert!(sim.run_until(subscribed, secs(5)));
+        assert_eq!(
+            sim.session().read_low_water(),
+            16,
+            "answered: the acknowledgements again"
+        );
+        sim.unsubscribe(&["answers/#"]).unwrap();
+        assert_eq!(sim.session().read_low_water(), 1, "UNSUBACK awaited");
+    }
+}
+
+#[test]
+fn a_keep_alive_ping_during_a_full_window_reads_its_answer_at_once() {
+    for version in VERSIONS {
+        let silent = BrokerConfig {
+            answer_pings: false,
+            ..BrokerConfig::default()
+        };
+        let mut sim = blocked(version, 20, QoS::AtLeastOnce, silent);
+        assert_eq!(sim.session().read_low_water(), 16);
+        // Nothing goes out while the window is full: the keep alive (60 s by default) sends PINGREQ.
+        assert!(sim.run_until(
+            |s| {
+                s.broker()
+                    .count(Direction::ClientToBroker, PacketType::PingReq)
+                    > 0
+            },
+            secs(120)
+        ));
+        sim.run_until_idle();
+        assert_eq!(
+            sim.session().read_low_water(),
+            1,
+            "{version:?}: a PINGRESP (2 bytes) is awaited"
+        );
+    }
+}

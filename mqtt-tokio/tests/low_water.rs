@@ -1,0 +1,57 @@
+//! The read low-water mark on a real socket: a publisher whose window is full asks the kernel to wake it only once
+//! half the acknowledgements it is owed have come (`SO_RCVLOWAT`), yet an answer it waits for meanwhile (a SUBACK
+//! of 5 bytes, a PINGRESP of 2) is read at once, and every message is delivered once the broker acknowledges again.
+
+use std::time::{Duration, Instant};
+
+use mqtt_test::{BrokerConfig, FakeBrokerServer};
+use mqtt_tokio::{Options, QoS};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn a_full_window_still_reads_a_suback_and_the_keep_alive_answers_at_once() {
+    let server = FakeBrokerServer::start(BrokerConfig::default()).unwrap();
+    let options = Options::new(&server.url())
+        .unwrap()
+        .client_id("low-water-tokio")
+        .max_inflight(8)
+        .keep_alive(Duration::from_secs(1));
+    let client = mqtt_tokio::connect(options).await.unwrap();
+    server.broker().hold_acks();
+    let mut deliveries = Vec::new();
+    for i in 0..20u8 {
+        deliveries.push(
+            client
+                .publish("w", [i], QoS::AtLeastOnce, false)
+                .await
+                .unwrap(),
+        );
+    }
+    let start = Instant::now();
+    while server.broker().received().len() < 8 {
+        assert!(start.elapsed() < WAIT, "the window never filled");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Eight PUBACKs owed, sixteen bytes asked for: the SUBACK (5 bytes) is read all the same.
+    tokio::time::timeout(WAIT, client.subscribe("answers/#", QoS::AtLeastOnce))
+        .await
+        .expect("the SUBACK was read while the window was full")
+        .unwrap();
+    // Three keep-alive periods: each PINGRESP (2 bytes) read in time, the connection kept.
+    while server.broker().pings() < 3 {
+        assert!(start.elapsed() < 2 * WAIT, "no keep alive");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.broker().connections().len(), 1, "no ping timeout");
+    assert!(client.is_connected());
+    server.broker().release_acks();
+    for delivery in deliveries {
+        tokio::time::timeout(WAIT, delivery.wait())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(server.broker().received().len(), 20);
+    client.disconnect(WAIT).await.unwrap();
+}
