@@ -47,6 +47,8 @@ struct Connection {
     hung_up: bool,
     /// The read low-water mark given to the socket ([`Stream::set_read_low_water`]); 1 on a new connection.
     low_water: usize,
+    /// Bytes read since the last wake-up, for [`Session::note_read`] once the session has taken them.
+    fresh_read: usize,
 }
 
 /// Runs one connection (and its reconnects): on its own thread with [`start`](Self::start), or on yours with
@@ -343,6 +345,16 @@ impl EventLoop {
         // first is for `poll(2)` to end.
         self.reading = !held && self.connection.is_some() && !session.read_buf().is_empty();
         if self.reading
+            && let Some(connection) = self.connection.as_mut()
+            && connection.fresh_read > 0
+        {
+            // What this wake-up read is all with the session, and its events are taken.
+            session.note_read(
+                std::mem::take(&mut connection.fresh_read),
+                inner.shared.now(),
+            );
+        }
+        if self.reading
             && self.staged.is_empty()
             && let Some(connection) = self.connection.as_mut()
         {
@@ -451,6 +463,7 @@ impl EventLoop {
             writable: true,
             hung_up: false,
             low_water: 1,
+            fresh_read: 0,
         });
         self.staged = 0..0;
     }
@@ -501,6 +514,7 @@ impl EventLoop {
                     // The session parses what it got while its events are taken: take them before reading on,
                     // or a close right behind a packet (a refusing CONNACK) would hide the packet.
                     session.commit_read(n, now);
+                    connection.fresh_read += n;
                     return true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => connection.readable = false,

@@ -45,3 +45,41 @@ fn a_full_window_still_reads_a_suback_and_the_keep_alive_answers_at_once() {
     assert_eq!(server.broker().received().len(), 20);
     client.disconnect(WAIT).unwrap();
 }
+
+#[test]
+fn a_qos0_flood_read_in_batches_delivers_its_last_messages_and_a_lone_one_after_it() {
+    const FLOOD: usize = 5000;
+    let server = FakeBrokerServer::start(BrokerConfig::default()).unwrap();
+    let options = Options::new(&server.url())
+        .unwrap()
+        .client_id("batching-blocking")
+        .read_batching(1024, Duration::from_millis(50));
+    let client = mqtt_blocking::connect(&options).unwrap();
+    let messages = client.messages();
+    client
+        .subscribe("flood/#", QoS::AtMostOnce, |_, _| {})
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+    {
+        let mut broker = server.broker();
+        for i in 0..FLOOD {
+            broker.inject(&format!("flood/{i}"), &[b'x'; 100], QoS::AtMostOnce, false);
+        }
+    }
+    for expected in 0..FLOOD {
+        let message = messages
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|e| panic!("message {expected} of the flood is stuck: {e}"));
+        assert_eq!(message.topic, format!("flood/{expected}"));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    server
+        .broker()
+        .inject("flood/alone", b"x", QoS::AtMostOnce, false);
+    let alone = messages
+        .recv_timeout(WAIT)
+        .expect("a message after the flood is read");
+    assert_eq!(alone.topic, "flood/alone");
+    client.disconnect(WAIT).unwrap();
+}

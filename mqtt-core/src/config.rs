@@ -73,6 +73,18 @@ pub struct Config<'a> {
     /// smaller of this and `max_inflight`. Default 20, mosquitto's default `max_inflight_messages`: mosquitto
     /// acknowledges 3.1.1 QoS 2 messages beyond it and drops them. Raise it only for a broker configured higher.
     pub max_inflight_v311: u16,
+    /// Read batching under a flood: once this many bytes or more arrived within
+    /// [`read_batch_delay`](Self::read_batch_delay), and none of them was a QoS 1 or 2 message (whose
+    /// acknowledgements the broker waits for), the session's
+    /// [`read_low_water`](crate::session::Session::read_low_water) asks the transport to wake the driver only once
+    /// this many bytes are there, or when `read_batch_delay` has passed since the last read, whichever comes
+    /// first; it ends when a read finds fewer. A flood is then read in batches, with one wake-up per batch instead
+    /// of one per message, and a message arriving after it ends waits `read_batch_delay` at most. Default 0: off
+    /// (a transport without a low-water mark would only wake more often). The std clients turn it on
+    /// (`Options::read_batching`).
+    pub read_batch_bytes: usize,
+    /// See [`read_batch_bytes`](Self::read_batch_bytes). Default 1 ms.
+    pub read_batch_delay: Duration,
     /// Incoming QoS 2 messages that may await PUBREL at once; advertised to 5.0 brokers as Receive Maximum.
     /// Default 32. The session keeps their identifiers in the store: 2 bytes each, or above 4,096 a bitmap of
     /// 8 KiB that holds every identifier, so 65,535 (the 5.0 default, "no limit") never refuses one. A 3.1.1
@@ -186,6 +198,8 @@ impl<'a> Config<'a> {
             disconnect_timeout: Duration::from_secs(5),
             max_inflight: 64,
             max_inflight_v311: 20,
+            read_batch_bytes: 0,
+            read_batch_delay: Duration::from_millis(1),
             receive_maximum: 32,
             max_packet_size: None,
             topic_alias_maximum: 0,

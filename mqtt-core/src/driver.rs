@@ -133,6 +133,8 @@ pub struct Driver<'b, N: Connect, C: Clock> {
     staging_max: usize,
     /// The read low-water mark given to the connection ([`Connect::set_read_low_water`]); 1 on a new one.
     low_water: usize,
+    /// Bytes of the last read, for [`Session::note_read`] once the session has taken them.
+    fresh_read: usize,
 }
 
 /// What the loop does next, decided under the lock.
@@ -186,6 +188,7 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             closing: false,
             staging_max: 0,
             low_water: 1,
+            fresh_read: 0,
         }
     }
 
@@ -329,6 +332,10 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             return Plan::Finished;
         }
         let read = io.is_some() && !held && !self.closing && self.rx_start == self.rx_end;
+        if read && self.fresh_read > 0 {
+            // The last read is all with the session, and its events are taken.
+            session.note_read(core::mem::take(&mut self.fresh_read), now);
+        }
         if read
             && self.tx_start == self.tx_end
             && let Some(stream) = io.as_mut()
@@ -400,6 +407,7 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
     fn clear(&mut self) {
         self.closing = false;
         self.low_water = 1;
+        self.fresh_read = 0;
         self.tx_start = 0;
         self.tx_end = 0;
         self.rx_start = 0;
@@ -547,6 +555,7 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             Woke::Io(Ok(n)) => {
                 self.rx_start = 0;
                 self.rx_end = n.min(self.rx.len());
+                self.fresh_read = self.rx_end;
                 if self.rx_end == self.rx.len() {
                     // The read filled the buffer: more was probably waiting.
                     grow(&mut self.rx, self.staging_max);

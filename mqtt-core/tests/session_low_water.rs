@@ -2,6 +2,8 @@
 //! acknowledgements it is owed before a read is worth a wake-up, and for every byte as soon as it waits for
 //! anything else (a SUBACK, a PINGRESP) or can send.
 
+use core::time::Duration;
+
 use mqtt_core::Config;
 use mqtt_core::codec::{PacketType, ProtocolVersion, QoS};
 use mqtt_test::{BrokerConfig, Direction, RecordedEvent, Sim, SimConfig};
@@ -125,5 +127,110 @@ fn a_keep_alive_ping_during_a_full_window_reads_its_answer_at_once() {
             1,
             "{version:?}: a PINGRESP (2 bytes) is awaited"
         );
+    }
+}
+
+/// A subscriber with read batching: 1 KiB batches, 1 s at most (the simulated link takes milliseconds).
+fn batching_subscriber(version: ProtocolVersion) -> Sim {
+    let config = Config {
+        version,
+        read_batch_bytes: 1024,
+        read_batch_delay: Duration::from_secs(1),
+        ..Config::new("batching")
+    };
+    let mut sim = connected(&config, SimConfig::default());
+    sim.subscribe("flood/#", QoS::AtLeastOnce).unwrap();
+    sim.run_until_idle();
+    sim
+}
+
+/// Tells the session that one read brought `bytes`, now.
+fn note(sim: &mut Sim, bytes: usize) {
+    let now = sim.now();
+    sim.session_mut().note_read(bytes, now);
+}
+
+/// The broker sends `count` messages of 100 bytes at `qos`; the session takes them all.
+fn flood(sim: &mut Sim, count: usize, qos: QoS) {
+    for i in 0..count {
+        sim.broker_mut()
+            .inject(&format!("flood/{i}"), &[b'x'; 100], qos, false);
+    }
+    sim.run_until_idle();
+}
+
+#[test]
+fn a_qos0_flood_is_read_in_batches_whose_wait_the_batch_delay_bounds() {
+    for version in VERSIONS {
+        let mut sim = batching_subscriber(version);
+        assert_eq!(sim.session().read_low_water(), 1);
+        // 500 bytes of messages: no flood yet.
+        flood(&mut sim, 5, QoS::AtMostOnce);
+        note(&mut sim, 560);
+        assert_eq!(sim.session().read_low_water(), 1);
+        // 600 more within the delay: a flood. The next wake-up waits for a batch, or for the delay.
+        flood(&mut sim, 6, QoS::AtMostOnce);
+        note(&mut sim, 670);
+        assert_eq!(sim.session().read_low_water(), 1024, "{version:?}");
+        let deadline = sim.session().poll_timeout().unwrap();
+        assert!(deadline <= sim.now() + Duration::from_secs(1));
+        // A read that brings a batch keeps it going.
+        flood(&mut sim, 11, QoS::AtMostOnce);
+        note(&mut sim, 1200);
+        assert_eq!(sim.session().read_low_water(), 1024);
+        // No batch within the delay: the timer ends the wait, and every byte counts again.
+        sim.run_for(Duration::from_secs(2));
+        assert_eq!(
+            sim.session().read_low_water(),
+            1,
+            "{version:?}: the delay is over"
+        );
+        // A read that brings less than a batch ends it too.
+        flood(&mut sim, 11, QoS::AtMostOnce);
+        note(&mut sim, 1200);
+        assert_eq!(sim.session().read_low_water(), 1024);
+        note(&mut sim, 100);
+        assert_eq!(sim.session().read_low_water(), 1);
+    }
+}
+
+#[test]
+fn messages_whose_acknowledgements_the_broker_waits_for_are_never_batched() {
+    for version in VERSIONS {
+        for qos in [QoS::AtLeastOnce, QoS::ExactlyOnce] {
+            let mut sim = batching_subscriber(version);
+            flood(&mut sim, 20, qos);
+            note(&mut sim, 2240);
+            assert_eq!(
+                sim.session().read_low_water(),
+                1,
+                "{version:?} {qos:?}: the broker's window waits for our acknowledgements"
+            );
+            // Under way, a QoS 1 or 2 message ends a batch.
+            flood(&mut sim, 20, QoS::AtMostOnce);
+            note(&mut sim, 2240);
+            assert_eq!(sim.session().read_low_water(), 1024);
+            flood(&mut sim, 1, qos);
+            note(&mut sim, 1200);
+            assert_eq!(sim.session().read_low_water(), 1, "{version:?} {qos:?}");
+        }
+    }
+}
+
+#[test]
+fn acknowledgements_alone_never_start_a_batch() {
+    for version in VERSIONS {
+        let config = Config {
+            read_batch_bytes: 64,
+            ..publisher(version)
+        };
+        let mut sim = connected(&config, SimConfig::default());
+        for i in 0..40u8 {
+            sim.publish("w", &[i], QoS::AtLeastOnce).unwrap();
+        }
+        sim.run_until_idle();
+        // 160 bytes of PUBACKs in one read: a publisher is owed a bounded number, a batch could wait for ever.
+        note(&mut sim, 160);
+        assert_eq!(sim.session().read_low_water(), 1, "{version:?}");
     }
 }

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt as _;
 use mqtt_smol::{Options, QoS};
 use mqtt_test::{BrokerConfig, FakeBrokerServer};
 
@@ -64,4 +65,43 @@ async fn within<T>(future: impl Future<Output = T>) -> Option<T> {
         None
     })
     .await
+}
+
+#[test]
+fn a_qos0_flood_read_in_batches_delivers_its_last_messages_and_a_lone_one_after_it() {
+    smol::block_on(flood_then_one());
+}
+
+async fn flood_then_one() {
+    const FLOOD: usize = 5000;
+    let server = FakeBrokerServer::start(BrokerConfig::default()).unwrap();
+    let options = Options::new(&server.url())
+        .unwrap()
+        .client_id("batching-smol")
+        .read_batching(1024, Duration::from_millis(50));
+    let client = mqtt_smol::connect(options).await.unwrap();
+    let mut flood = client.subscribe("flood/#", QoS::AtMostOnce).await.unwrap();
+    {
+        let mut broker = server.broker();
+        for i in 0..FLOOD {
+            broker.inject(&format!("flood/{i}"), &[b'x'; 100], QoS::AtMostOnce, false);
+        }
+    }
+    for expected in 0..FLOOD {
+        let message = within(flood.next())
+            .await
+            .unwrap_or_else(|| panic!("message {expected} of the flood is stuck"))
+            .unwrap();
+        assert_eq!(message.topic, format!("flood/{expected}"));
+    }
+    smol::Timer::after(Duration::from_millis(200)).await;
+    server
+        .broker()
+        .inject("flood/alone", b"x", QoS::AtMostOnce, false);
+    let alone = within(flood.next())
+        .await
+        .expect("a message after the flood is read")
+        .unwrap();
+    assert_eq!(alone.topic, "flood/alone");
+    client.disconnect(WAIT).await.unwrap();
 }

@@ -70,8 +70,10 @@
 //! Android) the socket is then asked to wake the client only once half the acknowledgements it is owed have come
 //! (`SO_RCVLOWAT`, from the session's
 //! [`read_low_water`](proto::session::Session::read_low_water)), so that a batch of messages goes out per
-//! wake-up instead of one; an answer the client waits for (SUBACK, PINGRESP) is read at once. Setting that
-//! socket option is the crate's one `unsafe` call: neither std nor the crates it uses offer it.
+//! wake-up instead of one; an answer the client waits for (SUBACK, PINGRESP) is read at once. A subscriber under
+//! a QoS 0 flood reads it in batches the same way ([`Options::read_batching`], default 4 KiB or 1 ms, whichever
+//! comes first; a message that comes alone never waits). Setting that socket option is the crate's one `unsafe`
+//! call: neither std nor the crates it uses offer it.
 //!
 //! ```no_run
 //! use mqtt_tokio::Options;

@@ -1,9 +1,11 @@
 //! The read low-water mark on a real socket: a publisher whose window is full asks the kernel to wake it only once
 //! half the acknowledgements it is owed have come (`SO_RCVLOWAT`), yet an answer it waits for meanwhile (a SUBACK
 //! of 5 bytes, a PINGRESP of 2) is read at once, and every message is delivered once the broker acknowledges again.
+//! A QoS 0 flood is read in batches, and none of its messages is left below the mark.
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt as _;
 use mqtt_test::{BrokerConfig, FakeBrokerServer};
 use mqtt_tokio::{Options, QoS};
 
@@ -53,5 +55,40 @@ async fn a_full_window_still_reads_a_suback_and_the_keep_alive_answers_at_once()
             .unwrap();
     }
     assert_eq!(server.broker().received().len(), 20);
+    client.disconnect(WAIT).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_qos0_flood_read_in_batches_delivers_its_last_messages_and_a_lone_one_after_it() {
+    const FLOOD: usize = 5000;
+    let server = FakeBrokerServer::start(BrokerConfig::default()).unwrap();
+    let options = Options::new(&server.url())
+        .unwrap()
+        .client_id("batching-tokio")
+        .read_batching(1024, Duration::from_millis(50));
+    let client = mqtt_tokio::connect(options).await.unwrap();
+    let mut flood = client.subscribe("flood/#", QoS::AtMostOnce).await.unwrap();
+    {
+        let mut broker = server.broker();
+        for i in 0..FLOOD {
+            broker.inject(&format!("flood/{i}"), &[b'x'; 100], QoS::AtMostOnce, false);
+        }
+    }
+    for expected in 0..FLOOD {
+        let message = tokio::time::timeout(WAIT, flood.next())
+            .await
+            .unwrap_or_else(|_| panic!("message {expected} of the flood is stuck"))
+            .unwrap();
+        assert_eq!(message.topic, format!("flood/{expected}"));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server
+        .broker()
+        .inject("flood/alone", b"x", QoS::AtMostOnce, false);
+    let alone = tokio::time::timeout(WAIT, flood.next())
+        .await
+        .expect("a message after the flood is read")
+        .unwrap();
+    assert_eq!(alone.topic, "flood/alone");
     client.disconnect(WAIT).await.unwrap();
 }

@@ -88,6 +88,8 @@ pub struct Options {
     pub(crate) subscription_bytes: usize,
     pub(crate) message_capacity: usize,
     pub(crate) message_capacity_bytes: usize,
+    /// Read batching: batch size (0: off) and longest wait.
+    pub(crate) read_batching: (usize, Duration),
     pub(crate) manual_ack: bool,
     pub(crate) keep_trying: bool,
     pub(crate) tls: TlsOptions,
@@ -146,6 +148,7 @@ impl Options {
             subscription_bytes: 8 * 1024,
             message_capacity: 1024,
             message_capacity_bytes: MESSAGE_CAPACITY_BYTES,
+            read_batching: (4096, Duration::from_millis(1)),
             manual_ack: false,
             keep_trying: false,
             tls: TlsOptions::default(),
@@ -298,6 +301,8 @@ impl Options {
             version: self.version,
             fallback_to_v311: self.fallback_to_v311,
             max_inflight_v311: self.window_v311(),
+            read_batch_bytes: self.read_batching.0,
+            read_batch_delay: self.read_batching.1,
             brokers: self.brokers.len(),
             clean_start: self.clean_start,
             session_expiry_interval: self.session_expiry_interval,
@@ -555,6 +560,17 @@ impl Options {
         self
     }
 
+    /// Read batching under a flood (default 4 KiB and 1 ms; `bytes` 0 turns it off). When the broker sends
+    /// `bytes` or more within `max_delay`, none of it QoS 1 or 2 messages, the client asks its socket (plain TCP, on
+    /// Linux and Android: `SO_RCVLOWAT`) to wake it once `bytes` have arrived, or after `max_delay`: a QoS 0 flood
+    /// is read in batches, with a fraction of the wake-ups and CPU time, and the last messages of a flood wait
+    /// `max_delay` at most (and the keep alive's answer too). A message that comes alone, or request/response
+    /// traffic, never waits. See [`Config::read_batch_bytes`].
+    pub fn read_batching(mut self, bytes: usize, max_delay: Duration) -> Self {
+        self.read_batching = (bytes, max_delay);
+        self
+    }
+
     /// Keep trying when a connection is awaited (`connect`, `wait_connected`) and a whole round over the broker
     /// list failed: wait through the reconnect schedule until the caller's timeout (default `false`: return the
     /// real cause at once, as `mosquitto_pub` does). The session itself always keeps reconnecting by its policy.
@@ -633,6 +649,7 @@ impl fmt::Debug for Options {
             .field("subscription_bytes", &self.subscription_bytes)
             .field("message_capacity", &self.message_capacity)
             .field("message_capacity_bytes", &self.message_capacity_bytes)
+            .field("read_batching", &self.read_batching)
             .field("manual_ack", &self.manual_ack)
             .field("keep_trying", &self.keep_trying)
             .field("tls", &self.tls)

@@ -94,6 +94,7 @@ impl Session<'_> {
         self.set_timer(Timer::Connect, None);
         self.set_timer(Timer::Ping, None);
         self.set_timer(Timer::Disconnect, None);
+        self.end_batch();
         self.state = SessionState::Waiting;
     }
 

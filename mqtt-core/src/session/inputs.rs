@@ -114,6 +114,10 @@ impl<'b> Session<'b> {
                 }
             }
         }
+        if self.expired(Timer::ReadBatch, now) {
+            // The batch did not fill in time: the next read takes whatever is there.
+            self.set_timer(Timer::ReadBatch, None);
+        }
         if self.expired(Timer::Disconnect, now) {
             self.set_timer(Timer::Disconnect, None);
             if self.state == SessionState::Disconnecting && self.send_disconnect.is_none() {

@@ -12,8 +12,37 @@
 //! sends nothing, its window is full with messages queued behind it, and it waits for no other answer (no
 //! PINGRESP, no SUBACK or UNSUBACK, no AUTH exchange). Anything else the broker sends meanwhile (a message for a
 //! subscription) waits at most until the acknowledgements owed arrive, and counts towards the mark.
+//!
+//! A subscriber under a flood gets one wake-up per message the broker writes, for no reason of its own: it is
+//! faster than the broker. With read batching ([`Config::read_batch_bytes`](crate::Config::read_batch_bytes)),
+//! once a flood shows (that many bytes within the batch delay, none of them a QoS 1 or 2 message, whose
+//! acknowledgements the broker waits for), the mark rises to the batch size, and a timer bounds the wait: the
+//! read after a batch that did not fill comes at the delay. The first read that finds less than a batch ends it.
 
-use super::{Session, SessionState};
+use core::time::Duration;
+
+use super::{Session, SessionState, Timer};
+use crate::time::Instant;
+
+/// Read batching's state.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Batch {
+    /// Since when, and how many bytes, the reads have brought while not batching.
+    window: Option<(Instant, usize)>,
+    /// A QoS 1 or 2 message arrived since the last read was noted: the broker waits for its acknowledgement.
+    pub(super) acknowledged_traffic: bool,
+    /// Bytes of QoS 0 messages since the last read was noted: what starts a batch (acknowledgements, which a
+    /// publisher is owed a bounded number of, do not).
+    messages: usize,
+}
+
+impl Batch {
+    /// A QoS 0 message arrived.
+    pub(super) fn note_message(&mut self, publish: &crate::codec::Publish<'_>) {
+        let size = publish.topic.len() + publish.payload.len() + 4;
+        self.messages = self.messages.saturating_add(size);
+    }
+}
 
 /// The shortest acknowledgement (PUBACK, PUBREC or PUBCOMP): fixed header, remaining length, packet identifier;
 /// 3.1.1 and 5.0 alike (5.0 may add a reason code and properties, never fewer bytes).
@@ -29,7 +58,67 @@ impl Session<'_> {
     /// cannot take it ignore it, which is always correct). Calls that change it: everything that changes what the
     /// session sends or awaits ([`commit_read`](Self::commit_read), [`poll_transmit`](Self::poll_transmit),
     /// [`publish`](Self::publish), [`subscribe`](Self::subscribe), [`handle_timeout`](Self::handle_timeout), ...).
+    ///
+    /// With read batching ([`Config::read_batch_bytes`](crate::Config::read_batch_bytes)), at least the batch
+    /// size while a batch is under way (see [`note_read`](Self::note_read)).
     pub fn read_low_water(&self) -> usize {
+        let batching = self.batching().then_some(self.settings.read_batch_bytes);
+        self.owed_low_water().max(batching.unwrap_or(1))
+    }
+
+    /// Whether a read batch is under way: its timer runs.
+    fn batching(&self) -> bool {
+        self.timers
+            .get(Timer::ReadBatch as usize)
+            .is_some_and(Option::is_some)
+    }
+
+    /// Ends read batching: the reads take every byte again.
+    pub(super) fn end_batch(&mut self) {
+        self.set_timer(Timer::ReadBatch, None);
+        self.batch = Batch::default();
+    }
+
+    /// Tells the session that one read of the transport returned `bytes` bytes, once they were given to it
+    /// ([`commit_read`](Self::commit_read) or [`handle_bytes`](Self::handle_bytes)) and its events taken: read
+    /// batching ([`Config::read_batch_bytes`](crate::Config::read_batch_bytes)) starts when the reads bring a batch
+    /// of QoS 0 messages within the batch delay, goes on while each read brings a batch, and ends at the first
+    /// read that brings less, or at a QoS 1 or 2 message. Does nothing without read batching.
+    pub fn note_read(&mut self, bytes: usize, now: Instant) {
+        let size = self.settings.read_batch_bytes;
+        if size == 0 {
+            return;
+        }
+        let delay: Duration = self.settings.read_batch_delay;
+        let acknowledged = core::mem::take(&mut self.batch.acknowledged_traffic);
+        let messages = core::mem::take(&mut self.batch.messages);
+        if acknowledged || self.state != SessionState::Connected {
+            self.end_batch();
+            return;
+        }
+        if self.batching() {
+            match bytes >= size {
+                true => self.set_timer(Timer::ReadBatch, Some(now + delay)),
+                false => self.end_batch(),
+            }
+            return;
+        }
+        let (start, total) = match self.batch.window {
+            Some((start, total)) if now.saturating_duration_since(start) <= delay => {
+                (start, total.saturating_add(messages))
+            }
+            _ => (now, messages),
+        };
+        if total >= size {
+            self.batch.window = None;
+            self.set_timer(Timer::ReadBatch, Some(now + delay));
+        } else {
+            self.batch.window = Some((start, total));
+        }
+    }
+
+    /// The mark for the acknowledgements owed to a publisher whose window is full (see the module docs).
+    fn owed_low_water(&self) -> usize {
         if self.state != SessionState::Connected
             || self.ping_outstanding
             || self.wants_write()

@@ -213,9 +213,11 @@ enum Timer {
     Ping,
     /// Graceful disconnect gives up waiting for acknowledgements.
     Disconnect,
+    /// Read batching: the read after a batch that did not fill.
+    ReadBatch,
 }
 
-const TIMERS: usize = 4;
+const TIMERS: usize = 5;
 
 /// What a 5.0 broker said about itself in CONNACK (3.1.1: the permissive defaults).
 #[derive(Debug, Clone, Copy)]
@@ -293,6 +295,8 @@ struct Settings {
     clean_start: bool,
     poison_threshold: u8,
     fallback_to_v311: bool,
+    read_batch_bytes: usize,
+    read_batch_delay: Duration,
 }
 
 /// The MQTT client session: the state machine every binding drives. See the [module docs](self) for the contract.
@@ -338,6 +342,8 @@ pub struct Session<'b> {
     /// The oldest request left unanswered by the latest connections that ended, and how many in a row.
     request_strikes: Option<(poison::RequestKey, u8)>,
     inflight: u16,
+    /// Read batching's state ([`Config::read_batch_bytes`]).
+    batch: low_water::Batch,
     send_connect: bool,
     /// CONNECT was written whole on this connection.
     connect_sent: bool,
@@ -458,6 +464,8 @@ impl<'b> Session<'b> {
             clean_start: config.clean_start,
             poison_threshold: config.poison_threshold.min(outbox::MAX_STRIKES),
             fallback_to_v311: store.can_fall_back(),
+            read_batch_bytes: config.read_batch_bytes,
+            read_batch_delay: config.read_batch_delay,
         };
         let receipts = Receipts::new(store.receipts_capacity());
         Ok(Self {
@@ -491,6 +499,7 @@ impl<'b> Session<'b> {
             next_ticket: 1,
             request_strikes: None,
             inflight: 0,
+            batch: low_water::Batch::default(),
             send_connect: false,
             connect_sent: false,
             send_ping: false,
