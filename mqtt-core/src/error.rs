@@ -240,6 +240,12 @@ pub enum TopicError {
     /// Topic names and filters do not contain U+0000. `[MQTT-4.7.3-2]`
     #[error("topic contains the null character U+0000")]
     NullCharacter,
+    /// Topic names and filters contain no control character (U+0001 to U+001F, U+007F to U+009F) and no Unicode
+    /// non-character (U+FDD0 to U+FDEF, U+FFFE, U+FFFF and their like in every plane): a UTF-8 Encoded String
+    /// SHOULD NOT include them, and a receiver MAY take the packet for a malformed one (mosquitto closes the
+    /// connection, so the message could never be delivered). MQTT 5.0 section 1.5.4, MQTT 3.1.1 section 1.5.3.
+    #[error("topic contains a control character or a Unicode non-character, which brokers refuse")]
+    DisallowedCharacter,
     /// A topic name contains `+` or `#`. `[MQTT-3.3.2-2]`, `[MQTT-4.7.1-1]`
     #[error("topic name contains a wildcard ('+' or '#')")]
     WildcardInName,

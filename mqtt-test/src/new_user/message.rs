@@ -1,6 +1,6 @@
-//! The message part of the new-user list: slow consumers, retained messages, unsubscribing, invalid input, large
-//! payloads and the broker's maximum, MQTT 5.0 properties, many subscriptions, statistics, and a request queued
-//! behind a publish. Expanded by [`new_user_tests!`](crate::new_user_tests) after its own tests, in the same
+//! The message part of the new-user list: slow consumers, retained messages, unsubscribing, invalid input (control
+//! characters in topics too), large payloads and the broker's maximum, MQTT 5.0 properties, many subscriptions,
+//! statistics, and a request queued behind a publish. Expanded by [`new_user_tests!`](crate::new_user_tests) after its own tests, in the same
 //! module, so the list's helpers (`broker`, `options`, `within`, `connect`, `next`, `publish_acked`, `WAIT`) and
 //! imports are in scope.
 
@@ -164,6 +164,40 @@ macro_rules! new_user_message_tests {
                 "{result:?}"
             );
             assert!(QoS::try_from(3).is_err(), "QoS 3 does not exist");
+        });
+
+        $crate::new_user_tests!(@test $how a_control_character_in_a_topic_fails_at_once_and_the_connection_stays_up {
+            // mosquitto takes a control character or a Unicode non-character in a string for a malformed packet and
+            // closes the connection (MQTT 5.0 section 1.5.4: such strings SHOULD NOT be sent). A publish accepted
+            // with one was sent again after every reconnect, and lost the connection every time.
+            let broker = broker(MosquittoConfig::default());
+            let client = connect(options(&broker, "nu-control")).await;
+            let mut messages = within("subscribe", client.subscribe("nu/control/#", QoS::AtLeastOnce))
+                .await
+                .unwrap();
+            for topic in ["nu/control/line\nbreak", "nu/control/tab\there", "nu/control/\u{7f}", "nu/control/\u{ffff}"] {
+                let result = within(
+                    "publish",
+                    client.publish(topic, "x", QoS::AtLeastOnce, false),
+                )
+                .await;
+                assert!(
+                    matches!(result, Err(Error::Publish(PublishError::InvalidTopic(_)))),
+                    "publish to {topic:?}: {result:?}"
+                );
+                let result = within("subscribe", client.subscribe(topic, QoS::AtLeastOnce)).await;
+                assert!(
+                    matches!(
+                        result,
+                        Err(Error::Subscribe(SubscribeError::InvalidFilter(_)))
+                    ),
+                    "subscribe to {topic:?}: {result:?}"
+                );
+            }
+            publish_acked(&client, "nu/control/fine", "still connected").await;
+            assert_eq!(next(&mut messages).await.payload, "still connected");
+            assert!(client.is_connected());
+            within("disconnect", client.disconnect(WAIT)).await.unwrap();
         });
 
         $crate::new_user_tests!(@test $how large_payloads_round_trip_up_to_the_receivers_maximum_packet_size {
