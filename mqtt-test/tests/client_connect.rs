@@ -254,3 +254,35 @@ async fn states_say_connected_then_lost_then_reconnecting_then_connected() {
     client.disconnect(WAIT).await.unwrap();
     runner.await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_client_whose_event_loop_was_aborted_is_not_connected_and_waits_for_a_connection_fail() {
+    // Aborting the event loop's task (or dropping its future) drops the connection without DISCONNECT, as a
+    // process that dies would. The handles then said they were still connected, and `wait_connected` succeeded
+    // at once: a state listener replayed the last state, `Connected`, of a connection that was gone.
+    let link = Link::default();
+    let (client, runner) = link.spawn(&link.options("aborted"));
+    client.wait_connected(WAIT).await.unwrap();
+    let mut listening = client.states();
+    runner.abort();
+    assert!(runner.await.unwrap_err().is_cancelled());
+
+    assert!(!client.is_connected());
+    assert_eq!(client.wait_connected(WAIT).await, Err(Error::Closed));
+    let mut seen = Vec::new();
+    while let Some(state) = within("the end of the states", listening.next()).await {
+        seen.push(state);
+    }
+    assert!(
+        matches!(
+            seen.as_slice(),
+            [
+                ConnectionState::Connected { .. },
+                ConnectionState::Disconnected
+            ]
+        ),
+        "the listener hears that the client ended: {seen:?}"
+    );
+    let late: Vec<_> = client.states().collect().await;
+    assert_eq!(late, [ConnectionState::Disconnected], "a late listener too");
+}

@@ -301,8 +301,13 @@ impl Dispatch {
 
     /// Stops routing: pending requests fail with [`Error::Closed`], every stream ends after what it holds. A
     /// graceful disconnect still waiting hears that nothing was left unacknowledged; see [`close`](Self::close).
+    /// State listeners hear [`ConnectionState::Disconnected`] last, also when the runner ended without
+    /// disconnecting (aborted, dropped): a late listener must not take the last connection for a live one.
     pub fn finish(&mut self) {
         self.answer_disconnects(0);
+        if self.last_state != Some(ConnectionState::Disconnected) {
+            self.state(ConnectionState::Disconnected);
+        }
         self.finished = true;
         self.fail_pending(&Error::Closed);
         self.v5.fail(&Error::Closed);
