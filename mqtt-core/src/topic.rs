@@ -355,7 +355,7 @@ fn check_common(topic: &str) -> Result<(), TopicError> {
 /// treat as a malformed packet (mosquitto closes the connection): the control characters U+0001 to U+001F and
 /// U+007F to U+009F, and the Unicode non-characters (U+FDD0 to U+FDEF, and the last two code points of every
 /// plane). MQTT 5.0 section 1.5.4, MQTT 3.1.1 section 1.5.3.
-fn is_disallowed(c: char) -> bool {
+pub(crate) fn is_disallowed(c: char) -> bool {
     let c = u32::from(c);
     matches!(c, 0x01..=0x1f | 0x7f..=0x9f | 0xfdd0..=0xfdef) || c & 0xfffe == 0xfffe
 }

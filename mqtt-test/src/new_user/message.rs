@@ -194,6 +194,15 @@ macro_rules! new_user_message_tests {
                     "subscribe to {topic:?}: {result:?}"
                 );
             }
+            // The same for a property (5.0): mosquitto closes the connection on a line end in a user property.
+            let message = Message::new("nu/control/fine", "x")
+                .qos(QoS::AtLeastOnce)
+                .user_property("note", "line\nbreak");
+            let result = within("publish", client.publish_message(message)).await;
+            assert!(
+                matches!(result, Err(Error::Publish(PublishError::InvalidProperty(_)))),
+                "{result:?}"
+            );
             publish_acked(&client, "nu/control/fine", "still connected").await;
             assert_eq!(next(&mut messages).await.payload, "still connected");
             assert!(client.is_connected());
