@@ -286,3 +286,32 @@ async fn a_client_whose_event_loop_was_aborted_is_not_connected_and_waits_for_a_
     let late: Vec<_> = client.states().collect().await;
     assert_eq!(late, [ConnectionState::Disconnected], "a late listener too");
 }
+
+#[tokio::test(start_paused = true)]
+async fn clean_start_false_alone_asks_a_5_0_broker_to_keep_the_session_as_3_1_1_does() {
+    // paho's habit, clean_session=False, and nothing else: on 5.0 the Session Expiry Interval was 0, so the broker
+    // dropped the session (and the messages published meanwhile) when the connection ended, while the same options
+    // kept it on a 3.1.1 broker (Clean Session 0). Now it is "never expires" unless given.
+    type Choose = fn(mqtt_core::client::Options) -> mqtt_core::client::Options;
+    let cases: [(Choose, (bool, u32)); 4] = [
+        (|options| options, (true, 0)),
+        (|options| options.clean_start(false), (false, u32::MAX)),
+        (
+            |options| options.clean_start(false).session_expiry(60),
+            (false, 60),
+        ),
+        (|options| options.session_expiry(60), (true, 60)),
+    ];
+    for (choose, expected) in cases {
+        let link = Link::default();
+        let (client, runner) = link.spawn(&choose(link.options("expiry")));
+        client.wait_connected(WAIT).await.unwrap();
+        client.disconnect(WAIT).await.unwrap();
+        runner.await.unwrap();
+        let sent = link.broker(|broker| {
+            let connect = &broker.connections()[0];
+            (connect.clean_start, connect.session_expiry_interval)
+        });
+        assert_eq!(sent, expected);
+    }
+}
