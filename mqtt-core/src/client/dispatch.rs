@@ -105,8 +105,9 @@ impl Route {
 pub struct Dispatch {
     pub(crate) publishes: HashMap<Ticket, oneshot::Sender<Result<(), Error>>>,
     pub(crate) subscribes: HashMap<Ticket, oneshot::Sender<Result<Granted, Error>>>,
-    /// With the number of filters (a 3.1.1 UNSUBACK has no codes).
-    pub(crate) unsubscribes: HashMap<Ticket, (usize, UnsubAckSender)>,
+    /// With the filters (a 3.1.1 UNSUBACK has no codes; until it comes, what the broker still sends for them is
+    /// let go as for a dropped subscription).
+    pub(crate) unsubscribes: HashMap<Ticket, (Vec<String>, UnsubAckSender)>,
     pub(crate) routes: Vec<Route>,
     /// The filters of each subscribe request that carried a 5.0 Subscription Identifier, by identifier; kept
     /// while a route of that request lives, or while the broker holds the subscriptions of its dropped route.
@@ -686,9 +687,10 @@ impl Dispatch {
             }
             Event::Unsubscribed { ticket, reasons } => {
                 if let Some((filters, done)) = self.unsubscribes.remove(&ticket) {
+                    self.abandoned.forget(&filters);
                     // 3.1.1: an UNSUBACK without codes means every filter is gone.
                     let codes = match reasons.is_empty() {
-                        true => vec![ReasonCode::SUCCESS; filters],
+                        true => vec![ReasonCode::SUCCESS; filters.len()],
                         false => reasons.iter().collect(),
                     };
                     let _ = done.send(Ok(codes));
