@@ -209,6 +209,35 @@ macro_rules! new_user_message_tests {
             within("disconnect", client.disconnect(WAIT)).await.unwrap();
         });
 
+        $crate::new_user_tests!(@test $how a_publish_the_broker_does_not_authorise_fails_with_its_reason_on_5_0 {
+            // mosquitto's access control list lets this client read `readonly/#` and not write it: on 5.0 its
+            // PUBACK or PUBREC says Not authorized (0x87), and the delivery fails with that code; the connection
+            // stays up, and what is allowed still goes through.
+            let broker = broker(
+                MosquittoConfig::default()
+                    .with_acl("topic readwrite nu/acl/open/#\ntopic read nu/acl/readonly/#\n"),
+            );
+            let client = connect(options(&broker, "nu-acl").version(ProtocolVersion::V5)).await;
+            for qos in [QoS::AtLeastOnce, QoS::ExactlyOnce] {
+                let delivery = client
+                    .publish("nu/acl/readonly/x", "x", qos, false)
+                    .await
+                    .unwrap();
+                let result = within("the refusal", delivery.wait()).await;
+                assert!(
+                    matches!(
+                        &result,
+                        Err(Error::PublishFailed($client::PublishFailure::Rejected(code)))
+                            if *code == $client::ReasonCode::NOT_AUTHORIZED
+                    ),
+                    "{qos:?}: {result:?}"
+                );
+            }
+            assert!(client.is_connected());
+            publish_acked(&client, "nu/acl/open/x", "allowed").await;
+            within("disconnect", client.disconnect(WAIT)).await.unwrap();
+        });
+
         $crate::new_user_tests!(@test $how large_payloads_round_trip_up_to_the_receivers_maximum_packet_size {
             let broker = broker(MosquittoConfig::default());
             let client = connect(options(&broker, "nu-large")).await;
