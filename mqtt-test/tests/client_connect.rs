@@ -293,7 +293,7 @@ async fn clean_start_false_alone_asks_a_5_0_broker_to_keep_the_session_as_3_1_1_
     // dropped the session (and the messages published meanwhile) when the connection ended, while the same options
     // kept it on a 3.1.1 broker (Clean Session 0). Now it is "never expires" unless given.
     type Choose = fn(mqtt_core::client::Options) -> mqtt_core::client::Options;
-    let cases: [(Choose, (bool, u32)); 4] = [
+    let cases: [(Choose, (bool, u32)); 5] = [
         (|options| options, (true, 0)),
         (|options| options.clean_start(false), (false, u32::MAX)),
         (
@@ -301,6 +301,11 @@ async fn clean_start_false_alone_asks_a_5_0_broker_to_keep_the_session_as_3_1_1_
             (false, 60),
         ),
         (|options| options.session_expiry(60), (true, 60)),
+        // A broker-assigned identifier: the next run gets another, so nothing is kept for it.
+        (
+            |options| options.client_id("").clean_start(false),
+            (false, 0),
+        ),
     ];
     for (choose, expected) in cases {
         let link = Link::default();

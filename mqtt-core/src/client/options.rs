@@ -257,10 +257,12 @@ impl Options {
     /// The 5.0 Session Expiry Interval the client sends: the one given, or else what
     /// [`session_expiry`](Self::session_expiry) says follows from `clean_start`.
     pub(crate) fn session_expiry_seconds(&self) -> u32 {
-        match (self.session_expiry_interval, self.clean_start) {
-            (Some(seconds), _) => seconds,
-            (None, true) => 0,
-            (None, false) => u32::MAX,
+        match self.session_expiry_interval {
+            Some(seconds) => seconds,
+            // A session of a broker-assigned identifier is not resumed by the next run, which gets another
+            // identifier: one kept for ever would stay behind on the broker.
+            None if self.clean_start || self.client_id.is_empty() => 0,
+            None => u32::MAX,
         }
     }
 
@@ -437,7 +439,8 @@ impl Options {
     /// 5.0 Session Expiry Interval in seconds: how long the broker keeps the session once the connection has
     /// ended (`u32::MAX`: for ever). Default: 0 with [`clean_start`](Self::clean_start)`(true)`; `u32::MAX` with
     /// `clean_start(false)`, which is what 3.1.1's Clean Session 0 means (with 0, a 5.0 broker would drop the
-    /// session, and the messages published meanwhile, when the connection ends).
+    /// session, and the messages published meanwhile, when the connection ends), unless the client identifier is
+    /// empty (the broker assigns one, and the next run would get another: 0, so that no session stays behind).
     pub fn session_expiry(mut self, seconds: u32) -> Self {
         self.session_expiry_interval = Some(seconds);
         self
