@@ -359,3 +359,9 @@ pub(crate) fn is_disallowed(c: char) -> bool {
     let c = u32::from(c);
     matches!(c, 0x01..=0x1f | 0x7f..=0x9f | 0xfdd0..=0xfdef) || c & 0xfffe == 0xfffe
 }
+
+/// Whether `text` makes a UTF-8 Encoded String a receiver takes for well-formed: no U+0000 (`[MQTT-1.5.4-2]`)
+/// and none of the code points of [`is_disallowed`] (MQTT 5.0 section 1.5.4).
+pub(crate) fn is_sendable_text(text: &str) -> bool {
+    !text.chars().any(|c| c == '\0' || is_disallowed(c))
+}

@@ -507,7 +507,7 @@ fn user_properties_text_len(
 /// and of the code points a receiver may take for a malformed packet (MQTT 5.0 section 1.5.4). The name of the
 /// first property that is not.
 fn check_text_properties(properties: &codec::PublishProperties<'_>) -> Result<(), &'static str> {
-    let sendable = |text: &str| !text.chars().any(|c| c == '\0' || topic::is_disallowed(c));
+    let sendable = topic::is_sendable_text;
     if properties
         .response_topic
         .is_some_and(|name| topic::validate_name(name).is_err())
