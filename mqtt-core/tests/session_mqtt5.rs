@@ -576,7 +576,8 @@ fn publishing_above_the_brokers_maximum_qos_is_refused_and_nothing_is_sent() {
 #[test]
 fn a_property_brokers_take_for_malformed_is_refused_at_once_and_nothing_is_sent() {
     // mosquitto closes the connection on a control character in any string, or on a wildcard in a Response Topic:
-    // a message accepted with one was sent again after every reconnect, and lost the connection every time.
+    // a message accepted with one was sent again after each reconnect, losing the connection (and everything
+    // behind it waiting) each time, until the poison threshold (five connections by default) failed it.
     use codec::{List, PublishProperties, UserProperty};
     let mut sim = Sim::new(&config(), SimConfig::default()).unwrap();
     assert!(connected(&mut sim));

@@ -169,7 +169,8 @@ macro_rules! new_user_message_tests {
         $crate::new_user_tests!(@test $how a_control_character_in_a_topic_fails_at_once_and_the_connection_stays_up {
             // mosquitto takes a control character or a Unicode non-character in a string for a malformed packet and
             // closes the connection (MQTT 5.0 section 1.5.4: such strings SHOULD NOT be sent). A publish accepted
-            // with one was sent again after every reconnect, and lost the connection every time.
+            // with one was sent again after each reconnect, losing the connection each time, until the poison
+            // threshold (five connections by default) failed it.
             let broker = broker(MosquittoConfig::default());
             let client = connect(options(&broker, "nu-control")).await;
             let mut messages = within("subscribe", client.subscribe("nu/control/#", QoS::AtLeastOnce))
