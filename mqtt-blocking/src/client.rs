@@ -486,7 +486,7 @@ impl Client {
 
     /// Whether the broker has accepted the current connection.
     pub fn is_connected(&self) -> bool {
-        self.inner.shared.core().session.is_connected()
+        self.inner.shared.core().is_connected()
     }
 
     /// Why the latest connection attempt could not be opened, kept until the next one fails.

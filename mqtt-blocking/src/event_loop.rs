@@ -283,6 +283,10 @@ impl EventLoop {
         let mut core = inner.shared.runner_core();
         let Core { session, dispatch } = &mut *core;
         if inner.aborted.load(Ordering::Acquire) {
+            // Ended without DISCONNECT: commands fail from now on, and the state callbacks hear it this round.
+            if !dispatch.is_finished() {
+                dispatch.close(session);
+            }
             return (None, true);
         }
         let mut held = false;

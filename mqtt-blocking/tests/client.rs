@@ -257,3 +257,34 @@ fn a_refusing_connack_right_before_the_close_is_seen_every_time() {
         }
     }
 }
+
+#[test]
+fn a_client_whose_event_loop_was_aborted_is_not_connected_and_waits_for_a_connection_fail() {
+    // `LoopHandle::abort` drops the connection without DISCONNECT, as a process that dies would. The client then
+    // still said it was connected, and `wait_connected` succeeded at once (the last state, `Connected`, was
+    // replayed for a connection that was gone).
+    let broker = mqtt_test::TcpBroker::start(mqtt_test::BrokerConfig::default());
+    let (client, event_loop) =
+        mqtt_blocking::new(&Options::new(&broker.url()).unwrap().client_id("aborted")).unwrap();
+    let states = Arc::new(Mutex::new(Vec::new()));
+    let seen = states.clone();
+    client.on_state(move |_, state| seen.lock().unwrap().push(state));
+    let handle = event_loop.start().unwrap();
+    client.wait_connected(WAIT).unwrap();
+    handle.abort();
+    handle.join().unwrap();
+
+    assert!(!client.is_connected());
+    assert_eq!(client.wait_connected(WAIT), Err(Error::Closed));
+    let states = states.lock().unwrap();
+    assert!(
+        matches!(
+            states.as_slice(),
+            [
+                ConnectionState::Connected { .. },
+                ConnectionState::Disconnected
+            ]
+        ),
+        "the state callback hears that the client ended: {states:?}"
+    );
+}

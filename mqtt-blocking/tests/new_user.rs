@@ -210,14 +210,22 @@ fn invalid_topics_filters_and_qos_fail_at_once_with_typed_errors() {
             .client_id("nub-bad"),
     )
     .unwrap();
-    for topic in ["a/+/b", "a/#", "", "nul\0in/topic"] {
+    // A control character or Unicode non-character too: mosquitto closes the connection on one.
+    for topic in [
+        "a/+/b",
+        "a/#",
+        "",
+        "nul\0in/topic",
+        "line\nbreak",
+        "\u{ffff}",
+    ] {
         let result = client.publish(topic, "x", QoS::AtLeastOnce, false);
         assert!(
             matches!(result, Err(Error::Publish(PublishError::InvalidTopic(_)))),
             "publish to {topic:?}: {result:?}"
         );
     }
-    for filter in ["a/#/b", "a/b#", "a+/b", ""] {
+    for filter in ["a/#/b", "a/b#", "a+/b", "", "tab\there/#"] {
         let result = client.subscribe(filter, QoS::AtLeastOnce, |_, _| {});
         assert!(
             matches!(

@@ -152,7 +152,14 @@ fn classify(error: &Error) -> (Class, Option<&'static str>) {
         Error::Io(_) => (Class::Network, Some(ADDRESS)),
         Error::Publish(PublishError::InvalidTopic(_)) => (
             Class::Usage,
-            Some("a topic name has no wildcards (+, #) and is not empty"),
+            Some("a topic name has no wildcards (+, #) nor control characters, and is not empty"),
+        ),
+        Error::Publish(PublishError::InvalidProperty(_)) => (
+            Class::Usage,
+            Some(
+                "a -D text property holds no control characters (tab, line end...), and a response topic \
+                 no wildcards",
+            ),
         ),
         Error::Publish(PublishError::TooLarge { .. }) => (
             Class::Usage,
@@ -181,7 +188,10 @@ fn classify(error: &Error) -> (Class, Option<&'static str>) {
         Error::PublishFailed(_) => (Class::Other, None),
         Error::Subscribe(SubscribeError::InvalidFilter(_)) => (
             Class::Usage,
-            Some("in a filter, + and # stand alone between slashes, and # comes last (a/+/c, a/#)"),
+            Some(
+                "in a filter, + and # stand alone between slashes, # comes last (a/+/c, a/#), and there are \
+                 no control characters",
+            ),
         ),
         Error::Subscribe(_) => (Class::Other, None),
         Error::InboxRefused(_) => (
@@ -273,6 +283,10 @@ mod tests {
             (Error::Timeout, 6),
             (Error::Environment("MQTT_BROKER is not set"), 2),
             (Error::Publish(PublishError::QueueFull), 1),
+            (
+                Error::Publish(PublishError::InvalidProperty("user property")),
+                2,
+            ),
             (
                 Error::InboxRefused(mqtt_tokio::ReasonCode::NOT_AUTHORIZED),
                 3,

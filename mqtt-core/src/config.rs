@@ -296,6 +296,13 @@ pub enum ConfigError {
     /// The will topic is not a valid topic name.
     #[error("invalid will topic: {0}")]
     WillTopic(#[source] crate::error::TopicError),
+    /// The client identifier or the user name holds U+0000 (`[MQTT-1.5.4-2]`), a control character or a Unicode
+    /// non-character (which a UTF-8 Encoded String SHOULD NOT hold, MQTT 5.0 section 1.5.4): brokers take such a
+    /// CONNECT for a malformed packet and close the connection, at every attempt. Names the field.
+    #[error(
+        "the {0} holds U+0000, a control character or a Unicode non-character, which brokers refuse"
+    )]
+    InvalidText(&'static str),
     /// In MQTT 3.1.1 a password needs a user name. `[MQTT-3.1.2-22]`
     #[error("a password without a user name is not allowed in MQTT 3.1.1")]
     PasswordWithoutUserName,

@@ -240,6 +240,12 @@ pub enum TopicError {
     /// Topic names and filters do not contain U+0000. `[MQTT-4.7.3-2]`
     #[error("topic contains the null character U+0000")]
     NullCharacter,
+    /// Topic names and filters contain no control character (U+0001 to U+001F, U+007F to U+009F) and no Unicode
+    /// non-character (U+FDD0 to U+FDEF, U+FFFE, U+FFFF and their like in every plane): a UTF-8 Encoded String
+    /// SHOULD NOT include them, and a receiver MAY take the packet for a malformed one (mosquitto closes the
+    /// connection, so the message could never be delivered). MQTT 5.0 section 1.5.4, MQTT 3.1.1 section 1.5.3.
+    #[error("topic contains a control character or a Unicode non-character, which brokers refuse")]
+    DisallowedCharacter,
     /// A topic name contains `+` or `#`. `[MQTT-3.3.2-2]`, `[MQTT-4.7.1-1]`
     #[error("topic name contains a wildcard ('+' or '#')")]
     WildcardInName,
@@ -400,6 +406,16 @@ pub enum PublishError {
     /// The session was closed by `disconnect` (or gave up); reconnect first.
     #[error("the session is closed")]
     Closed,
+    /// A property of the message would make a packet brokers take for a malformed one (mosquitto closes the
+    /// connection, so the message could never be delivered): a Response Topic that is not a valid topic name
+    /// (`[MQTT-3.3.2-13]`, `[MQTT-3.3.2-14]`: no wildcard), or U+0000, a control character or a Unicode
+    /// non-character in a Content Type or a user property (MQTT 5.0 section 1.5.4, `[MQTT-1.5.4-2]`). Names the
+    /// property.
+    #[error(
+        "invalid {0}: a response topic is a topic name without wildcards, and no text property holds U+0000, \
+         a control character or a Unicode non-character"
+    )]
+    InvalidProperty(&'static str),
     /// 5.0 properties on a 3.1.1 session, a topic alias or subscription identifier set by the application, or
     /// properties that a build without mqtt-core's cargo feature `properties` does not send.
     #[error("these message properties cannot be sent here")]

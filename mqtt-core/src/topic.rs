@@ -30,7 +30,8 @@ const MAX_LEN: usize = 65_535;
 /// What a shared subscription filter starts with. `[MQTT-4.8.2-1]`
 const SHARE_PREFIX: &str = "$share/";
 
-/// Checks that `name` is a valid topic name: 1 to 65,535 bytes, no U+0000, no wildcard character.
+/// Checks that `name` is a valid topic name: 1 to 65,535 bytes, no U+0000, no control character or Unicode
+/// non-character (which brokers may take for a malformed packet), no wildcard character.
 ///
 /// `$` names such as `$SYS/uptime` are valid: they are reserved for the server by convention, not by a rule.
 /// PUBLISH packets of MQTT 5.0 may carry an empty topic name when they use a Topic Alias; that case is the
@@ -40,11 +41,12 @@ const SHARE_PREFIX: &str = "$share/";
 ///
 /// The [`TopicError`] naming the first broken rule, checked in this order: [`Empty`](TopicError::Empty),
 /// [`TooLong`](TopicError::TooLong), [`NullCharacter`](TopicError::NullCharacter),
-/// [`WildcardInName`](TopicError::WildcardInName).
+/// [`DisallowedCharacter`](TopicError::DisallowedCharacter), [`WildcardInName`](TopicError::WildcardInName).
 ///
 /// # Spec
 ///
-/// `[MQTT-4.7.3-1]` (at least one character), `[MQTT-4.7.3-3]` (65,535 bytes), `[MQTT-4.7.3-2]` (no U+0000), and
+/// `[MQTT-4.7.3-1]` (at least one character), `[MQTT-4.7.3-3]` (65,535 bytes), `[MQTT-4.7.3-2]` (no U+0000),
+/// the code points a UTF-8 Encoded String SHOULD NOT include (MQTT 5.0 section 1.5.4, 3.1.1 section 1.5.3), and
 /// no wildcard in a name: `[MQTT-3.3.2-2]`, `[MQTT-4.7.1-1]` in 3.1.1, `[MQTT-4.7.0-1]` in 5.0.
 ///
 /// ```
@@ -70,13 +72,15 @@ pub fn validate_name(name: &str) -> Result<(), TopicError> {
 ///
 /// The [`TopicError`] naming the first broken rule, checked in this order: [`Empty`](TopicError::Empty),
 /// [`TooLong`](TopicError::TooLong), [`NullCharacter`](TopicError::NullCharacter),
+/// [`DisallowedCharacter`](TopicError::DisallowedCharacter),
 /// [`InvalidSharedSubscription`](TopicError::InvalidSharedSubscription), then level by level from the left
 /// [`MisplacedMultiLevelWildcard`](TopicError::MisplacedMultiLevelWildcard) (which wins for a level such as `+#`)
 /// and [`MisplacedSingleLevelWildcard`](TopicError::MisplacedSingleLevelWildcard).
 ///
 /// # Spec
 ///
-/// `[MQTT-4.7.3-1]`, `[MQTT-4.7.3-2]`, `[MQTT-4.7.3-3]`; `#` placement: `[MQTT-4.7.1-2]` in 3.1.1,
+/// `[MQTT-4.7.3-1]`, `[MQTT-4.7.3-2]`, `[MQTT-4.7.3-3]`, the code points a UTF-8 Encoded String SHOULD NOT
+/// include (as for [`validate_name`]); `#` placement: `[MQTT-4.7.1-2]` in 3.1.1,
 /// `[MQTT-4.7.1-1]` in 5.0; `+` placement: `[MQTT-4.7.1-3]` in 3.1.1, `[MQTT-4.7.1-2]` in 5.0; shared
 /// subscriptions: `[MQTT-4.8.2-1]`, `[MQTT-4.8.2-2]`.
 ///
@@ -341,5 +345,23 @@ fn check_common(topic: &str) -> Result<(), TopicError> {
     if topic.bytes().any(|b| b == 0) {
         return Err(TopicError::NullCharacter);
     }
+    if topic.chars().any(is_disallowed) {
+        return Err(TopicError::DisallowedCharacter);
+    }
     Ok(())
+}
+
+/// Whether `c` is one of the code points a UTF-8 Encoded String SHOULD NOT include, and that a receiver MAY
+/// treat as a malformed packet (mosquitto closes the connection): the control characters U+0001 to U+001F and
+/// U+007F to U+009F, and the Unicode non-characters (U+FDD0 to U+FDEF, and the last two code points of every
+/// plane). MQTT 5.0 section 1.5.4, MQTT 3.1.1 section 1.5.3.
+pub(crate) fn is_disallowed(c: char) -> bool {
+    let c = u32::from(c);
+    matches!(c, 0x01..=0x1f | 0x7f..=0x9f | 0xfdd0..=0xfdef) || c & 0xfffe == 0xfffe
+}
+
+/// Whether `text` makes a UTF-8 Encoded String a receiver takes for well-formed: no U+0000 (`[MQTT-1.5.4-2]`)
+/// and none of the code points of [`is_disallowed`] (MQTT 5.0 section 1.5.4).
+pub(crate) fn is_sendable_text(text: &str) -> bool {
+    !text.chars().any(|c| c == '\0' || is_disallowed(c))
 }

@@ -97,9 +97,12 @@ pub enum UrlError {
     /// An IPv6 address without its closing `]`.
     #[error("unterminated IPv6 address")]
     UnterminatedIpv6,
-    /// A path on a TCP or TLS URL, where it would mean nothing.
-    #[error("a path is only meaningful for ws:// and wss://")]
+    /// A path or a query on a TCP or TLS URL, where it would mean nothing.
+    #[error("a path or a query is only meaningful for ws:// and wss://")]
     UnexpectedPath,
+    /// A WebSocket URL with a query and no path (`ws://host?x`): give the path too (`ws://host/mqtt?x`).
+    #[error("a WebSocket URL with a query needs its path too (ws://host/mqtt?...)")]
+    QueryWithoutPath,
 }
 
 impl<'a> BrokerUrl<'a> {
@@ -115,10 +118,13 @@ impl<'a> BrokerUrl<'a> {
             .find(|(name, _)| name.eq_ignore_ascii_case(scheme))
             .map(|&(_, transport)| transport)
             .ok_or(UrlError::UnsupportedScheme)?;
-        let (authority, path) = match rest.find('/') {
+        // The authority ends at the path, the query or the fragment, whichever comes first.
+        let (authority, path) = match rest.find(['/', '?', '#']) {
             Some(i) => rest.split_at(i),
             None => (rest, ""),
         };
+        // A fragment never leaves the client (nor goes into a WebSocket request line).
+        let path = path.split_once('#').map_or(path, |(path, _)| path);
         let (userinfo, hostport) = match authority.rsplit_once('@') {
             Some((userinfo, hostport)) => (Some(userinfo), hostport),
             None => (None, authority),
@@ -158,6 +164,8 @@ impl<'a> BrokerUrl<'a> {
         };
         let path = match (transport.is_websocket(), path) {
             (true, "" | "/") => "/mqtt",
+            // A query with no path: the request target needs one ("/?x"), and `/` is what the URL names.
+            (true, query) if query.starts_with('?') => return Err(UrlError::QueryWithoutPath),
             (true, path) => path,
             (false, "" | "/") => "",
             (false, _) => return Err(UrlError::UnexpectedPath),
@@ -238,6 +246,23 @@ mod tests {
             ),
             ("mqtt://[::1]:1884", Transport::Tcp, "::1", 1884, ""),
             ("mqtt://[fe80::1]", Transport::Tcp, "fe80::1", 1883, ""),
+            // A fragment is the client's own: dropped. A WebSocket query is part of the request target.
+            ("mqtt://broker#main", Transport::Tcp, "broker", 1883, ""),
+            (
+                "mqtt://broker:1884/#main",
+                Transport::Tcp,
+                "broker",
+                1884,
+                "",
+            ),
+            (
+                "wss://broker/mqtt?token=a/b#f",
+                Transport::Wss,
+                "broker",
+                443,
+                "/mqtt?token=a/b",
+            ),
+            ("ws://broker#f", Transport::Ws, "broker", 80, "/mqtt"),
         ];
         for &(text, transport, host, port, path) in cases {
             let url = BrokerUrl::parse(text).unwrap();
@@ -276,6 +301,12 @@ mod tests {
             ("mqtt://[::1", UrlError::UnterminatedIpv6),
             ("mqtt://[::1]1883", UrlError::InvalidPort),
             ("mqtt://broker/path", UrlError::UnexpectedPath),
+            // A query or a fragment is not part of the host (it was: "broker?x=1" went to the resolver).
+            ("mqtt://broker?x=1", UrlError::UnexpectedPath),
+            ("mqtt://broker:1883?x=1", UrlError::UnexpectedPath),
+            ("mqtts://user:pw@broker?x", UrlError::UnexpectedPath),
+            ("ws://broker?token=1", UrlError::QueryWithoutPath),
+            ("wss://broker:8884?token=1", UrlError::QueryWithoutPath),
         ];
         for &(text, error) in cases {
             assert_eq!(BrokerUrl::parse(text), Err(error), "{text}");

@@ -1,7 +1,8 @@
 //! MQTT 5.0 beyond the message flows, in deterministic simulation: enhanced authentication (AUTH) at connection
 //! and re-authentication while messages are in flight, a wrong challenge answered with the proper reason code,
 //! redirection by CONNACK and DISCONNECT, what CONNACK announced, reason strings of every packet that has one, a
-//! broker that lowers Maximum QoS, outgoing topic aliases replaced least recently used first.
+//! broker that lowers Maximum QoS, message properties a broker would take for malformed refused at once, outgoing
+//! topic aliases replaced least recently used first.
 
 use core::time::Duration;
 
@@ -569,6 +570,96 @@ fn publishing_above_the_brokers_maximum_qos_is_refused_and_nothing_is_sent() {
             .count(Direction::ClientToBroker, PacketType::Publish),
         1
     );
+    assert!(sim.broker().violations().is_empty());
+}
+
+#[test]
+fn a_property_brokers_take_for_malformed_is_refused_at_once_and_nothing_is_sent() {
+    // mosquitto closes the connection on a control character in any string, or on a wildcard in a Response Topic:
+    // a message accepted with one was sent again after each reconnect, losing the connection (and everything
+    // behind it waiting) each time, until the poison threshold (five connections by default) failed it.
+    use codec::{List, PublishProperties, UserProperty};
+    let mut sim = Sim::new(&config(), SimConfig::default()).unwrap();
+    assert!(connected(&mut sim));
+    let newline = [UserProperty {
+        name: "note",
+        value: "line\nbreak",
+    }];
+    let nul_name = [UserProperty {
+        name: "a\0b",
+        value: "fine",
+    }];
+    let cases = [
+        (
+            PublishProperties {
+                user_properties: List::new(&newline),
+                ..PublishProperties::default()
+            },
+            "user property",
+        ),
+        (
+            PublishProperties {
+                user_properties: List::new(&nul_name),
+                ..PublishProperties::default()
+            },
+            "user property",
+        ),
+        (
+            PublishProperties {
+                content_type: Some("text/plain;\tcharset=utf-8"),
+                ..PublishProperties::default()
+            },
+            "content type",
+        ),
+        (
+            // [MQTT-3.3.2-14]: no wildcard in a Response Topic.
+            PublishProperties {
+                response_topic: Some("replies/+"),
+                ..PublishProperties::default()
+            },
+            "response topic",
+        ),
+        (
+            PublishProperties {
+                response_topic: Some("replies/\u{ffff}"),
+                ..PublishProperties::default()
+            },
+            "response topic",
+        ),
+    ];
+    for (properties, named) in cases {
+        let message = codec::Publish {
+            properties,
+            ..codec::Publish::new("t", b"x", QoS::AtLeastOnce, false)
+        };
+        assert_eq!(
+            sim.publish_message(&message),
+            Err(PublishError::InvalidProperty(named)),
+            "{properties:?}"
+        );
+    }
+    let fine = [UserProperty {
+        name: "note",
+        value: "caf\u{e9} \u{1f642}",
+    }];
+    let message = codec::Publish {
+        properties: PublishProperties {
+            user_properties: List::new(&fine),
+            content_type: Some("text/plain; charset=utf-8"),
+            response_topic: Some("replies/t"),
+            ..PublishProperties::default()
+        },
+        ..codec::Publish::new("t", b"x", QoS::AtLeastOnce, false)
+    };
+    sim.publish_message(&message).unwrap();
+    sim.run_until_idle();
+    assert_eq!(
+        sim.broker()
+            .count(Direction::ClientToBroker, PacketType::Publish),
+        1,
+        "only the valid message went out"
+    );
+    assert!(sim.session().is_connected());
     assert!(sim.broker().violations().is_empty());
 }
 

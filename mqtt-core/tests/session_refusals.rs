@@ -530,3 +530,46 @@ fn a_v311_subscribe_the_broker_closes_the_connection_over_fails_as_poison_and_is
     }));
     assert_eq!(sim.broker().connections().len(), 1 + usize::from(threshold));
 }
+
+#[test]
+fn a_client_identifier_or_user_name_with_a_control_character_is_refused_before_any_attempt() {
+    // mosquitto closes the connection on such a CONNECT (MQTT 5.0 section 1.5.4: a UTF-8 Encoded String SHOULD NOT
+    // hold control characters or non-characters, and a receiver MAY take it for malformed): every attempt failed
+    // the same way, reported as a connection the broker closed. [MQTT-1.5.4-2] for U+0000.
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        for id in ["sensor\n7", "tab\there", "\u{7f}", "nul\0", "\u{ffff}"] {
+            let refused = Sim::new(
+                &Config {
+                    client_id: id,
+                    ..config(version)
+                },
+                SimConfig::default(),
+            );
+            assert_eq!(
+                refused.err(),
+                Some(mqtt_core::ConfigError::InvalidText("client identifier")),
+                "{version:?} {id:?}"
+            );
+        }
+        let refused = Sim::new(
+            &Config {
+                username: Some("alice\r\n"),
+                ..config(version)
+            },
+            SimConfig::default(),
+        );
+        assert_eq!(
+            refused.err(),
+            Some(mqtt_core::ConfigError::InvalidText("user name")),
+            "{version:?}"
+        );
+        let fine = Config {
+            client_id: "caf\u{e9}-\u{1f642}",
+            username: Some("alice"),
+            ..config(version)
+        };
+        let mut sim = Sim::new(&fine, SimConfig::default()).unwrap();
+        sim.connect();
+        assert!(sim.run_until(|s| s.session().is_connected(), secs(5)));
+    }
+}

@@ -91,6 +91,7 @@ impl Mosquitto {
             server_cert: path("server.pem"),
             server_key: path("server-key.pem"),
             passwords: path("passwords"),
+            acl: path("acl"),
             client_cas: path("client-cas.pem"),
         };
         let certs = if config.needs_certificates() {
@@ -109,6 +110,9 @@ impl Mosquitto {
         };
         if let Some(users) = &config.password_file {
             write_password_file(&files.passwords, users)?;
+        }
+        if let Some(acl) = &config.acl {
+            write(&files.acl, acl)?;
         }
 
         let mut broker = Self {

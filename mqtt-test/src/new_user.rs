@@ -352,6 +352,46 @@ macro_rules! new_user_tests {
             }
         });
 
+        $crate::new_user_tests!(@test $how clean_start_false_alone_keeps_the_session_on_both_protocol_versions {
+            // paho's habit: clean_session=False and nothing else. On 5.0 the Session Expiry Interval was 0, so
+            // mosquitto dropped the session when the connection ended, and the messages published meanwhile with it,
+            // while the same options kept them on 3.1.1.
+            let broker = broker(MosquittoConfig::default());
+            for version in [None, Some(ProtocolVersion::V311)] {
+                let id = format!("nu-clean-{version:?}");
+                let topic = format!("nu/clean/{version:?}");
+                let persistent = || {
+                    let options = options(&broker, &id).clean_start(false);
+                    match version {
+                        Some(version) => options.version(version),
+                        None => options,
+                    }
+                };
+                let first = connect(persistent()).await;
+                drop(within("subscribe", first.subscribe(&topic, QoS::AtLeastOnce)).await.unwrap());
+                within("disconnect", first.disconnect(WAIT)).await.unwrap();
+
+                let publisher = connect(options(&broker, &format!("{id}-pub"))).await;
+                for i in 0..3 {
+                    publish_acked(&publisher, &topic, &format!("{i}")).await;
+                }
+
+                let again = connect(persistent()).await;
+                let mut messages = within("subscribe", again.subscribe(&topic, QoS::AtLeastOnce))
+                    .await
+                    .unwrap();
+                for i in 0..3 {
+                    assert_eq!(
+                        next(&mut messages).await.payload,
+                        format!("{i}"),
+                        "{version:?}"
+                    );
+                }
+                within("disconnect", again.disconnect(WAIT)).await.unwrap();
+                within("disconnect", publisher.disconnect(WAIT)).await.unwrap();
+            }
+        });
+
         $crate::new_user_tests!(@test $how options_from_a_url_with_credentials_connect_and_a_wrong_password_is_refused {
             const PASSWORD: &str = "p@ss:w/rd";
             let broker = broker(MosquittoConfig::default().with_users([("alice", PASSWORD)]));

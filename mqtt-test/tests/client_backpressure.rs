@@ -1,6 +1,7 @@
 //! Bounded delivery with backpressure in the async std client, over the in-memory [`Link`] in tokio's virtual
 //! time: a consumer that does not read holds the client at its queue capacity, the broker's window (the client's
-//! Receive Maximum) stops the broker, nothing is lost, and reading again brings every message once, in order.
+//! Receive Maximum) stops the broker, nothing is lost, and reading again brings every message once, in order; a
+//! full subscription can still be unsubscribed.
 //! (Issue "The std clients' hot path": bounded delivery; manual acknowledgement.)
 
 use core::time::Duration;
@@ -354,6 +355,44 @@ async fn dropping_a_full_subscription_acknowledges_what_it_held_and_lets_the_cli
     }
     assert!(link.wait_for(|b| b.pending_to_client() == 0, WAIT).await);
     assert_eq!(pubacks(&link), 10);
+    client.disconnect(WAIT).await.unwrap();
+    runner.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn unsubscribing_a_full_subscription_completes_while_the_broker_still_sends_to_it() {
+    // A consumer that stops with `unsubscribe(...).await` while its queue is full: the client held the next
+    // message and stopped reading, so the UNSUBACK behind the messages still coming never arrived. Messages for
+    // filters being unsubscribed are now let go as those of a dropped subscription are (acknowledged, kept while
+    // there is room for a `messages()` stream still to come).
+    const CAPACITY: usize = 2;
+    let link = Link::default();
+    let (client, runner) = link.spawn(&link.options("leaving").message_capacity(CAPACITY));
+    client.wait_connected(WAIT).await.unwrap();
+    let mut flood = client.subscribe("flood/#", QoS::AtLeastOnce).await.unwrap();
+    link.broker(|broker| {
+        for n in 0..20 {
+            broker.inject(&format!("flood/{n}"), b"x", QoS::AtLeastOnce, false);
+        }
+    });
+    let first = within("the first message", flood.next()).await.unwrap();
+    assert_eq!(first.topic, "flood/0");
+    // The client holds a message for the full queue: it reads no more.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(client.stats().messages_received < 20);
+
+    within("the UNSUBACK", client.unsubscribe(["flood/#".to_owned()]))
+        .await
+        .unwrap();
+    // What the queue held before the unsubscribe is still there; then the subscription ends.
+    let mut rest = Vec::new();
+    while let Some(message) = within("the end of the subscription", flood.next()).await {
+        rest.push(message.topic);
+    }
+    assert_eq!(rest, ["flood/1", "flood/2"]);
+    link.wait_for(|broker| broker.pending_to_client() == 0, WAIT)
+        .await;
+    assert_eq!(pubacks(&link), 20, "every message acknowledged");
     client.disconnect(WAIT).await.unwrap();
     runner.await.unwrap();
 }

@@ -254,3 +254,69 @@ async fn states_say_connected_then_lost_then_reconnecting_then_connected() {
     client.disconnect(WAIT).await.unwrap();
     runner.await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_client_whose_event_loop_was_aborted_is_not_connected_and_waits_for_a_connection_fail() {
+    // Aborting the event loop's task (or dropping its future) drops the connection without DISCONNECT, as a
+    // process that dies would. The handles then said they were still connected, and `wait_connected` succeeded
+    // at once: a state listener replayed the last state, `Connected`, of a connection that was gone.
+    let link = Link::default();
+    let (client, runner) = link.spawn(&link.options("aborted"));
+    client.wait_connected(WAIT).await.unwrap();
+    let mut listening = client.states();
+    runner.abort();
+    assert!(runner.await.unwrap_err().is_cancelled());
+
+    assert!(!client.is_connected());
+    assert_eq!(client.wait_connected(WAIT).await, Err(Error::Closed));
+    let mut seen = Vec::new();
+    while let Some(state) = within("the end of the states", listening.next()).await {
+        seen.push(state);
+    }
+    assert!(
+        matches!(
+            seen.as_slice(),
+            [
+                ConnectionState::Connected { .. },
+                ConnectionState::Disconnected
+            ]
+        ),
+        "the listener hears that the client ended: {seen:?}"
+    );
+    let late: Vec<_> = client.states().collect().await;
+    assert_eq!(late, [ConnectionState::Disconnected], "a late listener too");
+}
+
+#[tokio::test(start_paused = true)]
+async fn clean_start_false_alone_asks_a_5_0_broker_to_keep_the_session_as_3_1_1_does() {
+    // paho's habit, clean_session=False, and nothing else: on 5.0 the Session Expiry Interval was 0, so the broker
+    // dropped the session (and the messages published meanwhile) when the connection ended, while the same options
+    // kept it on a 3.1.1 broker (Clean Session 0). Now it is "never expires" unless given.
+    type Choose = fn(mqtt_core::client::Options) -> mqtt_core::client::Options;
+    let cases: [(Choose, (bool, u32)); 5] = [
+        (|options| options, (true, 0)),
+        (|options| options.clean_start(false), (false, u32::MAX)),
+        (
+            |options| options.clean_start(false).session_expiry(60),
+            (false, 60),
+        ),
+        (|options| options.session_expiry(60), (true, 60)),
+        // A broker-assigned identifier: the next run gets another, so nothing is kept for it.
+        (
+            |options| options.client_id("").clean_start(false),
+            (false, 0),
+        ),
+    ];
+    for (choose, expected) in cases {
+        let link = Link::default();
+        let (client, runner) = link.spawn(&choose(link.options("expiry")));
+        client.wait_connected(WAIT).await.unwrap();
+        client.disconnect(WAIT).await.unwrap();
+        runner.await.unwrap();
+        let sent = link.broker(|broker| {
+            let connect = &broker.connections()[0];
+            (connect.clean_start, connect.session_expiry_interval)
+        });
+        assert_eq!(sent, expected);
+    }
+}

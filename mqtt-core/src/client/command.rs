@@ -521,9 +521,15 @@ impl Core {
             }
             !route.filters.is_empty()
         });
+        // Until the UNSUBACK, the broker may still send what these filters match, and nothing reads it any more:
+        // it is let go as a dropped subscription's is, so that it neither pauses the reads (the UNSUBACK comes
+        // behind it) nor holds the broker's window.
         dispatch.abandoned.forget(filters);
+        dispatch.abandoned.add(filters.clone(), None);
         let (done, answer) = oneshot::channel();
-        dispatch.unsubscribes.insert(ticket, (filters.len(), done));
+        dispatch
+            .unsubscribes
+            .insert(ticket, (filters.clone(), done));
         Ok(answer)
     }
 

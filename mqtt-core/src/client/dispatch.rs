@@ -105,8 +105,9 @@ impl Route {
 pub struct Dispatch {
     pub(crate) publishes: HashMap<Ticket, oneshot::Sender<Result<(), Error>>>,
     pub(crate) subscribes: HashMap<Ticket, oneshot::Sender<Result<Granted, Error>>>,
-    /// With the number of filters (a 3.1.1 UNSUBACK has no codes).
-    pub(crate) unsubscribes: HashMap<Ticket, (usize, UnsubAckSender)>,
+    /// With the filters (a 3.1.1 UNSUBACK has no codes; until it comes, what the broker still sends for them is
+    /// let go as for a dropped subscription).
+    pub(crate) unsubscribes: HashMap<Ticket, (Vec<String>, UnsubAckSender)>,
     pub(crate) routes: Vec<Route>,
     /// The filters of each subscribe request that carried a 5.0 Subscription Identifier, by identifier; kept
     /// while a route of that request lives, or while the broker holds the subscriptions of its dropped route.
@@ -301,8 +302,13 @@ impl Dispatch {
 
     /// Stops routing: pending requests fail with [`Error::Closed`], every stream ends after what it holds. A
     /// graceful disconnect still waiting hears that nothing was left unacknowledged; see [`close`](Self::close).
+    /// State listeners hear [`ConnectionState::Disconnected`] last, also when the runner ended without
+    /// disconnecting (aborted, dropped): a late listener must not take the last connection for a live one.
     pub fn finish(&mut self) {
         self.answer_disconnects(0);
+        if self.last_state != Some(ConnectionState::Disconnected) {
+            self.state(ConnectionState::Disconnected);
+        }
         self.finished = true;
         self.fail_pending(&Error::Closed);
         self.v5.fail(&Error::Closed);
@@ -681,9 +687,10 @@ impl Dispatch {
             }
             Event::Unsubscribed { ticket, reasons } => {
                 if let Some((filters, done)) = self.unsubscribes.remove(&ticket) {
+                    self.abandoned.forget(&filters);
                     // 3.1.1: an UNSUBACK without codes means every filter is gone.
                     let codes = match reasons.is_empty() {
-                        true => vec![ReasonCode::SUCCESS; filters],
+                        true => vec![ReasonCode::SUCCESS; filters.len()],
                         false => reasons.iter().collect(),
                     };
                     let _ = done.send(Ok(codes));

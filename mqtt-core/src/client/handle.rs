@@ -335,7 +335,7 @@ impl Client {
 
     /// Whether the broker has accepted the current connection.
     pub fn is_connected(&self) -> bool {
-        self.shared.core().session.is_connected()
+        self.shared.core().is_connected()
     }
 
     /// Why the latest connection attempt could not be opened (a refused connection, a certificate the TLS

@@ -185,7 +185,8 @@ pub enum ConnectionState {
     },
     /// The session stopped trying (permanent refusal or attempts exhausted).
     GaveUp(Disconnection),
-    /// Disconnected by the application.
+    /// Disconnected by the application, or the event loop ended without disconnecting (its task aborted, its
+    /// future dropped, its thread aborted): the last state a client has.
     Disconnected,
 }
 

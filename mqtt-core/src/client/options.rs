@@ -72,7 +72,8 @@ pub struct Options {
     pub(crate) fallback_to_v311: bool,
     pub(crate) keep_alive: Duration,
     pub(crate) clean_start: bool,
-    pub(crate) session_expiry_interval: u32,
+    /// `None`: as [`Options::session_expiry`] says, from `clean_start`.
+    pub(crate) session_expiry_interval: Option<u32>,
     pub(crate) will: Option<LastWill>,
     pub(crate) reconnect: ReconnectPolicy,
     pub(crate) jitter_seed: u64,
@@ -133,7 +134,7 @@ impl Options {
             fallback_to_v311: true,
             keep_alive: Duration::from_secs(60),
             clean_start: true,
-            session_expiry_interval: 0,
+            session_expiry_interval: None,
             will: None,
             reconnect: ReconnectPolicy::default(),
             jitter_seed: random_seed(),
@@ -256,6 +257,18 @@ impl Options {
         self.connect_timeout
     }
 
+    /// The 5.0 Session Expiry Interval the client sends: the one given, or else what
+    /// [`session_expiry`](Self::session_expiry) says follows from `clean_start`.
+    pub(crate) fn session_expiry_seconds(&self) -> u32 {
+        match self.session_expiry_interval {
+            Some(seconds) => seconds,
+            // A session of a broker-assigned identifier is not resumed by the next run, which gets another
+            // identifier: one kept for ever would stay behind on the broker.
+            None if self.clean_start || self.client_id.is_empty() => 0,
+            None => u32::MAX,
+        }
+    }
+
     /// How long the bindings' `connect` waits for the first connection: a whole round over the broker list, each
     /// attempt of which may take the connect timeout (a hung node accepts TCP and never answers), so the connect
     /// timeout once per broker. A round ends sooner when every broker fails fast.
@@ -305,7 +318,7 @@ impl Options {
             read_batch_delay: self.read_batching.1,
             brokers: self.brokers.len(),
             clean_start: self.clean_start,
-            session_expiry_interval: self.session_expiry_interval,
+            session_expiry_interval: self.session_expiry_seconds(),
             keep_alive: self.keep_alive,
             username: self.username.as_deref(),
             password: self.password.as_deref(),
@@ -419,16 +432,22 @@ impl Options {
         self
     }
 
-    /// Start without session state on every connection (default `true`). With `false`, set a session expiry
-    /// interval too for 5.0 brokers to keep the session.
+    /// Start without session state on every connection (default `true`). With `false` the broker keeps the
+    /// session (subscriptions, and the QoS 1 and 2 messages for the client) while the client is away, on 3.1.1
+    /// (Clean Session 0) and on 5.0 alike: the Session Expiry Interval then defaults to "never expires" (see
+    /// [`session_expiry`](Self::session_expiry)).
     pub fn clean_start(mut self, clean_start: bool) -> Self {
         self.clean_start = clean_start;
         self
     }
 
-    /// 5.0 Session Expiry Interval in seconds (default 0).
+    /// 5.0 Session Expiry Interval in seconds: how long the broker keeps the session once the connection has
+    /// ended (`u32::MAX`: for ever). Default: 0 with [`clean_start`](Self::clean_start)`(true)`; `u32::MAX` with
+    /// `clean_start(false)`, which is what 3.1.1's Clean Session 0 means (with 0, a 5.0 broker would drop the
+    /// session, and the messages published meanwhile, when the connection ends), unless the client identifier is
+    /// empty (the broker assigns one, and the next run would get another: 0, so that no session stays behind).
     pub fn session_expiry(mut self, seconds: u32) -> Self {
-        self.session_expiry_interval = seconds;
+        self.session_expiry_interval = Some(seconds);
         self
     }
 
@@ -636,7 +655,7 @@ impl fmt::Debug for Options {
             .field("fallback_to_v311", &self.fallback_to_v311)
             .field("keep_alive", &self.keep_alive)
             .field("clean_start", &self.clean_start)
-            .field("session_expiry_interval", &self.session_expiry_interval)
+            .field("session_expiry_interval", &self.session_expiry_seconds())
             .field("will", &self.will)
             .field("reconnect", &self.reconnect)
             .field("connect_timeout", &self.connect_timeout)

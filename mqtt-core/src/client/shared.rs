@@ -30,6 +30,14 @@ pub struct Core {
     pub dispatch: Dispatch,
 }
 
+impl Core {
+    /// Whether the broker has accepted the current connection and the runner still runs it: a runner that ended
+    /// without disconnecting (its task aborted, its future dropped) leaves a session that still says connected.
+    pub fn is_connected(&self) -> bool {
+        !self.dispatch.is_finished() && self.session.is_connected()
+    }
+}
+
 /// The lock of a client's [`Core`]. Releasing it wakes the publishers waiting for room
 /// ([`Client::publish_when_room`](super::Client::publish_when_room)) if a message left the outgoing queue meanwhile,
 /// whoever held it (the runner after an acknowledgement, a handle that closed the client).

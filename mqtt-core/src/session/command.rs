@@ -152,6 +152,7 @@ impl Session<'_> {
         {
             return Err(PublishError::PropertiesNotSupported);
         }
+        check_text_properties(&message.properties).map_err(PublishError::InvalidProperty)?;
         if self.is_connected() {
             if message.qos > self.server.max_qos {
                 return Err(PublishError::QoSNotSupported {
@@ -499,4 +500,29 @@ fn user_properties_text_len(
         len += p.name.len() + p.value.len() + 2;
     }
     Ok(len)
+}
+
+/// Whether the text properties of an outgoing message make a well-formed packet: the Response Topic a topic name
+/// (`[MQTT-3.3.2-13]`, `[MQTT-3.3.2-14]`), the Content Type and user properties free of U+0000 (`[MQTT-1.5.4-2]`)
+/// and of the code points a receiver may take for a malformed packet (MQTT 5.0 section 1.5.4). The name of the
+/// first property that is not.
+fn check_text_properties(properties: &codec::PublishProperties<'_>) -> Result<(), &'static str> {
+    let sendable = topic::is_sendable_text;
+    if properties
+        .response_topic
+        .is_some_and(|name| topic::validate_name(name).is_err())
+    {
+        return Err("response topic");
+    }
+    if properties.content_type.is_some_and(|text| !sendable(text)) {
+        return Err("content type");
+    }
+    if properties
+        .user_properties
+        .iter()
+        .any(|p| !sendable(p.name) || !sendable(p.value))
+    {
+        return Err("user property");
+    }
+    Ok(())
 }

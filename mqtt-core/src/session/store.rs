@@ -117,6 +117,16 @@ impl<'b> Store<'b> {
         if let Some(will) = &config.will {
             topic::validate_name(will.topic).map_err(ConfigError::WillTopic)?;
         }
+        // mosquitto closes the connection on a CONNECT with such a string: every attempt would fail the same way.
+        if !topic::is_sendable_text(config.client_id) {
+            return Err(ConfigError::InvalidText("client identifier"));
+        }
+        if config
+            .username
+            .is_some_and(|name| !topic::is_sendable_text(name))
+        {
+            return Err(ConfigError::InvalidText("user name"));
+        }
         let password_only = config.password.is_some() && config.username.is_none();
         // 3.1.1 has no password without a user name (nor enhanced authentication): such a session cannot fall
         // back.

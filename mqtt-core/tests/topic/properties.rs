@@ -13,7 +13,9 @@ fn name_level() -> impl Strategy<Value = String> {
         1 => Just("$SYS".to_owned()),
         1 => Just("$share".to_owned()),
         1 => "\\$[a-c]{0,2}",
-        2 => "[^+#/\u{0}]{1,4}",
+        // Anything but the wildcards, '/', U+0000 and the control characters (which names do not hold); the
+        // non-characters of the other planes are filtered out in `name`.
+        2 => "[^+#/\u{0}-\u{1f}\u{7f}-\u{9f}\u{fdd0}-\u{fdef}]{1,4}",
     ]
 }
 
@@ -22,6 +24,9 @@ fn name() -> impl Strategy<Value = String> {
     vec(name_level(), 1..7)
         .prop_map(|levels| levels.join("/"))
         .prop_filter("names are not empty", |n| !n.is_empty())
+        .prop_filter("no Unicode non-character", |n| {
+            !n.chars().any(|c| u32::from(c) & 0xfffe == 0xfffe)
+        })
 }
 
 /// A valid filter over a small alphabet, so that it often matches names from [`small_name`].

@@ -37,6 +37,26 @@ fn topic_name_rules() {
         ("\0", Err(NullCharacter)),
         ("a\0b", Err(NullCharacter)),
         ("sport/\0", Err(NullCharacter)),
+        // No control character nor Unicode non-character: a UTF-8 Encoded String SHOULD NOT include them and a
+        // receiver MAY take them for a malformed packet (MQTT 5.0 section 1.5.4; mosquitto closes the connection).
+        ("line\nbreak", Err(DisallowedCharacter)),
+        ("tab\there", Err(DisallowedCharacter)),
+        ("\u{1}", Err(DisallowedCharacter)),
+        ("a\u{1f}b", Err(DisallowedCharacter)),
+        ("del\u{7f}", Err(DisallowedCharacter)),
+        ("c1\u{85}", Err(DisallowedCharacter)),
+        ("c1\u{9f}", Err(DisallowedCharacter)),
+        ("\u{fdd0}", Err(DisallowedCharacter)),
+        ("\u{fdef}", Err(DisallowedCharacter)),
+        ("\u{fffe}", Err(DisallowedCharacter)),
+        ("\u{ffff}", Err(DisallowedCharacter)),
+        ("\u{1fffe}", Err(DisallowedCharacter)),
+        ("\u{10ffff}", Err(DisallowedCharacter)),
+        // Their neighbours are fine.
+        (" ~\u{a0}\u{fdcf}\u{fdf0}\u{fffd}\u{1fffd}\u{10fffd}", OK),
+        // Precedence: U+0000 first, then a disallowed code point, then a wildcard.
+        ("\n\0", Err(NullCharacter)),
+        ("+\n", Err(DisallowedCharacter)),
         // No wildcard in a name [MQTT-3.3.2-2], [MQTT-4.7.0-1] (5.0) / [MQTT-4.7.1-1] (3.1.1).
         ("#", Err(WildcardInName)),
         ("+", Err(WildcardInName)),
@@ -99,6 +119,11 @@ fn topic_filter_rules() {
         ("\0", Err(NullCharacter)),
         ("sport/\0/#", Err(NullCharacter)),
         ("$share/g\0/x", Err(NullCharacter)),
+        // No control character nor Unicode non-character (MQTT 5.0 section 1.5.4), in any part.
+        ("sport/\r/#", Err(DisallowedCharacter)),
+        ("$share/g\t/x", Err(DisallowedCharacter)),
+        ("a/\u{ffff}/+", Err(DisallowedCharacter)),
+        ("a\u{7f}#", Err(DisallowedCharacter)),
         // '#' alone in the last level [MQTT-4.7.1-1] (5.0) / [MQTT-4.7.1-2] (3.1.1).
         ("sport/tennis#", Err(MisplacedMultiLevelWildcard)),
         ("sport/tennis/#/ranking", Err(MisplacedMultiLevelWildcard)),
@@ -200,6 +225,7 @@ fn v311_filters_follow_3_1_1_rules_where_share_is_an_ordinary_prefix() {
         ("$share/g#/x", Err(MisplacedMultiLevelWildcard)),
         ("", Err(Empty)),
         ("a\0b", Err(NullCharacter)),
+        ("a\nb", Err(DisallowedCharacter)),
     ];
     for &(filter, expected) in rows {
         assert_eq!(

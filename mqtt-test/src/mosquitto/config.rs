@@ -42,6 +42,10 @@ pub struct MosquittoConfig {
     /// in the temp dir, saved after every change (`autosave_on_changes true`, `autosave_interval 1`), so that it
     /// survives [`kill`](super::Mosquitto::kill) and [`restart`](super::Mosquitto::restart) up to the last save.
     pub persistence: bool,
+    /// An access control list in mosquitto's `acl_file` format, for every listener (lines before any `user` line
+    /// are for anonymous clients): a subscription or publication it does not allow is refused (SUBACK `0x80` or
+    /// `0x87`, PUBACK `0x87` on 5.0). `None`: every client may publish and subscribe to every topic.
+    pub acl: Option<String>,
     /// Raw lines appended to the global part of the file, before the first `listener` line (for example
     /// `"max_inflight_messages 20"`); they come after the harness's own global options, and mosquitto keeps the
     /// last value it reads.
@@ -116,6 +120,13 @@ impl MosquittoConfig {
     #[must_use]
     pub fn with_persistence(mut self) -> Self {
         self.persistence = true;
+        self
+    }
+
+    /// Gives every listener the access control list `acl` (see [`acl`](Self::acl)).
+    #[must_use]
+    pub fn with_acl(mut self, acl: impl Into<String>) -> Self {
+        self.acl = Some(acl.into());
         self
     }
 
@@ -211,6 +222,8 @@ pub(super) struct Files {
     pub(super) server_cert: PathBuf,
     pub(super) server_key: PathBuf,
     pub(super) passwords: PathBuf,
+    /// The access control list, [`MosquittoConfig::acl`].
+    pub(super) acl: PathBuf,
     /// The CAs of client certificates: the generated one and [`MosquittoConfig::client_ca`].
     pub(super) client_cas: PathBuf,
 }
@@ -263,6 +276,9 @@ pub(super) fn render(config: &MosquittoConfig, ports: &[(Listener, u16)], files:
             line(&format!("password_file {}", files.passwords.display()));
         } else {
             line("allow_anonymous true");
+        }
+        if config.acl.is_some() {
+            line(&format!("acl_file {}", files.acl.display()));
         }
         if kind.is_tls() {
             line(&format!("certfile {}", files.server_cert.display()));

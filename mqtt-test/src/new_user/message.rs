@@ -1,6 +1,6 @@
-//! The message part of the new-user list: slow consumers, retained messages, unsubscribing, invalid input, large
-//! payloads and the broker's maximum, MQTT 5.0 properties, many subscriptions, statistics, and a request queued
-//! behind a publish. Expanded by [`new_user_tests!`](crate::new_user_tests) after its own tests, in the same
+//! The message part of the new-user list: slow consumers, retained messages, unsubscribing, invalid input (control
+//! characters in topics too), large payloads and the broker's maximum, MQTT 5.0 properties, many subscriptions,
+//! statistics, and a request queued behind a publish. Expanded by [`new_user_tests!`](crate::new_user_tests) after its own tests, in the same
 //! module, so the list's helpers (`broker`, `options`, `within`, `connect`, `next`, `publish_acked`, `WAIT`) and
 //! imports are in scope.
 
@@ -164,6 +164,84 @@ macro_rules! new_user_message_tests {
                 "{result:?}"
             );
             assert!(QoS::try_from(3).is_err(), "QoS 3 does not exist");
+        });
+
+        $crate::new_user_tests!(@test $how a_control_character_in_a_topic_fails_at_once_and_the_connection_stays_up {
+            // mosquitto takes a control character or a Unicode non-character in a string for a malformed packet and
+            // closes the connection (MQTT 5.0 section 1.5.4: such strings SHOULD NOT be sent). A publish accepted
+            // with one was sent again after each reconnect, losing the connection each time, until the poison
+            // threshold (five connections by default) failed it.
+            let broker = broker(MosquittoConfig::default());
+            let client = connect(options(&broker, "nu-control")).await;
+            let mut messages = within("subscribe", client.subscribe("nu/control/#", QoS::AtLeastOnce))
+                .await
+                .unwrap();
+            for topic in ["nu/control/line\nbreak", "nu/control/tab\there", "nu/control/\u{7f}", "nu/control/\u{ffff}"] {
+                let result = within(
+                    "publish",
+                    client.publish(topic, "x", QoS::AtLeastOnce, false),
+                )
+                .await;
+                assert!(
+                    matches!(result, Err(Error::Publish(PublishError::InvalidTopic(_)))),
+                    "publish to {topic:?}: {result:?}"
+                );
+                let result = within("subscribe", client.subscribe(topic, QoS::AtLeastOnce)).await;
+                assert!(
+                    matches!(
+                        result,
+                        Err(Error::Subscribe(SubscribeError::InvalidFilter(_)))
+                    ),
+                    "subscribe to {topic:?}: {result:?}"
+                );
+            }
+            // The same for a property (5.0): mosquitto closes the connection on a line end in a user property.
+            let message = Message::new("nu/control/fine", "x")
+                .qos(QoS::AtLeastOnce)
+                .user_property("note", "line\nbreak");
+            let result = within("publish", client.publish_message(message)).await;
+            assert!(
+                matches!(result, Err(Error::Publish(PublishError::InvalidProperty(_)))),
+                "{result:?}"
+            );
+            publish_acked(&client, "nu/control/fine", "still connected").await;
+            assert_eq!(next(&mut messages).await.payload, "still connected");
+            assert!(client.is_connected());
+            within("disconnect", client.disconnect(WAIT)).await.unwrap();
+        });
+
+        $crate::new_user_tests!(@test $how a_publish_the_broker_does_not_authorise_fails_with_its_reason_on_5_0 {
+            // mosquitto's access control list lets this client read `nu/acl/readonly/#` and not write it: on 5.0 its
+            // PUBACK or PUBREC says Not authorized (0x87), and the delivery fails with that code. (mosquitto 2.0.11
+            // then closes the connection: the client connects again, and does not send the refused message again.)
+            let broker = broker(
+                MosquittoConfig::default()
+                    .with_acl("topic readwrite nu/acl/open/#\ntopic read nu/acl/readonly/#\n"),
+            );
+            let client = connect(options(&broker, "nu-acl").version(ProtocolVersion::V5)).await;
+            for qos in [QoS::AtLeastOnce, QoS::ExactlyOnce] {
+                let delivery = client
+                    .publish("nu/acl/readonly/x", "x", qos, false)
+                    .await
+                    .unwrap();
+                let result = within("the refusal", delivery.wait()).await;
+                assert!(
+                    matches!(
+                        &result,
+                        Err(Error::PublishFailed($client::PublishFailure::Rejected(code)))
+                            if *code == $client::ReasonCode::NOT_AUTHORIZED
+                    ),
+                    "{qos:?}: {result:?}"
+                );
+            }
+            publish_acked(&client, "nu/acl/open/x", "allowed").await;
+            within("disconnect", client.disconnect(WAIT)).await.unwrap();
+            let log = broker.log();
+            let denied = log
+                .lines()
+                .filter(|line| line.contains("Denied PUBLISH from nu-acl"))
+                .count();
+            assert_eq!(denied, 2, "each refused message was sent once:\n{log}");
         });
 
         $crate::new_user_tests!(@test $how large_payloads_round_trip_up_to_the_receivers_maximum_packet_size {
