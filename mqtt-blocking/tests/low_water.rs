@@ -1,5 +1,5 @@
 //! The read low-water mark on a real socket: a publisher whose window is full asks the kernel to wake it only once
-//! half the acknowledgements it is owed have come (`SO_RCVLOWAT`), yet an answer it waits for meanwhile (a SUBACK
+//! an eighth of the acknowledgements it is owed have come (`SO_RCVLOWAT`), yet an answer it waits for meanwhile (a SUBACK
 //! of 5 bytes, a PINGRESP of 2) is read at once, and every message is delivered once the broker acknowledges again.
 
 use std::time::{Duration, Instant};
@@ -15,15 +15,15 @@ fn a_full_window_still_reads_a_suback_and_the_keep_alive_answers_at_once() {
     let options = Options::new(&server.url())
         .unwrap()
         .client_id("low-water-blocking")
-        .max_inflight(8)
+        .max_inflight(32)
         .keep_alive(Duration::from_secs(1));
     let client = mqtt_blocking::connect(&options).unwrap();
     server.broker().hold_acks();
-    let deliveries: Vec<_> = (0..20u8)
+    let deliveries: Vec<_> = (0..40u8)
         .map(|i| client.publish("w", [i], QoS::AtLeastOnce, false).unwrap())
         .collect();
-    assert!(server.wait_until(WAIT, |b| b.received().len() == 8));
-    // Eight PUBACKs owed, sixteen bytes asked for: the SUBACK (5 bytes) is read all the same.
+    assert!(server.wait_until(WAIT, |b| b.received().len() == 32));
+    // 32 PUBACKs owed, 16 bytes asked for: the SUBACK (5 bytes) is read all the same.
     client
         .subscribe("answers/#", QoS::AtLeastOnce, |_, _| {})
         .unwrap()
@@ -42,7 +42,7 @@ fn a_full_window_still_reads_a_suback_and_the_keep_alive_answers_at_once() {
     for delivery in deliveries {
         delivery.wait_timeout(WAIT).unwrap();
     }
-    assert_eq!(server.broker().received().len(), 20);
+    assert_eq!(server.broker().received().len(), 40);
     client.disconnect(WAIT).unwrap();
 }
 

@@ -1,4 +1,4 @@
-//! `Session::read_low_water` in deterministic simulation: a publisher whose window is full asks for half the
+//! `Session::read_low_water` in deterministic simulation: a publisher whose window is full asks for an eighth of the
 //! acknowledgements it is owed before a read is worth a wake-up, and for every byte as soon as it waits for
 //! anything else (a SUBACK, a PINGRESP) or can send.
 
@@ -11,7 +11,7 @@ use mqtt_test::{BrokerConfig, Direction, RecordedEvent, Sim, SimConfig};
 mod simulated;
 use simulated::{VERSIONS, connected, secs};
 
-const WINDOW: u16 = 8;
+const WINDOW: u16 = 32;
 
 fn publisher(version: ProtocolVersion) -> Config<'static> {
     Config {
@@ -40,18 +40,18 @@ fn blocked(version: ProtocolVersion, count: u8, qos: QoS, broker: BrokerConfig) 
 }
 
 #[test]
-fn a_full_window_with_messages_behind_it_waits_for_half_the_owed_acknowledgements() {
+fn a_full_window_with_messages_behind_it_waits_for_an_eighth_of_the_owed_acknowledgements() {
     for version in VERSIONS {
         for qos in [QoS::AtLeastOnce, QoS::ExactlyOnce] {
-            let mut sim = blocked(version, 20, qos, BrokerConfig::default());
+            let mut sim = blocked(version, 40, qos, BrokerConfig::default());
             assert_eq!(sim.session().inflight(), WINDOW);
-            // Eight PUBACKs (or PUBRECs) of at least 4 bytes are owed: a wake-up is worth it after four.
+            // 32 PUBACKs (or PUBRECs) of at least 4 bytes are owed: a wake-up is worth it after four.
             assert_eq!(sim.session().read_low_water(), 16, "{version:?} {qos:?}");
             sim.broker_mut().config_mut().hold_acks = false;
             sim.broker_mut().release_acks();
             sim.run_for(secs(5));
             assert_eq!(sim.session().inflight(), 0);
-            assert_eq!(sim.broker().received().len(), 20);
+            assert_eq!(sim.broker().received().len(), 40);
             assert_eq!(
                 sim.session().read_low_water(),
                 1,
@@ -69,7 +69,7 @@ fn a_window_with_room_or_nothing_queued_behind_it_reads_every_byte() {
         assert_eq!(sim.session().inflight(), 3);
         assert_eq!(sim.session().read_low_water(), 1);
         // A full window with nothing behind it: the application may be waiting for any one delivery.
-        let sim = blocked(version, 8, QoS::AtLeastOnce, BrokerConfig::default());
+        let sim = blocked(version, 32, QoS::AtLeastOnce, BrokerConfig::default());
         assert_eq!(sim.session().inflight(), WINDOW);
         assert_eq!(sim.session().read_low_water(), 1);
     }
@@ -78,7 +78,7 @@ fn a_window_with_room_or_nothing_queued_behind_it_reads_every_byte() {
 #[test]
 fn a_subscribe_during_a_full_window_reads_its_answer_at_once() {
     for version in VERSIONS {
-        let mut sim = blocked(version, 20, QoS::AtLeastOnce, BrokerConfig::default());
+        let mut sim = blocked(version, 40, QoS::AtLeastOnce, BrokerConfig::default());
         assert_eq!(sim.session().read_low_water(), 16);
         sim.subscribe("answers/#", QoS::AtLeastOnce).unwrap();
         // Queued or sent, its SUBACK not read yet: a SUBACK (5 bytes) must not wait for the acknowledgements.
@@ -110,7 +110,7 @@ fn a_keep_alive_ping_during_a_full_window_reads_its_answer_at_once() {
             answer_pings: false,
             ..BrokerConfig::default()
         };
-        let mut sim = blocked(version, 20, QoS::AtLeastOnce, silent);
+        let mut sim = blocked(version, 40, QoS::AtLeastOnce, silent);
         assert_eq!(sim.session().read_low_water(), 16);
         // Nothing goes out while the window is full: the keep alive (60 s by default) sends PINGREQ.
         assert!(sim.run_until(

@@ -1,5 +1,5 @@
 //! The read low-water mark on a real socket: a publisher whose window is full asks the kernel to wake it only once
-//! half the acknowledgements it is owed have come (`SO_RCVLOWAT`), yet an answer it waits for meanwhile (a SUBACK
+//! an eighth of the acknowledgements it is owed have come (`SO_RCVLOWAT`), yet an answer it waits for meanwhile (a SUBACK
 //! of 5 bytes, a PINGRESP of 2) is read at once, and every message is delivered once the broker acknowledges again.
 
 use std::time::{Duration, Instant};
@@ -20,12 +20,12 @@ async fn full_window() {
     let options = Options::new(&server.url())
         .unwrap()
         .client_id("low-water-smol")
-        .max_inflight(8)
+        .max_inflight(32)
         .keep_alive(Duration::from_secs(1));
     let client = mqtt_smol::connect(options).await.unwrap();
     server.broker().hold_acks();
     let mut deliveries = Vec::new();
-    for i in 0..20u8 {
+    for i in 0..40u8 {
         deliveries.push(
             client
                 .publish("w", [i], QoS::AtLeastOnce, false)
@@ -34,11 +34,11 @@ async fn full_window() {
         );
     }
     let start = Instant::now();
-    while server.broker().received().len() < 8 {
+    while server.broker().received().len() < 32 {
         assert!(start.elapsed() < WAIT, "the window never filled");
         smol::Timer::after(Duration::from_millis(10)).await;
     }
-    // Eight PUBACKs owed, sixteen bytes asked for: the SUBACK (5 bytes) is read all the same.
+    // 32 PUBACKs owed, 16 bytes asked for: the SUBACK (5 bytes) is read all the same.
     within(client.subscribe("answers/#", QoS::AtLeastOnce))
         .await
         .expect("the SUBACK was read while the window was full")
@@ -54,7 +54,7 @@ async fn full_window() {
     for delivery in deliveries {
         within(delivery.wait()).await.unwrap().unwrap();
     }
-    assert_eq!(server.broker().received().len(), 20);
+    assert_eq!(server.broker().received().len(), 40);
     client.disconnect(WAIT).await.unwrap();
 }
 

@@ -67,7 +67,7 @@
 //! `MQTT_USERNAME` and `MQTT_PASSWORD`; [`Options::failover`] adds brokers to try in turn.
 //!
 //! A publisher faster than its broker keeps its window of QoS 1 and 2 messages full; on plain TCP (Linux,
-//! Android) the socket is then asked to wake the client only once half the acknowledgements it is owed have come
+//! Android) the socket is then asked to wake the client only once an eighth of the acknowledgements it is owed have come
 //! (`SO_RCVLOWAT`, from the session's
 //! [`read_low_water`](proto::session::Session::read_low_water)), so that a batch of messages goes out per
 //! wake-up instead of one; an answer the client waits for (SUBACK, PINGRESP) is read at once. A subscriber under
