@@ -66,13 +66,39 @@ impl Inner {
 
 /// A cloneable handle to a connection run by an [`EventLoop`](crate::EventLoop); use it from any thread.
 ///
-/// When every handle is dropped, the event loop disconnects gracefully and ends. The handle given to callbacks
-/// does not count: keeping a clone of it does not keep the loop alive.
+/// When every handle is dropped, the event loop disconnects gracefully and ends, and the drop of the last one
+/// waits for that (on another thread than the loop's, while the loop runs): for the messages in flight to be
+/// acknowledged and the DISCONNECT to go out, at most the disconnect timeout (5 s). So a program that
+/// publishes and returns from `main` loses nothing, and the broker does not publish its will. The handle given to
+/// callbacks does not count: keeping a clone of it does not keep the loop alive.
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
-    /// Not read: its drop counts the handles.
-    _alive: Option<Arc<HandleGuard>>,
+    /// Counts the handles; the last one's drop disconnects.
+    alive: Option<Arc<HandleGuard>>,
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let Some(last) = self.alive.take().and_then(Arc::into_inner) else {
+            return;
+        };
+        let wait = {
+            let core = self.inner.shared.core();
+            proto::client::disconnect_wait(core.session.disconnect_timeout())
+        };
+        // Starts the graceful disconnect on the loop's thread.
+        drop(last);
+        let running = lock(&self.inner.loop_thread).is_some();
+        if !running || self.inner.in_loop() {
+            return;
+        }
+        let (finished, ended) = &self.inner.finished;
+        let guard = lock(finished);
+        let _ = ended
+            .wait_timeout_while(guard, wait, |finished| !*finished)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -239,10 +265,7 @@ impl Iterator for Messages {
 impl Client {
     pub(crate) fn new(inner: Arc<Inner>, counted: bool) -> Self {
         let alive = counted.then(|| Arc::new(HandleGuard::new(inner.shared.clone())));
-        Self {
-            inner,
-            _alive: alive,
-        }
+        Self { inner, alive }
     }
 
     pub(crate) fn pending<U: Send + 'static, T: Send + 'static>(
