@@ -39,6 +39,11 @@
 //!   large). When a message cannot be queued everywhere it goes (a queue is full), the runner holds it and stops
 //!   reading from the broker until the application makes room: TCP and the broker's window push back, nothing is
 //!   dropped and memory stays bounded. One slow consumer therefore pauses every subscription of the client.
+//! - While reading is paused, nothing else the broker sends is read either: the acknowledgement of a message
+//!   the application published, a SUBACK, the answer of a request wait behind the messages. A consumer that
+//!   awaits such an answer (`delivery.wait()`, `subscribe`, `request`) while one of its queues is full waits until
+//!   that queue is read: take messages in one task and await answers in another (or spawn the wait), or give the
+//!   queue room for the bursts it must take (`Options::message_capacity`).
 //! - Until the broker answers its SUBSCRIBE, a subscription takes what arrives for it beyond its capacity: its
 //!   reader cannot read before the answer, and pausing would keep the answer (behind those messages) from
 //!   arriving. Messages a resumed session brings before the SUBACK are bounded by what the broker queued, and at
