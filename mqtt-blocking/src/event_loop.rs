@@ -49,6 +49,8 @@ struct Connection {
     low_water: usize,
     /// Bytes read since the last wake-up, for [`Session::note_read`] once the session has taken them.
     fresh_read: usize,
+    /// The socket applies read low-water marks (plain TCP): read batching is worth it.
+    marks: bool,
 }
 
 /// Runs one connection (and its reconnects): on its own thread with [`start`](Self::start), or on yours with
@@ -353,10 +355,10 @@ impl EventLoop {
             && connection.fresh_read > 0
         {
             // What this wake-up read is all with the session, and its events are taken.
-            session.note_read(
-                std::mem::take(&mut connection.fresh_read),
-                inner.shared.now(),
-            );
+            let bytes = std::mem::take(&mut connection.fresh_read);
+            if connection.marks {
+                session.note_read(bytes, inner.shared.now());
+            }
         }
         if self.reading
             && self.staged.is_empty()
@@ -365,7 +367,10 @@ impl EventLoop {
             // Only once everything staged is written: the broker owes acknowledgements for what it was sent.
             let low_water = session.read_low_water();
             if low_water != connection.low_water {
-                connection.stream.set_read_low_water(low_water);
+                if !connection.stream.set_read_low_water(low_water) && connection.marks {
+                    connection.marks = false;
+                    session.stop_read_batch();
+                }
                 connection.low_water = low_water;
             }
         }
@@ -468,6 +473,7 @@ impl EventLoop {
             hung_up: false,
             low_water: 1,
             fresh_read: 0,
+            marks: true,
         });
         self.staged = 0..0;
     }

@@ -249,10 +249,9 @@ impl Stream {
     /// Asks the socket to report readable only once `bytes` have arrived (the session's
     /// [`read_low_water`](proto::session::Session::read_low_water)): plain TCP on Linux and Android. Elsewhere, and
     /// through TLS or WebSocket, nothing (a hint).
-    pub(crate) fn set_read_low_water(&self, bytes: usize) {
-        if self.is_plain_tcp() {
-            set_read_low_water(self.tcp(), bytes);
-        }
+    /// Returns whether it was applied.
+    pub(crate) fn set_read_low_water(&self, bytes: usize) -> bool {
+        self.is_plain_tcp() && set_read_low_water(self.tcp(), bytes)
     }
 
     /// The TCP stream underneath, for the event loop to poll.
@@ -337,17 +336,17 @@ fn ws_io_error(error: WsError) -> io::Error {
 
 /// Sets `socket`'s receive low-water mark (`SO_RCVLOWAT`): readiness is reported once `bytes` have arrived, or at
 /// the connection's end or an error, whatever the mark. Neither std nor the crates this one uses set it, hence the
-/// one `unsafe` call of this crate. A failure leaves the mark as it was, which is always correct (only wake-ups are
-/// saved), so it is ignored.
+/// one `unsafe` call of this crate. Returns whether the mark was set; a failure leaves it as it was, which is always
+/// correct (only wake-ups are saved).
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[allow(unsafe_code)]
-fn set_read_low_water(socket: &impl std::os::fd::AsFd, bytes: usize) {
+fn set_read_low_water(socket: &impl std::os::fd::AsFd, bytes: usize) -> bool {
     use std::os::fd::AsRawFd as _;
     let value = libc::c_int::try_from(bytes.max(1)).unwrap_or(libc::c_int::MAX);
     let len = libc::socklen_t::try_from(size_of::<libc::c_int>()).unwrap_or(4);
     // SAFETY: the descriptor is an open socket, borrowed for the call; `value` is a live `c_int` and `len` its size,
     // as SO_RCVLOWAT takes; the kernel only reads it.
-    let _ = unsafe {
+    let set = unsafe {
         libc::setsockopt(
             socket.as_fd().as_raw_fd(),
             libc::SOL_SOCKET,
@@ -356,8 +355,11 @@ fn set_read_low_water(socket: &impl std::os::fd::AsFd, bytes: usize) {
             len,
         )
     };
+    set == 0
 }
 
 /// Elsewhere the mark stays at one byte.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn set_read_low_water<T>(_: &T, _: usize) {}
+fn set_read_low_water<T>(_: &T, _: usize) -> bool {
+    false
+}

@@ -7,8 +7,8 @@ use std::thread;
 use std::time::Duration;
 
 use mqtt_blocking::{ConnectionState, Options, QoS};
-use proto::codec::PacketType;
 use mqtt_test::{BrokerConfig, Direction, FakeBrokerServer};
+use proto::codec::PacketType;
 
 #[test]
 fn dropping_the_last_handle_returns_once_every_message_is_acknowledged_and_the_client_disconnected()

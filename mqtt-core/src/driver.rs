@@ -135,6 +135,8 @@ pub struct Driver<'b, N: Connect, C: Clock> {
     low_water: usize,
     /// Bytes of the last read, for [`Session::note_read`] once the session has taken them.
     fresh_read: usize,
+    /// The connection applies read low-water marks (until it refuses one): read batching is worth it.
+    marks: bool,
 }
 
 /// What the loop does next, decided under the lock.
@@ -189,6 +191,7 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             staging_max: 0,
             low_water: 1,
             fresh_read: 0,
+            marks: true,
         }
     }
 
@@ -334,7 +337,10 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
         let read = io.is_some() && !held && !self.closing && self.rx_start == self.rx_end;
         if read && self.fresh_read > 0 {
             // The last read is all with the session, and its events are taken.
-            session.note_read(core::mem::take(&mut self.fresh_read), now);
+            let bytes = core::mem::take(&mut self.fresh_read);
+            if self.marks {
+                session.note_read(bytes, now);
+            }
         }
         if read
             && self.tx_start == self.tx_end
@@ -343,7 +349,10 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             // Only once everything staged is written: the broker owes acknowledgements for what it was sent.
             let low_water = session.read_low_water();
             if low_water != self.low_water {
-                self.connector.set_read_low_water(stream, low_water);
+                if !self.connector.set_read_low_water(stream, low_water) && self.marks {
+                    self.marks = false;
+                    session.stop_read_batch();
+                }
                 self.low_water = low_water;
             }
         }
@@ -408,6 +417,7 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
         self.closing = false;
         self.low_water = 1;
         self.fresh_read = 0;
+        self.marks = true;
         self.tx_start = 0;
         self.tx_end = 0;
         self.rx_start = 0;

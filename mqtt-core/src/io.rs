@@ -56,11 +56,13 @@ pub trait Connect {
 
     /// Asks `io`, a connection this connector opened, to report itself readable only once `bytes` bytes (at
     /// least 1) have arrived: the session's [`read_low_water`](crate::session::Session::read_low_water), which the
-    /// driver gives before it waits to read, whenever it changes (a new connection starts at 1). A hint: the
-    /// default ignores it, as a transport that cannot apply it should (a mark not applied only costs wake-ups).
+    /// driver gives before it waits to read, whenever it changes (a new connection starts at 1). Returns whether
+    /// it was applied. A hint: the default ignores it (`false`), as a transport that cannot apply it should (a
+    /// mark not applied only costs wake-ups, and the driver then leaves read batching off for the connection).
     /// One that applies it (a socket's `SO_RCVLOWAT`) must still report the connection's end and errors at once.
-    fn set_read_low_water(&mut self, io: &mut Self::Io, bytes: usize) {
+    fn set_read_low_water(&mut self, io: &mut Self::Io, bytes: usize) -> bool {
         let _ = (io, bytes);
+        false
     }
 }
 
@@ -150,11 +152,12 @@ impl<S: AsMut<[C]>, C: Connect> Connect for Failover<S, C> {
         self.current = index % self.len.max(1);
     }
 
-    fn set_read_low_water(&mut self, io: &mut C::Io, bytes: usize) {
+    fn set_read_low_water(&mut self, io: &mut C::Io, bytes: usize) -> bool {
         let index = self.current % self.len.max(1);
-        if let Some(connector) = self.list.as_mut().get_mut(index) {
-            connector.set_read_low_water(io, bytes);
-        }
+        self.list
+            .as_mut()
+            .get_mut(index)
+            .is_some_and(|connector| connector.set_read_low_water(io, bytes))
     }
 }
 

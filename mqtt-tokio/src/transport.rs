@@ -67,26 +67,27 @@ impl Connect for Connector {
 
     /// Plain TCP on Linux and Android: the socket's `SO_RCVLOWAT`. Elsewhere, and through TLS or WebSocket,
     /// nothing (a hint).
-    fn set_read_low_water(&mut self, io: &mut Stream, bytes: usize) {
-        if let Io::Tcp(tcp) = &io.io {
-            set_read_low_water(tcp, bytes);
+    fn set_read_low_water(&mut self, io: &mut Stream, bytes: usize) -> bool {
+        match &io.io {
+            Io::Tcp(tcp) => set_read_low_water(tcp, bytes),
+            Io::Layered(_) => false,
         }
     }
 }
 
 /// Sets `socket`'s receive low-water mark (`SO_RCVLOWAT`): readiness is reported once `bytes` have arrived, or at
 /// the connection's end or an error, whatever the mark. Neither std nor the crates this one uses set it, hence the
-/// one `unsafe` call of this crate. A failure leaves the mark as it was, which is always correct (only wake-ups are
-/// saved), so it is ignored.
+/// one `unsafe` call of this crate. Returns whether the mark was set; a failure leaves it as it was, which is always
+/// correct (only wake-ups are saved).
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[allow(unsafe_code)]
-fn set_read_low_water(socket: &impl std::os::fd::AsFd, bytes: usize) {
+fn set_read_low_water(socket: &impl std::os::fd::AsFd, bytes: usize) -> bool {
     use std::os::fd::AsRawFd as _;
     let value = libc::c_int::try_from(bytes.max(1)).unwrap_or(libc::c_int::MAX);
     let len = libc::socklen_t::try_from(size_of::<libc::c_int>()).unwrap_or(4);
     // SAFETY: the descriptor is an open socket, borrowed for the call; `value` is a live `c_int` and `len` its size,
     // as SO_RCVLOWAT takes; the kernel only reads it.
-    let _ = unsafe {
+    let set = unsafe {
         libc::setsockopt(
             socket.as_fd().as_raw_fd(),
             libc::SOL_SOCKET,
@@ -95,11 +96,14 @@ fn set_read_low_water(socket: &impl std::os::fd::AsFd, bytes: usize) {
             len,
         )
     };
+    set == 0
 }
 
 /// Elsewhere the mark stays at one byte.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn set_read_low_water<T>(_: &T, _: usize) {}
+fn set_read_low_water<T>(_: &T, _: usize) -> bool {
+    false
+}
 
 impl Connector {
     async fn open(&mut self) -> Result<Stream, Error> {

@@ -78,7 +78,7 @@ impl<C: Connect<Error = Error>> Connect for Redirecting<C> {
         self.redirect = Some(url.and_then(|url| (self.make)(&url)));
     }
 
-    fn set_read_low_water(&mut self, io: &mut C::Io, bytes: usize) {
+    fn set_read_low_water(&mut self, io: &mut C::Io, bytes: usize) -> bool {
         match &mut self.redirect {
             Some(Ok(connector)) => connector.set_read_low_water(io, bytes),
             _ => self.list.set_read_low_water(io, bytes),

@@ -77,6 +77,13 @@ impl Session<'_> {
             .is_some_and(Option::is_some)
     }
 
+    /// The transport cannot apply a read low-water mark: ends a read batch under way (its driver then stops
+    /// calling [`note_read`](Self::note_read) for the connection, so that none starts again). Without it, a batch
+    /// would only add a timer's wake-ups.
+    pub fn stop_read_batch(&mut self) {
+        self.end_batch();
+    }
+
     /// Ends read batching: the reads take every byte again.
     pub(super) fn end_batch(&mut self) {
         self.set_timer(Timer::ReadBatch, None);
