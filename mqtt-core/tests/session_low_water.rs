@@ -234,3 +234,16 @@ fn acknowledgements_alone_never_start_a_batch() {
         assert_eq!(sim.session().read_low_water(), 1, "{version:?}");
     }
 }
+
+#[test]
+fn request_response_traffic_brings_one_message_per_read_and_never_waits_for_a_batch() {
+    for version in VERSIONS {
+        let mut sim = batching_subscriber(version);
+        // Fifty round trips of 110 bytes, faster than the batch delay: 5,500 bytes, but one message per read.
+        for _ in 0..50 {
+            flood(&mut sim, 1, QoS::AtMostOnce);
+            note(&mut sim, 110);
+            assert_eq!(sim.session().read_low_water(), 1, "{version:?}");
+        }
+    }
+}

@@ -8,9 +8,13 @@ use proto::Instant;
 use proto::io::Clock;
 use smol::Timer;
 
-/// Deadlines are rounded up to this: a timer is re-armed when the session's next deadline moves to another tick,
-/// not on every packet sent (each moves the keep-alive deadline by a few milliseconds).
+/// Deadlines at least [`ROUNDED_FROM_MS`] away are rounded up to this: a timer is re-armed when the session's next
+/// deadline moves to another tick, not on every packet sent (each moves the keep-alive deadline by a few
+/// milliseconds).
 const TICK_MS: u64 = 16;
+
+/// Nearer deadlines are kept to the millisecond: a tick would be most of their wait (read batching waits 1 ms).
+const ROUNDED_FROM_MS: u64 = 1000;
 
 /// The session's [`Instant`] as milliseconds since the clock was made.
 ///
@@ -63,8 +67,12 @@ impl Clock for SmolClock {
     }
 
     async fn sleep_until(&self, deadline: Instant) {
-        let ticks = deadline.as_millis().div_ceil(TICK_MS);
-        let at = self.start + Duration::from_millis(ticks.saturating_mul(TICK_MS));
+        let millis = deadline.as_millis();
+        let millis = match millis.saturating_sub(self.now().as_millis()) >= ROUNDED_FROM_MS {
+            true => millis.div_ceil(TICK_MS).saturating_mul(TICK_MS),
+            false => millis,
+        };
+        let at = self.start + Duration::from_millis(millis);
         std::future::poll_fn(|cx| {
             // A timer that fired does not fire again: past its time, the sleep is over without it.
             if std::time::Instant::now() >= at {

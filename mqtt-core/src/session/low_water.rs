@@ -18,9 +18,11 @@
 //!
 //! A subscriber under a flood gets one wake-up per message the broker writes, for no reason of its own: it is
 //! faster than the broker. With read batching ([`Config::read_batch_bytes`](crate::Config::read_batch_bytes)),
-//! once a flood shows (that many bytes within the batch delay, none of them a QoS 1 or 2 message, whose
-//! acknowledgements the broker waits for), the mark rises to the batch size, and a timer bounds the wait: the
-//! read after a batch that did not fill comes at the delay. The first read that finds less than a batch ends it.
+//! once a flood shows (that many bytes within the batch delay, in reads that each found several messages waiting,
+//! none of them a QoS 1 or 2 message, whose acknowledgements the broker waits for), the mark rises to the batch
+//! size, and a timer bounds the wait: the read after a batch that did not fill comes at the delay. The first read
+//! that finds less than a batch ends it. Request/response traffic, however fast, brings one message per read and
+//! never starts a batch.
 
 use core::time::Duration;
 
@@ -37,6 +39,8 @@ pub(super) struct Batch {
     /// Bytes of QoS 0 messages since the last read was noted: what starts a batch (acknowledgements, which a
     /// publisher is owed a bounded number of, do not).
     messages: usize,
+    /// How many QoS 0 messages since the last read was noted.
+    count: usize,
 }
 
 impl Batch {
@@ -44,6 +48,7 @@ impl Batch {
     pub(super) fn note_message(&mut self, publish: &crate::codec::Publish<'_>) {
         let size = publish.topic.len() + publish.payload.len() + 4;
         self.messages = self.messages.saturating_add(size);
+        self.count = self.count.saturating_add(1);
     }
 }
 
@@ -102,7 +107,13 @@ impl Session<'_> {
         }
         let delay: Duration = self.settings.read_batch_delay;
         let acknowledged = core::mem::take(&mut self.batch.acknowledged_traffic);
-        let messages = core::mem::take(&mut self.batch.messages);
+        // Only reads that found several messages waiting show a flood: request/response traffic, however fast,
+        // brings one message per read, and must never wait for a batch.
+        let messages = match core::mem::take(&mut self.batch.count) {
+            0 | 1 => 0,
+            _ => core::mem::take(&mut self.batch.messages),
+        };
+        self.batch.messages = 0;
         if acknowledged || self.state != SessionState::Connected {
             self.end_batch();
             return;
