@@ -70,7 +70,12 @@ impl Session<'_> {
     ///
     /// With read batching ([`Config::read_batch_bytes`](crate::Config::read_batch_bytes)), at least the batch
     /// size while a batch is under way (see [`note_read`](Self::note_read)).
+    ///
+    /// Always 1 without the `low-water` feature.
     pub fn read_low_water(&self) -> usize {
+        if !cfg!(feature = "low-water") {
+            return 1;
+        }
         let batching = self.batching().then_some(self.settings.read_batch_bytes);
         self.owed_low_water().max(batching.unwrap_or(1))
     }
@@ -99,10 +104,11 @@ impl Session<'_> {
     /// ([`commit_read`](Self::commit_read) or [`handle_bytes`](Self::handle_bytes)) and its events taken: read
     /// batching ([`Config::read_batch_bytes`](crate::Config::read_batch_bytes)) starts when the reads bring a batch
     /// of QoS 0 messages within the batch delay, goes on while each read brings a batch, and ends at the first
-    /// read that brings less, or at a QoS 1 or 2 message. Does nothing without read batching.
+    /// read that brings less, or at a QoS 1 or 2 message. Does nothing without read batching (or the `low-water`
+    /// feature).
     pub fn note_read(&mut self, bytes: usize, now: Instant) {
         let size = self.settings.read_batch_bytes;
-        if size == 0 {
+        if size == 0 || !cfg!(feature = "low-water") {
             return;
         }
         let delay: Duration = self.settings.read_batch_delay;

@@ -361,9 +361,11 @@ impl<'b> Session<'b> {
 
     fn incoming_publish(&mut self, publish: &Publish<'_>) -> Step {
         self.stats.messages_received += 1;
-        match publish.qos {
-            QoS::AtMostOnce => self.batch.note_message(publish),
-            _ => self.batch.acknowledged_traffic = true,
+        if cfg!(feature = "low-water") {
+            match publish.qos {
+                QoS::AtMostOnce => self.batch.note_message(publish),
+                _ => self.batch.acknowledged_traffic = true,
+            }
         }
         // Topic alias: define or resolve. `[MQTT-3.3.2.3.4]`
         let alias = publish.properties.topic_alias.map(|a| a.get());
