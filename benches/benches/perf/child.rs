@@ -253,8 +253,17 @@ impl SubMeter {
         });
         let words = usize::try_from(job.count.div_ceil(64)).unwrap_or(0);
         Self {
-            expected: job.count,
             seen: vec![0; words],
+            stop: Some(rx),
+            ..Self::empty(job.count, stopped)
+        }
+    }
+
+    /// A meter that has seen nothing, with no table of sequence numbers and no stop signal of its own.
+    fn empty(expected: u64, stopped: Arc<AtomicBool>) -> Self {
+        Self {
+            expected,
+            seen: Vec::new(),
             distinct: 0,
             duplicates: 0,
             reordered: 0,
@@ -264,7 +273,7 @@ impl SubMeter {
             last_ns: 0,
             start: None,
             end: None,
-            stop: Some(rx),
+            stop: None,
             stopped,
         }
     }
@@ -320,21 +329,7 @@ impl SubMeter {
 
     /// Moves the meter out (for a callback that must own it), leaving an empty one; put it back when done.
     pub(crate) fn take(&mut self) -> Self {
-        let empty = Self {
-            expected: self.expected,
-            seen: Vec::new(),
-            distinct: 0,
-            duplicates: 0,
-            reordered: 0,
-            foreign: 0,
-            last_seq: None,
-            first_ns: 0,
-            last_ns: 0,
-            start: None,
-            end: None,
-            stop: None,
-            stopped: self.stopped.clone(),
-        };
+        let empty = Self::empty(self.expected, self.stopped.clone());
         std::mem::replace(self, empty)
     }
 
