@@ -83,7 +83,8 @@ pub struct Config<'a> {
     /// (a transport without a low-water mark would only wake more often). The std clients turn it on
     /// (`Options::read_batching`).
     pub read_batch_bytes: usize,
-    /// See [`read_batch_bytes`](Self::read_batch_bytes). Default 1 ms.
+    /// See [`read_batch_bytes`](Self::read_batch_bytes). Default 1 ms; under a millisecond (the session's clock
+    /// counts milliseconds), batching is off.
     pub read_batch_delay: Duration,
     /// Incoming QoS 2 messages that may await PUBREL at once; advertised to 5.0 brokers as Receive Maximum.
     /// Default 32. The session keeps their identifiers in the store: 2 bytes each, or above 4,096 a bitmap of

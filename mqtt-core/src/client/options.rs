@@ -579,7 +579,8 @@ impl Options {
         self
     }
 
-    /// Read batching under a flood (default 4 KiB and 1 ms; `bytes` 0 turns it off). When the broker sends
+    /// Read batching under a flood (default 4 KiB and 1 ms; `bytes` 0, or `max_delay` under a millisecond, turns
+    /// it off). When the broker sends
     /// `bytes` or more within `max_delay`, none of it QoS 1 or 2 messages, the client asks its socket (plain TCP, on
     /// Linux and Android: `SO_RCVLOWAT`) to wake it once `bytes` have arrived, or after `max_delay`: a QoS 0 flood
     /// is read in batches, with a fraction of the wake-ups and CPU time, and the last messages of a flood wait

@@ -108,10 +108,11 @@ impl Session<'_> {
     /// feature).
     pub fn note_read(&mut self, bytes: usize, now: Instant) {
         let size = self.settings.read_batch_bytes;
-        if size == 0 || !cfg!(feature = "low-water") {
+        let delay: Duration = self.settings.read_batch_delay;
+        // The session's clock counts milliseconds: a shorter delay would be no wait at all.
+        if size == 0 || delay < Duration::from_millis(1) || !cfg!(feature = "low-water") {
             return;
         }
-        let delay: Duration = self.settings.read_batch_delay;
         let acknowledged = core::mem::take(&mut self.batch.acknowledged_traffic);
         // Only reads that found several messages waiting show a flood: request/response traffic, however fast,
         // brings one message per read, and must never wait for a batch.
