@@ -8,13 +8,14 @@ use std::borrow::ToOwned;
 use std::collections::{HashMap, VecDeque};
 use std::string::String;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::vec;
 use std::vec::Vec;
 
 use futures_channel::oneshot;
 
 use super::abandoned::{Abandoned, is_for};
+pub(crate) use super::delivered::{AckRef, Delivered};
 use super::exchange::Exchange;
 use super::queue::{Queue, Weigh};
 use super::{ConnectionState, Error, Message};
@@ -32,52 +33,6 @@ pub type Granted = Vec<Result<QoS, Error>>;
 
 /// Connection states kept for a listener that does not read: the oldest go first.
 pub(crate) const STATE_QUEUE: usize = 64;
-
-/// A message in a queue, with what taking it means for its acknowledgement.
-#[derive(Debug)]
-pub(crate) struct Delivered {
-    pub(crate) message: Message,
-    pub(crate) ack: Option<AckRef>,
-}
-
-impl Weigh for Delivered {
-    fn weight(&self) -> usize {
-        self.message.weight()
-    }
-}
-
-impl Weigh for ConnectionState {
-    /// States are bounded by their number ([`STATE_QUEUE`]).
-    fn weight(&self) -> usize {
-        0
-    }
-}
-
-/// The acknowledgement a queued message owes: sent when the last copy is taken.
-#[derive(Debug, Clone)]
-pub(crate) struct AckRef {
-    token: AckToken,
-    /// Copies not yet taken, when the message went to several queues.
-    copies: Option<Arc<AtomicUsize>>,
-}
-
-impl AckRef {
-    /// The acknowledgement of a message that goes to one place.
-    pub(crate) fn single(token: AckToken) -> Self {
-        Self {
-            token,
-            copies: None,
-        }
-    }
-
-    /// One copy was taken: the token, if it was the last.
-    pub(crate) fn taken(self) -> Option<AckToken> {
-        match self.copies {
-            Some(copies) if copies.fetch_sub(1, Ordering::AcqRel) != 1 => None,
-            _ => Some(self.token),
-        }
-    }
-}
 
 /// A subscribe request's route: its filters, its 5.0 Subscription Identifier, and its queue.
 #[derive(Debug)]

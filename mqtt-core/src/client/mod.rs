@@ -57,6 +57,7 @@
 mod abandoned;
 mod command;
 mod connecting;
+mod delivered;
 mod dispatch;
 mod error;
 mod event_loop;
