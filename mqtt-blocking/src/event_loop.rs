@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use proto::client::{Core, Dispatch, Shared};
 use proto::driver::Flow;
+use proto::session::ReadMarks;
 use proto::{Session, TransportAction};
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
@@ -45,12 +46,8 @@ struct Connection {
     /// `poll(2)` reported an error or a hang-up: it would report it at every call, so the socket is not polled any
     /// more; the next read or write finds out what happened (the reads after what arrived before).
     hung_up: bool,
-    /// The read low-water mark given to the socket ([`Stream::set_read_low_water`]); 1 on a new connection.
-    low_water: usize,
-    /// Bytes read since the last wake-up, for [`Session::note_read`] once the session has taken them.
-    fresh_read: usize,
-    /// The socket applies read low-water marks (plain TCP): read batching is worth it.
-    marks: bool,
+    /// The socket's read low-water marks ([`Stream::set_read_low_water`]).
+    marks: ReadMarks,
 }
 
 /// Runs one connection (and its reconnects): on its own thread with [`start`](Self::start), or on yours with
@@ -352,27 +349,15 @@ impl EventLoop {
         self.reading = !held && self.connection.is_some() && !session.read_buf().is_empty();
         if self.reading
             && let Some(connection) = self.connection.as_mut()
-            && connection.fresh_read > 0
         {
             // What this wake-up read is all with the session, and its events are taken.
-            let bytes = std::mem::take(&mut connection.fresh_read);
-            if connection.marks {
-                session.note_read(bytes, inner.shared.now());
-            }
-        }
-        if self.reading
-            && self.staged.is_empty()
-            && let Some(connection) = self.connection.as_mut()
-        {
-            // Only once everything staged is written: the broker owes acknowledgements for what it was sent.
-            let low_water = session.read_low_water();
-            if low_water != connection.low_water {
-                if !connection.stream.set_read_low_water(low_water) && connection.marks {
-                    connection.marks = false;
-                    session.stop_read_batch();
-                }
-                connection.low_water = low_water;
-            }
+            let written = self.staged.is_empty();
+            let stream = &connection.stream;
+            connection
+                .marks
+                .before_read_wait(session, inner.shared.now(), written, |bytes| {
+                    stream.set_read_low_water(bytes)
+                });
         }
         let now = inner.shared.now();
         let timeout = session
@@ -471,9 +456,7 @@ impl EventLoop {
             readable: true,
             writable: true,
             hung_up: false,
-            low_water: 1,
-            fresh_read: 0,
-            marks: true,
+            marks: ReadMarks::new(),
         });
         self.staged = 0..0;
     }
@@ -524,7 +507,7 @@ impl EventLoop {
                     // The session parses what it got while its events are taken: take them before reading on,
                     // or a close right behind a packet (a refusing CONNACK) would hide the packet.
                     session.commit_read(n, now);
-                    connection.fresh_read += n;
+                    connection.marks.read(n);
                     return true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => connection.readable = false,

@@ -27,7 +27,7 @@ use embedded_io_async::{ErrorType, Read, Write};
 
 use crate::buffer::Buf;
 use crate::io::{Clock, Connect};
-use crate::session::{AckToken, Event, Session, SessionState, TransportAction};
+use crate::session::{AckToken, Event, ReadMarks, Session, SessionState, TransportAction};
 use crate::time::Instant;
 
 /// Where the session lives, shared between the [`Driver`] and the application's handles.
@@ -131,12 +131,8 @@ pub struct Driver<'b, N: Connect, C: Clock> {
     closing: bool,
     /// How large owned staging buffers may grow under load (`alloc`); borrowed ones keep their size.
     staging_max: usize,
-    /// The read low-water mark given to the connection ([`Connect::set_read_low_water`]); 1 on a new one.
-    low_water: usize,
-    /// Bytes of the last read, for [`Session::note_read`] once the session has taken them.
-    fresh_read: usize,
-    /// The connection applies read low-water marks (until it refuses one): read batching is worth it.
-    marks: bool,
+    /// The connection's read low-water marks ([`Connect::set_read_low_water`]).
+    marks: ReadMarks,
 }
 
 /// What the loop does next, decided under the lock.
@@ -189,9 +185,7 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             rx_end: 0,
             closing: false,
             staging_max: 0,
-            low_water: 1,
-            fresh_read: 0,
-            marks: true,
+            marks: ReadMarks::new(),
         }
     }
 
@@ -335,26 +329,13 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             return Plan::Finished;
         }
         let read = io.is_some() && !held && !self.closing && self.rx_start == self.rx_end;
-        if read && self.fresh_read > 0 {
+        if read && let Some(stream) = io.as_mut() {
             // The last read is all with the session, and its events are taken.
-            let bytes = core::mem::take(&mut self.fresh_read);
-            if self.marks {
-                session.note_read(bytes, now);
-            }
-        }
-        if read
-            && self.tx_start == self.tx_end
-            && let Some(stream) = io.as_mut()
-        {
-            // Only once everything staged is written: the broker owes acknowledgements for what it was sent.
-            let low_water = session.read_low_water();
-            if low_water != self.low_water {
-                if !self.connector.set_read_low_water(stream, low_water) && self.marks {
-                    self.marks = false;
-                    session.stop_read_batch();
-                }
-                self.low_water = low_water;
-            }
+            let written = self.tx_start == self.tx_end;
+            let connector = &mut self.connector;
+            self.marks.before_read_wait(session, now, written, |bytes| {
+                connector.set_read_low_water(stream, bytes)
+            });
         }
         Plan::Wait {
             deadline: session.poll_timeout(),
@@ -415,9 +396,7 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
 
     fn clear(&mut self) {
         self.closing = false;
-        self.low_water = 1;
-        self.fresh_read = 0;
-        self.marks = true;
+        self.marks = ReadMarks::new();
         self.tx_start = 0;
         self.tx_end = 0;
         self.rx_start = 0;
@@ -565,7 +544,7 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             Woke::Io(Ok(n)) => {
                 self.rx_start = 0;
                 self.rx_end = n.min(self.rx.len());
-                self.fresh_read = self.rx_end;
+                self.marks.read(self.rx_end);
                 if self.rx_end == self.rx.len() {
                     // The read filled the buffer: more was probably waiting.
                     grow(&mut self.rx, self.staging_max);

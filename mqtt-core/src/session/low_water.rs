@@ -160,3 +160,70 @@ impl Session<'_> {
         (usize::from(self.inflight) / 8 * ACK_LEN).max(1)
     }
 }
+
+/// What a driver keeps per connection for read low-water marks: the reads since the session last heard of them,
+/// the mark the transport has, and whether the transport applies marks at all. The async
+/// [`Driver`](crate::driver::Driver) and mqtt-blocking's loop use it the same way: [`read`](Self::read) after
+/// each read of the transport, [`before_read_wait`](Self::before_read_wait) before waiting to read, a new one for
+/// each connection.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadMarks {
+    /// The mark the transport has (1 on a new connection).
+    applied: usize,
+    /// Bytes read since the session last heard of them.
+    read: usize,
+    /// The transport applies marks (until it refuses one): read batching is worth it.
+    applies: bool,
+}
+
+impl Default for ReadMarks {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReadMarks {
+    /// For a new connection: its mark is one byte.
+    pub const fn new() -> Self {
+        Self {
+            applied: 1,
+            read: 0,
+            applies: true,
+        }
+    }
+
+    /// A read of the transport returned `bytes` bytes.
+    pub fn read(&mut self, bytes: usize) {
+        self.read = self.read.saturating_add(bytes);
+    }
+
+    /// Before the driver waits to read, once the session has what was read and its events are taken: tells the
+    /// session of the reads ([`Session::note_read`]) and, when nothing is left to write (`written`: the broker
+    /// owes acknowledgements only for what it was sent), gives the transport the session's
+    /// [`read_low_water`](Session::read_low_water) through `set` if it changed. `set` returns whether the
+    /// transport applied it; one that does not ends read batching for the connection
+    /// ([`Session::stop_read_batch`]).
+    pub fn before_read_wait(
+        &mut self,
+        session: &mut Session<'_>,
+        now: Instant,
+        written: bool,
+        set: impl FnOnce(usize) -> bool,
+    ) {
+        let read = core::mem::take(&mut self.read);
+        if read > 0 && self.applies {
+            session.note_read(read, now);
+        }
+        if !written {
+            return;
+        }
+        let low_water = session.read_low_water();
+        if low_water != self.applied {
+            if !set(low_water) && self.applies {
+                self.applies = false;
+                session.stop_read_batch();
+            }
+            self.applied = low_water;
+        }
+    }
+}

@@ -126,6 +126,7 @@ use core::time::Duration;
 
 pub use auth::{AuthError, Authenticator, AuthenticatorRef, ReauthError};
 pub use event::{AckToken, ConnectRefusal, Disconnection, Event, PublishFailure, Ticket};
+pub use low_water::ReadMarks;
 pub use server::{ConnAckInfo, Reason};
 
 use crate::buffer::Buffers;

@@ -199,7 +199,8 @@ fn subscriber(job: &Job, meter: &mut SubMeter) -> Result<(), String> {
     // The callback owns the meter while messages arrive (it runs on the event loop's thread); the role waits for
     // it to say that everything came, and takes the meter back.
     let counting = Arc::new(Mutex::new(meter.take()));
-    let (all_came, done) = mpsc::channel();
+    // One signal at most: the callback sends once, when every message has come.
+    let (all_came, done) = mpsc::sync_channel(1);
     let in_callback = counting.clone();
     let mut finished = false;
     client
@@ -207,7 +208,7 @@ fn subscriber(job: &Job, meter: &mut SubMeter) -> Result<(), String> {
             let mut meter = in_callback.lock().unwrap_or_else(PoisonError::into_inner);
             if !finished && meter.received(&message.payload) {
                 finished = true;
-                let _ = all_came.send(());
+                let _ = all_came.try_send(());
             }
         })
         .map_err(|e| format!("subscribe: {e}"))?
