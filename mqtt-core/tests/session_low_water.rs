@@ -6,6 +6,7 @@ use core::time::Duration;
 
 use mqtt_core::Config;
 use mqtt_core::codec::{PacketType, ProtocolVersion, QoS};
+use mqtt_core::session::ReadMarks;
 use mqtt_test::{BrokerConfig, Direction, RecordedEvent, Sim, SimConfig};
 
 mod simulated;
@@ -244,6 +245,59 @@ fn request_response_traffic_brings_one_message_per_read_and_never_waits_for_a_ba
             flood(&mut sim, 1, QoS::AtMostOnce);
             note(&mut sim, 110);
             assert_eq!(sim.session().read_low_water(), 1, "{version:?}");
+        }
+    }
+}
+
+/// The broker sends `count` QoS 0 messages of 100 bytes and the session takes them, stepping the simulation only
+/// as far as that (idling would run it past the batch delay).
+fn deliver(sim: &mut Sim, count: usize) {
+    let before = sim.session().stats().messages_received;
+    for i in 0..count {
+        sim.broker_mut()
+            .inject(&format!("flood/{i}"), &[b'x'; 100], QoS::AtMostOnce, false);
+    }
+    for _ in 0..10_000 {
+        if sim.session().stats().messages_received >= before + count as u64 {
+            return;
+        }
+        sim.step();
+    }
+    panic!("the messages never arrived");
+}
+
+#[test]
+fn a_transport_that_cannot_take_a_mark_gets_no_read_batches() {
+    for version in VERSIONS {
+        for applies in [true, false] {
+            let mut sim = batching_subscriber(version);
+            let mut marks = ReadMarks::new();
+            let mut given = Vec::new();
+            for _ in 0..3 {
+                deliver(&mut sim, 12);
+                marks.read(1300);
+                let now = sim.now();
+                marks.before_read_wait(sim.session_mut(), now, true, |bytes| {
+                    given.push(bytes);
+                    applies
+                });
+            }
+            match applies {
+                // The flood starts a batch: the transport is asked for 1 KiB once, and the batch goes on.
+                true => {
+                    assert_eq!(given, [1024], "{version:?}");
+                    assert_eq!(sim.session().read_low_water(), 1024);
+                }
+                // Refused once: the batch ends (the mark goes back to a byte), and no read starts another (no
+                // timer wake-ups for nothing).
+                false => {
+                    assert_eq!(given, [1024, 1], "{version:?}");
+                    assert_eq!(sim.session().read_low_water(), 1);
+                    assert!(
+                        sim.session().poll_timeout() > Some(sim.now() + Duration::from_secs(1))
+                    );
+                }
+            }
         }
     }
 }
