@@ -216,6 +216,60 @@ fn a_full_record_leaves_the_next_publish_unprocessed_when_the_broker_ignores_the
 }
 
 #[test]
+fn answers_behind_a_publish_the_full_record_holds_back_are_handled_at_once() {
+    // 3.1.1: the broker sends past the window, and the PUBLISH packets beyond it wait in the receive buffer for
+    // the application's acks. An application that awaits its own PUBACK or SUBACK before it acks anything gets
+    // them: they are handled ahead of the waiting PUBLISH packets, which keep their order.
+    let config = Config {
+        receive_maximum: 4,
+        ..manual(ProtocolVersion::V311)
+    };
+    let mut sim = subscribed(&config, SimConfig::default());
+    for i in 0..12 {
+        inject(
+            &mut sim,
+            "t/flood",
+            format!("{i}").as_bytes(),
+            QoS::AtLeastOnce,
+        );
+    }
+    sim.run_for(secs(5));
+    assert_eq!(sim.messages().len(), 4);
+    assert!(sim.session().is_paused());
+    let published = sim.publish("out/reply", b"r", QoS::AtLeastOnce).unwrap();
+    let subscribed = sim.subscribe("u/#", QoS::AtLeastOnce).unwrap();
+    sim.run_for(secs(5));
+    let events = sim.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, RecordedEvent::Published { ticket } if *ticket == published)),
+        "the PUBACK behind the waiting PUBLISH packets: {events:?}"
+    );
+    assert!(
+        events.iter().any(
+            |e| matches!(e, RecordedEvent::Subscribed { ticket, .. } if *ticket == subscribed)
+        ),
+        "the SUBACK behind the waiting PUBLISH packets: {events:?}"
+    );
+    assert_eq!(
+        sim.messages().len(),
+        4,
+        "the PUBLISH packets still wait for the application's acks"
+    );
+    assert_eq!(sim.session().stats().messages_received, 4);
+    while !sim.unacked().is_empty() {
+        let oldest = sim.unacked()[0];
+        sim.ack(oldest);
+        sim.run_until_idle();
+    }
+    let expected: Vec<String> = (0..12).map(|i| i.to_string()).collect();
+    assert_eq!(payloads(&sim), expected, "every message once, in order");
+    assert_eq!(acks_sent(&sim), publishes_received(&sim));
+    no_violations(&sim);
+}
+
+#[test]
 fn a_token_of_an_earlier_connection_acknowledges_nothing() {
     for version in VERSIONS {
         let mut sim = subscribed(&manual(version), SimConfig::default());

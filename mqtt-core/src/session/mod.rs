@@ -38,7 +38,10 @@
 //! - The session keeps a record of the messages awaiting acknowledgement, in the store, with room for
 //!   [`Config::receive_maximum`] of them (the window a 5.0 broker respects). When it is full, the next QoS 1 or 2
 //!   PUBLISH stays unprocessed in the receive buffer until an acknowledgement frees a slot: processing stops, the
-//!   receive buffer fills, the binding stops reading, and TCP pushes back on the broker.
+//!   receive buffer fills, the binding stops reading, and TCP pushes back on the broker. The answers received
+//!   behind the waiting PUBLISH packets (PUBACK, PUBREC, PUBCOMP, SUBACK, UNSUBACK, PINGRESP, and a PUBREL for a
+//!   message of the QoS 2 table) are handled meanwhile, ahead of them: an application that awaits its own PUBACK
+//!   or SUBACK before it acks anything gets it, as long as the receive buffer holds what came before it.
 //!   [`pending_acks`](Session::pending_acks) counts the messages in the record.
 //! - A connection that ends forgets the record: the tokens of its messages acknowledge nothing any more (`ack`
 //!   returns `false`), and the broker sends the unacknowledged messages again on a resumed session. A QoS 1

@@ -232,18 +232,37 @@ impl<'b> Session<'b> {
         let mut rx = core::mem::replace(&mut self.rx, crate::buffer::Buf::Borrowed(&mut []));
         let mut result =
             self.process_packet(rx.get(self.rx_start..self.rx_end).unwrap_or_default());
-        while let Some((Step::AwaitRelease, used)) = result {
-            result = if self.release_ahead(&mut rx, used) {
+        // The PUBLISH at the front cannot be processed yet: it waits for a PUBREL (3.1.1, the QoS 2 table is
+        // full) or for an acknowledgement by the application (the acknowledgement record is full). The answers
+        // the broker sent behind it (a PUBREL that makes room, the acknowledgement or SUBACK the application
+        // awaits before it acknowledges anything) are handled first.
+        let blocked = match result {
+            Some((Step::AwaitRelease, used)) => Some(used),
+            None if self.input_blocked => {
+                let front = rx.get(self.rx_start..self.rx_end).unwrap_or_default();
+                match codec::decode_from_server(front, self.version, self.settings.max_packet_size)
+                {
+                    Ok(Some((_, used))) => Some(used),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(publish_len) = blocked {
+            result = if self.answer_ahead(&mut rx, publish_len) {
+                self.input_blocked = false;
                 self.process_packet(rx.get(self.rx_start..self.rx_end).unwrap_or_default())
-            } else if self.rx_end - self.rx_start >= rx.capacity() {
+            } else if matches!(result, Some((Step::AwaitRelease, _)))
+                && self.rx_end - self.rx_start >= rx.capacity()
+            {
                 // The receive buffer is full and holds no PUBREL that would make room: nothing more can come.
                 let max = u16::try_from(self.store.qos2_capacity()).unwrap_or(u16::MAX);
                 Some((
                     Step::Error(ProtocolError::ReceiveMaximumExceeded(max)),
-                    used,
+                    publish_len,
                 ))
             } else {
-                // Reading goes on (this is not backpressure): the PUBREL comes behind.
+                // Reading goes on: the answer may come behind.
                 None
             };
         }
@@ -251,28 +270,45 @@ impl<'b> Session<'b> {
         result
     }
 
-    /// A 3.1.1 broker sent a QoS 2 PUBLISH while the table of messages awaiting PUBREL is full (it cannot know
-    /// the table's size): the PUBRELs that free places were sent before it was, or come behind it. Handles the
-    /// first PUBREL received after the PUBLISH (of `publish_len` bytes at the front) for a message of the table,
-    /// and takes it out of the receive buffer; whether there was one. The PUBLISH packets keep their order; a
-    /// PUBREL only ever concerns a message received before it, so handling it early changes nothing else.
-    fn release_ahead(&mut self, rx: &mut crate::buffer::Buf<'_>, publish_len: usize) -> bool {
+    /// The PUBLISH at the front of the receive buffer (`publish_len` bytes) waits. Brings the first answer
+    /// received after it to the front, ahead of the PUBLISH packets (which keep their order), so that it is
+    /// handled next; whether there was one. An answer is an acknowledgement of the client's own PUBLISH,
+    /// SUBSCRIBE or UNSUBSCRIBE, a PINGRESP, or a PUBREL for a message of the QoS 2 table: each only concerns
+    /// something sent or received before, so handling it early changes nothing else. The search stops at
+    /// anything else that is not a PUBLISH (DISCONNECT, AUTH), and at an incomplete or malformed packet, which is
+    /// handled in order.
+    fn answer_ahead(&mut self, rx: &mut crate::buffer::Buf<'_>, publish_len: usize) -> bool {
         let mut at = self.rx_start + publish_len;
         while at < self.rx_end {
             let rest = rx.get(at..self.rx_end).unwrap_or_default();
-            match codec::decode_from_server(rest, self.version, self.settings.max_packet_size) {
-                Ok(Some((Ok(Packet::PubRel(ack)), used)))
-                    if self.store.qos2_contains(ack.packet_id.get()) =>
-                {
-                    let _ = self.pubrel(&ack);
-                    crate::buffer::move_within(rx, at + used..self.rx_end, at);
-                    self.rx_end -= used;
-                    return true;
+            let (answer, used) = match codec::decode_from_server(
+                rest,
+                self.version,
+                self.settings.max_packet_size,
+            ) {
+                Ok(Some((Ok(packet), used))) if used > 0 => {
+                    let answer = match packet {
+                        Packet::PubRel(ack) => self.store.qos2_contains(ack.packet_id.get()),
+                        Packet::PubAck(_)
+                        | Packet::PubRec(_)
+                        | Packet::PubComp(_)
+                        | Packet::SubAck(_)
+                        | Packet::UnsubAck(_)
+                        | Packet::PingResp => true,
+                        Packet::Publish(_) => false,
+                        _ => return false,
+                    };
+                    (answer, used)
                 }
-                Ok(Some((_, used))) if used > 0 => at += used,
-                // Incomplete or malformed: handled in order, once the PUBLISH has gone through.
                 _ => return false,
+            };
+            if answer {
+                if let Some(span) = rx.get_mut(self.rx_start..at + used) {
+                    span.rotate_right(used);
+                }
+                return true;
             }
+            at += used;
         }
         false
     }
