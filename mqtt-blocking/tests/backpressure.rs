@@ -1,6 +1,7 @@
 //! Bounded delivery in the blocking client against the fake broker on a loopback port ([`TcpBroker`]): a message
 //! is acknowledged once its callback has returned, a callback that falls behind stops the reads at the queue's
-//! capacity, a `messages()` stream that is not read does the same, and subscribing from `on_state` on every
+//! capacity, a `messages()` stream that is not read does the same (and still lets the acknowledgement of a reply
+//! through to a reader that awaits it), and subscribing from `on_state` on every
 //! connection keeps every request answered. Every wait is bounded.
 
 use std::sync::mpsc;
@@ -193,5 +194,46 @@ fn subscribing_from_on_state_on_every_connection_answers_every_request_through_f
         assert_eq!(b.connections().len(), RECONNECTS + 1);
         assert!(b.violations().is_empty(), "{:?}", b.violations());
     });
+    client.disconnect(WAIT).unwrap();
+}
+
+#[test]
+fn a_messages_reader_that_awaits_each_replys_acknowledgement_keeps_up_with_a_qos1_flood() {
+    // The habit: answer each message, and wait until the broker took the answer before reading the next. The
+    // PUBACK comes behind the messages the broker sent first (its window), into a full queue.
+    const TOTAL: usize = 1_000;
+    const WINDOW: u16 = 50;
+    let broker = TcpBroker::start(BrokerConfig::default());
+    let options = options(&broker, "replier")
+        .message_capacity(4)
+        .receive_maximum(WINDOW);
+    let client = mqtt_blocking::connect(&options).unwrap();
+    let messages = client.messages();
+    client
+        .subscribe("requests/#", QoS::AtLeastOnce, |_, _| {})
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+    broker.broker(|b| {
+        for i in 0..TOTAL {
+            b.inject(&format!("requests/{i}"), b"", QoS::AtLeastOnce, false);
+        }
+    });
+    for i in 0..TOTAL {
+        let message = messages.recv_timeout(WAIT).unwrap();
+        assert_eq!(message.topic, format!("requests/{i}"), "in order, once");
+        client
+            .publish(format!("replies/{i}"), "done", QoS::AtLeastOnce, false)
+            .unwrap()
+            .wait_timeout(WAIT)
+            .unwrap_or_else(|e| panic!("reply {i}: {e}: its PUBACK stayed behind the full queue"));
+        let held = client.stats().messages_received - (i as u64 + 1);
+        assert!(
+            held <= 4 + u64::from(WINDOW),
+            "{held} messages held for a queue of 4 and a window of {WINDOW}"
+        );
+    }
+    assert!(broker.wait_for(|b| b.pending_to_client() == 0, WAIT));
+    assert_eq!(pubacks(&broker), TOTAL);
     client.disconnect(WAIT).unwrap();
 }

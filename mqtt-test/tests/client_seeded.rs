@@ -1,11 +1,14 @@
 //! Seeded random runs of the async std client on the in-memory [`Link`], in tokio's virtual time, with the
 //! application's habits: re-subscribing on every connection, subscribing while messages flow, a consumer that
-//! registers late, slow consumers; the broker injects QoS 0, 1 and 2 messages and the connection is cut or forced
-//! to reconnect at random. Each run is reproducible from its seed (printed when it fails).
+//! registers late, slow consumers, consumers that answer each message and await the answer's acknowledgement
+//! before they take the next; the broker injects QoS 0, 1 and 2 messages and the connection is cut or forced to
+//! reconnect at random. Each run is reproducible from its seed (printed when it fails).
 //!
 //! Invariants, per subscription (and the late `messages()` stream), for every message injected after it was made:
-//! no QoS 1 message lost, no QoS 2 message twice, no QoS 0 message twice; no protocol error on either side; the
-//! messages the client read but the application has not taken stay within the queue's capacity.
+//! no QoS 1 message lost, no QoS 2 message twice, no QoS 0 message twice; no protocol error on either side; no
+//! consumer stuck awaiting an answer; the messages the client read but the application has not taken stay within
+//! the queue's capacity and, while the broker owes an answer, the room the delivery rules give it (the client's
+//! Receive Maximum).
 //!
 //! `SEED=n` runs one seed; `DETAIL=1` adds the broker's packet log to a failure.
 
@@ -46,13 +49,23 @@ struct Consumer {
 
 type Consumers = Arc<Mutex<Vec<Consumer>>>;
 
-/// Registers a consumer made now and reads `stream` into it, pausing up to `pause_ms` per message (a slow
-/// consumer) on a schedule of its own.
+/// What consumers that answer each message found wrong (an acknowledgement that never came).
+type Stuck = Arc<Mutex<Vec<String>>>;
+
+/// How a consumer takes its messages: its pause per message, and the client it answers each one with (awaiting
+/// the answer's acknowledgement before it takes the next), if it does.
+struct Habit {
+    pause_ms: u64,
+    answer: Option<(Client, Stuck)>,
+}
+
+/// Registers a consumer made now and reads `stream` into it, pausing up to `habit.pause_ms` per message (a slow
+/// consumer) on a schedule of its own, and answering each message if `habit` says so.
 fn consume(
     consumers: &Consumers,
     name: String,
     mut stream: impl Stream<Item = Message> + Unpin + Send + 'static,
-    pause_ms: u64,
+    habit: Habit,
     seed: u64,
     made: Duration,
 ) {
@@ -74,8 +87,31 @@ fn consume(
                 .parse()
                 .unwrap();
             consumers.lock().unwrap()[index].taken.push(number);
-            if pause_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(rng.below(pause_ms))).await;
+            if let Some((client, stuck)) = &habit.answer {
+                // Whatever the link does meanwhile, the session delivers it: only a lost answer times out.
+                let answered = match client
+                    .publish(format!("answers/{number}"), "", QoS::AtLeastOnce, false)
+                    .await
+                {
+                    Ok(delivery) => {
+                        tokio::time::timeout(Duration::from_secs(300), delivery.wait()).await
+                    }
+                    Err(e) => Ok(Err(e)),
+                };
+                match answered {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => stuck
+                        .lock()
+                        .unwrap()
+                        .push(format!("answer to {number}: {e}")),
+                    Err(_) => stuck
+                        .lock()
+                        .unwrap()
+                        .push(format!("answer to {number}: no acknowledgement in 300 s")),
+                }
+            }
+            if habit.pause_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(rng.below(habit.pause_ms))).await;
             }
         }
     });
@@ -106,12 +142,15 @@ fn resubscribe_on_connect(
                 n += 1;
                 let made = link.elapsed();
                 if let Ok(sub) = client.subscribe("r/#", QoS::ExactlyOnce).await {
-                    let pause = [0, 0, 20][rng.below(3) as usize];
+                    let pause_ms = [0, 0, 20][rng.below(3) as usize];
                     consume(
                         &consumers,
                         format!("on-connect {n}"),
                         sub,
-                        pause,
+                        Habit {
+                            pause_ms,
+                            answer: None,
+                        },
                         rng.below(u64::MAX),
                         made,
                     );
@@ -125,6 +164,15 @@ async fn run(seed: u64) -> Result<(), String> {
     let mut rng = Rng::new(seed);
     let version = [ProtocolVersion::V5, ProtocolVersion::V311][rng.below(2) as usize];
     let capacity = 2 + rng.below(30) as usize;
+    // A third of the runs have consumers that answer each message and await the answer's acknowledgement: with
+    // the default window, so that the room a full queue makes for answers (up to the window past its capacity)
+    // takes whatever the broker sends ahead of them, resends after a cut included. The others have a small window,
+    // which bounds what the client reads past its queues tightly.
+    let answers = rng.below(3) == 0;
+    let window = match answers {
+        true => u16::MAX,
+        false => 10 + rng.below(30) as u16,
+    };
     let link = Link::default();
     let (latency, delay) = (rng.below(30), rng.below(200));
     link.settings(|s| {
@@ -137,10 +185,15 @@ async fn run(seed: u64) -> Result<(), String> {
         .clean_start(false)
         .session_expiry(3600)
         .message_capacity(capacity)
+        .receive_maximum(window)
         .keep_alive(Duration::from_secs(5))
         .jitter_seed(seed);
     let (client, runner) = link.spawn(&options);
     let consumers: Consumers = Arc::default();
+    let stuck: Stuck = Arc::default();
+    let answering = |rng: &mut Rng, one_in: u64| {
+        (answers && rng.below(one_in) == 0).then(|| (client.clone(), stuck.clone()))
+    };
     let states = Arc::new(Mutex::new(Vec::new()));
     // The first subscription lives through the whole run: it must see every message.
     let first = within(
@@ -149,11 +202,15 @@ async fn run(seed: u64) -> Result<(), String> {
     )
     .await
     .map_err(|e| format!("first subscribe: {e}"))?;
+    let habit = Habit {
+        pause_ms: [0, 5, 30][rng.below(3) as usize],
+        answer: answering(&mut rng, 2),
+    };
     consume(
         &consumers,
         "first".into(),
         first,
-        [0, 5, 30][rng.below(3) as usize],
+        habit,
         rng.below(u64::MAX),
         Duration::ZERO,
     );
@@ -190,7 +247,10 @@ async fn run(seed: u64) -> Result<(), String> {
                     &consumers,
                     "late messages()".into(),
                     client.messages(),
-                    10,
+                    Habit {
+                        pause_ms: 10,
+                        answer: None,
+                    },
                     rng.below(u64::MAX),
                     made,
                 );
@@ -199,7 +259,11 @@ async fn run(seed: u64) -> Result<(), String> {
                 // Subscribing while messages flow.
                 let (link2, client2, consumers2) =
                     (link.clone(), client.clone(), consumers.clone());
-                let (pause, consumer_seed) = (rng.below(40), rng.below(u64::MAX));
+                let habit = Habit {
+                    pause_ms: rng.below(40),
+                    answer: answering(&mut rng, 2),
+                };
+                let consumer_seed = rng.below(u64::MAX);
                 tokio::spawn(async move {
                     let made = link2.elapsed();
                     if let Ok(sub) = client2.subscribe("r/#", QoS::ExactlyOnce).await {
@@ -207,7 +271,7 @@ async fn run(seed: u64) -> Result<(), String> {
                             &consumers2,
                             format!("while flowing {step}"),
                             sub,
-                            pause,
+                            habit,
                             consumer_seed,
                             made,
                         );
@@ -216,14 +280,15 @@ async fn run(seed: u64) -> Result<(), String> {
             }
         }
         tokio::time::sleep(Duration::from_millis(rng.below(60))).await;
-        // Bounded: what the client read and the first subscription did not take yet is at most its queue, the
-        // one message held, and resends of what it already had.
+        // Bounded: what the client read and the first subscription did not take yet is at most its queue (with
+        // the room for answers: the window), the one message held, and resends of what it already had.
         let read = client.stats().messages_received;
         let taken = consumers.lock().unwrap()[0].taken.len() as u64;
         let resent = link.broker(|b| b.delivered().iter().filter(|m| m.dup).count()) as u64;
-        if read > taken + capacity as u64 + 1 + resent {
+        if read > taken + capacity as u64 + u64::from(window) + 1 + resent {
             return Err(format!(
-                "read {read}, first subscription took {taken}, capacity {capacity}, resent {resent}: unbounded"
+                "read {read}, first subscription took {taken}, capacity {capacity}, window {window}, resent \
+                 {resent}: unbounded"
             ));
         }
     }
@@ -258,13 +323,18 @@ async fn run(seed: u64) -> Result<(), String> {
             String::new()
         };
         return Err(format!(
-            "the broker still owes {pending} messages after ten minutes (v {version:?}, connected {}, stats {:?}, taken {taken:?}) {detail}",
+            "the broker still owes {pending} messages after ten minutes (v {version:?}, connected {}, stats {:?}, taken {taken:?}, answers stuck {:?}) {detail}",
             client.is_connected(),
-            client.stats()
+            client.stats(),
+            stuck.lock().unwrap()
         ));
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
 
+    let stuck = stuck.lock().unwrap().clone();
+    if !stuck.is_empty() {
+        return Err(format!("consumers that answer got stuck: {stuck:?}"));
+    }
     let violations = link.broker(|b| b.violations().to_vec());
     if !violations.is_empty() {
         return Err(format!("the broker saw violations: {violations:?}"));

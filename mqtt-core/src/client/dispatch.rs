@@ -112,6 +112,9 @@ pub struct Dispatch {
     pub(crate) capacity: usize,
     /// Bytes per queue ([`Weigh`]; one message may pass it).
     pub(crate) capacity_bytes: usize,
+    /// Messages a full queue takes past its capacity while the broker owes the application an answer (the
+    /// client's Receive Maximum: the window the broker may send ahead of it). See [`Self::answer_owed`].
+    pub(crate) answer_room: usize,
     /// The application acknowledges messages itself.
     pub(crate) manual_ack: bool,
     pub(crate) handles_gone: bool,
@@ -166,6 +169,7 @@ impl Dispatch {
             next_subscription_id: 1,
             capacity: capacity.max(1),
             capacity_bytes: super::options::MESSAGE_CAPACITY_BYTES,
+            answer_room: usize::from(u16::MAX),
             manual_ack,
             handles_gone: false,
             finished: false,
@@ -177,6 +181,7 @@ impl Dispatch {
     pub fn from_options(options: &super::Options) -> Self {
         let mut dispatch = Self::new(options.message_capacity, options.manual_ack);
         dispatch.capacity_bytes = options.message_capacity_bytes;
+        dispatch.answer_room = usize::from(options.receive_maximum);
         dispatch.brokers = options.brokers().to_vec();
         dispatch.keep_trying = options.keep_trying;
         dispatch.only_v5 = options.version == ProtocolVersion::V5 && !options.fallback_to_v311;
@@ -358,17 +363,21 @@ impl Dispatch {
                 .map(|(i, _)| i),
         );
         let targets = hits.len() + self.listeners.len();
+        let owed = self.answer_owed();
+        let fits = |queue: &Queue<Delivered>| {
+            queue.has_room() || (owed && queue.has_room_beyond(self.answer_room))
+        };
         let flow = if targets == 0 {
             let abandoned = self
                 .abandoned
                 .is_for(publish.topic, ids, &self.request_filters);
-            self.keep_orphan(publish, ack, abandoned)
+            self.keep_orphan(publish, ack, abandoned, owed)
         } else if !hits
             .iter()
             .filter_map(|&i| self.routes.get(i))
             // A subscription still waiting for its SUBACK takes past its capacity (see the delivery rules).
-            .all(|route| self.subscribes.contains_key(&route.ticket) || route.queue.has_room())
-            || !self.listeners.iter().all(|queue| queue.has_room())
+            .all(|route| self.subscribes.contains_key(&route.ticket) || fits(&route.queue))
+            || !self.listeners.iter().all(|queue| fits(queue))
         {
             // All or nothing: a message queued in some places and not others would arrive twice there.
             self.hold()
@@ -378,11 +387,11 @@ impl Dispatch {
             let queues = hits
                 .iter()
                 .filter_map(|&i| self.routes.get(i))
-                .map(|route| (&route.queue, self.subscribes.contains_key(&route.ticket)))
-                .chain(self.listeners.iter().map(|queue| (queue, false)));
+                .map(|route| &route.queue)
+                .chain(self.listeners.iter());
             let mut left = targets;
             let mut released = Vec::new();
-            for (queue, unanswered) in queues {
+            for queue in queues {
                 left -= 1;
                 // The last target takes the message itself; the others a copy.
                 let message = match left {
@@ -397,13 +406,10 @@ impl Dispatch {
                         copies: copies.clone(),
                     }),
                 };
-                // Room was checked, and only this runner adds to queues: the push succeeds, or the consumer left
-                // meanwhile, which counts as taken.
-                let pushed = match unanswered {
-                    true => queue.push_over(delivered),
-                    false => queue.push(delivered),
-                };
-                if let Err(dropped) = pushed {
+                // Room was checked (past the capacity for an unanswered subscription or an answer owed), and
+                // only this runner adds to queues: the push succeeds, or the consumer left meanwhile, which
+                // counts as taken.
+                if let Err(dropped) = queue.push_over(delivered) {
                     released.push(dropped);
                 }
             }
@@ -451,6 +457,7 @@ impl Dispatch {
         publish: &Publish<'_>,
         ack: Option<AckToken>,
         abandoned: bool,
+        owed: bool,
     ) -> Flow {
         let ack = match abandoned {
             true => {
@@ -459,7 +466,14 @@ impl Dispatch {
             }
             false => ack,
         };
-        let full = self.orphans.len() >= self.capacity || self.orphan_bytes >= self.capacity_bytes;
+        let (count, bytes) = match owed {
+            true => (
+                self.capacity.saturating_add(self.answer_room),
+                self.capacity_bytes.saturating_mul(2),
+            ),
+            false => (self.capacity, self.capacity_bytes),
+        };
+        let full = self.orphans.len() >= count || self.orphan_bytes >= bytes;
         if abandoned && full {
             return Flow::Taken;
         }
@@ -484,6 +498,18 @@ impl Dispatch {
         self.orphans.push_back(delivered);
         self.resume();
         Flow::Taken
+    }
+
+    /// Whether the broker owes the application an answer that may come behind the messages it sends: the
+    /// acknowledgement of a message published at QoS 1 or 2, a SUBACK or UNSUBACK, a reply, the end of a
+    /// re-authentication. Meanwhile a full queue takes up to [`answer_room`](Self::answer_room) messages more
+    /// and twice its bytes, so that a consumer that awaits the answer before it reads on gets it (see the
+    /// [delivery rules](crate::client#delivery-rules)).
+    fn answer_owed(&self) -> bool {
+        !self.publishes.is_empty()
+            || !self.subscribes.is_empty()
+            || !self.unsubscribes.is_empty()
+            || self.v5.awaits_broker()
     }
 
     fn resume(&mut self) {

@@ -111,6 +111,17 @@ impl Exchange {
         }
     }
 
+    /// Whether the application awaits something the broker sends: a reply, the inbox's SUBACK, the end of a
+    /// re-authentication.
+    pub(crate) fn awaits_broker(&self) -> bool {
+        !self.requests.is_empty()
+            || !self.reauths.is_empty()
+            || self
+                .inbox
+                .as_ref()
+                .is_some_and(|inbox| inbox.ticket.is_some())
+    }
+
     /// The next Correlation Data.
     pub(crate) fn correlation(&mut self) -> Bytes {
         self.next_request += 1;

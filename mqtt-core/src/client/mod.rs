@@ -39,11 +39,14 @@
 //!   large). When a message cannot be queued everywhere it goes (a queue is full), the runner holds it and stops
 //!   reading from the broker until the application makes room: TCP and the broker's window push back, nothing is
 //!   dropped and memory stays bounded. One slow consumer therefore pauses every subscription of the client.
-//! - While reading is paused, nothing else the broker sends is read either: the acknowledgement of a message
-//!   the application published, a SUBACK, the answer of a request wait behind the messages. A consumer that
-//!   awaits such an answer (`delivery.wait()`, `subscribe`, `request`) while one of its queues is full waits until
-//!   that queue is read: take messages in one task and await answers in another (or spawn the wait), or give the
-//!   queue room for the bursts it must take (`Options::message_capacity`).
+//! - While the broker owes the application an answer (the acknowledgement of a message it published at QoS 1 or
+//!   2, a SUBACK or UNSUBACK, the reply of a request, the end of a re-authentication), a full queue takes more
+//!   rather than pause the reads: up to [`Options::receive_maximum`] messages past its capacity, and twice its
+//!   bytes. The answer comes behind the messages the broker sent before it, and at QoS 1 and 2 the broker sends
+//!   no more than that window unacknowledged: a consumer that awaits `delivery.wait()`, `subscribe` or `request`
+//!   between two messages gets its answer. Past that room (a QoS 0 flood larger than the queue's bytes ahead of
+//!   the answer), reading pauses as usual and the answer waits until the queue is read: take messages in one
+//!   task and await answers in another (or spawn the wait), or give the queue more room.
 //! - Until the broker answers its SUBSCRIBE, a subscription takes what arrives for it beyond its capacity: its
 //!   reader cannot read before the answer, and pausing would keep the answer (behind those messages) from
 //!   arriving. Messages a resumed session brings before the SUBACK are bounded by what the broker queued, and at

@@ -530,7 +530,9 @@ impl Options {
 
     /// Incoming QoS 2 messages that may await PUBREL at once (default 65,535: no limit, in 8 KiB); advertised to
     /// 5.0 brokers as Receive Maximum. Lower values take 2 bytes per message; a 3.1.1 broker that exceeds them
-    /// ends the connection.
+    /// ends the connection. It is also how many messages a full queue takes past
+    /// [`message_capacity`](Self::message_capacity) while the broker owes the application an answer (see the
+    /// [delivery rules](crate::client#delivery-rules)).
     pub fn receive_maximum(mut self, max: u16) -> Self {
         self.receive_maximum = max.max(1);
         self
@@ -560,7 +562,8 @@ impl Options {
     /// Messages each subscription's queue (and each [`messages()`](super::Client::messages) stream) holds at most
     /// (default 1,024). When a message finds a queue it goes to full, the client holds it and stops reading from
     /// the broker until the application takes a message: memory stays bounded, nothing is dropped, and the
-    /// broker's window pushes back (see the [delivery rules](crate::client#delivery-rules)).
+    /// broker's window pushes back (see the [delivery rules](crate::client#delivery-rules), which also say how a
+    /// queue makes room for the answer to a request the application awaits).
     pub fn message_capacity(mut self, messages: usize) -> Self {
         self.message_capacity = messages.max(1);
         self

@@ -91,6 +91,15 @@ impl<T: Weigh> Queue<T> {
                 && self.bytes.load(Ordering::Acquire) < self.byte_capacity)
     }
 
+    /// Whether one more item fits in a queue allowed `extra` items past its capacity and twice its bytes (the
+    /// room the runner gives while the broker owes the application an answer; see the
+    /// [delivery rules](crate::client#delivery-rules)). Without the lock, as [`has_room`](Self::has_room).
+    pub(crate) fn has_room_beyond(&self, extra: usize) -> bool {
+        self.gone.load(Ordering::Acquire)
+            || (self.len.load(Ordering::Acquire) < self.capacity.saturating_add(extra)
+                && self.bytes.load(Ordering::Acquire) < self.byte_capacity.saturating_mul(2))
+    }
+
     /// Whether `inner` is at its bound (by count or by bytes).
     fn is_full(&self, inner: &Inner<T>) -> bool {
         inner.items.len() >= self.capacity || inner.bytes >= self.byte_capacity

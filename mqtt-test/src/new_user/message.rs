@@ -44,6 +44,53 @@ macro_rules! new_user_message_tests {
             );
         });
 
+        $crate::new_user_tests!(@test $how a_consumer_that_awaits_each_replys_acknowledgement_keeps_up_with_a_qos1_flood {
+            // The habit: answer each message, and wait until the broker took the answer before the next. The
+            // PUBACK comes behind the messages mosquitto sent first (its window of 20), into a full queue.
+            const COUNT: usize = 300;
+            let broker = broker(MosquittoConfig::default());
+            let consumer = connect(options(&broker, "nu-replier").message_capacity(4)).await;
+            let mut requests = within(
+                "subscribe",
+                consumer.subscribe("nu/requests/+", QoS::AtLeastOnce),
+            )
+            .await
+            .unwrap();
+            let publisher = connect(options(&broker, "nu-requester")).await;
+            let mut replies = within(
+                "subscribe",
+                publisher.subscribe("nu/replies/+", QoS::AtLeastOnce),
+            )
+            .await
+            .unwrap();
+            let mut deliveries = Vec::new();
+            for i in 0..COUNT {
+                deliveries.push(
+                    publisher
+                        .publish(format!("nu/requests/{i}"), format!("{i}"), QoS::AtLeastOnce, false)
+                        .await
+                        .unwrap(),
+                );
+            }
+            for i in 0..COUNT {
+                let request = next(&mut requests).await;
+                assert_eq!(request.payload, format!("{i}"), "in order, once");
+                let reply = consumer
+                    .publish(format!("nu/replies/{i}"), request.payload.clone(), QoS::AtLeastOnce, false)
+                    .await
+                    .unwrap();
+                within("the PUBACK of a reply, behind a full queue", reply.wait())
+                    .await
+                    .unwrap();
+            }
+            for delivery in deliveries {
+                within("PUBACK", delivery.wait()).await.unwrap();
+            }
+            for i in 0..COUNT {
+                assert_eq!(next(&mut replies).await.payload, format!("{i}"));
+            }
+        });
+
         $crate::new_user_tests!(@test $how retained_messages_carry_the_retain_flag_only_when_replayed {
             let broker = broker(MosquittoConfig::default());
             let publisher = connect(options(&broker, "nu-retain-pub")).await;
