@@ -78,6 +78,9 @@ pub struct EventLoop {
     connection: Option<Connection>,
     tx: Box<[u8]>,
     staged: std::ops::Range<usize>,
+    /// The session closed the connection with bytes still staged (its DISCONNECT): they go out first, until
+    /// then ([`Session::close_write_timeout`] after the close).
+    closing_until: Option<proto::Instant>,
     /// The `tracing` span its events belong to: `mqtt` with the client identifier.
     span: tracing::Span,
 }
@@ -136,6 +139,7 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
         connection: None,
         tx: vec![0; TX_STAGING].into_boxed_slice(),
         staged: 0..0,
+        closing_until: None,
         span: tracing::info_span!("mqtt", client_id = options.client_identifier()),
     };
     Ok((Client::new(inner, true), event_loop))
@@ -296,6 +300,15 @@ impl EventLoop {
             held |= deliver(session, dispatch, held, now);
             while let Some(action) = session.poll_transport() {
                 progressed = true;
+                if action == TransportAction::Close
+                    && self.connection.is_some()
+                    && !self.staged.is_empty()
+                {
+                    // What the session wrote before closing (its DISCONNECT) goes out first, within a bound.
+                    self.closing_until
+                        .get_or_insert(now + session.close_write_timeout());
+                    continue;
+                }
                 self.close();
                 if action == TransportAction::Open {
                     // The session decides which broker of the failover list this attempt goes to.
@@ -332,6 +345,13 @@ impl EventLoop {
                 progressed |= self.read(session, now);
             }
             progressed |= self.write(session, now);
+            if let Some(until) = self.closing_until
+                && (self.staged.is_empty() || self.connection.is_none() || now >= until)
+            {
+                // Written, or the broker took nothing for too long: the connection ends either way.
+                self.close();
+                progressed = true;
+            }
             // What changed is stored before the session sends what depends on it (packet identifiers given in
             // `write`): once stored, the next round sends.
             progressed |= inner.shared.persist(session);
@@ -346,7 +366,10 @@ impl EventLoop {
         dispatch.note_version(session.version());
         // The last round read nothing: the socket would block, a message is held, or the session is full. Only the
         // first is for `poll(2)` to end.
-        self.reading = !held && self.connection.is_some() && !session.read_buf().is_empty();
+        self.reading = !held
+            && self.connection.is_some()
+            && self.closing_until.is_none()
+            && !session.read_buf().is_empty();
         if self.reading
             && let Some(connection) = self.connection.as_mut()
         {
@@ -360,10 +383,12 @@ impl EventLoop {
                 });
         }
         let now = inner.shared.now();
-        let timeout = session
-            .poll_timeout()
-            .map(|deadline| deadline.saturating_duration_since(now));
-        let closed = session.state() == proto::SessionState::Closed;
+        let deadline = match (session.poll_timeout(), self.closing_until) {
+            (Some(at), Some(closing)) => Some(at.min(closing)),
+            (at, closing) => at.or(closing),
+        };
+        let timeout = deadline.map(|deadline| deadline.saturating_duration_since(now));
+        let closed = session.state() == proto::SessionState::Closed && self.closing_until.is_none();
         (timeout, dispatch.is_finished() && closed)
     }
 
@@ -464,6 +489,7 @@ impl EventLoop {
     /// Drops the connection (and forgets an attempt under way).
     fn close(&mut self) {
         self.opening = None;
+        self.closing_until = None;
         self.staged = 0..0;
         self.connection = None;
     }

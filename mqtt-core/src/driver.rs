@@ -129,6 +129,8 @@ pub struct Driver<'b, N: Connect, C: Clock> {
     rx_end: usize,
     /// The session closed the connection with bytes still staged (a DISCONNECT): write them, then close.
     closing: bool,
+    /// When the closing write gives up ([`Session::close_write_timeout`] after it started).
+    closing_until: Option<Instant>,
     /// How large owned staging buffers may grow under load (`alloc`); borrowed ones keep their size.
     staging_max: usize,
     /// The connection's read low-water marks ([`Connect::set_read_low_water`]).
@@ -184,6 +186,7 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             rx_start: 0,
             rx_end: 0,
             closing: false,
+            closing_until: None,
             staging_max: 0,
             marks: ReadMarks::new(),
         }
@@ -246,7 +249,11 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
                         }
                         Woke::Io(None) | Woke::Woken => None,
                     };
-                    if self.closing && self.tx_start == self.tx_end {
+                    // Written, or the broker took nothing for too long: the connection ends either way.
+                    if self.closing
+                        && (self.tx_start == self.tx_end
+                            || self.closing_until.is_some_and(|at| now >= at))
+                    {
                         io = None;
                         self.clear();
                     }
@@ -286,8 +293,10 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
                 busy = true;
                 open = action == TransportAction::Open;
                 if !open && io.is_some() && self.tx_start < self.tx_end {
-                    // What the session wrote before closing (its DISCONNECT) goes out first.
+                    // What the session wrote before closing (its DISCONNECT) goes out first, within a bound.
                     self.closing = true;
+                    self.closing_until
+                        .get_or_insert(now + session.close_write_timeout());
                 } else {
                     *io = None;
                     self.clear();
@@ -337,10 +346,11 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
                 connector.set_read_low_water(stream, bytes)
             });
         }
-        Plan::Wait {
-            deadline: session.poll_timeout(),
-            read,
-        }
+        let deadline = match (session.poll_timeout(), self.closing_until) {
+            (Some(at), Some(closing)) => Some(at.min(closing)),
+            (at, closing) => at.or(closing),
+        };
+        Plan::Wait { deadline, read }
     }
 
     /// Moves what the session has to send into the staging buffer, as much as fits: everything queued since the
@@ -396,6 +406,7 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
 
     fn clear(&mut self) {
         self.closing = false;
+        self.closing_until = None;
         self.marks = ReadMarks::new();
         self.tx_start = 0;
         self.tx_end = 0;

@@ -19,6 +19,8 @@ struct Shared {
     /// Notified whenever the serving thread changed the broker.
     changed: Condvar,
     stop: AtomicBool,
+    /// The broker reads nothing from the client (a broker process that hangs).
+    paused: AtomicBool,
 }
 
 impl Shared {
@@ -59,6 +61,7 @@ impl TcpBroker {
             broker: Mutex::new(FakeBroker::new(config)),
             changed: Condvar::new(),
             stop: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
         });
         let serving = shared.clone();
         let thread = thread::Builder::new()
@@ -75,6 +78,12 @@ impl TcpBroker {
     /// The URL to connect to.
     pub fn url(&self) -> String {
         format!("mqtt://{}", self.address)
+    }
+
+    /// Stops (`true`) or resumes reading from the client, as a broker process that hangs and comes back: what the
+    /// client writes meanwhile waits in the socket buffers.
+    pub fn pause_reading(&self, paused: bool) {
+        self.shared.paused.store(paused, Ordering::Release);
     }
 
     /// Runs `f` on the broker (inject messages, change knobs, close...); what it sends goes out at the thread's
@@ -131,7 +140,12 @@ fn serve(shared: &Shared, listener: &TcpListener) {
         }
         if let Some(stream) = connection.as_mut() {
             let mut ended = false;
-            match stream.read(&mut buf) {
+            let paused = shared.paused.load(Ordering::Acquire);
+            match if paused {
+                Err(ErrorKind::WouldBlock.into())
+            } else {
+                stream.read(&mut buf)
+            } {
                 Ok(0) => ended = true,
                 Ok(n) => {
                     shared.lock().handle_bytes(buf.get(..n).unwrap_or_default());

@@ -59,6 +59,9 @@ pub struct LinkSettings {
     /// The broker's own closes are not carried out: the connection ends only when the client closes it (to see
     /// whether the client closes a connection the broker refused).
     pub ignore_broker_close: bool,
+    /// The broker's end reads nothing more from the client (a broker process that hangs): what the client writes
+    /// stays in the pipe, which takes [`PIPE_BYTES`] and then pushes back.
+    pub stop_reading: bool,
 }
 
 /// One open of a connection by the client.
@@ -349,6 +352,7 @@ async fn pump(link: Link, index: usize, stream: DuplexStream) {
     loop {
         let now = tokio::time::Instant::now();
         let mut moved = false;
+        let reading = client_open && !inner.lock().settings.stop_reading;
         {
             let mut state = inner.lock();
             let current = state.current == Some(index);
@@ -429,7 +433,7 @@ async fn pump(link: Link, index: usize, stream: DuplexStream) {
                                 continue;
                             }
                         },
-                        read = reader.read(&mut buf), if client_open => {
+                        read = reader.read(&mut buf), if reading => {
                             client_open = on_read(&inner, index, read.unwrap_or(0), &buf, &mut up);
                             continue;
                         }
@@ -462,7 +466,7 @@ async fn pump(link: Link, index: usize, stream: DuplexStream) {
             .map(|(due, _)| *due)
             .min();
         tokio::select! {
-            read = reader.read(&mut buf), if client_open => {
+            read = reader.read(&mut buf), if reading => {
                 client_open = on_read(&inner, index, read.unwrap_or(0), &buf, &mut up);
             }
             () = sleep_until(next_due) => {}

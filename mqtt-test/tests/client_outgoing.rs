@@ -243,3 +243,50 @@ async fn publish_takes_borrowed_and_owned_topics_and_payloads() {
     client.disconnect(WAIT).await.unwrap();
     runner.await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_disconnect_from_a_broker_that_stopped_reading_ends_the_connection_within_the_ping_timeout()
+ {
+    // A broker process that hangs: its socket takes nothing more. The messages queued, then the DISCONNECT,
+    // cannot go out; the client must not wait for them for ever. 40 messages: the DISCONNECT cannot even be
+    // staged (the session gives up writing it); 9: it is staged behind what the pipe cannot take (the driver
+    // gives up writing it).
+    for messages in [40, 9] {
+        disconnect_from_a_stalled_broker(messages).await;
+    }
+}
+
+async fn disconnect_from_a_stalled_broker(messages: usize) {
+    const PING_TIMEOUT: Duration = Duration::from_secs(3);
+    let link = Link::default();
+    let options = link
+        .options("stalled-broker")
+        .ping_timeout(PING_TIMEOUT)
+        .keep_alive(Duration::from_secs(600));
+    let (client, runner) = link.spawn(&options);
+    client.wait_connected(WAIT).await.unwrap();
+    link.settings(|s| s.stop_reading = true);
+    for _ in 0..messages {
+        client
+            .publish("big", vec![0xa5; 8 * 1024], QoS::AtMostOnce, false)
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let started = tokio::time::Instant::now();
+    let outcome = client.disconnect(Duration::from_secs(1)).await;
+    within("the event loop's end", runner).await.unwrap();
+    let took = started.elapsed();
+    assert!(
+        took <= Duration::from_secs(1) + PING_TIMEOUT + Duration::from_millis(100),
+        "{messages} messages: the event loop ended {took:?} after disconnect: the caller's 1 s and the ping \
+         timeout bound it"
+    );
+    assert!(!client.is_connected());
+    assert_eq!(link.opens().len(), 1, "and it did not connect again");
+    assert_eq!(
+        outcome,
+        Err(Error::Timeout),
+        "the caller's timeout is honoured, and the DISCONNECT did not go out in it"
+    );
+}

@@ -102,9 +102,9 @@ impl Session<'_> {
                 };
                 self.state = SessionState::Disconnecting;
                 if earlier <= now {
-                    self.set_timer(Timer::Disconnect, None);
                     if self.send_disconnect.is_none() {
                         self.send_disconnect = Some(codec::ReasonCode::NORMAL_DISCONNECTION);
+                        self.arm_disconnect_write(now);
                     }
                 } else {
                     self.set_timer(Timer::Disconnect, Some(earlier));

@@ -63,6 +63,7 @@ impl Session<'_> {
     /// Asks the binding for a transport and starts the connect timer.
     pub(super) fn open(&mut self, now: Instant) {
         self.state = SessionState::Opening;
+        self.write_stalled = false;
         self.transport.open();
         self.set_timer(Timer::Reconnect, None);
         self.set_timer(Timer::Connect, Some(now + self.settings.connect_timeout));
@@ -219,6 +220,7 @@ impl Session<'_> {
             self.acks.clear();
             self.send_ping = false;
             self.send_disconnect = Some(error.reason_code());
+            self.arm_disconnect_write(now);
             self.rx_start = 0;
             self.rx_end = 0;
             self.rx_release = 0;

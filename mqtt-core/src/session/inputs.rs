@@ -120,8 +120,26 @@ impl<'b> Session<'b> {
         }
         if self.expired(Timer::Disconnect, now) {
             self.set_timer(Timer::Disconnect, None);
-            if self.state == SessionState::Disconnecting && self.send_disconnect.is_none() {
-                self.send_disconnect = Some(ReasonCode::NORMAL_DISCONNECTION);
+            match self.state {
+                SessionState::Disconnecting if self.send_disconnect.is_none() => {
+                    // The wait for acknowledgements is over: DISCONNECT next.
+                    self.send_disconnect = Some(ReasonCode::NORMAL_DISCONNECTION);
+                    self.arm_disconnect_write(now);
+                }
+                // DISCONNECT could not be written in time: the broker takes nothing any more.
+                SessionState::Disconnecting if self.has_transport() => {
+                    self.write_stalled = true;
+                    self.transport.close();
+                    self.end_connection(now);
+                    self.close_for_good();
+                    self.push_disconnected();
+                }
+                SessionState::Closing if self.send_disconnect.is_some() => {
+                    self.write_stalled = true;
+                    self.send_disconnect = None;
+                    self.finish_closing(now);
+                }
+                _ => {}
             }
         }
         self.ping_if_due(now);

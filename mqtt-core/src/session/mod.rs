@@ -356,6 +356,9 @@ pub struct Session<'b> {
     /// The ping deadline passed while the session was paused: it starts again when the pause ends.
     ping_deferred: bool,
     send_disconnect: Option<ReasonCode>,
+    /// The last connection ended because its DISCONNECT could not be written in time (the broker took nothing):
+    /// what is still staged for it is dropped ([`close_write_timeout`](Session::close_write_timeout)).
+    write_stalled: bool,
     partial: Option<Partial>,
     /// The largest buffer the binding can give `poll_transmit` ([`Session::set_transmit_capacity`]).
     transmit_capacity: Option<usize>,
@@ -510,6 +513,7 @@ impl<'b> Session<'b> {
             ping_outstanding: false,
             ping_deferred: false,
             send_disconnect: None,
+            write_stalled: false,
             partial: None,
             transmit_capacity: None,
             transmit_need: 0,
@@ -716,6 +720,7 @@ impl<'b> Session<'b> {
         if self.version.is_v5() && !self.down_pending {
             self.state = SessionState::Closing;
             self.send_disconnect = Some(error.reason_code());
+            self.arm_disconnect_write(now);
             self.rx_start = 0;
             self.rx_end = 0;
             self.rx_release = 0;

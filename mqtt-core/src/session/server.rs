@@ -3,9 +3,9 @@
 
 use core::time::Duration;
 
-use super::Session;
 use super::receive::Step;
 use super::store::Text;
+use super::{Session, Timer};
 use crate::codec::{
     ConnAck, Disconnect, DisconnectProperties, Packet, PacketType, ProtocolVersion, QoS, ReasonCode,
 };
@@ -236,6 +236,24 @@ impl Session<'_> {
     /// The wait of a graceful disconnect, [`Config::disconnect_timeout`](crate::Config::disconnect_timeout).
     pub fn disconnect_timeout(&self) -> Duration {
         self.settings.disconnect_timeout
+    }
+
+    /// How long a binding goes on writing what the session wrote before it closed the transport (its DISCONNECT)
+    /// when the broker takes none of it: the ping timeout, as a broker that takes nothing for that long is as
+    /// good as gone; past it, the binding closes the transport without the rest. Zero when the session itself
+    /// closed the transport because its DISCONNECT could not even be written within the ping timeout (what is
+    /// staged then is not worth a wait).
+    pub fn close_write_timeout(&self) -> Duration {
+        match self.write_stalled {
+            true => Duration::ZERO,
+            false => self.settings.ping_timeout,
+        }
+    }
+
+    /// The DISCONNECT is due: it must be written within the ping timeout, or the session closes the transport
+    /// without it (`handle_timeout`).
+    pub(super) fn arm_disconnect_write(&mut self, now: Instant) {
+        self.set_timer(Timer::Disconnect, Some(now + self.settings.ping_timeout));
     }
 
     /// Writes the application's DISCONNECT given to [`disconnect_with`](Self::disconnect_with), if there is one
