@@ -297,7 +297,12 @@ pub enum ConfigError {
     /// The will topic is not a valid topic name.
     #[error("invalid will topic: {0}")]
     WillTopic(#[source] crate::error::TopicError),
-    /// The client identifier or the user name holds U+0000 (`[MQTT-1.5.4-2]`), a control character or a Unicode
+    /// The will's 5.0 Response Topic is not a valid topic name (MQTT 5.0 section 3.1.3.2: a topic name, without
+    /// wildcards).
+    #[error("invalid will response topic: {0}")]
+    WillResponseTopic(#[source] crate::error::TopicError),
+    /// The client identifier, the user name, a CONNECT or will user property or the will's Content Type holds
+    /// U+0000 (`[MQTT-1.5.4-2]`), a control character or a Unicode
     /// non-character (which a UTF-8 Encoded String SHOULD NOT hold, MQTT 5.0 section 1.5.4): brokers take such a
     /// CONNECT for a malformed packet and close the connection, at every attempt. Names the field.
     #[error(

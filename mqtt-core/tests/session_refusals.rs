@@ -573,3 +573,124 @@ fn a_client_identifier_or_user_name_with_a_control_character_is_refused_before_a
         assert!(sim.run_until(|s| s.session().is_connected(), secs(5)));
     }
 }
+
+#[test]
+fn connect_and_will_properties_with_a_control_character_are_refused_before_any_attempt() {
+    // As for the client identifier: mosquitto closes the connection on a CONNECT whose user property or will
+    // property holds a control character (MQTT 5.0 section 1.5.4; [MQTT-1.5.4-2] for U+0000), at every attempt.
+    let bad = [UserProperty {
+        name: "site",
+        value: "line\nbreak",
+    }];
+    let refused = Sim::new(
+        &Config {
+            user_properties: List::new(&bad),
+            ..config(ProtocolVersion::V5)
+        },
+        SimConfig::default(),
+    );
+    assert_eq!(
+        refused.err(),
+        Some(mqtt_core::ConfigError::InvalidText("user property"))
+    );
+    let cases: [(mqtt_core::codec::WillProperties<'_>, &str); 2] = [
+        (
+            mqtt_core::codec::WillProperties {
+                user_properties: List::new(&bad),
+                ..Default::default()
+            },
+            "will user property",
+        ),
+        (
+            mqtt_core::codec::WillProperties {
+                content_type: Some("text/plain\u{7}"),
+                ..Default::default()
+            },
+            "will content type",
+        ),
+    ];
+    for (properties, what) in cases {
+        let will = mqtt_core::codec::Will {
+            topic: "status/gone",
+            payload: b"offline",
+            properties,
+            ..Default::default()
+        };
+        let refused = Sim::new(
+            &Config {
+                will: Some(will),
+                ..config(ProtocolVersion::V5)
+            },
+            SimConfig::default(),
+        );
+        assert_eq!(
+            refused.err(),
+            Some(mqtt_core::ConfigError::InvalidText(what)),
+            "{what}"
+        );
+    }
+    // The will's Response Topic is a topic name (MQTT 5.0 section 3.1.3.2): no wildcards.
+    let will = mqtt_core::codec::Will {
+        topic: "status/gone",
+        payload: b"offline",
+        properties: mqtt_core::codec::WillProperties {
+            response_topic: Some("replies/#"),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let refused = Sim::new(
+        &Config {
+            will: Some(will),
+            ..config(ProtocolVersion::V5)
+        },
+        SimConfig::default(),
+    );
+    assert!(
+        matches!(
+            refused.err(),
+            Some(mqtt_core::ConfigError::WillResponseTopic(_))
+        ),
+        "a wildcard in the will's Response Topic"
+    );
+    // Non-ASCII text is fine.
+    let fine = [UserProperty {
+        name: "site",
+        value: "caf\u{e9} \u{1f642}",
+    }];
+    let mut sim = Sim::new(
+        &Config {
+            user_properties: List::new(&fine),
+            ..config(ProtocolVersion::V5)
+        },
+        SimConfig::default(),
+    )
+    .unwrap();
+    sim.connect();
+    assert!(sim.run_until(|s| s.session().is_connected(), secs(5)));
+}
+
+#[test]
+fn a_subscribe_user_property_with_a_control_character_is_refused_at_once() {
+    let mut sim = Sim::new(&config(ProtocolVersion::V5), SimConfig::default()).unwrap();
+    sim.connect();
+    assert!(sim.run_until(|s| s.session().is_connected(), secs(5)));
+    let bad = [UserProperty {
+        name: "tab",
+        value: "a\tb",
+    }];
+    let properties = mqtt_core::codec::SubscribeProperties {
+        user_properties: List::new(&bad),
+        ..Default::default()
+    };
+    let now = sim.now();
+    let refused = sim.session_mut().subscribe_with(
+        &[Subscription::new("t/#", QoS::AtLeastOnce)],
+        &properties,
+        now,
+    );
+    assert!(
+        matches!(refused, Err(SubscribeError::InvalidOptions(_))),
+        "{refused:?}"
+    );
+}

@@ -241,7 +241,7 @@ impl Session<'_> {
     /// # Errors
     ///
     /// As `subscribe_with_id`; [`SubscribeError::InvalidOptions`] for properties on a 3.1.1 session or a user
-    /// property containing U+0000.
+    /// property containing U+0000, a control character or a non-character.
     pub fn subscribe_with(
         &mut self,
         subscriptions: &[Subscription<'_>],
@@ -492,9 +492,11 @@ fn user_properties_text_len(
 ) -> Result<usize, SubscribeError> {
     let mut len = 0;
     for p in user_properties {
-        if p.name.contains('\0') || p.value.contains('\0') {
+        // U+0000, control characters and non-characters make a malformed packet (`[MQTT-1.5.4-2]`, MQTT 5.0
+        // section 1.5.4): mosquitto closes the connection on them, and the request would go again at every resend.
+        if !topic::is_sendable_text(p.name) || !topic::is_sendable_text(p.value) {
             return Err(SubscribeError::InvalidOptions(
-                "a user property contains U+0000",
+                "a user property contains U+0000, a control character or a non-character",
             ));
         }
         len += p.name.len() + p.value.len() + 2;

@@ -116,6 +116,22 @@ impl<'b> Store<'b> {
         let v5 = config.version.is_v5();
         if let Some(will) = &config.will {
             topic::validate_name(will.topic).map_err(ConfigError::WillTopic)?;
+            let props = &will.properties;
+            if let Some(name) = props.response_topic {
+                topic::validate_name(name).map_err(ConfigError::WillResponseTopic)?;
+            }
+            if props
+                .content_type
+                .is_some_and(|text| !topic::is_sendable_text(text))
+            {
+                return Err(ConfigError::InvalidText("will content type"));
+            }
+            if !sendable_pairs(props.user_properties) {
+                return Err(ConfigError::InvalidText("will user property"));
+            }
+        }
+        if !sendable_pairs(config.user_properties) {
+            return Err(ConfigError::InvalidText("user property"));
         }
         // mosquitto closes the connection on a CONNECT with such a string: every attempt would fail the same way.
         if !topic::is_sendable_text(config.client_id) {
@@ -536,4 +552,13 @@ fn splice_client_id(connect: &[u8], id: &str, v5: bool, out: &mut [u8]) -> Optio
     w.string(id).ok()?;
     w.bytes(rest).ok()?;
     w.finish().ok()
+}
+
+/// Whether every name and value of `pairs` makes a well-formed UTF-8 Encoded String
+/// ([`topic::is_sendable_text`]): mosquitto closes the connection on a CONNECT with one that does not, so every
+/// attempt would fail the same way.
+fn sendable_pairs(pairs: codec::List<'_, codec::UserProperty<'_>>) -> bool {
+    pairs
+        .iter()
+        .all(|p| topic::is_sendable_text(p.name) && topic::is_sendable_text(p.value))
 }
