@@ -247,14 +247,14 @@ pub(crate) struct PubArgs {
     /// Topic to publish to.
     #[arg(short = 't', long, value_name = "TOPIC")]
     pub(crate) topic: String,
-    /// The payload.
+    /// The payload (its bytes as given, UTF-8 or not, as mosquitto_pub takes them).
     #[arg(
         short = 'm',
         long,
         value_name = "MESSAGE",
         help_heading = "Payload (one of)"
     )]
-    pub(crate) message: Option<String>,
+    pub(crate) message: Option<std::ffi::OsString>,
     /// The payload is this file's content.
     #[arg(
         short = 'f',
@@ -353,7 +353,7 @@ pub(crate) struct ReqArgs {
         value_name = "MESSAGE",
         help_heading = "Payload (one of)"
     )]
-    pub(crate) message: Option<String>,
+    pub(crate) message: Option<std::ffi::OsString>,
     /// The payload is this file's content.
     #[arg(
         short = 'f',
@@ -371,7 +371,7 @@ pub(crate) struct ReqArgs {
     /// Quality of service of the request and of the response topic's subscription.
     #[arg(short = 'q', long, value_name = "QOS", value_parser = qos, default_value_t = 1)]
     pub(crate) qos: u8,
-    /// Seconds to wait for the response (exit code 6 when none came).
+    /// Give up after this many seconds (connecting and the response; exit code 6 when none came in time).
     #[arg(short = 'W', long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
     pub(crate) timeout: Duration,
     #[command(flatten)]

@@ -206,14 +206,27 @@ fn stdin() -> Result<Vec<u8>, Failure> {
 
 /// The payload of `-m`, `-f`, `-s` or `-n` (empty).
 pub(crate) fn payload(
-    message: Option<&str>,
+    message: Option<&std::ffi::OsStr>,
     file: Option<&Path>,
     stdin_file: bool,
 ) -> Result<Bytes, Failure> {
     Ok(match (message, file) {
-        (Some(message), _) => Bytes::from(message.as_bytes().to_vec()),
+        (Some(message), _) => Bytes::from(argument_bytes(message)),
         (None, Some(path)) => Bytes::from(read(path, "-f")?),
         (None, None) if stdin_file => Bytes::from(stdin()?),
         (None, None) => Bytes::new(),
     })
+}
+
+/// The bytes of a command-line argument as given: on Unix any bytes (a payload need not be UTF-8); elsewhere
+/// its text, with what is not Unicode replaced.
+fn argument_bytes(argument: &std::ffi::OsStr) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        std::os::unix::ffi::OsStrExt::as_bytes(argument).to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        argument.to_string_lossy().into_owned().into_bytes()
+    }
 }

@@ -19,7 +19,7 @@ use crate::connection::{Target, qos};
 use crate::failure::{Class, Failure};
 use crate::output::Format;
 use crate::property::Value;
-use crate::publish::payload;
+use crate::publish::{payload, within};
 
 /// The packets `mqtt req` sends, for `-D`.
 const PACKETS: &[&str] = &["connect", "publish", "subscribe", "disconnect", "will"];
@@ -29,7 +29,7 @@ const PACKETS: &[&str] = &["connect", "publish", "subscribe", "disconnect", "wil
 /// # Errors
 ///
 /// Usage failures for the arguments (and for `-V 311`: 3.1.1 has no request/response); then the connection's, a
-/// refused subscription or request, or a timeout when no response came within `-W`.
+/// refused subscription or request, or a timeout when the connection and the response took longer than `-W`.
 pub(crate) async fn run(args: ReqArgs) -> Result<(), Failure> {
     if args.connect.version == Some(Version::V311) {
         return Err(Failure::usage(
@@ -58,17 +58,20 @@ pub(crate) async fn run(args: ReqArgs) -> Result<(), Failure> {
         || target.properties.has("publish")
         || target.properties.has("subscribe");
 
-    let connection = target.connect().await?;
+    // -W bounds the whole exchange, the connection included (as mosquitto_rr's).
+    let deadline = tokio::time::Instant::now() + args.timeout;
+    let connection = within(Some(deadline), target.connect(), "connecting").await?;
     let client = &connection.client;
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
     let exchange = async {
         match own {
-            false => client.request(&args.topic, payload, args.timeout).await,
+            false => client.request(&args.topic, payload, left).await,
             true => {
                 let topic = response_topic.unwrap_or_else(|| inbox(&target));
                 let request = target
                     .message(&args.topic, payload, qos(args.qos), false)
                     .response_topic(&topic);
-                tokio::time::timeout(args.timeout, exchange(client, &target, request, topic))
+                tokio::time::timeout_at(deadline, exchange(client, &target, request, topic))
                     .await
                     .unwrap_or(Err(Error::Timeout))
             }

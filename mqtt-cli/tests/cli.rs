@@ -486,3 +486,35 @@ fn websocket_urls_carry_messages_both_ways() {
     let line: Value = serde_json::from_str(&printed(sub)).unwrap();
     assert_eq!(line["payload"], "over websocket");
 }
+
+#[cfg(unix)]
+#[test]
+fn pub_m_sends_the_bytes_given_even_when_they_are_not_utf8() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let broker = broker(MosquittoConfig::default());
+    let url = broker.url(Listener::Plain);
+    let sub = subscribed(mqtt(&["sub", "-L", &url, "-t", "cli/bytes", "-C", "1"]));
+    let bytes = b"\xff\xfe raw \x80";
+    let mut publish = mqtt(&["pub", "-L", &url, "-t", "cli/bytes", "-m"]);
+    publish.arg(std::ffi::OsStr::from_bytes(bytes));
+    assert_exit(&run(publish), 0);
+    let output = finish(sub);
+    assert_exit(&output, 0);
+    assert_eq!(
+        output.stdout,
+        [bytes.as_slice(), b"\n"].concat(),
+        "as mosquitto_pub does"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn an_mqtt_broker_variable_that_is_not_utf8_is_reported_as_such() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let mut publish = mqtt(&["pub", "-t", "t", "-m", "x"]);
+    publish.env("MQTT_BROKER", std::ffi::OsStr::from_bytes(b"host\xff"));
+    let output = run(publish);
+    assert_exit(&output, USAGE);
+    let text = stderr(&output);
+    assert!(text.contains("MQTT_BROKER is not valid UTF-8"), "{text}");
+}

@@ -326,3 +326,33 @@ fn will_properties_reach_the_subscriber_when_the_connection_dies() {
         serde_json::json!([{"key": "reason", "value": "killed"}])
     );
 }
+
+#[test]
+fn req_w_bounds_the_connection_too() {
+    // A broker that takes the TCP connection and never answers CONNECT: -W 1 gives up after a second, however
+    // long the connect timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("mqtt://{}", silent.local_addr().unwrap());
+    let started = std::time::Instant::now();
+    let output = run(mqtt(&[
+        "req",
+        "-L",
+        &url,
+        "--connect-timeout",
+        "60",
+        "-t",
+        "cli/service",
+        "-m",
+        "anyone?",
+        "-W",
+        "1",
+    ]));
+    assert_exit(&output, TIMEOUT);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "-W 1 waited {:?}: it did not bound the connection",
+        started.elapsed()
+    );
+    let text = stderr(&output);
+    assert!(text.contains("-W"), "{text}");
+}

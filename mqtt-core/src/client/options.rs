@@ -179,9 +179,22 @@ impl Options {
     ///
     /// # Errors
     ///
-    /// [`Error::Environment`] if `MQTT_BROKER` is not set or `MQTT_PORT` is not a port; [`Error::InvalidUrl`] if
-    /// the result is not a valid URL.
+    /// [`Error::Environment`] if `MQTT_BROKER` is not set, one of the variables is not valid UTF-8, or
+    /// `MQTT_PORT` is not a port; [`Error::InvalidUrl`] if the result is not a valid URL.
     pub fn from_env() -> Result<Self, Error> {
+        // A variable that is set but not UTF-8 is reported as itself, not as missing.
+        let not_unicode = [
+            ("MQTT_BROKER", "MQTT_BROKER is not valid UTF-8"),
+            ("MQTT_PORT", "MQTT_PORT is not valid UTF-8"),
+            ("MQTT_USERNAME", "MQTT_USERNAME is not valid UTF-8"),
+            ("MQTT_PASSWORD", "MQTT_PASSWORD is not valid UTF-8"),
+            ("MQTT_CLIENT_ID", "MQTT_CLIENT_ID is not valid UTF-8"),
+        ];
+        for (name, error) in not_unicode {
+            if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(name) {
+                return Err(Error::Environment(error));
+            }
+        }
         Self::from_vars(|name| std::env::var(name).ok())
     }
 
