@@ -57,6 +57,12 @@ pub struct ReconnectPolicy {
     /// Retry after a refusal for bad credentials or missing authorisation, which is otherwise permanent.
     /// Default `false`.
     pub retry_on_auth_failure: bool,
+    /// Reconnect after a 5.0 broker's DISCONNECT with Session taken over (`0x8E`): another connection with the
+    /// same client identifier replaced this one. Default `false`: the session gives up
+    /// ([`Disconnection::ServerDisconnect`](crate::session::Disconnection::ServerDisconnect) with that code),
+    /// since reconnecting would take the session back from the other connection, which would do the same: two
+    /// clients sharing an identifier would knock each other off for ever. A manual reconnect still connects.
+    pub retry_on_session_taken_over: bool,
     /// Reconnect automatically at all. With `false`, a lost connection stays lost until a manual reconnect; an
     /// attempt to connect still tries each broker of a failover list once. Default `true`.
     pub enabled: bool,
@@ -74,6 +80,7 @@ impl Default for ReconnectPolicy {
             failover_delay: Duration::ZERO,
             max_attempts: None,
             retry_on_auth_failure: false,
+            retry_on_session_taken_over: false,
             enabled: true,
         }
     }

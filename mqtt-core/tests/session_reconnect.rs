@@ -658,3 +658,49 @@ fn an_assigned_client_identifier_is_sent_on_every_reconnect_with_the_rest_of_con
         sim.broker().violations()
     );
 }
+
+#[test]
+fn a_session_taken_over_gives_up_rather_than_take_it_back_unless_the_policy_says_so() {
+    // Two clients with one client identifier: each connection the broker accepts replaces the other with a
+    // DISCONNECT 0x8E. Reconnecting would knock the other client off, which would do the same, for ever.
+    let mut sim = Sim::new(&config(ProtocolVersion::V5), SimConfig::default()).unwrap();
+    sim.connect();
+    assert!(sim.run_until(|s| s.session().is_connected(), secs(1)));
+    sim.broker_mut()
+        .send_disconnect(ReasonCode::SESSION_TAKEN_OVER);
+    sim.drive();
+    sim.run_for(secs(120));
+    assert!(
+        matches!(
+            sim.events().last(),
+            Some(RecordedEvent::GaveUp {
+                reason: Disconnection::ServerDisconnect(ReasonCode::SESSION_TAKEN_OVER)
+            })
+        ),
+        "{:?}",
+        sim.events()
+    );
+    assert_eq!(sim.broker().connections().len(), 1, "no attempt after it");
+    let text = Disconnection::ServerDisconnect(ReasonCode::SESSION_TAKEN_OVER).to_string();
+    assert!(text.contains("same client identifier"), "{text}");
+    // A manual reconnect still connects.
+    sim.connect();
+    assert!(sim.run_until(|s| s.session().is_connected(), secs(1)));
+
+    let retrying = Config {
+        reconnect: ReconnectPolicy {
+            retry_on_session_taken_over: true,
+            ..exact()
+        },
+        ..config(ProtocolVersion::V5)
+    };
+    let mut sim = Sim::new(&retrying, SimConfig::default()).unwrap();
+    sim.connect();
+    assert!(sim.run_until(|s| s.session().is_connected(), secs(1)));
+    sim.broker_mut()
+        .send_disconnect(ReasonCode::SESSION_TAKEN_OVER);
+    sim.drive();
+    sim.run_for(secs(120));
+    assert_eq!(sim.broker().connections().len(), 2, "reconnected by policy");
+    assert!(sim.session().is_connected());
+}

@@ -587,3 +587,33 @@ async fn the_state_of_an_unanswered_5_0_connect_is_a_version_refusal_not_a_lost_
     ));
     runner.abort();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_session_taken_over_by_a_client_with_the_same_identifier_is_given_up_and_says_why() {
+    // MQTT 5.0 DISCONNECT 0x8E: reconnecting would take the session back from the other client, which would do
+    // the same. The client stops, and its state and wait_connected say why.
+    let link = Link::default();
+    let (client, runner) = link.spawn(&link.options("same-id"));
+    client.wait_connected(WAIT).await.unwrap();
+    link.broker(|b| b.send_disconnect(ReasonCode::SESSION_TAKEN_OVER));
+    let seen = states_until(&client, |s| matches!(s, ConnectionState::GaveUp(_))).await;
+    let Some(ConnectionState::GaveUp(reason)) = seen.last() else {
+        panic!("{seen:?}");
+    };
+    assert_eq!(
+        *reason,
+        Disconnection::ServerDisconnect(ReasonCode::SESSION_TAKEN_OVER)
+    );
+    assert!(
+        reason.to_string().contains("same client identifier"),
+        "{reason}"
+    );
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    assert_eq!(link.opens().len(), 1, "no attempt to take the session back");
+    assert!(matches!(
+        client.wait_connected(Duration::from_secs(1)).await,
+        Err(Error::GaveUp(_))
+    ));
+    client.disconnect(WAIT).await.unwrap();
+    runner.await.unwrap();
+}

@@ -192,7 +192,8 @@ pub enum ConnectionState {
         /// Server Moved: later connections go there too. Use Another Server: this one.
         permanent: bool,
     },
-    /// The session stopped trying (permanent refusal or attempts exhausted).
+    /// The session stopped trying (permanent refusal, a 5.0 session taken over by another client with the same
+    /// identifier, or attempts exhausted).
     GaveUp(Disconnection),
     /// Disconnected by the application, or the event loop ended without disconnecting (its task aborted, its
     /// future dropped, its thread aborted): the last state a client has.

@@ -123,8 +123,15 @@ impl Session<'_> {
         if self.follow_redirect(now) {
             return;
         }
-        let permanent = matches!(reason, Disconnection::Refused(r) if r.is_auth_failure())
-            && !self.settings.retry_on_auth_failure;
+        let permanent = match reason {
+            Disconnection::Refused(r) => {
+                r.is_auth_failure() && !self.settings.retry_on_auth_failure
+            }
+            Disconnection::ServerDisconnect(crate::codec::ReasonCode::SESSION_TAKEN_OVER) => {
+                !self.settings.retry_on_session_taken_over
+            }
+            _ => false,
+        };
         let delay = match permanent {
             true => None,
             false if reason.fails_over() => {

@@ -166,6 +166,11 @@ impl fmt::Display for Disconnection {
             }
             Self::Refused(r) => write!(f, "the broker refused the connection: {r}"),
             Self::Protocol(e) => write!(f, "protocol error: {e}"),
+            Self::ServerDisconnect(code) if *code == ReasonCode::SESSION_TAKEN_OVER => write!(
+                f,
+                "the broker closed the connection: {code} (another client connected with the same client \
+                 identifier)"
+            ),
             Self::ServerDisconnect(code) => write!(f, "the broker closed the connection: {code}"),
         }
     }
