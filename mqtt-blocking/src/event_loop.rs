@@ -296,8 +296,12 @@ impl EventLoop {
         loop {
             let now = inner.shared.now();
             let mut progressed = false;
-            // Events first: a lost connection is told before the next attempt starts.
-            held |= deliver(session, dispatch, held, now);
+            // Events first: a lost connection is told before the next attempt starts. While the closing bytes (a
+            // DISCONNECT) are still being written, events wait: `Disconnected` ends the application's wait for its
+            // disconnect, and a program that ends right after must not leave the broker without the DISCONNECT.
+            if self.closing_until.is_none() {
+                held |= deliver(session, dispatch, held, now);
+            }
             while let Some(action) = session.poll_transport() {
                 progressed = true;
                 if action == TransportAction::Close
@@ -358,7 +362,9 @@ impl EventLoop {
             if let Some(error) = self.failure.take() {
                 dispatch.record_io_error(error);
             }
-            held |= deliver(session, dispatch, held, now);
+            if self.closing_until.is_none() {
+                held |= deliver(session, dispatch, held, now);
+            }
             if !progressed {
                 break;
             }
