@@ -67,10 +67,6 @@ fn a_disconnect_from_a_broker_that_never_reads_again_ends_within_the_ping_timeou
         Err(Error::Timeout),
         "the caller's timeout is honoured"
     );
-    assert!(
-        !client.is_connected(),
-        "the connection is given up on, not kept"
-    );
     // The loop ends on its own: the DISCONNECT could not be written within the ping timeout.
     let deadline = started + Duration::from_secs(1) + 2 * PING_TIMEOUT + Duration::from_secs(1);
     while client.stats().last_disconnected_at.is_none() && Instant::now() < deadline {
