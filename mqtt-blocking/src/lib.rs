@@ -110,6 +110,10 @@
 //!   (default 4 MiB; one message larger than that still goes through). When a message finds a queue full, the event loop holds
 //!   it and stops reading from the broker until there is room: TCP and the broker's window push back, memory stays
 //!   bounded. One slow consumer therefore pauses every subscription of the client.
+//!   While the broker owes the application an answer (the acknowledgement of a message it published, a SUBACK, a
+//!   reply), a full queue takes up to [`Options::receive_maximum`] more messages and twice its bytes instead of
+//!   pausing: a thread that reads [`Client::messages`] and waits for its own publish's acknowledgement between two
+//!   messages gets it. (A callback cannot wait: it runs on the event loop's thread, [`Error::WaitInCallback`].)
 //! - **Acknowledgement follows delivery.** A QoS 1 or 2 message is acknowledged to the broker once its callbacks
 //!   have returned and every queue it went to has given it to the application, in the order received. With
 //!   [`Options::manual_ack`] it is acknowledged when you call [`Client::ack`] instead: unacknowledged messages hold

@@ -107,6 +107,9 @@
 //!   back, memory stays bounded. One slow reader therefore pauses every subscription of the client; a reader that
 //!   never reads stops the client's incoming traffic (keep alive still runs: the pause is not taken for a dead
 //!   broker).
+//!   While the broker owes the application an answer (the acknowledgement of a message it published, a SUBACK, a
+//!   reply), a full queue takes up to [`Options::receive_maximum`] more messages and twice its bytes instead of
+//!   pausing: a reader that awaits its own publish's acknowledgement between two messages gets it.
 //! - **Acknowledgement follows delivery.** A QoS 1 or 2 message is acknowledged to the broker once every queue it
 //!   went to has given it to the application, in the order received. With [`Options::manual_ack`] it is
 //!   acknowledged when you call [`Client::ack`] instead (after processing it, say): unacknowledged messages hold the
