@@ -176,11 +176,9 @@ fn a_full_window_stops_the_broker_until_the_application_acks() {
     no_violations(&sim);
 }
 
-#[test]
-fn a_full_record_leaves_the_next_publish_unprocessed_when_the_broker_ignores_the_window() {
-    // 3.1.1 has no Receive Maximum: the broker sends everything, the session processes 4 and waits. (QoS 1: a
-    // QoS 2 flood beyond the window would overflow the QoS 2 table, whose PUBRELs wait behind the unprocessed
-    // PUBLISH packets, and end the connection with ReceiveMaximumExceeded, as `Config::receive_maximum` says.)
+/// A 3.1.1 session with manual acks and a record of 4, to which the broker sent 12 QoS 1 messages (3.1.1 has no
+/// Receive Maximum to tell it the window), 5 seconds later.
+fn flooded_past_a_window_of_4() -> Sim {
     let config = Config {
         receive_maximum: 4,
         ..manual(ProtocolVersion::V311)
@@ -195,6 +193,15 @@ fn a_full_record_leaves_the_next_publish_unprocessed_when_the_broker_ignores_the
         );
     }
     sim.run_for(secs(5));
+    sim
+}
+
+#[test]
+fn a_full_record_leaves_the_next_publish_unprocessed_when_the_broker_ignores_the_window() {
+    // 3.1.1 has no Receive Maximum: the broker sends everything, the session processes 4 and waits. (QoS 1: a
+    // QoS 2 flood beyond the window would overflow the QoS 2 table, whose PUBRELs wait behind the unprocessed
+    // PUBLISH packets, and end the connection with ReceiveMaximumExceeded, as `Config::receive_maximum` says.)
+    let mut sim = flooded_past_a_window_of_4();
     assert_eq!(sim.broker().delivered().len(), 12);
     assert_eq!(sim.messages().len(), 4);
     assert_eq!(sim.session().pending_acks(), 4);
@@ -220,20 +227,7 @@ fn answers_behind_a_publish_the_full_record_holds_back_are_handled_at_once() {
     // 3.1.1: the broker sends past the window, and the PUBLISH packets beyond it wait in the receive buffer for
     // the application's acks. An application that awaits its own PUBACK or SUBACK before it acks anything gets
     // them: they are handled ahead of the waiting PUBLISH packets, which keep their order.
-    let config = Config {
-        receive_maximum: 4,
-        ..manual(ProtocolVersion::V311)
-    };
-    let mut sim = subscribed(&config, SimConfig::default());
-    for i in 0..12 {
-        inject(
-            &mut sim,
-            "t/flood",
-            format!("{i}").as_bytes(),
-            QoS::AtLeastOnce,
-        );
-    }
-    sim.run_for(secs(5));
+    let mut sim = flooded_past_a_window_of_4();
     assert_eq!(sim.messages().len(), 4);
     assert!(sim.session().is_paused());
     let published = sim.publish("out/reply", b"r", QoS::AtLeastOnce).unwrap();

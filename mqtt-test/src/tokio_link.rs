@@ -243,6 +243,35 @@ impl Link {
         }
     }
 
+    /// The test's "other publisher": the broker gets `total` messages on `flood/<n>` (payload `payload(n)`, at
+    /// `qos`), offered as its session has room, at most `ahead` waiting in it at a time (the broker's own queue
+    /// pushes back). Ends once every message is offered.
+    pub fn offer(
+        &self,
+        total: usize,
+        ahead: usize,
+        qos: mqtt_core::codec::QoS,
+        payload: impl Fn(usize) -> Vec<u8> + Send + 'static,
+    ) -> JoinHandle<()> {
+        let link = self.clone();
+        tokio::spawn(async move {
+            let mut next = 0;
+            while next < total {
+                link.broker(|broker| {
+                    while next < total && broker.pending_to_client() < ahead {
+                        broker.inject(&format!("flood/{next}"), &payload(next), qos, false);
+                        next += 1;
+                    }
+                });
+                link.wait_for(
+                    |broker| broker.pending_to_client() < ahead,
+                    Duration::from_secs(3600),
+                )
+                .await;
+            }
+        })
+    }
+
     fn find(url: &str) -> Option<Self> {
         let links = LINKS.lock().unwrap_or_else(PoisonError::into_inner);
         links

@@ -13,27 +13,6 @@ use mqtt_test::tokio_link::Link;
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// Offers `total` messages on `flood/<n>`, keeping at most `ahead` waiting in the broker's session.
-fn offer(link: &Link, total: usize, ahead: usize, qos: QoS) -> tokio::task::JoinHandle<()> {
-    let link = link.clone();
-    tokio::spawn(async move {
-        let mut next = 0;
-        while next < total {
-            link.broker(|broker| {
-                while next < total && broker.pending_to_client() < ahead {
-                    broker.inject(&format!("flood/{next}"), &[b'x'; 64], qos, false);
-                    next += 1;
-                }
-            });
-            link.wait_for(
-                |broker| broker.pending_to_client() < ahead,
-                Duration::from_secs(3600),
-            )
-            .await;
-        }
-    })
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_consumer_that_awaits_the_acknowledgement_of_each_reply_goes_on_while_its_queue_is_full()
 {
@@ -48,7 +27,9 @@ async fn a_consumer_that_awaits_the_acknowledgement_of_each_reply_goes_on_while_
     let (client, runner) = link.spawn(&options);
     client.wait_connected(WAIT).await.unwrap();
     let mut flood = client.subscribe("flood/#", QoS::AtLeastOnce).await.unwrap();
-    let producer = offer(&link, TOTAL, 4 * usize::from(WINDOW), QoS::AtLeastOnce);
+    let producer = link.offer(TOTAL, 4 * usize::from(WINDOW), QoS::AtLeastOnce, |_| {
+        vec![b'x'; 64]
+    });
 
     for expected in 0..TOTAL {
         let message = tokio::time::timeout(WAIT, flood.next())
@@ -109,7 +90,7 @@ async fn a_consumer_that_subscribes_between_two_messages_of_a_full_queue_gets_it
     let (client, runner) = link.spawn(&options);
     client.wait_connected(WAIT).await.unwrap();
     let mut flood = client.subscribe("flood/#", QoS::AtLeastOnce).await.unwrap();
-    let producer = offer(&link, TOTAL, 40, QoS::AtLeastOnce);
+    let producer = link.offer(TOTAL, 40, QoS::AtLeastOnce, |_| vec![b'x'; 64]);
     let mut extra = Vec::new();
     for expected in 0..TOTAL {
         let message = tokio::time::timeout(WAIT, flood.next())

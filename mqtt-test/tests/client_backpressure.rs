@@ -13,33 +13,6 @@ use mqtt_test::tokio_link::{Link, OpenOutcome, within};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// Offers `total` messages on `topic/<n>` (payload `n`), keeping at most `ahead` waiting in the broker's session:
-/// the test's "other publisher", which the broker's own queue pushes back on.
-fn offer(link: &Link, total: usize, ahead: usize, qos: QoS) -> tokio::task::JoinHandle<()> {
-    let link = link.clone();
-    tokio::spawn(async move {
-        let mut next = 0;
-        while next < total {
-            link.broker(|broker| {
-                while next < total && broker.pending_to_client() < ahead {
-                    broker.inject(
-                        &format!("flood/{next}"),
-                        next.to_string().as_bytes(),
-                        qos,
-                        false,
-                    );
-                    next += 1;
-                }
-            });
-            link.wait_for(
-                |broker| broker.pending_to_client() < ahead,
-                Duration::from_secs(3600),
-            )
-            .await;
-        }
-    })
-}
-
 fn pubacks(link: &Link) -> usize {
     link.broker(|b| b.count(Direction::ClientToBroker, PacketType::PubAck))
 }
@@ -59,7 +32,9 @@ async fn a_subscriber_that_never_reads_holds_its_capacity_and_the_window_stops_t
     let (client, runner) = link.spawn(&options);
     client.wait_connected(WAIT).await.unwrap();
     let mut flood = client.subscribe("flood/#", QoS::AtLeastOnce).await.unwrap();
-    let producer = offer(&link, TOTAL, 2 * usize::from(WINDOW), QoS::AtLeastOnce);
+    let producer = link.offer(TOTAL, 2 * usize::from(WINDOW), QoS::AtLeastOnce, |n| {
+        n.to_string().into_bytes()
+    });
 
     // Ten minutes of virtual time without reading: sixty keep-alive periods.
     tokio::time::sleep(Duration::from_secs(600)).await;
