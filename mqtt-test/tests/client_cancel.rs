@@ -209,3 +209,45 @@ async fn zero_timeouts_report_what_is_already_known() {
     client.disconnect(WAIT).await.unwrap();
     runner.await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_second_disconnect_after_one_given_up_waits_for_the_same_end() {
+    let link = Link::default();
+    let (client, runner) = link.spawn(&link.options("disconnect-twice"));
+    within("connect", client.wait_connected(WAIT))
+        .await
+        .unwrap();
+    let mut subscription = within("subscribe", client.subscribe("t", QoS::AtLeastOnce))
+        .await
+        .unwrap();
+    link.broker(|b| b.hold_acks());
+    let _delivery = client
+        .publish("held", "x", QoS::AtLeastOnce, false)
+        .await
+        .unwrap();
+    let given_up = tokio::time::timeout(
+        Duration::from_millis(100),
+        client.disconnect(Duration::from_secs(10)),
+    )
+    .await;
+    assert!(given_up.is_err(), "the acknowledgement is held");
+    let (first, second) = within("both disconnects", async {
+        tokio::join!(
+            client.disconnect(Duration::from_secs(20)),
+            client.disconnect(Duration::from_secs(20))
+        )
+    })
+    .await;
+    for outcome in [first, second] {
+        assert!(
+            matches!(outcome, Ok(()) | Err(Error::Unacknowledged(1))),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(within("end", subscription.next()).await, None);
+    within("the event loop ends", runner).await.unwrap();
+    assert!(matches!(
+        client.wait_connected(WAIT).await,
+        Err(Error::Closed)
+    ));
+}
