@@ -1,6 +1,6 @@
-//! mqtt-tokio through a restart of the broker, as a new user meets it: a persistent session on both sides
-//! (`clean_start(false)`), messages queued by the publisher while the broker is down, the broker coming back
-//! with its saved sessions. Against a real mosquitto started by the harness; every wait is bounded.
+//! mqtt-tokio against what brokers do that new users meet: a restart (a persistent session on both sides,
+//! `clean_start(false)`, messages queued by the publisher while the broker is down, the broker coming back with
+//! its saved sessions). Against a real mosquitto started by the harness; every wait is bounded.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
