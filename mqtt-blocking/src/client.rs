@@ -168,7 +168,7 @@ impl<T: Send + 'static> Pending<T> {
     ///
     /// [`Error::Timeout`] when the time is up, otherwise as [`wait`](Self::wait).
     pub fn wait_timeout(self, timeout: Duration) -> Result<T, Error> {
-        self.wait_until(Some(Instant::now() + timeout))
+        self.wait_until(Some(deadline_after(timeout)))
     }
 
     fn wait_until(self, deadline: Option<Instant>) -> Result<T, Error> {
@@ -237,7 +237,7 @@ impl Messages {
     ///
     /// [`Error::Timeout`] when none came in time, [`Error::Closed`] once the event loop has ended.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Message, Error> {
-        match block_on(Some(Instant::now() + timeout), |cx| self.0.poll_recv(cx)) {
+        match block_on(Some(deadline_after(timeout)), |cx| self.0.poll_recv(cx)) {
             Some(Some(message)) => Ok(message),
             Some(None) => Err(Error::Closed),
             None => Err(Error::Timeout),
@@ -492,7 +492,7 @@ impl Client {
         states: &StateReceiver,
         timeout: Duration,
     ) -> Result<(), Error> {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut watch = ConnectWatch::new(self.inner.shared.core().dispatch.keeps_trying());
         loop {
             match block_on(Some(deadline), |cx| states.poll_recv(cx)) {
@@ -555,7 +555,7 @@ impl Client {
         if self.inner.has_finished() {
             return Ok(());
         }
-        let deadline = Instant::now() + proto::client::disconnect_wait(timeout);
+        let deadline = deadline_after(proto::client::disconnect_wait(timeout));
         let closed = self.inner.shared.disconnect(timeout);
         self.closed_by(closed, deadline)
     }
@@ -588,6 +588,14 @@ impl Client {
             n => Err(Error::Unacknowledged(n)),
         }
     }
+}
+
+/// The instant `timeout` from now; a timeout past what an [`Instant`] can hold (`Duration::MAX`, the usual way
+/// to say "no limit") is a century, rather than a panic.
+pub(crate) fn deadline_after(timeout: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    let now = Instant::now();
+    now.checked_add(timeout.min(CENTURY)).unwrap_or(now)
 }
 
 /// Runs application code, catching a panic so that the loop goes on; the panic becomes an error.

@@ -2,7 +2,7 @@
 //! properties, subscribing with options, unsubscribing with codes, request/response, re-authentication, what the
 //! broker announced, disconnecting with properties.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -93,7 +93,7 @@ impl Client {
         if self.inner.in_loop() {
             return Err(Error::WaitInCallback);
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::client::deadline_after(timeout);
         let topic = topic.into();
         let mut request = self
             .inner
@@ -180,7 +180,7 @@ impl Client {
         if self.inner.has_finished() {
             return Ok(());
         }
-        let deadline = Instant::now() + proto::client::disconnect_wait(timeout);
+        let deadline = crate::client::deadline_after(proto::client::disconnect_wait(timeout));
         let closed = self.inner.shared.disconnect_with(&options, timeout)?;
         self.closed_by(closed, deadline)
     }

@@ -52,7 +52,7 @@ impl Connector {
     /// [`Error::Io`] when the broker cannot be reached, [`Error::Tls`] or [`Error::WebSocket`] when a handshake
     /// fails, [`Error::Timeout`] when the time is up.
     pub fn open(&self, timeout: Duration) -> Result<Stream, Error> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::client::deadline_after(timeout);
         let remaining = || {
             deadline
                 .checked_duration_since(Instant::now())

@@ -58,7 +58,9 @@ pub struct Config<'a> {
     pub user_properties: List<'a, UserProperty<'a>>,
     /// Time allowed for opening the transport and receiving CONNACK. Default 30 s.
     pub connect_timeout: Duration,
-    /// Time allowed for PINGRESP after PINGREQ before the connection counts as lost. Default 10 s.
+    /// Time allowed for PINGRESP after PINGREQ before the connection counts as lost. Default 10 s; the session
+    /// waits at most half the keep alive interval, so that a silent broker is found out within one and a half
+    /// keep alive intervals of its last word.
     pub ping_timeout: Duration,
     /// Longest wait for outgoing messages to be acknowledged after [`Session::disconnect`] was called, before
     /// DISCONNECT is sent anyway. Default 5 s. [`Session::disconnect_within`] takes the wait from its caller

@@ -136,7 +136,7 @@ fn keepalive_detects_a_silent_broker() {
 }
 
 #[test]
-fn no_pingreq_while_traffic_flows() {
+fn no_pingreq_while_traffic_flows_both_ways() {
     for version in VERSIONS {
         let config = Config {
             keep_alive: secs(60),
@@ -144,17 +144,40 @@ fn no_pingreq_while_traffic_flows() {
         };
         let mut sim = connected(&config, SimConfig::default());
         for _ in 0..30 {
-            sim.publish("traffic", b"x", QoS::AtMostOnce).unwrap();
+            // QoS 1: the broker answers each with a PUBACK.
+            sim.publish("traffic", b"x", QoS::AtLeastOnce).unwrap();
             sim.run_for(secs(20));
         }
         assert_eq!(
             sim.broker().pings(),
             0,
-            "{version}: pinged while sending every 20 s"
+            "{version}: pinged while sending and hearing every 20 s"
         );
         // Silence: exactly one PINGREQ per keep alive interval.
         sim.run_for(secs(61));
         assert_eq!(sim.broker().pings(), 1, "{version}");
+    }
+}
+
+#[test]
+fn a_qos0_publisher_that_hears_nothing_from_the_broker_pings_once_per_keep_alive() {
+    for version in VERSIONS {
+        let config = Config {
+            keep_alive: secs(60),
+            ..persistent(version)
+        };
+        let mut sim = connected(&config, SimConfig::default());
+        // 600 s of QoS 0 every 20 s: the broker says nothing back but its PINGRESPs, the only way to know it is
+        // still there.
+        for _ in 0..30 {
+            sim.publish("traffic", b"x", QoS::AtMostOnce).unwrap();
+            sim.run_for(secs(20));
+        }
+        let pings = sim.broker().pings();
+        assert!(
+            (9..=10).contains(&pings),
+            "{version}: {pings} pings in 600 s of one-way traffic"
+        );
     }
 }
 

@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 pub use certs::X509V1Client;
-pub use config::{Listener, MosquittoConfig};
+pub use config::{Listener, MosquittoConfig, ServerCertificate};
 pub use error::{HarnessError, INSTALL_HINT};
 
 use certs::Certs;
@@ -95,7 +95,7 @@ impl Mosquitto {
             client_cas: path("client-cas.pem"),
         };
         let certs = if config.needs_certificates() {
-            let certs = Certs::generate()?;
+            let certs = Certs::generate(config.server_certificate)?;
             write(&files.ca, &certs.ca)?;
             write(&files.server_cert, &certs.server)?;
             write(&files.server_key, &certs.server_key)?;

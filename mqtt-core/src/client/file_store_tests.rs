@@ -237,3 +237,56 @@ fn the_log_is_compacted_once_it_outgrows_its_snapshot() {
     let (session, _store) = options.open_session().unwrap();
     assert_eq!(session.recovered().count(), 0);
 }
+
+#[test]
+fn any_damaged_byte_or_cut_of_a_store_opens_or_fails_with_a_store_error_never_a_panic() {
+    let path = TempPath::new("every-byte");
+    let options = Options::new("mqtt://127.0.0.1:1")
+        .unwrap()
+        .client_id("every-byte")
+        .clean_start(false)
+        .persistence(Persistence::file(&path.0));
+    let (mut session, store) = options.open_session().unwrap();
+    let mut store = store.unwrap();
+    for (i, qos) in [QoS::AtLeastOnce, QoS::ExactlyOnce, QoS::AtLeastOnce]
+        .into_iter()
+        .enumerate()
+    {
+        let topic = format!("t/{i}");
+        let message = crate::codec::Publish {
+            topic: &topic,
+            payload: b"payload",
+            qos,
+            ..Default::default()
+        };
+        session.publish(&message, crate::Instant::ZERO).unwrap();
+        store.write(&mut session).unwrap();
+    }
+    drop(store);
+    let good = fs::read(&path.0).unwrap();
+    let opened = |bytes: &[u8]| {
+        fs::write(&path.0, bytes).unwrap();
+        match options.open_session() {
+            Ok(_) | Err(crate::client::Error::Store(_)) => {}
+            Err(other) => panic!("not a store error: {other}"),
+        }
+    };
+    for at in 0..good.len() {
+        for mask in [0x01u8, 0x80, 0xFF] {
+            let mut bytes = good.clone();
+            bytes[at] ^= mask;
+            opened(&bytes);
+        }
+        opened(&good[..at]);
+    }
+    // A directory where the file should be.
+    let _ = fs::remove_file(&path.0);
+    fs::create_dir(&path.0).unwrap();
+    let outcome = options.open_session();
+    fs::remove_dir(&path.0).unwrap();
+    assert!(
+        matches!(outcome, Err(crate::client::Error::Store(_))),
+        "{:?}",
+        outcome.err()
+    );
+}

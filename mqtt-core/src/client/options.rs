@@ -505,9 +505,11 @@ impl Options {
         self
     }
 
-    /// Time allowed for PINGRESP after PINGREQ before the connection counts as lost (default 10 s). A broker
-    /// node that hangs (the kernel keeps its connections open, nothing answers) is left after the keep alive plus
-    /// this; with failover, lower both to move to another node sooner.
+    /// Time allowed for PINGRESP after PINGREQ before the connection counts as lost (default 10 s; never more
+    /// than half the keep alive interval). PINGREQ goes out when the client sent nothing, or heard nothing from
+    /// the broker, for the keep alive interval; a broker node that hangs (the kernel keeps its connections open,
+    /// nothing answers) is therefore left at most the keep alive plus this after its last word, within one and
+    /// a half keep alive intervals; with failover, lower both to move to another node sooner.
     pub fn ping_timeout(mut self, timeout: Duration) -> Self {
         self.ping_timeout = timeout;
         self

@@ -168,7 +168,7 @@ impl Session<'_> {
             self.send_ping = true;
             self.ping_outstanding = true;
             if !self.ping_deferred {
-                self.set_timer(Timer::Ping, Some(now + self.settings.ping_timeout));
+                self.set_timer(Timer::Ping, Some(now + self.ping_timeout()));
             }
         }
     }
@@ -185,7 +185,7 @@ impl Session<'_> {
                 SessionState::Connected | SessionState::Disconnecting
             )
         {
-            self.set_timer(Timer::Ping, Some(self.now + self.settings.ping_timeout));
+            self.set_timer(Timer::Ping, Some(self.now + self.ping_timeout()));
         }
     }
 }

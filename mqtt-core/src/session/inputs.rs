@@ -17,6 +17,7 @@ impl<'b> Session<'b> {
             self.send_connect = true;
             self.partial = None;
             self.last_sent = now;
+            self.last_received = now;
         }
     }
 
@@ -76,8 +77,11 @@ impl<'b> Session<'b> {
 
     /// Processes time passing: reconnect, connect timeout, keep alive and ping timeout, disconnect timeout.
     ///
-    /// Keep alive: PINGREQ goes out when nothing was sent for the keep alive interval, and the connection is lost
-    /// ([`Disconnection::KeepAliveTimeout`]) when no PINGRESP was processed within `ping_timeout` of it. Time the
+    /// Keep alive: PINGREQ goes out when nothing was sent, or nothing was received, for the keep alive interval
+    /// (a QoS 0 publisher hears nothing from a healthy broker, and must still find out about a hung one), and the
+    /// connection is lost ([`Disconnection::KeepAliveTimeout`]) when no PINGRESP was processed within
+    /// `ping_timeout` of it (at most half the keep alive: a silent broker is found out within one and a half keep
+    /// alive intervals of its last word, as a broker finds out about a silent client, `[MQTT-3.1.2-24]`). Time the
     /// session spends [paused](Self::is_paused) (a held message, a PUBLISH waiting for room in the
     /// acknowledgement record, a full receive buffer) is the client's own doing, and the PINGRESP may be waiting
     /// unread behind the paused input: a ping deadline that passes during a pause does not end the connection.
@@ -187,6 +191,9 @@ impl<'b> Session<'b> {
         let n = n.min(self.rx.len() - self.rx_end);
         self.rx_end += n;
         self.stats.bytes_received += n as u64;
+        if n > 0 {
+            self.last_received = now;
+        }
     }
 
     // ----- outputs -----

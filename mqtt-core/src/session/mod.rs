@@ -366,6 +366,9 @@ pub struct Session<'b> {
     /// Bytes the next packet needs when `poll_transmit` wrote nothing for lack of room (0: none).
     transmit_need: usize,
     last_sent: Instant,
+    /// When bytes last arrived from the broker (or the transport opened): keep alive pings a broker that has
+    /// said nothing for the interval, as well as one the client said nothing to.
+    last_received: Instant,
     /// The broker accepted the current connection (CONNACK), until it ends.
     established: bool,
     /// The transport is gone, but complete packets received before that are still to be processed (by
@@ -520,6 +523,7 @@ impl<'b> Session<'b> {
             transmit_capacity: None,
             transmit_need: 0,
             last_sent: Instant::ZERO,
+            last_received: Instant::ZERO,
             established: false,
             down_pending: false,
             error: None,
@@ -701,8 +705,23 @@ impl<'b> Session<'b> {
     fn keep_alive_due(&self) -> Option<Instant> {
         // A ping that is only deferred by a pause does not stop the next one.
         let waiting = self.ping_outstanding && (!self.ping_deferred || self.send_ping);
+        let sent_due = self.last_sent + self.keep_alive;
+        // Silence from the broker is due a ping too (a QoS 0 publisher hears nothing from a healthy broker, and
+        // would never find out about a hung one); once a ping is out, only what the client sends counts.
+        let due = if self.ping_outstanding {
+            sent_due
+        } else {
+            sent_due.min(self.last_received + self.keep_alive)
+        };
         (self.is_connected() && !self.down_pending && !self.keep_alive.is_zero() && !waiting)
-            .then(|| self.last_sent + self.keep_alive)
+            .then_some(due)
+    }
+
+    /// How long a PINGREQ waits for its PINGRESP: the configured ping timeout, but at most half the keep alive
+    /// interval, so that a broker gone silent is found out within one and a half keep alive intervals of its
+    /// last word (the bound the broker applies to a silent client, `[MQTT-3.1.2-24]`).
+    pub(super) fn ping_timeout(&self) -> Duration {
+        self.settings.ping_timeout.min(self.keep_alive / 2)
     }
 
     /// Outgoing messages not yet acknowledged (QoS 1 and 2) or not yet sent (QoS 0): what

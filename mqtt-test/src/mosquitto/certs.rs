@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::HarnessError;
+use super::config::ServerCertificate;
 use super::error::io_error;
 
 use rcgen::{
@@ -24,8 +25,9 @@ pub(super) struct Certs {
 }
 
 impl Certs {
-    /// A fresh CA and the two certificates it signs, each with its own ECDSA P-256 key.
-    pub(super) fn generate() -> Result<Self, rcgen::Error> {
+    /// A fresh CA and the two certificates it signs, each with its own ECDSA P-256 key; the server's as `server`
+    /// asks.
+    pub(super) fn generate(server: ServerCertificate) -> Result<Self, rcgen::Error> {
         let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
         ca_params
             .distinguished_name
@@ -38,8 +40,15 @@ impl Certs {
         ];
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
 
-        let leaf = |common_name: &str, names: Vec<String>, purpose: ExtendedKeyUsagePurpose| {
+        let leaf = |common_name: &str,
+                    names: Vec<String>,
+                    purpose: ExtendedKeyUsagePurpose,
+                    expired: bool| {
             let mut params = CertificateParams::new(names)?;
+            if expired {
+                params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+                params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+            }
             params
                 .distinguished_name
                 .push(DnType::CommonName, common_name);
@@ -53,15 +62,23 @@ impl Certs {
             let cert = params.signed_by(&key, &ca)?;
             Ok::<_, rcgen::Error>((cert.pem(), key.serialize_pem()))
         };
+        let server_names = match server {
+            ServerCertificate::Valid | ServerCertificate::Expired => {
+                vec!["localhost".to_owned(), "127.0.0.1".to_owned()]
+            }
+            ServerCertificate::OtherName => vec!["broker.invalid".to_owned()],
+        };
         let (server, server_key) = leaf(
             "localhost",
-            vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
+            server_names,
             ExtendedKeyUsagePurpose::ServerAuth,
+            server == ServerCertificate::Expired,
         )?;
         let (client, client_key) = leaf(
             "mqtt-test client",
             Vec::new(),
             ExtendedKeyUsagePurpose::ClientAuth,
+            false,
         )?;
         Ok(Self {
             ca: ca.pem(),

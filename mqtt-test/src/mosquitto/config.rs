@@ -2,6 +2,18 @@
 
 use std::path::PathBuf;
 
+/// The server certificate the TLS listeners present, signed by the harness's CA.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ServerCertificate {
+    /// For `localhost` and `127.0.0.1` (the names the listeners' URLs use), valid.
+    #[default]
+    Valid,
+    /// For `localhost` and `127.0.0.1`, but expired (valid during 2020 only).
+    Expired,
+    /// Valid, but for `broker.invalid` only: a client that connects to `localhost` must refuse it.
+    OtherName,
+}
+
 /// What the broker started by [`Mosquitto::start`](super::Mosquitto::start) offers.
 ///
 /// The plain listener (anonymous MQTT over TCP) is always there; every other listener is opt-in. Build it with
@@ -46,6 +58,9 @@ pub struct MosquittoConfig {
     /// are for anonymous clients): a subscription or publication it does not allow is refused (SUBACK `0x80` or
     /// `0x87`, PUBACK `0x87` on 5.0). `None`: every client may publish and subscribe to every topic.
     pub acl: Option<String>,
+    /// The server certificate of the TLS listeners: valid for `localhost` and `127.0.0.1` by default, or one a
+    /// client must refuse (expired, or for another name).
+    pub server_certificate: ServerCertificate,
     /// Raw lines appended to the global part of the file, before the first `listener` line (for example
     /// `"max_inflight_messages 20"`); they come after the harness's own global options, and mosquitto keeps the
     /// last value it reads.
@@ -113,6 +128,13 @@ impl MosquittoConfig {
                 .map(|(user, password)| (user.into(), password.into()))
                 .collect(),
         );
+        self
+    }
+
+    /// Gives the TLS listeners this server certificate (still signed by the generated CA).
+    #[must_use]
+    pub fn with_server_certificate(mut self, certificate: ServerCertificate) -> Self {
+        self.server_certificate = certificate;
         self
     }
 

@@ -1,0 +1,90 @@
+//! Keep alive in the async std client over the in-memory [`Link`], in tokio's virtual time: a broker that goes
+//! silent is found out within one and a half keep alive intervals of its last word, whether the client was
+//! quiet or publishing at QoS 0 (which a healthy broker does not answer).
+
+use core::time::Duration;
+
+use futures_util::StreamExt;
+use mqtt_core::client::ConnectionState;
+use mqtt_core::codec::{ProtocolVersion, QoS};
+use mqtt_test::tokio_link::{Link, within};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+#[tokio::test(start_paused = true)]
+async fn a_broker_that_goes_silent_is_detected_within_one_and_a_half_keep_alives() {
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let link = Link::default();
+        let keep_alive = Duration::from_secs(10);
+        let (client, runner) = link.spawn(
+            &link
+                .options("silent")
+                .version(version)
+                .keep_alive(keep_alive),
+        );
+        let mut states = client.states();
+        within("connect", client.wait_connected(WAIT))
+            .await
+            .unwrap();
+        link.broker(|b| b.set_answer_pings(false));
+        let silent_from = tokio::time::Instant::now();
+        loop {
+            match within("lost", states.next()).await {
+                Some(ConnectionState::Lost(_)) => break,
+                Some(_) => {}
+                None => panic!("{version}: the states ended"),
+            }
+        }
+        let detected = silent_from.elapsed();
+        assert!(
+            detected <= keep_alive * 3 / 2,
+            "{version}: detected after {detected:?}, keep alive {keep_alive:?}"
+        );
+        drop(client);
+        runner.abort();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_broker_that_goes_silent_under_a_qos0_publisher_is_detected_within_one_and_a_half_keep_alives()
+ {
+    let link = Link::default();
+    let keep_alive = Duration::from_secs(60);
+    let (client, runner) = link.spawn(&link.options("silent-publisher").keep_alive(keep_alive));
+    let mut states = client.states();
+    within("connect", client.wait_connected(WAIT))
+        .await
+        .unwrap();
+    // A healthy broker says nothing to a QoS 0 publisher but answers its pings; this one has hung.
+    link.broker(|b| b.set_answer_pings(false));
+    let silent_from = tokio::time::Instant::now();
+    let publisher = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            for i in 0..600 {
+                let _ = client
+                    .publish("telemetry", format!("{i}"), QoS::AtMostOnce, false)
+                    .await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    };
+    let lost = tokio::time::timeout(keep_alive * 3, async {
+        loop {
+            match states.next().await {
+                Some(ConnectionState::Lost(_)) | None => return,
+                Some(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(lost.is_ok(), "the silent broker was never detected");
+    let detected = silent_from.elapsed();
+    assert!(
+        detected <= keep_alive * 3 / 2,
+        "detected after {detected:?}, keep alive {keep_alive:?}"
+    );
+    publisher.abort();
+    drop(client);
+    runner.abort();
+}
