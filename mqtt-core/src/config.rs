@@ -58,9 +58,10 @@ pub struct Config<'a> {
     pub user_properties: List<'a, UserProperty<'a>>,
     /// Time allowed for opening the transport and receiving CONNACK. Default 30 s.
     pub connect_timeout: Duration,
-    /// Time allowed for PINGRESP after PINGREQ before the connection counts as lost. Default 10 s; the session
-    /// waits at most half the keep alive interval, so that a silent broker is found out within one and a half
-    /// keep alive intervals of its last word.
+    /// Time allowed for PINGRESP after PINGREQ before the connection counts as lost. Default zero: automatic,
+    /// 10 s or half the keep alive interval, whichever is shorter, so that a silent broker is found out within
+    /// one and a half keep alive intervals of its last word (the bound a broker applies to a silent client,
+    /// `[MQTT-3.1.2-24]`). Any other value is used as given.
     pub ping_timeout: Duration,
     /// Longest wait for outgoing messages to be acknowledged after [`Session::disconnect`] was called, before
     /// DISCONNECT is sent anyway. Default 5 s. [`Session::disconnect_within`] takes the wait from its caller
@@ -197,7 +198,7 @@ impl<'a> Config<'a> {
             will: None,
             user_properties: List::default(),
             connect_timeout: Duration::from_secs(30),
-            ping_timeout: Duration::from_secs(10),
+            ping_timeout: Duration::ZERO,
             disconnect_timeout: Duration::from_secs(5),
             max_inflight: 64,
             max_inflight_v311: 20,

@@ -88,3 +88,41 @@ async fn a_broker_that_goes_silent_under_a_qos0_publisher_is_detected_within_one
     drop(client);
     runner.abort();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_ping_timeout_given_is_used_as_given() {
+    // The default is 10 s or half the keep alive; a value the application gives is its own, longer or not.
+    let link = Link::default();
+    let keep_alive = Duration::from_secs(10);
+    let ping_timeout = Duration::from_secs(8);
+    let (client, runner) = link.spawn(
+        &link
+            .options("patient")
+            .keep_alive(keep_alive)
+            .ping_timeout(ping_timeout),
+    );
+    let mut states = client.states();
+    within("connect", client.wait_connected(WAIT))
+        .await
+        .unwrap();
+    link.broker(|b| b.set_answer_pings(false));
+    let silent_from = tokio::time::Instant::now();
+    loop {
+        match within("lost", states.next()).await {
+            Some(ConnectionState::Lost(_)) => break,
+            Some(_) => {}
+            None => panic!("the states ended"),
+        }
+    }
+    let detected = silent_from.elapsed();
+    assert!(
+        detected > keep_alive && detected <= keep_alive + ping_timeout,
+        "detected after {detected:?}: the PINGREQ after {keep_alive:?}, then {ping_timeout:?} for its answer"
+    );
+    assert!(
+        detected > keep_alive * 3 / 2,
+        "not capped to half the keep alive"
+    );
+    drop(client);
+    runner.abort();
+}

@@ -139,7 +139,7 @@ impl Options {
             reconnect: ReconnectPolicy::default(),
             jitter_seed: random_seed(),
             connect_timeout: Duration::from_secs(30),
-            ping_timeout: Duration::from_secs(10),
+            ping_timeout: Duration::ZERO,
             max_inflight: 64,
             max_inflight_given: false,
             max_inflight_v311: None,
@@ -505,11 +505,12 @@ impl Options {
         self
     }
 
-    /// Time allowed for PINGRESP after PINGREQ before the connection counts as lost (default 10 s; never more
-    /// than half the keep alive interval). PINGREQ goes out when the client sent nothing, or heard nothing from
-    /// the broker, for the keep alive interval; a broker node that hangs (the kernel keeps its connections open,
-    /// nothing answers) is therefore left at most the keep alive plus this after its last word, within one and
-    /// a half keep alive intervals; with failover, lower both to move to another node sooner.
+    /// Time allowed for PINGRESP after PINGREQ before the connection counts as lost (default: 10 s or half the
+    /// keep alive interval, whichever is shorter; a value given is used as given). PINGREQ goes out when the
+    /// client sent nothing, or heard nothing from the broker, for the keep alive interval; a broker node that
+    /// hangs (the kernel keeps its connections open, nothing answers) is therefore left at most the keep alive
+    /// plus this after its last word (with the default, within one and a half keep alive intervals); with
+    /// failover, lower both to move to another node sooner.
     pub fn ping_timeout(mut self, timeout: Duration) -> Self {
         self.ping_timeout = timeout;
         self

@@ -80,8 +80,9 @@ impl<'b> Session<'b> {
     /// Keep alive: PINGREQ goes out when nothing was sent, or nothing was received, for the keep alive interval
     /// (a QoS 0 publisher hears nothing from a healthy broker, and must still find out about a hung one), and the
     /// connection is lost ([`Disconnection::KeepAliveTimeout`]) when no PINGRESP was processed within
-    /// `ping_timeout` of it (at most half the keep alive: a silent broker is found out within one and a half keep
-    /// alive intervals of its last word, as a broker finds out about a silent client, `[MQTT-3.1.2-24]`). Time the
+    /// [`ping_timeout`](Self::ping_timeout) of it (by default at most half the keep alive: a silent broker is
+    /// found out within one and a half keep alive intervals of its last word, as a broker finds out about a
+    /// silent client, `[MQTT-3.1.2-24]`). Time the
     /// session spends [paused](Self::is_paused) (a held message, a PUBLISH waiting for room in the
     /// acknowledgement record, a full receive buffer) is the client's own doing, and the PINGRESP may be waiting
     /// unread behind the paused input: a ping deadline that passes during a pause does not end the connection.

@@ -717,11 +717,20 @@ impl<'b> Session<'b> {
             .then_some(due)
     }
 
-    /// How long a PINGREQ waits for its PINGRESP: the configured ping timeout, but at most half the keep alive
-    /// interval, so that a broker gone silent is found out within one and a half keep alive intervals of its
-    /// last word (the bound the broker applies to a silent client, `[MQTT-3.1.2-24]`).
-    pub(super) fn ping_timeout(&self) -> Duration {
-        self.settings.ping_timeout.min(self.keep_alive / 2)
+    /// How long a PINGREQ waits for its PINGRESP: [`Config::ping_timeout`] as given, or when it is zero
+    /// (automatic) 10 s or half the keep alive interval, whichever is shorter, so that a broker gone silent is
+    /// found out within one and a half keep alive intervals of its last word (the bound the broker applies to a
+    /// silent client, `[MQTT-3.1.2-24]`).
+    pub fn ping_timeout(&self) -> Duration {
+        const AUTOMATIC: Duration = Duration::from_secs(10);
+        match (
+            self.settings.ping_timeout.is_zero(),
+            self.keep_alive.is_zero(),
+        ) {
+            (false, _) => self.settings.ping_timeout,
+            (true, true) => AUTOMATIC,
+            (true, false) => AUTOMATIC.min(self.keep_alive / 2),
+        }
     }
 
     /// Outgoing messages not yet acknowledged (QoS 1 and 2) or not yet sent (QoS 0): what

@@ -246,14 +246,14 @@ impl Session<'_> {
     pub fn close_write_timeout(&self) -> Duration {
         match self.write_stalled {
             true => Duration::ZERO,
-            false => self.settings.ping_timeout,
+            false => self.ping_timeout(),
         }
     }
 
     /// The DISCONNECT is due: it must be written within the ping timeout, or the session closes the transport
     /// without it (`handle_timeout`).
     pub(super) fn arm_disconnect_write(&mut self, now: Instant) {
-        self.set_timer(Timer::Disconnect, Some(now + self.settings.ping_timeout));
+        self.set_timer(Timer::Disconnect, Some(now + self.ping_timeout()));
     }
 
     /// Writes the application's DISCONNECT given to [`disconnect_with`](Self::disconnect_with), if there is one
