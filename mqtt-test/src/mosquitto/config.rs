@@ -55,8 +55,9 @@ pub struct MosquittoConfig {
     /// survives [`kill`](super::Mosquitto::kill) and [`restart`](super::Mosquitto::restart) up to the last save.
     pub persistence: bool,
     /// An access control list in mosquitto's `acl_file` format, for every listener (lines before any `user` line
-    /// are for anonymous clients): a subscription or publication it does not allow is refused (SUBACK `0x80` or
-    /// `0x87`, PUBACK `0x87` on 5.0). `None`: every client may publish and subscribe to every topic.
+    /// are for anonymous clients). `None`: every client may publish and subscribe to every topic. Mosquitto
+    /// 2.0.11 (Debian's) grants a SUBSCRIBE the list denies, on 3.1.1 and 5.0, and then delivers nothing through
+    /// it (as observed through this harness). The typed SUBACK refusal is tested on the fake broker.
     pub acl: Option<String>,
     /// The server certificate of the TLS listeners: valid for `localhost` and `127.0.0.1` by default, or one a
     /// client must refuse (expired, or for another name).
