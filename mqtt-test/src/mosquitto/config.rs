@@ -30,7 +30,7 @@ pub enum ServerCertificate {
 /// let same = MosquittoConfig::default().with_tls().with_persistence();
 /// assert_eq!(config, same);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct MosquittoConfig {
     /// A TLS listener ([`Listener::Tls`]), anonymous, with a server certificate for `localhost` and `127.0.0.1`
     /// signed by the generated CA.
@@ -66,6 +66,28 @@ pub struct MosquittoConfig {
     /// `"max_inflight_messages 20"`); they come after the harness's own global options, and mosquitto keeps the
     /// last value it reads.
     pub extra_lines: Vec<String>,
+}
+
+/// The passwords of [`password_file`](MosquittoConfig::password_file) stay out of `Debug` (the user names show).
+impl core::fmt::Debug for MosquittoConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let users: Option<Vec<&str>> = self
+            .password_file
+            .as_ref()
+            .map(|users| users.iter().map(|(user, _)| user.as_str()).collect());
+        f.debug_struct("MosquittoConfig")
+            .field("tls", &self.tls)
+            .field("mtls", &self.mtls)
+            .field("client_ca", &self.client_ca.as_ref().map(|_| "(PEM)"))
+            .field("websocket", &self.websocket)
+            .field("secure_websocket", &self.secure_websocket)
+            .field("password_file users (passwords redacted)", &users)
+            .field("persistence", &self.persistence)
+            .field("acl", &self.acl)
+            .field("server_certificate", &self.server_certificate)
+            .field("extra_lines", &self.extra_lines)
+            .finish()
+    }
 }
 
 impl MosquittoConfig {
@@ -317,4 +339,17 @@ pub(super) fn render(config: &MosquittoConfig, ports: &[(Listener, u16)], files:
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MosquittoConfig;
+
+    #[test]
+    fn debug_shows_the_users_and_not_their_passwords() {
+        let config = MosquittoConfig::default().with_users([("alice", "hunter2-correct-horse")]);
+        let text = format!("{config:?}");
+        assert!(text.contains("alice"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
 }
