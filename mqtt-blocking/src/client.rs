@@ -168,7 +168,7 @@ impl<T: Send + 'static> Pending<T> {
     ///
     /// [`Error::Timeout`] when the time is up, otherwise as [`wait`](Self::wait).
     pub fn wait_timeout(self, timeout: Duration) -> Result<T, Error> {
-        self.wait_until(Some(deadline_after(timeout)))
+        self.wait_until(deadline_after(timeout))
     }
 
     fn wait_until(self, deadline: Option<Instant>) -> Result<T, Error> {
@@ -237,7 +237,7 @@ impl Messages {
     ///
     /// [`Error::Timeout`] when none came in time, [`Error::Closed`] once the event loop has ended.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Message, Error> {
-        match block_on(Some(deadline_after(timeout)), |cx| self.0.poll_recv(cx)) {
+        match block_on(deadline_after(timeout), |cx| self.0.poll_recv(cx)) {
             Some(Some(message)) => Ok(message),
             Some(None) => Err(Error::Closed),
             None => Err(Error::Timeout),
@@ -495,7 +495,7 @@ impl Client {
         let deadline = deadline_after(timeout);
         let mut watch = ConnectWatch::new(self.inner.shared.core().dispatch.keeps_trying());
         loop {
-            match block_on(Some(deadline), |cx| states.poll_recv(cx)) {
+            match block_on(deadline, |cx| states.poll_recv(cx)) {
                 Some(Some(state)) => {
                     if let Some(outcome) = watch.on_state(state) {
                         return outcome;
@@ -560,12 +560,16 @@ impl Client {
         self.closed_by(closed, deadline)
     }
 
-    /// Waits for the disconnection started with `closed` to end the event loop, until `deadline`.
-    pub(crate) fn closed_by(&self, closed: Disconnected, deadline: Instant) -> Result<(), Error> {
+    /// Waits for the disconnection started with `closed` to end the event loop, until `deadline` (if any).
+    pub(crate) fn closed_by(
+        &self,
+        closed: Disconnected,
+        deadline: Option<Instant>,
+    ) -> Result<(), Error> {
         if self.inner.in_loop() {
             return Ok(());
         }
-        let unacknowledged = match wait_for(closed, Some(deadline)) {
+        let unacknowledged = match wait_for(closed, deadline) {
             Some(Ok(Ok(unacknowledged))) => unacknowledged,
             // A reconnect called it off: the loop goes on.
             Some(Ok(Err(error))) => return Err(error),
@@ -576,12 +580,21 @@ impl Client {
         // The loop ends right after the session closed.
         let (finished, ended) = &self.inner.finished;
         let guard = lock(finished);
-        let left = deadline.saturating_duration_since(Instant::now());
-        let (_guard, wait) = ended
-            .wait_timeout_while(guard, left, |finished| !*finished)
-            .unwrap_or_else(PoisonError::into_inner);
-        if wait.timed_out() {
-            return Err(Error::Timeout);
+        match deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let (_guard, wait) = ended
+                    .wait_timeout_while(guard, left, |finished| !*finished)
+                    .unwrap_or_else(PoisonError::into_inner);
+                if wait.timed_out() {
+                    return Err(Error::Timeout);
+                }
+            }
+            None => {
+                let _guard = ended
+                    .wait_while(guard, |finished| !*finished)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
         }
         match unacknowledged {
             0 => Ok(()),
@@ -590,12 +603,10 @@ impl Client {
     }
 }
 
-/// The instant `timeout` from now; a timeout past what an [`Instant`] can hold (`Duration::MAX`, the usual way
-/// to say "no limit") is a century, rather than a panic.
-pub(crate) fn deadline_after(timeout: Duration) -> Instant {
-    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-    let now = Instant::now();
-    now.checked_add(timeout.min(CENTURY)).unwrap_or(now)
+/// The instant `timeout` from now, or `None` (no deadline) for a timeout past what an [`Instant`] can hold
+/// (`Duration::MAX`, the usual way to say "no limit"), rather than a panic.
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
 }
 
 /// Runs application code, catching a panic so that the loop goes on; the panic becomes an error.

@@ -100,14 +100,14 @@ impl Client {
             .shared
             .request(&topic, payload.into(), QoS::AtLeastOnce)?;
         if let Some(inbox) = request.take_inbox() {
-            match wait_for(inbox, Some(deadline)) {
+            match wait_for(inbox, deadline) {
                 Some(Ok(ready)) => ready?,
                 Some(Err(_)) => return Err(Error::Closed),
                 None => return Err(Error::Timeout),
             }
         }
         drop(request.send()?);
-        block_on(Some(deadline), |cx| request.poll_reply(cx)).unwrap_or(Err(Error::Timeout))
+        block_on(deadline, |cx| request.poll_reply(cx)).unwrap_or(Err(Error::Timeout))
     }
 
     /// Answers requests (5.0 request/response): subscribes to `filter`, and on the event loop's thread publishes

@@ -53,11 +53,13 @@ impl Connector {
     /// fails, [`Error::Timeout`] when the time is up.
     pub fn open(&self, timeout: Duration) -> Result<Stream, Error> {
         let deadline = crate::client::deadline_after(timeout);
-        let remaining = || {
-            deadline
+        // Without a deadline (a timeout no `Instant` can hold), every step may take what it needs.
+        let remaining = || match deadline {
+            None => Ok(timeout),
+            Some(deadline) => deadline
                 .checked_duration_since(Instant::now())
                 .filter(|d| !d.is_zero())
-                .ok_or(Error::Timeout)
+                .ok_or(Error::Timeout),
         };
         let mut last = None;
         let mut tcp = None;
@@ -109,9 +111,11 @@ impl Connector {
 }
 
 /// A TLS failure during the handshake, typed; a read that timed out is the deadline.
-fn handshake_failure(error: io::Error, deadline: Instant) -> Error {
+fn handshake_failure(error: io::Error, deadline: Option<Instant>) -> Error {
     match error.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut if Instant::now() >= deadline => {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) =>
+        {
             Error::Timeout
         }
         _ => proto::client::tls::io_error(error),
@@ -119,7 +123,7 @@ fn handshake_failure(error: io::Error, deadline: Instant) -> Error {
 }
 
 /// The WebSocket handshake over `socket`, asking for the `mqtt` subprotocol (tungstenite checks the answer).
-fn websocket(uri: &Uri, socket: Socket, deadline: Instant) -> Result<Stream, Error> {
+fn websocket(uri: &Uri, socket: Socket, deadline: Option<Instant>) -> Result<Stream, Error> {
     let mut request = uri
         .into_client_request()
         .map_err(|e| Error::WebSocket(e.to_string()))?;
