@@ -125,13 +125,12 @@ async fn an_unsubscribe_not_awaited_then_a_subscribe_of_the_same_filter_keeps_th
     runner.await.unwrap();
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_disconnect_given_up_by_a_timeout_still_ends_the_client_and_resolves_its_deliveries() {
-    let link = Link::default();
-    let (client, runner) = link.spawn(&link.options("cancel-disconnect"));
-    within("connect", client.wait_connected(WAIT))
-        .await
-        .unwrap();
+/// The broker holds its acknowledgements; a QoS 1 message is published (its delivery returned), and a disconnect
+/// that waits for it is given up by the caller's own timeout after 100 ms.
+async fn a_disconnect_given_up_while_an_acknowledgement_is_held(
+    link: &Link,
+    client: &mqtt_core::client::Client,
+) -> mqtt_core::client::Delivery {
     link.broker(|b| b.hold_acks());
     let delivery = client
         .publish("held", "x", QoS::AtLeastOnce, false)
@@ -143,6 +142,17 @@ async fn a_disconnect_given_up_by_a_timeout_still_ends_the_client_and_resolves_i
     )
     .await;
     assert!(given_up.is_err(), "the acknowledgement is held");
+    delivery
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_disconnect_given_up_by_a_timeout_still_ends_the_client_and_resolves_its_deliveries() {
+    let link = Link::default();
+    let (client, runner) = link.spawn(&link.options("cancel-disconnect"));
+    within("connect", client.wait_connected(WAIT))
+        .await
+        .unwrap();
+    let delivery = a_disconnect_given_up_while_an_acknowledgement_is_held(&link, &client).await;
     assert!(
         matches!(
             client.publish("late", "x", QoS::AtMostOnce, false).await,
@@ -220,17 +230,7 @@ async fn a_second_disconnect_after_one_given_up_waits_for_the_same_end() {
     let mut subscription = within("subscribe", client.subscribe("t", QoS::AtLeastOnce))
         .await
         .unwrap();
-    link.broker(|b| b.hold_acks());
-    let _delivery = client
-        .publish("held", "x", QoS::AtLeastOnce, false)
-        .await
-        .unwrap();
-    let given_up = tokio::time::timeout(
-        Duration::from_millis(100),
-        client.disconnect(Duration::from_secs(10)),
-    )
-    .await;
-    assert!(given_up.is_err(), "the acknowledgement is held");
+    let _delivery = a_disconnect_given_up_while_an_acknowledgement_is_held(&link, &client).await;
     let (first, second) = within("both disconnects", async {
         tokio::join!(
             client.disconnect(Duration::from_secs(20)),
