@@ -22,7 +22,7 @@
 //!
 //! Spec numbers differ between the versions for the same rule; the docs here give both where they differ.
 
-use crate::codec::ProtocolVersion;
+use crate::codec::{List, ProtocolVersion, UserProperty};
 use crate::error::TopicError;
 
 /// The longest topic name or filter, in bytes. `[MQTT-4.7.3-3]`
@@ -364,4 +364,31 @@ pub(crate) fn is_disallowed(c: char) -> bool {
 /// and none of the code points of [`is_disallowed`] (MQTT 5.0 section 1.5.4).
 pub(crate) fn is_sendable_text(text: &str) -> bool {
     !text.chars().any(|c| c == '\0' || is_disallowed(c))
+}
+
+/// Whether a user property's name and value are both [sendable](is_sendable_text).
+pub(crate) fn is_sendable_pair(pair: &UserProperty<'_>) -> bool {
+    is_sendable_text(pair.name) && is_sendable_text(pair.value)
+}
+
+/// Whether the text properties of an outgoing message (a PUBLISH or a will) make a well-formed packet: the
+/// Response Topic a topic name (`[MQTT-3.3.2-13]`, `[MQTT-3.3.2-14]`), the Content Type and user properties free
+/// of U+0000 (`[MQTT-1.5.4-2]`) and of the code points a receiver may take for a malformed packet (MQTT 5.0
+/// section 1.5.4). The name of the first property that is not: `"response topic"`, `"content type"` or
+/// `"user property"`.
+pub(crate) fn check_text_properties(
+    response_topic: Option<&str>,
+    content_type: Option<&str>,
+    user_properties: List<'_, UserProperty<'_>>,
+) -> Result<(), &'static str> {
+    if response_topic.is_some_and(|name| validate_name(name).is_err()) {
+        return Err("response topic");
+    }
+    if content_type.is_some_and(|text| !is_sendable_text(text)) {
+        return Err("content type");
+    }
+    if !user_properties.iter().all(|pair| is_sendable_pair(&pair)) {
+        return Err("user property");
+    }
+    Ok(())
 }

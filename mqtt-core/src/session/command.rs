@@ -152,7 +152,13 @@ impl Session<'_> {
         {
             return Err(PublishError::PropertiesNotSupported);
         }
-        check_text_properties(&message.properties).map_err(PublishError::InvalidProperty)?;
+        let properties = &message.properties;
+        topic::check_text_properties(
+            properties.response_topic,
+            properties.content_type,
+            properties.user_properties,
+        )
+        .map_err(PublishError::InvalidProperty)?;
         if self.is_connected() {
             if message.qos > self.server.max_qos {
                 return Err(PublishError::QoSNotSupported {
@@ -494,7 +500,7 @@ fn user_properties_text_len(
     for p in user_properties {
         // U+0000, control characters and non-characters make a malformed packet (`[MQTT-1.5.4-2]`, MQTT 5.0
         // section 1.5.4): mosquitto closes the connection on them, and the request would go again at every resend.
-        if !topic::is_sendable_text(p.name) || !topic::is_sendable_text(p.value) {
+        if !topic::is_sendable_pair(&p) {
             return Err(SubscribeError::InvalidOptions(
                 "a user property contains U+0000, a control character or a non-character",
             ));
@@ -502,29 +508,4 @@ fn user_properties_text_len(
         len += p.name.len() + p.value.len() + 2;
     }
     Ok(len)
-}
-
-/// Whether the text properties of an outgoing message make a well-formed packet: the Response Topic a topic name
-/// (`[MQTT-3.3.2-13]`, `[MQTT-3.3.2-14]`), the Content Type and user properties free of U+0000 (`[MQTT-1.5.4-2]`)
-/// and of the code points a receiver may take for a malformed packet (MQTT 5.0 section 1.5.4). The name of the
-/// first property that is not.
-fn check_text_properties(properties: &codec::PublishProperties<'_>) -> Result<(), &'static str> {
-    let sendable = topic::is_sendable_text;
-    if properties
-        .response_topic
-        .is_some_and(|name| topic::validate_name(name).is_err())
-    {
-        return Err("response topic");
-    }
-    if properties.content_type.is_some_and(|text| !sendable(text)) {
-        return Err("content type");
-    }
-    if properties
-        .user_properties
-        .iter()
-        .any(|p| !sendable(p.name) || !sendable(p.value))
-    {
-        return Err("user property");
-    }
-    Ok(())
 }

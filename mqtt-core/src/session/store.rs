@@ -120,17 +120,18 @@ impl<'b> Store<'b> {
             if let Some(name) = props.response_topic {
                 topic::validate_name(name).map_err(ConfigError::WillResponseTopic)?;
             }
-            if props
-                .content_type
-                .is_some_and(|text| !topic::is_sendable_text(text))
-            {
-                return Err(ConfigError::InvalidText("will content type"));
-            }
-            if !sendable_pairs(props.user_properties) {
-                return Err(ConfigError::InvalidText("will user property"));
-            }
+            topic::check_text_properties(None, props.content_type, props.user_properties).map_err(
+                |what| match what {
+                    "content type" => ConfigError::InvalidText("will content type"),
+                    _ => ConfigError::InvalidText("will user property"),
+                },
+            )?;
         }
-        if !sendable_pairs(config.user_properties) {
+        if !config
+            .user_properties
+            .iter()
+            .all(|pair| topic::is_sendable_pair(&pair))
+        {
             return Err(ConfigError::InvalidText("user property"));
         }
         // mosquitto closes the connection on a CONNECT with such a string: every attempt would fail the same way.
@@ -552,13 +553,4 @@ fn splice_client_id(connect: &[u8], id: &str, v5: bool, out: &mut [u8]) -> Optio
     w.string(id).ok()?;
     w.bytes(rest).ok()?;
     w.finish().ok()
-}
-
-/// Whether every name and value of `pairs` makes a well-formed UTF-8 Encoded String
-/// ([`topic::is_sendable_text`]): mosquitto closes the connection on a CONNECT with one that does not, so every
-/// attempt would fail the same way.
-fn sendable_pairs(pairs: codec::List<'_, codec::UserProperty<'_>>) -> bool {
-    pairs
-        .iter()
-        .all(|p| topic::is_sendable_text(p.name) && topic::is_sendable_text(p.value))
 }
