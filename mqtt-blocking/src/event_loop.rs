@@ -389,10 +389,12 @@ impl EventLoop {
                 });
         }
         let now = inner.shared.now();
-        let deadline = match (session.poll_timeout(), self.closing_until) {
-            (Some(at), Some(closing)) => Some(at.min(closing)),
-            (at, closing) => at.or(closing),
-        };
+        // The earlier of the session's next deadline and the end of a closing write.
+        let deadline = session
+            .poll_timeout()
+            .into_iter()
+            .chain(self.closing_until)
+            .min();
         let timeout = deadline.map(|deadline| deadline.saturating_duration_since(now));
         let closed = session.state() == proto::SessionState::Closed && self.closing_until.is_none();
         (timeout, dispatch.is_finished() && closed)

@@ -346,10 +346,12 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
                 connector.set_read_low_water(stream, bytes)
             });
         }
-        let deadline = match (session.poll_timeout(), self.closing_until) {
-            (Some(at), Some(closing)) => Some(at.min(closing)),
-            (at, closing) => at.or(closing),
-        };
+        // The earlier of the session's next deadline and the end of a closing write.
+        let deadline = session
+            .poll_timeout()
+            .into_iter()
+            .chain(self.closing_until)
+            .min();
         Plan::Wait { deadline, read }
     }
 
