@@ -32,7 +32,7 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         eprintln!("perf child: missing backend name");
         return ExitCode::FAILURE;
     };
-    let Some(backend) = backends::find(name) else {
+    let Some(backend) = backends::find_child(name) else {
         eprintln!("perf child: unknown backend {name}");
         return ExitCode::FAILURE;
     };

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use mqtt_test::mosquitto::Mosquitto;
 
-use crate::backends::Backend;
+use crate::backends::{self, Backend};
 use crate::cli::{Mode, Section, Settings};
 use crate::proc::{ChildProc, Report};
 use crate::sink::{Sink, SinkCount};
@@ -336,7 +336,9 @@ pub(crate) fn run(settings: &Settings) -> ExitCode {
     let mut sequence = 0u64;
     for round in 0..rounds {
         for measure in plan.iter().filter(|m| round < m.runs) {
-            for &backend in &settings.backends {
+            // Each latency measurement also runs the floor, after the clients of the same round.
+            let floor = (measure.section == Section::Latency).then_some(backends::FLOOR);
+            for backend in settings.backends.iter().copied().chain(floor) {
                 let label = format!(
                     "{} {} run {}/{}",
                     measure.id,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::backends::PEER;
+use crate::backends::floor::NAME as FLOOR;
 use crate::cli::{Mode, Section, Settings, workspace_root};
 use crate::orchestrate::{
     IDLE_MARKS, Kind, Measure, Results, RunInfo, SIZE, SWEEP, SWEEP_QOS, persist_id,

@@ -9,6 +9,7 @@
 
 mod blocking_binding;
 mod embedded_std;
+pub(crate) mod floor;
 mod rumqttc_peer;
 mod smol_binding;
 mod tokio_binding;
@@ -68,6 +69,14 @@ pub(crate) const PEER: &str = "rumqttc";
 /// The backend called `name`.
 pub(crate) fn find(name: &str) -> Option<&'static dyn Backend> {
     ALL.iter().copied().find(|backend| backend.name() == name)
+}
+
+/// The raw-socket ping-pong every latency measurement also runs: the least a round trip takes on this machine.
+pub(crate) static FLOOR: &dyn Backend = &floor::Floor;
+
+/// What a child process plays: a backend, or the floor.
+pub(crate) fn find_child(name: &str) -> Option<&'static dyn Backend> {
+    find(name).or_else(|| (name == floor::NAME).then_some(FLOOR))
 }
 
 /// Outgoing QoS 1 and 2 messages in flight, for every backend: our default (rumqttc's is 100).

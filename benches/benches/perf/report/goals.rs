@@ -143,7 +143,32 @@ impl Reporter<'_> {
         self.descriptors(md);
         self.slow_goal(md);
         md.push('\n');
+        self.floor_note(md);
         self.other_checks(md);
+    }
+
+    /// What the latency goal is measured against: the floor's round trip, as a ratio to rumqttc's.
+    fn floor_note(&self, md: &mut String) {
+        let id = "latency-broker-q1";
+        let (Some(floor), Some(ratio)) = (
+            self.get(id, FLOOR, "p50_us"),
+            self.ratio(id, FLOOR, "p50_us"),
+        ) else {
+            return;
+        };
+        let _ = writeln!(
+            md,
+            "The floor of the latency goal: the same ping-pong with no client library (packets built by hand on a \
+             blocking socket, see [Round-trip latency](#round-trip-latency)) took {} µs at QoS 1 (p50) in this run, \
+             {ratio:.2} × rumqttc's: what is left of a round trip without any client's work is the broker's and \
+             the machine's part{}.\n",
+            Unit::Micros.format(floor.median),
+            if ratio > 0.5 {
+                ", and it is above the goal's 0.5"
+            } else {
+                ""
+            }
+        );
     }
 
     fn goal_header(&self, md: &mut String) {

@@ -131,7 +131,9 @@ impl Reporter<'_> {
              task forwards messages into a channel, as its section says) or inline (subscriber, ping-pong). Our publishers keep up to {} QoS 1/2 deliveries outstanding before awaiting the oldest, \
              and wait for the oldest (at QoS 0, for room with `publish_when_room`; mqtt-embedded: 1 ms) when `publish` reports a full queue; mqtt-embedded's \
              client can await only 8 commands at once, so its publisher drops each delivery, its handler counts \
-             the acknowledgements, and a full store waits for the next one.\n\
+             the acknowledgements, and a full store waits for the next one. The latency measurements also run the \
+             floor (`backends/floor.rs`): the ping-pong with no library, packets built by hand, one blocking \
+             `write` per packet and blocking reads, each acknowledgement written as soon as its packet is read.\n\
              - **mosquitto:** {}, started by mqtt-test's harness on a free 127.0.0.1 port, with no queue or byte \
              limits (`max_queued_messages 0`, `max_queued_bytes 0`, `max_inflight_bytes 0`), \
              `max_inflight_messages {}` (0: no limit), {} and its per-message debug log off; the open-file limit \

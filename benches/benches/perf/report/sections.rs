@@ -145,6 +145,7 @@ impl Reporter<'_> {
             }
         }
         self.table(md, "µs", &rows, Unit::Micros);
+        self.floor(md, &ids);
         let p50: Vec<Row<'_>> = ids
             .iter()
             .map(|&(label, id)| Row {
@@ -183,6 +184,39 @@ impl Reporter<'_> {
             },
             &p99,
         )
+    }
+
+    /// The floor's round trips beside rumqttc's: what any client pays on this machine.
+    fn floor(&self, md: &mut String, ids: &[(&str, &str)]) {
+        if ids
+            .iter()
+            .all(|(_, id)| self.get(id, FLOOR, "p50_us").is_none())
+        {
+            return;
+        }
+        let _ = writeln!(
+            md,
+            "The floor: the same ping-pong with no client library, packets built by hand, one `write` per packet \
+             and blocking reads on one socket (no event loop, no hand-off between tasks or threads, no queue). It \
+             pays only what every client pays: the broker's work and the wake-ups of the broker's thread and the \
+             client's. It runs after the clients in every round.\n"
+        );
+        let _ = writeln!(
+            md,
+            "| µs | floor p50 | floor p99 | floor / {PEER} p50 |\n| --- | --: | --: | --: |"
+        );
+        for &(label, id) in ids {
+            let ratio = self
+                .ratio(id, FLOOR, "p50_us")
+                .map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}"));
+            let _ = writeln!(
+                md,
+                "| {label} | {} | {} | {ratio} |",
+                cell(self.get(id, FLOOR, "p50_us"), Unit::Micros),
+                cell(self.get(id, FLOOR, "p99_us"), Unit::Micros)
+            );
+        }
+        md.push('\n');
     }
 
     pub(super) fn sweep(&self, md: &mut String) -> io::Result<()> {
