@@ -5,7 +5,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread, ThreadId};
@@ -45,6 +45,9 @@ pub(crate) struct Inner {
     pub(crate) hooks: Mutex<Hooks>,
     /// The loop is to drop the connection without DISCONNECT and end ([`LoopHandle::abort`](crate::LoopHandle)).
     pub(crate) aborted: AtomicBool,
+    /// A callback asked for a reconnect: the loop makes it once its callbacks have returned (and their messages
+    /// are acknowledged).
+    pub(crate) reconnect_after_callbacks: AtomicBool,
     pub(crate) loop_thread: Mutex<Option<ThreadId>>,
     pub(crate) finished: (Mutex<bool>, Condvar),
 }
@@ -530,13 +533,25 @@ impl Client {
         }
     }
 
-    /// Drops the current connection and connects again now (also after the session gave up).
+    /// Drops the current connection and connects again now (also after the session gave up). The
+    /// acknowledgements of the messages already handled go out first. From a callback, the reconnect happens as
+    /// soon as the callbacks of this round have returned: the message whose callback asked for it is then
+    /// acknowledged, and the broker does not send it again.
     ///
     /// # Errors
     ///
     /// [`Error::Closed`] if the event loop has ended: after [`disconnect`](Self::disconnect) too, a client stays
     /// ended (unlike paho's `reconnect()` after `disconnect()`); connect again with a new client.
     pub fn reconnect(&self) -> Result<(), Error> {
+        if self.inner.in_loop() {
+            if self.inner.shared.is_finished() {
+                return Err(Error::Closed);
+            }
+            self.inner
+                .reconnect_after_callbacks
+                .store(true, Ordering::Release);
+            return Ok(());
+        }
         self.inner.shared.reconnect()
     }
 

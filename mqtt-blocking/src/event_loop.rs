@@ -81,6 +81,9 @@ pub struct EventLoop {
     /// The session closed the connection with bytes still staged (its DISCONNECT): they go out first, until
     /// then ([`Session::close_write_timeout`] after the close).
     closing_until: Option<proto::Instant>,
+    /// The session asked for a new connection once the closing write is over
+    /// ([`Session::reopens_after_close_write`]).
+    reopen: bool,
     /// The `tracing` span its events belong to: `mqtt` with the client identifier.
     span: tracing::Span,
 }
@@ -119,6 +122,7 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
         waker: waker.clone(),
         hooks: Mutex::new(Hooks::default()),
         aborted: AtomicBool::new(false),
+        reconnect_after_callbacks: AtomicBool::new(false),
         loop_thread: Mutex::new(None),
         finished: (Mutex::new(false), Condvar::new()),
     });
@@ -140,6 +144,7 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
         tx: vec![0; TX_STAGING].into_boxed_slice(),
         staged: 0..0,
         closing_until: None,
+        reopen: false,
         span: tracing::info_span!("mqtt", client_id = options.client_identifier()),
     };
     Ok((Client::new(inner, true), event_loop))
@@ -248,6 +253,15 @@ impl EventLoop {
                 // Callbacks have more waiting: serve the connection, then come back at once.
                 timeout = Some(Duration::ZERO);
             }
+            if self
+                .inner
+                .reconnect_after_callbacks
+                .swap(false, Ordering::AcqRel)
+            {
+                // A callback's reconnect, now that the messages it handled are acknowledged.
+                let _ = shared.reconnect();
+                timeout = Some(Duration::ZERO);
+            }
             if finished {
                 break Ok(());
             }
@@ -304,6 +318,15 @@ impl EventLoop {
             }
             while let Some(action) = session.poll_transport() {
                 progressed = true;
+                if action == TransportAction::Open
+                    && self.closing_until.is_some()
+                    && session.reopens_after_close_write()
+                {
+                    // The acknowledgements staged before the session's reconnect go out first, then it opens.
+                    self.reopen = true;
+                    continue;
+                }
+                self.reopen = false;
                 if action == TransportAction::Close
                     && self.connection.is_some()
                     && !self.staged.is_empty()
@@ -315,10 +338,7 @@ impl EventLoop {
                 }
                 self.close();
                 if action == TransportAction::Open {
-                    // The session decides which broker of the failover list this attempt goes to.
-                    dispatch.record_connecting(session.broker());
-                    let redirect = dispatch.redirect_url().map(str::to_owned);
-                    self.open(session.broker(), redirect);
+                    self.start_attempt(session, dispatch);
                 }
             }
             while let Ok((attempt, outcome)) = self.opened.1.try_recv() {
@@ -354,6 +374,11 @@ impl EventLoop {
             {
                 // Written, or the broker took nothing for too long: the connection ends either way.
                 self.close();
+                progressed = true;
+            }
+            if self.reopen && self.closing_until.is_none() {
+                self.reopen = false;
+                self.start_attempt(session, dispatch);
                 progressed = true;
             }
             // What changed is stored before the session sends what depends on it (packet identifiers given in
@@ -398,6 +423,13 @@ impl EventLoop {
         let timeout = deadline.map(|deadline| deadline.saturating_duration_since(now));
         let closed = session.state() == proto::SessionState::Closed && self.closing_until.is_none();
         (timeout, dispatch.is_finished() && closed)
+    }
+
+    /// Starts the attempt the session asked for, to the broker of the failover list it chose.
+    fn start_attempt(&mut self, session: &Session<'_>, dispatch: &mut Dispatch) {
+        dispatch.record_connecting(session.broker());
+        let redirect = dispatch.redirect_url().map(str::to_owned);
+        self.open(session.broker(), redirect);
     }
 
     /// Starts a connection attempt on a thread of its own; its outcome comes back through `opened`.
@@ -506,6 +538,11 @@ impl EventLoop {
     /// policy, and the dispatch learns why.
     fn lost(&mut self, session: &mut Session<'_>, now: proto::Instant, error: Option<io::Error>) {
         self.close();
+        if self.reopen {
+            // The connection the session left behind failed while its last acknowledgements went out; the
+            // session waits for the next one, which this is not about.
+            return;
+        }
         self.failure = Some(error.map_or_else(
             || {
                 io::Error::new(

@@ -59,8 +59,6 @@ fn a_message_callback_that_reconnects_its_client_keeps_receiving() {
 }
 
 #[test]
-#[ignore = "known bug (review4): the PUBACK of a QoS 1 message is lost when its callback reconnects, the broker \
-            sends it again on the resumed session, and the callback reconnects again, without end"]
 fn a_message_callback_that_reconnects_gets_the_message_once_not_again_and_again() {
     let broker = TcpBroker::start(BrokerConfig::default());
     let options = Options::new(&broker.url())

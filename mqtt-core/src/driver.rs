@@ -131,6 +131,9 @@ pub struct Driver<'b, N: Connect, C: Clock> {
     closing: bool,
     /// When the closing write gives up ([`Session::close_write_timeout`] after it started).
     closing_until: Option<Instant>,
+    /// The session asked for a new connection once the closing write is over
+    /// ([`Session::reopens_after_close_write`]).
+    reopen: bool,
     /// How large owned staging buffers may grow under load (`alloc`); borrowed ones keep their size.
     staging_max: usize,
     /// The connection's read low-water marks ([`Connect::set_read_low_water`]).
@@ -187,6 +190,7 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             rx_end: 0,
             closing: false,
             closing_until: None,
+            reopen: false,
             staging_max: 0,
             marks: ReadMarks::new(),
         }
@@ -259,7 +263,13 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
                     }
                     if let Some(error) = failure {
                         io = None;
+                        let reopen = self.reopen;
                         self.clear();
+                        if reopen {
+                            // The connection the session left behind failed while its last acknowledgements went
+                            // out; the session waits for the next one, which this is not about.
+                            continue;
+                        }
                         // After a close the session has moved on: this only reaches the sink.
                         host.lock(|session, sink| {
                             session.handle_transport_down(now);
@@ -292,6 +302,13 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             while let Some(action) = session.poll_transport() {
                 busy = true;
                 open = action == TransportAction::Open;
+                if open && self.closing && session.reopens_after_close_write() {
+                    // The acknowledgements staged before the session's reconnect go out first, then it opens.
+                    self.reopen = true;
+                    open = false;
+                    continue;
+                }
+                self.reopen = false;
                 if !open && io.is_some() && self.tx_start < self.tx_end {
                     // What the session wrote before closing (its DISCONNECT) goes out first, within a bound.
                     self.closing = true;
@@ -330,6 +347,11 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
             if !busy {
                 break;
             }
+        }
+        if self.reopen && !self.closing {
+            // The closing write is over.
+            self.reopen = false;
+            open = true;
         }
         if open && session.state() == SessionState::Opening {
             return Plan::Open;
@@ -406,6 +428,8 @@ impl<'b, N: Connect, C: Clock> Driver<'b, N, C> {
         taken > 0
     }
 
+    /// Forgets the connection's buffers and its closing write (not a [`reopen`](Self::reopen) waiting for that
+    /// write's end).
     fn clear(&mut self) {
         self.closing = false;
         self.closing_until = None;

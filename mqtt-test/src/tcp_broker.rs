@@ -130,6 +130,17 @@ fn serve(shared: &Shared, listener: &TcpListener) {
     while !shared.stop.load(Ordering::Acquire) {
         let mut moved = false;
         if let Ok((stream, _)) = listener.accept() {
+            if let Some(old) = connection.as_mut()
+                && !shared.paused.load(Ordering::Acquire)
+            {
+                // What the older connection sent before this one opened is served first, as a real broker
+                // would (acknowledgements written just before a reconnect, say).
+                while let Ok(n) = old.read(&mut buf)
+                    && n > 0
+                {
+                    shared.lock().handle_bytes(buf.get(..n).unwrap_or_default());
+                }
+            }
             let _ = stream.set_nonblocking(true);
             let _ = stream.set_nodelay(true);
             shared.lock().handle_connection_opened();

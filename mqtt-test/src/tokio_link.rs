@@ -103,6 +103,10 @@ struct State {
     opens: Vec<OpenRecord>,
     /// The open whose connection the broker serves now.
     current: Option<usize>,
+    /// The latest open, when it is not `current` yet: it takes over once its first bytes reach the broker, as a
+    /// real broker's session moves to a new connection at its CONNECT. What the older connection sent before
+    /// then is still served (acknowledgements written just before a reconnect, say).
+    newest: Option<usize>,
 }
 
 struct Inner {
@@ -162,6 +166,7 @@ impl Link {
                 settings: LinkSettings::default(),
                 opens: Vec::new(),
                 current: None,
+                newest: None,
             }),
             kick: watch::channel(0).0,
             changed: watch::channel(0).0,
@@ -323,8 +328,13 @@ impl Link {
                 state.settings.refuse_opens -= 1;
                 false
             } else {
-                state.broker.handle_connection_opened();
-                state.current = Some(index);
+                if state.current.is_some() {
+                    state.newest = Some(index);
+                } else {
+                    state.newest = None;
+                    state.broker.handle_connection_opened();
+                    state.current = Some(index);
+                }
                 true
             }
         };
@@ -384,7 +394,6 @@ async fn pump(link: Link, index: usize, stream: DuplexStream) {
         let reading = client_open && !inner.lock().settings.stop_reading;
         {
             let mut state = inner.lock();
-            let current = state.current == Some(index);
             let latency = state.settings.latency;
             // What reached the broker.
             while up.front().is_some_and(|(due, _)| *due <= now) {
@@ -392,6 +401,16 @@ async fn pump(link: Link, index: usize, stream: DuplexStream) {
                     break;
                 };
                 moved = true;
+                if state.newest == Some(index) {
+                    // The newer connection's first bytes: the broker moves to it.
+                    state.newest = None;
+                    if state.current.is_some() {
+                        state.broker.handle_connection_closed();
+                    }
+                    state.broker.handle_connection_opened();
+                    state.current = Some(index);
+                }
+                let current = state.current == Some(index);
                 match item {
                     InFlight::Bytes(bytes) if current => state.broker.handle_bytes(&bytes),
                     InFlight::Close if current => {
@@ -417,6 +436,7 @@ async fn pump(link: Link, index: usize, stream: DuplexStream) {
             } else if client_open
                 && to_client_open
                 && down.is_empty()
+                && state.newest != Some(index)
                 && !state.settings.ignore_broker_close
             {
                 // Taken over by a newer connection, or forgotten by the broker: close this one.

@@ -253,8 +253,6 @@ async fn a_second_disconnect_after_one_given_up_waits_for_the_same_end() {
 }
 
 #[tokio::test(start_paused = true)]
-#[ignore = "known bug (review4): the PUBACK released when the message was taken is dropped by reconnect(), the \
-            broker sends the message again on the resumed session, and the consumer reconnects again, without end"]
 async fn a_consumer_that_reconnects_on_a_qos1_message_does_not_get_it_again_and_again() {
     let link = Link::default();
     let options = link

@@ -327,7 +327,9 @@ impl Shared {
     pub fn reconnect(&self) -> Result<(), Error> {
         let now = self.now();
         {
-            let mut core = self.core();
+            // The acknowledgements the application released go to the session first: it writes them before the
+            // connection ends.
+            let mut core = self.runner_core();
             core.open()?;
             core.reconnect(now);
         }

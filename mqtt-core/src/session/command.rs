@@ -52,8 +52,32 @@ impl Session<'_> {
     /// An established connection ends with [`Event::ConnectionLost`] ([`Disconnection::TransportClosed`]), so that
     /// every [`Event::Connected`] is followed by a loss or [`Event::Disconnected`]. A graceful disconnect in
     /// progress is called off (no `Disconnected` follows). Starts the reconnect schedule over.
+    ///
+    /// Acknowledgements the application already released (a message taken, a callback returned) go out before
+    /// the connection ends, within the [ping timeout](Self::ping_timeout): dropped with it, the broker would send
+    /// those messages again on a resumed session, and an application that reconnects on a message would get it
+    /// again and again. The binding writes them before it opens the next connection
+    /// ([`reopens_after_close_write`](Self::reopens_after_close_write)).
     pub fn reconnect(&mut self, now: Instant) {
         self.now = now;
+        self.reopen_after_write = false;
+        if self.state == SessionState::Connected && self.partial.is_none() && self.acks_to_write() {
+            self.reconnect_after_acks = true;
+            self.set_timer(Timer::Disconnect, Some(now + self.ping_timeout()));
+            self.backoff.reset();
+            return;
+        }
+        self.reconnect_now(now);
+    }
+
+    /// Whether acknowledgements are ready to go out: answers queued, or receipts the application released.
+    pub(super) fn acks_to_write(&self) -> bool {
+        self.acks.peek().is_some() || self.receipts.ready(self.store.receipts()).is_some()
+    }
+
+    /// [`reconnect`](Self::reconnect), now.
+    pub(super) fn reconnect_now(&mut self, now: Instant) {
+        self.reconnect_after_acks = false;
         if self.has_transport() {
             if self.is_connected() {
                 self.events
@@ -88,6 +112,8 @@ impl Session<'_> {
     /// to its own `timeout` if that ends sooner.
     pub fn disconnect_within(&mut self, timeout: core::time::Duration, now: Instant) {
         self.now = now;
+        // A reconnect that waited for its acknowledgements to go out is called off (the disconnect writes them).
+        self.reconnect_after_acks = false;
         match self.state {
             SessionState::Connected | SessionState::Disconnecting => {
                 let at = now + timeout;

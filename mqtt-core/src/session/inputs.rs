@@ -13,6 +13,7 @@ impl<'b> Session<'b> {
     pub fn handle_transport_up(&mut self, now: Instant) {
         self.now = now;
         if self.state == SessionState::Opening && !self.transport.is_pending() {
+            self.reopen_after_write = false;
             self.state = SessionState::Connecting;
             self.send_connect = true;
             self.partial = None;
@@ -35,6 +36,7 @@ impl<'b> Session<'b> {
         if self.down_pending || self.transport.is_pending() {
             return;
         }
+        self.reopen_after_write = false;
         // Input waiting on the application (a held message, a PUBLISH waiting for room in the acknowledgement
         // record) would keep the connection from ending for as long as the application takes: it is dropped with
         // the connection instead (not the application's yet; the broker sends it again on a resumed session).
@@ -126,6 +128,8 @@ impl<'b> Session<'b> {
         if self.expired(Timer::Disconnect, now) {
             self.set_timer(Timer::Disconnect, None);
             match self.state {
+                // The acknowledgements before a reconnect could not be staged in time: the reconnect goes ahead.
+                SessionState::Connected if self.reconnect_after_acks => self.reconnect_now(now),
                 SessionState::Disconnecting if self.send_disconnect.is_none() => {
                     // The wait for acknowledgements is over: DISCONNECT next.
                     self.send_disconnect = Some(ReasonCode::NORMAL_DISCONNECTION);

@@ -360,6 +360,12 @@ pub struct Session<'b> {
     /// The last connection ended because its DISCONNECT could not be written in time (the broker took nothing):
     /// what is still staged for it is dropped ([`close_write_timeout`](Session::close_write_timeout)).
     write_stalled: bool,
+    /// The application asked for a reconnect while acknowledgements it had released were not written yet: they
+    /// go out first, then the connection ends ([`Session::reconnect`]).
+    reconnect_after_acks: bool,
+    /// The transport just closed after acknowledgements the broker must get: the binding writes what it staged
+    /// before it opens the next one ([`Session::reopens_after_close_write`]).
+    reopen_after_write: bool,
     partial: Option<Partial>,
     /// The largest buffer the binding can give `poll_transmit` ([`Session::set_transmit_capacity`]).
     transmit_capacity: Option<usize>,
@@ -519,6 +525,8 @@ impl<'b> Session<'b> {
             ping_deferred: false,
             send_disconnect: None,
             write_stalled: false,
+            reconnect_after_acks: false,
+            reopen_after_write: false,
             partial: None,
             transmit_capacity: None,
             transmit_need: 0,

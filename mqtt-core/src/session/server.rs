@@ -250,6 +250,15 @@ impl Session<'_> {
         }
     }
 
+    /// Whether the transport the session just closed carries acknowledgements the broker must get (released
+    /// before a [`reconnect`](Self::reconnect)): the binding writes what it staged, for at most
+    /// [`close_write_timeout`](Self::close_write_timeout), before it opens the next transport. Otherwise a new
+    /// transport replaces the closing one at once. Holds until the next transport's outcome is handled.
+    #[must_use]
+    pub fn reopens_after_close_write(&self) -> bool {
+        self.reopen_after_write
+    }
+
     /// The DISCONNECT is due: it must be written within the ping timeout, or the session closes the transport
     /// without it (`handle_timeout`).
     pub(super) fn arm_disconnect_write(&mut self, now: Instant) {

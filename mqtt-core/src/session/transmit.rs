@@ -124,6 +124,14 @@ impl<'b> Session<'b> {
 
     /// On an established connection: AUTH, acknowledgements, PINGREQ, subscription requests, then the outbox.
     fn transmit_connected(&mut self, buf: &mut [u8], fresh: bool) -> usize {
+        if self.reconnect_after_acks && !self.acks_to_write() {
+            // Every acknowledgement released before the application's reconnect is staged: the connection ends
+            // now, and the binding writes them before it opens the next one.
+            let now = self.now;
+            self.reconnect_now(now);
+            self.reopen_after_write = true;
+            return 0;
+        }
         if self.auth.wants_write() {
             return self.transmit_auth(buf);
         }
@@ -175,6 +183,10 @@ impl<'b> Session<'b> {
                 self.receipts.pop();
             }
             return n;
+        }
+        if self.reconnect_after_acks {
+            // Only acknowledgements before a reconnect: the rest goes out on the next connection.
+            return 0;
         }
         if self.send_ping {
             let n = self.write(Packet::PingReq, buf);
