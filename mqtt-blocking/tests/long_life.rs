@@ -35,7 +35,10 @@ fn rss_kib() -> u64 {
 }
 
 fn options(url: &str, id: &str) -> Options {
-    Options::new(url).unwrap().client_id(id).connect_timeout(WAIT)
+    Options::new(url)
+        .unwrap()
+        .client_id(id)
+        .connect_timeout(WAIT)
 }
 
 /// Connects a client whose event loop runs on a thread of its own.
@@ -59,7 +62,9 @@ fn ended(handle: LoopHandle) {
 fn cycles(url: &str, disconnect: bool) {
     for i in 0..CYCLES {
         let (client, handle) = start(&options(url, &format!("life-{i}")));
-        let delivery = client.publish("life/t", "x", QoS::AtLeastOnce, false).unwrap();
+        let delivery = client
+            .publish("life/t", "x", QoS::AtLeastOnce, false)
+            .unwrap();
         delivery.wait_timeout(WAIT).unwrap();
         if disconnect {
             client.disconnect(WAIT).unwrap();
@@ -80,10 +85,21 @@ fn two_hundred_connect_disconnect_and_create_drop_cycles_return_descriptors_thre
     let (fds, tasks, rss) = (descriptors(), threads(), rss_kib());
     cycles(&url, true);
     cycles(&url, false);
-    assert_eq!(descriptors(), fds, "descriptors after {CYCLES} cycles of each kind");
-    assert_eq!(threads(), tasks, "threads after {CYCLES} cycles of each kind");
+    assert_eq!(
+        descriptors(),
+        fds,
+        "descriptors after {CYCLES} cycles of each kind"
+    );
+    assert_eq!(
+        threads(),
+        tasks,
+        "threads after {CYCLES} cycles of each kind"
+    );
     let grown = rss_kib().saturating_sub(rss);
-    assert!(grown <= RSS_SLACK_KIB, "the resident set grew by {grown} KiB");
+    assert!(
+        grown <= RSS_SLACK_KIB,
+        "the resident set grew by {grown} KiB"
+    );
 }
 
 /// A client dropped without `disconnect` ends its connection: its event loop thread ends, its socket and wake-up
@@ -97,15 +113,21 @@ fn a_client_dropped_without_disconnect_ends_its_connection_and_its_event_loop() 
     let watcher = mqtt_blocking::connect(&options(&url, "watcher")).unwrap();
     let (counts, counted) = std::sync::mpsc::channel();
     watcher
-        .subscribe("$SYS/broker/clients/connected", QoS::AtMostOnce, move |_, message| {
-            let _ = counts.send(String::from_utf8_lossy(&message.payload).into_owned());
-        })
+        .subscribe(
+            "$SYS/broker/clients/connected",
+            QoS::AtMostOnce,
+            move |_, message| {
+                let _ = counts.send(String::from_utf8_lossy(&message.payload).into_owned());
+            },
+        )
         .unwrap()
         .wait_timeout(WAIT)
         .unwrap();
     let broker_counts = |expected: &str| {
         let deadline = Instant::now() + WAIT;
-        while let Ok(count) = counted.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        while let Ok(count) =
+            counted.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
             if count == expected {
                 return true;
             }
@@ -113,13 +135,21 @@ fn a_client_dropped_without_disconnect_ends_its_connection_and_its_event_loop() 
         false
     };
     let (fds, tasks) = (descriptors(), threads());
-    let (client, handle) = start(&options(&url, "dropped").last_will(LastWill::new("life/will", "gone")));
+    let (client, handle) =
+        start(&options(&url, "dropped").last_will(LastWill::new("life/will", "gone")));
     assert!(broker_counts("2"), "the broker counts both clients");
     drop(client);
     ended(handle);
-    assert_eq!(descriptors(), fds, "the socket and the wake-up descriptor are closed");
+    assert_eq!(
+        descriptors(),
+        fds,
+        "the socket and the wake-up descriptor are closed"
+    );
     assert_eq!(threads(), tasks, "the event loop's thread is gone");
-    assert!(broker_counts("1"), "the broker counts the dropped client gone");
+    assert!(
+        broker_counts("1"),
+        "the broker counts the dropped client gone"
+    );
 }
 
 /// A client dropped while its broker is down stops its retry loop: its event loop thread ends, leaving no
@@ -134,7 +164,10 @@ fn a_client_dropped_while_the_broker_is_down_stops_trying() {
     broker.stop();
     let deadline = Instant::now() + WAIT;
     while client.is_connected() {
-        assert!(Instant::now() < deadline, "the client did not see the broker go");
+        assert!(
+            Instant::now() < deadline,
+            "the client did not see the broker go"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     drop(client);

@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use mqtt_test::{Listener, Mosquitto, MosquittoConfig};
 use mqtt_smol::{LastWill, Options, QoS};
+use mqtt_test::{Listener, Mosquitto, MosquittoConfig};
 
 /// The tests count the process's descriptors and threads: one at a time.
 static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -36,7 +36,10 @@ fn rss_kib() -> u64 {
 }
 
 fn options(url: &str, id: &str) -> Options {
-    Options::new(url).unwrap().client_id(id).connect_timeout(WAIT)
+    Options::new(url)
+        .unwrap()
+        .client_id(id)
+        .connect_timeout(WAIT)
 }
 
 /// Connects a client whose event loop runs on a task this returns.
@@ -49,13 +52,18 @@ async fn start(options: &Options) -> (mqtt_smol::Client, smol::Task<()>) {
 }
 
 async fn ended(task: smol::Task<()>) {
-    runtime::timeout(WAIT, task).await.expect("the event loop ended");
+    runtime::timeout(WAIT, task)
+        .await
+        .expect("the event loop ended");
 }
 
 async fn cycles(url: &str, disconnect: bool) {
     for i in 0..CYCLES {
         let (client, task) = start(&options(url, &format!("life-{i}"))).await;
-        let delivery = client.publish("life/t", "x", QoS::AtLeastOnce, false).await.unwrap();
+        let delivery = client
+            .publish("life/t", "x", QoS::AtLeastOnce, false)
+            .await
+            .unwrap();
         delivery.wait_timeout(WAIT).await.unwrap();
         if disconnect {
             client.disconnect(WAIT).await.unwrap();
@@ -69,7 +77,9 @@ async fn cycles(url: &str, disconnect: bool) {
 #[test]
 fn two_hundred_connect_disconnect_and_create_drop_cycles_return_descriptors_threads_and_memory() {
     smol::block_on(async {
-        let _alone = ALONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _alone = ALONE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let broker = Mosquitto::start(MosquittoConfig::default()).unwrap_or_else(|e| panic!("{e}"));
         let url = broker.url(Listener::Plain);
         // Warm up: the runtime's threads, the allocator's first arenas.
@@ -77,10 +87,21 @@ fn two_hundred_connect_disconnect_and_create_drop_cycles_return_descriptors_thre
         let (fds, tasks, rss) = (descriptors(), threads(), rss_kib());
         cycles(&url, true).await;
         cycles(&url, false).await;
-        assert_eq!(descriptors(), fds, "descriptors after {CYCLES} cycles of each kind");
-        assert_eq!(threads(), tasks, "threads after {CYCLES} cycles of each kind");
+        assert_eq!(
+            descriptors(),
+            fds,
+            "descriptors after {CYCLES} cycles of each kind"
+        );
+        assert_eq!(
+            threads(),
+            tasks,
+            "threads after {CYCLES} cycles of each kind"
+        );
         let grown = rss_kib().saturating_sub(rss);
-        assert!(grown <= RSS_SLACK_KIB, "the resident set grew by {grown} KiB");
+        assert!(
+            grown <= RSS_SLACK_KIB,
+            "the resident set grew by {grown} KiB"
+        );
     });
 }
 
@@ -88,8 +109,11 @@ fn two_hundred_connect_disconnect_and_create_drop_cycles_return_descriptors_thre
 /// once it says `expected`; whether it did within the time limit.
 async fn broker_counts(sys: &mut mqtt_smol::Subscription, expected: &str) -> bool {
     let deadline = std::time::Instant::now() + WAIT;
-    while let Ok(Some(message)) =
-        runtime::timeout(deadline.saturating_duration_since(std::time::Instant::now()), sys.next()).await
+    while let Ok(Some(message)) = runtime::timeout(
+        deadline.saturating_duration_since(std::time::Instant::now()),
+        sys.next(),
+    )
+    .await
     {
         if message.payload.as_ref() == expected.as_bytes() {
             return true;
@@ -104,20 +128,32 @@ async fn broker_counts(sys: &mut mqtt_smol::Subscription, expected: &str) -> boo
 #[test]
 fn a_client_dropped_without_disconnect_ends_its_connection_and_its_event_loop() {
     smol::block_on(async {
-        let _alone = ALONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _alone = ALONE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let config = MosquittoConfig::default().with_line("sys_interval 1");
         let broker = Mosquitto::start(config).unwrap_or_else(|e| panic!("{e}"));
         let url = broker.url(Listener::Plain);
         let watcher = mqtt_smol::connect(options(&url, "watcher")).await.unwrap();
-        let mut sys = watcher.subscribe("$SYS/broker/clients/connected", QoS::AtMostOnce).await.unwrap();
+        let mut sys = watcher
+            .subscribe("$SYS/broker/clients/connected", QoS::AtMostOnce)
+            .await
+            .unwrap();
         let fds = descriptors();
-        let (client, task) = start(&options(&url, "dropped").last_will(LastWill::new("life/will", "gone"))).await;
-        assert!(broker_counts(&mut sys, "2").await, "the broker counts both clients");
+        let (client, task) =
+            start(&options(&url, "dropped").last_will(LastWill::new("life/will", "gone"))).await;
+        assert!(
+            broker_counts(&mut sys, "2").await,
+            "the broker counts both clients"
+        );
         assert_eq!(descriptors(), fds + 1, "the connection's socket");
         drop(client);
         ended(task).await;
         assert_eq!(descriptors(), fds, "the socket is closed");
-        assert!(broker_counts(&mut sys, "1").await, "the broker counts the dropped client gone");
+        assert!(
+            broker_counts(&mut sys, "1").await,
+            "the broker counts the dropped client gone"
+        );
     });
 }
 
@@ -125,8 +161,11 @@ fn a_client_dropped_without_disconnect_ends_its_connection_and_its_event_loop() 
 #[test]
 fn a_client_dropped_while_the_broker_is_down_stops_trying() {
     smol::block_on(async {
-        let _alone = ALONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut broker = Mosquitto::start(MosquittoConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        let _alone = ALONE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut broker =
+            Mosquitto::start(MosquittoConfig::default()).unwrap_or_else(|e| panic!("{e}"));
         let url = broker.url(Listener::Plain);
         // smol's reactor (its epoll and wake-up descriptors, its thread) starts with the first use: before counting.
         let (warm, task) = start(&options(&url, "warm-up")).await;

@@ -34,18 +34,32 @@ async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
 
 /// `[MQTT-3.1.2-24]`: the client does not send a packet larger than the broker's Maximum Packet Size.
 #[tokio::test]
-async fn a_publish_above_the_brokers_maximum_packet_size_is_a_typed_error_and_the_connection_goes_on() {
+async fn a_publish_above_the_brokers_maximum_packet_size_is_a_typed_error_and_the_connection_goes_on()
+ {
     let broker = broker(&["max_packet_size 1000"]);
     let url = broker.url(Listener::Plain);
-    let client = within("connect", mqtt_tokio::connect(v5(&url, "big-pub"))).await.unwrap();
-    assert_eq!(client.server_info().unwrap().maximum_packet_size, Some(1000));
-    let mut small = within("subscribe", client.subscribe("limits/big", QoS::AtLeastOnce))
+    let client = within("connect", mqtt_tokio::connect(v5(&url, "big-pub")))
         .await
         .unwrap();
+    assert_eq!(
+        client.server_info().unwrap().maximum_packet_size,
+        Some(1000)
+    );
+    let mut small = within(
+        "subscribe",
+        client.subscribe("limits/big", QoS::AtLeastOnce),
+    )
+    .await
+    .unwrap();
     for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
-        let refused = client.publish("limits/big", vec![b'x'; 2000], qos, false).await;
+        let refused = client
+            .publish("limits/big", vec![b'x'; 2000], qos, false)
+            .await;
         assert!(
-            matches!(refused, Err(Error::Publish(PublishError::TooLarge { max: 1000, .. }))),
+            matches!(
+                refused,
+                Err(Error::Publish(PublishError::TooLarge { max: 1000, .. }))
+            ),
             "{qos:?}: {refused:?}"
         );
     }
@@ -53,7 +67,9 @@ async fn a_publish_above_the_brokers_maximum_packet_size_is_a_typed_error_and_th
         .publish("limits/big", vec![b'y'; 500], QoS::AtLeastOnce, false)
         .await
         .unwrap();
-    within("the small message's PUBACK", delivery.wait()).await.unwrap();
+    within("the small message's PUBACK", delivery.wait())
+        .await
+        .unwrap();
     let message = within("the small message", small.next()).await.unwrap();
     assert_eq!(message.payload.len(), 500);
     assert!(client.is_connected());
@@ -67,11 +83,18 @@ async fn a_publish_above_the_brokers_maximum_packet_size_is_a_typed_error_and_th
 async fn a_thousand_qos1_messages_queued_through_a_receive_maximum_of_one_all_arrive_in_order() {
     let broker = broker(&["max_inflight_messages 1"]);
     let url = broker.url(Listener::Plain);
-    let subscriber = within("connect", mqtt_tokio::connect(v5(&url, "rm-sub"))).await.unwrap();
-    let mut messages = within("subscribe", subscriber.subscribe("limits/rm", QoS::AtLeastOnce))
+    let subscriber = within("connect", mqtt_tokio::connect(v5(&url, "rm-sub")))
         .await
         .unwrap();
-    let publisher = within("connect", mqtt_tokio::connect(v5(&url, "rm-pub"))).await.unwrap();
+    let mut messages = within(
+        "subscribe",
+        subscriber.subscribe("limits/rm", QoS::AtLeastOnce),
+    )
+    .await
+    .unwrap();
+    let publisher = within("connect", mqtt_tokio::connect(v5(&url, "rm-pub")))
+        .await
+        .unwrap();
     assert_eq!(publisher.server_info().unwrap().receive_maximum, 1);
     let mut deliveries = Vec::new();
     for i in 0..1000u32 {
@@ -102,18 +125,31 @@ async fn a_publisher_wanting_more_topic_aliases_than_the_broker_allows_stays_wit
     // mosquitto's Topic Alias Maximum is a listener setting: its default, 10.
     let broker = broker(&[]);
     let url = broker.url(Listener::Plain);
-    let subscriber = within("connect", mqtt_tokio::connect(v5(&url, "alias-sub"))).await.unwrap();
-    let mut messages = within("subscribe", subscriber.subscribe("limits/alias/#", QoS::AtLeastOnce))
+    let subscriber = within("connect", mqtt_tokio::connect(v5(&url, "alias-sub")))
         .await
         .unwrap();
-    let publisher = within("connect", mqtt_tokio::connect(v5(&url, "alias-pub").topic_aliases(0, 50)))
-        .await
-        .unwrap();
+    let mut messages = within(
+        "subscribe",
+        subscriber.subscribe("limits/alias/#", QoS::AtLeastOnce),
+    )
+    .await
+    .unwrap();
+    let publisher = within(
+        "connect",
+        mqtt_tokio::connect(v5(&url, "alias-pub").topic_aliases(0, 50)),
+    )
+    .await
+    .unwrap();
     assert_eq!(publisher.server_info().unwrap().topic_alias_maximum, 10);
     for round in 0..3 {
         for topic in 0..15 {
             let delivery = publisher
-                .publish(format!("limits/alias/{topic}"), format!("{round}"), QoS::AtLeastOnce, false)
+                .publish(
+                    format!("limits/alias/{topic}"),
+                    format!("{round}"),
+                    QoS::AtLeastOnce,
+                    false,
+                )
                 .await
                 .unwrap();
             within("PUBACK", delivery.wait()).await.unwrap();

@@ -40,10 +40,20 @@ fn options(url: &str, id: &str) -> Options {
 type Received = Arc<Mutex<(Vec<u32>, Vec<u32>)>>;
 
 async fn soak(store: Option<&str>) {
-    let mut broker = Mosquitto::start(MosquittoConfig::default().with_persistence().with_line("max_queued_messages 0")).unwrap_or_else(|e| panic!("{e}"));
+    let mut broker = Mosquitto::start(
+        MosquittoConfig::default()
+            .with_persistence()
+            .with_line("max_queued_messages 0"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let url = broker.url(Listener::Plain);
-    let subscriber = mqtt_tokio::connect(options(&url, "soak-sub")).await.unwrap();
-    let mut messages = subscriber.subscribe("soak/#", QoS::ExactlyOnce).await.unwrap();
+    let subscriber = mqtt_tokio::connect(options(&url, "soak-sub"))
+        .await
+        .unwrap();
+    let mut messages = subscriber
+        .subscribe("soak/#", QoS::ExactlyOnce)
+        .await
+        .unwrap();
     let received: Received = Arc::default();
     let collecting = {
         let received = received.clone();
@@ -61,7 +71,8 @@ async fn soak(store: Option<&str>) {
     };
     let mut publisher_options = options(&url, "soak-pub");
     if let Some(name) = store {
-        publisher_options = publisher_options.persistence(Persistence::file(broker.dir().join(name)));
+        publisher_options =
+            publisher_options.persistence(Persistence::file(broker.dir().join(name)));
     }
     let publisher = mqtt_tokio::connect(publisher_options).await.unwrap();
 
@@ -77,11 +88,18 @@ async fn soak(store: Option<&str>) {
     let mut deliveries = Vec::new();
     let mut sent = 0u32;
     while !flapping.is_finished() {
-        let (topic, qos) = if sent % 2 == 0 { ("soak/1", QoS::AtLeastOnce) } else { ("soak/2", QoS::ExactlyOnce) };
-        let delivery = tokio::time::timeout(WAIT, publisher.publish_when_room(topic, sent.to_be_bytes(), qos, false))
-            .await
-            .expect("room in the queue")
-            .unwrap();
+        let (topic, qos) = if sent % 2 == 0 {
+            ("soak/1", QoS::AtLeastOnce)
+        } else {
+            ("soak/2", QoS::ExactlyOnce)
+        };
+        let delivery = tokio::time::timeout(
+            WAIT,
+            publisher.publish_when_room(topic, sent.to_be_bytes(), qos, false),
+        )
+        .await
+        .expect("room in the queue")
+        .unwrap();
         deliveries.push(delivery);
         sent += 1;
         tokio::time::sleep(INTERVAL).await;
@@ -89,26 +107,37 @@ async fn soak(store: Option<&str>) {
     let broker = flapping.join().unwrap();
     for (i, delivery) in deliveries.into_iter().enumerate() {
         let outcome = tokio::time::timeout(WAIT, delivery.wait()).await;
-        assert!(matches!(outcome, Ok(Ok(()))), "message {i}: {outcome:?}\n{}", broker.log());
+        assert!(
+            matches!(outcome, Ok(Ok(()))),
+            "message {i}: {outcome:?}\n{}",
+            broker.log()
+        );
     }
     let (ones, twos) = (sent.div_ceil(2), sent / 2);
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let complete = {
             let received = received.lock().unwrap();
-            let distinct = |seen: &[u32]| seen.iter().collect::<std::collections::BTreeSet<_>>().len();
+            let distinct =
+                |seen: &[u32]| seen.iter().collect::<std::collections::BTreeSet<_>>().len();
             distinct(&received.0) == ones as usize && distinct(&received.1) == twos as usize
         };
         if complete {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "not every message arrived: {sent} sent");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not every message arrived: {sent} sent"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     {
         let received = received.lock().unwrap();
         let expected_twos: Vec<u32> = (0..sent).filter(|n| n % 2 == 1).collect();
-        assert_eq!(received.1, expected_twos, "QoS 2: each exactly once, in order");
+        assert_eq!(
+            received.1, expected_twos,
+            "QoS 2: each exactly once, in order"
+        );
         let mut first_seen = Vec::new();
         for &n in &received.0 {
             if !first_seen.contains(&n) {
@@ -116,7 +145,10 @@ async fn soak(store: Option<&str>) {
             }
         }
         let expected_ones: Vec<u32> = (0..sent).filter(|n| n % 2 == 0).collect();
-        assert_eq!(first_seen, expected_ones, "QoS 1: each at least once, first arrivals in order");
+        assert_eq!(
+            first_seen, expected_ones,
+            "QoS 1: each at least once, first arrivals in order"
+        );
         eprintln!(
             "{sent} messages; {} QoS 1 arrivals for {ones}; publisher {:?}",
             received.0.len(),
@@ -124,16 +156,28 @@ async fn soak(store: Option<&str>) {
         );
     }
     // Nothing stuck: a message still goes through, and both clients disconnect with nothing unacknowledged.
-    let last = publisher.publish("soak/2", u32::MAX.to_be_bytes(), QoS::ExactlyOnce, false).await.unwrap();
-    tokio::time::timeout(WAIT, last.wait()).await.unwrap().unwrap();
+    let last = publisher
+        .publish("soak/2", u32::MAX.to_be_bytes(), QoS::ExactlyOnce, false)
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, last.wait())
+        .await
+        .unwrap()
+        .unwrap();
     publisher.disconnect(WAIT).await.unwrap();
     let deadline = tokio::time::Instant::now() + WAIT;
     while received.lock().unwrap().1.last() != Some(&u32::MAX) {
-        assert!(tokio::time::Instant::now() < deadline, "the last message did not arrive");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the last message did not arrive"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     subscriber.disconnect(WAIT).await.unwrap();
-    tokio::time::timeout(WAIT, collecting).await.unwrap().unwrap();
+    tokio::time::timeout(WAIT, collecting)
+        .await
+        .unwrap()
+        .unwrap();
     drop(broker);
 }
 

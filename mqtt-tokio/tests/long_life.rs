@@ -34,7 +34,10 @@ fn rss_kib() -> u64 {
 }
 
 fn options(url: &str, id: &str) -> Options {
-    Options::new(url).unwrap().client_id(id).connect_timeout(WAIT)
+    Options::new(url)
+        .unwrap()
+        .client_id(id)
+        .connect_timeout(WAIT)
 }
 
 /// Connects a client whose event loop runs on a task this returns.
@@ -56,7 +59,10 @@ async fn ended(task: tokio::task::JoinHandle<()>) {
 async fn cycles(url: &str, disconnect: bool) {
     for i in 0..CYCLES {
         let (client, task) = start(&options(url, &format!("life-{i}"))).await;
-        let delivery = client.publish("life/t", "x", QoS::AtLeastOnce, false).await.unwrap();
+        let delivery = client
+            .publish("life/t", "x", QoS::AtLeastOnce, false)
+            .await
+            .unwrap();
         delivery.wait_timeout(WAIT).await.unwrap();
         if disconnect {
             client.disconnect(WAIT).await.unwrap();
@@ -68,7 +74,8 @@ async fn cycles(url: &str, disconnect: bool) {
 }
 
 #[tokio::test]
-async fn two_hundred_connect_disconnect_and_create_drop_cycles_return_descriptors_threads_and_memory() {
+async fn two_hundred_connect_disconnect_and_create_drop_cycles_return_descriptors_threads_and_memory()
+ {
     let _alone = ALONE.lock().await;
     let broker = Mosquitto::start(MosquittoConfig::default()).unwrap_or_else(|e| panic!("{e}"));
     let url = broker.url(Listener::Plain);
@@ -77,10 +84,21 @@ async fn two_hundred_connect_disconnect_and_create_drop_cycles_return_descriptor
     let (fds, tasks, rss) = (descriptors(), threads(), rss_kib());
     cycles(&url, true).await;
     cycles(&url, false).await;
-    assert_eq!(descriptors(), fds, "descriptors after {CYCLES} cycles of each kind");
-    assert_eq!(threads(), tasks, "threads after {CYCLES} cycles of each kind");
+    assert_eq!(
+        descriptors(),
+        fds,
+        "descriptors after {CYCLES} cycles of each kind"
+    );
+    assert_eq!(
+        threads(),
+        tasks,
+        "threads after {CYCLES} cycles of each kind"
+    );
     let grown = rss_kib().saturating_sub(rss);
-    assert!(grown <= RSS_SLACK_KIB, "the resident set grew by {grown} KiB");
+    assert!(
+        grown <= RSS_SLACK_KIB,
+        "the resident set grew by {grown} KiB"
+    );
 }
 
 /// How many clients mosquitto counts as connected, from `$SYS` (published every second with `sys_interval 1`),
@@ -105,15 +123,25 @@ async fn a_client_dropped_without_disconnect_ends_its_connection_and_its_event_l
     let broker = Mosquitto::start(config).unwrap_or_else(|e| panic!("{e}"));
     let url = broker.url(Listener::Plain);
     let watcher = mqtt_tokio::connect(options(&url, "watcher")).await.unwrap();
-    let mut sys = watcher.subscribe("$SYS/broker/clients/connected", QoS::AtMostOnce).await.unwrap();
+    let mut sys = watcher
+        .subscribe("$SYS/broker/clients/connected", QoS::AtMostOnce)
+        .await
+        .unwrap();
     let fds = descriptors();
-    let (client, task) = start(&options(&url, "dropped").last_will(LastWill::new("life/will", "gone"))).await;
-    assert!(broker_counts(&mut sys, "2").await, "the broker counts both clients");
+    let (client, task) =
+        start(&options(&url, "dropped").last_will(LastWill::new("life/will", "gone"))).await;
+    assert!(
+        broker_counts(&mut sys, "2").await,
+        "the broker counts both clients"
+    );
     assert_eq!(descriptors(), fds + 1, "the connection's socket");
     drop(client);
     ended(task).await;
     assert_eq!(descriptors(), fds, "the socket is closed");
-    assert!(broker_counts(&mut sys, "1").await, "the broker counts the dropped client gone");
+    assert!(
+        broker_counts(&mut sys, "1").await,
+        "the broker counts the dropped client gone"
+    );
 }
 
 /// A client dropped while its broker is down stops its retry loop: its event loop ends, leaving no socket.

@@ -285,11 +285,14 @@ impl Client {
     ///
     /// [`Error::Subscribe`] for an invalid request; [`Error::Closed`] if the event loop has ended;
     /// [`Error::GaveUp`] if the session stopped trying to connect before the broker answered.
-    pub async fn subscribe_many(
+    pub async fn subscribe_many<F: Into<String>>(
         &self,
-        filters: impl IntoIterator<Item = (String, QoS)>,
+        filters: impl IntoIterator<Item = (F, QoS)>,
     ) -> Result<Subscription, Error> {
-        let filters: Vec<(String, QoS)> = filters.into_iter().collect();
+        let filters: Vec<(String, QoS)> = filters
+            .into_iter()
+            .map(|(filter, qos)| (filter.into(), qos))
+            .collect();
         // From here on the queue has a receiver: dropping this future drops it.
         let (receiver, answer) = self.shared.subscribe(&filters)?;
         let granted = answer.await.map_err(|_| Error::Closed)??;
@@ -305,9 +308,9 @@ impl Client {
     /// [`Error::UnsubscribeRefused`] with the code of the first filter the broker refused (5.0).
     pub async fn unsubscribe(
         &self,
-        filters: impl IntoIterator<Item = String>,
+        filters: impl IntoIterator<Item = impl Into<String>>,
     ) -> Result<(), Error> {
-        let filters: Vec<String> = filters.into_iter().collect();
+        let filters: Vec<String> = filters.into_iter().map(Into::into).collect();
         let answer = self.shared.unsubscribe(&filters)?;
         let codes = answer.await.map_err(|_| Error::Closed)??;
         match codes.into_iter().find(|code| code.is_failure()) {
@@ -336,6 +339,13 @@ impl Client {
     /// Whether the broker has accepted the current connection.
     pub fn is_connected(&self) -> bool {
         self.shared.core().is_connected()
+    }
+
+    /// The subscribe requests the broker has not answered yet (each [`subscribe`](Self::subscribe) or
+    /// [`subscribe_many`](Self::subscribe_many) call is one, whatever its number of filters): queued while
+    /// disconnected, or sent and waiting for their SUBACK.
+    pub fn pending_subscriptions(&self) -> usize {
+        self.shared.pending_subscriptions()
     }
 
     /// Why the latest connection attempt could not be opened (a refused connection, a certificate the TLS

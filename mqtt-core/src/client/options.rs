@@ -439,9 +439,13 @@ impl Options {
         self
     }
 
-    /// Keep alive (default 60 s; whole seconds; zero turns it off).
+    /// Keep alive (default 60 s; zero turns it off). The CONNECT carries whole seconds: a fraction is dropped,
+    /// except under a second, which becomes one second rather than turning keep alive off.
     pub fn keep_alive(mut self, keep_alive: Duration) -> Self {
-        self.keep_alive = keep_alive;
+        self.keep_alive = match keep_alive.as_secs() {
+            0 if !keep_alive.is_zero() => Duration::from_secs(1),
+            _ => keep_alive,
+        };
         self
     }
 
