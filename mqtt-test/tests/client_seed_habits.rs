@@ -131,3 +131,44 @@ async fn publishing_to_an_empty_topic_is_a_typed_error() {
     drop(client);
     runner.abort();
 }
+
+/// "Receive a message, if any", without awaiting: `try_recv` on a subscription and on every message.
+#[tokio::test(start_paused = true)]
+async fn try_recv_takes_a_waiting_message_without_waiting() {
+    let link = Link::default();
+    let (client, runner) = link.spawn(&link.options("try-recv"));
+    within("connect", client.wait_connected(WAIT))
+        .await
+        .unwrap();
+    let mut all = client.messages();
+    let mut subscription = within(
+        "subscribe",
+        client.subscribe("habits/poll", QoS::AtLeastOnce),
+    )
+    .await
+    .unwrap();
+    assert!(subscription.try_recv().is_none());
+    assert!(all.try_recv().is_none());
+    assert!(link.broker(|b| b.inject("habits/poll", b"one", QoS::AtLeastOnce, false)));
+    let mut taken = None;
+    for _ in 0..1000 {
+        taken = subscription.try_recv();
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(taken.map(|m| m.payload), Some(b"one".as_slice().into()));
+    assert!(subscription.try_recv().is_none(), "taken once");
+    assert_eq!(all.try_recv().map(|m| m.topic), Some("habits/poll".into()));
+    // A message taken with try_recv is acknowledged as one taken with recv.
+    assert!(
+        link.wait_for(
+            |b| b.count(Direction::ClientToBroker, PacketType::PubAck) == 1,
+            WAIT
+        )
+        .await
+    );
+    drop(client);
+    runner.abort();
+}

@@ -109,6 +109,21 @@ impl Subscription {
     pub async fn recv(&mut self) -> Option<Message> {
         self.next().await
     }
+
+    /// The next message if one is waiting, without waiting: for code that is not async (a GUI's tick, a
+    /// polling loop). `None` when none is waiting, or once the subscription has ended.
+    pub fn try_recv(&mut self) -> Option<Message> {
+        try_recv(&self.receiver)
+    }
+}
+
+/// The next message of `receiver` if one is waiting. A message is taken only when returned; the task that
+/// awaits the receiver later registers its own waker.
+fn try_recv(receiver: &Receiver) -> Option<Message> {
+    match receiver.poll_recv(&mut Context::from_waker(core::task::Waker::noop())) {
+        Poll::Ready(message) => message,
+        Poll::Pending => None,
+    }
 }
 
 impl Stream for Subscription {
@@ -123,6 +138,13 @@ impl Stream for Subscription {
 #[derive(Debug)]
 pub struct Messages {
     receiver: Receiver,
+}
+
+impl Messages {
+    /// The next message if one is waiting, without waiting (see [`Subscription::try_recv`]).
+    pub fn try_recv(&mut self) -> Option<Message> {
+        try_recv(&self.receiver)
+    }
 }
 
 impl Stream for Messages {
