@@ -18,7 +18,8 @@ const WAIT: Duration = Duration::from_secs(120);
 /// large), so that the next message arrives and the connection stays up.
 #[tokio::test(start_paused = true)]
 #[ignore = "bug: an incoming message above max_packet_size on a persistent 3.1.1 session makes the client reconnect for ever; fix in mqtt-core's session (see review5's report)"]
-async fn a_message_above_max_packet_size_on_a_persistent_311_session_does_not_block_the_ones_behind_it() {
+async fn a_message_above_max_packet_size_on_a_persistent_311_session_does_not_block_the_ones_behind_it()
+ {
     let link = Link::default();
     let options = link
         .options("small-buffer")
@@ -27,7 +28,9 @@ async fn a_message_above_max_packet_size_on_a_persistent_311_session_does_not_bl
         .max_packet_size(1024);
     let (client, runner) = link.spawn(&options);
     let mut states = client.states();
-    within("connect", client.wait_connected(WAIT)).await.unwrap();
+    within("connect", client.wait_connected(WAIT))
+        .await
+        .unwrap();
     let mut subscription = within("subscribe", client.subscribe("big/#", QoS::AtLeastOnce))
         .await
         .unwrap();
@@ -38,7 +41,10 @@ async fn a_message_above_max_packet_size_on_a_persistent_311_session_does_not_bl
     while let Ok(Some(state)) = tokio::time::timeout(Duration::ZERO, states.next()).await {
         seen.push(state);
     }
-    let lost = seen.iter().filter(|s| matches!(s, ConnectionState::Lost(_))).count();
+    let lost = seen
+        .iter()
+        .filter(|s| matches!(s, ConnectionState::Lost(_)))
+        .count();
     assert!(
         matches!(&next, Ok(Some(message)) if message.topic == "big/2"),
         "the message behind the large one: {next:?}; states: {seen:?}"
