@@ -82,7 +82,7 @@ fn soak(version: ProtocolVersion, store: Option<&str>) {
     let mut deliveries = Vec::new();
     let mut sent = 0u32;
     while !flapping.is_finished() {
-        let (topic, qos) = if sent % 2 == 0 {
+        let (topic, qos) = if sent.is_multiple_of(2) {
             ("soak/1", QoS::AtLeastOnce)
         } else {
             ("soak/2", QoS::ExactlyOnce)

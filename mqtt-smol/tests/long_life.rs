@@ -76,10 +76,10 @@ async fn cycles(url: &str, disconnect: bool) {
 
 #[test]
 fn two_hundred_connect_disconnect_and_create_drop_cycles_return_descriptors_threads_and_memory() {
+    let _alone = ALONE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     smol::block_on(async {
-        let _alone = ALONE
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let broker = Mosquitto::start(MosquittoConfig::default()).unwrap_or_else(|e| panic!("{e}"));
         let url = broker.url(Listener::Plain);
         // Warm up: the runtime's threads, the allocator's first arenas.
@@ -127,10 +127,10 @@ async fn broker_counts(sys: &mut mqtt_smol::Subscription, expected: &str) -> boo
 /// the will `[MQTT-3.1.2-10]`; a process that dies leaves the will.)
 #[test]
 fn a_client_dropped_without_disconnect_ends_its_connection_and_its_event_loop() {
+    let _alone = ALONE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     smol::block_on(async {
-        let _alone = ALONE
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let config = MosquittoConfig::default().with_line("sys_interval 1");
         let broker = Mosquitto::start(config).unwrap_or_else(|e| panic!("{e}"));
         let url = broker.url(Listener::Plain);
@@ -160,10 +160,10 @@ fn a_client_dropped_without_disconnect_ends_its_connection_and_its_event_loop() 
 /// A client dropped while its broker is down stops its retry loop: its event loop ends, leaving no socket.
 #[test]
 fn a_client_dropped_while_the_broker_is_down_stops_trying() {
+    let _alone = ALONE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     smol::block_on(async {
-        let _alone = ALONE
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut broker =
             Mosquitto::start(MosquittoConfig::default()).unwrap_or_else(|e| panic!("{e}"));
         let url = broker.url(Listener::Plain);
