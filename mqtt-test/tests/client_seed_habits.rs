@@ -4,10 +4,10 @@
 
 use core::time::Duration;
 
-use mqtt_core::PublishError;
 use mqtt_core::TopicError;
 use mqtt_core::client::Error;
-use mqtt_core::codec::{PacketType, QoS};
+use mqtt_core::codec::{PacketType, ProtocolVersion, QoS};
+use mqtt_core::{ConfigError, PublishError};
 use mqtt_test::Direction;
 use mqtt_test::tokio_link::{Link, within};
 
@@ -171,4 +171,25 @@ async fn try_recv_takes_a_waiting_message_without_waiting() {
     );
     drop(client);
     runner.abort();
+}
+
+/// An empty client identifier (other clients' default) with a persistent 3.1.1 session is refused when the
+/// client is made, with the reason, rather than sent and refused by the broker at every attempt `[MQTT-3.1.3-7]`.
+#[tokio::test(start_paused = true)]
+async fn an_empty_client_id_with_a_persistent_311_session_is_a_configuration_error() {
+    let link = Link::default();
+    let options = link
+        .options("")
+        .version(ProtocolVersion::V311)
+        .clean_start(false);
+    let refused = mqtt_core::client::EventLoop::<mqtt_test::tokio_link::LinkRuntime>::new(&options)
+        .map(|_| ());
+    assert!(
+        matches!(
+            refused,
+            Err(Error::Config(ConfigError::EmptyClientIdWithoutCleanStart))
+        ),
+        "{refused:?}"
+    );
+    assert!(link.opens().is_empty(), "no attempt");
 }
