@@ -1,6 +1,8 @@
 //! Limits a 5.0 broker announces in CONNACK, as users hit them against a real mosquitto: its Maximum Packet Size
 //! (a publish too large is a typed error at once and the connection goes on), a Receive Maximum of 1 with a
-//! thousand QoS 1 messages queued, and its Topic Alias Maximum.
+//! thousand QoS 1 messages queued, and its Topic Alias Maximum. (mosquitto's `max_qos` and `max_topic_alias` are
+//! listener settings, which the harness's global lines do not reach: a lowered Maximum QoS is tested against the
+//! fake broker, in `mqtt_test::interop_v5_tests!`.)
 
 use std::time::Duration;
 
@@ -160,3 +162,4 @@ async fn a_publisher_wanting_more_topic_aliases_than_the_broker_allows_stays_wit
     }
     assert_eq!(publisher.stats().disconnections, 0, "{}", broker.log());
 }
+
