@@ -162,4 +162,3 @@ async fn a_publisher_wanting_more_topic_aliases_than_the_broker_allows_stays_wit
     }
     assert_eq!(publisher.stats().disconnections, 0, "{}", broker.log());
 }
-
