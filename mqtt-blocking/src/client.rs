@@ -371,12 +371,15 @@ impl Client {
     /// # Errors
     ///
     /// [`Error::Subscribe`] for an invalid filter or QoS; [`Error::Closed`] if the event loop has ended.
-    pub fn subscribe_many(
+    pub fn subscribe_many<F: Into<String>>(
         &self,
-        filters: impl IntoIterator<Item = (String, QoS)>,
+        filters: impl IntoIterator<Item = (F, QoS)>,
         callback: impl FnMut(&Self, &Message) + Send + 'static,
     ) -> Result<Pending<Granted>, Error> {
-        let filters: Vec<(String, QoS)> = filters.into_iter().collect();
+        let filters: Vec<(String, QoS)> = filters
+            .into_iter()
+            .map(|(filter, qos)| (filter.into(), qos))
+            .collect();
         let receiver = self.subscribe_request(&filters, Box::new(callback))?;
         Ok(self.pending(receiver, Ok))
     }
@@ -414,9 +417,9 @@ impl Client {
     /// [`Error::Subscribe`] for an invalid filter; [`Error::Closed`] if the event loop has ended.
     pub fn unsubscribe(
         &self,
-        filters: impl IntoIterator<Item = String>,
+        filters: impl IntoIterator<Item = impl Into<String>>,
     ) -> Result<Pending<()>, Error> {
-        let filters: Vec<String> = filters.into_iter().collect();
+        let filters: Vec<String> = filters.into_iter().map(Into::into).collect();
         let answer = self.inner.shared.unsubscribe(&filters)?;
         Ok(
             self.pending(answer, |codes: Vec<proto::codec::ReasonCode>| {
@@ -513,6 +516,13 @@ impl Client {
     /// Whether the broker has accepted the current connection.
     pub fn is_connected(&self) -> bool {
         self.inner.shared.core().is_connected()
+    }
+
+    /// The subscribe requests the broker has not answered yet (each [`subscribe`](Self::subscribe) or
+    /// [`subscribe_many`](Self::subscribe_many) call is one, whatever its number of filters): queued while
+    /// disconnected, or sent and waiting for their SUBACK.
+    pub fn pending_subscriptions(&self) -> usize {
+        self.inner.shared.pending_subscriptions()
     }
 
     /// Why the latest connection attempt could not be opened, kept until the next one fails.

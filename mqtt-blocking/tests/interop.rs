@@ -16,8 +16,8 @@ mod blocking {
     use futures::channel::{mpsc, oneshot};
     use futures::future::{Either, select};
     pub(crate) use mqtt_blocking::{
-        ConnectRefusal, ConnectionState, Disconnection, Error, Message, Options, Persistence,
-        ProtocolVersion, QoS, ReasonCode, ReconnectPolicy, Stats, TlsError,
+        ConfigError, ConnectRefusal, ConnectionState, Disconnection, Error, Message, Options,
+        Persistence, ProtocolVersion, QoS, ReasonCode, ReconnectPolicy, Stats, TlsError,
     };
 
     /// Longest blocking wait of the adapter, as long as the list's own time limit.

@@ -35,8 +35,8 @@ pub struct Config<'a> {
     /// without any answer (what several 3.1.1-only brokers do). Messages queued in 5.0 form go out in 3.1.1 form
     /// after the fall back; one with 5.0 properties fails with
     /// [`PublishFailure::PropertiesNotSupported`](crate::session::PublishFailure), and 5.0 subscription options
-    /// other than QoS are dropped from SUBSCRIBE requests. A session with a password and no user name cannot
-    /// fall back (3.1.1 forbids it) and stays 5.0.
+    /// other than QoS are dropped from SUBSCRIBE requests. A session with a password and no user name, or with an
+    /// empty client identifier and `clean_start` false, cannot fall back (3.1.1 forbids both) and stays 5.0.
     pub fallback_to_v311: bool,
     /// The client identifier. May be empty if the broker is to assign one (with `clean_start` in 3.1.1).
     pub client_id: &'a str,
@@ -315,6 +315,10 @@ pub enum ConfigError {
     /// In MQTT 3.1.1 a password needs a user name. `[MQTT-3.1.2-22]`
     #[error("a password without a user name is not allowed in MQTT 3.1.1")]
     PasswordWithoutUserName,
+    /// In MQTT 3.1.1 an empty client identifier needs a clean start (the broker assigns an identifier for the
+    /// connection only, so there is no session to keep): give an identifier, or start clean. `[MQTT-3.1.3-7]`
+    #[error("an empty client identifier needs a clean start in MQTT 3.1.1")]
+    EmptyClientIdWithoutCleanStart,
     /// Enhanced authentication (an authenticator) needs MQTT 5.0: 3.1.1 has no AUTH packet.
     #[error("enhanced authentication needs MQTT 5.0")]
     AuthenticationNeedsV5,

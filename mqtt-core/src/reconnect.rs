@@ -87,6 +87,19 @@ impl Default for ReconnectPolicy {
 }
 
 impl ReconnectPolicy {
+    /// A policy that waits `delay` before every attempt, without doubling or jitter (the "reconnect after N ms"
+    /// of simpler clients). Spread the attempts of a fleet with `ReconnectPolicy { jitter_permille: 250,
+    /// ..ReconnectPolicy::fixed(delay) }`.
+    pub fn fixed(delay: Duration) -> Self {
+        Self {
+            initial_delay: delay,
+            max_backoff: delay,
+            steady_delay: delay,
+            jitter_permille: 0,
+            ..Self::default()
+        }
+    }
+
     /// A policy that never reconnects on its own.
     pub fn manual() -> Self {
         Self {
@@ -263,6 +276,16 @@ mod tests {
         }
         b.reset();
         assert_eq!(secs(&mut b, 3)[..3], [1, 2, 4]);
+    }
+
+    #[test]
+    fn a_fixed_policy_waits_the_same_delay_before_every_attempt() {
+        let mut b = Backoff::new(ReconnectPolicy::fixed(Duration::from_secs(5)));
+        assert_eq!(secs(&mut b, 10)[..10], [5; 10]);
+        b.reset();
+        assert_eq!(b.next_delay(), Some(Duration::from_secs(5)));
+        let mut zero = Backoff::new(ReconnectPolicy::fixed(Duration::ZERO));
+        assert_eq!(secs(&mut zero, 3)[..3], [0; 3]);
     }
 
     #[test]

@@ -493,6 +493,50 @@ fn a_password_without_user_name_keeps_the_session_on_5_0() {
     );
 }
 
+/// `[MQTT-3.1.3-7]`: a 3.1.1 client with an empty client identifier must start clean. Such a CONNECT was sent
+/// and refused (Identifier rejected) at every attempt; it is a configuration error before any attempt. 5.0 allows
+/// it (the broker assigns an identifier, which the session keeps).
+#[test]
+fn an_empty_client_identifier_without_clean_start_is_a_configuration_error_on_3_1_1() {
+    let persistent = |version| Config {
+        client_id: "",
+        clean_start: false,
+        ..config(version)
+    };
+    assert_eq!(
+        Sim::new(&persistent(ProtocolVersion::V311), SimConfig::default()).err(),
+        Some(mqtt_core::ConfigError::EmptyClientIdWithoutCleanStart)
+    );
+    assert!(Sim::new(&persistent(ProtocolVersion::V5), SimConfig::default()).is_ok());
+    let clean = Config {
+        client_id: "",
+        clean_start: true,
+        ..config(ProtocolVersion::V311)
+    };
+    assert!(Sim::new(&clean, SimConfig::default()).is_ok());
+}
+
+#[test]
+fn an_empty_client_identifier_without_clean_start_keeps_the_session_on_5_0() {
+    // 3.1.1 forbids it `[MQTT-3.1.3-7]`: no fall back, as for a password without a user name.
+    let config = Config {
+        fallback_to_v311: true,
+        client_id: "",
+        clean_start: false,
+        ..config(ProtocolVersion::V5)
+    };
+    let mut sim = Sim::new(&config, only_v311(V5Connect::RefuseAsV311)).unwrap();
+    sim.connect();
+    sim.run_for(secs(2));
+    assert_eq!(sim.session().version(), ProtocolVersion::V5);
+    assert!(
+        sim.broker()
+            .connections()
+            .iter()
+            .all(|c| c.version == ProtocolVersion::V5)
+    );
+}
+
 #[test]
 fn a_v311_subscribe_the_broker_closes_the_connection_over_fails_as_poison_and_is_not_replayed() {
     // ejabberd over 3.1.1: no CONNACK announcement, no DISCONNECT, the connection closes over the `$share/`

@@ -27,6 +27,7 @@
 mod certs;
 mod config;
 mod error;
+mod log;
 pub(crate) mod setup;
 
 use std::fs::{self, OpenOptions};
@@ -318,6 +319,15 @@ impl Mosquitto {
     /// The temp dir holding the configuration, log, certificates and database; removed on drop.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// How many QoS 2 messages the broker sent `client_id` again as a PUBLISH after one of its restarts, where the
+    /// spec asks for their PUBREL again (`[MQTT-4.4.0-1]`): it had sent their PUBREL before the restart, without
+    /// getting the PUBCOMP. Each may reach the application twice through no fault of the client (which may have
+    /// completed the flow and freed the packet identifier). mosquitto 2.0 does this after restoring its
+    /// persistence database; read from its log.
+    pub fn pubrels_resent_as_publish(&self, client_id: &str) -> usize {
+        log::pubrels_resent_as_publish(&self.log(), client_id)
     }
 
     /// The broker's log so far (every start, with the harness's own notes), for failure messages.

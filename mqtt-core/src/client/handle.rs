@@ -109,6 +109,21 @@ impl Subscription {
     pub async fn recv(&mut self) -> Option<Message> {
         self.next().await
     }
+
+    /// The next message if one is waiting, without waiting: for code that is not async (a GUI's tick, a
+    /// polling loop). `None` when none is waiting, or once the subscription has ended.
+    pub fn try_recv(&mut self) -> Option<Message> {
+        try_recv(&self.receiver)
+    }
+}
+
+/// The next message of `receiver` if one is waiting. A message is taken only when returned; the task that
+/// awaits the receiver later registers its own waker.
+fn try_recv(receiver: &Receiver) -> Option<Message> {
+    match receiver.poll_recv(&mut Context::from_waker(core::task::Waker::noop())) {
+        Poll::Ready(message) => message,
+        Poll::Pending => None,
+    }
 }
 
 impl Stream for Subscription {
@@ -123,6 +138,13 @@ impl Stream for Subscription {
 #[derive(Debug)]
 pub struct Messages {
     receiver: Receiver,
+}
+
+impl Messages {
+    /// The next message if one is waiting, without waiting (see [`Subscription::try_recv`]).
+    pub fn try_recv(&mut self) -> Option<Message> {
+        try_recv(&self.receiver)
+    }
 }
 
 impl Stream for Messages {
@@ -285,11 +307,14 @@ impl Client {
     ///
     /// [`Error::Subscribe`] for an invalid request; [`Error::Closed`] if the event loop has ended;
     /// [`Error::GaveUp`] if the session stopped trying to connect before the broker answered.
-    pub async fn subscribe_many(
+    pub async fn subscribe_many<F: Into<String>>(
         &self,
-        filters: impl IntoIterator<Item = (String, QoS)>,
+        filters: impl IntoIterator<Item = (F, QoS)>,
     ) -> Result<Subscription, Error> {
-        let filters: Vec<(String, QoS)> = filters.into_iter().collect();
+        let filters: Vec<(String, QoS)> = filters
+            .into_iter()
+            .map(|(filter, qos)| (filter.into(), qos))
+            .collect();
         // From here on the queue has a receiver: dropping this future drops it.
         let (receiver, answer) = self.shared.subscribe(&filters)?;
         let granted = answer.await.map_err(|_| Error::Closed)??;
@@ -305,9 +330,9 @@ impl Client {
     /// [`Error::UnsubscribeRefused`] with the code of the first filter the broker refused (5.0).
     pub async fn unsubscribe(
         &self,
-        filters: impl IntoIterator<Item = String>,
+        filters: impl IntoIterator<Item = impl Into<String>>,
     ) -> Result<(), Error> {
-        let filters: Vec<String> = filters.into_iter().collect();
+        let filters: Vec<String> = filters.into_iter().map(Into::into).collect();
         let answer = self.shared.unsubscribe(&filters)?;
         let codes = answer.await.map_err(|_| Error::Closed)??;
         match codes.into_iter().find(|code| code.is_failure()) {
@@ -336,6 +361,13 @@ impl Client {
     /// Whether the broker has accepted the current connection.
     pub fn is_connected(&self) -> bool {
         self.shared.core().is_connected()
+    }
+
+    /// The subscribe requests the broker has not answered yet (each [`subscribe`](Self::subscribe) or
+    /// [`subscribe_many`](Self::subscribe_many) call is one, whatever its number of filters): queued while
+    /// disconnected, or sent and waiting for their SUBACK.
+    pub fn pending_subscriptions(&self) -> usize {
+        self.shared.pending_subscriptions()
     }
 
     /// Why the latest connection attempt could not be opened (a refused connection, a certificate the TLS

@@ -19,6 +19,10 @@ use crate::{Buf, Buffers, Config, Session};
 /// What the receive buffer holds at first: CONNACK and small messages; it grows up to the maximum packet size.
 const RX_INITIAL: usize = 512;
 
+/// The Session Expiry Interval, in seconds, of a persistent session whose identifier the broker assigns (see
+/// [`Options::session_expiry`]).
+const ASSIGNED_ID_SESSION_EXPIRY: u32 = 3600;
+
 /// The default of [`Options::message_capacity_bytes`]: 4 MiB per queue, as much as the outgoing queue
 /// ([`Options::queue_bytes`]).
 pub(crate) const MESSAGE_CAPACITY_BYTES: usize = 4 * 1024 * 1024;
@@ -275,9 +279,11 @@ impl Options {
     pub(crate) fn session_expiry_seconds(&self) -> u32 {
         match self.session_expiry_interval {
             Some(seconds) => seconds,
-            // A session of a broker-assigned identifier is not resumed by the next run, which gets another
-            // identifier: one kept for ever would stay behind on the broker.
-            None if self.clean_start || self.client_id.is_empty() => 0,
+            None if self.clean_start => 0,
+            // A session of a broker-assigned identifier is resumed by this run only (the next run gets another
+            // identifier): kept across lost connections, it ends within the hour once the run has ended, where
+            // one kept for ever would stay behind on the broker.
+            None if self.client_id.is_empty() => ASSIGNED_ID_SESSION_EXPIRY,
             None => u32::MAX,
         }
     }
@@ -439,9 +445,13 @@ impl Options {
         self
     }
 
-    /// Keep alive (default 60 s; whole seconds; zero turns it off).
+    /// Keep alive (default 60 s; zero turns it off). The CONNECT carries whole seconds: a fraction is dropped,
+    /// except under a second, which becomes one second rather than turning keep alive off.
     pub fn keep_alive(mut self, keep_alive: Duration) -> Self {
-        self.keep_alive = keep_alive;
+        self.keep_alive = match keep_alive.as_secs() {
+            0 if !keep_alive.is_zero() => Duration::from_secs(1),
+            _ => keep_alive,
+        };
         self
     }
 
@@ -457,8 +467,9 @@ impl Options {
     /// 5.0 Session Expiry Interval in seconds: how long the broker keeps the session once the connection has
     /// ended (`u32::MAX`: for ever). Default: 0 with [`clean_start`](Self::clean_start)`(true)`; `u32::MAX` with
     /// `clean_start(false)`, which is what 3.1.1's Clean Session 0 means (with 0, a 5.0 broker would drop the
-    /// session, and the messages published meanwhile, when the connection ends), unless the client identifier is
-    /// empty (the broker assigns one, and the next run would get another: 0, so that no session stays behind).
+    /// session, and the messages published meanwhile, when the connection ends), except with an empty client
+    /// identifier: the broker assigns one, which the client keeps for its reconnects but the next run will not
+    /// have, so one hour (3,600 s): the session outlives lost connections, and does not stay behind for ever.
     pub fn session_expiry(mut self, seconds: u32) -> Self {
         self.session_expiry_interval = Some(seconds);
         self

@@ -125,6 +125,11 @@ impl Shared {
         core
     }
 
+    /// The subscribe requests the broker has not answered yet.
+    pub fn pending_subscriptions(&self) -> usize {
+        self.core().dispatch.subscribes.len()
+    }
+
     /// The runner's clock.
     pub fn now(&self) -> Instant {
         (self.now)()

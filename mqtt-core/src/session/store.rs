@@ -145,18 +145,24 @@ impl<'b> Store<'b> {
             return Err(ConfigError::InvalidText("user name"));
         }
         let password_only = config.password.is_some() && config.username.is_none();
-        // 3.1.1 has no password without a user name (nor enhanced authentication): such a session cannot fall
-        // back.
+        // `[MQTT-3.1.3-7]`: 3.1.1 keeps no session for a client without identifier.
+        let anonymous_session = config.client_id.is_empty() && !config.clean_start;
+        // 3.1.1 has no password without a user name, no session without a client identifier (nor enhanced
+        // authentication): such a session cannot fall back.
         let fallback = v5
             && ProtocolVersion::V311.is_enabled()
             && config.fallback_to_v311
             && !password_only
+            && !anonymous_session
             && auth.is_none();
         if !v5 && auth.is_some() {
             return Err(ConfigError::AuthenticationNeedsV5);
         }
         if !v5 && password_only {
             return Err(ConfigError::PasswordWithoutUserName);
+        }
+        if !v5 && anonymous_session {
+            return Err(ConfigError::EmptyClientIdWithoutCleanStart);
         }
         let properties = if v5 {
             ConnectProperties {

@@ -205,7 +205,7 @@ macro_rules! new_user_message_tests {
                     "unsubscribe {filter:?}: {result:?}"
                 );
             }
-            let result = within("subscribe none", client.subscribe_many([])).await;
+            let result = within("subscribe none", client.subscribe_many(Vec::<(String, QoS)>::new())).await;
             assert!(
                 matches!(result, Err(Error::Subscribe(SubscribeError::NoFilters))),
                 "{result:?}"
