@@ -24,6 +24,25 @@ fn lost(sim: &Sim) -> bool {
 }
 
 #[test]
+fn a_keep_alive_under_a_second_is_sent_as_one_second_not_as_off() {
+    for version in VERSIONS {
+        let config = Config {
+            keep_alive: core::time::Duration::from_millis(500),
+            ..manual(version)
+        };
+        let sim = simulated::connected(&config, SimConfig::default());
+        let sent: Vec<u16> = sim
+            .broker()
+            .connections()
+            .iter()
+            .map(|c| c.keep_alive)
+            .collect();
+        // Zero would mean no keep alive at all [MQTT-3.1.2-10]: the session would never find a dead link out.
+        assert_eq!(sent, [1], "{version}");
+    }
+}
+
+#[test]
 fn holding_a_message_past_the_ping_timeout_keeps_the_connection() {
     for version in VERSIONS {
         let config = Config {

@@ -223,6 +223,15 @@ enum Timer {
 
 const TIMERS: usize = 5;
 
+/// The keep alive in whole seconds, as CONNECT carries it: one under a second is one, not zero (which would
+/// turn keep alive off).
+fn wire_keep_alive(keep_alive: Duration) -> u64 {
+    match keep_alive.as_secs() {
+        0 if !keep_alive.is_zero() => 1,
+        secs => secs,
+    }
+}
+
 /// What a 5.0 broker said about itself in CONNACK (3.1.1: the permissive defaults).
 #[derive(Debug, Clone, Copy)]
 struct ServerLimits {
@@ -450,7 +459,7 @@ impl<'b> Session<'b> {
                 "user properties and will properties (cargo feature properties)",
             ));
         }
-        let keep_alive_secs = config.keep_alive.as_secs();
+        let keep_alive_secs = wire_keep_alive(config.keep_alive);
         if keep_alive_secs > u64::from(u16::MAX) {
             return Err(ConfigError::KeepAliveTooLong(keep_alive_secs));
         }

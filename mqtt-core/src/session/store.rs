@@ -184,7 +184,8 @@ impl<'b> Store<'b> {
         };
         let fields = Connect {
             clean_start: config.clean_start,
-            keep_alive: u16::try_from(config.keep_alive.as_secs()).unwrap_or(u16::MAX),
+            keep_alive: u16::try_from(super::wire_keep_alive(config.keep_alive))
+                .unwrap_or(u16::MAX),
             client_id: config.client_id,
             will: config.will,
             username: config.username,
