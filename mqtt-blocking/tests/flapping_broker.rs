@@ -6,10 +6,10 @@
 //! [MQTT-4.6.0-3], [MQTT-4.6.0-6]), every delivery resolves, and nothing is stuck afterwards. Bounded: about 10 s per
 //! run.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mqtt_blocking::{Options, Persistence, ProtocolVersion, QoS, ReconnectPolicy};
+use mqtt_blocking::{Options, Persistence, ProtocolVersion, QoS};
+use mqtt_test::soak::{self, Arrivals, QOS1_TOPIC, QOS2_TOPIC};
 use mqtt_test::{Listener, Mosquitto, MosquittoConfig};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -19,45 +19,28 @@ const DOWN: Duration = Duration::from_millis(500);
 const INTERVAL: Duration = Duration::from_micros(200);
 
 fn options(url: &str, id: &str, version: ProtocolVersion) -> Options {
-    let policy = ReconnectPolicy {
-        initial_delay: Duration::from_millis(100),
-        max_backoff: Duration::from_millis(400),
-        steady_delay: Duration::from_millis(400),
-        jitter_permille: 0,
-        stable_after: Duration::from_millis(500),
-        ..ReconnectPolicy::default()
-    };
     Options::new(url)
         .unwrap()
         .client_id(id)
         .version(version)
         .clean_start(false)
-        .reconnect(policy)
+        .reconnect(soak::quick_reconnects())
         .connect_timeout(Duration::from_secs(5))
 }
-
-/// The sequence numbers received on each topic, in arrival order: (QoS 1, QoS 2).
-type Received = Arc<Mutex<(Vec<u32>, Vec<u32>)>>;
 
 fn soak(version: ProtocolVersion, store: Option<&str>) {
     let config = MosquittoConfig::default()
         .with_persistence()
         .with_line("max_queued_messages 0");
-    let mut broker = Mosquitto::start(config).unwrap_or_else(|e| panic!("{e}"));
+    let broker = Mosquitto::start(config).unwrap_or_else(|e| panic!("{e}"));
     let url = broker.url(Listener::Plain);
     let subscriber = mqtt_blocking::connect(&options(&url, "soak-sub", version)).unwrap();
-    let received: Received = Arc::default();
+    let arrivals = Arrivals::default();
     {
-        let received = received.clone();
+        let arrivals = arrivals.clone();
         subscriber
             .subscribe("soak/#", QoS::ExactlyOnce, move |_, message| {
-                let n = u32::from_be_bytes(message.payload[..4].try_into().unwrap());
-                let mut received = received.lock().unwrap();
-                match message.topic.as_str() {
-                    "soak/1" => received.0.push(n),
-                    "soak/2" => received.1.push(n),
-                    other => panic!("a message on {other}"),
-                }
+                arrivals.record(&message.topic, &message.payload);
             })
             .unwrap()
             .wait_timeout(WAIT)
@@ -70,22 +53,14 @@ fn soak(version: ProtocolVersion, store: Option<&str>) {
     }
     let publisher = mqtt_blocking::connect(&publisher_options).unwrap();
 
-    let flapping = std::thread::spawn(move || {
-        for _ in 0..FLAPS {
-            std::thread::sleep(UP);
-            broker.stop();
-            std::thread::sleep(DOWN);
-            broker.restart().unwrap_or_else(|e| panic!("{e}"));
-        }
-        broker
-    });
+    let flapping = soak::flap(broker, FLAPS, UP, DOWN);
     let mut deliveries = Vec::new();
     let mut sent = 0u32;
     while !flapping.is_finished() {
         let (topic, qos) = if sent.is_multiple_of(2) {
-            ("soak/1", QoS::AtLeastOnce)
+            (QOS1_TOPIC, QoS::AtLeastOnce)
         } else {
-            ("soak/2", QoS::ExactlyOnce)
+            (QOS2_TOPIC, QoS::ExactlyOnce)
         };
         let delivery = publisher
             .publish_when_room(topic, sent.to_be_bytes(), qos, false, WAIT)
@@ -103,55 +78,24 @@ fn soak(version: ProtocolVersion, store: Option<&str>) {
             broker.log()
         );
     }
-    let (ones, twos) = (sent.div_ceil(2), sent / 2);
     let deadline = Instant::now() + WAIT;
-    loop {
-        let complete = {
-            let received = received.lock().unwrap();
-            let distinct =
-                |seen: &[u32]| seen.iter().collect::<std::collections::BTreeSet<_>>().len();
-            distinct(&received.0) == ones as usize && distinct(&received.1) == twos as usize
-        };
-        if complete {
-            break;
-        }
+    while !arrivals.complete(sent) {
         assert!(
             Instant::now() < deadline,
             "not every message arrived: {sent} sent"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    {
-        let received = received.lock().unwrap();
-        let (ones_out_of_order, ones_repeated) = out_of_order_and_repeated(&received.0);
-        let (twos_out_of_order, twos_repeated) = out_of_order_and_repeated(&received.1);
-        assert!(
-            ones_out_of_order.is_empty(),
-            "QoS 1 first arrivals out of order: {ones_out_of_order:?}"
-        );
-        assert!(
-            twos_out_of_order.is_empty(),
-            "QoS 2 first arrivals out of order: {twos_out_of_order:?}"
-        );
-        // Exactly once, except where the broker itself sent a released QoS 2 message again as a PUBLISH.
-        let resent = broker.pubrels_resent_as_publish("soak-sub");
-        assert!(
-            twos_repeated <= resent,
-            "{twos_repeated} QoS 2 messages arrived twice; the broker resent {resent} released ones as PUBLISH"
-        );
-        eprintln!(
-            "{version:?}: {sent} messages; QoS 1 repeated {ones_repeated}, QoS 2 repeated {twos_repeated} \
-             (the broker resent {resent} released ones as PUBLISH)"
-        );
-    }
+    let repeats = arrivals.check(broker.pubrels_resent_as_publish("soak-sub"));
+    eprintln!("{version:?}: {sent} messages; {repeats}");
     // Nothing stuck: a message still goes through, and both clients disconnect with nothing unacknowledged.
     let last = publisher
-        .publish("soak/2", u32::MAX.to_be_bytes(), QoS::ExactlyOnce, false)
+        .publish(QOS2_TOPIC, u32::MAX.to_be_bytes(), QoS::ExactlyOnce, false)
         .unwrap();
     last.wait_timeout(WAIT).unwrap();
     publisher.disconnect(WAIT).unwrap();
     let deadline = Instant::now() + WAIT;
-    while received.lock().unwrap().1.last() != Some(&u32::MAX) {
+    while arrivals.last_qos2() != Some(u32::MAX) {
         assert!(Instant::now() < deadline, "the last message did not arrive");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -167,20 +111,4 @@ fn qos1_and_qos2_through_a_broker_restarted_five_times_on_311_with_the_memory_st
 #[test]
 fn qos1_and_qos2_through_a_broker_restarted_five_times_on_5_with_the_file_store() {
     soak(ProtocolVersion::V5, Some("publisher.store"));
-}
-
-/// First arrivals out of publish order, and arrivals after the first, of one topic's sequence numbers.
-fn out_of_order_and_repeated(arrivals: &[u32]) -> (Vec<u32>, usize) {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut out_of_order = Vec::new();
-    let mut last_first = None;
-    for &n in arrivals {
-        if seen.insert(n) {
-            if last_first.is_some_and(|last| n < last) {
-                out_of_order.push(n);
-            }
-            last_first = Some(n);
-        }
-    }
-    (out_of_order, arrivals.len() - seen.len())
 }

@@ -10,6 +10,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use mqtt_blocking::{LastWill, LoopHandle, Options, QoS};
+use mqtt_test::footprint::{Footprint, descriptors, threads};
 use mqtt_test::{Listener, Mosquitto, MosquittoConfig};
 
 /// The tests count the process's descriptors and threads: one at a time.
@@ -19,20 +20,6 @@ const WAIT: Duration = Duration::from_secs(20);
 const CYCLES: usize = 200;
 /// Growth of the resident set allowed after the cycles (allocator caches, lazily grown tables).
 const RSS_SLACK_KIB: u64 = 4 * 1024;
-
-fn descriptors() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task").unwrap().count()
-}
-
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
 
 fn options(url: &str, id: &str) -> Options {
     Options::new(url)
@@ -82,24 +69,10 @@ fn two_hundred_connect_disconnect_and_create_drop_cycles_return_descriptors_thre
     let url = broker.url(Listener::Plain);
     // Warm up: the allocator's first arenas.
     cycles(&url, true);
-    let (fds, tasks, rss) = (descriptors(), threads(), rss_kib());
+    let before = Footprint::now();
     cycles(&url, true);
     cycles(&url, false);
-    assert_eq!(
-        descriptors(),
-        fds,
-        "descriptors after {CYCLES} cycles of each kind"
-    );
-    assert_eq!(
-        threads(),
-        tasks,
-        "threads after {CYCLES} cycles of each kind"
-    );
-    let grown = rss_kib().saturating_sub(rss);
-    assert!(
-        grown <= RSS_SLACK_KIB,
-        "the resident set grew by {grown} KiB"
-    );
+    before.assert_returned(RSS_SLACK_KIB, &format!("{CYCLES} cycles of each kind"));
 }
 
 /// A client dropped without `disconnect` ends its connection: its event loop thread ends, its socket and wake-up

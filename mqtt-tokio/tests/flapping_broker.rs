@@ -6,12 +6,12 @@
 //! ([MQTT-4.6.0-2], [MQTT-4.6.0-3], [MQTT-4.6.0-6]), every delivery resolves, and nothing is stuck afterwards. Once
 //! with the memory store and once with the file store. Bounded: about 15 s each.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use mqtt_test::soak::{self, Arrivals, QOS1_TOPIC, QOS2_TOPIC};
 use mqtt_test::{Listener, Mosquitto, MosquittoConfig};
-use mqtt_tokio::{Options, Persistence, QoS, ReconnectPolicy};
+use mqtt_tokio::{Options, Persistence, QoS};
 
 const WAIT: Duration = Duration::from_secs(30);
 const FLAPS: usize = 5;
@@ -20,28 +20,17 @@ const DOWN: Duration = Duration::from_millis(500);
 const INTERVAL: Duration = Duration::from_micros(200);
 
 fn options(url: &str, id: &str) -> Options {
-    let policy = ReconnectPolicy {
-        initial_delay: Duration::from_millis(100),
-        max_backoff: Duration::from_millis(400),
-        steady_delay: Duration::from_millis(400),
-        jitter_permille: 0,
-        stable_after: Duration::from_millis(500),
-        ..ReconnectPolicy::default()
-    };
     Options::new(url)
         .unwrap()
         .client_id(id)
         .clean_start(false)
         .session_expiry(3600)
-        .reconnect(policy)
+        .reconnect(soak::quick_reconnects())
         .connect_timeout(Duration::from_secs(5))
 }
 
-/// The sequence numbers received on each topic, in arrival order: (QoS 1, QoS 2).
-type Received = Arc<Mutex<(Vec<u32>, Vec<u32>)>>;
-
 async fn soak(store: Option<&str>) {
-    let mut broker = Mosquitto::start(
+    let broker = Mosquitto::start(
         MosquittoConfig::default()
             .with_persistence()
             .with_line("max_queued_messages 0"),
@@ -55,18 +44,12 @@ async fn soak(store: Option<&str>) {
         .subscribe("soak/#", QoS::ExactlyOnce)
         .await
         .unwrap();
-    let received: Received = Arc::default();
+    let arrivals = Arrivals::default();
     let collecting = {
-        let received = received.clone();
+        let arrivals = arrivals.clone();
         tokio::spawn(async move {
             while let Some(message) = messages.next().await {
-                let n = u32::from_be_bytes(message.payload[..4].try_into().unwrap());
-                let mut received = received.lock().unwrap();
-                match message.topic.as_str() {
-                    "soak/1" => received.0.push(n),
-                    "soak/2" => received.1.push(n),
-                    other => panic!("a message on {other}"),
-                }
+                arrivals.record(&message.topic, &message.payload);
             }
         })
     };
@@ -77,22 +60,14 @@ async fn soak(store: Option<&str>) {
     }
     let publisher = mqtt_tokio::connect(publisher_options).await.unwrap();
 
-    let flapping = std::thread::spawn(move || {
-        for _ in 0..FLAPS {
-            std::thread::sleep(UP);
-            broker.stop();
-            std::thread::sleep(DOWN);
-            broker.restart().unwrap_or_else(|e| panic!("{e}"));
-        }
-        broker
-    });
+    let flapping = soak::flap(broker, FLAPS, UP, DOWN);
     let mut deliveries = Vec::new();
     let mut sent = 0u32;
     while !flapping.is_finished() {
         let (topic, qos) = if sent.is_multiple_of(2) {
-            ("soak/1", QoS::AtLeastOnce)
+            (QOS1_TOPIC, QoS::AtLeastOnce)
         } else {
-            ("soak/2", QoS::ExactlyOnce)
+            (QOS2_TOPIC, QoS::ExactlyOnce)
         };
         let delivery = tokio::time::timeout(
             WAIT,
@@ -114,50 +89,19 @@ async fn soak(store: Option<&str>) {
             broker.log()
         );
     }
-    let (ones, twos) = (sent.div_ceil(2), sent / 2);
     let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let complete = {
-            let received = received.lock().unwrap();
-            let distinct =
-                |seen: &[u32]| seen.iter().collect::<std::collections::BTreeSet<_>>().len();
-            distinct(&received.0) == ones as usize && distinct(&received.1) == twos as usize
-        };
-        if complete {
-            break;
-        }
+    while !arrivals.complete(sent) {
         assert!(
             tokio::time::Instant::now() < deadline,
             "not every message arrived: {sent} sent"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    {
-        let received = received.lock().unwrap();
-        let (ones_out_of_order, ones_repeated) = out_of_order_and_repeated(&received.0);
-        let (twos_out_of_order, twos_repeated) = out_of_order_and_repeated(&received.1);
-        assert!(
-            ones_out_of_order.is_empty(),
-            "QoS 1 first arrivals out of order: {ones_out_of_order:?}"
-        );
-        assert!(
-            twos_out_of_order.is_empty(),
-            "QoS 2 first arrivals out of order: {twos_out_of_order:?}"
-        );
-        // Exactly once, except where the broker itself sent a released QoS 2 message again as a PUBLISH.
-        let resent = broker.pubrels_resent_as_publish("soak-sub");
-        assert!(
-            twos_repeated <= resent,
-            "{twos_repeated} QoS 2 messages arrived twice; the broker resent {resent} released ones as PUBLISH"
-        );
-        eprintln!(
-            "tokio: {sent} messages; QoS 1 repeated {ones_repeated}, QoS 2 repeated {twos_repeated} \
-             (the broker resent {resent} released ones as PUBLISH)"
-        );
-    }
+    let repeats = arrivals.check(broker.pubrels_resent_as_publish("soak-sub"));
+    eprintln!("tokio: {sent} messages; {repeats}");
     // Nothing stuck: a message still goes through, and both clients disconnect with nothing unacknowledged.
     let last = publisher
-        .publish("soak/2", u32::MAX.to_be_bytes(), QoS::ExactlyOnce, false)
+        .publish(QOS2_TOPIC, u32::MAX.to_be_bytes(), QoS::ExactlyOnce, false)
         .await
         .unwrap();
     tokio::time::timeout(WAIT, last.wait())
@@ -166,7 +110,7 @@ async fn soak(store: Option<&str>) {
         .unwrap();
     publisher.disconnect(WAIT).await.unwrap();
     let deadline = tokio::time::Instant::now() + WAIT;
-    while received.lock().unwrap().1.last() != Some(&u32::MAX) {
+    while arrivals.last_qos2() != Some(u32::MAX) {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the last message did not arrive"
@@ -189,20 +133,4 @@ async fn qos1_and_qos2_through_a_broker_restarted_five_times_with_the_memory_sto
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qos1_and_qos2_through_a_broker_restarted_five_times_with_the_file_store() {
     soak(Some("publisher.store")).await;
-}
-
-/// First arrivals out of publish order, and arrivals after the first, of one topic's sequence numbers.
-fn out_of_order_and_repeated(arrivals: &[u32]) -> (Vec<u32>, usize) {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut out_of_order = Vec::new();
-    let mut last_first = None;
-    for &n in arrivals {
-        if seen.insert(n) {
-            if last_first.is_some_and(|last| n < last) {
-                out_of_order.push(n);
-            }
-            last_first = Some(n);
-        }
-    }
-    (out_of_order, arrivals.len() - seen.len())
 }

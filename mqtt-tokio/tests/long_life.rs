@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use mqtt_test::footprint::{Footprint, descriptors};
 use mqtt_test::{Listener, Mosquitto, MosquittoConfig};
 use mqtt_tokio::{LastWill, Options, QoS};
 
@@ -18,20 +19,6 @@ const WAIT: Duration = Duration::from_secs(20);
 const CYCLES: usize = 200;
 /// Growth of the resident set allowed after the cycles (allocator caches, lazily grown tables).
 const RSS_SLACK_KIB: u64 = 4 * 1024;
-
-fn descriptors() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task").unwrap().count()
-}
-
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
 
 fn options(url: &str, id: &str) -> Options {
     Options::new(url)
@@ -81,24 +68,10 @@ async fn two_hundred_connect_disconnect_and_create_drop_cycles_return_descriptor
     let url = broker.url(Listener::Plain);
     // Warm up: the runtime's threads, the allocator's first arenas.
     cycles(&url, true).await;
-    let (fds, tasks, rss) = (descriptors(), threads(), rss_kib());
+    let before = Footprint::now();
     cycles(&url, true).await;
     cycles(&url, false).await;
-    assert_eq!(
-        descriptors(),
-        fds,
-        "descriptors after {CYCLES} cycles of each kind"
-    );
-    assert_eq!(
-        threads(),
-        tasks,
-        "threads after {CYCLES} cycles of each kind"
-    );
-    let grown = rss_kib().saturating_sub(rss);
-    assert!(
-        grown <= RSS_SLACK_KIB,
-        "the resident set grew by {grown} KiB"
-    );
+    before.assert_returned(RSS_SLACK_KIB, &format!("{CYCLES} cycles of each kind"));
 }
 
 /// How many clients mosquitto counts as connected, from `$SYS` (published every second with `sys_interval 1`),
