@@ -1,8 +1,8 @@
 //! Seeded random runs of the async std client on the in-memory [`Link`], in tokio's virtual time, with the
 //! application's habits: re-subscribing on every connection, subscribing while messages flow, a consumer that
 //! registers late, slow consumers, consumers that answer each message and await the answer's acknowledgement
-//! before they take the next; the broker injects QoS 0, 1 and 2 messages and the connection is cut or forced to
-//! reconnect at random. Each run is reproducible from its seed (printed when it fails).
+//! before they take the next, a consumer that reconnects when a message tells it to; the broker injects QoS 0, 1
+//! and 2 messages and the connection is cut or forced to reconnect at random. Each run is reproducible from its seed (printed when it fails).
 //!
 //! Invariants, per subscription (and the late `messages()` stream), for every message injected after it was made:
 //! no QoS 1 message lost, no QoS 2 message twice, no QoS 0 message twice; no protocol error on either side; no
@@ -57,6 +57,10 @@ type Stuck = Arc<Mutex<Vec<String>>>;
 struct Habit {
     pause_ms: u64,
     answer: Option<(Client, Stuck)>,
+    /// Calls `reconnect()` on the client after taking a message whose number is a multiple of this, the first
+    /// time it takes it (a device that reconnects when a command tells it to): the message is acknowledged
+    /// before the connection ends.
+    reconnect: Option<(Client, u64)>,
 }
 
 /// Registers a consumer made now and reads `stream` into it, pausing up to `habit.pause_ms` per message (a slow
@@ -86,7 +90,12 @@ fn consume(
                 .unwrap()
                 .parse()
                 .unwrap();
-            consumers.lock().unwrap()[index].taken.push(number);
+            let first_time = {
+                let mut all = consumers.lock().unwrap();
+                let first_time = !all[index].taken.contains(&number);
+                all[index].taken.push(number);
+                first_time
+            };
             if let Some((client, stuck)) = &habit.answer {
                 // Whatever the link does meanwhile, the session delivers it: only a lost answer times out.
                 let answered = match client
@@ -109,6 +118,12 @@ fn consume(
                         .unwrap()
                         .push(format!("answer to {number}: no acknowledgement in 300 s")),
                 }
+            }
+            if let Some((client, every)) = &habit.reconnect
+                && number.is_multiple_of(*every)
+                && first_time
+            {
+                let _ = client.reconnect();
             }
             if habit.pause_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(rng.below(habit.pause_ms))).await;
@@ -150,6 +165,7 @@ fn resubscribe_on_connect(
                         Habit {
                             pause_ms,
                             answer: None,
+                            reconnect: None,
                         },
                         rng.below(u64::MAX),
                         made,
@@ -202,9 +218,11 @@ async fn run(seed: u64) -> Result<(), String> {
     )
     .await
     .map_err(|e| format!("first subscribe: {e}"))?;
+    // A quarter of the runs: the first consumer reconnects on the messages numbered a multiple of ten.
     let habit = Habit {
         pause_ms: [0, 5, 30][rng.below(3) as usize],
         answer: answering(&mut rng, 2),
+        reconnect: (rng.below(4) == 0).then(|| (client.clone(), 10)),
     };
     consume(
         &consumers,
@@ -250,6 +268,7 @@ async fn run(seed: u64) -> Result<(), String> {
                     Habit {
                         pause_ms: 10,
                         answer: None,
+                        reconnect: None,
                     },
                     rng.below(u64::MAX),
                     made,
@@ -262,6 +281,7 @@ async fn run(seed: u64) -> Result<(), String> {
                 let habit = Habit {
                     pause_ms: rng.below(40),
                     answer: answering(&mut rng, 2),
+                    reconnect: None,
                 };
                 let consumer_seed = rng.below(u64::MAX);
                 tokio::spawn(async move {
