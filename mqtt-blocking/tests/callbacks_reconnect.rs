@@ -1,11 +1,11 @@
-//! mqtt-blocking callbacks that reconnect their own client, against the fake broker over TCP: from `on_message`
+//! mqtt-blocking callbacks that reconnect their own client, against the fake broker over TCP (and mosquitto): from `on_message`
 //! and from `on_state`, the loop goes on, the subscription is kept, and every QoS 1 message arrives.
 
 use std::sync::mpsc;
 use std::time::Duration;
 
-use mqtt_blocking::{ConnectionState, Options, QoS};
-use mqtt_test::{BrokerConfig, TcpBroker};
+use mqtt_blocking::{ConnectionState, Options, ProtocolVersion, QoS};
+use mqtt_test::{BrokerConfig, Listener, Mosquitto, MosquittoConfig, TcpBroker};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -118,4 +118,60 @@ fn a_state_callback_that_disconnects_on_a_lost_connection_ends_the_client() {
         client.publish("t", "x", QoS::AtMostOnce, false),
         Err(mqtt_blocking::Error::Closed)
     ));
+}
+
+/// The same against mosquitto, on both protocol versions: the callback's message is acknowledged before the
+/// connection ends, so the resumed session does not bring it again.
+#[test]
+fn a_message_callback_that_reconnects_gets_the_message_once_through_mosquitto() {
+    let broker = Mosquitto::start(MosquittoConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let url = broker.url(Listener::Plain);
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let options = Options::new(&url)
+            .unwrap()
+            .client_id(format!("cb-reconnect-{version:?}"))
+            .version(version)
+            .clean_start(false)
+            .session_expiry(300)
+            .connect_timeout(WAIT);
+        let client = mqtt_blocking::connect(&options).unwrap();
+        let (seen, arrivals) = mpsc::channel();
+        let topic = format!("cb/mosquitto/{version:?}");
+        client
+            .subscribe(topic.as_str(), QoS::AtLeastOnce, move |client, message| {
+                if message.payload == "reconnect" {
+                    let _ = client.reconnect();
+                }
+                let _ = seen.send(String::from_utf8(message.payload.to_vec()).unwrap());
+            })
+            .unwrap()
+            .wait_timeout(WAIT)
+            .unwrap();
+        let operator = mqtt_blocking::connect(
+            &Options::new(&url)
+                .unwrap()
+                .client_id(format!("cb-operator-{version:?}")),
+        )
+        .unwrap();
+        operator
+            .publish(topic.as_str(), "reconnect", QoS::AtLeastOnce, false)
+            .unwrap()
+            .wait_timeout(WAIT)
+            .unwrap();
+        assert_eq!(arrivals.recv_timeout(WAIT).unwrap(), "reconnect");
+        // Bounded: without the acknowledgement the command comes back at once after each reconnect.
+        let again = arrivals.recv_timeout(Duration::from_millis(500));
+        assert!(
+            again.is_err(),
+            "{version:?}: the message came again: {again:?}"
+        );
+        operator
+            .publish(topic.as_str(), "after", QoS::AtLeastOnce, false)
+            .unwrap()
+            .wait_timeout(WAIT)
+            .unwrap();
+        assert_eq!(arrivals.recv_timeout(WAIT).unwrap(), "after", "{version:?}");
+        client.disconnect(WAIT).unwrap();
+        operator.disconnect(WAIT).unwrap();
+    }
 }
