@@ -623,3 +623,61 @@ fn acks_go_out_before_a_graceful_disconnect() {
         [PacketType::PubAck, PacketType::Disconnect]
     );
 }
+
+/// A reconnect asked for while a released acknowledgement is unwritten: the PUBACK goes out first, then the
+/// connection ends, so the broker does not send the message again on the resumed session `[MQTT-4.4.0-1]`.
+#[test]
+fn a_reconnect_writes_the_released_acknowledgements_before_the_connection_ends() {
+    for version in VERSIONS {
+        let mut sim = subscribed(&manual(version), SimConfig::default());
+        inject(&mut sim, "t/1", b"command", QoS::AtLeastOnce);
+        sim.run_until_idle();
+        let token = sim.unacked()[0];
+        let now = sim.now();
+        assert!(sim.session_mut().ack(token, now));
+        sim.reconnect();
+        sim.run_for(secs(5));
+        assert!(sim.session().is_connected(), "{version}");
+        assert_eq!(sim.broker().connections().len(), 2, "{version}");
+        assert_eq!(
+            sim.broker()
+                .count(Direction::ClientToBroker, PacketType::PubAck),
+            1,
+            "{version}"
+        );
+        assert_eq!(
+            payloads(&sim),
+            ["command"],
+            "{version}: the message came again"
+        );
+    }
+}
+
+/// The connection is lost before the acknowledgements released for a reconnect are written: the reconnect the
+/// application asked for happens at once, and the next connection is not ended by the request that is already
+/// served.
+#[test]
+fn a_reconnect_waiting_for_its_acknowledgements_survives_a_cut_and_leaves_the_next_connection_up() {
+    for version in VERSIONS {
+        let mut sim = subscribed(&manual(version), SimConfig::default());
+        inject(&mut sim, "t/1", b"command", QoS::AtLeastOnce);
+        sim.run_until_idle();
+        let token = sim.unacked()[0];
+        let now = sim.now();
+        assert!(sim.session_mut().ack(token, now));
+        sim.session_mut().reconnect(now);
+        // The transport fails before the session could write anything.
+        sim.session_mut().handle_transport_down(now);
+        sim.run_for(secs(30));
+        assert!(
+            sim.session().is_connected(),
+            "{version}: {:?}",
+            sim.events()
+        );
+        assert_eq!(
+            sim.broker().connections().len(),
+            2,
+            "{version}: one connection after the cut, not one more"
+        );
+    }
+}

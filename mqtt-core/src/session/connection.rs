@@ -76,6 +76,7 @@ impl Session<'_> {
             self.stats.last_disconnected_at = Some(now);
         }
         self.drop_delivery();
+        self.reconnect_after_acks = false;
         self.receipts.clear();
         self.input_blocked = false;
         self.established = false;
@@ -187,9 +188,16 @@ impl Session<'_> {
             self.blame_oldest_unacknowledged();
             self.blame_oldest_request();
         }
+        // A reconnect the application asked for, still writing its acknowledgements: it happens now.
+        let asked = core::mem::take(&mut self.reconnect_after_acks);
         self.end_connection(now);
         self.events.push(OwnedEvent::ConnectionLost(reason));
-        self.after_loss(reason, now);
+        if asked {
+            self.backoff.reset();
+            self.open(now);
+        } else {
+            self.after_loss(reason, now);
+        }
     }
 
     /// After an established connection ended: a disabled policy stops here, else the schedule (started over if
