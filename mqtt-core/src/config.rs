@@ -106,6 +106,8 @@ pub struct Config<'a> {
     /// full the session leaves the next QoS 1 or 2 PUBLISH unprocessed until an acknowledgement frees a slot.
     pub receive_maximum: u16,
     /// Largest packet accepted from the broker; advertised to 5.0 brokers. `None`: the length of the rx buffer.
+    /// A larger message from a 3.1.1 broker (which cannot be told) is acknowledged and read past:
+    /// [`Event::MessageTooLarge`](crate::Event::MessageTooLarge).
     pub max_packet_size: Option<u32>,
     /// Topic aliases accepted from the broker (5.0 Topic Alias Maximum). Default 0: none. Needs the cargo
     /// feature `topic-alias` (on by default).

@@ -666,6 +666,15 @@ impl Dispatch {
                 }
                 self.v5.subscribed(ticket, &Err(Error::RequestTooLarge));
             }
+            Event::MessageTooLarge { size, max, qos } => {
+                tracing::warn!(
+                    size,
+                    max,
+                    ?qos,
+                    "a message of {size} bytes from the broker exceeds max_packet_size ({max} bytes): acknowledged \
+                     and not delivered (MQTT 3.1.1 cannot tell the broker the limit; see Stats::messages_too_large)"
+                );
+            }
             Event::Unsubscribed { ticket, reasons } => {
                 if let Some((filters, done)) = self.unsubscribes.remove(&ticket) {
                     self.abandoned.forget(&filters);

@@ -574,6 +574,11 @@ impl Options {
     }
 
     /// Largest packet accepted from the broker, in bytes (default 1 MiB + 1 KiB). Also sizes the receive buffer.
+    /// A 5.0 broker is told it and sends nothing larger. A 3.1.1 broker cannot be told: a larger message from it
+    /// is acknowledged and read past without being delivered (so that a persistent session does not get it again
+    /// after every reconnect), a `tracing` warning says so, and [`Stats::messages_too_large`] counts it.
+    ///
+    /// [`Stats::messages_too_large`]: crate::session::Stats::messages_too_large
     pub fn max_packet_size(mut self, bytes: usize) -> Self {
         self.max_packet_size = bytes.max(64);
         self

@@ -77,6 +77,7 @@ impl Session<'_> {
         }
         self.drop_delivery();
         self.reconnect_after_acks = false;
+        self.skip_incoming = 0;
         self.receipts.clear();
         self.input_blocked = false;
         self.established = false;

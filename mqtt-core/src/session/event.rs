@@ -332,6 +332,20 @@ pub enum Event<'a> {
         /// The ticket `subscribe` or `unsubscribe` returned, or [`Ticket::RESUBSCRIBE`].
         ticket: Ticket,
     },
+    /// MQTT 3.1.1: the broker sent a message larger than [`Config::max_packet_size`](crate::Config), which a
+    /// 3.1.1 client cannot announce. The session read past it without keeping it and acknowledged it (PUBACK, or
+    /// PUBREC then PUBCOMP), in order with the messages around it: on a persistent session the broker would
+    /// otherwise send it again after every reconnect, and nothing behind it would ever arrive. The message is
+    /// lost to the application; this event is the only trace of it. (On 5.0 the broker knows the limit and must
+    /// not send such a message, `[MQTT-3.1.2-25]`: one that does is a protocol error.)
+    MessageTooLarge {
+        /// The packet's size, fixed header included.
+        size: u32,
+        /// The limit in force.
+        max: u32,
+        /// Its QoS.
+        qos: crate::codec::QoS,
+    },
     /// The broker answered an UNSUBSCRIBE (5.0: one code per filter; 3.1.1: none). As for `Subscribed`, a request
     /// the broker closed the connection over (DISCONNECT `0x8F` Topic Filter invalid) is reported with that code
     /// for every filter and not sent again.
@@ -375,6 +389,11 @@ pub(crate) enum OwnedEvent {
     Published(Ticket),
     PublishFailed(Ticket, PublishFailure),
     RequestTooLarge(Ticket),
+    MessageTooLarge {
+        size: u32,
+        max: u32,
+        qos: crate::codec::QoS,
+    },
     /// A SUBSCRIBE (or UNSUBSCRIBE) of `filters` filters failed as a whole with `reason`.
     RequestFailed {
         ticket: Ticket,
@@ -405,6 +424,7 @@ impl OwnedEvent {
             Self::Published(ticket) => Event::Published { ticket },
             Self::PublishFailed(ticket, reason) => Event::PublishFailed { ticket, reason },
             Self::RequestTooLarge(ticket) => Event::RequestTooLarge { ticket },
+            Self::MessageTooLarge { size, max, qos } => Event::MessageTooLarge { size, max, qos },
             Self::RequestFailed {
                 ticket,
                 reason,

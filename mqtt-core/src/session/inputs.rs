@@ -194,11 +194,18 @@ impl<'b> Session<'b> {
             return;
         }
         let n = n.min(self.rx.len() - self.rx_end);
-        self.rx_end += n;
         self.stats.bytes_received += n as u64;
         if n > 0 {
             self.last_received = now;
         }
+        // The rest of a too large 3.1.1 PUBLISH: read past, not kept.
+        let skipped = n.min(self.skip_incoming);
+        if skipped > 0 {
+            self.skip_incoming -= skipped;
+            let start = self.rx_end;
+            crate::buffer::move_within(&mut self.rx, start + skipped..start + n, start);
+        }
+        self.rx_end += n - skipped;
     }
 
     // ----- outputs -----

@@ -204,6 +204,9 @@ pub struct Stats {
     pub bytes_sent: u64,
     /// PUBLISH packets sent (resends included).
     pub messages_sent: u64,
+    /// MQTT 3.1.1: messages from the broker larger than the maximum packet size, acknowledged and read past
+    /// without being delivered ([`Event::MessageTooLarge`]). Counted in `messages_received` too.
+    pub messages_too_large: u64,
 }
 
 /// Timers, each with at most one deadline.
@@ -375,6 +378,9 @@ pub struct Session<'b> {
     /// The transport just closed after acknowledgements the broker must get: the binding writes what it staged
     /// before it opens the next one ([`Session::reopens_after_close_write`]).
     reopen_after_write: bool,
+    /// Bytes of a too large 3.1.1 PUBLISH still to come, read past without keeping them
+    /// ([`Event::MessageTooLarge`]).
+    skip_incoming: usize,
     partial: Option<Partial>,
     /// The largest buffer the binding can give `poll_transmit` ([`Session::set_transmit_capacity`]).
     transmit_capacity: Option<usize>,
@@ -536,6 +542,7 @@ impl<'b> Session<'b> {
             write_stalled: false,
             reconnect_after_acks: false,
             reopen_after_write: false,
+            skip_incoming: 0,
             partial: None,
             transmit_capacity: None,
             transmit_need: 0,
