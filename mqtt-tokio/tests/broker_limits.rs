@@ -1,4 +1,5 @@
-//! Limits a 5.0 broker announces in CONNACK, as users hit them against a real mosquitto: its Maximum Packet Size
+//! Limits a 5.0 broker announces in CONNACK, as users hit them against a real mosquitto (and, on 3.1.1, the client's
+//! own limit, which it cannot announce): its Maximum Packet Size
 //! (a publish too large is a typed error at once and the connection goes on), a Receive Maximum of 1 with a
 //! thousand QoS 1 messages queued, and its Topic Alias Maximum. (mosquitto's `max_qos` and `max_topic_alias` are
 //! listener settings, which the harness's global lines do not reach: a lowered Maximum QoS is tested against the
@@ -161,4 +162,54 @@ async fn a_publisher_wanting_more_topic_aliases_than_the_broker_allows_stays_wit
         within("a message", messages.next()).await.unwrap();
     }
     assert_eq!(publisher.stats().disconnections, 0, "{}", broker.log());
+}
+
+/// The other way, on 3.1.1 (where the client cannot announce its limit): a message above the client's
+/// `max_packet_size` on a persistent session is acknowledged and read past, so mosquitto does not send it again
+/// after every reconnect, and the message behind it arrives on the same connection.
+#[tokio::test]
+async fn a_message_above_the_clients_limit_on_a_persistent_311_session_does_not_block_the_ones_behind_it()
+ {
+    let broker = broker(&[]);
+    let url = broker.url(Listener::Plain);
+    let subscriber_options = Options::new(&url)
+        .unwrap()
+        .client_id("limits-small-311")
+        .version(ProtocolVersion::V311)
+        .clean_start(false)
+        .max_packet_size(1024)
+        .connect_timeout(WAIT);
+    let subscriber = within("connect", mqtt_tokio::connect(subscriber_options))
+        .await
+        .unwrap();
+    let mut messages = within(
+        "subscribe",
+        subscriber.subscribe("limits/big/#", QoS::AtLeastOnce),
+    )
+    .await
+    .unwrap();
+    let publisher = within("connect", mqtt_tokio::connect(v5(&url, "limits-big-pub")))
+        .await
+        .unwrap();
+    for (topic, payload) in [
+        ("limits/big/1", vec![b'x'; 4000]),
+        ("limits/big/2", b"small".to_vec()),
+    ] {
+        let delivery = publisher
+            .publish(topic, payload, QoS::AtLeastOnce, false)
+            .await
+            .unwrap();
+        within("published", delivery.wait()).await.unwrap();
+    }
+    let next = within("the small message", messages.next()).await.unwrap();
+    assert_eq!(next.topic, "limits/big/2");
+    let stats = subscriber.stats();
+    assert_eq!(stats.messages_too_large, 1);
+    assert_eq!(stats.disconnections, 0, "the connection was dropped");
+    within("disconnect", subscriber.disconnect(WAIT))
+        .await
+        .unwrap();
+    within("disconnect", publisher.disconnect(WAIT))
+        .await
+        .unwrap();
 }
