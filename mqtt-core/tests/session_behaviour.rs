@@ -576,7 +576,8 @@ fn max_packet_size_is_refused_both_ways() {
 
     // Incoming (5.0, where the broker was told the limit): a packet above the session's maximum closes the
     // connection with 0x95 Packet too large. `[MQTT-3.1.2-25]` (3.1.1: `session_incoming_too_large.rs`.)
-    for version in [ProtocolVersion::V5] {
+    {
+        let version = ProtocolVersion::V5;
         let config = Config {
             max_packet_size: Some(256),
             ..persistent(version)
