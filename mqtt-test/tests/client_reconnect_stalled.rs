@@ -72,7 +72,7 @@ async fn reconnect_from_a_stalled_broker(messages: usize) -> Duration {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_reconnect_from_a_broker_that_stopped_reading_opens_the_next_connection_within_the_ping_timeout()
+async fn a_reconnect_from_a_broker_that_stopped_reading_opens_the_next_connection_within_twice_the_ping_timeout()
  {
     for messages in [40, 9, 0] {
         let took = reconnect_from_a_stalled_broker(messages).await;
