@@ -569,10 +569,11 @@ impl Client {
     /// # Errors
     ///
     /// [`Error::Closed`] if the event loop has ended: after [`disconnect`](Self::disconnect) too, a client stays
-    /// ended (unlike paho's `reconnect()` after `disconnect()`); connect again with a new client.
+    /// ended (unlike paho's `reconnect()` after `disconnect()`); connect again with a new client. From a
+    /// callback, also once every handle is dropped (the loop is ending: the callback's handle does not keep it).
     pub fn reconnect(&self) -> Result<(), Error> {
         if self.inner.in_loop() {
-            if self.inner.shared.is_finished() {
+            if self.inner.shared.refuses_reconnect() {
                 return Err(Error::Closed);
             }
             *lock(&self.inner.reconnect_after_callbacks) = true;

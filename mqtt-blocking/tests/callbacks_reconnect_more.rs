@@ -149,3 +149,46 @@ fn a_callback_reconnect_after_the_client_ended_is_closed() {
     assert!(matches!(client.reconnect(), Err(Error::Closed)));
     assert_eq!(broker.broker(|b| b.connections().len()), 1);
 }
+
+/// Every handle is dropped (the loop disconnects and ends) while a callback runs; the callback then reconnects
+/// with the handle it was given (which does not keep the loop alive): the client is ending, so the reconnect is
+/// refused with [`Error::Closed`] and does not call the last handle's disconnect off, and the loop ends.
+#[test]
+fn a_callback_reconnect_after_the_last_handle_is_dropped_is_closed_and_the_loop_ends() {
+    let broker = TcpBroker::start(BrokerConfig::default());
+    let (client, event_loop) = mqtt_blocking::new(&options(&broker, "cb-gone-re")).unwrap();
+    let running = event_loop.start().unwrap();
+    client.wait_connected(WAIT).unwrap();
+    let (entered, in_callback) = mpsc::channel();
+    let (said, outcomes) = mpsc::channel();
+    client
+        .subscribe("cb/#", QoS::AtLeastOnce, move |client, _message| {
+            let _ = entered.send(());
+            // Until the last handle's drop has started the disconnect: publishing is then refused.
+            for _ in 0..10_000 {
+                if matches!(
+                    client.publish("other/z", "x", QoS::AtMostOnce, false),
+                    Err(Error::Closed)
+                ) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let _ = said.send(client.reconnect());
+        })
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+    broker.broker(|b| b.inject("cb/x", b"go", QoS::AtLeastOnce, false));
+    in_callback.recv_timeout(WAIT).unwrap();
+    // The drop waits for the loop (at most the disconnect timeout); the callback goes on meanwhile.
+    let dropper = std::thread::spawn(move || drop(client));
+    let outcome = outcomes.recv_timeout(WAIT).unwrap();
+    dropper.join().unwrap();
+    assert!(
+        matches!(outcome, Err(Error::Closed)),
+        "the callback's reconnect after the last handle was dropped: {outcome:?}"
+    );
+    running.join().unwrap();
+    assert_eq!(broker.broker(|b| b.connections().len()), 1);
+}
