@@ -5,7 +5,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread, ThreadId};
@@ -46,8 +46,9 @@ pub(crate) struct Inner {
     /// The loop is to drop the connection without DISCONNECT and end ([`LoopHandle::abort`](crate::LoopHandle)).
     pub(crate) aborted: AtomicBool,
     /// A callback asked for a reconnect: the loop makes it once its callbacks have returned (and their messages
-    /// are acknowledged).
-    pub(crate) reconnect_after_callbacks: AtomicBool,
+    /// are acknowledged). A lock, not a flag: the loop holds it from taking the request to making the reconnect,
+    /// so that a disconnect that clears it cannot fall in between and be called off by an older reconnect.
+    pub(crate) reconnect_after_callbacks: Mutex<bool>,
     pub(crate) loop_thread: Mutex<Option<ThreadId>>,
     pub(crate) finished: (Mutex<bool>, Condvar),
 }
@@ -64,6 +65,23 @@ impl Inner {
 
     pub(crate) fn has_finished(&self) -> bool {
         *lock(&self.finished.0)
+    }
+
+    /// A disconnect comes after a callback's reconnect that the loop has not made yet: the last call wins, so
+    /// that reconnect is dropped (made after the disconnect, it would call the disconnect off).
+    pub(crate) fn forget_callback_reconnect(&self) {
+        *lock(&self.reconnect_after_callbacks) = false;
+    }
+
+    /// Makes the reconnect a callback asked for, if it is still asked for (no disconnect came after it).
+    pub(crate) fn reconnect_after_callbacks(&self) -> bool {
+        let mut asked = lock(&self.reconnect_after_callbacks);
+        if !std::mem::take(&mut *asked) {
+            return false;
+        }
+        // Held until the reconnect is made. Refused only once the client has ended: nothing to do then.
+        let _ = self.shared.reconnect();
+        true
     }
 }
 
@@ -551,15 +569,14 @@ impl Client {
     /// # Errors
     ///
     /// [`Error::Closed`] if the event loop has ended: after [`disconnect`](Self::disconnect) too, a client stays
-    /// ended (unlike paho's `reconnect()` after `disconnect()`); connect again with a new client.
+    /// ended (unlike paho's `reconnect()` after `disconnect()`); connect again with a new client. From a
+    /// callback, also once every handle is dropped (the loop is ending: the callback's handle does not keep it).
     pub fn reconnect(&self) -> Result<(), Error> {
         if self.inner.in_loop() {
-            if self.inner.shared.is_finished() {
+            if self.inner.shared.refuses_reconnect() {
                 return Err(Error::Closed);
             }
-            self.inner
-                .reconnect_after_callbacks
-                .store(true, Ordering::Release);
+            *lock(&self.inner.reconnect_after_callbacks) = true;
             return Ok(());
         }
         self.inner.shared.reconnect()
@@ -580,6 +597,7 @@ impl Client {
         if self.inner.has_finished() {
             return Ok(());
         }
+        self.inner.forget_callback_reconnect();
         let deadline = deadline_after(proto::client::disconnect_wait(timeout));
         let closed = self.inner.shared.disconnect(timeout);
         self.closed_by(closed, deadline)

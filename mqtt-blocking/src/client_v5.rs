@@ -180,6 +180,7 @@ impl Client {
         if self.inner.has_finished() {
             return Ok(());
         }
+        self.inner.forget_callback_reconnect();
         let deadline = crate::client::deadline_after(proto::client::disconnect_wait(timeout));
         let closed = self.inner.shared.disconnect_with(&options, timeout)?;
         self.closed_by(closed, deadline)

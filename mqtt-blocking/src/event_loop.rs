@@ -122,7 +122,7 @@ pub fn new(options: &Options) -> Result<(Client, EventLoop), Error> {
         waker: waker.clone(),
         hooks: Mutex::new(Hooks::default()),
         aborted: AtomicBool::new(false),
-        reconnect_after_callbacks: AtomicBool::new(false),
+        reconnect_after_callbacks: Mutex::new(false),
         loop_thread: Mutex::new(None),
         finished: (Mutex::new(false), Condvar::new()),
     });
@@ -253,13 +253,8 @@ impl EventLoop {
                 // Callbacks have more waiting: serve the connection, then come back at once.
                 timeout = Some(Duration::ZERO);
             }
-            if self
-                .inner
-                .reconnect_after_callbacks
-                .swap(false, Ordering::AcqRel)
-            {
+            if self.inner.reconnect_after_callbacks() {
                 // A callback's reconnect, now that the messages it handled are acknowledged.
-                let _ = shared.reconnect();
                 timeout = Some(Duration::ZERO);
             }
             if finished {

@@ -681,3 +681,42 @@ fn a_reconnect_waiting_for_its_acknowledgements_survives_a_cut_and_leaves_the_ne
         );
     }
 }
+
+/// A paho habit in a message handler: `disconnect()` then `reconnect()` to restart the connection. The reconnect
+/// calls the graceful disconnect off (its DISCONNECT is not written yet) and, as any reconnect, writes the
+/// acknowledgement released meanwhile before the connection ends: the broker does not send the message again on
+/// the resumed session `[MQTT-4.4.0-1]`, and the handler does not restart the connection again and again.
+#[test]
+fn a_reconnect_that_calls_off_a_disconnect_writes_the_released_acknowledgements_first() {
+    for version in VERSIONS {
+        let mut sim = subscribed(&manual(version), SimConfig::default());
+        inject(&mut sim, "t/1", b"restart", QoS::AtLeastOnce);
+        sim.run_until_idle();
+        let token = sim.unacked()[0];
+        let now = sim.now();
+        sim.session_mut()
+            .disconnect_within(core::time::Duration::ZERO, now);
+        assert!(sim.session_mut().ack(token, now));
+        sim.reconnect();
+        sim.run_for(secs(5));
+        assert!(sim.session().is_connected(), "{version}");
+        assert_eq!(sim.broker().connections().len(), 2, "{version}");
+        assert_eq!(
+            sim.broker()
+                .count(Direction::ClientToBroker, PacketType::PubAck),
+            1,
+            "{version}"
+        );
+        assert_eq!(
+            sim.broker()
+                .count(Direction::ClientToBroker, PacketType::Disconnect),
+            0,
+            "{version}: the disconnect was called off"
+        );
+        assert_eq!(
+            payloads(&sim),
+            ["restart"],
+            "{version}: the message came again"
+        );
+    }
+}

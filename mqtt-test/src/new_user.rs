@@ -14,6 +14,7 @@
 //! The test crate must depend on `futures` (for `StreamExt` on the streams the clients return), as the bindings do.
 
 mod message;
+mod reconnect;
 
 /// Expands to the new-user tests for one async binding, as `#[test]` functions in the calling module (which must
 /// not define the helper names the expansion uses: `WAIT`, `broker`, `options`, `within`, `connect`, `next`,
@@ -507,5 +508,6 @@ macro_rules! new_user_tests {
         });
 
         $crate::new_user_message_tests!($client, $how, $task);
+        $crate::new_user_reconnect_tests!($client, $how, $task);
     };
 }

@@ -323,7 +323,8 @@ impl Shared {
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`] once the client is finished.
+    /// [`Error::Closed`] once the client is finished, or ending because every counted handle is gone (a
+    /// callback's handle, which does not count, cannot call that disconnect off and keep the runner alive).
     pub fn reconnect(&self) -> Result<(), Error> {
         let now = self.now();
         {
@@ -331,6 +332,9 @@ impl Shared {
             // connection ends.
             let mut core = self.runner_core();
             core.open()?;
+            if core.dispatch.handles_gone {
+                return Err(Error::Closed);
+            }
             core.reconnect(now);
         }
         self.wake();

@@ -192,6 +192,13 @@ impl Shared {
         self.core().dispatch.is_finished()
     }
 
+    /// Whether [`reconnect`](Self::reconnect) is refused with [`Error::Closed`](super::Error::Closed): the client is finished, or
+    /// ending because every counted handle is gone.
+    pub fn refuses_reconnect(&self) -> bool {
+        let core = self.core();
+        core.dispatch.is_finished() || core.dispatch.handles_gone
+    }
+
     /// The last counted handle is gone: the runner disconnects gracefully.
     fn handle_dropped(&self) {
         if self.handles.fetch_sub(1, Ordering::AcqRel) == 1 {

@@ -32,12 +32,7 @@ impl Session<'_> {
                 self.backoff.reset();
                 self.open(now);
             }
-            SessionState::Disconnecting => {
-                self.state = SessionState::Connected;
-                self.send_disconnect = None;
-                self.announced.farewell = false;
-                self.set_timer(Timer::Disconnect, None);
-            }
+            SessionState::Disconnecting => self.call_off_disconnect(),
             SessionState::Opening
             | SessionState::Connecting
             | SessionState::Connected
@@ -61,6 +56,11 @@ impl Session<'_> {
     pub fn reconnect(&mut self, now: Instant) {
         self.now = now;
         self.reopen_after_write = false;
+        if self.state == SessionState::Disconnecting {
+            // Its DISCONNECT is not written yet (the session closes once it is): the connection is ended the
+            // reconnect's way, after the acknowledgements released meanwhile, not dropped with them.
+            self.call_off_disconnect();
+        }
         if self.state == SessionState::Connected && self.partial.is_none() && self.acks_to_write() {
             self.reconnect_after_acks = true;
             self.set_timer(Timer::Disconnect, Some(now + self.ping_timeout()));
@@ -68,6 +68,14 @@ impl Session<'_> {
             return;
         }
         self.reconnect_now(now);
+    }
+
+    /// A graceful disconnect whose DISCONNECT is not written yet is called off: the connection stays.
+    fn call_off_disconnect(&mut self) {
+        self.state = SessionState::Connected;
+        self.send_disconnect = None;
+        self.announced.farewell = false;
+        self.set_timer(Timer::Disconnect, None);
     }
 
     /// Whether acknowledgements are ready to go out: answers queued, or receipts the application released.
