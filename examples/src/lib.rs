@@ -21,6 +21,9 @@ pub fn describe_state(state: &ConnectionState, connected: bool) -> String {
         ConnectionState::Lost(reason) if connected => format!("connection lost: {reason}"),
         ConnectionState::Lost(reason) => format!("attempt failed: {reason}"),
         ConnectionState::Refused(refusal) => format!("refused: {refusal}"),
+        ConnectionState::Reconnecting { attempt: 0, .. } => {
+            "reconnecting now, as the application asked".to_owned()
+        }
         ConnectionState::Reconnecting { attempt, delay } => {
             format!(
                 "reconnecting: attempt {attempt} in {} ms",

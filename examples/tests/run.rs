@@ -420,7 +420,7 @@ fn blocking_pubsub_runs_with_json_callbacks_and_a_reconnect() {
         "/kitchen/temperature says {\"celsius\":21.5,\"room\":\"kitchen\"}",
         "/cellar/temperature says {\"celsius\":12.25,\"room\":\"cellar\"}",
         "thermostat: target 20.5 accepted",
-        "state: connection lost",
+        "state: reconnecting now, as the application asked",
         "/garage/temperature says",
         "2 disconnection(s)",
         "state: disconnected by the application",

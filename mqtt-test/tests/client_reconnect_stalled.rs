@@ -17,7 +17,8 @@ const PING_TIMEOUT: Duration = Duration::from_secs(3);
 /// tokio's paused clock: 40 (a message is half written when the reconnect comes: the connection ends at once, its
 /// PUBACK with it), 9 (the pipe is full, the PUBACK is staged behind it: the closing write gives up after the ping
 /// timeout, 3 s), 0 (the PUBACK fits in the pipe: at once). At most the ping timeout for the PUBACK to be staged
-/// plus the ping timeout of the closing write. The states say Lost, then Connected.
+/// plus the ping timeout of the closing write. The states say Reconnecting (attempt 0: asked for, not a loss), then
+/// Connected.
 async fn reconnect_from_a_stalled_broker(messages: usize) -> Duration {
     let link = Link::default();
     let options = link
@@ -43,7 +44,7 @@ async fn reconnect_from_a_stalled_broker(messages: usize) -> Duration {
     let started = link.elapsed();
     client.reconnect().unwrap();
     // The broker reads again once the next connection is being opened: only the old connection was hung.
-    let mut lost = false;
+    let mut asked = false;
     let opened = loop {
         if let Some(second) = link.opens().get(1) {
             break second.started;
@@ -57,8 +58,8 @@ async fn reconnect_from_a_stalled_broker(messages: usize) -> Duration {
     link.settings(|s| s.stop_reading = false);
     loop {
         match within("the states", states.next()).await {
-            Some(ConnectionState::Lost(_)) => lost = true,
-            Some(ConnectionState::Connected { .. }) if lost => break,
+            Some(ConnectionState::Reconnecting { attempt: 0, .. }) => asked = true,
+            Some(ConnectionState::Connected { .. }) if asked => break,
             Some(ConnectionState::Connected { .. } | ConnectionState::Reconnecting { .. }) => {}
             Some(other) => panic!("{messages} messages: unexpected state {other:?}"),
             None => panic!("{messages} messages: the states ended"),

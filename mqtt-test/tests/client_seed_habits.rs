@@ -193,3 +193,52 @@ async fn an_empty_client_id_with_a_persistent_311_session_is_a_configuration_err
     );
     assert!(link.opens().is_empty(), "no attempt");
 }
+
+/// paho's `on_connection_lost: reconnect()` on the async client, and one reconnect the application asks for (a
+/// command message, say): the requested one is reported as `Reconnecting` with attempt 0, not as a loss, so the
+/// handler does not end the connection it brought (before: a new connection and a new "loss" every time the
+/// handler ran, for ever). A real loss still reaches the handler.
+#[tokio::test(start_paused = true)]
+async fn a_handler_that_reconnects_on_every_loss_does_not_loop_after_a_requested_reconnect() {
+    use futures_util::StreamExt as _;
+    use mqtt_core::client::ConnectionState;
+
+    let link = Link::default();
+    let (client, runner) = link.spawn(&link.options("reconnect-on-loss"));
+    let mut states = client.states();
+    let handler = client.clone();
+    let handling = tokio::spawn(async move {
+        let mut losses = 0;
+        while let Some(state) = states.next().await {
+            if let ConnectionState::Lost(_) = state {
+                losses += 1;
+                // A handler that takes its time: the new connection is up by the time it reconnects.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let _ = handler.reconnect();
+            }
+        }
+        losses
+    });
+    within("connect", client.wait_connected(WAIT))
+        .await
+        .unwrap();
+    client.reconnect().unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        link.broker(|b| b.connections().len()),
+        2,
+        "the requested reconnect, and nothing after it"
+    );
+    // A real loss: the handler's reconnect brings one more connection, and that is all.
+    link.broker(mqtt_test::FakeBroker::close_connection);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let connections = link.broker(|b| b.connections().len());
+    assert!(
+        (3..=4).contains(&connections),
+        "{connections} connections after one loss"
+    );
+    assert!(client.is_connected());
+    client.disconnect(WAIT).await.unwrap();
+    runner.await.unwrap();
+    assert_eq!(handling.await.unwrap(), 1, "one loss reported");
+}

@@ -733,7 +733,14 @@ impl Dispatch {
                 self.v5.reauthenticated(&Err(Error::ConnectionLost(reason)));
                 self.established = false;
                 self.unreachable = None;
-                self.state(ConnectionState::Lost(reason));
+                self.state(match reason {
+                    // Asked for, not lost: a handler that reconnects on every loss must not end the new one.
+                    Disconnection::Reconnect => ConnectionState::Reconnecting {
+                        attempt: 0,
+                        delay: core::time::Duration::ZERO,
+                    },
+                    reason => ConnectionState::Lost(reason),
+                });
             }
             Event::Reconnecting { attempt, delay } => {
                 self.state(ConnectionState::Reconnecting { attempt, delay });

@@ -176,9 +176,11 @@ pub enum ConnectionState {
     Lost(Disconnection),
     /// The broker refused the connection (CONNACK), with its reason.
     Refused(ConnectRefusal),
-    /// The next attempt is scheduled.
+    /// The next attempt is scheduled. After [`Client::reconnect`] on an established connection: attempt 0, no
+    /// delay (the application asked for it: not reported as [`Lost`](Self::Lost), so that a handler that
+    /// reconnects on every loss does not end the new connection).
     Reconnecting {
-        /// Attempts since the last successful connection.
+        /// Attempts since the last successful connection (0: a reconnect the application asked for).
         attempt: u32,
         /// Wait before it.
         delay: Duration,
@@ -218,6 +220,9 @@ impl core::fmt::Display for ConnectionState {
             Self::Unreachable(error) => write!(f, "broker unreachable: {error}"),
             Self::Lost(reason) => write!(f, "connection lost: {reason}"),
             Self::Refused(refusal) => write!(f, "connection refused: {refusal}"),
+            Self::Reconnecting { attempt: 0, .. } => {
+                f.write_str("reconnecting now, as the application asked")
+            }
             Self::Reconnecting { attempt, delay } => {
                 write!(f, "reconnect attempt {attempt} in {delay:?}")
             }

@@ -44,7 +44,7 @@ impl Session<'_> {
     /// Calling it again before the new connection is up starts yet another attempt: the last call wins, and no
     /// sequence of `reconnect`, `connect` and `disconnect` calls loses the connection the last one asked for.
     ///
-    /// An established connection ends with [`Event::ConnectionLost`] ([`Disconnection::TransportClosed`]), so that
+    /// An established connection ends with [`Event::ConnectionLost`] ([`Disconnection::Reconnect`]), so that
     /// every [`Event::Connected`] is followed by a loss or [`Event::Disconnected`]. A graceful disconnect in
     /// progress is called off (no `Disconnected` follows). Starts the reconnect schedule over.
     ///
@@ -89,7 +89,7 @@ impl Session<'_> {
         if self.has_transport() {
             if self.is_connected() {
                 self.events
-                    .push(OwnedEvent::ConnectionLost(Disconnection::TransportClosed));
+                    .push(OwnedEvent::ConnectionLost(Disconnection::Reconnect));
             }
             self.transport.close();
             self.end_connection(now);

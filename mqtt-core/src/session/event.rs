@@ -130,6 +130,10 @@ pub enum Disconnection {
     Protocol(ProtocolError),
     /// The broker sent DISCONNECT (5.0) with this reason.
     ServerDisconnect(ReasonCode),
+    /// The application asked for a new connection ([`Session::reconnect`](crate::Session::reconnect)): not a
+    /// failure. The std clients report it as `ConnectionState::Reconnecting` with attempt 0, not as a loss, so
+    /// that a handler that reconnects on every loss does not end the connection it asked for.
+    Reconnect,
 }
 
 impl Disconnection {
@@ -150,6 +154,7 @@ impl Disconnection {
             | Self::Protocol(_) => true,
             Self::Refused(refusal) => refusal.is_about_the_server(),
             Self::ServerDisconnect(code) => matches!(code.0, 0x89 | 0x8b | 0x97 | 0x9c | 0x9d),
+            Self::Reconnect => false,
         }
     }
 }
@@ -172,6 +177,7 @@ impl fmt::Display for Disconnection {
                  identifier)"
             ),
             Self::ServerDisconnect(code) => write!(f, "the broker closed the connection: {code}"),
+            Self::Reconnect => f.write_str("the application asked for a new connection"),
         }
     }
 }

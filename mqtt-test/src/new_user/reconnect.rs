@@ -9,13 +9,13 @@
 #[macro_export]
 macro_rules! new_user_reconnect_tests {
     ($client:ident, $how:tt, $task:ident) => {
-        /// Waits until `states` says the connection was lost, then connected again.
+        /// Waits until `states` says the client reconnects as asked, then is connected again.
         async fn reconnected(states: &mut (impl ::futures::Stream<Item = ConnectionState> + Unpin)) {
             within("the next connection", async {
                 let mut lost = false;
                 while let Some(state) = states.next().await {
                     match state {
-                        ConnectionState::Lost(_) => lost = true,
+                        ConnectionState::Reconnecting { attempt: 0, .. } => lost = true,
                         ConnectionState::Connected { .. } if lost => return,
                         _ => {}
                     }
