@@ -624,32 +624,44 @@ fn acks_go_out_before_a_graceful_disconnect() {
     );
 }
 
+/// A persistent session that received `payload` at QoS 1 and whose application acknowledged it just now: the
+/// PUBACK is released, not written yet.
+fn released(version: ProtocolVersion, payload: &[u8]) -> Sim {
+    let mut sim = subscribed(&manual(version), SimConfig::default());
+    inject(&mut sim, "t/1", payload, QoS::AtLeastOnce);
+    sim.run_until_idle();
+    let token = sim.unacked()[0];
+    let now = sim.now();
+    assert!(sim.session_mut().ack(token, now));
+    sim
+}
+
+/// After a reconnect: connected again, once, the message acknowledged once and not delivered again.
+fn reconnected_once(sim: &Sim, version: ProtocolVersion, payload: &str) {
+    assert!(sim.session().is_connected(), "{version}");
+    assert_eq!(sim.broker().connections().len(), 2, "{version}");
+    assert_eq!(
+        sim.broker()
+            .count(Direction::ClientToBroker, PacketType::PubAck),
+        1,
+        "{version}"
+    );
+    assert_eq!(
+        payloads(sim),
+        [payload],
+        "{version}: the message came again"
+    );
+}
+
 /// A reconnect asked for while a released acknowledgement is unwritten: the PUBACK goes out first, then the
 /// connection ends, so the broker does not send the message again on the resumed session `[MQTT-4.4.0-1]`.
 #[test]
 fn a_reconnect_writes_the_released_acknowledgements_before_the_connection_ends() {
     for version in VERSIONS {
-        let mut sim = subscribed(&manual(version), SimConfig::default());
-        inject(&mut sim, "t/1", b"command", QoS::AtLeastOnce);
-        sim.run_until_idle();
-        let token = sim.unacked()[0];
-        let now = sim.now();
-        assert!(sim.session_mut().ack(token, now));
+        let mut sim = released(version, b"command");
         sim.reconnect();
         sim.run_for(secs(5));
-        assert!(sim.session().is_connected(), "{version}");
-        assert_eq!(sim.broker().connections().len(), 2, "{version}");
-        assert_eq!(
-            sim.broker()
-                .count(Direction::ClientToBroker, PacketType::PubAck),
-            1,
-            "{version}"
-        );
-        assert_eq!(
-            payloads(&sim),
-            ["command"],
-            "{version}: the message came again"
-        );
+        reconnected_once(&sim, version, "command");
     }
 }
 
@@ -659,12 +671,8 @@ fn a_reconnect_writes_the_released_acknowledgements_before_the_connection_ends()
 #[test]
 fn a_reconnect_waiting_for_its_acknowledgements_survives_a_cut_and_leaves_the_next_connection_up() {
     for version in VERSIONS {
-        let mut sim = subscribed(&manual(version), SimConfig::default());
-        inject(&mut sim, "t/1", b"command", QoS::AtLeastOnce);
-        sim.run_until_idle();
-        let token = sim.unacked()[0];
+        let mut sim = released(version, b"command");
         let now = sim.now();
-        assert!(sim.session_mut().ack(token, now));
         sim.session_mut().reconnect(now);
         // The transport fails before the session could write anything.
         sim.session_mut().handle_transport_down(now);
@@ -689,34 +697,18 @@ fn a_reconnect_waiting_for_its_acknowledgements_survives_a_cut_and_leaves_the_ne
 #[test]
 fn a_reconnect_that_calls_off_a_disconnect_writes_the_released_acknowledgements_first() {
     for version in VERSIONS {
-        let mut sim = subscribed(&manual(version), SimConfig::default());
-        inject(&mut sim, "t/1", b"restart", QoS::AtLeastOnce);
-        sim.run_until_idle();
-        let token = sim.unacked()[0];
+        let mut sim = released(version, b"restart");
         let now = sim.now();
         sim.session_mut()
             .disconnect_within(core::time::Duration::ZERO, now);
-        assert!(sim.session_mut().ack(token, now));
         sim.reconnect();
         sim.run_for(secs(5));
-        assert!(sim.session().is_connected(), "{version}");
-        assert_eq!(sim.broker().connections().len(), 2, "{version}");
-        assert_eq!(
-            sim.broker()
-                .count(Direction::ClientToBroker, PacketType::PubAck),
-            1,
-            "{version}"
-        );
+        reconnected_once(&sim, version, "restart");
         assert_eq!(
             sim.broker()
                 .count(Direction::ClientToBroker, PacketType::Disconnect),
             0,
             "{version}: the disconnect was called off"
-        );
-        assert_eq!(
-            payloads(&sim),
-            ["restart"],
-            "{version}: the message came again"
         );
     }
 }
