@@ -122,6 +122,7 @@ pub mod redirect;
 mod server;
 mod store;
 mod subscriptions;
+mod too_large;
 mod transmit;
 mod unsupported;
 
@@ -133,7 +134,7 @@ pub use low_water::ReadMarks;
 pub use server::{ConnAckInfo, Reason};
 
 use crate::buffer::Buffers;
-use crate::codec::{self, PacketId, ProtocolVersion, QoS, ReasonCode};
+use crate::codec::{self, PacketId, ProtocolVersion, ReasonCode};
 use crate::config::{Config, ConfigError, SessionLostPolicy};
 use crate::error::ProtocolError;
 use crate::reconnect::Backoff;
@@ -144,6 +145,7 @@ use event::OwnedEvent;
 use fifo::Fifo;
 use outbox::Outbox;
 use receipt::Receipts;
+use server::ServerLimits;
 use store::Store;
 use subscriptions::Subscriptions;
 
@@ -232,34 +234,6 @@ fn wire_keep_alive(keep_alive: Duration) -> u64 {
     match keep_alive.as_secs() {
         0 if !keep_alive.is_zero() => 1,
         secs => secs,
-    }
-}
-
-/// What a 5.0 broker said about itself in CONNACK (3.1.1: the permissive defaults).
-#[derive(Debug, Clone, Copy)]
-struct ServerLimits {
-    receive_maximum: u16,
-    max_packet_size: u32,
-    topic_alias_maximum: u16,
-    max_qos: QoS,
-    retain_available: bool,
-    subscription_ids_available: bool,
-    shared_available: bool,
-    wildcards_available: bool,
-}
-
-impl Default for ServerLimits {
-    fn default() -> Self {
-        Self {
-            receive_maximum: u16::MAX,
-            max_packet_size: u32::MAX,
-            topic_alias_maximum: 0,
-            max_qos: QoS::ExactlyOnce,
-            retain_available: true,
-            subscription_ids_available: true,
-            shared_available: true,
-            wildcards_available: true,
-        }
     }
 }
 

@@ -380,85 +380,6 @@ impl<'b> Session<'b> {
         Some((step, used))
     }
 
-    /// A 3.1.1 PUBLISH larger than the maximum packet size at the front of `buf` (`size` bytes in all): taken as
-    /// received without keeping it, and acknowledged as any other (see [`Event::MessageTooLarge`]). Its topic
-    /// and packet identifier must be buffered; the rest is read past as it comes.
-    ///
-    /// [`Event::MessageTooLarge`]: super::Event::MessageTooLarge
-    fn read_past_publish(&mut self, buf: &[u8], size: u32, max: u32) -> Option<(Step, usize)> {
-        let too_large =
-            ProtocolError::Malformed(crate::error::DecodeError::PacketTooLarge { size, max });
-        let first = *buf.first()?;
-        let Ok(qos) = QoS::from_u8((first >> 1) & 3) else {
-            return Some((Step::Error(too_large), 0));
-        };
-        // The fixed header: the type byte and one to four bytes of remaining length.
-        let header = buf
-            .iter()
-            .skip(1)
-            .take(4)
-            .position(|b| b & 0x80 == 0)
-            .map(|last| last + 2)?;
-        let field = |at: usize| -> Option<u16> {
-            Some(u16::from_be_bytes([*buf.get(at)?, *buf.get(at + 1)?]))
-        };
-        let topic_len = usize::from(field(header)?);
-        if header + 4 + topic_len > max as usize {
-            // The topic alone does not fit what the session can buffer: it cannot be read past in order.
-            return Some((Step::Error(too_large), 0));
-        }
-        let packet_id = match qos {
-            QoS::AtMostOnce => None,
-            _ => match PacketId::new(field(header + 2 + topic_len)?) {
-                Some(id) => Some(id),
-                // A QoS 1 or 2 PUBLISH with packet identifier 0. `[MQTT-2.3.1-1]`
-                None => return Some((Step::Error(too_large), 0)),
-            },
-        };
-        if let Some(id) = packet_id {
-            let manual = self.settings.manual_ack;
-            let dup = first & 0x08 != 0;
-            if manual && self.receipts.is_full() {
-                self.input_blocked = true;
-                return None;
-            }
-            let pending =
-                manual && dup && self.receipts.find(self.store.receipts(), id, qos).is_some();
-            if !pending {
-                if qos == QoS::ExactlyOnce {
-                    if self.store.qos2_contains(id.get()) {
-                        self.store.qos2_refresh(id.get());
-                    } else if !self.qos2_insert(id) {
-                        let max = u16::try_from(self.store.qos2_capacity()).unwrap_or(u16::MAX);
-                        return Some((Step::Error(ProtocolError::ReceiveMaximumExceeded(max)), 0));
-                    }
-                }
-                if manual {
-                    // Acknowledged at once, in order behind the messages the application still holds.
-                    let ring = self.store.receipts_mut();
-                    let _ = self.receipts.push(ring, id, qos, true);
-                    if qos == QoS::ExactlyOnce {
-                        self.outbox.journal.note(Notice::Qos2Received(id.get()));
-                    }
-                } else {
-                    let packet = match qos {
-                        QoS::ExactlyOnce => PacketType::PubRec,
-                        _ => PacketType::PubAck,
-                    };
-                    self.queue_ack(packet, id, ReasonCode::SUCCESS);
-                }
-            }
-        }
-        let total = size as usize;
-        let used = buf.len().min(total);
-        self.skip_incoming = total - used;
-        self.stats.messages_received += 1;
-        self.stats.messages_too_large += 1;
-        self.events
-            .push(OwnedEvent::MessageTooLarge { size, max, qos });
-        Some((Step::Continue, used))
-    }
-
     /// The next completion owed after a session loss, if any.
     fn next_report(&mut self) -> Option<OwnedEvent> {
         let ring = self.store.ring_mut();
@@ -582,7 +503,7 @@ impl<'b> Session<'b> {
     /// connection at the broker's next message, for ever. A 3.1.1 broker knows no such window, so nothing proves
     /// an identifier forgotten there: the table being full ends the connection, as `Config::receive_maximum`
     /// says.
-    fn qos2_insert(&mut self, packet_id: PacketId) -> bool {
+    pub(super) fn qos2_insert(&mut self, packet_id: PacketId) -> bool {
         let id = packet_id.get();
         if self.store.qos2_insert(id) {
             return true;
@@ -626,7 +547,12 @@ impl<'b> Session<'b> {
             .granted_qos(&self.subscriptions_buf, topic)
     }
 
-    fn queue_ack(&mut self, packet: PacketType, packet_id: PacketId, reason: ReasonCode) {
+    pub(super) fn queue_ack(
+        &mut self,
+        packet: PacketType,
+        packet_id: PacketId,
+        reason: ReasonCode,
+    ) {
         if self.down_pending {
             // The transport is gone: the broker resends what it has no acknowledgement for.
             return;

@@ -12,6 +12,34 @@ use crate::codec::{
 use crate::error::EncodeError;
 use crate::time::Instant;
 
+/// What a 5.0 broker said about itself in CONNACK (3.1.1: the permissive defaults).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ServerLimits {
+    pub(super) receive_maximum: u16,
+    pub(super) max_packet_size: u32,
+    pub(super) topic_alias_maximum: u16,
+    pub(super) max_qos: QoS,
+    pub(super) retain_available: bool,
+    pub(super) subscription_ids_available: bool,
+    pub(super) shared_available: bool,
+    pub(super) wildcards_available: bool,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            receive_maximum: u16::MAX,
+            max_packet_size: u32::MAX,
+            topic_alias_maximum: 0,
+            max_qos: QoS::ExactlyOnce,
+            retain_available: true,
+            subscription_ids_available: true,
+            shared_available: true,
+            wildcards_available: true,
+        }
+    }
+}
+
 /// What a 5.0 broker announced in its latest successful CONNACK, as one value (3.1.1: the defaults, nothing
 /// announced). From [`Session::connack_info`].
 ///
