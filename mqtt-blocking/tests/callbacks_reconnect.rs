@@ -9,15 +9,20 @@ use mqtt_test::{BrokerConfig, Listener, Mosquitto, MosquittoConfig, TcpBroker};
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// A client with a persistent session: what the broker sends again after a reconnect shows.
+fn persistent(url: &str, id: impl Into<String>) -> Options {
+    Options::new(url)
+        .unwrap()
+        .client_id(id)
+        .clean_start(false)
+        .session_expiry(300)
+        .connect_timeout(WAIT)
+}
+
 #[test]
 fn a_message_callback_that_reconnects_its_client_keeps_receiving() {
     let broker = TcpBroker::start(BrokerConfig::default());
-    let options = Options::new(&broker.url())
-        .unwrap()
-        .client_id("cb-reconnect")
-        .clean_start(false)
-        .session_expiry(300)
-        .connect_timeout(WAIT);
+    let options = persistent(&broker.url(), "cb-reconnect");
     let client = mqtt_blocking::connect(&options).unwrap();
     let (seen, arrivals) = mpsc::channel();
     client
@@ -61,12 +66,7 @@ fn a_message_callback_that_reconnects_its_client_keeps_receiving() {
 #[test]
 fn a_message_callback_that_reconnects_gets_the_message_once_not_again_and_again() {
     let broker = TcpBroker::start(BrokerConfig::default());
-    let options = Options::new(&broker.url())
-        .unwrap()
-        .client_id("cb-reconnect-once")
-        .clean_start(false)
-        .session_expiry(300)
-        .connect_timeout(WAIT);
+    let options = persistent(&broker.url(), "cb-reconnect-once");
     let client = mqtt_blocking::connect(&options).unwrap();
     let (seen, arrivals) = mpsc::channel();
     client
@@ -127,13 +127,7 @@ fn a_message_callback_that_reconnects_gets_the_message_once_through_mosquitto() 
     let broker = Mosquitto::start(MosquittoConfig::default()).unwrap_or_else(|e| panic!("{e}"));
     let url = broker.url(Listener::Plain);
     for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
-        let options = Options::new(&url)
-            .unwrap()
-            .client_id(format!("cb-reconnect-{version:?}"))
-            .version(version)
-            .clean_start(false)
-            .session_expiry(300)
-            .connect_timeout(WAIT);
+        let options = persistent(&url, format!("cb-reconnect-{version:?}")).version(version);
         let client = mqtt_blocking::connect(&options).unwrap();
         let (seen, arrivals) = mpsc::channel();
         let topic = format!("cb/mosquitto/{version:?}");
