@@ -270,9 +270,8 @@ impl LinkModel {
     /// Starts a new connection. It is established after the latency ([`LinkEvent::Opened`]), or refused if the
     /// link is unreachable. A connection still open is closed by the client first.
     pub fn open(&mut self, now: Instant) {
-        if self.conns.contains_key(&self.conn) {
-            self.close(End::Client, now);
-        }
+        // The previous connection is given up: still opening, up, or refused with the refusal on its way.
+        self.close(End::Client, now);
         // The new connection starts after everything of the old one has arrived.
         let at = self
             .delivery_time(now)
@@ -348,7 +347,8 @@ impl LinkModel {
                 .map_or(self.conn, |(&generation, _)| generation),
         };
         match self.conns.get(&conn).copied() {
-            None => {}
+            // Refused (or gone): a refusal still on its way is about a connection the client gave up.
+            None => self.drop_events(conn, None),
             Some(Conn::Opening) => {
                 self.drop_events(conn, None);
                 self.conns.remove(&conn);

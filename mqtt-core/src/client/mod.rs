@@ -178,7 +178,9 @@ pub enum ConnectionState {
     Refused(ConnectRefusal),
     /// The next attempt is scheduled. After [`Client::reconnect`] on an established connection: attempt 0, no
     /// delay (the application asked for it: not reported as [`Lost`](Self::Lost), so that a handler that
-    /// reconnects on every loss does not end the new connection).
+    /// reconnects on every loss does not end the new connection). A reconnect asked for within the policy's first
+    /// delay after a failure: attempt 0, the rest of that delay (a handler that reconnects on every failure is
+    /// paced, not spinning).
     Reconnecting {
         /// Attempts since the last successful connection (0: a reconnect the application asked for).
         attempt: u32,
@@ -220,9 +222,14 @@ impl core::fmt::Display for ConnectionState {
             Self::Unreachable(error) => write!(f, "broker unreachable: {error}"),
             Self::Lost(reason) => write!(f, "connection lost: {reason}"),
             Self::Refused(refusal) => write!(f, "connection refused: {refusal}"),
-            Self::Reconnecting { attempt: 0, .. } => {
+            Self::Reconnecting { attempt: 0, delay } if delay.is_zero() => {
                 f.write_str("reconnecting now, as the application asked")
             }
+            Self::Reconnecting { attempt: 0, delay } => write!(
+                f,
+                "reconnecting in {delay:?}, as the application asked (the last attempt failed less than the \
+                 first reconnect delay ago)"
+            ),
             Self::Reconnecting { attempt, delay } => {
                 write!(f, "reconnect attempt {attempt} in {delay:?}")
             }

@@ -24,13 +24,16 @@ impl Session<'_> {
     /// [`disconnect`](Self::disconnect) whose DISCONNECT is not written yet, the disconnect is called off and the
     /// connection stays. A no-op while a connection is being made or is up.
     ///
-    /// Starts the reconnect schedule over.
+    /// Starts the reconnect schedule over. Within the policy's
+    /// [first delay](crate::reconnect::ReconnectPolicy::initial_delay) after a failed attempt or a lost connection,
+    /// the attempt waits for the rest of it ([`Event::Reconnecting`] says how long), as with
+    /// [`reconnect`](Self::reconnect).
     pub fn connect(&mut self, now: Instant) {
         self.now = now;
         match self.state {
             SessionState::Idle | SessionState::Closed | SessionState::Waiting => {
                 self.backoff.reset();
-                self.open(now);
+                self.open_when_asked(now);
             }
             SessionState::Disconnecting => self.call_off_disconnect(),
             SessionState::Opening
@@ -47,6 +50,11 @@ impl Session<'_> {
     /// An established connection ends with [`Event::ConnectionLost`] ([`Disconnection::Reconnect`]), so that
     /// every [`Event::Connected`] is followed by a loss or [`Event::Disconnected`]. A graceful disconnect in
     /// progress is called off (no `Disconnected` follows). Starts the reconnect schedule over.
+    ///
+    /// Within the policy's [first delay](crate::reconnect::ReconnectPolicy::initial_delay) after a failed attempt
+    /// or a lost connection, the attempt waits for the rest of it, announced with [`Event::Reconnecting`]: a handler
+    /// that reconnects on every failure (paho's `on_connection_lost`) retries once per first delay instead of as
+    /// fast as a broker refuses or drops connections. After a healthy connection, or later, it happens at once.
     ///
     /// Acknowledgements the application already released (a message taken, a callback returned) go out before
     /// the connection ends, within the [ping timeout](Self::ping_timeout): dropped with it, the broker would send
@@ -95,7 +103,7 @@ impl Session<'_> {
             self.end_connection(now);
         }
         self.backoff.reset();
-        self.open(now);
+        self.open_when_asked(now);
     }
 
     /// Disconnects gracefully: stops accepting messages, waits (up to [`Config::disconnect_timeout`]) until the

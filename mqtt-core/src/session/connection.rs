@@ -69,6 +69,38 @@ impl Session<'_> {
         self.set_timer(Timer::Connect, Some(now + self.settings.connect_timeout));
     }
 
+    /// Opens for an attempt the application asked for ([`connect`](Session::connect),
+    /// [`reconnect`](Session::reconnect)): at once, unless the last attempt failed or the last connection was lost
+    /// less than the policy's [first delay](crate::reconnect::ReconnectPolicy::initial_delay) ago. Then the attempt
+    /// waits for the rest of that delay, announced with [`Event::Reconnecting`](super::Event::Reconnecting): a
+    /// handler that reconnects on every failure retries once per first delay, not as fast as the broker refuses.
+    /// An attempt already due by then is left as it is, so a handler that answers every announcement with a
+    /// reconnect does not loop.
+    pub(super) fn open_when_asked(&mut self, now: Instant) {
+        let earliest = self
+            .last_failure_at
+            .map(|at| at + self.backoff.policy().initial_delay)
+            .filter(|&at| at > now);
+        let Some(at) = earliest else {
+            self.open(now);
+            return;
+        };
+        if self.state == SessionState::Waiting
+            && self.timer(Timer::Reconnect).is_some_and(|due| due <= at)
+        {
+            return;
+        }
+        self.state = SessionState::Waiting;
+        self.set_timer(Timer::Connect, None);
+        self.set_timer(Timer::Reconnect, Some(at));
+        let delay_ms = u32::try_from(crate::time::millis_of(at.saturating_duration_since(now)))
+            .unwrap_or(u32::MAX);
+        self.events.push(OwnedEvent::Reconnecting {
+            attempt: self.backoff.attempts(),
+            delay_ms,
+        });
+    }
+
     /// Forgets everything that belongs to the current connection.
     pub(super) fn end_connection(&mut self, now: Instant) {
         if self.established {
@@ -122,6 +154,7 @@ impl Session<'_> {
     /// Schedules the next attempt, or gives up. A failure about the broker moves on to the next broker of the
     /// failover list, at once within a round over the list.
     pub(super) fn schedule_reconnect(&mut self, reason: Disconnection, now: Instant) {
+        self.last_failure_at = Some(now);
         if self.follow_redirect(now) {
             return;
         }
@@ -205,6 +238,7 @@ impl Session<'_> {
     /// the connection was stable) applies.
     fn after_loss(&mut self, reason: Disconnection, now: Instant) {
         if !self.backoff.policy().enabled {
+            self.last_failure_at = Some(now);
             self.close_for_good();
             self.events.push(OwnedEvent::GaveUp(reason));
             return;

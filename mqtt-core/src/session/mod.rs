@@ -352,6 +352,9 @@ pub struct Session<'b> {
     /// The transport just closed after acknowledgements the broker must get: the binding writes what it staged
     /// before it opens the next one ([`Session::reopens_after_close_write`]).
     reopen_after_write: bool,
+    /// When the last attempt failed or the last connection was lost: an attempt the application asks for comes
+    /// no sooner than the policy's first delay after it ([`Session::reconnect`]).
+    last_failure_at: Option<Instant>,
     /// Bytes of a too large 3.1.1 PUBLISH still to come, read past without keeping them
     /// ([`Event::MessageTooLarge`]).
     skip_incoming: usize,
@@ -516,6 +519,7 @@ impl<'b> Session<'b> {
             write_stalled: false,
             reconnect_after_acks: false,
             reopen_after_write: false,
+            last_failure_at: None,
             skip_incoming: 0,
             partial: None,
             transmit_capacity: None,
@@ -690,6 +694,10 @@ impl<'b> Session<'b> {
         if let Some(slot) = self.timers.get_mut(timer as usize) {
             *slot = at;
         }
+    }
+
+    fn timer(&self, timer: Timer) -> Option<Instant> {
+        self.timers.get(timer as usize).copied().flatten()
     }
 
     fn expired(&self, timer: Timer, now: Instant) -> bool {

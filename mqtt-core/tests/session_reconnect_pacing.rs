@@ -1,0 +1,248 @@
+//! Reconnects the application asks for, paced: a handler that calls `reconnect()` on every failure (paho's
+//! `on_connection_lost: reconnect()`, a "retry" on every `Unreachable`) must not turn a broker that refuses or drops
+//! connections into a loop of attempts as fast as the machine can make them. No attempt starts sooner than the
+//! policy's first delay after the last failure; a reconnect after a healthy connection still happens at once.
+//! A real `Session` against `mqtt_test::FakeBroker` over a simulated link, in virtual time.
+
+use core::time::Duration;
+
+use mqtt_core::codec::ProtocolVersion;
+use mqtt_core::reconnect::ReconnectPolicy;
+use mqtt_core::{Config, SessionState};
+use mqtt_test::{BrokerConfig, RecordedEvent, Sim, SimConfig};
+
+const VERSIONS: [ProtocolVersion; 2] = [ProtocolVersion::V311, ProtocolVersion::V5];
+
+fn config(version: ProtocolVersion, reconnect: ReconnectPolicy) -> Config<'static> {
+    Config {
+        version,
+        reconnect,
+        ..Config::new("pacing")
+    }
+}
+
+/// The default policy without jitter, for exact delays.
+fn exact() -> ReconnectPolicy {
+    ReconnectPolicy {
+        jitter_permille: 0,
+        ..ReconnectPolicy::default()
+    }
+}
+
+/// Which events the application's handler answers with `reconnect()`.
+#[derive(Debug, Clone, Copy)]
+enum Habit {
+    /// Every failed attempt and every loss (paho's `on_connection_lost`, a retry on `Unreachable`).
+    OnEveryFailure,
+    /// Every announced reconnect (a handler that "helps" the schedule along).
+    OnEveryReconnecting,
+}
+
+impl Habit {
+    fn answers(self, event: &RecordedEvent) -> bool {
+        match self {
+            Self::OnEveryFailure => matches!(
+                event,
+                RecordedEvent::ConnectFailed { .. }
+                    | RecordedEvent::ConnectionLost { .. }
+                    | RecordedEvent::GaveUp { .. }
+            ),
+            Self::OnEveryReconnecting => matches!(event, RecordedEvent::Reconnecting { .. }),
+        }
+    }
+}
+
+/// Runs `duration` of virtual time with a handler that has `habit`, in at most `max_steps` steps. Returns the
+/// number of `reconnect()` calls the handler made.
+fn run_with_handler(sim: &mut Sim, habit: Habit, duration: Duration, max_steps: usize) -> usize {
+    let start = sim.now();
+    let end = start + duration;
+    let mut seen = sim.events().len();
+    let mut calls = 0;
+    for _ in 0..max_steps {
+        if sim.now() >= end {
+            return calls;
+        }
+        let answer = sim.events()[seen..].iter().any(|e| habit.answers(e));
+        seen = sim.events().len();
+        if answer {
+            sim.reconnect();
+            calls += 1;
+        }
+        if !sim.step() {
+            break;
+        }
+    }
+    assert!(
+        sim.now() >= end,
+        "{habit:?}: {max_steps} steps took only {:?} of virtual time: the handler's reconnects spin\n{}",
+        sim.now().saturating_duration_since(start),
+        sim.trace().tail(40)
+    );
+    calls
+}
+
+fn count(sim: &Sim, what: impl Fn(&RecordedEvent) -> bool) -> usize {
+    sim.events().iter().filter(|e| what(e)).count()
+}
+
+#[test]
+fn a_handler_that_reconnects_on_every_failed_attempt_retries_once_a_second_not_in_a_spin() {
+    for version in VERSIONS {
+        for policy in [exact(), ReconnectPolicy::manual()] {
+            let mut sim = Sim::new(&config(version, policy), SimConfig::default()).unwrap();
+            sim.link_mut().set_reachable(false);
+            sim.connect();
+            let calls = run_with_handler(
+                &mut sim,
+                Habit::OnEveryFailure,
+                Duration::from_secs(10),
+                10_000,
+            );
+            let attempts = count(&sim, |e| matches!(e, RecordedEvent::ConnectFailed { .. }));
+            // One attempt at 0 s, then one per second (the policy's first delay) as the handler asks: 10 or 11.
+            assert!(
+                (9..=11).contains(&attempts),
+                "{version} {policy:?}: {attempts} attempts in 10 s ({calls} reconnect calls)"
+            );
+            assert!(calls >= 9, "{version}: the handler kept asking ({calls})");
+            // And the broker is taken as soon as it answers again.
+            sim.link_mut().set_reachable(true);
+            sim.reconnect();
+            assert!(
+                sim.run_until(|s| s.session().is_connected(), Duration::from_secs(2)),
+                "{version} {policy:?}: {}",
+                sim.trace().tail(30)
+            );
+        }
+    }
+}
+
+#[test]
+fn a_handler_that_reconnects_on_every_loss_to_a_broker_that_drops_at_once_is_paced() {
+    for version in VERSIONS {
+        let sim_config = SimConfig {
+            broker: BrokerConfig {
+                drop_after_connack: true,
+                ..BrokerConfig::default()
+            },
+            ..SimConfig::default()
+        };
+        let mut sim = Sim::new(&config(version, exact()), sim_config).unwrap();
+        sim.connect();
+        run_with_handler(
+            &mut sim,
+            Habit::OnEveryFailure,
+            Duration::from_secs(10),
+            10_000,
+        );
+        let connections = count(&sim, |e| matches!(e, RecordedEvent::Connected { .. }));
+        assert!(
+            (9..=11).contains(&connections),
+            "{version}: {connections} connections in 10 s"
+        );
+    }
+}
+
+#[test]
+fn a_handler_that_reconnects_on_every_announced_reconnect_does_not_loop() {
+    for version in VERSIONS {
+        let mut sim = Sim::new(&config(version, exact()), SimConfig::default()).unwrap();
+        sim.link_mut().set_reachable(false);
+        sim.connect();
+        run_with_handler(
+            &mut sim,
+            Habit::OnEveryReconnecting,
+            Duration::from_secs(10),
+            10_000,
+        );
+        let attempts = count(&sim, |e| matches!(e, RecordedEvent::ConnectFailed { .. }));
+        assert!(
+            (4..=11).contains(&attempts),
+            "{version}: {attempts} attempts in 10 s"
+        );
+    }
+}
+
+#[test]
+fn a_reconnect_long_after_the_last_failure_happens_at_once() {
+    for version in VERSIONS {
+        let mut sim = Sim::new(&config(version, exact()), SimConfig::default()).unwrap();
+        sim.link_mut().set_reachable(false);
+        sim.connect();
+        // Attempts fail at 0.01, 1.02 and 3.03 s; the next one is due at 7.03 s.
+        sim.run_for(Duration::from_millis(4_500));
+        assert_eq!(sim.session().state(), SessionState::Waiting, "{version}");
+        sim.link_mut().set_reachable(true);
+        // "Retry now", 1.5 s into a wait of 4 s: the last failure was long enough ago.
+        sim.reconnect();
+        assert!(
+            sim.run_until(|s| s.session().is_connected(), Duration::from_millis(200)),
+            "{version}: {:?}",
+            sim.events()
+        );
+        // From a healthy connection too: at once, with no delay announced.
+        let before = sim.events().len();
+        sim.run_for(Duration::from_secs(5));
+        sim.reconnect();
+        assert!(
+            sim.run_until(
+                |s| s.events()[before..]
+                    .iter()
+                    .any(|e| matches!(e, RecordedEvent::Connected { .. })),
+                Duration::from_millis(200)
+            ),
+            "{version}: {:?}",
+            &sim.events()[before..]
+        );
+        assert!(
+            !sim.events()[before..].iter().any(
+                |e| matches!(e, RecordedEvent::Reconnecting { delay, .. } if !delay.is_zero())
+            ),
+            "{version}: {:?}",
+            &sim.events()[before..]
+        );
+    }
+}
+
+#[test]
+fn a_reconnect_soon_after_a_failure_waits_for_the_rest_of_the_first_delay_and_says_so() {
+    let failures = |s: &Sim| {
+        s.events()
+            .iter()
+            .filter(|e| matches!(e, RecordedEvent::ConnectFailed { .. }))
+            .count()
+    };
+    for version in VERSIONS {
+        let mut sim = Sim::new(&config(version, exact()), SimConfig::default()).unwrap();
+        sim.link_mut().set_reachable(false);
+        sim.connect();
+        // The third attempt fails at 3.03 s; the schedule's next one is 4 s later.
+        assert!(sim.run_until(|s| failures(s) == 3, Duration::from_secs(4)));
+        let failed = sim.now();
+        sim.link_mut().set_reachable(true);
+        sim.run_for(Duration::from_millis(300));
+        let before = sim.events().len();
+        let now = sim.now();
+        // Twice, as a handler reacting to two events would: one announcement, one attempt.
+        sim.reconnect();
+        sim.reconnect();
+        assert_eq!(sim.session().state(), SessionState::Waiting, "{version}");
+        let announced: Vec<_> = sim.events()[before..]
+            .iter()
+            .filter_map(|e| match e {
+                RecordedEvent::Reconnecting { delay, .. } => Some(*delay),
+                _ => None,
+            })
+            .collect();
+        let due = failed + Duration::from_secs(1);
+        assert_eq!(
+            announced,
+            [due.saturating_duration_since(now)],
+            "{version}: one announcement, the rest of the first delay"
+        );
+        assert!(sim.run_until(|s| s.session().is_connected(), Duration::from_secs(1)));
+        assert!(sim.now() >= due, "{version}");
+        assert_eq!(sim.broker().connections().len(), 1, "{version}");
+    }
+}
