@@ -81,3 +81,50 @@ fn try_recv_takes_a_waiting_message_without_blocking() {
     assert!(messages.try_recv().is_none(), "taken once");
     client.disconnect(WAIT).unwrap();
 }
+
+/// paho's habit: `reconnect()` from the state callback on every failure. Nothing listens on the port, so each
+/// attempt fails at once: the attempts still come once per the policy's first delay (200 ms here), not as fast as
+/// the refusals (thousands a second before).
+#[test]
+fn a_state_callback_that_reconnects_whenever_the_broker_is_unreachable_is_paced() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use mqtt_blocking::{ConnectionState, ReconnectPolicy};
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .unwrap()
+        .port();
+    let policy = ReconnectPolicy {
+        initial_delay: Duration::from_millis(200),
+        jitter_permille: 0,
+        ..ReconnectPolicy::default()
+    };
+    let options = Options::new(&format!("mqtt://127.0.0.1:{port}"))
+        .unwrap()
+        .client_id("unreachable")
+        .reconnect(policy);
+    let (client, event_loop) = mqtt_blocking::new(&options).unwrap();
+    let failures = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&failures);
+    client.on_state(move |client, state| {
+        if matches!(
+            state,
+            ConnectionState::Unreachable(_) | ConnectionState::Lost(_)
+        ) {
+            counted.fetch_add(1, Ordering::Relaxed);
+            client.reconnect().unwrap();
+        }
+    });
+    let started = Instant::now();
+    let _loop = event_loop.start().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let failures = failures.load(Ordering::Relaxed);
+    assert!(
+        (3..=15).contains(&failures),
+        "{failures} failed attempts in {:?}, about 10 expected",
+        started.elapsed()
+    );
+    client.disconnect(WAIT).unwrap();
+}

@@ -1,7 +1,8 @@
 //! Reconnects the application asks for, paced: a handler that calls `reconnect()` on every failure (paho's
 //! `on_connection_lost: reconnect()`, a "retry" on every `Unreachable`) must not turn a broker that refuses or drops
-//! connections into a loop of attempts as fast as the machine can make them. No attempt starts sooner than the
-//! policy's first delay after the last failure; a reconnect after a healthy connection still happens at once.
+//! connections into a loop of attempts as fast as the machine can make them. The first reconnect the application
+//! asks for goes at once; one asked for within the policy's first delay after an attempt it asked for failed waits
+//! for the rest of that delay. A reconnect after a healthy connection, or long after a failure, happens at once.
 //! A real `Session` against `mqtt_test::FakeBroker` over a simulated link, in virtual time.
 
 use core::time::Duration;
@@ -206,7 +207,7 @@ fn a_reconnect_long_after_the_last_failure_happens_at_once() {
 }
 
 #[test]
-fn a_reconnect_soon_after_a_failure_waits_for_the_rest_of_the_first_delay_and_says_so() {
+fn a_reconnect_soon_after_a_failed_reconnect_waits_for_the_rest_of_the_first_delay_and_says_so() {
     let failures = |s: &Sim| {
         s.events()
             .iter()
@@ -214,11 +215,18 @@ fn a_reconnect_soon_after_a_failure_waits_for_the_rest_of_the_first_delay_and_sa
             .count()
     };
     for version in VERSIONS {
-        let mut sim = Sim::new(&config(version, exact()), SimConfig::default()).unwrap();
+        let policy = ReconnectPolicy {
+            jitter_permille: 0,
+            ..ReconnectPolicy::manual()
+        };
+        let mut sim = Sim::new(&config(version, policy), SimConfig::default()).unwrap();
         sim.link_mut().set_reachable(false);
         sim.connect();
-        // The third attempt fails at 3.03 s; the schedule's next one is 4 s later.
-        assert!(sim.run_until(|s| failures(s) == 3, Duration::from_secs(4)));
+        assert!(sim.run_until(|s| failures(s) == 1, Duration::from_secs(1)));
+        // The first reconnect the application asks for goes at once; it fails too.
+        sim.reconnect();
+        assert_eq!(sim.session().state(), SessionState::Opening, "{version}");
+        assert!(sim.run_until(|s| failures(s) == 2, Duration::from_secs(1)));
         let failed = sim.now();
         sim.link_mut().set_reachable(true);
         sim.run_for(Duration::from_millis(300));
@@ -244,5 +252,25 @@ fn a_reconnect_soon_after_a_failure_waits_for_the_rest_of_the_first_delay_and_sa
         assert!(sim.run_until(|s| s.session().is_connected(), Duration::from_secs(1)));
         assert!(sim.now() >= due, "{version}");
         assert_eq!(sim.broker().connections().len(), 1, "{version}");
+    }
+}
+
+#[test]
+fn the_first_reconnect_after_a_quick_loss_is_at_once_even_with_a_long_schedule() {
+    // paho's `on_connection_lost: reconnect()` once: the connection comes back without waiting for the schedule
+    // (here ten minutes), although it had lasted only a moment.
+    for version in VERSIONS {
+        let policy = ReconnectPolicy::fixed(Duration::from_secs(600));
+        let mut sim = Sim::new(&config(version, policy), SimConfig::default()).unwrap();
+        sim.connect();
+        assert!(sim.run_until(|s| s.session().is_connected(), Duration::from_secs(1)));
+        sim.broker_mut().close_connection();
+        assert!(sim.run_until(|s| !s.session().is_connected(), Duration::from_secs(1)));
+        sim.reconnect();
+        assert!(
+            sim.run_until(|s| s.session().is_connected(), Duration::from_secs(1)),
+            "{version}: {}",
+            sim.trace().tail(20)
+        );
     }
 }

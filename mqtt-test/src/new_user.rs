@@ -302,6 +302,37 @@ macro_rules! new_user_tests {
             );
         });
 
+        $crate::new_user_tests!(@test $how a_panic_that_drops_the_last_handle_lets_the_broker_publish_the_will {
+            // An application bug is a crash, not a goodbye: the connection ends without DISCONNECT and the broker
+            // publishes the will [MQTT-3.1.2-8]. A plain drop still says goodbye: no will [MQTT-3.1.2-10].
+            let broker = broker(MosquittoConfig::default());
+            let watcher = connect(options(&broker, "nu-panic-watch")).await;
+            let mut wills = within("subscribe", watcher.subscribe("nu/panic/#", QoS::AtLeastOnce))
+                .await
+                .unwrap();
+            for (id, panics) in [("dropped", false), ("panicked", true)] {
+                let (client, event_loop) = $client::new(
+                    &options(&broker, &format!("nu-panic-{id}"))
+                        .last_will(LastWill::new(format!("nu/panic/{id}"), "gone").qos(QoS::AtLeastOnce)),
+                )
+                .unwrap();
+                let task = $task::spawn(event_loop.run());
+                within("connected", client.wait_connected(WAIT)).await.unwrap();
+                let worker = ::std::thread::spawn(move || {
+                    let _client = client;
+                    if panics {
+                        panic!("an application bug (this panic is the test's)");
+                    }
+                });
+                assert_eq!(worker.join().is_err(), panics);
+                within("the event loop's end", $task::join(task)).await;
+            }
+            // The first client's will would have come first.
+            assert_eq!(next(&mut wills).await.topic, "nu/panic/panicked");
+            publish_acked(&watcher, "nu/panic/marker", "marker").await;
+            assert_eq!(next(&mut wills).await.topic, "nu/panic/marker");
+        });
+
         $crate::new_user_tests!(@test $how a_persistent_session_gets_the_qos1_messages_published_while_it_was_offline {
             let broker = broker(MosquittoConfig::default());
             for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
@@ -508,6 +539,6 @@ macro_rules! new_user_tests {
         });
 
         $crate::new_user_message_tests!($client, $how, $task);
-        $crate::new_user_reconnect_tests!($client, $how, $task);
+        $crate::new_user_reconnect_tests!($client, $how, $timeout, $task);
     };
 }

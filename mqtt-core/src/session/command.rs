@@ -24,14 +24,17 @@ impl Session<'_> {
     /// [`disconnect`](Self::disconnect) whose DISCONNECT is not written yet, the disconnect is called off and the
     /// connection stays. A no-op while a connection is being made or is up.
     ///
-    /// Starts the reconnect schedule over. Within the policy's
-    /// [first delay](crate::reconnect::ReconnectPolicy::initial_delay) after a failed attempt or a lost connection,
-    /// the attempt waits for the rest of it ([`Event::Reconnecting`] says how long), as with
-    /// [`reconnect`](Self::reconnect).
+    /// Starts the reconnect schedule over. From `Waiting` or `Closed`, it is paced as [`reconnect`](Self::reconnect)
+    /// is.
     pub fn connect(&mut self, now: Instant) {
         self.now = now;
         match self.state {
-            SessionState::Idle | SessionState::Closed | SessionState::Waiting => {
+            SessionState::Idle => {
+                self.backoff.reset();
+                self.asked_open = false;
+                self.open(now);
+            }
+            SessionState::Closed | SessionState::Waiting => {
                 self.backoff.reset();
                 self.open_when_asked(now);
             }
@@ -51,10 +54,12 @@ impl Session<'_> {
     /// every [`Event::Connected`] is followed by a loss or [`Event::Disconnected`]. A graceful disconnect in
     /// progress is called off (no `Disconnected` follows). Starts the reconnect schedule over.
     ///
-    /// Within the policy's [first delay](crate::reconnect::ReconnectPolicy::initial_delay) after a failed attempt
-    /// or a lost connection, the attempt waits for the rest of it, announced with [`Event::Reconnecting`]: a handler
-    /// that reconnects on every failure (paho's `on_connection_lost`) retries once per first delay instead of as
-    /// fast as a broker refuses or drops connections. After a healthy connection, or later, it happens at once.
+    /// Paced when the application retries its own failed attempts: if the last attempt it asked for failed (or
+    /// its connection ended before [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after)) less than
+    /// the policy's [first delay](crate::reconnect::ReconnectPolicy::initial_delay) ago, the new attempt waits for
+    /// the rest of that delay, announced with [`Event::Reconnecting`]. So a handler that reconnects on every
+    /// failure (paho's `on_connection_lost`) gets its first reconnect at once and the next ones once per first
+    /// delay, instead of as fast as a broker refuses or drops connections.
     ///
     /// Acknowledgements the application already released (a message taken, a callback returned) go out before
     /// the connection ends, within the [ping timeout](Self::ping_timeout): dropped with it, the broker would send
@@ -166,6 +171,25 @@ impl Session<'_> {
                 self.push_disconnected();
             }
         }
+    }
+
+    /// Ends the connection at once without DISCONNECT, as the connection of an application that crashed would
+    /// end: the broker publishes the will [MQTT-3.1.2-8]. Nothing more is written; what is queued or
+    /// unacknowledged stays in the store. The session is [`SessionState::Closed`] and [`Event::Disconnected`]
+    /// follows, as after [`disconnect`](Self::disconnect). The std clients call it when the last handle is
+    /// dropped while its thread panics.
+    pub fn abandon(&mut self, now: Instant) {
+        self.now = now;
+        self.reconnect_after_acks = false;
+        if self.state == SessionState::Closed {
+            return;
+        }
+        if self.has_transport() {
+            self.transport.close();
+            self.end_connection(now);
+        }
+        self.close_for_good();
+        self.push_disconnected();
     }
 
     /// Queues a message. It goes out as soon as the connection and the inflight window allow; QoS 1 and 2

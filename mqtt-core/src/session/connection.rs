@@ -69,18 +69,20 @@ impl Session<'_> {
         self.set_timer(Timer::Connect, Some(now + self.settings.connect_timeout));
     }
 
-    /// Opens for an attempt the application asked for ([`connect`](Session::connect),
-    /// [`reconnect`](Session::reconnect)): at once, unless the last attempt failed or the last connection was lost
-    /// less than the policy's [first delay](crate::reconnect::ReconnectPolicy::initial_delay) ago. Then the attempt
-    /// waits for the rest of that delay, announced with [`Event::Reconnecting`](super::Event::Reconnecting): a
-    /// handler that reconnects on every failure retries once per first delay, not as fast as the broker refuses.
-    /// An attempt already due by then is left as it is, so a handler that answers every announcement with a
-    /// reconnect does not loop.
+    /// Opens for an attempt the application asked for again ([`reconnect`](Session::reconnect), or
+    /// [`connect`](Session::connect) after a failure): at once, unless the last attempt it asked for failed (or
+    /// its connection ended before [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after)) less than
+    /// the policy's [first delay](crate::reconnect::ReconnectPolicy::initial_delay) ago. Then it waits for the rest
+    /// of that delay, announced with [`Event::Reconnecting`](super::Event::Reconnecting): a handler that
+    /// reconnects on every failure retries once per first delay, not as fast as the broker refuses or drops
+    /// connections. An attempt already due by then is left as it is (and counts as asked for), so a handler that
+    /// answers every announcement with a reconnect does not loop.
     pub(super) fn open_when_asked(&mut self, now: Instant) {
         let earliest = self
             .last_failure_at
             .map(|at| at + self.backoff.policy().initial_delay)
             .filter(|&at| at > now);
+        self.asked_open = true;
         let Some(at) = earliest else {
             self.open(now);
             return;
@@ -141,20 +143,29 @@ impl Session<'_> {
     /// The connection that just ended lasted [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after):
     /// the schedule starts over. A shorter one counts as a failed attempt.
     fn reset_if_stable(&mut self, now: Instant) {
-        let stable_after = self.backoff.policy().stable_after;
-        if self
-            .stats
-            .last_connected_at
-            .is_some_and(|at| now.saturating_duration_since(at) >= stable_after)
-        {
+        if self.lasted(now) {
             self.backoff.reset();
         }
+    }
+
+    /// Whether the connection that just ended lasted [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after).
+    fn lasted(&self, now: Instant) -> bool {
+        let stable_after = self.backoff.policy().stable_after;
+        self.stats
+            .last_connected_at
+            .is_some_and(|at| now.saturating_duration_since(at) >= stable_after)
+    }
+
+    /// An attempt failed (or a connection ended before `stable_after`): noted when the application asked for it,
+    /// to pace the next one it asks for ([`open_when_asked`](Self::open_when_asked)).
+    fn note_failure(&mut self, now: Instant) {
+        self.last_failure_at = self.asked_open.then_some(now);
     }
 
     /// Schedules the next attempt, or gives up. A failure about the broker moves on to the next broker of the
     /// failover list, at once within a round over the list.
     pub(super) fn schedule_reconnect(&mut self, reason: Disconnection, now: Instant) {
-        self.last_failure_at = Some(now);
+        self.note_failure(now);
         if self.follow_redirect(now) {
             return;
         }
@@ -186,6 +197,7 @@ impl Session<'_> {
 
     /// Opens again after `delay`: at once when it is zero (a deadline must lie in the future).
     fn reconnect_after(&mut self, delay: Duration, now: Instant) {
+        self.asked_open = false;
         let delay_ms = u32::try_from(crate::time::millis_of(delay)).unwrap_or(u32::MAX);
         self.events.push(OwnedEvent::Reconnecting {
             attempt: self.backoff.attempts(),
@@ -228,6 +240,7 @@ impl Session<'_> {
         self.events.push(OwnedEvent::ConnectionLost(reason));
         if asked {
             self.backoff.reset();
+            self.asked_open = true;
             self.open(now);
         } else {
             self.after_loss(reason, now);
@@ -237,8 +250,12 @@ impl Session<'_> {
     /// After an established connection ended: a disabled policy stops here, else the schedule (started over if
     /// the connection was stable) applies.
     fn after_loss(&mut self, reason: Disconnection, now: Instant) {
+        if self.lasted(now) {
+            // Not a failure of the attempt that made it.
+            self.asked_open = false;
+        }
         if !self.backoff.policy().enabled {
-            self.last_failure_at = Some(now);
+            self.note_failure(now);
             self.close_for_good();
             self.events.push(OwnedEvent::GaveUp(reason));
             return;

@@ -352,8 +352,12 @@ pub struct Session<'b> {
     /// The transport just closed after acknowledgements the broker must get: the binding writes what it staged
     /// before it opens the next one ([`Session::reopens_after_close_write`]).
     reopen_after_write: bool,
-    /// When the last attempt failed or the last connection was lost: an attempt the application asks for comes
-    /// no sooner than the policy's first delay after it ([`Session::reconnect`]).
+    /// The current (or last) attempt is one the application asked for again ([`Session::reconnect`], or
+    /// [`Session::connect`] after a failure), not the first connect nor one of the reconnect schedule.
+    asked_open: bool,
+    /// When an attempt the application asked for failed, or its connection ended before
+    /// [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after): the next one it asks for comes no sooner
+    /// than the policy's first delay after that.
     last_failure_at: Option<Instant>,
     /// Bytes of a too large 3.1.1 PUBLISH still to come, read past without keeping them
     /// ([`Event::MessageTooLarge`]).
@@ -519,6 +523,7 @@ impl<'b> Session<'b> {
             write_stalled: false,
             reconnect_after_acks: false,
             reopen_after_write: false,
+            asked_open: false,
             last_failure_at: None,
             skip_incoming: 0,
             partial: None,

@@ -8,7 +8,7 @@
 #[doc(hidden)]
 #[macro_export]
 macro_rules! new_user_reconnect_tests {
-    ($client:ident, $how:tt, $task:ident) => {
+    ($client:ident, $how:tt, $timeout:path, $task:ident) => {
         /// Waits until `states` says the client reconnects as asked, then is connected again.
         async fn reconnected(states: &mut (impl ::futures::Stream<Item = ConnectionState> + Unpin)) {
             within("the next connection", async {
@@ -87,6 +87,43 @@ macro_rules! new_user_reconnect_tests {
             assert_eq!(after.payload, "after", "acknowledged: the job does not come a third time");
             consumer.ack(&after);
             within("disconnect", consumer.disconnect(WAIT)).await.unwrap();
+        });
+
+        $crate::new_user_tests!(@test $how a_handler_that_reconnects_whenever_the_broker_is_unreachable_is_paced {
+            // paho's habit: `reconnect()` on every failure. Nothing listens on the port, so each attempt fails at
+            // once: the attempts still come once per the policy's first delay (200 ms here), not as fast as the
+            // refusals (thousands a second before).
+            use ::std::sync::atomic::{AtomicUsize, Ordering};
+            let port = ::std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .unwrap()
+                .port();
+            let policy = $client::ReconnectPolicy {
+                initial_delay: Duration::from_millis(200),
+                jitter_permille: 0,
+                ..$client::ReconnectPolicy::default()
+            };
+            let options = Options::new(&format!("mqtt://127.0.0.1:{port}"))
+                .unwrap()
+                .client_id("nu-unreachable")
+                .reconnect(policy);
+            let (client, event_loop) = $client::new(&options).unwrap();
+            let mut states = client.states();
+            $task::detach(event_loop.run());
+            let failures = AtomicUsize::new(0);
+            let handler = async {
+                while let Some(state) = states.next().await {
+                    if matches!(state, ConnectionState::Unreachable(_) | ConnectionState::Lost(_)) {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                        client.reconnect().unwrap();
+                    }
+                }
+            };
+            assert!($timeout(Duration::from_secs(2), handler).await.is_err(), "the states ended");
+            let failures = failures.load(Ordering::Relaxed);
+            assert!((3..=15).contains(&failures), "{failures} failed attempts in 2 s, about 10 expected");
+            // The last handle: the event loop ends.
+            drop(client);
         });
 
         $crate::new_user_tests!(@test $how qos2_both_ways_is_exactly_once_when_the_handler_reconnects_on_messages {
