@@ -90,8 +90,10 @@ impl Inner {
 /// When every handle is dropped, the event loop disconnects gracefully and ends, and the drop of the last one
 /// waits for that (on another thread than the loop's, while the loop runs): for the messages in flight to be
 /// acknowledged and the DISCONNECT to go out, at most the disconnect timeout (5 s). So a program that
-/// publishes and returns from `main` loses nothing, and the broker does not publish its will. The handle given to
-/// callbacks does not count: keeping a clone of it does not keep the loop alive.
+/// publishes and returns from `main` loses nothing, and the broker does not publish its will. Dropped while its
+/// thread panics, the last handle ends the connection without DISCONNECT instead, as a crash would: the broker
+/// publishes the will. The handle given to callbacks does not count: keeping a clone of it does not keep the loop
+/// alive.
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,

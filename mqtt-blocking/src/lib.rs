@@ -45,7 +45,8 @@
 //! [`connect`] starts the [`EventLoop`] on a thread of its own and blocks until the broker accepts the first
 //! connection (or returns the real cause). [`new`] gives the client and the event loop without connecting: call
 //! [`EventLoop::run`] on a thread of yours, or [`EventLoop::start`]. The [`Client`] is cheap to clone and usable from
-//! any thread; when the last clone is dropped, the event loop disconnects gracefully and ends. [`Client::messages`]
+//! any thread; when the last clone is dropped, the event loop disconnects gracefully and ends (dropped by a panic,
+//! the connection ends without DISCONNECT and the broker publishes the will). [`Client::messages`]
 //! gives every message as an iterator with [`Messages::recv_timeout`], for code that prefers polling to callbacks.
 //!
 //! # Which crate

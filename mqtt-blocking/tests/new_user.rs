@@ -179,6 +179,31 @@ fn the_will_is_published_when_the_loop_is_aborted_and_not_after_disconnect() {
     assert!(handle.join().is_ok());
 }
 
+/// An application bug is a crash, not a goodbye: the last handle dropped by a panic ends the connection without
+/// DISCONNECT and the broker publishes the will [MQTT-3.1.2-8]. A plain drop still says goodbye: no will
+/// [MQTT-3.1.2-10].
+#[test]
+fn a_panic_that_drops_the_last_handle_lets_the_broker_publish_the_will() {
+    let broker = broker(MosquittoConfig::default());
+    let watcher = connect(&options(&broker, "nub-panic-watch"));
+    let wills = subscribed(&watcher, "nub/panic/#", QoS::AtLeastOnce);
+    for (id, panics) in [("dropped", false), ("panicked", true)] {
+        let will = LastWill::new(format!("nub/panic/{id}"), "gone").qos(QoS::AtLeastOnce);
+        let client = connect(&options(&broker, &format!("nub-panic-{id}")).last_will(will));
+        let worker = std::thread::spawn(move || {
+            let _client = client;
+            if panics {
+                panic!("an application bug (this panic is the test's)");
+            }
+        });
+        assert_eq!(worker.join().is_err(), panics);
+    }
+    // The first client's will would have come first.
+    assert_eq!(next(&wills).topic, "nub/panic/panicked");
+    publish_acked(&watcher, "nub/panic/marker", "marker");
+    assert_eq!(next(&wills).topic, "nub/panic/marker");
+}
+
 #[test]
 fn unsubscribe_stops_the_callback() {
     let broker = broker(MosquittoConfig::default());

@@ -729,3 +729,38 @@ fn statistics_count_connections_bytes_and_messages() {
     );
     assert!(stats.last_connected_at.is_some_and(|t| t > cut_at));
 }
+
+/// `abandon` ends the connection as a crash would: no DISCONNECT, so the broker publishes the will
+/// [MQTT-3.1.2-8]; the message still unacknowledged stays queued and goes out when the session connects again.
+#[test]
+fn abandon_closes_without_disconnect_and_keeps_what_is_unacknowledged() {
+    for version in VERSIONS {
+        let mut sim = connected(&persistent(version), SimConfig::default());
+        sim.broker_mut().hold_acks();
+        let kept = sim.publish("abandon", b"kept", QoS::AtLeastOnce).unwrap();
+        sim.run_until_idle();
+        let now = sim.now();
+        sim.session_mut().abandon(now);
+        sim.run_for(secs(1));
+        assert_eq!(sim.session().state(), mqtt_core::SessionState::Closed);
+        assert!(!sim.broker().is_connected(), "{version}");
+        assert_eq!(
+            sim.broker()
+                .packets(Direction::ClientToBroker, PacketType::Disconnect)
+                .len(),
+            0,
+            "{version}: no DISCONNECT"
+        );
+        assert_eq!(
+            sim.events().last(),
+            Some(&RecordedEvent::Disconnected { unacknowledged: 1 }),
+            "{version}"
+        );
+        sim.broker_mut().config_mut().hold_acks = false;
+        sim.connect();
+        assert!(
+            sim.run_until(|s| completions(s, kept) == 1, secs(5)),
+            "{version}"
+        );
+    }
+}

@@ -41,7 +41,8 @@
 //! [`connect`] spawns the [`EventLoop`] with `tokio::spawn` and waits for the first connection (it returns the real
 //! cause when the broker cannot be reached or refuses). [`new`] gives the client and the event loop without
 //! connecting: spawn [`EventLoop::run`] yourself (or await it), and watch [`Client::states`]. The [`Client`] is
-//! cheap to clone; when the last clone is dropped, the event loop disconnects gracefully and ends.
+//! cheap to clone; when the last clone is dropped, the event loop disconnects gracefully and ends (dropped by a
+//! panic, the connection ends without DISCONNECT and the broker publishes the will).
 //!
 //! # Which crate
 //!

@@ -251,10 +251,18 @@ impl Dispatch {
         self.last_state.as_ref()
     }
 
-    /// Every counted handle is gone: disconnect gracefully, and finish once closed.
+    /// Every counted handle is gone: disconnect gracefully, and finish once closed. Gone while the thread panics,
+    /// the application failed: the connection ends without DISCONNECT, so that the broker publishes the will.
     pub(crate) fn handles_gone(&mut self, session: &mut Session<'_>, now: Instant) {
         self.handles_gone = true;
-        session.disconnect(now);
+        if std::thread::panicking() {
+            tracing::warn!(
+                "the last client handle was dropped by a panic: connection ended without DISCONNECT"
+            );
+            session.abandon(now);
+        } else {
+            session.disconnect(now);
+        }
         if session.state() == SessionState::Closed {
             self.close(session);
         }

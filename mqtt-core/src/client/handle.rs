@@ -28,7 +28,8 @@ pub(crate) type Sleep = fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>
 ///
 /// Every method answers at once, before the event loop runs and while disconnected: messages are queued (up to
 /// the configured memory) and go out after the next connection. When the last handle is dropped, the event loop
-/// disconnects gracefully and ends.
+/// disconnects gracefully and ends; dropped by a panic, the connection ends without DISCONNECT, as a crash would,
+/// and the broker publishes the will.
 #[derive(Clone)]
 pub struct Client {
     pub(super) shared: Arc<Shared>,
