@@ -712,3 +712,31 @@ fn a_reconnect_that_calls_off_a_disconnect_writes_the_released_acknowledgements_
         );
     }
 }
+
+/// A 5.0 broker breaks the protocol while a reconnect waits for its acknowledgements: the session sends its
+/// DISCONNECT with the reason, and the reconnect the application asked for then happens at once,
+/// not after the reconnect schedule's first delay.
+#[test]
+fn a_reconnect_waiting_for_its_acknowledgements_happens_at_once_after_a_protocol_error() {
+    let version = ProtocolVersion::V5;
+    let mut sim = released(version, b"command");
+    let now = sim.now();
+    sim.session_mut().reconnect(now);
+    // Packet type 0 is reserved: a malformed packet.
+    sim.session_mut().handle_bytes(&[0x00, 0x00], now);
+    // Read before the acknowledgement is written: the session is closing with its reason.
+    assert!(matches!(
+        sim.session_mut().poll_event(),
+        Some(Event::ConnectionLost {
+            reason: Disconnection::Protocol(_)
+        })
+    ));
+    assert!(
+        sim.run_until(
+            |s| s.session().is_connected() && s.broker().connections().len() == 2,
+            core::time::Duration::from_millis(200)
+        ),
+        "{}",
+        sim.trace().tail(20)
+    );
+}

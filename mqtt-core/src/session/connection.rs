@@ -306,11 +306,17 @@ impl Session<'_> {
     pub(super) fn finish_closing(&mut self, now: Instant) {
         self.transport.close();
         let established = self.established;
+        // A reconnect the application asked for, still waiting for its acknowledgements: it happens now.
+        let asked = core::mem::take(&mut self.reconnect_after_acks);
         self.end_connection(now);
         let reason = self
             .error
             .map_or(Disconnection::TransportClosed, Disconnection::Protocol);
-        if established {
+        if established && asked {
+            self.backoff.reset();
+            self.asked_open = true;
+            self.open(now);
+        } else if established {
             self.after_loss(reason, now);
         } else {
             self.schedule_reconnect(reason, now);
