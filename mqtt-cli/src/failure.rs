@@ -161,6 +161,13 @@ fn classify(error: &Error) -> (Class, Option<&'static str>) {
                  no wildcards",
             ),
         ),
+        Error::Publish(PublishError::PayloadNotUtf8) => (
+            Class::Usage,
+            Some(
+                "a payload sent with -D PUBLISH payload-format-indicator 1 is UTF-8 text: leave the property out \
+                 for other bytes",
+            ),
+        ),
         Error::Publish(PublishError::TooLarge { .. }) => (
             Class::Usage,
             Some("send a smaller payload: the broker (or the client's memory) sets the limit"),
