@@ -5,7 +5,7 @@ use std::io::Read as _;
 use std::path::Path;
 
 use bytes::Bytes;
-use mqtt_tokio::{Client, Delivery, Message};
+use mqtt_tokio::{Client, Delivery, Error, Message, PacketType, PublishFailure};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::time::Instant;
 
@@ -177,7 +177,16 @@ impl Publisher {
 
     async fn wait_oldest(&mut self) -> Result<(), Failure> {
         match self.pending.pop_front() {
-            Some(oldest) => oldest.wait().await.map_err(Failure::from),
+            Some(oldest) => oldest.wait().await.map_err(|error| {
+                // The latest Reason String, if it came with this refusal's code.
+                let reason = self.client.last_reason().filter(|reason| {
+                    matches!(&error, Error::PublishFailed(PublishFailure::Rejected(code)) if *code == reason.code)
+                });
+                Failure::from(error).said(
+                    reason,
+                    &[PacketType::PubAck, PacketType::PubRec, PacketType::PubComp],
+                )
+            }),
             None => Ok(()),
         }
     }

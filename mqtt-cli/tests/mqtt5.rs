@@ -382,3 +382,25 @@ fn a_payload_marked_utf8_that_is_not_is_a_usage_error() {
     std::fs::remove_file(&file).unwrap();
     assert_exit(&output, 0);
 }
+
+/// A refusal shows the broker's Reason String beside its code: a SUBACK `0x87` Not authorized said why in its
+/// Reason String, which `mqtt sub` left out (the client keeps it in `last_reason`).
+#[test]
+fn a_refused_subscription_shows_the_brokers_reason_string() {
+    let server = mqtt_test::FakeBrokerServer::start(mqtt_test::BrokerConfig {
+        refused_filters: vec!["secret/#".into()],
+        subscribe_refusal: mqtt_tokio::ReasonCode::NOT_AUTHORIZED,
+        reason_strings: true,
+        ..mqtt_test::BrokerConfig::default()
+    })
+    .unwrap();
+    let url = server.url();
+    let output = run(mqtt(&["sub", "-L", &url, "-t", "secret/#", "-W", "5"]));
+    assert_exit(&output, REFUSED);
+    let text = stderr(&output);
+    assert!(text.contains("Not authorized (0x87)"), "{text}");
+    assert!(
+        text.contains(r#"the broker said: "fake broker: SUBACK""#),
+        "{text}"
+    );
+}
