@@ -221,7 +221,7 @@ pub fn redirect_url(current: &str, reference: &str) -> Result<String, Error> {
 /// system's randomness, and change with each call within a thread).
 fn unique_level() -> String {
     use core::hash::BuildHasher as _;
-    let bits = std::collections::hash_map::RandomState::new().hash_one(0x7265_706c_6965_73_u64);
+    let bits = std::collections::hash_map::RandomState::new().hash_one(0x0072_6570_6c69_6573_u64);
     format!("client-{bits:016x}")
 }
 
