@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::args::PubArgs;
 use crate::connection::{Connection, Target, qos, read};
-use crate::failure::Failure;
+use crate::failure::{Class, Failure};
 
 /// The packets `mqtt pub` sends, for `-D`.
 const PACKETS: &[&str] = &["connect", "publish", "disconnect", "will"];
@@ -68,7 +68,16 @@ pub(crate) async fn run(args: PubArgs) -> Result<(), Failure> {
         }
         publisher.flush().await
     };
-    let outcome = within(deadline, work, "publishing").await;
+    let outcome = within(deadline, work, "publishing")
+        .await
+        .map_err(|failure| match failure.class {
+            // Connected, so the address was right: what took the time was the broker or stdin.
+            Class::Timeout => failure.hint(
+                "the broker was reached, and did not acknowledge every message in time, or stdin (-l, -s) was \
+                 still open: allow more time with -W, or close stdin",
+            ),
+            _ => failure,
+        });
     let closed = finish(connection, outcome.is_ok()).await;
     outcome.and(closed)
 }

@@ -518,3 +518,26 @@ fn an_mqtt_broker_variable_that_is_not_utf8_is_reported_as_such() {
     let text = stderr(&output);
     assert!(text.contains("MQTT_BROKER is not valid UTF-8"), "{text}");
 }
+
+/// `mqtt pub -l -W 1` with stdin still open runs out of time once connected: the timeout code, and a hint about
+/// what took the time (the broker's acknowledgements or stdin), not the broker's address, which was right.
+#[test]
+fn w_running_out_while_stdin_stays_open_says_so_not_check_the_address() {
+    let broker = broker(MosquittoConfig::default());
+    let url = broker.url(Listener::Plain);
+    let mut child = mqtt(&["pub", "-L", &url, "-t", "cli/open", "-l", "-W", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kept open (and empty) until the process ended.
+    let stdin = child.stdin.take();
+    let output = finish(child);
+    drop(stdin);
+    assert_exit(&output, TIMEOUT);
+    let text = stderr(&output);
+    assert!(text.contains("timed out publishing (-W)"), "{text}");
+    assert!(text.contains("stdin"), "{text}");
+    assert!(!text.contains("address"), "{text}");
+}
