@@ -57,11 +57,21 @@ pub(crate) async fn run(args: PubArgs) -> Result<(), Failure> {
     let work = async {
         match payload {
             Some(payload) => {
+                // Ctrl-C or SIGTERM during a --repeat run stops it: what was sent is acknowledged, then
+                // DISCONNECT (no will), as with -l.
+                let interrupted = crate::signal::interrupted();
+                tokio::pin!(interrupted);
                 for i in 0..args.repeat {
-                    if i > 0 && !args.repeat_delay.is_zero() {
-                        tokio::time::sleep(args.repeat_delay).await;
+                    let next = async {
+                        if i > 0 && !args.repeat_delay.is_zero() {
+                            tokio::time::sleep(args.repeat_delay).await;
+                        }
+                        publisher.send(payload.clone()).await
+                    };
+                    tokio::select! {
+                        sent = next => sent?,
+                        () = &mut interrupted => break,
                     }
-                    publisher.send(payload.clone()).await?;
                 }
             }
             None => publisher.lines().await?,
