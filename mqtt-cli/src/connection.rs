@@ -117,7 +117,11 @@ impl Target {
             options = options.session_expiry(seconds);
         }
         if let Some(topic) = &args.will_topic {
-            let payload = args.will_payload.clone().unwrap_or_default();
+            let payload = args
+                .will_payload
+                .as_deref()
+                .map(crate::publish::argument_bytes)
+                .unwrap_or_default();
             let will = LastWill::new(topic, payload)
                 .qos(qos(args.will_qos))
                 .retain(args.will_retain);

@@ -248,7 +248,7 @@ pub(crate) fn payload(
 
 /// The bytes of a command-line argument as given: on Unix any bytes (a payload need not be UTF-8); elsewhere
 /// its text, with what is not Unicode replaced.
-fn argument_bytes(argument: &std::ffi::OsStr) -> Vec<u8> {
+pub(crate) fn argument_bytes(argument: &std::ffi::OsStr) -> Vec<u8> {
     #[cfg(unix)]
     {
         std::os::unix::ffi::OsStrExt::as_bytes(argument).to_vec()

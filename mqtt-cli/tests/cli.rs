@@ -541,3 +541,40 @@ fn w_running_out_while_stdin_stays_open_says_so_not_check_the_address() {
     assert!(text.contains("stdin"), "{text}");
     assert!(!text.contains("address"), "{text}");
 }
+
+/// `--will-payload` takes the bytes given, as `-m` does (and as mosquitto's tools do): it was a usage error
+/// ("invalid UTF-8 was detected") before anything else was looked at. A will marked as UTF-8 text
+/// (`-D WILL payload-format-indicator 1`) must be UTF-8, though (MQTT 5.0 section 3.1.3.2): a usage error that
+/// says so.
+#[cfg(unix)]
+#[test]
+fn will_payload_takes_the_bytes_given_unless_marked_as_text() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let broker = broker(MosquittoConfig::default());
+    let url = broker.url(Listener::Plain);
+    let will = |marked: bool| {
+        let mut publish = mqtt(&[
+            "pub",
+            "-L",
+            &url,
+            "-t",
+            "cli/with-will",
+            "-m",
+            "x",
+            "--will-topic",
+            "cli/will",
+        ]);
+        publish
+            .arg("--will-payload")
+            .arg(std::ffi::OsStr::from_bytes(b"\xff gone"));
+        if marked {
+            publish.args(["-D", "WILL", "payload-format-indicator", "1"]);
+        }
+        run(publish)
+    };
+    assert_exit(&will(false), 0);
+    let output = will(true);
+    assert_exit(&output, USAGE);
+    let text = stderr(&output);
+    assert!(text.contains("not valid UTF-8"), "{text}");
+}
