@@ -176,7 +176,7 @@ pub use proto::client::{
     Message, Options, Persistence, ServerInfo, StoreError, SubscribeRequest, SubscriptionIdChoice,
     TlsError, UnsubscribeRequest,
 };
-pub use proto::codec::{ProtocolVersion, QoS, ReasonCode, RetainHandling};
+pub use proto::codec::{PacketType, ProtocolVersion, QoS, ReasonCode, RetainHandling};
 pub use proto::reconnect::ReconnectPolicy;
 pub use proto::session::{
     AuthError, Authenticator, ConnectRefusal, Disconnection, PublishFailure, ReauthError, Stats,

@@ -195,14 +195,14 @@ pub(crate) struct ConnectArgs {
     /// Topic of the will, published by the broker if the connection ends without DISCONNECT.
     #[arg(long, value_name = "TOPIC", help_heading = "Will")]
     pub(crate) will_topic: Option<String>,
-    /// Payload of the will [default: empty].
+    /// Payload of the will [default: empty] (its bytes as given, UTF-8 or not, as with -m).
     #[arg(
         long,
         value_name = "PAYLOAD",
         requires = "will_topic",
         help_heading = "Will"
     )]
-    pub(crate) will_payload: Option<String>,
+    pub(crate) will_payload: Option<std::ffi::OsString>,
     /// QoS of the will.
     #[arg(long, value_name = "QOS", requires = "will_topic", value_parser = qos, default_value_t = 0, help_heading = "Will")]
     pub(crate) will_qos: u8,

@@ -6,13 +6,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::StreamExt as _;
 use mqtt_tokio::{
-    Client, ConnectionState, DisconnectOptions, Filter, LastWill, Message, Options,
-    ProtocolVersion, QoS, SubscribeRequest,
+    Client, ConnectionState, DisconnectOptions, Disconnection, Filter, LastWill, Message, Options,
+    PacketType, ProtocolVersion, QoS, SubscribeRequest,
 };
 use tokio::task::JoinHandle;
 
 use crate::args::{ConnectArgs, Version};
-use crate::failure::Failure;
+use crate::failure::{Failure, broker_said};
 use crate::property::{self, Properties, Value};
 
 /// The largest MQTT packet: a fixed header of 5 bytes and a remaining length of at most 268,435,455.
@@ -117,7 +117,11 @@ impl Target {
             options = options.session_expiry(seconds);
         }
         if let Some(topic) = &args.will_topic {
-            let payload = args.will_payload.clone().unwrap_or_default();
+            let payload = args
+                .will_payload
+                .as_deref()
+                .map(crate::publish::argument_bytes)
+                .unwrap_or_default();
             let will = LastWill::new(topic, payload)
                 .qos(qos(args.will_qos))
                 .retain(args.will_retain);
@@ -204,16 +208,29 @@ impl Target {
         let connected = client.wait_connected(self.options.connect_timeout_duration());
         if self.debug {
             let mut states = client.states();
+            let reasons = client.clone();
             tokio::spawn(async move {
                 while let Some(state) = states.next().await {
-                    eprintln!("mqtt: {state}");
+                    // A broker's DISCONNECT: its Reason String too, if it came with this code.
+                    let said = match &state {
+                        ConnectionState::Lost(Disconnection::ServerDisconnect(code))
+                        | ConnectionState::GaveUp(Disconnection::ServerDisconnect(code)) => {
+                            broker_said(
+                                reasons.last_reason().filter(|reason| reason.code == *code),
+                                &[PacketType::Disconnect],
+                            )
+                        }
+                        _ => None,
+                    };
+                    eprintln!("mqtt: {state}{}", said.unwrap_or_default());
                 }
             });
         }
         let task = tokio::spawn(event_loop.run());
         if let Err(error) = connected.await {
+            let reason = client.last_reason();
             task.abort();
-            return Err(Failure::at(&self.broker, &error));
+            return Err(Failure::at(&self.broker, &error).said(reason, &[PacketType::ConnAck]));
         }
         Ok(Connection {
             client,
@@ -255,10 +272,13 @@ impl Connection {
     pub(crate) fn gave_up(&self) -> impl Future<Output = Failure> + Send + use<> {
         let mut states = self.client.states();
         let broker = self.broker.clone();
+        let client = self.client.clone();
         async move {
             while let Some(state) = states.next().await {
                 if let ConnectionState::GaveUp(reason) = state {
-                    return Failure::at(&broker, &mqtt_tokio::Error::GaveUp(reason));
+                    let said = client.last_reason();
+                    return Failure::at(&broker, &mqtt_tokio::Error::GaveUp(reason))
+                        .said(said, &[PacketType::ConnAck, PacketType::Disconnect]);
                 }
             }
             std::future::pending().await

@@ -3,8 +3,17 @@
 use std::fmt;
 
 use mqtt_tokio::{
-    ConnectRefusal, Disconnection, Error, PublishError, PublishFailure, SubscribeError, TlsError,
+    ConnectRefusal, Disconnection, Error, LastReason, PacketType, PublishError, PublishFailure,
+    SubscribeError, TlsError,
 };
+
+/// `; the broker said: "TEXT"` when `reason` (the latest Reason String, `Client::last_reason`) came with one of
+/// `packets`: the broker's own explanation of a refusal, which the reason code alone does not give.
+pub(crate) fn broker_said(reason: Option<LastReason>, packets: &[PacketType]) -> Option<String> {
+    reason
+        .filter(|reason| packets.contains(&reason.packet))
+        .map(|reason| format!("; the broker said: {:?}", reason.reason_string))
+}
 
 /// The class of a failure, which is the process's exit code (listed in `--help` and the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +60,15 @@ impl Failure {
     /// An argument or a file that cannot be used.
     pub(crate) fn usage(message: impl Into<String>) -> Self {
         Self::new(Class::Usage, message)
+    }
+
+    /// Adds the broker's own words: the Reason String of `reason` (`Client::last_reason`), if it came with one of
+    /// `packets`.
+    pub(crate) fn said(mut self, reason: Option<LastReason>, packets: &[PacketType]) -> Self {
+        if let Some(text) = broker_said(reason, packets) {
+            self.message.push_str(&text);
+        }
+        self
     }
 
     /// Adds (or replaces) what to do about it.
@@ -159,6 +177,13 @@ fn classify(error: &Error) -> (Class, Option<&'static str>) {
             Some(
                 "a -D text property holds no control characters (tab, line end...), and a response topic \
                  no wildcards",
+            ),
+        ),
+        Error::Publish(PublishError::PayloadNotUtf8) => (
+            Class::Usage,
+            Some(
+                "a payload sent with -D PUBLISH payload-format-indicator 1 is UTF-8 text: leave the property out \
+                 for other bytes",
             ),
         ),
         Error::Publish(PublishError::TooLarge { .. }) => (

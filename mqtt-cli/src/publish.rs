@@ -5,13 +5,13 @@ use std::io::Read as _;
 use std::path::Path;
 
 use bytes::Bytes;
-use mqtt_tokio::{Client, Delivery, Message};
+use mqtt_tokio::{Client, Delivery, Error, Message, PacketType, PublishFailure};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::time::Instant;
 
 use crate::args::PubArgs;
 use crate::connection::{Connection, Target, qos, read};
-use crate::failure::Failure;
+use crate::failure::{Class, Failure};
 
 /// The packets `mqtt pub` sends, for `-D`.
 const PACKETS: &[&str] = &["connect", "publish", "disconnect", "will"];
@@ -57,18 +57,37 @@ pub(crate) async fn run(args: PubArgs) -> Result<(), Failure> {
     let work = async {
         match payload {
             Some(payload) => {
+                // Ctrl-C or SIGTERM during a --repeat run stops it: what was sent is acknowledged, then
+                // DISCONNECT (no will), as with -l.
+                let interrupted = crate::signal::interrupted();
+                tokio::pin!(interrupted);
                 for i in 0..args.repeat {
-                    if i > 0 && !args.repeat_delay.is_zero() {
-                        tokio::time::sleep(args.repeat_delay).await;
+                    let next = async {
+                        if i > 0 && !args.repeat_delay.is_zero() {
+                            tokio::time::sleep(args.repeat_delay).await;
+                        }
+                        publisher.send(payload.clone()).await
+                    };
+                    tokio::select! {
+                        sent = next => sent?,
+                        () = &mut interrupted => break,
                     }
-                    publisher.send(payload.clone()).await?;
                 }
             }
             None => publisher.lines().await?,
         }
         publisher.flush().await
     };
-    let outcome = within(deadline, work, "publishing").await;
+    let outcome = within(deadline, work, "publishing")
+        .await
+        .map_err(|failure| match failure.class {
+            // Connected, so the address was right: what took the time was the broker or stdin.
+            Class::Timeout => failure.hint(
+                "the broker was reached, and did not acknowledge every message in time, or stdin (-l, -s) was \
+                 still open: allow more time with -W, or close stdin",
+            ),
+            _ => failure,
+        });
     let closed = finish(connection, outcome.is_ok()).await;
     outcome.and(closed)
 }
@@ -177,7 +196,16 @@ impl Publisher {
 
     async fn wait_oldest(&mut self) -> Result<(), Failure> {
         match self.pending.pop_front() {
-            Some(oldest) => oldest.wait().await.map_err(Failure::from),
+            Some(oldest) => oldest.wait().await.map_err(|error| {
+                // The latest Reason String, if it came with this refusal's code.
+                let reason = self.client.last_reason().filter(|reason| {
+                    matches!(&error, Error::PublishFailed(PublishFailure::Rejected(code)) if *code == reason.code)
+                });
+                Failure::from(error).said(
+                    reason,
+                    &[PacketType::PubAck, PacketType::PubRec, PacketType::PubComp],
+                )
+            }),
             None => Ok(()),
         }
     }
@@ -220,7 +248,7 @@ pub(crate) fn payload(
 
 /// The bytes of a command-line argument as given: on Unix any bytes (a payload need not be UTF-8); elsewhere
 /// its text, with what is not Unicode replaced.
-fn argument_bytes(argument: &std::ffi::OsStr) -> Vec<u8> {
+pub(crate) fn argument_bytes(argument: &std::ffi::OsStr) -> Vec<u8> {
     #[cfg(unix)]
     {
         std::os::unix::ffi::OsStrExt::as_bytes(argument).to_vec()

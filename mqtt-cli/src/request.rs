@@ -63,6 +63,8 @@ pub(crate) async fn run(args: ReqArgs) -> Result<(), Failure> {
     let connection = within(Some(deadline), target.connect(), "connecting").await?;
     let client = &connection.client;
     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    // From here on, Ctrl-C and SIGTERM end with a DISCONNECT, as in mqtt sub.
+    let interrupted = crate::signal::interrupted();
     let exchange = async {
         match own {
             false => client.request(&args.topic, payload, left).await,
@@ -77,9 +79,18 @@ pub(crate) async fn run(args: ReqArgs) -> Result<(), Failure> {
             }
         }
     };
-    let outcome = match exchange.await {
-        Ok(response) => Ok(response),
-        Err(Error::Timeout) => Err(Failure::new(
+    let answered = tokio::select! {
+        answered = exchange => Some(answered),
+        () = interrupted => None,
+    };
+    let outcome = match answered {
+        None => Err(Failure::new(
+            Class::Other,
+            "interrupted (Ctrl-C or SIGTERM) before the response came",
+        )
+        .hint("nothing was printed; the request may have reached its responder")),
+        Some(Ok(response)) => Ok(response),
+        Some(Err(Error::Timeout)) => Err(Failure::new(
             Class::Timeout,
             format!(
                 "no response to the request on {} within {:?} (-W)",
@@ -90,7 +101,7 @@ pub(crate) async fn run(args: ReqArgs) -> Result<(), Failure> {
             "check that a responder is subscribed to the request's topic and publishes its answer on the \
              request's Response Topic with its Correlation Data; allow more time with -W",
         )),
-        Err(error) => Err(Failure::at(&connection.broker, &error)),
+        Some(Err(error)) => Err(Failure::at(&connection.broker, &error)),
     };
     let closed = connection.close().await;
     let response = outcome?;

@@ -1,7 +1,8 @@
 //! The end a person or a supervisor asks for: Ctrl-C (SIGINT), or SIGTERM (`kill`, `timeout`, systemd,
-//! `docker stop`), as mosquitto's tools take both. Where the command listens ([`interrupted`]: `mqtt sub` once
-//! connected, `mqtt pub -l`, `mqtt bench`), either ends it gracefully, with a DISCONNECT (so the broker does not
-//! publish the will); elsewhere (connecting, say) the process ends at once, as without a handler.
+//! `docker stop`), as mosquitto's tools take both. Where the command listens ([`interrupted`]: `mqtt sub` and
+//! `mqtt req` once connected, `mqtt pub -l` and `--repeat`, `mqtt bench`), either ends it gracefully, with a
+//! DISCONNECT (so the broker does not publish the will); elsewhere (connecting, say) the process ends at once,
+//! as without a handler.
 
 use std::sync::OnceLock;
 

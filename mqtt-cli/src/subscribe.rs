@@ -2,12 +2,12 @@
 
 use std::io::ErrorKind;
 
-use mqtt_tokio::Error;
+use mqtt_tokio::{Error, PacketType};
 use tokio::time::Instant;
 
 use crate::args::SubArgs;
 use crate::connection::{Target, qos};
-use crate::failure::{Class, Failure};
+use crate::failure::{Class, Failure, broker_said};
 use crate::output::Format;
 use crate::publish::within;
 
@@ -52,6 +52,7 @@ pub(crate) async fn run(args: SubArgs) -> Result<(), Failure> {
         }
     };
     let mut refused = Vec::new();
+    let said = broker_said(client.last_reason(), &[PacketType::SubAck]).unwrap_or_default();
     for (filter, granted) in args.topic.iter().zip(subscription.granted()) {
         match granted {
             Ok(qos) if target.debug => {
@@ -59,16 +60,17 @@ pub(crate) async fn run(args: SubArgs) -> Result<(), Failure> {
             }
             Ok(_) => {}
             Err(error) => {
-                eprintln!("mqtt: {filter}: {error}");
+                eprintln!("mqtt: {filter}: {error}{said}");
                 refused.push(error.clone());
             }
         }
     }
     if refused.len() == args.topic.len() {
         let broker = connection.broker.clone();
+        let reason = client.last_reason();
         let _ = connection.close().await;
         let error = refused.pop().unwrap_or(Error::Closed);
-        return Err(Failure::at(&broker, &error));
+        return Err(Failure::at(&broker, &error).said(reason, &[PacketType::SubAck]));
     }
 
     // The client numbers its subscriptions itself: show the identifiers only when -D chose one.

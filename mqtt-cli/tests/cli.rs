@@ -518,3 +518,63 @@ fn an_mqtt_broker_variable_that_is_not_utf8_is_reported_as_such() {
     let text = stderr(&output);
     assert!(text.contains("MQTT_BROKER is not valid UTF-8"), "{text}");
 }
+
+/// `mqtt pub -l -W 1` with stdin still open runs out of time once connected: the timeout code, and a hint about
+/// what took the time (the broker's acknowledgements or stdin), not the broker's address, which was right.
+#[test]
+fn w_running_out_while_stdin_stays_open_says_so_not_check_the_address() {
+    let broker = broker(MosquittoConfig::default());
+    let url = broker.url(Listener::Plain);
+    let mut child = mqtt(&["pub", "-L", &url, "-t", "cli/open", "-l", "-W", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kept open (and empty) until the process ended.
+    let stdin = child.stdin.take();
+    let output = finish(child);
+    drop(stdin);
+    assert_exit(&output, TIMEOUT);
+    let text = stderr(&output);
+    assert!(text.contains("timed out publishing (-W)"), "{text}");
+    assert!(text.contains("stdin"), "{text}");
+    assert!(!text.contains("address"), "{text}");
+}
+
+/// `--will-payload` takes the bytes given, as `-m` does (and as mosquitto's tools do): it was a usage error
+/// ("invalid UTF-8 was detected") before anything else was looked at. A will marked as UTF-8 text
+/// (`-D WILL payload-format-indicator 1`) must be UTF-8, though (MQTT 5.0 section 3.1.3.2): a usage error that
+/// says so.
+#[cfg(unix)]
+#[test]
+fn will_payload_takes_the_bytes_given_unless_marked_as_text() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let broker = broker(MosquittoConfig::default());
+    let url = broker.url(Listener::Plain);
+    let will = |marked: bool| {
+        let mut publish = mqtt(&[
+            "pub",
+            "-L",
+            &url,
+            "-t",
+            "cli/with-will",
+            "-m",
+            "x",
+            "--will-topic",
+            "cli/will",
+        ]);
+        publish
+            .arg("--will-payload")
+            .arg(std::ffi::OsStr::from_bytes(b"\xff gone"));
+        if marked {
+            publish.args(["-D", "WILL", "payload-format-indicator", "1"]);
+        }
+        run(publish)
+    };
+    assert_exit(&will(false), 0);
+    let output = will(true);
+    assert_exit(&output, USAGE);
+    let text = stderr(&output);
+    assert!(text.contains("not valid UTF-8"), "{text}");
+}

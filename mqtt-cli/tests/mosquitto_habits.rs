@@ -128,3 +128,152 @@ fn sigterm_ends_mqtt_sub_with_a_disconnect_so_the_will_is_not_published() {
         "cli/will/marker m\n"
     );
 }
+
+/// `mqtt pub --repeat N --repeat-delay S` runs as long as `mqtt sub` does, and is ended the same way: SIGTERM (or
+/// Ctrl-C) stops it with a DISCONNECT, so the will is not published. It ended the process at once, without
+/// DISCONNECT (exit code 143), and mosquitto published the will.
+#[test]
+fn sigterm_ends_a_repeating_mqtt_pub_with_a_disconnect_so_the_will_is_not_published() {
+    let broker = broker(MosquittoConfig::default());
+    let url = broker.url(Listener::Plain);
+    let watcher = subscribed(mqtt(&[
+        "sub",
+        "-L",
+        &url,
+        "-t",
+        "cli/will/#",
+        "-q",
+        "1",
+        "-C",
+        "1",
+        "-v",
+    ]));
+    let mut publisher = mqtt(&[
+        "pub",
+        "-L",
+        &url,
+        "-t",
+        "cli/repeated",
+        "-m",
+        "x",
+        "-q",
+        "1",
+        "--repeat",
+        "100000",
+        "--repeat-delay",
+        "0.01",
+        "--will-topic",
+        "cli/will/pub",
+        "--will-payload",
+        "gone",
+        "-d",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut lines = Lines::of(publisher.stderr.take().unwrap());
+    lines.wait_for("mqtt: publishing");
+    let killed = Command::new("kill")
+        .args(["-TERM", &publisher.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = finish(publisher);
+    assert_exit(&output, 0);
+    // What the watcher gets first is the marker published after the end, not the will [MQTT-3.1.2-10].
+    let output = run(mqtt(&[
+        "pub",
+        "-L",
+        &url,
+        "-t",
+        "cli/will/marker",
+        "-q",
+        "1",
+        "-m",
+        "m",
+    ]));
+    assert_exit(&output, 0);
+    let output = finish(watcher);
+    assert_exit(&output, 0);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "cli/will/marker m\n"
+    );
+}
+
+/// `mqtt req` waiting for a response is ended by Ctrl-C or SIGTERM like `mqtt sub`: a DISCONNECT (no will), and
+/// exit code 1 (no response was printed). It ended the process at once, without DISCONNECT (exit code 130 or
+/// 143), and mosquitto published the will.
+#[test]
+fn sigterm_ends_a_waiting_mqtt_req_with_a_disconnect_so_the_will_is_not_published() {
+    let broker = broker(MosquittoConfig::default());
+    let url = broker.url(Listener::Plain);
+    let wills = subscribed(mqtt(&[
+        "sub",
+        "-L",
+        &url,
+        "-t",
+        "cli/will/#",
+        "-q",
+        "1",
+        "-C",
+        "1",
+        "-v",
+    ]));
+    // Sees the request once it went out: the requester is connected and listening for signals.
+    let service = subscribed(mqtt(&["sub", "-L", &url, "-t", "cli/service", "-C", "1"]));
+    let requester = mqtt(&[
+        "req",
+        "-L",
+        &url,
+        "-t",
+        "cli/service",
+        "-m",
+        "anyone?",
+        "-W",
+        "15",
+        "--will-topic",
+        "cli/will/req",
+        "--will-payload",
+        "gone",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    assert_eq!(printed(service), "anyone?\n");
+    let killed = Command::new("kill")
+        .args(["-TERM", &requester.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = finish(requester);
+    assert_exit(&output, 1);
+    assert!(
+        stderr(&output).contains("interrupted"),
+        "{}",
+        stderr(&output)
+    );
+    // What the watcher gets first is the marker published after the end, not the will [MQTT-3.1.2-10].
+    let output = run(mqtt(&[
+        "pub",
+        "-L",
+        &url,
+        "-t",
+        "cli/will/marker",
+        "-q",
+        "1",
+        "-m",
+        "m",
+    ]));
+    assert_exit(&output, 0);
+    let output = finish(wills);
+    assert_exit(&output, 0);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "cli/will/marker m\n"
+    );
+}

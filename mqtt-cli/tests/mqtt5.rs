@@ -356,3 +356,51 @@ fn req_w_bounds_the_connection_too() {
     let text = stderr(&output);
     assert!(text.contains("-W"), "{text}");
 }
+
+/// A payload marked as UTF-8 text (`-D PUBLISH payload-format-indicator 1`) that is not is a usage error that says
+/// so, and reaches no subscriber: mosquitto passed it on, marked as text, and `mqtt pub` exited 0.
+#[test]
+fn a_payload_marked_utf8_that_is_not_is_a_usage_error() {
+    let broker = broker(MosquittoConfig::default());
+    let url = broker.url(Listener::Plain);
+    let file = std::env::temp_dir().join(format!("mqtt-cli-not-utf8-{}", std::process::id()));
+    std::fs::write(&file, b"caf\xe9").unwrap();
+    let path = file.to_str().unwrap();
+    let marked = ["-D", "PUBLISH", "payload-format-indicator", "1"];
+    let mut args = vec!["pub", "-L", &url, "-t", "cli/pfi", "-q", "1", "-f", path];
+    args.extend_from_slice(&marked);
+    let output = run(mqtt(&args));
+    assert_exit(&output, USAGE);
+    let text = stderr(&output);
+    assert!(text.contains("not valid UTF-8"), "{text}");
+    assert!(
+        text.contains("payload-format-indicator"),
+        "the hint names the property: {text}"
+    );
+    std::fs::write(&file, "café").unwrap();
+    let output = run(mqtt(&args));
+    std::fs::remove_file(&file).unwrap();
+    assert_exit(&output, 0);
+}
+
+/// A refusal shows the broker's Reason String beside its code: a SUBACK `0x87` Not authorized said why in its
+/// Reason String, which `mqtt sub` left out (the client keeps it in `last_reason`).
+#[test]
+fn a_refused_subscription_shows_the_brokers_reason_string() {
+    let server = mqtt_test::FakeBrokerServer::start(mqtt_test::BrokerConfig {
+        refused_filters: vec!["secret/#".into()],
+        subscribe_refusal: mqtt_tokio::ReasonCode::NOT_AUTHORIZED,
+        reason_strings: true,
+        ..mqtt_test::BrokerConfig::default()
+    })
+    .unwrap();
+    let url = server.url();
+    let output = run(mqtt(&["sub", "-L", &url, "-t", "secret/#", "-W", "5"]));
+    assert_exit(&output, REFUSED);
+    let text = stderr(&output);
+    assert!(text.contains("Not authorized (0x87)"), "{text}");
+    assert!(
+        text.contains(r#"the broker said: "fake broker: SUBACK""#),
+        "{text}"
+    );
+}

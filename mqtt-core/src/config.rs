@@ -314,6 +314,11 @@ pub enum ConfigError {
         "the {0} holds U+0000, a control character or a Unicode non-character, which brokers refuse"
     )]
     InvalidText(&'static str),
+    /// The will's Payload Format Indicator says its payload is UTF-8 text, and it is not: such a payload MUST be
+    /// well-formed UTF-8 (MQTT 5.0 section 3.1.3.2), and a broker may refuse the CONNECT with `0x99` Payload
+    /// format invalid, at every attempt.
+    #[error("the will's payload format indicator says UTF-8, and its payload is not valid UTF-8")]
+    WillPayloadNotUtf8,
     /// In MQTT 3.1.1 a password needs a user name. `[MQTT-3.1.2-22]`
     #[error("a password without a user name is not allowed in MQTT 3.1.1")]
     PasswordWithoutUserName,

@@ -416,6 +416,11 @@ pub enum PublishError {
          a control character or a Unicode non-character"
     )]
     InvalidProperty(&'static str),
+    /// The Payload Format Indicator says the payload is UTF-8 text, and it is not: the payload of such a message
+    /// MUST be well-formed UTF-8 (MQTT 5.0 section 3.3.2.3.2), and a broker or subscriber may refuse it with
+    /// `0x99` Payload format invalid. Send it without the indicator (or with `false`: bytes), or as text.
+    #[error("the payload format indicator says UTF-8, and the payload is not valid UTF-8")]
+    PayloadNotUtf8,
     /// 5.0 properties on a 3.1.1 session, a topic alias or subscription identifier set by the application, or
     /// properties that a build without mqtt-core's cargo feature `properties` does not send.
     #[error("these message properties cannot be sent here")]

@@ -67,3 +67,38 @@ async fn a_broker_assigned_identifier_keeps_its_session_across_a_lost_connection
     drop(client);
     runner.abort();
 }
+
+/// The reply inbox of `request` is named after the identifier the broker assigned (`replies/<assigned id>`), as
+/// it is after a chosen one: every client that left its identifier to the broker had `replies/client`, one inbox
+/// for all of them, so that each received the responses to the others' requests (and clients made from one
+/// `Options`, whose Correlation Data start alike, could take another's response for their own).
+#[tokio::test(start_paused = true)]
+async fn a_broker_assigned_identifier_names_the_reply_inbox() {
+    let link = Link::default();
+    let options = link.options("").version(ProtocolVersion::V5);
+    let (client, runner) = link.spawn(&options);
+    within("connect", client.wait_connected(WAIT))
+        .await
+        .unwrap();
+    let assigned = client
+        .server_info()
+        .unwrap()
+        .assigned_client_id
+        .expect("an assigned identifier");
+    let requester = client.clone();
+    let request = tokio::spawn(async move {
+        requester
+            .request("services/echo", "hello", Duration::from_secs(5))
+            .await
+    });
+    assert!(
+        link.wait_for(|b| !b.subscriptions().is_empty(), WAIT).await,
+        "the inbox is subscribed"
+    );
+    let filters: Vec<String> =
+        link.broker(|b| b.subscriptions().iter().map(|s| s.filter.clone()).collect());
+    assert_eq!(filters, [format!("replies/{assigned}")]);
+    request.abort();
+    drop(client);
+    runner.abort();
+}

@@ -213,7 +213,7 @@ pub use proto::client::{
     LastWill, Message, Options, Persistence, Responder, ServerInfo, StoreError, SubscribeRequest,
     Subscription, SubscriptionIdChoice, TlsError, UnsubscribeRequest,
 };
-pub use proto::codec::{ProtocolVersion, QoS, ReasonCode, RetainHandling};
+pub use proto::codec::{PacketType, ProtocolVersion, QoS, ReasonCode, RetainHandling};
 pub use proto::reconnect::ReconnectPolicy;
 pub use proto::session::{
     AuthError, Authenticator, ConnectRefusal, Disconnection, PublishFailure, ReauthError, Stats,

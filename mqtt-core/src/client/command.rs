@@ -5,7 +5,6 @@
 use core::task::{Context, Poll};
 use core::time::Duration;
 use std::borrow::ToOwned;
-use std::format;
 use std::string::String;
 use std::sync::Arc;
 use std::vec::Vec;
@@ -263,13 +262,14 @@ impl Shared {
             let inbox = match &mut exchange.inbox {
                 Some(inbox) => inbox,
                 None => {
-                    let base = session
-                        .connack_info()
+                    let info = session.connack_info();
+                    let base = info
                         .and_then(|info| info.response_information)
-                        .unwrap_or("replies")
-                        .trim_end_matches('/')
-                        .to_owned();
-                    let topic = format!("{base}/{}", exchange.inbox_name);
+                        .unwrap_or("replies");
+                    let assigned = info
+                        .and_then(|info| info.assigned_client_id)
+                        .or_else(|| session.assigned_client_id());
+                    let topic = exchange.inbox_topic(base, assigned);
                     let ticket = session
                         .subscribe(&[Filter::new(&topic, QoS::AtLeastOnce)], now)
                         .map_err(Error::Subscribe)?;

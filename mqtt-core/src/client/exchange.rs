@@ -7,8 +7,9 @@
 //! `request(topic, payload, timeout)` publishes the request with a Response Topic and a Correlation Data of its own,
 //! and waits for the message on that topic carrying the same Correlation Data.
 //!
-//! - The Response Topic is the client's reply inbox: `{base}/{client}/{n}` where `base` is the broker's Response
-//!   Information when it gave one ([`Options::request_response_information`](super::Options)), else `replies`.
+//! - The Response Topic is the client's reply inbox: `{base}/{client}` where `base` is the broker's Response
+//!   Information when it gave one ([`Options::request_response_information`](super::Options)), else `replies`,
+//!   and `client` the client identifier, or the one the broker assigned (a random level before it is known).
 //!   The inbox is subscribed once, at QoS 1, before the first request goes out; the session subscribes again
 //!   after a lost session.
 //! - Each request gets its own Correlation Data (a per-client random prefix and a counter): any number of
@@ -129,19 +130,31 @@ impl Exchange {
         Bytes::from(format!("{prefix:016x}-{}", self.next_request).into_bytes())
     }
 
-    /// The client identifier as the inbox's topic level: wildcards, separators and NUL replaced.
+    /// The client identifier as the inbox's topic level: wildcards, separators and NUL replaced (empty for an
+    /// empty identifier: see [`inbox_topic`](Self::inbox_topic)).
     pub(crate) fn inbox_level(client_id: &str) -> String {
-        let level: String = client_id
+        client_id
             .chars()
             .map(|c| match c {
                 '+' | '#' | '/' | '\0' => '_',
                 c => c,
             })
-            .collect();
-        match level.is_empty() {
-            true => "client".to_string(),
-            false => level,
-        }
+            .collect()
+    }
+
+    /// The reply inbox's topic under `base`: its last level is the client identifier, or for a client that left
+    /// its identifier to the broker the one the broker assigned (`assigned`), or, before that is known, a level
+    /// of its own. Never a level that every client without an identifier shares: each would receive the
+    /// responses to the others' requests.
+    pub(crate) fn inbox_topic(&self, base: &str, assigned: Option<&str>) -> String {
+        let level = match self.inbox_name.is_empty() {
+            false => self.inbox_name.clone(),
+            true => assigned
+                .map(Self::inbox_level)
+                .filter(|level| !level.is_empty())
+                .unwrap_or_else(unique_level),
+        };
+        format!("{}/{level}", base.trim_end_matches('/'))
     }
 
     /// The re-authentication succeeded, or (`Err`) the connection ended first.
@@ -204,9 +217,44 @@ pub fn redirect_url(current: &str, reference: &str) -> Result<String, Error> {
     Ok(target)
 }
 
+/// A topic level no other client picks: `client-` and 64 random bits (`RandomState`'s keys come from the operating
+/// system's randomness, and change with each call within a thread).
+fn unique_level() -> String {
+    use core::hash::BuildHasher as _;
+    let bits = std::collections::hash_map::RandomState::new().hash_one(0x0072_6570_6c69_6573_u64);
+    format!("client-{bits:016x}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reply_inbox_of_a_client_without_identifier_is_its_own() {
+        let chosen = Exchange {
+            inbox_name: Exchange::inbox_level("pump/7#"),
+            ..Exchange::default()
+        };
+        assert_eq!(chosen.inbox_topic("replies", None), "replies/pump_7_");
+        assert_eq!(chosen.inbox_topic("base/", Some("auto-1")), "base/pump_7_");
+        let anonymous = Exchange::default();
+        assert_eq!(
+            anonymous.inbox_topic("replies", Some("auto/1")),
+            "replies/auto_1"
+        );
+        let (a, b) = (
+            anonymous.inbox_topic("replies", None),
+            anonymous.inbox_topic("replies", Some("")),
+        );
+        assert!(
+            a.starts_with("replies/client-") && b.starts_with("replies/client-"),
+            "{a} {b}"
+        );
+        assert_ne!(
+            a, b,
+            "before the broker assigns one, each inbox has a level of its own"
+        );
+    }
 
     #[test]
     fn a_reference_keeps_the_scheme_port_and_path_it_does_not_name() {

@@ -112,7 +112,9 @@ impl Client {
     /// # Errors
     ///
     /// [`Error::Timeout`] without a reply in time; [`Error::InboxRefused`] if the broker refused the inbox;
-    /// the errors of [`publish`](Self::publish); [`Error::Closed`] if the event loop ended.
+    /// the errors of [`publish`](Self::publish), among them
+    /// [`PublishError::PropertiesNotSupported`](crate::PublishError::PropertiesNotSupported) on a 3.1.1 connection
+    /// (request/response needs 5.0: 3.1.1 has no Response Topic); [`Error::Closed`] if the event loop ended.
     pub async fn request(
         &self,
         topic: impl Into<String>,

@@ -225,6 +225,11 @@ impl Session<'_> {
             properties.user_properties,
         )
         .map_err(PublishError::InvalidProperty)?;
+        if properties.payload_format_indicator == Some(true)
+            && core::str::from_utf8(message.payload).is_err()
+        {
+            return Err(PublishError::PayloadNotUtf8);
+        }
         if self.is_connected() {
             if message.qos > self.server.max_qos {
                 return Err(PublishError::QoSNotSupported {

@@ -126,6 +126,11 @@ impl<'b> Store<'b> {
                     _ => ConfigError::InvalidText("will user property"),
                 },
             )?;
+            if props.payload_format_indicator == Some(true)
+                && core::str::from_utf8(will.payload).is_err()
+            {
+                return Err(ConfigError::WillPayloadNotUtf8);
+            }
         }
         if !config
             .user_properties
