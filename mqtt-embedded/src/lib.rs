@@ -202,8 +202,8 @@ pub use proto::codec::{
 pub use proto::error::{PublishError, SubscribeError};
 pub use proto::io::Connect;
 pub use proto::session::{
-    AuthError, Authenticator, ConnAckInfo, Disconnection, Event, PublishFailure, Reason,
-    ReauthError, Stats,
+    AuthError, Authenticator, ConnAckInfo, ConnectRefusal, Disconnection, Event, PublishFailure,
+    Reason, ReauthError, Stats,
 };
 pub use proto::{Config, ConfigError, Instant};
 
@@ -413,7 +413,8 @@ pub enum Error {
     /// [`Delivery::wait_timeout`]'s time passed first; the message stays queued.
     #[error("timed out")]
     TimedOut,
-    /// The session stopped reconnecting (permanent refusal or attempts used up); [`Client::connect`] starts again.
+    /// The session stopped reconnecting (permanent refusal or attempts used up): for the commands awaited then, and
+    /// for every later one until it connects again; [`Client::connect`] starts again.
     #[error("the session gave up: {0}")]
     GaveUp(Disconnection),
     /// The client disconnected (or had not started) before the command completed, or its runner is gone.

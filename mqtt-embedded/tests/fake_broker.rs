@@ -9,8 +9,9 @@ mod support;
 use core::time::Duration;
 
 use mqtt_embedded::proto::codec::PacketType;
+use mqtt_embedded::proto::session::ConnectRefusal;
 use mqtt_embedded::{
-    Clock, Config, Disconnection, Error, Instant, ProtocolVersion, PublishError, QoS,
+    Clock, Config, Disconnection, Error, Instant, ProtocolVersion, PublishError, QoS, ReasonCode,
     SubscribeError, Subscription, Will,
 };
 use mqtt_test::{Direction, End, FakeBroker};
@@ -303,4 +304,51 @@ fn more_awaited_commands_than_slots_is_an_error() {
             assert_eq!(delivery.wait().await, Ok(()));
         }
     });
+}
+
+#[test]
+fn commands_after_a_refusal_of_the_credentials_report_the_refusal_not_a_closed_session() {
+    for (version, code) in [
+        (ProtocolVersion::V311, ReasonCode(4)),
+        (ProtocolVersion::V5, ReasonCode::BAD_USER_NAME_OR_PASSWORD),
+    ] {
+        let (client, runner, setup) = support::start::<4096, 256>(&config(version), 0);
+        // Refused from the first attempt: the session gives up before the application's first command.
+        setup.broker.borrow_mut().refuse_connect(Some(code));
+        let app = async {
+            until(|| setup.seen.borrow().events.iter().any(|e| e == "failed")).await;
+            let refused = Err(Error::GaveUp(Disconnection::Refused(
+                ConnectRefusal::BadUserNameOrPassword,
+            )));
+            assert_eq!(client.publish("t", b"x", QoS::AtLeastOnce).await, refused);
+            assert_eq!(client.publish("t", b"x", QoS::AtMostOnce).await, refused);
+            assert_eq!(
+                client
+                    .subscribe(&[Subscription::new("s", QoS::AtMostOnce)])
+                    .await
+                    .map(drop),
+                refused
+            );
+            assert_eq!(
+                setup.attempts.get(),
+                1,
+                "a permanent refusal is not retried"
+            );
+            // New credentials (here: the broker relents): connect starts again and commands work.
+            setup.broker.borrow_mut().refuse_connect(None);
+            client.connect().await;
+            assert_eq!(client.publish("t", b"y", QoS::AtLeastOnce).await, Ok(()));
+            client.disconnect().await.unwrap();
+            // A disconnect the application asked for is not a refusal.
+            assert_eq!(
+                client.publish("t", b"z", QoS::AtLeastOnce).await,
+                Err(Error::Publish(PublishError::Closed))
+            );
+        };
+        let handler = support::handler(&setup);
+        match support::block_on(embassy_futures::select::select(runner.run(handler), app)) {
+            embassy_futures::select::Either::First(never) => never,
+            embassy_futures::select::Either::Second(()) => {}
+        }
+    }
 }
