@@ -228,7 +228,8 @@ use runner::Shared;
 ///   the inflight window ([`Config::max_inflight`]) and the offline queue.
 /// - `SUBS`: the subscription table, about 12 bytes plus the filter per subscription.
 /// - `TX`: the runner's staging buffer, half for bytes on their way out, half for bytes read and not yet taken by
-///   the session; a few hundred bytes are enough (larger packets go out and come in in pieces).
+///   the session; a few hundred bytes are enough (larger packets go out and come in in pieces), 2 at the least
+///   ([`ConfigError::TxTooSmall`]).
 pub struct Resources<
     'd,
     M,
@@ -355,6 +356,10 @@ where
     N: Connect,
     C: Clock,
 {
+    // Less than a byte each way: the runner could never write the CONNECT or read the CONNACK.
+    if TX < 2 {
+        return Err(ConfigError::TxTooSmall(TX));
+    }
     let Resources {
         rx,
         store,

@@ -352,3 +352,45 @@ fn commands_after_a_refusal_of_the_credentials_report_the_refusal_not_a_closed_s
         }
     }
 }
+
+/// A client on a `TX` staging buffer of `TX` bytes, publishing once: the configuration error, or the outcome.
+fn with_staging<const TX: usize>() -> Result<Result<(), Error>, mqtt_embedded::ConfigError> {
+    type Res<const TX: usize> = mqtt_embedded::Resources<
+        'static,
+        mqtt_embedded::NoopRawMutex,
+        support::Connector,
+        support::VirtualClock,
+        4096,
+        4096,
+        256,
+        TX,
+    >;
+    let resources: &'static mut Res<TX> = Box::leak(Box::new(Res::new()));
+    let connector = support::Connector {
+        broker: Default::default(),
+        fail_first: 0,
+        attempts: Default::default(),
+    };
+    let clock = support::VirtualClock::default();
+    let config = config(ProtocolVersion::V5);
+    let (client, runner) = mqtt_embedded::new(&config, resources, connector, clock)?;
+    let app = client.publish("t", b"x", QoS::AtLeastOnce);
+    match support::block_on(embassy_futures::select::select(runner.run(|_| {}), app)) {
+        embassy_futures::select::Either::First(never) => never,
+        embassy_futures::select::Either::Second(published) => Ok(published),
+    }
+}
+
+#[test]
+fn a_staging_buffer_too_small_to_connect_is_a_configuration_error() {
+    // Before: `new` accepted 0 and 1 byte, and the runner retried connecting forever without a word.
+    assert_eq!(
+        with_staging::<0>().err(),
+        Some(mqtt_embedded::ConfigError::TxTooSmall(0))
+    );
+    assert_eq!(
+        with_staging::<1>().err(),
+        Some(mqtt_embedded::ConfigError::TxTooSmall(1))
+    );
+    assert_eq!(with_staging::<2>(), Ok(Ok(())));
+}
