@@ -215,7 +215,7 @@ fn a_permanent_refusal_fails_waiting_commands_and_connect_starts_again() {
         setup
             .broker
             .borrow_mut()
-            .refuse_connect(Some(mqtt_embedded::ReasonCode::NOT_AUTHORIZED));
+            .refuse_connect(Some(ReasonCode::NOT_AUTHORIZED));
         client.reconnect().await;
         let refused = client
             .subscribe(&[Subscription::new("x", QoS::AtMostOnce)])
