@@ -290,6 +290,11 @@ pub enum ConfigError {
     /// The rx buffer is too small to receive even a CONNACK.
     #[error("rx buffer of {0} bytes is too small (at least 64 bytes)")]
     RxTooSmall(usize),
+    /// A binding's transmit staging buffer (mqtt-embedded's `TX`) is too small to move a byte each way: it needs
+    /// at least 2 bytes (half for bytes on their way out, half for bytes read). Without them the client never
+    /// connects.
+    #[error("the transmit staging buffer of {0} bytes is too small (at least 2)")]
+    TxTooSmall(usize),
     /// The keep alive does not fit MQTT's 16-bit number of seconds.
     #[error("keep alive of {0} s exceeds 65,535 s")]
     KeepAliveTooLong(u64),

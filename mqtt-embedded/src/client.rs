@@ -10,7 +10,7 @@ use embassy_sync::blocking_mutex::raw::RawMutex;
 use proto::codec::{
     Disconnect, Publish, QoS, ReasonCode, SubscribeProperties, Subscription, UnsubscribeProperties,
 };
-use proto::error::PublishError;
+use proto::error::{PublishError, SubscribeError};
 use proto::io::{Clock, Connect};
 use proto::session::{ConnAckInfo, Reason, Session, SessionState, Stats};
 use proto::time::Instant;
@@ -196,6 +196,18 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
         result
     }
 
+    /// A command the session refused because it is closed, after the session gave up: the reason it gave up
+    /// ([`Error::GaveUp`], e.g. the broker refused the credentials), not a bare "closed".
+    fn gave_up(&self, error: Error) -> Error {
+        match error {
+            Error::Publish(PublishError::Closed) | Error::Subscribe(SubscribeError::Closed) => self
+                .hub()
+                .with(|state| state.gave_up)
+                .map_or(error, Error::GaveUp),
+            other => other,
+        }
+    }
+
     /// Runs a command that completes with an event carrying the ticket it returns, with a slot reserved for it.
     fn request(
         &self,
@@ -207,7 +219,8 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
             let key = command(session, now)?;
             pending.set(key);
             Ok::<_, Error>(())
-        })?;
+        })
+        .map_err(|error| self.gave_up(error))?;
         Ok(pending)
     }
 
@@ -236,7 +249,9 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
     ///
     /// # Errors
     ///
-    /// [`Error::Publish`] for an invalid message or one larger than the whole store; [`Error::Busy`] when
+    /// [`Error::Publish`] for an invalid message or one larger than the whole store, or
+    /// ([`PublishError::Closed`]) after [`disconnect`](Self::disconnect); [`Error::GaveUp`] after the session gave
+    /// up (e.g. the broker refused the credentials: [`connect`](Self::connect) starts again); [`Error::Busy`] when
     /// [`SLOTS`](crate::SLOTS) commands are awaited already; [`Error::Closed`] when the runner is gone.
     ///
     /// # Cancel safety
@@ -279,7 +294,8 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
             }
             queued
         })
-        .await?;
+        .await
+        .map_err(|error| self.gave_up(error))?;
         #[cfg(feature = "persist")]
         if let Some(mark) = stored_at.get() {
             self.stored(mark).await;
@@ -586,6 +602,7 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
     /// Starts connecting again after [`disconnect`](Self::disconnect) or after the session gave up; does nothing
     /// otherwise.
     pub async fn connect(&self) {
+        self.hub().with(|state| state.gave_up = None);
         self.command(|session, now| session.connect(now));
     }
 

@@ -202,8 +202,8 @@ pub use proto::codec::{
 pub use proto::error::{PublishError, SubscribeError};
 pub use proto::io::Connect;
 pub use proto::session::{
-    AuthError, Authenticator, ConnAckInfo, Disconnection, Event, PublishFailure, Reason,
-    ReauthError, Stats,
+    AuthError, Authenticator, ConnAckInfo, ConnectRefusal, Disconnection, Event, PublishFailure,
+    Reason, ReauthError, Stats,
 };
 pub use proto::{Config, ConfigError, Instant};
 
@@ -228,7 +228,8 @@ use runner::Shared;
 ///   the inflight window ([`Config::max_inflight`]) and the offline queue.
 /// - `SUBS`: the subscription table, about 12 bytes plus the filter per subscription.
 /// - `TX`: the runner's staging buffer, half for bytes on their way out, half for bytes read and not yet taken by
-///   the session; a few hundred bytes are enough (larger packets go out and come in in pieces).
+///   the session; a few hundred bytes are enough (larger packets go out and come in in pieces), 2 at the least
+///   ([`ConfigError::TxTooSmall`]).
 pub struct Resources<
     'd,
     M,
@@ -355,6 +356,10 @@ where
     N: Connect,
     C: Clock,
 {
+    // Less than a byte each way: the runner could never write the CONNECT or read the CONNACK.
+    if TX < 2 {
+        return Err(ConfigError::TxTooSmall(TX));
+    }
     let Resources {
         rx,
         store,
@@ -413,7 +418,8 @@ pub enum Error {
     /// [`Delivery::wait_timeout`]'s time passed first; the message stays queued.
     #[error("timed out")]
     TimedOut,
-    /// The session stopped reconnecting (permanent refusal or attempts used up); [`Client::connect`] starts again.
+    /// The session stopped reconnecting (permanent refusal or attempts used up): for the commands awaited then, and
+    /// for every later one until it connects again; [`Client::connect`] starts again.
     #[error("the session gave up: {0}")]
     GaveUp(Disconnection),
     /// The client disconnected (or had not started) before the command completed, or its runner is gone.

@@ -12,7 +12,7 @@ use proto::Session;
 use proto::codec::{Publish, QoS, ReasonCode};
 use proto::driver::{Driver, EventSink, Flow, Host, Wake};
 use proto::io::{Clock, Connect};
-use proto::session::{AckToken, Event, Ticket};
+use proto::session::{AckToken, Disconnection, Event, Ticket};
 
 use crate::inbox::Inbox;
 use crate::{Error, Granted};
@@ -109,6 +109,8 @@ pub(crate) struct State {
     /// The runner is gone (its future was dropped): commands fail with [`Error::Closed`].
     pub(crate) stopped: bool,
     pub(crate) slots: [Slot; SLOTS],
+    /// Why the session gave up, until it connects again: commands it refuses as closed meanwhile report this.
+    pub(crate) gave_up: Option<Disconnection>,
     /// The largest record the flash store holds (feature `persist`; 0: no store).
     #[cfg(feature = "persist")]
     pub(crate) max_record: usize,
@@ -154,6 +156,7 @@ impl<'d, M: RawMutex, C: Clock> Shared<'d, M, C> {
             connected: false,
             stopped: false,
             slots: core::array::from_fn(|_| slot()),
+            gave_up: None,
             #[cfg(feature = "persist")]
             max_record: 0,
             #[cfg(feature = "persist")]
@@ -257,7 +260,10 @@ impl<'d, M: RawMutex> Hub<'d, M> {
             Event::RequestTooLarge { ticket: t } => {
                 self.complete(ticket(t), Err(Error::RequestTooLarge));
             }
-            Event::Connected { .. } => self.with(|state| state.connected = true),
+            Event::Connected { .. } => self.with(|state| {
+                state.connected = true;
+                state.gave_up = None;
+            }),
             Event::ConnectionLost { .. } | Event::ConnectFailed { .. } => {
                 self.with(|state| state.connected = false);
                 self.complete(Some(Key::Reauthenticate), Err(Error::ConnectionLost));
@@ -266,13 +272,19 @@ impl<'d, M: RawMutex> Hub<'d, M> {
                 self.complete(Some(Key::Reauthenticate), Ok(Answer::Done));
             }
             Event::GaveUp { reason } => {
-                self.with(|state| state.connected = false);
+                self.with(|state| {
+                    state.connected = false;
+                    state.gave_up = Some(*reason);
+                });
                 self.complete(Some(Key::Disconnect), Ok(Answer::Done));
                 self.complete(None, Err(Error::GaveUp(*reason)));
                 self.room();
             }
             Event::Disconnected { .. } => {
-                self.with(|state| state.connected = false);
+                self.with(|state| {
+                    state.connected = false;
+                    state.gave_up = None;
+                });
                 self.complete(Some(Key::Disconnect), Ok(Answer::Done));
                 self.complete(None, Err(Error::Closed));
                 self.room();

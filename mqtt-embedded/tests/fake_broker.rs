@@ -9,8 +9,9 @@ mod support;
 use core::time::Duration;
 
 use mqtt_embedded::proto::codec::PacketType;
+use mqtt_embedded::proto::session::ConnectRefusal;
 use mqtt_embedded::{
-    Clock, Config, Disconnection, Error, Instant, ProtocolVersion, PublishError, QoS,
+    Clock, Config, Disconnection, Error, Instant, ProtocolVersion, PublishError, QoS, ReasonCode,
     SubscribeError, Subscription, Will,
 };
 use mqtt_test::{Direction, End, FakeBroker};
@@ -214,7 +215,7 @@ fn a_permanent_refusal_fails_waiting_commands_and_connect_starts_again() {
         setup
             .broker
             .borrow_mut()
-            .refuse_connect(Some(mqtt_embedded::ReasonCode::NOT_AUTHORIZED));
+            .refuse_connect(Some(ReasonCode::NOT_AUTHORIZED));
         client.reconnect().await;
         let refused = client
             .subscribe(&[Subscription::new("x", QoS::AtMostOnce)])
@@ -303,4 +304,93 @@ fn more_awaited_commands_than_slots_is_an_error() {
             assert_eq!(delivery.wait().await, Ok(()));
         }
     });
+}
+
+#[test]
+fn commands_after_a_refusal_of_the_credentials_report_the_refusal_not_a_closed_session() {
+    for (version, code) in [
+        (ProtocolVersion::V311, ReasonCode(4)),
+        (ProtocolVersion::V5, ReasonCode::BAD_USER_NAME_OR_PASSWORD),
+    ] {
+        let (client, runner, setup) = support::start::<4096, 256>(&config(version), 0);
+        // Refused from the first attempt: the session gives up before the application's first command.
+        setup.broker.borrow_mut().refuse_connect(Some(code));
+        let app = async {
+            until(|| setup.seen.borrow().events.iter().any(|e| e == "failed")).await;
+            let refused = Err(Error::GaveUp(Disconnection::Refused(
+                ConnectRefusal::BadUserNameOrPassword,
+            )));
+            assert_eq!(client.publish("t", b"x", QoS::AtLeastOnce).await, refused);
+            assert_eq!(client.publish("t", b"x", QoS::AtMostOnce).await, refused);
+            assert_eq!(
+                client
+                    .subscribe(&[Subscription::new("s", QoS::AtMostOnce)])
+                    .await
+                    .map(drop),
+                refused
+            );
+            assert_eq!(
+                setup.attempts.get(),
+                1,
+                "a permanent refusal is not retried"
+            );
+            // New credentials (here: the broker relents): connect starts again and commands work.
+            setup.broker.borrow_mut().refuse_connect(None);
+            client.connect().await;
+            assert_eq!(client.publish("t", b"y", QoS::AtLeastOnce).await, Ok(()));
+            client.disconnect().await.unwrap();
+            // A disconnect the application asked for is not a refusal.
+            assert_eq!(
+                client.publish("t", b"z", QoS::AtLeastOnce).await,
+                Err(Error::Publish(PublishError::Closed))
+            );
+        };
+        let handler = support::handler(&setup);
+        match support::block_on(embassy_futures::select::select(runner.run(handler), app)) {
+            embassy_futures::select::Either::First(never) => never,
+            embassy_futures::select::Either::Second(()) => {}
+        }
+    }
+}
+
+/// A client on a `TX` staging buffer of `TX` bytes, publishing once: the configuration error, or the outcome.
+fn with_staging<const TX: usize>() -> Result<Result<(), Error>, mqtt_embedded::ConfigError> {
+    type Res<const TX: usize> = mqtt_embedded::Resources<
+        'static,
+        mqtt_embedded::NoopRawMutex,
+        support::Connector,
+        support::VirtualClock,
+        4096,
+        4096,
+        256,
+        TX,
+    >;
+    let resources: &'static mut Res<TX> = Box::leak(Box::new(Res::new()));
+    let connector = support::Connector {
+        broker: Default::default(),
+        fail_first: 0,
+        attempts: Default::default(),
+    };
+    let clock = support::VirtualClock::default();
+    let config = config(ProtocolVersion::V5);
+    let (client, runner) = mqtt_embedded::new(&config, resources, connector, clock)?;
+    let app = client.publish("t", b"x", QoS::AtLeastOnce);
+    match support::block_on(embassy_futures::select::select(runner.run(|_| {}), app)) {
+        embassy_futures::select::Either::First(never) => never,
+        embassy_futures::select::Either::Second(published) => Ok(published),
+    }
+}
+
+#[test]
+fn a_staging_buffer_too_small_to_connect_is_a_configuration_error() {
+    // Before: `new` accepted 0 and 1 byte, and the runner retried connecting forever without a word.
+    assert_eq!(
+        with_staging::<0>().err(),
+        Some(mqtt_embedded::ConfigError::TxTooSmall(0))
+    );
+    assert_eq!(
+        with_staging::<1>().err(),
+        Some(mqtt_embedded::ConfigError::TxTooSmall(1))
+    );
+    assert_eq!(with_staging::<2>(), Ok(Ok(())));
 }
