@@ -83,8 +83,8 @@ fn try_recv_takes_a_waiting_message_without_blocking() {
 }
 
 /// paho's habit: `reconnect()` from the state callback on every failure. Nothing listens on the port, so each
-/// attempt fails at once: the attempts still come once per the policy's first delay (200 ms here), not as fast as
-/// the refusals (thousands a second before).
+/// attempt fails at once: after the callback's first retry, at once, the attempts follow the schedule (200, 400,
+/// 800 ms here), not the refusals (thousands a second before).
 #[test]
 fn a_state_callback_that_reconnects_whenever_the_broker_is_unreachable_is_paced() {
     use std::sync::Arc;
@@ -122,8 +122,8 @@ fn a_state_callback_that_reconnects_whenever_the_broker_is_unreachable_is_paced(
     std::thread::sleep(Duration::from_secs(2));
     let failures = failures.load(Ordering::Relaxed);
     assert!(
-        (3..=15).contains(&failures),
-        "{failures} failed attempts in {:?}, about 10 expected",
+        (3..=8).contains(&failures),
+        "{failures} failed attempts in {:?}, about 5 expected",
         started.elapsed()
     );
     client.disconnect(WAIT).unwrap();

@@ -176,6 +176,15 @@ impl Backoff {
         self.next_delay()
     }
 
+    /// The delay before an attempt the application asks for after one of its own failed, counting it: the
+    /// schedule's next step, whatever [`enabled`](ReconnectPolicy::enabled) and
+    /// [`max_attempts`](ReconnectPolicy::max_attempts) say (they are about attempts made on the session's own).
+    pub fn next_delay_asked(&mut self) -> Duration {
+        self.round = 0;
+        self.attempt = self.attempt.saturating_add(1);
+        self.next_step()
+    }
+
     fn exhausted(&self) -> bool {
         self.policy
             .max_attempts

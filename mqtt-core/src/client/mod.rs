@@ -178,9 +178,9 @@ pub enum ConnectionState {
     Refused(ConnectRefusal),
     /// The next attempt is scheduled. After [`Client::reconnect`] on an established connection: attempt 0, no
     /// delay (the application asked for it: not reported as [`Lost`](Self::Lost), so that a handler that
-    /// reconnects on every loss does not end the new connection). A reconnect asked for within the policy's first
-    /// delay after a failure: attempt 0, the rest of that delay (a handler that reconnects on every failure is
-    /// paced, not spinning).
+    /// reconnects on every loss does not end the new connection). A reconnect asked for right after an attempt
+    /// the application asked for failed: the wait for the schedule's next attempt (a handler that reconnects on
+    /// every failure is paced by the schedule, not spinning).
     Reconnecting {
         /// Attempts since the last successful connection (0: a reconnect the application asked for).
         attempt: u32,
@@ -227,8 +227,8 @@ impl core::fmt::Display for ConnectionState {
             }
             Self::Reconnecting { attempt: 0, delay } => write!(
                 f,
-                "reconnecting in {delay:?}, as the application asked (the last attempt failed less than the \
-                 first reconnect delay ago)"
+                "reconnecting in {delay:?}, as the application asked (its last attempt failed: the reconnect \
+                 schedule paces its retries)"
             ),
             Self::Reconnecting { attempt, delay } => {
                 write!(f, "reconnect attempt {attempt} in {delay:?}")

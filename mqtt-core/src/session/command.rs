@@ -24,8 +24,8 @@ impl Session<'_> {
     /// [`disconnect`](Self::disconnect) whose DISCONNECT is not written yet, the disconnect is called off and the
     /// connection stays. A no-op while a connection is being made or is up.
     ///
-    /// Starts the reconnect schedule over. From `Waiting` or `Closed`, it is paced as [`reconnect`](Self::reconnect)
-    /// is.
+    /// Starts the reconnect schedule over, except from `Waiting` or `Closed` after an attempt the application
+    /// asked for failed: then it is paced as [`reconnect`](Self::reconnect) is.
     pub fn connect(&mut self, now: Instant) {
         self.now = now;
         match self.state {
@@ -34,10 +34,7 @@ impl Session<'_> {
                 self.asked_open = false;
                 self.open(now);
             }
-            SessionState::Closed | SessionState::Waiting => {
-                self.backoff.reset();
-                self.open_when_asked(now);
-            }
+            SessionState::Closed | SessionState::Waiting => self.open_when_asked(now),
             SessionState::Disconnecting => self.call_off_disconnect(),
             SessionState::Opening
             | SessionState::Connecting
@@ -54,12 +51,14 @@ impl Session<'_> {
     /// every [`Event::Connected`] is followed by a loss or [`Event::Disconnected`]. A graceful disconnect in
     /// progress is called off (no `Disconnected` follows). Starts the reconnect schedule over.
     ///
-    /// Paced when the application retries its own failed attempts: if the last attempt it asked for failed (or
-    /// its connection ended before [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after)) less than
-    /// the policy's [first delay](crate::reconnect::ReconnectPolicy::initial_delay) ago, the new attempt waits for
-    /// the rest of that delay, announced with [`Event::Reconnecting`]. So a handler that reconnects on every
-    /// failure (paho's `on_connection_lost`) gets its first reconnect at once and the next ones once per first
-    /// delay, instead of as fast as a broker refuses or drops connections.
+    /// Paced when the application retries its own failed attempts at once: within the policy's
+    /// [first delay](crate::reconnect::ReconnectPolicy::initial_delay) after an attempt it asked for failed (or its
+    /// connection ended before [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after)), the new one
+    /// waits for the reconnect schedule's next attempt, announced with [`Event::Reconnecting`], and the schedule
+    /// keeps growing. So a handler that reconnects on every failure (paho's `on_connection_lost`) gets its first
+    /// reconnect at once and then the schedule's delays (1, 2, 4... s by default, also under
+    /// [`ReconnectPolicy::manual`](crate::reconnect::ReconnectPolicy::manual)), instead of attempts as fast as a
+    /// broker refuses or drops connections. A reconnect asked for later than that goes at once.
     ///
     /// Acknowledgements the application already released (a message taken, a callback returned) go out before
     /// the connection ends, within the [ping timeout](Self::ping_timeout): dropped with it, the broker would send
@@ -107,7 +106,6 @@ impl Session<'_> {
             self.transport.close();
             self.end_connection(now);
         }
-        self.backoff.reset();
         self.open_when_asked(now);
     }
 

@@ -70,20 +70,22 @@ impl Session<'_> {
     }
 
     /// Opens for an attempt the application asked for again ([`reconnect`](Session::reconnect), or
-    /// [`connect`](Session::connect) after a failure): at once, unless the last attempt it asked for failed (or
-    /// its connection ended before [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after)) less than
-    /// the policy's [first delay](crate::reconnect::ReconnectPolicy::initial_delay) ago. Then it waits for the rest
-    /// of that delay, announced with [`Event::Reconnecting`](super::Event::Reconnecting): a handler that
-    /// reconnects on every failure retries once per first delay, not as fast as the broker refuses or drops
-    /// connections. An attempt already due by then is left as it is (and counts as asked for), so a handler that
-    /// answers every announcement with a reconnect does not loop.
+    /// [`connect`](Session::connect) after a failure): at once, unless an attempt it asked for failed (or its
+    /// connection ended before [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after)) less than the
+    /// policy's [first delay](crate::reconnect::ReconnectPolicy::initial_delay) ago. Then it waits for the reconnect
+    /// schedule's next attempt, announced with [`Event::Reconnecting`](super::Event::Reconnecting) unless it was
+    /// already: a handler that reconnects on every failure gets its first retry at once and the schedule's growing
+    /// delays after that, not attempts as fast as the broker refuses or drops connections; a "retry now" a while
+    /// after a failure is not held back. A handler that answers every announcement with a reconnect does not loop
+    /// either.
     pub(super) fn open_when_asked(&mut self, now: Instant) {
-        let earliest = self
-            .last_failure_at
-            .map(|at| at + self.backoff.policy().initial_delay)
-            .filter(|&at| at > now);
         self.asked_open = true;
-        let Some(at) = earliest else {
+        let first_delay = self.backoff.policy().initial_delay;
+        let paced = self
+            .paced
+            .filter(|&(failed, until)| now < failed + first_delay && until > now);
+        let Some((_, at)) = paced else {
+            self.backoff.reset();
             self.open(now);
             return;
         };
@@ -156,16 +158,23 @@ impl Session<'_> {
             .is_some_and(|at| now.saturating_duration_since(at) >= stable_after)
     }
 
-    /// An attempt failed (or a connection ended before `stable_after`): noted when the application asked for it,
-    /// to pace the next one it asks for ([`open_when_asked`](Self::open_when_asked)).
-    fn note_failure(&mut self, now: Instant) {
-        self.last_failure_at = self.asked_open.then_some(now);
+    /// An attempt failed (or a connection ended before `stable_after`), and the schedule's next attempt comes
+    /// after `delay` (`None`: the session gives up). When the application asked for the attempt, one it asks for
+    /// right after waits for that delay (when the session gives up, for the delay the schedule would have given):
+    /// see [`open_when_asked`](Self::open_when_asked).
+    fn note_failure(&mut self, delay: Option<Duration>, now: Instant) {
+        self.paced = match self.asked_open {
+            true => Some((
+                now,
+                now + delay.unwrap_or_else(|| self.backoff.next_delay_asked()),
+            )),
+            false => None,
+        };
     }
 
     /// Schedules the next attempt, or gives up. A failure about the broker moves on to the next broker of the
     /// failover list, at once within a round over the list.
     pub(super) fn schedule_reconnect(&mut self, reason: Disconnection, now: Instant) {
-        self.note_failure(now);
         if self.follow_redirect(now) {
             return;
         }
@@ -186,6 +195,7 @@ impl Session<'_> {
             }
             false => self.backoff.next_delay(),
         };
+        self.note_failure(delay, now);
         match delay {
             Some(delay) => self.reconnect_after(delay, now),
             None => {
@@ -255,7 +265,7 @@ impl Session<'_> {
             self.asked_open = false;
         }
         if !self.backoff.policy().enabled {
-            self.note_failure(now);
+            self.note_failure(None, now);
             self.close_for_good();
             self.events.push(OwnedEvent::GaveUp(reason));
             return;

@@ -355,10 +355,11 @@ pub struct Session<'b> {
     /// The current (or last) attempt is one the application asked for again ([`Session::reconnect`], or
     /// [`Session::connect`] after a failure), not the first connect nor one of the reconnect schedule.
     asked_open: bool,
-    /// When an attempt the application asked for failed, or its connection ended before
-    /// [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after): the next one it asks for comes no sooner
-    /// than the policy's first delay after that.
-    last_failure_at: Option<Instant>,
+    /// An attempt the application asked for failed, or its connection ended before
+    /// [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after), at `.0`: one it asks for within the
+    /// policy's first delay after that comes no sooner than `.1`, the reconnect schedule's next attempt (which
+    /// keeps growing while they fail).
+    paced: Option<(Instant, Instant)>,
     /// Bytes of a too large 3.1.1 PUBLISH still to come, read past without keeping them
     /// ([`Event::MessageTooLarge`]).
     skip_incoming: usize,
@@ -524,7 +525,7 @@ impl<'b> Session<'b> {
             reconnect_after_acks: false,
             reopen_after_write: false,
             asked_open: false,
-            last_failure_at: None,
+            paced: None,
             skip_incoming: 0,
             partial: None,
             transmit_capacity: None,
