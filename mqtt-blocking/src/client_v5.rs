@@ -127,13 +127,17 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// As [`subscribe`](Self::subscribe).
+    /// As [`subscribe`](Self::subscribe); [`PublishError::PropertiesNotSupported`](crate::PublishError) at once on
+    /// a 3.1.1 session (configured, or fallen back to): requests carry no Response Topic there.
     pub fn respond(
         &self,
         filter: impl Into<String>,
         qos: QoS,
         mut answer: impl FnMut(&Message) -> Option<Bytes> + Send + 'static,
     ) -> Result<Pending<QoS>, Error> {
+        if !self.inner.shared.core().session.version().is_v5() {
+            return Err(Error::Publish(proto::PublishError::PropertiesNotSupported));
+        }
         self.subscribe(filter, qos, move |client, request| {
             if let Some(response) = answer(request).and_then(|payload| request.reply(payload)) {
                 // Not waited for (a callback cannot): a refusal shows in the statistics and the broker's reason.

@@ -242,3 +242,39 @@ async fn a_handler_that_reconnects_on_every_loss_does_not_loop_after_a_requested
     runner.await.unwrap();
     assert_eq!(handling.await.unwrap(), 1, "one loss reported");
 }
+
+/// Request/response needs 5.0 (3.1.1 has no Response Topic): on a 3.1.1 client, `request` and `responder` are
+/// refused at once with a typed error, and nothing is subscribed for them (the inbox was subscribed first before).
+#[tokio::test(start_paused = true)]
+async fn request_and_responder_on_311_are_refused_at_once_without_subscribing() {
+    let link = Link::default();
+    let options = link.options("rr-311").version(ProtocolVersion::V311);
+    let (client, runner) = link.spawn(&options);
+    within("connect", client.wait_connected(WAIT))
+        .await
+        .unwrap();
+    let request = within(
+        "request",
+        client.request("svc/x", "question", Duration::from_secs(5)),
+    )
+    .await;
+    assert!(
+        matches!(
+            request,
+            Err(Error::Publish(PublishError::PropertiesNotSupported))
+        ),
+        "{request:?}"
+    );
+    let responder = within("responder", client.responder("svc/#", QoS::AtLeastOnce)).await;
+    assert!(matches!(
+        responder,
+        Err(Error::Publish(PublishError::PropertiesNotSupported))
+    ));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        link.broker(|b| b.count(Direction::ClientToBroker, PacketType::Subscribe)),
+        0
+    );
+    drop(client);
+    runner.abort();
+}

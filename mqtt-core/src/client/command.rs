@@ -246,7 +246,9 @@ impl Shared {
     ///
     /// # Errors
     ///
-    /// [`Error::Subscribe`] if the inbox cannot be subscribed; [`Error::Closed`] once the client is finished.
+    /// [`Error::Subscribe`] if the inbox cannot be subscribed; [`Error::Closed`] once the client is finished;
+    /// [`PropertiesNotSupported`](crate::PublishError::PropertiesNotSupported) on a 3.1.1 session (configured, or fallen back to), before
+    /// anything is subscribed.
     pub fn request(
         self: &Arc<Self>,
         topic: &str,
@@ -258,6 +260,10 @@ impl Shared {
             let mut core = self.core();
             core.open()?;
             let Core { session, dispatch } = &mut *core;
+            if !session.version().is_v5() {
+                // No Response Topic on 3.1.1: refused before the inbox is subscribed for nothing.
+                return Err(Error::Publish(crate::PublishError::PropertiesNotSupported));
+            }
             let exchange = &mut dispatch.v5;
             let inbox = match &mut exchange.inbox {
                 Some(inbox) => inbox,

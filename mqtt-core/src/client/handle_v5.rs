@@ -172,8 +172,14 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// As [`subscribe`](Self::subscribe).
+    /// As [`subscribe`](Self::subscribe);
+    /// [`PublishError::PropertiesNotSupported`](crate::PublishError::PropertiesNotSupported) at once on a 3.1.1
+    /// session (configured, or fallen back to): requests carry no Response Topic there, so nothing could be
+    /// answered.
     pub async fn responder(&self, filter: impl Into<String>, qos: QoS) -> Result<Responder, Error> {
+        if !self.shared.core().session.version().is_v5() {
+            return Err(Error::Publish(crate::PublishError::PropertiesNotSupported));
+        }
         Ok(Responder {
             client: self.clone(),
             requests: self.subscribe(filter, qos).await?,
