@@ -92,7 +92,7 @@ pub(crate) enum Command {
     /// Publish a message (from -m, a file, stdin, or each line of stdin).
     #[command(disable_help_flag = true, after_help = AFTER_HELP)]
     Pub(PubArgs),
-    /// Subscribe to topics and print the messages (plain, -v, or --json lines).
+    /// Subscribe to topics and print the messages (plain, -v, --json lines, or a -F format).
     #[command(disable_help_flag = true, after_help = AFTER_HELP)]
     Sub(SubArgs),
     /// Send a request and print its response (MQTT 5 request/response).
@@ -309,6 +309,18 @@ pub(crate) struct OutputArgs {
         help_heading = "Output"
     )]
     pub(crate) no_eol: bool,
+    /// Print each message in this format (as mosquitto_sub -F), e.g. '%t %q %p': %t topic, %p payload, %q QoS, %r
+    /// retained, %l length, %x/%X hex payload, %j JSON line, %U/%I time, %% a %; \n \t escapes. A line end
+    /// follows unless -N.
+    #[arg(
+        short = 'F',
+        long = "format",
+        value_name = "FORMAT",
+        value_parser = crate::template::parse,
+        conflicts_with_all = ["verbose", "json"],
+        help_heading = "Output"
+    )]
+    pub(crate) format: Option<crate::template::Template>,
 }
 
 /// `mqtt sub`.
