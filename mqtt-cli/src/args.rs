@@ -92,7 +92,7 @@ pub(crate) enum Command {
     /// Publish a message (from -m, a file, stdin, or each line of stdin).
     #[command(disable_help_flag = true, after_help = AFTER_HELP)]
     Pub(PubArgs),
-    /// Subscribe to topics and print the messages (plain, -v, or --json lines).
+    /// Subscribe to topics and print the messages (plain, -v, --json lines, or a -F format).
     #[command(disable_help_flag = true, after_help = AFTER_HELP)]
     Sub(SubArgs),
     /// Send a request and print its response (MQTT 5 request/response).
@@ -133,7 +133,7 @@ pub(crate) struct ConnectArgs {
     /// User name.
     #[arg(short = 'u', long, env = "MQTT_USERNAME", value_name = "USER")]
     pub(crate) username: Option<String>,
-    /// Password (needs -u).
+    /// Password (MQTT 5: alone or with -u; 3.1.1: needs -u).
     #[arg(
         short = 'P',
         long = "pw",
@@ -309,19 +309,41 @@ pub(crate) struct OutputArgs {
         help_heading = "Output"
     )]
     pub(crate) no_eol: bool,
+    /// Print each message in this format (as mosquitto_sub -F), e.g. '%t %q %p': %t topic, %p payload, %q QoS, %r
+    /// retained, %l length, %x/%X hex payload, %j JSON line, %U/%I time, %% a %; \n \t escapes. A line end
+    /// follows unless -N.
+    #[arg(
+        short = 'F',
+        long = "format",
+        value_name = "FORMAT",
+        value_parser = crate::template::parse,
+        conflicts_with_all = ["verbose", "json"],
+        help_heading = "Output"
+    )]
+    pub(crate) format: Option<crate::template::Template>,
 }
 
 /// `mqtt sub`.
 #[derive(Debug, Args)]
 pub(crate) struct SubArgs {
     /// Topic filter to subscribe to (wildcards + and #). Repeatable.
-    #[arg(short = 't', long, value_name = "FILTER", required = true, action = ArgAction::Append)]
+    #[arg(short = 't', long, value_name = "FILTER", required_unless_present = "unsubscribe", action = ArgAction::Append)]
     pub(crate) topic: Vec<String>,
+    /// Do not print messages on topics matching this filter (nor count them for -C). Repeatable.
+    #[arg(short = 'T', long = "filter-out", value_name = "FILTER", value_parser = filter, action = ArgAction::Append)]
+    pub(crate) filter_out: Vec<String>,
+    /// Unsubscribe from this filter once connected (for a persistent session, -c); without -t, then exit.
+    /// Repeatable.
+    #[arg(short = 'U', long, value_name = "FILTER", value_parser = filter, action = ArgAction::Append)]
+    pub(crate) unsubscribe: Vec<String>,
+    /// Exit once subscribed (and unsubscribed): to create a persistent session (-c) that queues messages.
+    #[arg(short = 'E', long = "exit-after-subscribe")]
+    pub(crate) exit_after_subscribe: bool,
     /// Maximum quality of service to receive with: 0, 1 or 2.
     #[arg(short = 'q', long, value_name = "QOS", value_parser = qos, default_value_t = 0)]
     pub(crate) qos: u8,
-    /// Exit after this many messages.
-    #[arg(short = 'C', long, value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
+    /// Exit after this many messages (at least 1).
+    #[arg(short = 'C', long, value_name = "COUNT", value_parser = count)]
     pub(crate) count: Option<u64>,
     /// Stop after this many seconds: with -C a timeout (exit code 6) if fewer messages came, without -C the end.
     #[arg(short = 'W', long, value_name = "SECONDS", value_parser = seconds)]
@@ -329,6 +351,12 @@ pub(crate) struct SubArgs {
     /// Skip retained messages (those the broker sends at subscription).
     #[arg(short = 'R', long = "no-retained")]
     pub(crate) no_retained: bool,
+    /// Print only retained messages, and stop at the first message that is not retained.
+    #[arg(long, conflicts_with = "no_retained")]
+    pub(crate) retained_only: bool,
+    /// Clear each retained message received (an empty retained message to its topic, QoS 1); -T spares topics.
+    #[arg(long, conflicts_with = "no_retained")]
+    pub(crate) remove_retained: bool,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
     #[command(flatten)]
@@ -429,6 +457,24 @@ fn seconds(text: &str) -> Result<Duration, String> {
         .ok()
         .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
         .ok_or_else(|| format!("{text:?} is not a number of seconds (such as 5 or 0.5)"))
+}
+
+/// A message count: at least 1 (as mosquitto_sub, which refuses 0 too).
+fn count(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("0 messages: -C counts the messages to wait for, at least 1 (without -C, mqtt sub runs \
+                      until Ctrl-C or -W)"
+            .to_owned()),
+        Ok(count) => Ok(count),
+        Err(_) => Err(format!("{text:?} is not a number of messages")),
+    }
+}
+
+/// A topic filter (`-T`, `-U`): valid for MQTT 3.1.1 and 5.0.
+fn filter(text: &str) -> Result<String, String> {
+    mqtt_core::topic::validate_filter(text)
+        .map(|()| text.to_owned())
+        .map_err(|error| format!("{text:?} is not a topic filter: {error}"))
 }
 
 /// A rate in messages per second, 0 for no limit.
@@ -587,6 +633,55 @@ mod tests {
         ] {
             let error = Cli::parse_from(args).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn mosquitto_sub_options_parse_and_exclusive_ones_conflict() {
+        let cli = Cli::parse_from([
+            "mqtt",
+            "sub",
+            "-t",
+            "a/#",
+            "-T",
+            "a/b",
+            "-T",
+            "a/+/c",
+            "-U",
+            "old",
+            "-E",
+            "-F",
+            "%t %p",
+            "--retained-only",
+            "--remove-retained",
+        ])
+        .unwrap();
+        let Command::Sub(args) = cli.command else {
+            panic!("not sub")
+        };
+        assert_eq!(args.filter_out, ["a/b", "a/+/c"]);
+        assert_eq!(args.unsubscribe, ["old"]);
+        assert!(args.exit_after_subscribe && args.retained_only && args.remove_retained);
+        assert!(args.output.format.is_some());
+        // -U alone: no -t needed.
+        assert!(Cli::parse_from(["mqtt", "sub", "-U", "old"]).is_ok());
+        for conflicting in [
+            &["-F", "%p", "-v"][..],
+            &["-F", "%p", "--json"],
+            &["--retained-only", "-R"],
+            &["--remove-retained", "-R"],
+        ] {
+            let args = ["mqtt", "sub", "-t", "a"].iter().chain(conflicting);
+            let error = Cli::parse_from(args).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{conflicting:?}");
+        }
+    }
+
+    #[test]
+    fn an_invalid_filter_for_t_or_u_is_a_usage_error() {
+        for option in ["-T", "-U"] {
+            let error = Cli::parse_from(["mqtt", "sub", "-t", "a", option, "a/#/b"]).unwrap_err();
+            assert!(error.to_string().contains("not a topic filter"), "{error}");
         }
     }
 

@@ -85,15 +85,19 @@ impl Target {
             );
         }
 
-        if args.password.is_some() && args.username.is_none() {
-            return Err(
-                Failure::usage("a password (-P or MQTT_PASSWORD) needs a user name")
-                    .hint("give -u (or MQTT_USERNAME)"),
-            );
-        }
-        if let Some(user) = &args.username {
-            let password = args.password.as_deref().unwrap_or_default();
-            options = options.credentials(user, password);
+        match (&args.username, &args.password) {
+            (Some(user), password) => {
+                options = options.credentials(user, password.as_deref().unwrap_or_default());
+            }
+            // [MQTT-3.1.2-22]: a 3.1.1 CONNECT with a password has a user name; 5.0 allows it alone.
+            (None, Some(_)) if args.version == Some(Version::V311) => {
+                return Err(Failure::usage(
+                    "MQTT 3.1.1 cannot send a password (-P or MQTT_PASSWORD) without a user name",
+                )
+                .hint("give -u (or MQTT_USERNAME), or drop -V 311"));
+            }
+            (None, Some(password)) => options = options.password(password.as_str()),
+            (None, None) => {}
         }
         if let Some(id) = &args.client_id {
             options = options.client_id(id);
@@ -340,6 +344,20 @@ mod tests {
             assert_eq!(target.broker, *url, "{args:?}");
             assert_eq!(target.options.brokers(), [*url]);
         }
+    }
+
+    /// [MQTT-3.1.2-22] forbids a password without a user name on 3.1.1 only.
+    #[test]
+    fn a_password_without_a_user_name_is_sent_on_5_and_refused_on_3_1_1() {
+        let chosen = target(&["-L", "mqtt://broker", "-P", "pw"]).unwrap();
+        let shown = format!("{:?}", chosen.options);
+        assert!(
+            shown.contains("username: None") && shown.contains("password: Some"),
+            "{shown}"
+        );
+        let failure = target(&["-L", "mqtt://broker", "-P", "pw", "-V", "311"]).unwrap_err();
+        assert_eq!(failure.class, Class::Usage);
+        assert!(failure.to_string().contains("3.1.1"), "{failure}");
     }
 
     #[test]

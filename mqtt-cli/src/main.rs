@@ -24,6 +24,7 @@ mod publish;
 mod request;
 mod signal;
 mod subscribe;
+mod template;
 
 use std::process::ExitCode;
 

@@ -1,4 +1,4 @@
-//! How received messages are printed: the payload alone, `-v` (topic and payload), or `--json` lines.
+//! How received messages are printed: the payload alone, `-v` (topic and payload), `--json` lines, or `-F`.
 
 use std::io::{self, Write};
 
@@ -7,9 +7,10 @@ use base64::engine::general_purpose::STANDARD;
 use mqtt_tokio::Message;
 
 use crate::args::OutputArgs;
+use crate::template::Template;
 
 /// The output format of received messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Format {
     /// The payload, then a line end unless `-N` (as `mosquitto_sub`).
     Plain {
@@ -23,12 +24,25 @@ pub(crate) enum Format {
     },
     /// One JSON object per line.
     Json,
+    /// A `-F` format, then a line end unless `-N` (as `mosquitto_sub -F`).
+    Template {
+        /// The format.
+        template: Template,
+        /// Print a line end after the message (no `-N`).
+        eol: bool,
+    },
 }
 
 impl Format {
     /// The format the arguments ask for.
     pub(crate) fn new(args: &OutputArgs) -> Self {
         let eol = !args.no_eol;
+        if let Some(template) = &args.format {
+            return Self::Template {
+                template: template.clone(),
+                eol,
+            };
+        }
         match (args.json, args.verbose) {
             (true, _) => Self::Json,
             (false, true) => Self::Verbose { eol },
@@ -41,8 +55,8 @@ impl Format {
     /// # Errors
     ///
     /// The writer's (a closed pipe: `BrokenPipe`).
-    pub(crate) fn write(self, out: &mut impl Write, message: &Message) -> io::Result<()> {
-        match self {
+    pub(crate) fn write(&self, out: &mut impl Write, message: &Message) -> io::Result<()> {
+        match *self {
             Self::Plain { eol } => {
                 out.write_all(&message.payload)?;
                 if eol {
@@ -63,6 +77,12 @@ impl Format {
             Self::Json => {
                 out.write_all(json(message).as_bytes())?;
                 out.write_all(b"\n")?;
+            }
+            Self::Template { ref template, eol } => {
+                template.write(out, message, std::time::SystemTime::now())?;
+                if eol {
+                    out.write_all(b"\n")?;
+                }
             }
         }
         out.flush()

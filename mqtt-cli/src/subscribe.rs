@@ -1,8 +1,9 @@
-//! `mqtt sub`: subscribe and print what comes, until `-C` messages, `-W` seconds, Ctrl-C, or a closed pipe.
+//! `mqtt sub`: subscribe and print what comes, until `-C` messages, `-W` seconds, Ctrl-C, a closed pipe, or (with
+//! `--retained-only`) the first message that is not retained; `-E` ends once subscribed.
 
 use std::io::ErrorKind;
 
-use mqtt_tokio::{Error, PacketType};
+use mqtt_tokio::{Error, PacketType, QoS};
 use tokio::time::Instant;
 
 use crate::args::SubArgs;
@@ -16,7 +17,8 @@ const PACKETS: &[&str] = &["connect", "subscribe", "disconnect", "will"];
 
 /// Why the loop ended.
 enum End {
-    /// `-C` messages printed, Ctrl-C, or the reader of stdout went away.
+    /// `-C` messages printed, Ctrl-C, the reader of stdout went away, or a message that is not retained came with
+    /// `--retained-only`.
     Done,
     /// `-W` ran out first.
     TimedOut,
@@ -37,6 +39,14 @@ pub(crate) async fn run(args: SubArgs) -> Result<(), Failure> {
     let interrupted = crate::signal::interrupted();
     let client = &connection.client;
 
+    // -U without -t: unsubscribe, and that is all (as mosquitto_sub -U, which subscribes first).
+    if args.topic.is_empty() {
+        if let Err(failure) = unsubscribe(&args, &target, client, deadline).await {
+            let _ = connection.close().await;
+            return Err(failure);
+        }
+        return connection.close().await;
+    }
     let request = target.subscribe(&args.topic, qos(args.qos));
     let subscribed = within(
         deadline,
@@ -72,6 +82,15 @@ pub(crate) async fn run(args: SubArgs) -> Result<(), Failure> {
         let error = refused.pop().unwrap_or(Error::Closed);
         return Err(Failure::at(&broker, &error).said(reason, &[PacketType::SubAck]));
     }
+    if let Err(failure) = unsubscribe(&args, &target, client, deadline).await {
+        drop(subscription);
+        let _ = connection.close().await;
+        return Err(failure);
+    }
+    if args.exit_after_subscribe {
+        drop(subscription);
+        return connection.close().await;
+    }
 
     // The client numbers its subscriptions itself: show the identifiers only when -D chose one.
     let show_ids = target
@@ -94,8 +113,28 @@ pub(crate) async fn run(args: SubArgs) -> Result<(), Failure> {
                 let Some(mut message) = message else {
                     return Err(Failure::new(Class::Network, "the connection's event loop ended"));
                 };
+                if args.retained_only && !message.retain {
+                    break End::Done;
+                }
                 if args.no_retained && message.retain {
                     continue;
+                }
+                if args.filter_out.iter().any(|filter| mqtt_core::topic::matches(filter, &message.topic)) {
+                    continue;
+                }
+                if args.remove_retained && message.retain {
+                    // QoS 1, as mosquitto_sub: the DISCONNECT at the end waits for the broker's PUBACK.
+                    let clear = async {
+                        client
+                            .publish_when_room(&message.topic, b"", QoS::AtLeastOnce, true)
+                            .await
+                            .map_err(Failure::from)
+                    };
+                    // The DISCONNECT waits for its acknowledgement.
+                    let _ = within(deadline, clear, "clearing a retained message").await?;
+                    if target.debug {
+                        eprintln!("mqtt: clearing the retained message of {}", message.topic);
+                    }
                 }
                 if !show_ids {
                     message.subscription_identifiers.clear();
@@ -124,4 +163,36 @@ pub(crate) async fn run(args: SubArgs) -> Result<(), Failure> {
         .hint("allow more time with -W, or check that something publishes to the topic")),
         _ => Ok(()),
     }
+}
+
+/// Unsubscribes from the `-U` filters, if any (saying so with `-d`).
+///
+/// # Errors
+///
+/// The connection's, or the broker's refusal of a filter (5.0).
+async fn unsubscribe(
+    args: &SubArgs,
+    target: &Target,
+    client: &mqtt_tokio::Client,
+    deadline: Option<Instant>,
+) -> Result<(), Failure> {
+    if args.unsubscribe.is_empty() {
+        return Ok(());
+    }
+    let unsubscribed = async {
+        client
+            .unsubscribe(args.unsubscribe.iter().cloned())
+            .await
+            .map_err(|error| {
+                Failure::at(&target.broker, &error)
+                    .said(client.last_reason(), &[PacketType::UnsubAck])
+            })
+    };
+    within(deadline, unsubscribed, "unsubscribing").await?;
+    if target.debug {
+        for filter in &args.unsubscribe {
+            eprintln!("mqtt: unsubscribed from {filter}");
+        }
+    }
+    Ok(())
 }

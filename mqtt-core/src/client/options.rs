@@ -428,6 +428,13 @@ impl Options {
         self
     }
 
+    /// A password without a user name (5.0 only: a 3.1.1 CONNECT cannot carry one [MQTT-3.1.2-22], and a client
+    /// given one does not fall back to 3.1.1). Keeps the user name, if one was given.
+    pub fn password(mut self, password: impl Into<Vec<u8>>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
     /// Speaks only this version, MQTT 3.1.1 or 5.0. Without this call the client speaks 5.0 and falls back to
     /// 3.1.1 for the rest of its life when a broker shows it does not speak 5.0 (it refuses the protocol version,
     /// or closes the connection after CONNECT without an answer before any 5.0 connection succeeded); see [`Config::fallback_to_v311`](crate::Config::fallback_to_v311). With a version given, such a
