@@ -15,7 +15,6 @@ use std::vec::Vec;
 
 use futures_util::task::AtomicWaker;
 
-use super::command::Acknowledgement;
 use super::{Dispatch, Message, Store};
 use crate::driver::{Host, Wake};
 use crate::session::AckToken;
@@ -80,7 +79,7 @@ pub struct Shared {
     /// Where the session is kept across restarts ([`Options::persistence`](super::Options::persistence)).
     pub(crate) store: Option<Mutex<Store>>,
     /// The messages inherited from the store, with their outcomes, until the application takes them.
-    pub(crate) recovered: Mutex<Vec<(Message, Acknowledgement)>>,
+    pub(crate) recovered: Mutex<Vec<(Message, super::Published)>>,
 }
 
 impl core::fmt::Debug for Shared {
