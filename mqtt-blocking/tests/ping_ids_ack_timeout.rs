@@ -93,7 +93,9 @@ fn ack_timeout_bounds_a_delivery_wait_and_the_message_is_acknowledged_later_all_
     let options = options(&broker, "ack-timeout").ack_timeout(Some(Duration::from_millis(300)));
     let client = mqtt_blocking::connect(&options).unwrap();
     broker.broker(|b| b.hold_acks());
-    let delivery = client.publish("slow", "x", QoS::AtLeastOnce, false).unwrap();
+    let delivery = client
+        .publish("slow", "x", QoS::AtLeastOnce, false)
+        .unwrap();
     assert!(broker.wait_for(|b| b.received().len() == 1, WAIT));
     let outcome = delivery.wait();
     assert!(matches!(outcome, Err(Error::Timeout)), "{outcome:?}");

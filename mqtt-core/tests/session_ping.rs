@@ -178,7 +178,11 @@ fn stats_record_when_bytes_were_last_sent_and_received() {
         // CONNECT out, CONNACK back one round trip later.
         assert_eq!(received, sent + ROUND_TRIP, "{version}");
         sim.run_for(secs(30));
-        assert_eq!(sim.session().stats(), connected, "{version}: a quiet link changes nothing");
+        assert_eq!(
+            sim.session().stats(),
+            connected,
+            "{version}: a quiet link changes nothing"
+        );
         let at: Instant = sim.now();
         sim.publish("t", b"x", QoS::AtLeastOnce).expect("queued");
         assert_eq!(sim.session().stats().last_sent_at, Some(at), "{version}");

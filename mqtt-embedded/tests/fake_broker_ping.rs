@@ -86,7 +86,10 @@ fn a_ping_the_broker_never_answers_ends_the_connection_at_the_ping_timeout() {
     let mut ping = pin!(client.ping(Duration::from_secs(60)));
     assert!(poll_once(ping.as_mut()).is_pending());
     drive(&mut run, || !client.is_connected());
-    assert_eq!(poll_once(ping.as_mut()), Poll::Ready(Err(Error::ConnectionLost)));
+    assert_eq!(
+        poll_once(ping.as_mut()),
+        Poll::Ready(Err(Error::ConnectionLost))
+    );
     // Lost at the session's deadline, after the PINGREQ went out.
     assert_eq!(setup.broker.borrow().pings(), 1);
     assert_eq!(setup.clock.0.get() - start, 2_000);

@@ -44,7 +44,11 @@ async fn ping_before_the_connection_is_a_typed_error_and_sends_nothing() {
 #[tokio::test(start_paused = true)]
 async fn two_pings_at_once_send_one_pingreq_and_both_get_its_answer() {
     let link = Link::default();
-    let (client, runner) = link.spawn(&link.options("ping-twice").keep_alive(Duration::from_secs(600)));
+    let (client, runner) = link.spawn(
+        &link
+            .options("ping-twice")
+            .keep_alive(Duration::from_secs(600)),
+    );
     within("connect", client.wait_connected(WAIT))
         .await
         .unwrap();
@@ -86,7 +90,11 @@ async fn a_ping_the_broker_never_answers_ends_the_connection_at_the_ping_timeout
 async fn a_ping_shorter_than_the_answer_times_out_and_leaves_the_connection_up() {
     let link = Link::default();
     link.settings(|s| s.latency = Duration::from_millis(500));
-    let (client, runner) = link.spawn(&link.options("ping-short").keep_alive(Duration::from_secs(600)));
+    let (client, runner) = link.spawn(
+        &link
+            .options("ping-short")
+            .keep_alive(Duration::from_secs(600)),
+    );
     within("connect", client.wait_connected(WAIT))
         .await
         .unwrap();
@@ -146,9 +154,7 @@ async fn ack_timeout_bounds_a_delivery_wait_and_the_message_is_acknowledged_late
     // Not lost: still in flight, acknowledged once the broker answers (a graceful disconnect finds nothing
     // unacknowledged), and sent once.
     link.broker(|b| b.release_acks());
-    within("disconnect", client.disconnect(WAIT))
-        .await
-        .unwrap();
+    within("disconnect", client.disconnect(WAIT)).await.unwrap();
     assert_eq!(link.broker(|b| b.received().len()), 1);
     runner.abort();
 }
@@ -197,8 +203,11 @@ async fn ack_timeout_bounds_a_subscribe_to_a_hung_broker_which_still_gets_the_su
     assert!(matches!(outcome, Err(Error::Timeout)), "{outcome:?}");
     link.settings(|s| s.stop_reading = false);
     assert!(
-        link.wait_for(|b| b.subscriptions().iter().any(|s| s.filter == "late/#"), WAIT)
-            .await
+        link.wait_for(
+            |b| b.subscriptions().iter().any(|s| s.filter == "late/#"),
+            WAIT
+        )
+        .await
     );
     runner.abort();
 }

@@ -216,8 +216,8 @@ pub use proto::client::{
 pub use proto::codec::{PacketType, ProtocolVersion, QoS, ReasonCode, RetainHandling};
 pub use proto::reconnect::ReconnectPolicy;
 pub use proto::session::{
-    AuthError, Authenticator, ConnectRefusal, Disconnection, PingError, PublishFailure, ReauthError,
-    Stats,
+    AuthError, Authenticator, ConnectRefusal, Disconnection, PingError, PublishFailure,
+    ReauthError, Stats,
 };
 pub use proto::{ConfigError, PublishError, SubscribeError, TopicError};
 pub use transport::{Connector, Stream};

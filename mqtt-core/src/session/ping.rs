@@ -66,7 +66,8 @@ impl Session<'_> {
     pub(super) fn ping_answered(&mut self) {
         if core::mem::take(&mut self.ping_wanted) {
             let round_trip = self.now.saturating_duration_since(self.ping_sent_at);
-            let round_trip_ms = u32::try_from(crate::time::millis_of(round_trip)).unwrap_or(u32::MAX);
+            let round_trip_ms =
+                u32::try_from(crate::time::millis_of(round_trip)).unwrap_or(u32::MAX);
             self.events.push(OwnedEvent::PingResponse { round_trip_ms });
         }
     }
