@@ -208,7 +208,7 @@ impl<T: Send + 'static> Pending<T> {
             Some(Err(oneshot::Canceled)) => Err(Error::Closed),
             None => Err(Error::Timeout),
         };
-        let ack_timeout = inner.shared.core().dispatch.ack_timeout();
+        let ack_timeout = inner.shared.ack_timeout();
         Self {
             answer: Box::new(answer),
             inner: Some(inner),

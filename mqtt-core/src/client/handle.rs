@@ -212,7 +212,7 @@ impl Client {
 
     /// [`Options::ack_timeout`](super::Options::ack_timeout).
     pub(crate) fn ack_timeout(&self) -> Option<Duration> {
-        self.shared.core().dispatch.ack_timeout
+        self.shared.ack_timeout()
     }
 
     /// `answer`, within [`Options::ack_timeout`](super::Options::ack_timeout) when one is set.

@@ -666,13 +666,6 @@ impl Options {
     }
 }
 
-impl super::Dispatch {
-    /// This client's [`Options::ack_timeout`]: how long a wait for the broker's answer lasts at most, by default.
-    pub fn ack_timeout(&self) -> Option<Duration> {
-        self.ack_timeout
-    }
-}
-
 impl fmt::Debug for Options {
     /// Every setting but the password (shown as present or not), the will's payload and the TLS material.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
