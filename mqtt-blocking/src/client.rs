@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use futures_channel::oneshot;
 use proto::Stats;
 use proto::client::{
-    ConnectWatch, Disconnected, Granted, HandleGuard, Receiver, Shared, StateReceiver,
+    ConnectWatch, Disconnected, Granted, HandleGuard, Published, Receiver, Shared, StateReceiver,
 };
 use proto::codec::Publish;
 
@@ -138,6 +138,8 @@ pub struct Pending<T> {
     answer: Box<dyn FnOnce(Option<Instant>) -> Result<T, Error> + Send>,
     /// To refuse a wait on the loop's own thread (it would never end).
     inner: Option<Arc<Inner>>,
+    /// [`Options::ack_timeout`](crate::Options::ack_timeout): bounds [`wait`](Self::wait).
+    ack_timeout: Option<Duration>,
 }
 
 impl<T> std::fmt::Debug for Pending<T> {
@@ -147,13 +149,51 @@ impl<T> std::fmt::Debug for Pending<T> {
 }
 
 /// The completion of a published message: its acknowledgement (PUBACK, or PUBCOMP for QoS 2), at once for QoS 0.
-pub type Delivery = Pending<()>;
+/// Its [`id`](Self::id) names the message (paho's `mid`).
+#[must_use = "dropping a Delivery does not cancel anything; wait for it, or drop it if the answer does not matter"]
+#[derive(Debug)]
+pub struct Delivery {
+    id: u64,
+    pending: Pending<()>,
+}
+
+impl Delivery {
+    /// The message's id: unique over the client's life, in the order the client accepted the messages (from 1),
+    /// at every QoS. Not the MQTT packet identifier, which the session reuses once a message is acknowledged;
+    /// keep it beside the `Delivery` to tell which message an outcome is about (paho's `mid` of `publish` and
+    /// `on_publish`).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Blocks until the broker acknowledged the message, at most
+    /// [`Options::ack_timeout`](crate::Options::ack_timeout) when one is set (by default, as long as it takes).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PublishFailed`] if the broker refused the message, [`Error::Timeout`] past the `ack_timeout` (the
+    /// message stays queued, and may still be acknowledged), otherwise as [`Pending::wait`].
+    pub fn wait(self) -> Result<(), Error> {
+        self.pending.wait()
+    }
+
+    /// Blocks at most `timeout` (whatever the `ack_timeout`) for the acknowledgement. The message stays queued
+    /// after a timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when the time is up, otherwise as [`wait`](Self::wait).
+    pub fn wait_timeout(self, timeout: Duration) -> Result<(), Error> {
+        self.pending.wait_timeout(timeout)
+    }
+}
 
 impl<T: Send + 'static> Pending<T> {
     pub(crate) fn ready(result: Result<T, Error>) -> Self {
         Self {
             answer: Box::new(move |_| result),
             inner: None,
+            ack_timeout: None,
         }
     }
 
@@ -168,24 +208,30 @@ impl<T: Send + 'static> Pending<T> {
             Some(Err(oneshot::Canceled)) => Err(Error::Closed),
             None => Err(Error::Timeout),
         };
+        let ack_timeout = inner.shared.ack_timeout();
         Self {
             answer: Box::new(answer),
             inner: Some(inner),
+            ack_timeout,
         }
     }
 
-    /// Blocks until the answer comes.
+    /// Blocks until the answer comes, at most [`Options::ack_timeout`](crate::Options::ack_timeout) when one is
+    /// set (by default, as long as it takes).
     ///
     /// # Errors
     ///
     /// The broker's refusal ([`Error::PublishFailed`], [`Error::SubscriptionRefused`]...), [`Error::Closed`] if the
     /// event loop ended first, [`Error::WaitInCallback`] on the event loop's own thread (another thread may wait
-    /// for a `Pending` made in a callback).
+    /// for a `Pending` made in a callback), [`Error::Timeout`] past the `ack_timeout` (what was asked for stays
+    /// queued, and the broker may still apply it).
     pub fn wait(self) -> Result<T, Error> {
-        self.wait_until(None)
+        let deadline = self.ack_timeout.and_then(deadline_after);
+        self.wait_until(deadline)
     }
 
-    /// Blocks at most `timeout` for the answer. What was asked for stays queued after a timeout.
+    /// Blocks at most `timeout` (whatever the `ack_timeout`) for the answer. What was asked for stays queued
+    /// after a timeout.
     ///
     /// # Errors
     ///
@@ -291,6 +337,18 @@ impl Client {
         Self { inner, alive }
     }
 
+    /// The [`Delivery`] of a message the session accepted.
+    pub(crate) fn delivery(&self, published: Published) -> Delivery {
+        let pending = match published.done {
+            None => Pending::ready(Ok(())),
+            Some(acknowledgement) => self.pending(acknowledgement, Ok),
+        };
+        Delivery {
+            id: published.id,
+            pending,
+        }
+    }
+
     pub(crate) fn pending<U: Send + 'static, T: Send + 'static>(
         &self,
         receiver: oneshot::Receiver<Result<U, Error>>,
@@ -319,10 +377,7 @@ impl Client {
     ) -> Result<Delivery, Error> {
         let (topic, payload) = (topic.as_ref(), payload.as_ref());
         let message = Publish::new(topic, payload, qos, retain);
-        Ok(match self.inner.shared.publish(&message)? {
-            None => Pending::ready(Ok(())),
-            Some(acknowledgement) => self.pending(acknowledgement, Ok),
-        })
+        Ok(self.delivery(self.inner.shared.publish(&message)?))
     }
 
     /// The messages this client inherited from its store ([`Options::persistence`](crate::Options::persistence))
@@ -335,7 +390,7 @@ impl Client {
             .shared
             .take_recovered()
             .into_iter()
-            .map(|(message, done)| (message, self.pending(done, Ok)))
+            .map(|(message, published)| (message, self.delivery(published)))
             .collect()
     }
 
@@ -553,6 +608,33 @@ impl Client {
     /// The session's counters, as of now.
     pub fn stats(&self) -> Stats {
         self.inner.shared.core().session.stats()
+    }
+
+    /// Pings the broker now and blocks at most `timeout` for its answer: the round trip, from the write of the
+    /// PINGREQ to the arrival of the PINGRESP. A check that the broker still answers (paho's `ping()`), beside
+    /// the keep alive, which pings only a quiet connection.
+    ///
+    /// One ping is in flight at a time: while one waits for its PINGRESP (a keep-alive ping, or another call),
+    /// no second PINGREQ goes out and that PINGRESP answers this call too. The session's PINGRESP deadline
+    /// ([`Options::ping_timeout`](crate::Options::ping_timeout)) applies as to any ping: a broker that does not
+    /// answer within it loses the connection (then this fails with [`Error::ConnectionLost`]), whatever
+    /// `timeout` is.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Ping`] unless connected; [`Error::Timeout`] after `timeout` (the ping stays in flight under the
+    /// session's deadline); [`Error::ConnectionLost`] if the connection ended first; [`Error::Closed`] once the
+    /// client is finished; [`Error::WaitInCallback`] on the event loop's own thread (nothing is sent).
+    pub fn ping(&self, timeout: Duration) -> Result<Duration, Error> {
+        if self.inner.in_loop() {
+            return Err(Error::WaitInCallback);
+        }
+        let pong = self.inner.shared.ping()?;
+        match wait_for(pong, deadline_after(timeout)) {
+            Some(Ok(answer)) => answer,
+            Some(Err(oneshot::Canceled)) => Err(Error::Closed),
+            None => Err(Error::Timeout),
+        }
     }
 
     /// Acknowledges a message received with manual acknowledgement ([`Options::manual_ack`](crate::Options)):

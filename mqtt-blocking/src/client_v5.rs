@@ -38,10 +38,7 @@ impl Client {
     /// [`PublishError::QoSNotSupported`](crate::PublishError::QoSNotSupported) above the broker's Maximum QoS
     /// (nothing is sent).
     pub fn publish_message(&self, message: Message) -> Result<Delivery, Error> {
-        Ok(match self.inner.shared.publish_message(&message)? {
-            None => Pending::ready(Ok(())),
-            Some(acknowledgement) => self.pending(acknowledgement, Ok),
-        })
+        Ok(self.delivery(self.inner.shared.publish_message(&message)?))
     }
 
     /// Subscribes with options per filter (No Local, Retain As Published, Retain Handling), a chosen (or no)

@@ -120,6 +120,9 @@
 //!   [`Options::manual_ack`] it is acknowledged when you call [`Client::ack`] instead: unacknowledged messages hold
 //!   the broker's window, so acknowledge every one.
 //! - [`Pending::wait_timeout`] bounds a wait; what was asked for stays queued after a timeout.
+//! - [`Options::ack_timeout`] bounds every [`Pending::wait`] and [`Delivery::wait`] (by default they wait as long as
+//!   it takes). Each [`Delivery`] has an [`id`](Delivery::id), unique over the client's life; [`Client::ping`]
+//!   measures the round trip to the broker; [`Client::stats`] says when bytes last went each way.
 //!
 //! # MQTT 5.0
 //!
@@ -179,7 +182,8 @@ pub use proto::client::{
 pub use proto::codec::{PacketType, ProtocolVersion, QoS, ReasonCode, RetainHandling};
 pub use proto::reconnect::ReconnectPolicy;
 pub use proto::session::{
-    AuthError, Authenticator, ConnectRefusal, Disconnection, PublishFailure, ReauthError, Stats,
+    AuthError, Authenticator, ConnectRefusal, Disconnection, PingError, PublishFailure,
+    ReauthError, Stats,
 };
 pub use proto::{ConfigError, PublishError, SubscribeError, TopicError};
 pub use transport::{Connector, Stream};

@@ -4,10 +4,10 @@
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use proto::client::Acknowledgement;
+use proto::client::Published;
 use proto::codec::Publish;
 
-use crate::client::{Pending, block_on};
+use crate::client::block_on;
 use crate::{Client, Delivery, Error, Message, QoS};
 
 // The message is taken by value, as the async clients take it: switching backends changes no call.
@@ -56,7 +56,7 @@ impl Client {
     fn when_room(
         &self,
         timeout: Duration,
-        mut poll: impl FnMut(&mut Context<'_>) -> Poll<Result<Option<Acknowledgement>, Error>>,
+        mut poll: impl FnMut(&mut Context<'_>) -> Poll<Result<Published, Error>>,
     ) -> Result<Delivery, Error> {
         let in_loop = self.inner.in_loop();
         let deadline = Instant::now().checked_add(timeout);
@@ -64,9 +64,6 @@ impl Client {
             Poll::Pending if in_loop => Poll::Ready(Err(Error::WaitInCallback)),
             outcome => outcome,
         });
-        match outcome.ok_or(Error::Timeout)?? {
-            None => Ok(Pending::ready(Ok(()))),
-            Some(acknowledgement) => Ok(self.pending(acknowledgement, Ok)),
-        }
+        Ok(self.delivery(outcome.ok_or(Error::Timeout)??))
     }
 }

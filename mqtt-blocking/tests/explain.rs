@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mqtt_blocking::{ConnectionState, Error, Options, Pending, QoS, ReconnectPolicy};
+use mqtt_blocking::{ConnectionState, Delivery, Error, Options, QoS, ReconnectPolicy};
 use mqtt_test::{BrokerConfig, TcpBroker};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -134,7 +134,7 @@ fn reconnect_calls_off_a_disconnect_another_thread_waits_for() {
 fn a_pending_made_in_a_callback_can_be_waited_for_by_another_thread() {
     let broker = TcpBroker::start(BrokerConfig::default());
     let client = mqtt_blocking::connect(&options(&broker, "pending")).unwrap();
-    let (handoff, pendings) = mpsc::channel::<(Result<(), Error>, Pending<()>)>();
+    let (handoff, pendings) = mpsc::channel::<(Result<(), Error>, Delivery)>();
     let handoff = Mutex::new(handoff);
     client
         .subscribe(

@@ -394,3 +394,33 @@ fn two_hundred_subscriptions_in_one_call_each_deliver() {
     assert_eq!(topics.len(), COUNT);
     client.disconnect(WAIT).unwrap();
 }
+
+#[test]
+fn ack_timeout_bounds_waits_while_the_broker_is_down_and_nothing_is_lost_after_its_restart() {
+    // paho's command_timeout: waits end with a typed error while the broker is away, and what they waited for
+    // still happens once it is back.
+    let mut broker = broker(MosquittoConfig::default());
+    let client =
+        connect(&options(&broker, "nub-ack-timeout").ack_timeout(Some(Duration::from_millis(300))));
+    assert!(client.ping(WAIT).unwrap() < WAIT);
+    broker.kill();
+    let delivery = client
+        .publish("nub/late/queued", "queued", QoS::AtLeastOnce, false)
+        .unwrap();
+    let (to, messages) = mpsc::channel();
+    let subscribe = client
+        .subscribe("nub/late/#", QoS::AtLeastOnce, forward(&to))
+        .unwrap();
+    assert_eq!(delivery.wait(), Err(Error::Timeout));
+    assert!(matches!(subscribe.wait(), Err(Error::Timeout)));
+    broker.restart().unwrap();
+    client.wait_connected(WAIT).unwrap();
+    // The subscription was made all the same (SUBACKs come in order: once a later one is in, so is it), and its
+    // callback gets what is published to it.
+    let _later = subscribed(&client, "nub/other", QoS::AtMostOnce);
+    publish_acked(&client, "nub/late/after", "after");
+    while next(&messages).topic != "nub/late/after" {}
+    assert!(client.ping(WAIT).is_ok());
+    // The queued message was acknowledged too: nothing is left unacknowledged.
+    client.disconnect(WAIT).unwrap();
+}

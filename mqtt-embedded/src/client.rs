@@ -389,7 +389,7 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
             self.request(|session, now| Ok(Key::Ticket(session.subscribe(filters, now)?)))?;
         match pending.wait().await? {
             Answer::Granted(granted) => Ok(granted),
-            Answer::Done => Ok(Granted::default()),
+            Answer::Done | Answer::Pong(_) => Ok(Granted::default()),
         }
     }
 
@@ -506,7 +506,7 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
         })?;
         match pending.wait().await? {
             Answer::Granted(granted) => Ok(granted),
-            Answer::Done => Ok(Granted::default()),
+            Answer::Done | Answer::Pong(_) => Ok(Granted::default()),
         }
     }
 
@@ -542,6 +542,46 @@ impl<'d, M: RawMutex, N: Connect, C: Clock> Client<'d, M, N, C> {
             Ok(Key::Reauthenticate)
         })?;
         pending.wait().await.map(drop)
+    }
+
+    /// Pings the broker now and waits at most `timeout` (on the client's clock) for its answer: the round trip,
+    /// from the write of the PINGREQ to the arrival of the PINGRESP, to the millisecond. A check that the broker
+    /// still answers, beside the keep alive, which pings only a quiet connection.
+    ///
+    /// One ping is in flight at a time: while one waits for its PINGRESP (a keep-alive ping, or another call), no
+    /// second PINGREQ goes out and that PINGRESP answers this call too. The session's PINGRESP deadline
+    /// ([`Config::ping_timeout`](crate::Config::ping_timeout)) applies as to any ping: a broker that does not
+    /// answer within it loses the connection.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Ping`] unless connected; [`Error::TimedOut`] after `timeout` (the ping stays in flight under the
+    /// session's deadline); [`Error::ConnectionLost`] if the connection ended first; [`Error::Busy`];
+    /// [`Error::Closed`] once the runner is gone.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: the PINGREQ is sent anyway, only its answer is lost.
+    pub async fn ping(&self, timeout: Duration) -> Result<Duration, Error> {
+        let deadline = self.shared.clock.now() + timeout;
+        let pending = self.request(|session, now| {
+            session.ping(now).map_err(Error::Ping)?;
+            Ok(Key::Ping)
+        })?;
+        match select(pending.wait(), self.shared.clock.sleep_until(deadline)).await {
+            Either::First(Ok(Answer::Pong(millis))) => Ok(Duration::from_millis(u64::from(millis))),
+            Either::First(Ok(_)) => Err(Error::Closed),
+            Either::First(Err(error)) => Err(error),
+            Either::Second(()) => Err(Error::TimedOut),
+        }
+    }
+
+    /// The subscribe requests the broker has not answered yet (each [`subscribe`](Self::subscribe) or
+    /// [`subscribe_to`](Self::subscribe_to) is one, whatever its number of filters): queued while disconnected,
+    /// or sent and waiting for their SUBACK.
+    pub fn pending_subscriptions(&self) -> usize {
+        self.hub()
+            .with_session(|session| session.pending_subscriptions())
     }
 
     /// Runs `f` with what the broker announced in its latest CONNACK (`None` before the first), and returns its

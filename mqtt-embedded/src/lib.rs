@@ -202,8 +202,8 @@ pub use proto::codec::{
 pub use proto::error::{PublishError, SubscribeError};
 pub use proto::io::Connect;
 pub use proto::session::{
-    AuthError, Authenticator, ConnAckInfo, ConnectRefusal, Disconnection, Event, PublishFailure,
-    Reason, ReauthError, Stats,
+    AuthError, Authenticator, ConnAckInfo, ConnectRefusal, Disconnection, Event, PingError,
+    PublishFailure, Reason, ReauthError, Stats,
 };
 pub use proto::{Config, ConfigError, Instant};
 
@@ -431,10 +431,13 @@ pub enum Error {
     /// A re-authentication could not start (no authenticator, not connected, one already running).
     #[error("cannot re-authenticate: {0}")]
     Reauthenticate(ReauthError),
-    /// The connection ended before the re-authentication completed (the broker refused it, or the client refused
-    /// the broker's challenge).
+    /// The connection ended before the re-authentication or the ping completed (the broker refused it, the
+    /// client refused the broker's challenge, or the broker did not answer the ping in time).
     #[error("the connection ended first")]
     ConnectionLost,
+    /// A ping could not be sent ([`PingError::NotConnected`]: wait for the connection, then ping).
+    #[error("cannot ping: {0}")]
+    Ping(PingError),
     /// The DISCONNECT with properties does not fit the room the configuration keeps for it
     /// ([`Config::text_len`]), or 3.1.1 cannot carry it.
     #[error("the DISCONNECT cannot be kept: {0}")]

@@ -31,6 +31,8 @@ pub(crate) enum Key {
     Room,
     Disconnect,
     Reauthenticate,
+    /// A ping waits for its PINGRESP.
+    Ping,
 }
 
 /// What a completed command answers.
@@ -38,6 +40,8 @@ pub(crate) enum Key {
 pub(crate) enum Answer {
     Done,
     Granted(Granted),
+    /// A ping's round trip, in milliseconds (saturated).
+    Pong(u32),
 }
 
 /// One awaited command: its key, its outcome once known, and the task to wake then.
@@ -267,6 +271,11 @@ impl<'d, M: RawMutex> Hub<'d, M> {
             Event::ConnectionLost { .. } | Event::ConnectFailed { .. } => {
                 self.with(|state| state.connected = false);
                 self.complete(Some(Key::Reauthenticate), Err(Error::ConnectionLost));
+                self.complete(Some(Key::Ping), Err(Error::ConnectionLost));
+            }
+            Event::PingResponse { round_trip } => {
+                let millis = u32::try_from(round_trip.as_millis()).unwrap_or(u32::MAX);
+                self.complete(Some(Key::Ping), Ok(Answer::Pong(millis)));
             }
             Event::Reauthenticated => {
                 self.complete(Some(Key::Reauthenticate), Ok(Answer::Done));

@@ -118,6 +118,11 @@
 //!   broker's window, so acknowledge every one.
 //! - [`Client::states`] keeps the latest 64 connection states for a listener that does not read; older ones are
 //!   dropped (they are only notifications).
+//! - **Waiting for the broker.** The calls that wait for its answer without a timeout of their own (`subscribe`,
+//!   `unsubscribe`, [`Delivery::wait`], `reauthenticate`) wait as long as it takes; [`Options::ack_timeout`] bounds
+//!   them ([`Error::Timeout`]; nothing is lost, the answer may still come). Each [`Delivery`] has an
+//!   [`id`](Delivery::id), unique over the client's life; [`Client::ping`] measures the round trip to the broker;
+//!   [`Client::stats`] says when bytes last went each way.
 //!
 //! ```rust
 //! use std::time::Duration;
@@ -216,7 +221,8 @@ pub use proto::client::{
 pub use proto::codec::{PacketType, ProtocolVersion, QoS, ReasonCode, RetainHandling};
 pub use proto::reconnect::ReconnectPolicy;
 pub use proto::session::{
-    AuthError, Authenticator, ConnectRefusal, Disconnection, PublishFailure, ReauthError, Stats,
+    AuthError, Authenticator, ConnectRefusal, Disconnection, PingError, PublishFailure,
+    ReauthError, Stats,
 };
 pub use proto::{ConfigError, PublishError, SubscribeError, TopicError};
 pub use transport::{Connector, Stream};

@@ -31,6 +31,16 @@ use crate::session::Ticket;
 /// Resolves with the broker's acknowledgement of a QoS 1 or 2 message.
 pub type Acknowledgement = oneshot::Receiver<Result<(), Error>>;
 
+/// A message the session accepted: its id, and at QoS 1 and 2 the acknowledgement to wait for.
+#[derive(Debug)]
+pub struct Published {
+    /// Unique over the client's life, in the order the session accepted the messages (from 1), at every QoS:
+    /// not the MQTT packet identifier, which is reused. [`Delivery::id`](super::Delivery::id) gives it.
+    pub id: u64,
+    /// Resolves with the broker's acknowledgement (QoS 1 and 2); `None` at QoS 0.
+    pub done: Option<Acknowledgement>,
+}
+
 /// Resolves when a graceful disconnect ended: with the number of messages the broker had not acknowledged, or
 /// [`Error::DisconnectCalledOff`] if a reconnect called it off. A dropped sender means the runner ended.
 pub type Disconnected = oneshot::Receiver<Result<usize, Error>>;
@@ -48,7 +58,7 @@ impl Shared {
     /// # Errors
     ///
     /// [`Error::Publish`] for an invalid message or a full queue; [`Error::Closed`] once the client is finished.
-    pub fn publish(&self, message: &Publish<'_>) -> Result<Option<Acknowledgement>, Error> {
+    pub fn publish(&self, message: &Publish<'_>) -> Result<Published, Error> {
         let now = self.now();
         {
             let mut core = self.core();
@@ -71,7 +81,7 @@ impl Shared {
         &self,
         message: &Publish<'_>,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<Option<Acknowledgement>, Error>> {
+    ) -> Poll<Result<Published, Error>> {
         let now = self.now();
         let mut core = self.core();
         match core.publish(message, now) {
@@ -99,7 +109,7 @@ impl Shared {
         &self,
         message: &Message,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<Option<Acknowledgement>, Error>> {
+    ) -> Poll<Result<Published, Error>> {
         message.with_publish(|publish| self.poll_publish(publish, cx))
     }
 
@@ -108,7 +118,7 @@ impl Shared {
     /// # Errors
     ///
     /// As [`publish`](Self::publish).
-    pub fn publish_message(&self, message: &Message) -> Result<Option<Acknowledgement>, Error> {
+    pub fn publish_message(&self, message: &Message) -> Result<Published, Error> {
         message.with_publish(|publish| self.publish(publish))
     }
 
@@ -389,7 +399,7 @@ impl Core {
         &mut self,
         message: &Publish<'_>,
         now: Instant,
-    ) -> Result<Option<Acknowledgement>, Error> {
+    ) -> Result<Published, Error> {
         self.open()?;
         let ticket = match self.session.publish(message, now) {
             Ok(ticket) => {
@@ -411,12 +421,17 @@ impl Core {
                 return Err(Error::Publish(error));
             }
         };
+        self.dispatch.last_delivery_id += 1;
+        let id = self.dispatch.last_delivery_id;
         if message.qos == QoS::AtMostOnce {
-            return Ok(None);
+            return Ok(Published { id, done: None });
         }
         let (done, acknowledged) = oneshot::channel();
         self.dispatch.publishes.insert(ticket, done);
-        Ok(Some(acknowledged))
+        Ok(Published {
+            id,
+            done: Some(acknowledged),
+        })
     }
 
     /// Queues a SUBSCRIBE and routes what its filters match to a new queue from now on; resolves with the SUBACK.
@@ -631,7 +646,7 @@ impl Request {
     /// # Errors
     ///
     /// As [`Shared::publish`].
-    pub fn send(&self) -> Result<Option<Acknowledgement>, Error> {
+    pub fn send(&self) -> Result<Published, Error> {
         self.shared.publish_message(&self.message)
     }
 

@@ -119,6 +119,12 @@ pub struct Dispatch {
     pub(crate) manual_ack: bool,
     pub(crate) handles_gone: bool,
     finished: bool,
+    /// [`Options::ack_timeout`](super::Options::ack_timeout).
+    pub(crate) ack_timeout: Option<core::time::Duration>,
+    /// The id of the latest message the session accepted ([`Delivery::id`](super::Delivery::id)).
+    pub(crate) last_delivery_id: u64,
+    /// Callers of `ping` waiting for the PINGRESP.
+    pub(crate) pings: super::ping::Pings,
     /// MQTT 5.0 exchanges: request/response, re-authentication, redirection.
     pub(crate) v5: Exchange,
 }
@@ -173,6 +179,9 @@ impl Dispatch {
             manual_ack,
             handles_gone: false,
             finished: false,
+            ack_timeout: None,
+            last_delivery_id: 0,
+            pings: super::ping::Pings::default(),
             v5: Exchange::default(),
         }
     }
@@ -180,6 +189,7 @@ impl Dispatch {
     /// A dispatch with the queue capacity and acknowledgement mode of `options`.
     pub fn from_options(options: &super::Options) -> Self {
         let mut dispatch = Self::new(options.message_capacity, options.manual_ack);
+        dispatch.ack_timeout = options.ack_timeout;
         dispatch.capacity_bytes = options.message_capacity_bytes;
         dispatch.answer_room = usize::from(options.receive_maximum);
         dispatch.brokers = options.brokers().to_vec();
@@ -337,6 +347,7 @@ impl Dispatch {
             let _ = done.send(Err(error.clone()));
         }
         self.v5.reauthenticated(&Err(error.clone()));
+        self.pings.answer(&Err(error.clone()));
     }
 
     fn state(&mut self, state: ConnectionState) {
@@ -704,6 +715,7 @@ impl Dispatch {
                 self.state(ConnectionState::Redirected { to, permanent });
             }
             Event::Reauthenticated => self.v5.reauthenticated(&Ok(())),
+            Event::PingResponse { round_trip } => self.pings.answer(&Ok(round_trip)),
             Event::Connected { session_present } => {
                 self.unreachable = None;
                 self.established = true;
@@ -739,6 +751,7 @@ impl Dispatch {
             }
             Event::ConnectionLost { reason } => {
                 self.v5.reauthenticated(&Err(Error::ConnectionLost(reason)));
+                self.pings.answer(&Err(Error::ConnectionLost(reason)));
                 self.established = false;
                 self.unreachable = None;
                 self.state(match reason {

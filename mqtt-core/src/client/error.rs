@@ -5,7 +5,7 @@ use std::string::String;
 use std::sync::Arc;
 
 use crate::codec::ReasonCode;
-use crate::session::{ConnectRefusal, Disconnection, PublishFailure, ReauthError};
+use crate::session::{ConnectRefusal, Disconnection, PingError, PublishFailure, ReauthError};
 use crate::url::UrlError;
 use crate::{ConfigError, PublishError, SubscribeError};
 
@@ -95,6 +95,9 @@ pub enum Error {
     /// A re-authentication could not start (no authenticator, not connected, one already running).
     #[error("cannot re-authenticate: {0}")]
     Reauthenticate(#[source] ReauthError),
+    /// A ping could not be sent ([`PingError::NotConnected`]: wait for the connection, then ping).
+    #[error("cannot ping: {0}")]
+    Ping(#[source] PingError),
     /// The connection ended before the re-authentication (or the request) completed.
     #[error("the connection ended first: {0}")]
     ConnectionLost(Disconnection),

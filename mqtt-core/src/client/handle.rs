@@ -14,7 +14,7 @@ use futures_channel::oneshot;
 use futures_util::future::{Either, select};
 use futures_util::{Stream, StreamExt};
 
-use super::command::Acknowledgement;
+use super::command::{Acknowledgement, Published};
 use super::dispatch::Granted;
 use super::receiver::{Receiver, StateReceiver};
 use super::{ConnectWatch, ConnectionState, Error, HandleGuard, Message, Shared};
@@ -46,40 +46,61 @@ impl core::fmt::Debug for Client {
 }
 
 /// The completion of a published message: resolves when the broker acknowledged it (PUBACK, or PUBCOMP for
-/// QoS 2), at once for QoS 0.
+/// QoS 2), at once for QoS 0. Its [`id`](Self::id) names the message (paho's `mid`).
 #[derive(Debug)]
 #[must_use = "a Delivery does nothing unless awaited; drop it if the acknowledgement does not matter"]
 pub struct Delivery {
+    pub(super) id: u64,
     pub(super) done: Option<Acknowledgement>,
     pub(super) sleep: Sleep,
+    /// [`Options::ack_timeout`](super::Options::ack_timeout): bounds [`wait`](Self::wait).
+    pub(super) ack_timeout: Option<Duration>,
 }
 
 impl Delivery {
-    /// Waits for the acknowledgement.
+    /// The message's id: unique over the client's life, in the order the client accepted the messages (from 1),
+    /// at every QoS. Not the MQTT packet identifier, which the session reuses once a message is acknowledged;
+    /// keep it beside the `Delivery` to tell which message an outcome is about (paho's `mid` of
+    /// `publish` and `on_publish`).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Waits for the acknowledgement, at most [`Options::ack_timeout`](super::Options::ack_timeout) when one is
+    /// set (by default, as long as it takes).
     ///
     /// # Errors
     ///
     /// [`Error::PublishFailed`] if the broker refused the message or lost it with the session (by configuration),
-    /// [`Error::GaveUp`] if the session stopped trying to connect, [`Error::Closed`] if the event loop ended first.
+    /// [`Error::GaveUp`] if the session stopped trying to connect, [`Error::Closed`] if the event loop ended first,
+    /// [`Error::Timeout`] past the `ack_timeout` (the message stays queued, and may still be acknowledged).
     ///
     /// # Cancel safety
     ///
     /// Cancel-safe: the message stays queued, only the notification is lost.
     pub async fn wait(self) -> Result<(), Error> {
-        match self.done {
-            None => Ok(()),
-            Some(done) => done.await.unwrap_or(Err(Error::Closed)),
+        match self.ack_timeout {
+            Some(timeout) => self.wait_timeout(timeout).await,
+            None => self.acknowledged().await,
         }
     }
 
-    /// Waits at most `timeout` for the acknowledgement. The message stays queued after a timeout.
+    /// Waits at most `timeout` for the acknowledgement (whatever the `ack_timeout`). The message stays queued
+    /// after a timeout.
     ///
     /// # Errors
     ///
     /// [`Error::Timeout`] when the time is up, otherwise as [`wait`](Self::wait).
     pub async fn wait_timeout(self, timeout: Duration) -> Result<(), Error> {
         let sleep = self.sleep;
-        within(sleep, timeout, self.wait()).await?
+        within(sleep, timeout, self.acknowledged()).await?
+    }
+
+    async fn acknowledged(self) -> Result<(), Error> {
+        match self.done {
+            None => Ok(()),
+            Some(done) => done.await.unwrap_or(Err(Error::Closed)),
+        }
     }
 }
 
@@ -180,10 +201,29 @@ impl Client {
     }
 
     /// The [`Delivery`] of a message the session accepted.
-    pub(crate) fn delivery(&self, done: Option<Acknowledgement>) -> Delivery {
+    pub(crate) fn delivery(&self, published: Published) -> Delivery {
         Delivery {
-            done,
+            id: published.id,
+            done: published.done,
             sleep: self.sleep,
+            ack_timeout: self.ack_timeout(),
+        }
+    }
+
+    /// [`Options::ack_timeout`](super::Options::ack_timeout).
+    pub(crate) fn ack_timeout(&self) -> Option<Duration> {
+        self.shared.ack_timeout()
+    }
+
+    /// `answer`, within [`Options::ack_timeout`](super::Options::ack_timeout) when one is set.
+    pub(crate) async fn answer<T>(
+        &self,
+        answer: oneshot::Receiver<Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let answer = async { answer.await.map_err(|_| Error::Closed)? };
+        match self.ack_timeout() {
+            Some(timeout) => within(self.sleep, timeout, answer).await?,
+            None => answer.await,
         }
     }
 
@@ -318,7 +358,7 @@ impl Client {
             .collect();
         // From here on the queue has a receiver: dropping this future drops it.
         let (receiver, answer) = self.shared.subscribe(&filters)?;
-        let granted = answer.await.map_err(|_| Error::Closed)??;
+        let granted = self.answer(answer).await?;
         Ok(Subscription { granted, receiver })
     }
 
@@ -335,7 +375,7 @@ impl Client {
     ) -> Result<(), Error> {
         let filters: Vec<String> = filters.into_iter().map(Into::into).collect();
         let answer = self.shared.unsubscribe(&filters)?;
-        let codes = answer.await.map_err(|_| Error::Closed)??;
+        let codes = self.answer(answer).await?;
         match codes.into_iter().find(|code| code.is_failure()) {
             Some(code) => Err(Error::UnsubscribeRefused(code)),
             None => Ok(()),
@@ -387,13 +427,7 @@ impl Client {
         self.shared
             .take_recovered()
             .into_iter()
-            .map(|(message, done)| {
-                let delivery = Delivery {
-                    done: Some(done),
-                    sleep: self.sleep,
-                };
-                (message, delivery)
-            })
+            .map(|(message, published)| (message, self.delivery(published)))
             .collect()
     }
 

@@ -75,7 +75,7 @@ impl Client {
     /// As [`subscribe_many`](Self::subscribe_many).
     pub async fn subscribe_with(&self, request: SubscribeRequest) -> Result<Subscription, Error> {
         let (receiver, answer) = self.shared.subscribe_request(&request)?;
-        let granted = answer.await.map_err(|_| Error::Closed)??;
+        let granted = self.answer(answer).await?;
         Ok(Subscription { granted, receiver })
     }
 
@@ -90,7 +90,7 @@ impl Client {
         request: UnsubscribeRequest,
     ) -> Result<Vec<ReasonCode>, Error> {
         let answer = self.shared.unsubscribe_request(&request)?;
-        answer.await.map_err(|_| Error::Closed)?
+        self.answer(answer).await
     }
 
     /// Sends a request and waits for its response (5.0 request/response), for at most `timeout`: `payload` goes
@@ -197,7 +197,7 @@ impl Client {
     /// client refused the broker's challenge); [`Error::Closed`] if the event loop ended.
     pub async fn reauthenticate(&self) -> Result<(), Error> {
         let done = self.shared.reauthenticate()?;
-        done.await.map_err(|_| Error::Closed)?
+        self.answer(done).await
     }
 
     /// What the broker announced in its latest successful CONNACK (assigned client identifier, Server Keep Alive,

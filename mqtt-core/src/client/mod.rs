@@ -73,6 +73,7 @@ mod message;
 pub mod mqtt5 {}
 mod options;
 mod persist;
+mod ping;
 mod queue;
 mod receiver;
 mod redirect;
@@ -83,7 +84,7 @@ pub mod tls;
 mod v5;
 mod will;
 
-pub use command::{Acknowledgement, Disconnected, Request, SubAck, UnsubAck};
+pub use command::{Acknowledgement, Disconnected, Published, Request, SubAck, UnsubAck};
 pub use connecting::ConnectWatch;
 pub use dispatch::{Dispatch, Granted};
 pub use error::{Error, TlsError};
@@ -95,6 +96,7 @@ pub use handle_v5::Responder;
 pub use message::Message;
 pub use options::{Encoded, Options, TlsOptions};
 pub use persist::{Durability, Persistence, Store};
+pub use ping::Pong;
 pub use receiver::{Receiver, StateReceiver, Taken};
 pub use redirect::Redirecting;
 pub use shared::{Core, CoreGuard, HandleGuard, Shared};

@@ -96,6 +96,7 @@ pub struct Options {
     /// Read batching: batch size (0: off) and longest wait.
     pub(crate) read_batching: (usize, Duration),
     pub(crate) manual_ack: bool,
+    pub(crate) ack_timeout: Option<Duration>,
     pub(crate) keep_trying: bool,
     pub(crate) tls: TlsOptions,
     pub(crate) user_properties: Vec<(String, String)>,
@@ -155,6 +156,7 @@ impl Options {
             message_capacity_bytes: MESSAGE_CAPACITY_BYTES,
             read_batching: (4096, Duration::from_millis(1)),
             manual_ack: false,
+            ack_timeout: None,
             keep_trying: false,
             tls: TlsOptions::default(),
             user_properties: Vec::new(),
@@ -649,6 +651,26 @@ impl Options {
         self.manual_ack = manual;
         self
     }
+
+    /// Bounds the calls that wait for the broker's answer without a timeout of their own: `subscribe`,
+    /// `unsubscribe` and their `_many`/`_with` forms (SUBACK, UNSUBACK), a [`Delivery`](super::Delivery)'s
+    /// `wait` (PUBACK or PUBCOMP) and `reauthenticate` (AUTH), on every std client; past it they fail with [`Error::Timeout`](super::Error).
+    /// Calls that take a timeout (`wait_timeout`, `ping`, `request`, `disconnect`) keep the caller's.
+    ///
+    /// Default `None`: wait as long as it takes. The session never loses what such a call waits for (a message
+    /// queued while offline goes out after the next connection, a subscription is made again after a reconnect),
+    /// so the answer of a broker that is down comes once it is back; a deadline would report a failure for what
+    /// still happens. Set one (paho's `command_timeout` is 60 s) when a hung broker should show up as an error.
+    ///
+    /// A timed-out wait loses nothing: the message stays queued or in flight and may still be acknowledged, the
+    /// SUBSCRIBE or UNSUBSCRIBE still goes out and the broker still applies it. What the caller no longer hears
+    /// is the answer: a subscription whose wait timed out has no handle, so what its filters match is treated as
+    /// for a dropped subscription (see the [delivery rules](crate::client#delivery-rules)); unsubscribe it, or
+    /// subscribe again.
+    pub fn ack_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.ack_timeout = timeout;
+        self
+    }
 }
 
 impl fmt::Debug for Options {
@@ -678,6 +700,7 @@ impl fmt::Debug for Options {
             .field("message_capacity_bytes", &self.message_capacity_bytes)
             .field("read_batching", &self.read_batching)
             .field("manual_ack", &self.manual_ack)
+            .field("ack_timeout", &self.ack_timeout)
             .field("keep_trying", &self.keep_trying)
             .field("tls", &self.tls)
             .field("user_properties", &self.user_properties.len())

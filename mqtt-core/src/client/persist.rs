@@ -16,7 +16,7 @@ use std::vec::Vec;
 
 use futures_channel::oneshot;
 
-use super::command::Acknowledgement;
+use super::command::Published;
 use super::file_store::{FileStore, Log, StoreError, StoreErrorKind, frame, move_aside};
 use super::{Core, Error, Message, Options, Shared};
 use crate::Session;
@@ -338,7 +338,12 @@ impl Shared {
                 }
             }
             let message = Message::received(&r.message, None);
-            recovered.push((message, outcome));
+            dispatch.last_delivery_id += 1;
+            let published = Published {
+                id: dispatch.last_delivery_id,
+                done: Some(outcome),
+            };
+            recovered.push((message, published));
         }
         *self
             .recovered
@@ -349,8 +354,9 @@ impl Shared {
     }
 
     /// The messages the client inherited from its store when it started (each once: a second call gives none),
-    /// in publish order, each with the outcome to wait for: the broker's acknowledgement, or why it failed.
-    pub fn take_recovered(&self) -> Vec<(Message, Acknowledgement)> {
+    /// in publish order, each with its id (given when the client started, before any new message's) and the
+    /// outcome to wait for: the broker's acknowledgement, or why it failed.
+    pub fn take_recovered(&self) -> Vec<(Message, Published)> {
         core::mem::take(
             &mut *self
                 .recovered

@@ -15,7 +15,6 @@ use std::vec::Vec;
 
 use futures_util::task::AtomicWaker;
 
-use super::command::Acknowledgement;
 use super::{Dispatch, Message, Store};
 use crate::driver::{Host, Wake};
 use crate::session::AckToken;
@@ -80,7 +79,9 @@ pub struct Shared {
     /// Where the session is kept across restarts ([`Options::persistence`](super::Options::persistence)).
     pub(crate) store: Option<Mutex<Store>>,
     /// The messages inherited from the store, with their outcomes, until the application takes them.
-    pub(crate) recovered: Mutex<Vec<(Message, Acknowledgement)>>,
+    pub(crate) recovered: Mutex<Vec<(Message, super::Published)>>,
+    /// [`Options::ack_timeout`](super::Options::ack_timeout), read without the lock.
+    ack_timeout: Option<core::time::Duration>,
 }
 
 impl core::fmt::Debug for Shared {
@@ -99,6 +100,7 @@ impl Shared {
         now: impl Fn() -> Instant + Send + Sync + 'static,
     ) -> Self {
         Self {
+            ack_timeout: dispatch.ack_timeout,
             core: Mutex::new(Core { session, dispatch }),
             woken: AtomicBool::new(false),
             waker: AtomicWaker::new(),
@@ -108,6 +110,12 @@ impl Shared {
             store: None,
             recovered: Mutex::new(Vec::new()),
         }
+    }
+
+    /// This client's [`Options::ack_timeout`](super::Options::ack_timeout): how long a wait for the broker's
+    /// answer lasts at most, when the call has no timeout of its own.
+    pub fn ack_timeout(&self) -> Option<core::time::Duration> {
+        self.ack_timeout
     }
 
     /// Locks the session and its dispatch. Never held across an await or while application code runs.

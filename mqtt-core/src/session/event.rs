@@ -373,6 +373,13 @@ pub enum Event<'a> {
     /// A re-authentication ([`Session::reauthenticate`](crate::session::Session::reauthenticate)) succeeded: the
     /// broker answered AUTH Success and the authenticator accepted its final data.
     Reauthenticated,
+    /// The broker answered the ping the application asked for ([`Session::ping`](crate::session::Session::ping))
+    /// with PINGRESP. Keep-alive pings the application did not ask for are not reported.
+    PingResponse {
+        /// From the write of the PINGREQ to the arrival of the PINGRESP (as the `now` of the calls that did
+        /// them).
+        round_trip: Duration,
+    },
 }
 
 /// Events without borrowed data, queued inside the session until polled.
@@ -412,6 +419,10 @@ pub(crate) enum OwnedEvent {
         permanent: bool,
     },
     Reauthenticated,
+    /// Milliseconds, saturated (as `Reconnecting`'s delay).
+    PingResponse {
+        round_trip_ms: u32,
+    },
 }
 
 impl OwnedEvent {
@@ -448,6 +459,9 @@ impl OwnedEvent {
                 permanent,
             },
             Self::Reauthenticated => Event::Reauthenticated,
+            Self::PingResponse { round_trip_ms } => Event::PingResponse {
+                round_trip: crate::time::duration_from_millis(u64::from(round_trip_ms)),
+            },
         }
     }
 }

@@ -19,6 +19,8 @@ impl<'b> Session<'b> {
             self.partial = None;
             self.last_sent = now;
             self.last_received = now;
+            // A ping asked for on an earlier connection was answered or failed with it.
+            self.ping_wanted = false;
         }
     }
 
@@ -197,6 +199,7 @@ impl<'b> Session<'b> {
         self.stats.bytes_received += n as u64;
         if n > 0 {
             self.last_received = now;
+            self.stats.last_received_at = Some(now);
         }
         // The rest of a too large 3.1.1 PUBLISH: read past, not kept.
         let skipped = n.min(self.skip_incoming);

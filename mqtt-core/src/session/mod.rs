@@ -115,6 +115,7 @@ mod low_water;
 mod outbox;
 #[cfg(feature = "persist")]
 pub mod persist;
+mod ping;
 mod poison;
 mod receipt;
 mod receive;
@@ -131,6 +132,7 @@ use core::time::Duration;
 pub use auth::{AuthError, Authenticator, AuthenticatorRef, ReauthError};
 pub use event::{AckToken, ConnectRefusal, Disconnection, Event, PublishFailure, Ticket};
 pub use low_water::ReadMarks;
+pub use ping::{Ping, PingError};
 pub use server::{ConnAckInfo, Reason};
 
 use crate::buffer::Buffers;
@@ -209,6 +211,11 @@ pub struct Stats {
     /// MQTT 3.1.1: messages from the broker larger than the maximum packet size, acknowledged and read past
     /// without being delivered ([`Event::MessageTooLarge`]). Counted in `messages_received` too.
     pub messages_too_large: u64,
+    /// When bytes were last written to the broker (by [`Session::poll_transmit`]), over every connection.
+    pub last_sent_at: Option<Instant>,
+    /// When bytes last arrived from the broker (by [`Session::handle_bytes`] or [`Session::commit_read`]),
+    /// over every connection.
+    pub last_received_at: Option<Instant>,
 }
 
 /// Timers, each with at most one deadline.
@@ -342,6 +349,11 @@ pub struct Session<'b> {
     ping_outstanding: bool,
     /// The ping deadline passed while the session was paused: it starts again when the pause ends.
     ping_deferred: bool,
+    /// The application asked for a ping ([`Session::ping`]): the next PINGRESP is reported
+    /// ([`Event::PingResponse`]).
+    ping_wanted: bool,
+    /// When the latest PINGREQ was written.
+    ping_sent_at: Instant,
     send_disconnect: Option<ReasonCode>,
     /// The last connection ended because its DISCONNECT could not be written in time (the broker took nothing):
     /// what is still staged for it is dropped ([`close_write_timeout`](Session::close_write_timeout)).
@@ -520,6 +532,8 @@ impl<'b> Session<'b> {
             send_ping: false,
             ping_outstanding: false,
             ping_deferred: false,
+            ping_wanted: false,
+            ping_sent_at: Instant::ZERO,
             send_disconnect: None,
             write_stalled: false,
             reconnect_after_acks: false,

@@ -362,6 +362,7 @@ impl<'b> Session<'b> {
                     self.request_acked(PacketType::UnsubAck, ack.packet_id, ack.reasons)
                 }
                 Packet::PingResp => {
+                    self.ping_answered();
                     self.ping_outstanding = false;
                     self.ping_deferred = false;
                     self.set_timer(Timer::Ping, None);

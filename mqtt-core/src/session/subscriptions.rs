@@ -448,3 +448,27 @@ impl Subscriptions {
         }
     }
 }
+
+impl super::Session<'_> {
+    /// The subscribe requests of the application the broker has not answered yet (each
+    /// [`subscribe`](Self::subscribe) is one, whatever its number of filters): queued while disconnected, or sent
+    /// and waiting for their SUBACK. The session's own re-subscription after a broker lost the session does not
+    /// count. Walks the subscription table.
+    pub fn pending_subscriptions(&self) -> usize {
+        let mut count = 0;
+        let mut last = None;
+        let mut pos = self.subscriptions.first();
+        while let Some(p) = pos {
+            if let Some((e, _)) = self.subscriptions.get(&self.subscriptions_buf, p)
+                && matches!(e.state, State::SubscribeQueued | State::SubscribeSent)
+                && e.ticket != super::Ticket::RESUBSCRIBE.0
+                && last != Some(e.ticket)
+            {
+                count += 1;
+                last = Some(e.ticket);
+            }
+            pos = self.subscriptions.next(&self.subscriptions_buf, p);
+        }
+        count
+    }
+}

@@ -46,6 +46,7 @@ impl<'b> Session<'b> {
             return None;
         }
         self.last_sent = now;
+        self.stats.last_sent_at = Some(now);
         self.stats.bytes_sent += written as u64;
         Some(written)
     }
@@ -192,6 +193,7 @@ impl<'b> Session<'b> {
             let n = self.write(Packet::PingReq, buf);
             if n > 0 {
                 self.send_ping = false;
+                self.ping_sent_at = self.now;
             }
             return n;
         }

@@ -450,6 +450,23 @@ macro_rules! new_user_message_tests {
             within("disconnect", client.disconnect(WAIT)).await.unwrap();
         });
 
+        $crate::new_user_tests!(@test $how ping_delivery_ids_and_last_traffic_times_against_a_real_broker {
+            // paho's ping(), publish's mid and last_send/last_receive, as a port from it uses them.
+            let broker = broker(MosquittoConfig::default());
+            let client = connect(options(&broker, "nu-ping").keep_alive(Duration::from_secs(600))).await;
+            let round_trip = within("PINGRESP", client.ping(WAIT)).await.unwrap();
+            assert!(round_trip < WAIT, "{round_trip:?}");
+            let stats = client.stats();
+            assert!(stats.last_sent_at.is_some() && stats.last_received_at.is_some(), "{stats:?}");
+            let first = client.publish("nu/ping", "a", QoS::AtMostOnce, false).await.unwrap();
+            let second = client.publish("nu/ping", "b", QoS::AtLeastOnce, false).await.unwrap();
+            assert!(second.id() > first.id(), "{} then {}", first.id(), second.id());
+            within("PUBACK", second.wait()).await.unwrap();
+            let after = client.stats();
+            assert!(after.last_received_at >= stats.last_received_at, "{after:?}");
+            within("disconnect", client.disconnect(WAIT)).await.unwrap();
+        });
+
         $crate::new_user_tests!(@test $how a_subscribe_request_queued_behind_a_publish_is_sent_not_dropped {
             // A 600-byte PUBLISH and a 500-byte SUBSCRIBE, both queued before the connection: each fits the transmit
             // staging buffer on its own, not both together.

@@ -77,6 +77,11 @@ pub enum RecordedEvent {
         /// One code per filter (5.0).
         reasons: Vec<ReasonCode>,
     },
+    /// [`Event::PingResponse`].
+    PingResponse {
+        /// From the PINGREQ's write to the PINGRESP's arrival.
+        round_trip: Duration,
+    },
     /// An event this harness does not know yet, as its `Debug` text.
     Other(String),
 }
@@ -104,6 +109,7 @@ impl From<Event<'_>> for RecordedEvent {
                 ticket,
                 reasons: reasons.iter().collect(),
             },
+            Event::PingResponse { round_trip } => Self::PingResponse { round_trip },
             other => Self::Other(format!("{other:?}")),
         }
     }
