@@ -67,6 +67,30 @@ fn run(script: &str, args: &[&str], tools: &[(&str, &str)]) -> String {
     report
 }
 
+/// The firmware's stack peak and the stack it had, from its report line ("stack peak P of S B"), and a check
+/// that at least `margin` bytes were never touched: a firmware whose stack ran into its statics corrupts them
+/// silently (or locks up), so the margin is checked while it still passes.
+fn assert_stack_margin(report: &str, margin: usize) {
+    let line = report
+        .lines()
+        .find(|line| line.contains("stack peak"))
+        .unwrap_or_else(|| panic!("no stack report in:\n{report}"));
+    let numbers: Vec<usize> = line
+        .rsplit("stack peak ")
+        .next()
+        .unwrap_or_default()
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let [peak, size] = numbers[..] else {
+        panic!("unexpected stack report: {line}");
+    };
+    assert!(
+        size.saturating_sub(peak) >= margin,
+        "the firmware's stack peak {peak} B leaves less than {margin} B of its {size} B: give it more room\n{line}"
+    );
+}
+
 const TOOLS: [(&str, &str); 3] = [
     ("qemu-system-arm", "qemu-system-arm"),
     ("mosquitto", "mosquitto"),
@@ -83,6 +107,7 @@ fn a_5_0_only_firmware_on_qemu_publishes_and_routes_what_comes_back_through_mosq
         report.contains("mqtt-embedded on lm3s6965evb (MQTT 5.0 only): Ok(())"),
         "{report}"
     );
+    assert_stack_margin(&report, 512);
 }
 
 /// The same with a firmware built for MQTT 3.1.1 only.
@@ -93,6 +118,7 @@ fn a_3_1_1_only_firmware_on_qemu_publishes_and_routes_what_comes_back_through_mo
         report.contains("mqtt-embedded on lm3s6965evb (MQTT 3.1.1 only): Ok(())"),
         "{report}"
     );
+    assert_stack_margin(&report, 512);
 }
 
 /// The TLS firmware verifies mosquitto's certificate against the CA it was given, presents its own, and runs
@@ -106,6 +132,7 @@ fn tls_firmware_on_qemu_verifies_the_broker_and_publishes_through_mutual_tls() {
         report.contains("mqtt-embedded over TLS on lm3s6965evb (MQTT 5.0 only): Ok(())"),
         "{report}"
     );
+    assert_stack_margin(&report, 512);
     assert!(
         report.contains("TLS connection refused: Some(Handshake(InvalidCertificate))"),
         "{report}"

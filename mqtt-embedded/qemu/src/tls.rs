@@ -43,8 +43,11 @@ const WRITE: usize = 768;
 
 type Tls = TlsResources<'static, NoopRawMutex, Uart, RECORD, WRITE>;
 type Secure = TlsConnector<'static, NoopRawMutex, UartLink, ChaCha20Rng>;
-/// The same client memory as the plain firmware.
-type Memory = Resources<'static, NoopRawMutex, Watched, EmbassyClock, 2560, 4096, 256, 256>;
+/// The plain firmware's client memory but a 3 KiB store (4 KiB there): this firmware's stack peaks at about
+/// 39 KB (measured: `stack peak … of … B` in its report), which the 64 KiB of RAM only leave with this store. With
+/// the 4 KiB store the stack ran into the statics and the firmware locked up after its DISCONNECT; the end-to-end
+/// test now wants 512 B left untouched.
+type Memory = Resources<'static, NoopRawMutex, Watched, EmbassyClock, 2560, 3072, 256, 256>;
 
 static RESOURCES: StaticCell<Memory> = StaticCell::new();
 static TLS: StaticCell<Tls> = StaticCell::new();
