@@ -257,8 +257,8 @@ impl Shared {
     /// # Errors
     ///
     /// [`Error::Subscribe`] if the inbox cannot be subscribed; [`Error::Closed`] once the client is finished;
-    /// [`PropertiesNotSupported`](crate::PublishError::PropertiesNotSupported) on a 3.1.1 session (configured, or fallen back to), before
-    /// anything is subscribed.
+    /// [`PropertiesNotSupported`](crate::PublishError::PropertiesNotSupported) on a 3.1.1 session (configured,
+    /// or fallen back to), before anything is subscribed.
     pub fn request(
         self: &Arc<Self>,
         topic: &str,

@@ -33,8 +33,8 @@ impl Shared {
     ///
     /// # Errors
     ///
-    /// [`Error::Ping`] with [`PingError::NotConnected`](crate::session::PingError) unless the broker has accepted the current connection; [`Error::Closed`] once the
-    /// client is finished.
+    /// [`Error::Ping`] with [`PingError::NotConnected`](crate::session::PingError) unless the broker has accepted
+    /// the current connection; [`Error::Closed`] once the client is finished.
     pub fn ping(&self) -> Result<Pong, Error> {
         let now = self.now();
         let mut core = self.core();
