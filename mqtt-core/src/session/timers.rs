@@ -66,7 +66,7 @@ impl Session<'_> {
             .then_some(due)
     }
 
-    /// How long a PINGREQ waits for its PINGRESP: [`Config::ping_timeout`] as given, or when it is zero
+    /// How long a PINGREQ waits for its PINGRESP: [`Config::ping_timeout`](crate::Config::ping_timeout) as given, or when it is zero
     /// (automatic) 10 s or half the keep alive interval, whichever is shorter, so that a broker gone silent is
     /// found out within one and a half keep alive intervals of its last word (the bound the broker applies to a
     /// silent client, `[MQTT-3.1.2-24]`).

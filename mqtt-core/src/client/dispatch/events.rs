@@ -32,7 +32,7 @@ impl Dispatch {
         tracing::info!(broker = self.broker_url(), "connecting");
     }
 
-    /// Routes one event of the session; see [`EventSink::event`].
+    /// Routes one event of the session; see [`EventSink::event`](crate::driver::EventSink::event).
     pub fn on_event(&mut self, event: Event<'_>, ack: Option<AckToken>) -> Flow {
         match event {
             Event::Message(publish) => return self.deliver(&publish, ack),
