@@ -14,6 +14,39 @@ fn payload(len: usize) -> Vec<u8> {
     (0..len).map(|i| b'a' + (i % 26) as u8).collect()
 }
 
+/// Sends SIGTERM to `child`, as a service manager stops a process, and waits for its end.
+fn terminate(child: std::process::Child) -> std::process::Output {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    finish(child)
+}
+
+/// No will was published: what `watcher` (`sub -C 1 -v` on `cli/will/#`) gets first is a marker published after
+/// the end [MQTT-3.1.2-10].
+fn assert_no_will(url: &str, watcher: std::process::Child) {
+    let output = run(mqtt(&[
+        "pub",
+        "-L",
+        url,
+        "-t",
+        "cli/will/marker",
+        "-q",
+        "1",
+        "-m",
+        "m",
+    ]));
+    assert_exit(&output, 0);
+    let output = finish(watcher);
+    assert_exit(&output, 0);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "cli/will/marker m\n"
+    );
+}
+
 #[test]
 fn mqtt_sub_receives_a_message_of_several_megabytes_as_mosquitto_sub_does() {
     let broker = broker(MosquittoConfig::default());
@@ -101,32 +134,9 @@ fn sigterm_ends_mqtt_sub_with_a_disconnect_so_the_will_is_not_published() {
         "--will-payload",
         "gone",
     ]));
-    let killed = Command::new("kill")
-        .args(["-TERM", &sub.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = finish(sub);
+    let output = terminate(sub);
     assert_exit(&output, 0);
-    // What the watcher gets first is the marker published after the end, not the will [MQTT-3.1.2-10].
-    let output = run(mqtt(&[
-        "pub",
-        "-L",
-        &url,
-        "-t",
-        "cli/will/marker",
-        "-q",
-        "1",
-        "-m",
-        "m",
-    ]));
-    assert_exit(&output, 0);
-    let output = finish(watcher);
-    assert_exit(&output, 0);
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "cli/will/marker m\n"
-    );
+    assert_no_will(&url, watcher);
 }
 
 /// `mqtt pub --repeat N --repeat-delay S` runs as long as `mqtt sub` does, and is ended the same way: SIGTERM (or
@@ -175,32 +185,9 @@ fn sigterm_ends_a_repeating_mqtt_pub_with_a_disconnect_so_the_will_is_not_publis
     .unwrap();
     let mut lines = Lines::of(publisher.stderr.take().unwrap());
     lines.wait_for("mqtt: publishing");
-    let killed = Command::new("kill")
-        .args(["-TERM", &publisher.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = finish(publisher);
+    let output = terminate(publisher);
     assert_exit(&output, 0);
-    // What the watcher gets first is the marker published after the end, not the will [MQTT-3.1.2-10].
-    let output = run(mqtt(&[
-        "pub",
-        "-L",
-        &url,
-        "-t",
-        "cli/will/marker",
-        "-q",
-        "1",
-        "-m",
-        "m",
-    ]));
-    assert_exit(&output, 0);
-    let output = finish(watcher);
-    assert_exit(&output, 0);
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "cli/will/marker m\n"
-    );
+    assert_no_will(&url, watcher);
 }
 
 /// `mqtt req` waiting for a response is ended by Ctrl-C or SIGTERM like `mqtt sub`: a DISCONNECT (no will), and
@@ -245,35 +232,12 @@ fn sigterm_ends_a_waiting_mqtt_req_with_a_disconnect_so_the_will_is_not_publishe
     .spawn()
     .unwrap();
     assert_eq!(printed(service), "anyone?\n");
-    let killed = Command::new("kill")
-        .args(["-TERM", &requester.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = finish(requester);
+    let output = terminate(requester);
     assert_exit(&output, 1);
     assert!(
         stderr(&output).contains("interrupted"),
         "{}",
         stderr(&output)
     );
-    // What the watcher gets first is the marker published after the end, not the will [MQTT-3.1.2-10].
-    let output = run(mqtt(&[
-        "pub",
-        "-L",
-        &url,
-        "-t",
-        "cli/will/marker",
-        "-q",
-        "1",
-        "-m",
-        "m",
-    ]));
-    assert_exit(&output, 0);
-    let output = finish(wills);
-    assert_exit(&output, 0);
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "cli/will/marker m\n"
-    );
+    assert_no_will(&url, wills);
 }

@@ -11,6 +11,37 @@ use mqtt_test::tokio_link::{Link, within};
 
 const WAIT: Duration = Duration::from_secs(60);
 
+/// A client with a 5 s `ack_timeout`, connected over `link`.
+async fn connected_with_ack_timeout(
+    link: &Link,
+    id: &str,
+) -> (mqtt_core::client::Client, tokio::task::JoinHandle<()>) {
+    let options = link.options(id).ack_timeout(Some(Duration::from_secs(5)));
+    let (client, runner) = link.spawn(&options);
+    within("connect", client.wait_connected(WAIT))
+        .await
+        .unwrap();
+    (client, runner)
+}
+
+/// [`connected_with_ack_timeout`], with one QoS 1 message whose PUBACK the broker holds.
+async fn publish_held(
+    link: &Link,
+    id: &str,
+) -> (
+    mqtt_core::client::Client,
+    tokio::task::JoinHandle<()>,
+    mqtt_core::client::Delivery,
+) {
+    let (client, runner) = connected_with_ack_timeout(link, id).await;
+    link.broker(|b| b.hold_acks());
+    let delivery = client
+        .publish("slow", "x", QoS::AtLeastOnce, false)
+        .await
+        .unwrap();
+    (client, runner, delivery)
+}
+
 #[tokio::test(start_paused = true)]
 async fn ping_returns_the_round_trip_of_a_pingreq_the_broker_answered() {
     let link = Link::default();
@@ -135,18 +166,7 @@ async fn delivery_ids_are_unique_and_follow_the_publish_order_at_every_qos() {
 #[tokio::test(start_paused = true)]
 async fn ack_timeout_bounds_a_delivery_wait_and_the_message_is_acknowledged_later_all_the_same() {
     let link = Link::default();
-    let options = link
-        .options("ack-timeout")
-        .ack_timeout(Some(Duration::from_secs(5)));
-    let (client, runner) = link.spawn(&options);
-    within("connect", client.wait_connected(WAIT))
-        .await
-        .unwrap();
-    link.broker(|b| b.hold_acks());
-    let delivery = client
-        .publish("slow", "x", QoS::AtLeastOnce, false)
-        .await
-        .unwrap();
+    let (client, runner, delivery) = publish_held(&link, "ack-timeout").await;
     let started = tokio::time::Instant::now();
     let outcome = within("wait", delivery.wait()).await;
     assert!(matches!(outcome, Err(Error::Timeout)), "{outcome:?}");
@@ -162,18 +182,7 @@ async fn ack_timeout_bounds_a_delivery_wait_and_the_message_is_acknowledged_late
 #[tokio::test(start_paused = true)]
 async fn a_wait_with_its_own_timeout_keeps_the_callers_not_the_ack_timeout() {
     let link = Link::default();
-    let options = link
-        .options("own-timeout")
-        .ack_timeout(Some(Duration::from_secs(5)));
-    let (client, runner) = link.spawn(&options);
-    within("connect", client.wait_connected(WAIT))
-        .await
-        .unwrap();
-    link.broker(|b| b.hold_acks());
-    let delivery = client
-        .publish("slow", "x", QoS::AtLeastOnce, false)
-        .await
-        .unwrap();
+    let (_client, runner, delivery) = publish_held(&link, "own-timeout").await;
     let releaser = {
         let link = link.clone();
         tokio::spawn(async move {
@@ -191,13 +200,7 @@ async fn a_wait_with_its_own_timeout_keeps_the_callers_not_the_ack_timeout() {
 #[tokio::test(start_paused = true)]
 async fn ack_timeout_bounds_a_subscribe_to_a_hung_broker_which_still_gets_the_subscription() {
     let link = Link::default();
-    let options = link
-        .options("hung-subscribe")
-        .ack_timeout(Some(Duration::from_secs(5)));
-    let (client, runner) = link.spawn(&options);
-    within("connect", client.wait_connected(WAIT))
-        .await
-        .unwrap();
+    let (client, runner) = connected_with_ack_timeout(&link, "hung-subscribe").await;
     link.settings(|s| s.stop_reading = true);
     let outcome = within("subscribe", client.subscribe("late/#", QoS::AtLeastOnce)).await;
     assert!(matches!(outcome, Err(Error::Timeout)), "{outcome:?}");
