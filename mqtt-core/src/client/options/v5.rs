@@ -60,6 +60,10 @@ impl Options {
     /// Whether each 5.0 SUBSCRIBE carries a Subscription Identifier chosen by the client (default `true`), so
     /// that a message matching several subscriptions reaches each once. Some brokers mishandle them: with `false`
     /// routing goes by the filters alone. A [`SubscribeRequest`](crate::client::SubscribeRequest) may still choose one.
+    ///
+    /// With `false`, a shared subscription (`$share/group/filter`) and a plain one whose filters overlap each get
+    /// every copy the broker sends for either (the broker sends one per matching subscription, and nothing in a
+    /// copy says which one it is for): keep the default where they overlap.
     pub fn subscription_ids(mut self, automatic: bool) -> Self {
         self.subscription_ids = automatic;
         self
