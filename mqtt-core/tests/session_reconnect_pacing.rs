@@ -298,3 +298,40 @@ fn the_first_reconnect_after_a_quick_loss_is_at_once_even_with_a_long_schedule()
         );
     }
 }
+
+#[test]
+fn a_handler_that_reconnects_on_every_failure_over_a_failover_list_of_unreachable_brokers_is_paced()
+{
+    // paho's `on_connection_lost: reconnect()` with two broker addresses, both down: the failover list's
+    // attempts go at once within a round, and the handler's reconnect must not turn that into a spin.
+    for version in VERSIONS {
+        let sim_config = SimConfig {
+            failover: vec![BrokerConfig::default()],
+            ..SimConfig::default()
+        };
+        let mut sim = Sim::new(&config(version, exact()), sim_config).unwrap();
+        sim.set_broker_reachable(0, false);
+        sim.set_broker_reachable(1, false);
+        sim.connect();
+        let calls = run_with_handler(
+            &mut sim,
+            Habit::OnEveryFailure,
+            Duration::from_secs(20),
+            10_000,
+        );
+        let times = attempt_times(&sim);
+        // Rounds over both brokers at 0, 1, 3, 7 and 15 s (the handler's reconnect restarts the attempt the
+        // session had just opened to the next broker, so a round counts three opens): not thousands of them, and
+        // not stalled either.
+        assert!(
+            times.len() <= 20,
+            "{version}: {} attempts and {calls} reconnect calls in 20 s\n{}",
+            times.len(),
+            sim.trace().tail(30)
+        );
+        assert!(
+            times.last().is_some_and(|&t| t >= Duration::from_secs(15)),
+            "{version}: {times:?}"
+        );
+    }
+}

@@ -81,14 +81,18 @@ impl Session<'_> {
     pub(super) fn open_when_asked(&mut self, now: Instant) {
         self.asked_open = true;
         let first_delay = self.backoff.policy().initial_delay;
-        let paced = self
-            .paced
-            .filter(|&(failed, until)| now < failed + first_delay && until > now);
+        let paced = self.paced.filter(|&(failed, _)| now < failed + first_delay);
         let Some((_, at)) = paced else {
             self.backoff.reset();
             self.open(now);
             return;
         };
+        if at <= now {
+            // The schedule's next attempt is due (a failover list's next broker, tried at once): it goes now, and
+            // the schedule is not started over, or the round over the list would never end.
+            self.open(now);
+            return;
+        }
         if self.state == SessionState::Waiting
             && self.timer(Timer::Reconnect).is_some_and(|due| due <= at)
         {
