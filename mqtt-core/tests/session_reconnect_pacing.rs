@@ -335,3 +335,44 @@ fn a_handler_that_reconnects_on_every_failure_over_a_failover_list_of_unreachabl
         );
     }
 }
+
+#[test]
+fn reconnect_disconnect_and_connect_in_quick_succession_after_failures_end_connected() {
+    let failures = |s: &Sim| count(s, |e| matches!(e, RecordedEvent::ConnectFailed { .. }));
+    type Step = fn(&mut Sim);
+    let orders: [(&str, [Step; 3]); 3] = [
+        (
+            "reconnect, disconnect, connect",
+            [Sim::reconnect, Sim::disconnect, Sim::connect],
+        ),
+        (
+            "disconnect, connect, reconnect",
+            [Sim::disconnect, Sim::connect, Sim::reconnect],
+        ),
+        (
+            "disconnect, reconnect, connect",
+            [Sim::disconnect, Sim::reconnect, Sim::connect],
+        ),
+    ];
+    for version in VERSIONS {
+        for (name, order) in orders {
+            let mut sim = Sim::new(&config(version, exact()), SimConfig::default()).unwrap();
+            sim.link_mut().set_reachable(false);
+            sim.connect();
+            assert!(sim.run_until(|s| failures(s) == 1, Duration::from_secs(1)));
+            sim.reconnect();
+            assert!(sim.run_until(|s| failures(s) == 2, Duration::from_secs(1)));
+            sim.link_mut().set_reachable(true);
+            let mut states = Vec::new();
+            for step in order {
+                step(&mut sim);
+                states.push(sim.session().state());
+            }
+            assert!(
+                sim.run_until(|s| s.session().is_connected(), Duration::from_secs(5)),
+                "{version} {name}: states {states:?}\n{}",
+                sim.trace().tail(30)
+            );
+        }
+    }
+}
