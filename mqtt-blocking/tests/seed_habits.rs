@@ -128,3 +128,55 @@ fn a_state_callback_that_reconnects_whenever_the_broker_is_unreachable_is_paced(
     );
     client.disconnect(WAIT).unwrap();
 }
+
+/// paho's `on_connection_lost: reconnect()` with two broker addresses (a failover list), both down: the list's
+/// next broker is tried at once, and the callback's reconnect must not turn that into a spin (it did: the
+/// reconnect started the schedule over, so the round over the list never ended and no delay ever came).
+#[test]
+fn a_state_callback_that_reconnects_whenever_a_failover_list_is_unreachable_is_paced() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use mqtt_blocking::{ConnectionState, ReconnectPolicy};
+
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .unwrap()
+            .port()
+    };
+    let policy = ReconnectPolicy {
+        initial_delay: Duration::from_millis(200),
+        jitter_permille: 0,
+        ..ReconnectPolicy::default()
+    };
+    let options = Options::new(&format!("mqtt://127.0.0.1:{}", free_port()))
+        .unwrap()
+        .failover(&format!("mqtt://127.0.0.1:{}", free_port()))
+        .unwrap()
+        .client_id("unreachable-list")
+        .reconnect(policy);
+    let (client, event_loop) = mqtt_blocking::new(&options).unwrap();
+    let failures = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&failures);
+    client.on_state(move |client, state| {
+        if matches!(
+            state,
+            ConnectionState::Unreachable(_) | ConnectionState::Lost(_)
+        ) {
+            counted.fetch_add(1, Ordering::Relaxed);
+            let _ = client.reconnect();
+        }
+    });
+    let started = Instant::now();
+    let _loop = event_loop.start().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let failures = failures.load(Ordering::Relaxed);
+    // Rounds over the two brokers at 0, 0.2, 0.6 and 1.4 s, a few attempts each.
+    assert!(
+        (3..=30).contains(&failures),
+        "{failures} failed attempts in {:?}, about 12 expected",
+        started.elapsed()
+    );
+    client.disconnect(WAIT).unwrap();
+}
