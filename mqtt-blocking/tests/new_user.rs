@@ -204,6 +204,34 @@ fn a_panic_that_drops_the_last_handle_lets_the_broker_publish_the_will() {
     assert_eq!(next(&wills).topic, "nub/panic/marker");
 }
 
+/// A panic in a thread that holds a clone while another clone lives elsewhere is no crash of the client: the
+/// connection stays up (the other clone still publishes), and once that one is dropped normally the client says
+/// goodbye, so no will [MQTT-3.1.2-10].
+#[test]
+fn a_panic_that_drops_a_clone_while_another_lives_keeps_the_connection_and_publishes_no_will() {
+    let broker = broker(MosquittoConfig::default());
+    let watcher = connect(&options(&broker, "nub-clone-watch"));
+    let wills = subscribed(&watcher, "nub/clone/#", QoS::AtLeastOnce);
+    let will = LastWill::new("nub/clone/will", "gone").qos(QoS::AtLeastOnce);
+    let client = connect(&options(&broker, "nub-clone").last_will(will));
+    let clone = client.clone();
+    let worker = std::thread::spawn(move || {
+        let _clone = clone;
+        panic!("an application bug in one thread (this panic is the test's)");
+    });
+    assert!(worker.join().is_err());
+    assert!(client.is_connected());
+    publish_acked(&client, "nub/clone/alive", "still here");
+    assert_eq!(next(&wills).topic, "nub/clone/alive");
+    drop(client);
+    publish_acked(&watcher, "nub/clone/marker", "marker");
+    assert_eq!(
+        next(&wills).topic,
+        "nub/clone/marker",
+        "the will came after a normal drop of the last clone"
+    );
+}
+
 #[test]
 fn unsubscribe_stops_the_callback() {
     let broker = broker(MosquittoConfig::default());
