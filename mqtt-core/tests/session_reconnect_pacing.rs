@@ -1,9 +1,9 @@
 //! Reconnects the application asks for, paced: a handler that calls `reconnect()` on every failure (paho's
 //! `on_connection_lost: reconnect()`, a "retry" on every `Unreachable`) must not turn a broker that refuses or drops
 //! connections into a loop of attempts as fast as the machine can make them. The first reconnect the application
-//! asks for goes at once; one asked for right after (within the policy's first delay) an attempt it asked for
-//! failed waits for the reconnect schedule's next attempt, and the schedule keeps growing. A reconnect after a
-//! healthy connection, or a while after a failure, happens at once. A real `Session` against
+//! asks for goes at once; one asked for right after (within the policy's first delay, at most 1 s) an attempt it
+//! asked for failed waits for the reconnect schedule's next attempt, and the schedule keeps growing. A reconnect
+//! after a healthy connection, or a while after a failure, happens at once. A real `Session` against
 //! `mqtt_test::FakeBroker` over a simulated link, in virtual time.
 
 use core::time::Duration;
@@ -374,5 +374,33 @@ fn reconnect_disconnect_and_connect_in_quick_succession_after_failures_end_conne
                 sim.trace().tail(30)
             );
         }
+    }
+}
+
+#[test]
+fn a_retry_now_a_few_seconds_after_a_failed_retry_goes_at_once_even_with_a_long_schedule() {
+    // A "retry now" button under a one-minute schedule: the user's first retry fails; five seconds later, the
+    // broker back, the user presses it again. That is no handler retrying in a loop: it must not wait the rest
+    // of the minute.
+    let failures = |s: &Sim| count(s, |e| matches!(e, RecordedEvent::ConnectFailed { .. }));
+    for version in VERSIONS {
+        let policy = ReconnectPolicy {
+            jitter_permille: 0,
+            ..ReconnectPolicy::fixed(Duration::from_secs(60))
+        };
+        let mut sim = Sim::new(&config(version, policy), SimConfig::default()).unwrap();
+        sim.link_mut().set_reachable(false);
+        sim.connect();
+        assert!(sim.run_until(|s| failures(s) == 1, Duration::from_secs(1)));
+        sim.reconnect();
+        assert!(sim.run_until(|s| failures(s) == 2, Duration::from_secs(1)));
+        sim.run_for(Duration::from_secs(5));
+        sim.link_mut().set_reachable(true);
+        sim.reconnect();
+        assert!(
+            sim.run_until(|s| s.session().is_connected(), Duration::from_secs(1)),
+            "{version}: {}",
+            sim.trace().tail(20)
+        );
     }
 }

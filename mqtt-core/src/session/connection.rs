@@ -48,6 +48,11 @@ impl Transport {
     }
 }
 
+/// How soon after an attempt the application asked for failed a new request counts as a retry in a loop (a
+/// handler answering the failure) and is paced: the policy's first delay, but at most this, so that a person's
+/// "retry now" seconds later goes at once under a long schedule too.
+const ASKED_AGAIN_WITHIN: Duration = Duration::from_secs(1);
+
 impl Session<'_> {
     pub(super) fn has_transport(&self) -> bool {
         matches!(
@@ -72,16 +77,16 @@ impl Session<'_> {
     /// Opens for an attempt the application asked for again ([`reconnect`](Session::reconnect), or
     /// [`connect`](Session::connect) after a failure): at once, unless an attempt it asked for failed (or its
     /// connection ended before [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after)) less than the
-    /// policy's [first delay](crate::reconnect::ReconnectPolicy::initial_delay) ago. Then it waits for the reconnect
-    /// schedule's next attempt, announced with [`Event::Reconnecting`](super::Event::Reconnecting) unless it was
-    /// already: a handler that reconnects on every failure gets its first retry at once and the schedule's growing
-    /// delays after that, not attempts as fast as the broker refuses or drops connections; a "retry now" a while
-    /// after a failure is not held back. A handler that answers every announcement with a reconnect does not loop
-    /// either.
+    /// policy's [first delay](crate::reconnect::ReconnectPolicy::initial_delay) (at most 1 s) ago. Then it waits
+    /// for the reconnect schedule's next attempt, announced with
+    /// [`Event::Reconnecting`](super::Event::Reconnecting) unless it was already: a handler that reconnects on
+    /// every failure gets its first retry at once and the schedule's growing delays after that, not attempts as
+    /// fast as the broker refuses or drops connections; a "retry now" a while after a failure is not held back. A
+    /// handler that answers every announcement with a reconnect does not loop either.
     pub(super) fn open_when_asked(&mut self, now: Instant) {
         self.asked_open = true;
-        let first_delay = self.backoff.policy().initial_delay;
-        let paced = self.paced.filter(|&(failed, _)| now < failed + first_delay);
+        let window = self.backoff.policy().initial_delay.min(ASKED_AGAIN_WITHIN);
+        let paced = self.paced.filter(|&(failed, _)| now < failed + window);
         let Some((_, at)) = paced else {
             self.backoff.reset();
             self.open(now);
