@@ -168,3 +168,74 @@ async fn ping_while_offline_or_connecting_is_not_connected_and_ping_after_a_disc
     disconnect.unwrap();
     runner.abort();
 }
+
+#[tokio::test(start_paused = true)]
+async fn recovered_messages_have_the_first_delivery_ids_and_new_ones_follow() {
+    use mqtt_core::client::Persistence;
+
+    let link = Link::default();
+    let path = std::env::temp_dir().join(format!("mqtt-review9-ids-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let stored = |options: mqtt_core::client::Options| {
+        options
+            .clean_start(false)
+            .session_expiry(3600)
+            .persistence(Persistence::file(&path))
+    };
+    // A first run that never reaches the broker: its messages stay in the store.
+    link.settings(|s| s.refuse_opens = u32::MAX);
+    let (client, event_loop) = link.client(&stored(link.options("ids-stored")));
+    for i in 0..3u8 {
+        drop(
+            client
+                .publish("ids", [i], QoS::AtLeastOnce, false)
+                .await
+                .unwrap(),
+        );
+    }
+    drop((client, event_loop));
+    back(&link);
+    let (client, runner) = link.spawn(&stored(link.options("ids-stored")));
+    let recovered = client.recovered();
+    let ids: Vec<u64> = recovered.iter().map(|(_, d)| d.id()).collect();
+    assert_eq!(ids, [1, 2, 3]);
+    let next = client
+        .publish("ids", "new", QoS::AtLeastOnce, false)
+        .await
+        .unwrap();
+    assert_eq!(next.id(), 4);
+    for (_, delivery) in recovered {
+        within("recovered", delivery.wait()).await.unwrap();
+    }
+    within("new", next.wait()).await.unwrap();
+    assert_eq!(link.broker(|b| b.received().len()), 4);
+    runner.abort();
+    let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_ping_with_keep_alive_off_to_a_broker_that_stops_reading_loses_the_connection_and_reconnects()
+ {
+    let link = Link::default();
+    let (client, runner) = link.spawn(&link.options("ping-ka0").keep_alive(Duration::ZERO));
+    within("connect", client.wait_connected(WAIT))
+        .await
+        .unwrap();
+    link.settings(|s| s.stop_reading = true);
+    let outcome = within("ping", client.ping(WAIT)).await;
+    assert!(
+        matches!(
+            outcome,
+            Err(Error::ConnectionLost(
+                mqtt_core::session::Disconnection::KeepAliveTimeout
+            ))
+        ),
+        "{outcome:?}"
+    );
+    link.settings(|s| s.stop_reading = false);
+    within("reconnect", client.wait_connected(WAIT))
+        .await
+        .unwrap();
+    within("ping again", client.ping(WAIT)).await.unwrap();
+    runner.abort();
+}
