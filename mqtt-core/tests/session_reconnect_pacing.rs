@@ -404,3 +404,30 @@ fn a_retry_now_a_few_seconds_after_a_failed_retry_goes_at_once_even_with_a_long_
         );
     }
 }
+
+#[test]
+fn a_handler_that_reconnects_on_every_announced_reconnect_to_a_broker_that_drops_at_once_is_paced() {
+    for version in VERSIONS {
+        let sim_config = SimConfig {
+            broker: BrokerConfig {
+                drop_after_connack: true,
+                ..BrokerConfig::default()
+            },
+            ..SimConfig::default()
+        };
+        let mut sim = Sim::new(&config(version, exact()), sim_config).unwrap();
+        sim.connect();
+        run_with_handler(
+            &mut sim,
+            Habit::OnEveryReconnecting,
+            Duration::from_secs(20),
+            10_000,
+        );
+        let attempts = attempt_times(&sim).len();
+        assert!(
+            (5..=12).contains(&attempts),
+            "{version}: {attempts} attempts in 20 s: {:?}",
+            gaps(&attempt_times(&sim))
+        );
+    }
+}
