@@ -406,7 +406,8 @@ fn a_retry_now_a_few_seconds_after_a_failed_retry_goes_at_once_even_with_a_long_
 }
 
 #[test]
-fn a_handler_that_reconnects_on_every_announced_reconnect_to_a_broker_that_drops_at_once_is_paced() {
+fn a_handler_that_reconnects_on_every_announced_reconnect_to_a_broker_that_drops_at_once_is_paced()
+{
     for version in VERSIONS {
         let sim_config = SimConfig {
             broker: BrokerConfig {
