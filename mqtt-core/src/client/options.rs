@@ -664,9 +664,10 @@ impl Options {
     ///
     /// A timed-out wait loses nothing: the message stays queued or in flight and may still be acknowledged, the
     /// SUBSCRIBE or UNSUBSCRIBE still goes out and the broker still applies it. What the caller no longer hears
-    /// is the answer: a subscription whose wait timed out has no handle, so what its filters match is treated as
-    /// for a dropped subscription (see the [delivery rules](crate::client#delivery-rules)); unsubscribe it, or
-    /// subscribe again.
+    /// is the answer. With the async clients a subscription whose wait timed out has no handle, so what its
+    /// filters match is treated as for a dropped subscription (see the
+    /// [delivery rules](crate::client#delivery-rules)); unsubscribe it, or subscribe again. mqtt-blocking's
+    /// subscribe callback stays attached: it gets the filters' messages once the broker has the subscription.
     pub fn ack_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.ack_timeout = timeout;
         self
