@@ -88,6 +88,32 @@ fn count(sim: &Sim, what: impl Fn(&RecordedEvent) -> bool) -> usize {
     sim.events().iter().filter(|e| what(e)).count()
 }
 
+/// Failed attempts so far.
+fn failures(sim: &Sim) -> usize {
+    count(sim, |e| matches!(e, RecordedEvent::ConnectFailed { .. }))
+}
+
+/// A link to a broker that accepts each connection and drops it at once.
+fn drops_at_once() -> SimConfig {
+    SimConfig {
+        broker: BrokerConfig {
+            drop_after_connack: true,
+            ..BrokerConfig::default()
+        },
+        ..SimConfig::default()
+    }
+}
+
+/// The application's reconnect now: connected within a second (the link takes 10 ms each way), not held back.
+fn reconnects_at_once(sim: &mut Sim, version: ProtocolVersion) {
+    sim.reconnect();
+    assert!(
+        sim.run_until(|s| s.session().is_connected(), Duration::from_secs(1)),
+        "{version}: {}",
+        sim.trace().tail(20)
+    );
+}
+
 /// When each attempt started (the session's `Open`s, from the trace).
 fn attempt_times(sim: &Sim) -> Vec<Duration> {
     let start = SimConfig::default().start;
@@ -149,14 +175,7 @@ fn a_handler_that_reconnects_on_every_failed_attempt_retries_on_the_growing_sche
 #[test]
 fn a_handler_that_reconnects_on_every_loss_to_a_broker_that_drops_at_once_is_paced() {
     for version in VERSIONS {
-        let sim_config = SimConfig {
-            broker: BrokerConfig {
-                drop_after_connack: true,
-                ..BrokerConfig::default()
-            },
-            ..SimConfig::default()
-        };
-        let mut sim = Sim::new(&config(version, exact()), sim_config).unwrap();
+        let mut sim = Sim::new(&config(version, exact()), drops_at_once()).unwrap();
         sim.connect();
         run_with_handler(
             &mut sim,
@@ -232,12 +251,6 @@ fn a_reconnect_long_after_the_last_failure_happens_at_once() {
 
 #[test]
 fn a_reconnect_right_after_a_failed_reconnect_waits_for_the_schedules_next_attempt_and_says_so() {
-    let failures = |s: &Sim| {
-        s.events()
-            .iter()
-            .filter(|e| matches!(e, RecordedEvent::ConnectFailed { .. }))
-            .count()
-    };
     for version in VERSIONS {
         let policy = ReconnectPolicy {
             jitter_permille: 0,
@@ -290,12 +303,7 @@ fn the_first_reconnect_after_a_quick_loss_is_at_once_even_with_a_long_schedule()
         assert!(sim.run_until(|s| s.session().is_connected(), Duration::from_secs(1)));
         sim.broker_mut().close_connection();
         assert!(sim.run_until(|s| !s.session().is_connected(), Duration::from_secs(1)));
-        sim.reconnect();
-        assert!(
-            sim.run_until(|s| s.session().is_connected(), Duration::from_secs(1)),
-            "{version}: {}",
-            sim.trace().tail(20)
-        );
+        reconnects_at_once(&mut sim, version);
     }
 }
 
@@ -338,7 +346,6 @@ fn a_handler_that_reconnects_on_every_failure_over_a_failover_list_of_unreachabl
 
 #[test]
 fn reconnect_disconnect_and_connect_in_quick_succession_after_failures_end_connected() {
-    let failures = |s: &Sim| count(s, |e| matches!(e, RecordedEvent::ConnectFailed { .. }));
     type Step = fn(&mut Sim);
     let orders: [(&str, [Step; 3]); 3] = [
         (
@@ -382,7 +389,6 @@ fn a_retry_now_a_few_seconds_after_a_failed_retry_goes_at_once_even_with_a_long_
     // A "retry now" button under a one-minute schedule: the user's first retry fails; five seconds later, the
     // broker back, the user presses it again. That is no handler retrying in a loop: it must not wait the rest
     // of the minute.
-    let failures = |s: &Sim| count(s, |e| matches!(e, RecordedEvent::ConnectFailed { .. }));
     for version in VERSIONS {
         let policy = ReconnectPolicy {
             jitter_permille: 0,
@@ -396,12 +402,7 @@ fn a_retry_now_a_few_seconds_after_a_failed_retry_goes_at_once_even_with_a_long_
         assert!(sim.run_until(|s| failures(s) == 2, Duration::from_secs(1)));
         sim.run_for(Duration::from_secs(5));
         sim.link_mut().set_reachable(true);
-        sim.reconnect();
-        assert!(
-            sim.run_until(|s| s.session().is_connected(), Duration::from_secs(1)),
-            "{version}: {}",
-            sim.trace().tail(20)
-        );
+        reconnects_at_once(&mut sim, version);
     }
 }
 
@@ -409,14 +410,7 @@ fn a_retry_now_a_few_seconds_after_a_failed_retry_goes_at_once_even_with_a_long_
 fn a_handler_that_reconnects_on_every_announced_reconnect_to_a_broker_that_drops_at_once_is_paced()
 {
     for version in VERSIONS {
-        let sim_config = SimConfig {
-            broker: BrokerConfig {
-                drop_after_connack: true,
-                ..BrokerConfig::default()
-            },
-            ..SimConfig::default()
-        };
-        let mut sim = Sim::new(&config(version, exact()), sim_config).unwrap();
+        let mut sim = Sim::new(&config(version, exact()), drops_at_once()).unwrap();
         sim.connect();
         run_with_handler(
             &mut sim,
