@@ -24,8 +24,25 @@ fn terminate(child: std::process::Child) -> std::process::Output {
     finish(child)
 }
 
-/// No will was published: what `watcher` (`sub -C 1 -v` on `cli/will/#`) gets first is a marker published after
-/// the end [MQTT-3.1.2-10].
+/// `mqtt sub` on `cli/will/#` for one message, printed with its topic, once subscribed: what is published there
+/// first, a will or [`assert_no_will`]'s marker.
+fn will_watcher(url: &str) -> std::process::Child {
+    subscribed(mqtt(&[
+        "sub",
+        "-L",
+        url,
+        "-t",
+        "cli/will/#",
+        "-q",
+        "1",
+        "-C",
+        "1",
+        "-v",
+    ]))
+}
+
+/// No will was published: what `watcher` ([`will_watcher`]) gets first is a marker published after the end
+/// [MQTT-3.1.2-10].
 fn assert_no_will(url: &str, watcher: std::process::Child) {
     let output = run(mqtt(&[
         "pub",
@@ -111,18 +128,7 @@ fn mqtt_pub_sends_a_file_of_several_megabytes_as_mosquitto_pub_does() {
 fn sigterm_ends_mqtt_sub_with_a_disconnect_so_the_will_is_not_published() {
     let broker = broker(MosquittoConfig::default());
     let url = broker.url(Listener::Plain);
-    let watcher = subscribed(mqtt(&[
-        "sub",
-        "-L",
-        &url,
-        "-t",
-        "cli/will/#",
-        "-q",
-        "1",
-        "-C",
-        "1",
-        "-v",
-    ]));
+    let watcher = will_watcher(&url);
     let sub = subscribed(mqtt(&[
         "sub",
         "-L",
@@ -146,18 +152,7 @@ fn sigterm_ends_mqtt_sub_with_a_disconnect_so_the_will_is_not_published() {
 fn sigterm_ends_a_repeating_mqtt_pub_with_a_disconnect_so_the_will_is_not_published() {
     let broker = broker(MosquittoConfig::default());
     let url = broker.url(Listener::Plain);
-    let watcher = subscribed(mqtt(&[
-        "sub",
-        "-L",
-        &url,
-        "-t",
-        "cli/will/#",
-        "-q",
-        "1",
-        "-C",
-        "1",
-        "-v",
-    ]));
+    let watcher = will_watcher(&url);
     let mut publisher = mqtt(&[
         "pub",
         "-L",
@@ -197,18 +192,7 @@ fn sigterm_ends_a_repeating_mqtt_pub_with_a_disconnect_so_the_will_is_not_publis
 fn sigterm_ends_a_waiting_mqtt_req_with_a_disconnect_so_the_will_is_not_published() {
     let broker = broker(MosquittoConfig::default());
     let url = broker.url(Listener::Plain);
-    let wills = subscribed(mqtt(&[
-        "sub",
-        "-L",
-        &url,
-        "-t",
-        "cli/will/#",
-        "-q",
-        "1",
-        "-C",
-        "1",
-        "-v",
-    ]));
+    let wills = will_watcher(&url);
     // Sees the request once it went out: the requester is connected and listening for signals.
     let service = subscribed(mqtt(&["sub", "-L", &url, "-t", "cli/service", "-C", "1"]));
     let requester = mqtt(&[
