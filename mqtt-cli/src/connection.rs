@@ -349,11 +349,15 @@ mod tests {
     /// [MQTT-3.1.2-22] forbids a password without a user name on 3.1.1 only.
     #[test]
     fn a_password_without_a_user_name_is_sent_on_5_and_refused_on_3_1_1() {
-        let chosen = target(&["-L", "mqtt://broker", "-P", "pw"]).unwrap();
+        let chosen = target(&["-L", "mqtt://broker", "-P", "secret-pw"]).unwrap();
         let shown = format!("{:?}", chosen.options);
         assert!(
-            shown.contains("username: None") && shown.contains("password: Some"),
+            shown.contains("username: None") && shown.contains("password: Some(\"<redacted>\")"),
             "{shown}"
+        );
+        assert!(
+            !shown.contains("secret-pw"),
+            "the password shows in {shown}"
         );
         let failure = target(&["-L", "mqtt://broker", "-P", "pw", "-V", "311"]).unwrap_err();
         assert_eq!(failure.class, Class::Usage);
