@@ -63,6 +63,11 @@ pub struct ReconnectPolicy {
     /// since reconnecting would take the session back from the other connection, which would do the same: two
     /// clients sharing an identifier would knock each other off for ever. A manual reconnect still connects.
     pub retry_on_session_taken_over: bool,
+    /// How soon after an attempt the application asked for (`reconnect`, or `connect` after a failure) failed a new
+    /// request counts as a retry in a loop (a handler answering the failure) and waits for the schedule's next
+    /// attempt instead of going at once; at most [`initial_delay`](Self::initial_delay). Default 1 s: a handler
+    /// answers a failure within milliseconds, a person's "retry now" comes later and goes at once.
+    pub paced_retry_window: Duration,
     /// Reconnect automatically at all. With `false`, a lost connection stays lost until a manual reconnect; an
     /// attempt to connect still tries each broker of a failover list once. Default `true`.
     pub enabled: bool,
@@ -81,6 +86,7 @@ impl Default for ReconnectPolicy {
             max_attempts: None,
             retry_on_auth_failure: false,
             retry_on_session_taken_over: false,
+            paced_retry_window: Duration::from_secs(1),
             enabled: true,
         }
     }

@@ -426,3 +426,30 @@ fn a_handler_that_reconnects_on_every_announced_reconnect_to_a_broker_that_drops
         );
     }
 }
+
+#[test]
+fn the_window_in_which_a_retry_counts_as_a_reflex_is_the_policys_paced_retry_window() {
+    // With a 10 s window under a 60 s schedule, a retry 5 s after a failed retry waits for the schedule; with
+    // the default 1 s it goes at once (see the test above).
+    for version in VERSIONS {
+        let policy = ReconnectPolicy {
+            paced_retry_window: Duration::from_secs(10),
+            ..ReconnectPolicy::fixed(Duration::from_secs(60))
+        };
+        let mut sim = Sim::new(&config(version, policy), SimConfig::default()).unwrap();
+        sim.link_mut().set_reachable(false);
+        sim.connect();
+        assert!(sim.run_until(|s| failures(s) == 1, Duration::from_secs(1)));
+        sim.reconnect();
+        assert!(sim.run_until(|s| failures(s) == 2, Duration::from_secs(1)));
+        sim.run_for(Duration::from_secs(5));
+        sim.link_mut().set_reachable(true);
+        sim.reconnect();
+        assert_eq!(sim.session().state(), SessionState::Waiting, "{version}");
+        assert!(
+            !sim.run_until(|s| s.session().is_connected(), Duration::from_secs(50)),
+            "{version}: not before the schedule's 60 s"
+        );
+        assert!(sim.run_until(|s| s.session().is_connected(), Duration::from_secs(10)));
+    }
+}

@@ -52,8 +52,9 @@ impl Session<'_> {
     /// progress is called off (no `Disconnected` follows). Starts the reconnect schedule over.
     ///
     /// Paced when the application retries its own failed attempts at once: within the policy's
-    /// [first delay](crate::reconnect::ReconnectPolicy::initial_delay), at most 1 s, after an attempt it asked
-    /// for failed (or its connection ended before
+    /// [first delay](crate::reconnect::ReconnectPolicy::initial_delay), at most its
+    /// [`paced_retry_window`](crate::reconnect::ReconnectPolicy::paced_retry_window) (1 s by default), after an
+    /// attempt it asked for failed (or its connection ended before
     /// [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after)), the new one waits for the reconnect
     /// schedule's next attempt, announced with [`Event::Reconnecting`], and the schedule keeps growing. So a
     /// handler that reconnects on every failure (paho's `on_connection_lost`) gets its first reconnect at once

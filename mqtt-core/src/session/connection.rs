@@ -48,11 +48,6 @@ impl Transport {
     }
 }
 
-/// How soon after an attempt the application asked for failed a new request counts as a retry in a loop (a
-/// handler answering the failure) and is paced: the policy's first delay, but at most this, so that a person's
-/// "retry now" seconds later goes at once under a long schedule too.
-const ASKED_AGAIN_WITHIN: Duration = Duration::from_secs(1);
-
 impl Session<'_> {
     pub(super) fn has_transport(&self) -> bool {
         matches!(
@@ -77,7 +72,7 @@ impl Session<'_> {
     /// Opens for an attempt the application asked for again ([`reconnect`](Session::reconnect), or
     /// [`connect`](Session::connect) after a failure): at once, unless an attempt it asked for failed (or its
     /// connection ended before [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after)) less than the
-    /// policy's [first delay](crate::reconnect::ReconnectPolicy::initial_delay) (at most 1 s) ago. Then it waits
+    /// policy's [first delay](crate::reconnect::ReconnectPolicy::initial_delay) (at most its `paced_retry_window`) ago. Then it waits
     /// for the reconnect schedule's next attempt, announced with
     /// [`Event::Reconnecting`](super::Event::Reconnecting) unless it was already: a handler that reconnects on
     /// every failure gets its first retry at once and the schedule's growing delays after that, not attempts as
@@ -85,7 +80,8 @@ impl Session<'_> {
     /// handler that answers every announcement with a reconnect does not loop either.
     pub(super) fn open_when_asked(&mut self, now: Instant) {
         self.asked_open = true;
-        let window = self.backoff.policy().initial_delay.min(ASKED_AGAIN_WITHIN);
+        let policy = self.backoff.policy();
+        let window = policy.initial_delay.min(policy.paced_retry_window);
         let paced = self.paced.filter(|&(failed, _)| now < failed + window);
         let Some((_, at)) = paced else {
             self.backoff.reset();

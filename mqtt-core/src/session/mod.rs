@@ -345,7 +345,7 @@ pub struct Session<'b> {
     asked_open: bool,
     /// An attempt the application asked for failed, or its connection ended before
     /// [`stable_after`](crate::reconnect::ReconnectPolicy::stable_after), at `.0`: one it asks for within the
-    /// policy's first delay (at most 1 s) after that comes no sooner than `.1`, the reconnect schedule's next
+    /// policy's first delay (at most its `paced_retry_window`) after that comes no sooner than `.1`, the reconnect schedule's next
     /// attempt (which keeps growing while they fail).
     paced: Option<(Instant, Instant)>,
     /// Bytes of a too large 3.1.1 PUBLISH still to come, read past without keeping them
